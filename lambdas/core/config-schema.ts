@@ -1,0 +1,289 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+/**
+ * The fleet config: one file drives the CDK stack, the Lambdas and the local daemon.
+ * Every object is strict (unknown keys are errors: a typo must not silently fall back to a default).
+ */
+
+const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
+const name = z.string().regex(NAME, 'must be lower-case letters, digits and dashes, 2-40 characters');
+const host = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or an IP address');
+const port = z.int().min(1).max(65_535);
+const percent = z.number().gt(0).max(100);
+
+/** A duration written as `500ms`, `30s`, `5m`, `1h` or `1d`, parsed to milliseconds. */
+const duration = (opts: { min?: number } = {}) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (write e.g. 500ms, 30s, 5m, 1h, 1d)` });
+      return z.NEVER;
+    }
+    if (opts.min !== undefined && ms < opts.min) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is shorter than the minimum of ${opts.min} ms` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+export const SEVERITIES = ['P1', 'P2', 'P3'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+const severity = z.enum(SEVERITIES);
+
+export const SIGNALS = ['latencyP95Ms', 'errorRatePercent', 'cpuPercent', 'memoryPercent'] as const;
+export type Signal = (typeof SIGNALS)[number];
+
+const serviceSchema = z.strictObject({
+  name,
+  displayName: z.string().min(1).max(80),
+  host,
+  port,
+  healthPath: z
+    .string()
+    .regex(/^\/[A-Za-z0-9/_.~-]*$/, 'must be a URL path starting with /')
+    .default('/health'),
+  scheme: z.enum(['http', 'https']).default('http'),
+  critical: z.boolean().default(true),
+  directory: z.string().min(1).max(512),
+  start: z.string().min(1).max(1024),
+  logFile: z.string().min(1).max(512),
+  dependsOn: z.array(name).default([]),
+});
+
+const httpExpect = z.strictObject({
+  status: z.array(z.int().min(100).max(599)).min(1).optional(),
+  bodyContains: z.string().min(1).optional(),
+});
+
+const checkBase = {
+  name,
+  critical: z.boolean().default(false),
+  description: z.string().max(200).optional(),
+};
+
+const httpCheck = z.strictObject({
+  ...checkBase,
+  kind: z.literal('http'),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  expect: httpExpect.optional(),
+});
+
+const tcpCheck = z.strictObject({ ...checkBase, kind: z.literal('tcp'), host, port });
+
+const postgresCheck = z.strictObject({
+  ...checkBase,
+  kind: z.literal('postgres'),
+  host,
+  port: port.default(5432),
+  database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a PostgreSQL database name'),
+  user: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a PostgreSQL role name'),
+  /** Name of the environment variable (or secret) holding the password; never the password itself. */
+  passwordEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
+    .optional(),
+  query: z.string().min(1).default('SELECT 1'),
+});
+
+const redisCheck = z.strictObject({ ...checkBase, kind: z.literal('redis'), host, port: port.default(6379) });
+
+const prometheusCheck = z.strictObject({
+  ...checkBase,
+  kind: z.literal('prometheus'),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  /** PromQL returning one value in the unit of the signal's threshold (ms, percent). */
+  query: z.string().min(1).max(2000),
+  signal: z.enum(SIGNALS),
+  /** The service whose performance this reads; incidents are attributed to it. */
+  service: name.optional(),
+  /** Overrides `thresholds[signal]` for this check. */
+  max: z.number().optional(),
+});
+
+const checkSchema = z.discriminatedUnion('kind', [httpCheck, tcpCheck, postgresCheck, redisCheck, prometheusCheck]);
+
+const scheduleSchema = z.union(
+  [
+    z.strictObject({ every: duration({ min: 1_000 }) }),
+    z.strictObject({
+      cron: z
+        .string()
+        .regex(/^\S+( \S+){4}$/, 'must be a 5-field cron expression: minute hour day-of-month month day-of-week'),
+    }),
+  ],
+  { error: 'must be either { every: <duration> } or { cron: "<5-field cron>" }' },
+);
+
+const perSeverityDuration = z
+  .strictObject({ P1: duration({ min: 1_000 }), P2: duration({ min: 1_000 }), P3: duration({ min: 1_000 }) })
+  .partial();
+
+const contactSchema = z.strictObject({
+  name: z.string().min(1).max(120),
+  role: z.enum(['primary', 'secondary', 'member']).default('member'),
+  email: z.email().optional(),
+});
+
+const levelSchema = z.strictObject({
+  level: z.int().min(1).max(9),
+  name: z.string().min(1).max(60),
+  scope: z.string().max(200).optional(),
+  /** How long this level has to acknowledge, per severity; a severity missing here never escalates to this level. */
+  responseTime: perSeverityDuration,
+  contacts: z.array(contactSchema).min(1),
+});
+
+const firstPageSchema = z.strictObject({
+  throughLevel: z.int().min(1).max(9),
+  roles: z
+    .array(z.enum(['primary', 'secondary', 'member']))
+    .min(1)
+    .default(['primary', 'secondary', 'member']),
+});
+
+export const fleetConfigSchema = z
+  .strictObject({
+    version: z.literal(1),
+    fleet: z.strictObject({
+      name,
+      environment: z.string().regex(/^[a-z][a-z0-9-]{0,29}$/, 'must be lower-case letters, digits and dashes'),
+      /** Base directory of the services' `directory` and `logFile` paths. */
+      root: z.string().min(1).max(512),
+    }),
+    services: z.array(serviceSchema).min(1),
+    checks: z.array(checkSchema).default([]),
+    thresholds: z.strictObject({
+      latencyP95Ms: z.number().positive(),
+      errorRatePercent: percent,
+      cpuPercent: percent,
+      memoryPercent: percent,
+      /** A health probe slower than this makes the target degraded. */
+      probeLatency: duration({ min: 1 }),
+      probeTimeout: duration({ min: 100 }),
+      probeConcurrency: z.int().min(1).max(1_000).default(64),
+      failuresToDown: z.int().min(1).max(100),
+      successesToUp: z.int().min(1).max(100),
+      flapping: z.strictObject({
+        window: duration({ min: 1_000 }),
+        enterRatio: z.number().gt(0).max(1),
+        exitRatio: z.number().min(0).lt(1),
+      }),
+    }),
+    grouping: z
+      .strictObject({
+        /** At least this share of critical services down at once is a complete outage (one P1). */
+        outageQuorumPercent: percent.default(50),
+        /** All services of one host down, and at least this many, is one host incident. */
+        hostMinServices: z.int().min(2).default(2),
+      })
+      .default({ outageQuorumPercent: 50, hostMinServices: 2 }),
+    schedules: z.strictObject({
+      timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
+      probe: scheduleSchema,
+      escalationSweep: scheduleSchema,
+      backup: scheduleSchema,
+      backupMonitor: scheduleSchema,
+      cleanup: scheduleSchema,
+      drill: scheduleSchema.optional(),
+    }),
+    severities: z.strictObject({
+      P1: z.strictObject({ label: z.string().min(1), responseTime: duration({ min: 1_000 }), ackTimeout: duration() }),
+      P2: z.strictObject({ label: z.string().min(1), responseTime: duration({ min: 1_000 }), ackTimeout: duration() }),
+      P3: z.strictObject({ label: z.string().min(1), responseTime: duration({ min: 1_000 }), ackTimeout: duration() }),
+    }),
+    escalation: z.strictObject({
+      levels: z.array(levelSchema).min(1),
+      firstPage: z.strictObject({ P1: firstPageSchema, P2: firstPageSchema, P3: firstPageSchema }),
+      /** At the last level a severity reaches, re-page this often while nobody acknowledges. */
+      repeatEvery: duration({ min: 60_000 }),
+    }),
+    remediation: z.strictObject({
+      enabled: z.boolean(),
+      restartTimeout: duration({ min: 1_000 }),
+      breaker: z.strictObject({ maxRestarts: z.int().min(0).max(100), window: duration({ min: 1_000 }) }),
+    }),
+    recovery: z.strictObject({
+      rto: duration({ min: 1_000 }),
+      rpo: duration({ min: 1_000 }),
+      serviceRestart: duration({ min: 1_000 }),
+      healthCheck: duration({ min: 1_000 }),
+    }),
+  })
+  .superRefine((config, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+
+    const seen = new Map<string, string>();
+    const claim = (key: string, path: (string | number)[]) => {
+      const previous = seen.get(key);
+      if (previous) issue(path, `name "${key}" is already used by ${previous}`);
+      else seen.set(key, path.join('.'));
+    };
+    config.services.forEach((s, i) => {
+      claim(s.name, ['services', i, 'name']);
+    });
+    config.checks.forEach((c, i) => {
+      claim(c.name, ['checks', i, 'name']);
+    });
+
+    const endpoints = new Map<string, number>();
+    config.services.forEach((s, i) => {
+      const key = `${s.host}:${s.port}`;
+      const other = endpoints.get(key);
+      if (other !== undefined) issue(['services', i, 'port'], `${key} is already used by services.${other}`);
+      else endpoints.set(key, i);
+    });
+
+    const checkNames = new Set(config.checks.map((c) => c.name));
+    const serviceNames = new Set(config.services.map((s) => s.name));
+    config.services.forEach((s, i) => {
+      s.dependsOn.forEach((dep, j) => {
+        if (!checkNames.has(dep))
+          issue(['services', i, 'dependsOn', j], `"${dep}" is not the name of a check in checks`);
+      });
+    });
+    config.checks.forEach((c, i) => {
+      if (c.kind === 'prometheus' && c.service !== undefined && !serviceNames.has(c.service))
+        issue(['checks', i, 'service'], `"${c.service}" is not the name of a service`);
+    });
+
+    const { levels, firstPage } = config.escalation;
+    levels.forEach((l, i) => {
+      if (l.level !== i + 1) issue(['escalation', 'levels', i, 'level'], `levels must be numbered 1, 2, 3... in order`);
+    });
+    for (const sev of SEVERITIES) {
+      const page = firstPage[sev];
+      if (page.throughLevel > levels.length)
+        issue(['escalation', 'firstPage', sev, 'throughLevel'], `there are only ${levels.length} levels`);
+      const first = levels[page.throughLevel - 1];
+      if (first && first.responseTime[sev] === undefined)
+        issue(
+          ['escalation', 'levels', page.throughLevel - 1, 'responseTime', sev],
+          `${sev} is first paged through level ${page.throughLevel}, so that level needs a ${sev} response time`,
+        );
+    }
+    const { flapping } = config.thresholds;
+    if (flapping.exitRatio >= flapping.enterRatio)
+      issue(['thresholds', 'flapping', 'exitRatio'], 'must be lower than enterRatio (hysteresis)');
+  });
+
+export type FleetConfigInput = z.input<typeof fleetConfigSchema>;
+export type FleetConfig = z.output<typeof fleetConfigSchema>;
+export type ServiceConfig = FleetConfig['services'][number];
+export type CheckConfig = FleetConfig['checks'][number];
+export type Schedule = z.output<typeof scheduleSchema>;
+export type EscalationLevel = FleetConfig['escalation']['levels'][number];
+export type Contact = EscalationLevel['contacts'][number];
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

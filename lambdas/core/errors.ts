@@ -1,0 +1,33 @@
+/**
+ * The one base error of the control plane. `code` is stable and machine-readable; callers branch on it,
+ * never on the message. Subclasses exist only where a caller handles them differently.
+ */
+export class ControlPlaneError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A config file or an operator's input is invalid; the CLI maps it to exit code 64. */
+export class UsageError extends ControlPlaneError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('USAGE', message, options);
+  }
+}
+
+/** An optimistic-concurrency write lost the race: re-read and re-apply. */
+export class VersionConflictError extends ControlPlaneError {
+  constructor(what: string, expectedVersion: number) {
+    super('VERSION_CONFLICT', `${what} changed since version ${expectedVersion} was read`);
+  }
+}
+
+export class NotFoundError extends ControlPlaneError {
+  constructor(what: string) {
+    super('NOT_FOUND', `${what} not found`);
+  }
+}

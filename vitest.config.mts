@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    // Integration tests start real servers and processes; keep the 2-core machine from oversubscribing.
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
