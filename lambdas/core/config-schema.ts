@@ -33,7 +33,6 @@ const duration = (opts: { min?: number } = {}) =>
 
 export const SEVERITIES = ['P1', 'P2', 'P3'] as const;
 export type Severity = (typeof SEVERITIES)[number];
-const severity = z.enum(SEVERITIES);
 
 export const SIGNALS = ['latencyP95Ms', 'errorRatePercent', 'cpuPercent', 'memoryPercent'] as const;
 export type Signal = (typeof SIGNALS)[number];
