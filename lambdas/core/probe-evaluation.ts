@@ -87,7 +87,9 @@ export function evaluateHttp(target: HttpTarget, seen: HttpObservation, slowAfte
 
 /**
  * The status word of a health body, if it has one: `data.status` inside a `{"status":"success","data":{...}}`
- * envelope, else the top-level `status`. Undefined for non-JSON bodies and objects without a status.
+ * envelope, else the top-level `status`. When both are present the worse one wins, so a raw body that says
+ * `unhealthy` is never made healthy by a nested `data.status`. Undefined for non-JSON bodies and objects without
+ * a status.
  */
 export function bodyStatusWord(body: string): string | undefined {
   const trimmed = body.trimStart();
@@ -99,9 +101,18 @@ export function bodyStatusWord(body: string): string | undefined {
     return undefined;
   }
   if (!isRecord(parsed)) return undefined;
-  const data = parsed.data;
-  if (isRecord(data) && typeof data.status === 'string') return data.status;
-  return typeof parsed.status === 'string' ? parsed.status : undefined;
+  const outer = typeof parsed.status === 'string' ? parsed.status : undefined;
+  const inner = isRecord(parsed.data) && typeof parsed.data.status === 'string' ? parsed.data.status : undefined;
+  if (outer === undefined || inner === undefined) return inner ?? outer;
+  return wordSeverity(outer) > wordSeverity(inner) ? outer : inner;
+}
+
+/** Healthy < unknown < degraded < unhealthy: an unknown word is treated as worse than a healthy one. */
+function wordSeverity(word: string): number {
+  const lower = word.toLowerCase();
+  if (UNHEALTHY_WORDS.has(lower)) return 3;
+  if (DEGRADED_WORDS.has(lower)) return 2;
+  return HEALTHY_WORDS.has(lower) ? 0 : 1;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -130,8 +141,15 @@ export function reasonForErrorCode(code: string | undefined): ProbeReason {
   if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
     return 'refused';
   if (code === 'ETIMEDOUT' || code === 'ABORT_ERR' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'timeout';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') return 'dns';
-  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT') || code === 'EPROTO')
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' || code === 'EAI_FAIL') return 'dns';
+  // OpenSSL verification codes do not all mention CERT (UNABLE_TO_VERIFY_LEAF_SIGNATURE is the common one).
+  if (
+    code.startsWith('ERR_TLS') ||
+    code.startsWith('ERR_SSL') ||
+    code.startsWith('UNABLE_TO_') ||
+    code.includes('CERT') ||
+    code === 'EPROTO'
+  )
     return 'tls';
   return 'error';
 }
