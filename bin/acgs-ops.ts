@@ -1,0 +1,16 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * acgs-ops: the operator CLI. This file only wires; each subcommand lives in its own module under lambdas/cli/.
+ * To add one: write lambdas/cli/<name>-command.ts exporting a CliCommand and list it below.
+ */
+import { healthCommand } from '../lambdas/cli/health-command.ts';
+import { runCli } from '../lambdas/cli/run-cli.ts';
+import { systemClock } from '../lambdas/ports.ts';
+
+const commands = [healthCommand];
+
+process.exitCode = await runCli(process.argv.slice(2), commands, {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  clock: systemClock,
+});

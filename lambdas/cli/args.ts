@@ -1,0 +1,32 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { UsageError } from '../core/errors.ts';
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Parses a command's options strictly (unknown options and stray positionals are usage errors, exit 64) and
+ * rewrites node's messages into one line that names the command.
+ */
+export function parseCommandArgs<const T extends OptionsConfig>(command: string, args: readonly string[], options: T) {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError(describeArgsError(command, error), { cause: error });
+  }
+}
+
+function describeArgsError(command: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  const quoted = /'([^']+)'/.exec(message)?.[1];
+  const help = `(see acgs-ops ${command} --help)`;
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${quoted ?? ''} for "acgs-ops ${command}" ${help}`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${quoted ?? ''} for "acgs-ops ${command}" ${help}`;
+    default:
+      // ERR_PARSE_ARGS_INVALID_OPTION_VALUE: node's message already names the option and what it wants.
+      return `${message.split('\n')[0] ?? message} ${help}`;
+  }
+}

@@ -1,0 +1,20 @@
+/** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
+  const lines = all.map((row) =>
+    header
+      .map((_, column) => {
+        const cell = row[column] ?? '';
+        return column === header.length - 1 ? cell : cell.padEnd(widths[column] ?? 0);
+      })
+      .join('  ')
+      .trimEnd(),
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** Pretty JSON with a trailing newline, for machine-readable command output. */
+export function formatJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
