@@ -2,7 +2,11 @@
  * Ports: what the use-cases need from the outside world. Adapters implement them (AWS: DynamoDB, SNS, SSM,
  * EventBridge; local: SQLite, console/file/webhook, shell; memory: tests and one-shot commands).
  */
+import type { MaintenanceWindow, Page } from './core/escalation.ts';
+import type { TargetState } from './core/health-state.ts';
+import type { Incident, TimelineEntry } from './core/incident.ts';
 import type { ProbeResult } from './core/probe-evaluation.ts';
+import type { RemediationAttempt } from './core/remediation.ts';
 import type { Target } from './core/targets.ts';
 
 export interface Clock {
@@ -22,4 +26,80 @@ export interface ProbeOptions {
 /** Probes one target. Never throws: every failure is a result with a reason. */
 export interface Prober {
   probe(target: Target, options: ProbeOptions): Promise<ProbeResult>;
+}
+
+/**
+ * Target health states. Shaped for DynamoDB as much as SQLite: a batch read, and conditional writes on `version`
+ * (a state read at version v is written as v + 1 only if it is still v; 0 means "must not exist yet").
+ */
+export interface TargetStateStore {
+  loadTargetStates(targetIds: readonly string[]): Promise<Map<string, TargetState>>;
+  /** Writes each state with `version` bumped by one; throws VersionConflictError if any was changed meanwhile. */
+  saveTargetStates(states: readonly TargetState[]): Promise<void>;
+}
+
+export type CreateIncidentResult =
+  | { readonly created: true; readonly incident: Incident }
+  | { readonly created: false; readonly existing: Incident };
+
+/**
+ * Incidents and their append-only timelines. One open incident per dedup key is enforced by the store (DynamoDB:
+ * a transaction with an `attribute_not_exists` guard item per open key; SQLite: a unique partial index).
+ */
+export interface IncidentStore {
+  /** Creates the incident unless one with the same dedup key is open; then returns that one instead. */
+  createIncident(incident: Incident, timeline: readonly TimelineEntry[]): Promise<CreateIncidentResult>;
+  /**
+   * Replaces the incident if its stored version is still `incident.version`, storing it as version + 1 and appending
+   * the timeline entries in the same write; resolving releases the dedup key. Throws VersionConflictError otherwise.
+   */
+  updateIncident(incident: Incident, timeline: readonly TimelineEntry[]): Promise<Incident>;
+  getIncident(id: string): Promise<Incident | undefined>;
+  findOpenIncident(dedupKey: string): Promise<Incident | undefined>;
+  /** Every incident not resolved. */
+  listOpenIncidents(): Promise<Incident[]>;
+  /** Incidents whose escalation `nextAt` is at or before `now` (a sparse index in DynamoDB). */
+  listIncidentsDue(now: number): Promise<Incident[]>;
+  /** Most recent first. */
+  listIncidents(query: { readonly since?: number; readonly limit?: number }): Promise<Incident[]>;
+  getTimeline(incidentId: string): Promise<TimelineEntry[]>;
+}
+
+/** Remediation attempts, isolation marks and maintenance windows: what operators and the breaker rely on. */
+export interface ControlStore {
+  recordAttempt(attempt: RemediationAttempt): Promise<void>;
+  finishAttempt(id: string, outcome: 'succeeded' | 'failed', finishedAt: number, detail: string): Promise<void>;
+  listAttempts(services: readonly string[], since: number): Promise<RemediationAttempt[]>;
+  setIsolated(service: string, isolated: boolean, by: string, at: number): Promise<void>;
+  listIsolated(): Promise<Set<string>>;
+  putMaintenanceWindow(window: MaintenanceWindow): Promise<void>;
+  listMaintenanceWindows(activeAfter: number): Promise<MaintenanceWindow[]>;
+}
+
+export interface Notification {
+  readonly page: Page;
+  readonly incident: Incident;
+}
+
+/** Delivers pages (SNS topic per level in AWS; console, JSON-lines file, webhook, email locally). */
+export interface Notifier {
+  notify(notification: Notification): Promise<void>;
+}
+
+export interface CommandRequest {
+  /** Name of the SSM document (in `ssm-documents/`). */
+  readonly document: string;
+  readonly parameters: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+export interface CommandResult {
+  readonly status: 'succeeded' | 'failed' | 'timed-out' | 'rejected';
+  readonly exitCode?: number;
+  readonly output: string;
+}
+
+/** Runs an SSM document: SSM Run Command in AWS, the same document through a local shell runner on one host. */
+export interface CommandRunner {
+  run(request: CommandRequest): Promise<CommandResult>;
 }

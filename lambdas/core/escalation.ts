@@ -1,0 +1,254 @@
+import type { Contact, FleetConfig, Severity } from './config-schema.ts';
+import { formatDuration } from './duration.ts';
+import type { Incident, PageReason, TimelineEntry } from './incident.ts';
+
+/**
+ * Escalation as data. The policy is frozen onto the incident when it opens (a config change never rewrites the
+ * rules of an incident in flight), and the only timer is `nextAt` on the incident, which a sweep reads: a restart
+ * of anything loses no timer.
+ *
+ * - open, unacknowledged past the current level's response time -> page the next level that serves the severity,
+ *   or re-page the top level every `repeatEvery`;
+ * - acknowledged -> escalation stops until the ack times out; then, if the incident is still open, it re-pages;
+ * - resolved -> nothing more;
+ * - a maintenance window covering every subject of the incident defers any page to the window's end (detection and
+ *   the incident itself are not muted).
+ */
+export interface EscalationPolicy {
+  readonly levels: readonly {
+    readonly level: number;
+    readonly name: string;
+    readonly responseTime: Partial<Record<Severity, number | undefined>>;
+    readonly contacts: readonly Contact[];
+  }[];
+  readonly firstPage: Record<Severity, { readonly throughLevel: number; readonly roles: readonly Contact['role'][] }>;
+  readonly repeatEvery: number;
+  readonly ackTimeout: Record<Severity, number>;
+  readonly responseTime: Record<Severity, number>;
+}
+
+export interface EscalationState {
+  readonly policy: EscalationPolicy;
+  /** Highest level paged so far; 0 before the first page. */
+  readonly level: number;
+  /** When the sweep must look at this incident next; absent once resolved. */
+  readonly nextAt?: number;
+  /** A first page for the current severity is owed (new incident, or its severity rose). */
+  readonly pending?: 'opened' | 'severity-raised';
+  readonly pages: number;
+}
+
+export interface Page {
+  readonly incidentId: string;
+  readonly severity: Severity;
+  readonly level: number;
+  readonly levelName: string;
+  readonly contacts: readonly Contact[];
+  readonly why: PageReason;
+  readonly at: number;
+}
+
+export interface MaintenanceWindow {
+  readonly id: string;
+  /** Service or check names covered; `*` covers the whole fleet. */
+  readonly subjects: readonly string[];
+  readonly startsAt: number;
+  readonly endsAt: number;
+  readonly reason: string;
+  readonly createdBy: string;
+}
+
+export interface EscalationOutcome {
+  readonly incident: Incident;
+  readonly pages: readonly Page[];
+  readonly timeline: readonly TimelineEntry[];
+}
+
+export function freezePolicy(config: FleetConfig): EscalationPolicy {
+  const { levels, firstPage, repeatEvery } = config.escalation;
+  const sev = config.severities;
+  return {
+    levels: levels.map((l) => ({ level: l.level, name: l.name, responseTime: l.responseTime, contacts: l.contacts })),
+    firstPage,
+    repeatEvery,
+    ackTimeout: { P1: sev.P1.ackTimeout, P2: sev.P2.ackTimeout, P3: sev.P3.ackTimeout },
+    responseTime: { P1: sev.P1.responseTime, P2: sev.P2.responseTime, P3: sev.P3.responseTime },
+  };
+}
+
+/** Subjects an incident is about: its services and, for incidents without services, its targets' names. */
+export function incidentSubjects(incident: Pick<Incident, 'services' | 'targets'>): string[] {
+  if (incident.services.length > 0) return [...incident.services];
+  return incident.targets.map((t) => t.split(':')[0] ?? t);
+}
+
+/** The maintenance window that mutes this incident now, if every one of its subjects is covered by one. */
+export function mutingWindow(
+  incident: Pick<Incident, 'services' | 'targets'>,
+  windows: readonly MaintenanceWindow[],
+  now: number,
+): MaintenanceWindow | undefined {
+  const active = windows.filter((w) => w.startsAt <= now && now < w.endsAt);
+  if (active.length === 0) return undefined;
+  const subjects = incidentSubjects(incident);
+  const covering = (s: string) => active.find((w) => w.subjects.includes('*') || w.subjects.includes(s));
+  const found = subjects.map(covering);
+  if (found.length === 0 || found.some((w) => w === undefined)) return undefined;
+  // The incident is muted until the earliest of the covering windows ends.
+  return found.reduce((a, b) => (b !== undefined && a !== undefined && b.endsAt < a.endsAt ? b : a));
+}
+
+/**
+ * What the escalation step does for one incident at `now`; undefined when nothing is due. The caller delivers
+ * the pages first and then writes the incident (conditionally): a crash in between repeats a page, never loses one.
+ */
+export function sweepEscalation(
+  incident: Incident,
+  now: number,
+  windows: readonly MaintenanceWindow[],
+): EscalationOutcome | undefined {
+  const { nextAt, level, pending } = incident.escalation;
+  if (incident.status === 'resolved') {
+    return nextAt === undefined ? undefined : { incident: withNextAt(incident, undefined), pages: [], timeline: [] };
+  }
+  if (nextAt === undefined || nextAt > now) return undefined;
+  const muted = mutingWindow(incident, windows, now);
+  if (muted) return mute(incident, muted, now);
+  // A page deferred by maintenance is delivered here too, once the window has ended.
+  if (pending !== undefined || level === 0) return firstPage(incident, now, pending ?? 'opened');
+  if (incident.status === 'acknowledged') {
+    const reopened: Incident = { ...incident, status: 'open' };
+    const outcome = repage(reopened, now, 'ack-expired');
+    return { ...outcome, timeline: [{ at: now, type: 'ack-expired' }, ...outcome.timeline] };
+  }
+  return escalate(incident, now, 'escalated');
+}
+
+/** Pages as the runbook says for the incident's severity (P3 primary; P2 primary + secondary; P1 all teams). */
+function firstPage(incident: Incident, now: number, why: PageReason): EscalationOutcome {
+  const { policy } = incident.escalation;
+  const plan = policy.firstPage[incident.severity];
+  const pages: Page[] = [];
+  for (const level of policy.levels.slice(0, plan.throughLevel)) {
+    const contacts = level.contacts.filter((c) => plan.roles.includes(c.role));
+    if (contacts.length > 0) pages.push(page(incident, level, contacts, why, now));
+  }
+  const level = Math.max(incident.escalation.level, plan.throughLevel);
+  const reopened: Incident = incident.status === 'acknowledged' ? { ...incident, status: 'open' } : incident;
+  return withPages(reopened, pages, level, now + waitAt(policy, level, incident.severity), now);
+}
+
+/** Moves to the next level now (e.g. the restart breaker tripped), or re-pages the top level. */
+export function escalate(incident: Incident, now: number, why: PageReason): EscalationOutcome {
+  const { policy, level } = incident.escalation;
+  const next = policy.levels.find((l) => l.level > level && l.responseTime[incident.severity] !== undefined);
+  if (!next) return repage(incident, now, why === 'escalated' ? 'repeated' : why);
+  return withPages(
+    incident,
+    [page(incident, next, next.contacts, why, now)],
+    next.level,
+    now + waitAt(policy, next.level, incident.severity),
+    now,
+  );
+}
+
+export function acknowledge(incident: Incident, by: string, now: number, note?: string): EscalationOutcome {
+  const { policy } = incident.escalation;
+  const acked: Incident = {
+    ...incident,
+    status: 'acknowledged',
+    acknowledgedAt: incident.acknowledgedAt ?? now,
+    acknowledgedBy: by,
+  };
+  return {
+    incident: withNextAt(acked, now + policy.ackTimeout[incident.severity]),
+    pages: [],
+    timeline: [{ at: now, type: 'acknowledged', by, ...(note === undefined ? {} : { note }) }],
+  };
+}
+
+export function resolve(incident: Incident, by: string, resolution: string, now: number): EscalationOutcome {
+  const resolved: Incident = { ...incident, status: 'resolved', resolvedAt: now, resolvedBy: by, resolution };
+  return {
+    incident: withNextAt(resolved, undefined),
+    pages: [],
+    timeline: [{ at: now, type: 'resolved', by, resolution }],
+  };
+}
+
+function repage(incident: Incident, now: number, why: PageReason): EscalationOutcome {
+  const { policy, level } = incident.escalation;
+  const current = policy.levels[level - 1];
+  const pages = current ? [page(incident, current, current.contacts, why, now)] : [];
+  return withPages(incident, pages, level, now + waitAt(policy, level, incident.severity), now);
+}
+
+/** How long a level has before the next step: its response time for the severity, or `repeatEvery`. */
+function waitAt(policy: EscalationPolicy, level: number, severity: Severity): number {
+  return policy.levels[level - 1]?.responseTime[severity] ?? policy.repeatEvery;
+}
+
+function mute(incident: Incident, window: MaintenanceWindow, now: number): EscalationOutcome {
+  return {
+    incident: withNextAt(incident, window.endsAt),
+    pages: [],
+    timeline: [{ at: now, type: 'page-muted', until: window.endsAt, window: window.id }],
+  };
+}
+
+function page(
+  incident: Incident,
+  level: EscalationPolicy['levels'][number],
+  contacts: readonly Contact[],
+  why: PageReason,
+  at: number,
+): Page {
+  return {
+    incidentId: incident.id,
+    severity: incident.severity,
+    level: level.level,
+    levelName: level.name,
+    contacts,
+    why,
+    at,
+  };
+}
+
+function withPages(
+  incident: Incident,
+  pages: readonly Page[],
+  level: number,
+  nextAt: number,
+  now: number,
+): EscalationOutcome {
+  const updated: Incident = {
+    ...incident,
+    escalation: { policy: incident.escalation.policy, level, nextAt, pages: incident.escalation.pages + pages.length },
+  };
+  return {
+    incident: updated,
+    pages,
+    timeline: pages.map((p) => ({
+      at: now,
+      type: 'paged' as const,
+      level: p.level,
+      levelName: p.levelName,
+      contacts: p.contacts.map((c) => c.name),
+      why: p.why,
+    })),
+  };
+}
+
+function withNextAt(incident: Incident, nextAt: number | undefined): Incident {
+  const { nextAt: _dropped, ...rest } = incident.escalation;
+  return { ...incident, escalation: nextAt === undefined ? rest : { ...rest, nextAt } };
+}
+
+export function describeNextStep(incident: Incident, now: number): string {
+  const { nextAt, level, policy } = incident.escalation;
+  if (nextAt === undefined) return 'none';
+  const wait = formatDuration(Math.max(0, nextAt - now));
+  if (incident.status === 'acknowledged') return `ack expires in ${wait}`;
+  const next = policy.levels.find((l) => l.level > level && l.responseTime[incident.severity] !== undefined);
+  return next ? `escalates to level ${next.level} (${next.name}) in ${wait}` : `re-pages level ${level} in ${wait}`;
+}

@@ -1,0 +1,135 @@
+import type { Severity } from './config-schema.ts';
+import type { EscalationState } from './escalation.ts';
+
+/**
+ * The incident record and its typed timeline. Kept small: the timeline is stored apart (append-only), so a long
+ * outage bumps `count` / `lastSeen` without growing the record.
+ */
+export type IncidentKind =
+  | 'service-down'
+  | 'service-degraded'
+  | 'performance'
+  | 'dependency-down'
+  | 'dependency-degraded'
+  | 'host-outage'
+  | 'fleet-outage'
+  | 'flapping'
+  | 'security'
+  | 'manual';
+
+export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
+
+export interface Incident {
+  readonly id: string;
+  /** Immutable identity of what is wrong (`<name>:<check>@<host>`, `fleet-outage@<fleet>`...), never severity. */
+  readonly dedupKey: string;
+  readonly kind: IncidentKind;
+  readonly title: string;
+  readonly severity: Severity;
+  readonly status: IncidentStatus;
+  /** Probe targets this incident covers (for groups: the trigger and every absorbed target). */
+  readonly targets: readonly string[];
+  /** Services impacted, by name. */
+  readonly services: readonly string[];
+  readonly host?: string;
+  readonly flapping: boolean;
+  /** Last problem detail seen (one sentence). */
+  readonly detail: string;
+  /** Number of reports folded into this incident. */
+  readonly count: number;
+  /** When the failure started (first bad probe result), for MTTD and MTTR. */
+  readonly failingSince: number;
+  readonly openedAt: number;
+  readonly lastSeen: number;
+  /** Respond (acknowledge or resolve) by this time, or the response SLA is breached. */
+  readonly slaDueAt: number;
+  readonly acknowledgedAt?: number;
+  readonly acknowledgedBy?: string;
+  readonly resolvedAt?: number;
+  readonly resolvedBy?: string;
+  readonly resolution?: string;
+  readonly escalation: EscalationState;
+  /** Services whose restart breaker tripped while this incident was open (escalated once each). */
+  readonly breakerTripped: readonly string[];
+  readonly version: number;
+}
+
+export type TimelineEntry = { readonly at: number } & (
+  | { readonly type: 'opened'; readonly severity: Severity; readonly detail: string }
+  | { readonly type: 'severity-raised'; readonly from: Severity; readonly to: Severity; readonly detail: string }
+  | { readonly type: 'impact-changed'; readonly added: readonly string[] }
+  | { readonly type: 'flapping'; readonly flapping: boolean }
+  | {
+      readonly type: 'paged';
+      readonly level: number;
+      readonly levelName: string;
+      readonly contacts: readonly string[];
+      readonly why: PageReason;
+    }
+  | { readonly type: 'page-muted'; readonly until: number; readonly window: string }
+  | { readonly type: 'acknowledged'; readonly by: string; readonly note?: string }
+  | { readonly type: 'ack-expired' }
+  | {
+      readonly type: 'remediation';
+      readonly action: string;
+      readonly service: string;
+      readonly outcome: 'requested' | 'succeeded' | 'failed' | 'skipped';
+      readonly detail: string;
+    }
+  | { readonly type: 'breaker-open'; readonly service: string; readonly restarts: number; readonly windowMs: number }
+  | { readonly type: 'note'; readonly by: string; readonly text: string }
+  | { readonly type: 'resolved'; readonly by: string; readonly resolution: string }
+);
+
+export type PageReason = 'opened' | 'escalated' | 'repeated' | 'ack-expired' | 'severity-raised' | 'breaker-open';
+
+const SEVERITY_RANK: Record<Severity, number> = { P1: 3, P2: 2, P3: 1 };
+
+export function higherSeverity(a: Severity, b: Severity): Severity {
+  return SEVERITY_RANK[a] >= SEVERITY_RANK[b] ? a : b;
+}
+
+export function isMoreSevere(a: Severity, than: Severity): boolean {
+  return SEVERITY_RANK[a] > SEVERITY_RANK[than];
+}
+
+/** FNV-1a, 32 bit: a short stable fingerprint of a dedup key for incident ids. */
+function fingerprint(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(36).toUpperCase().padStart(7, '0').slice(-5);
+}
+
+/**
+ * Incident ids are readable, sortable by opening time and unique: at most one incident per dedup key is open at a
+ * time, so (key, opening millisecond) never repeats.
+ */
+export function incidentId(dedupKey: string, openedAt: number): string {
+  return `INC-${openedAt.toString(36).toUpperCase()}-${fingerprint(dedupKey)}`;
+}
+
+export interface IncidentMetrics {
+  /** Failure start to incident open. */
+  readonly mttdMs: number;
+  /** Open to first acknowledgement. */
+  readonly mttaMs?: number;
+  /** Failure start to resolution. */
+  readonly mttrMs?: number;
+  /** Acknowledged or resolved by `slaDueAt`; undefined while neither happened and the SLA time has not passed. */
+  readonly slaMet?: boolean;
+}
+
+export function incidentMetrics(incident: Incident, now: number): IncidentMetrics {
+  const respondedAt = incident.acknowledgedAt ?? incident.resolvedAt;
+  const slaMet =
+    respondedAt !== undefined ? respondedAt <= incident.slaDueAt : now > incident.slaDueAt ? false : undefined;
+  return {
+    mttdMs: incident.openedAt - incident.failingSince,
+    ...(incident.acknowledgedAt === undefined ? {} : { mttaMs: incident.acknowledgedAt - incident.openedAt }),
+    ...(incident.resolvedAt === undefined ? {} : { mttrMs: incident.resolvedAt - incident.failingSince }),
+    ...(slaMet === undefined ? {} : { slaMet }),
+  };
+}

@@ -1,0 +1,40 @@
+import type { FleetConfig } from '../core/config-schema.ts';
+import type { HealthPolicy } from '../core/health-state.ts';
+import type { Target } from '../core/targets.ts';
+import { targetsFromConfig } from '../core/targets.ts';
+import type { Clock, CommandRunner, ControlStore, IncidentStore, Notifier, TargetStateStore } from '../ports.ts';
+
+/** Everything a use-case needs: the config and the adapters wired by a Lambda handler or the local daemon. */
+export interface ControlPlaneContext {
+  readonly config: FleetConfig;
+  readonly targets: readonly Target[];
+  readonly health: HealthPolicy;
+  readonly states: TargetStateStore;
+  readonly incidents: IncidentStore;
+  readonly control: ControlStore;
+  readonly notifier: Notifier;
+  readonly commands: CommandRunner;
+  readonly clock: Clock;
+  /** What the use-cases say about what they did (a Powertools logger in Lambda, stderr locally). */
+  readonly log: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/** Probe interval assumed when the probe schedule is a cron expression (one minute, the finest cron step). */
+const CRON_INTERVAL_MS = 60_000;
+
+export function healthPolicy(config: FleetConfig): HealthPolicy {
+  const { failuresToDown, successesToUp, flapping } = config.thresholds;
+  const probe = config.schedules.probe;
+  return {
+    failuresToDown,
+    successesToUp,
+    flapping,
+    probeIntervalMs: 'every' in probe ? probe.every : CRON_INTERVAL_MS,
+  };
+}
+
+export type ContextAdapters = Omit<ControlPlaneContext, 'config' | 'targets' | 'health'>;
+
+export function createContext(config: FleetConfig, adapters: ContextAdapters): ControlPlaneContext {
+  return { config, targets: targetsFromConfig(config), health: healthPolicy(config), ...adapters };
+}

@@ -1,0 +1,103 @@
+import { freezePolicy, type MaintenanceWindow, resolve } from '../core/escalation.ts';
+import type { TargetState } from '../core/health-state.ts';
+import type { Incident } from '../core/incident.ts';
+import { applyReport, openIncident, type ProblemReport, planIncidents } from '../core/incident-planner.ts';
+import { advanceEscalation } from './advance-escalation.ts';
+import type { ControlPlaneContext } from './context.ts';
+import { updateIncidentWithRetry } from './update-incident.ts';
+
+export interface ReconcileResult {
+  readonly opened: readonly Incident[];
+  readonly updated: readonly Incident[];
+  readonly resolved: readonly Incident[];
+  /** Every incident still open after this cycle. */
+  readonly open: readonly Incident[];
+}
+
+const SYSTEM = 'control-plane';
+
+/**
+ * Brings the incidents in line with the fleet's health: one incident per problem (created conditionally, so
+ * concurrent cycles cannot open two for one dedup key), repeats folded in, recovered problems auto-resolved, and the
+ * escalation step run at once for anything that owes a page.
+ */
+export async function reconcileIncidents(
+  ctx: ControlPlaneContext,
+  states: ReadonlyMap<string, TargetState>,
+): Promise<ReconcileResult> {
+  const now = ctx.clock.now();
+  const [openBefore, windows] = await Promise.all([
+    ctx.incidents.listOpenIncidents(),
+    ctx.control.listMaintenanceWindows(now),
+  ]);
+  const plan = planIncidents(ctx.config, ctx.targets, states, openBefore);
+  const openByKey = new Map(openBefore.map((i) => [i.dedupKey, i]));
+  const opened: Incident[] = [];
+  const updated: Incident[] = [];
+  const resolved: Incident[] = [];
+  const open: Incident[] = [];
+
+  for (const report of plan.reports) {
+    const result = await foldReport(ctx, report, openByKey.get(report.dedupKey), windows);
+    (result.created ? opened : updated).push(result.incident);
+    open.push(result.incident);
+  }
+
+  const endings = [
+    ...plan.recovered.map((incident) => ({
+      incident,
+      resolution: `recovered: every target healthy for ${ctx.config.thresholds.successesToUp} consecutive probes`,
+    })),
+    ...plan.superseded.map(({ incident, byKey }) => ({
+      incident,
+      resolution: `superseded by ${open.find((i) => i.dedupKey === byKey)?.id ?? byKey} (grouped)`,
+    })),
+  ];
+  for (const { incident, resolution } of endings) {
+    const done = await updateIncidentWithRetry(ctx.incidents, incident, (current) =>
+      current.status === 'resolved' ? undefined : resolve(current, SYSTEM, resolution, now),
+    );
+    if (done) {
+      resolved.push(done);
+      ctx.log('incident-resolved', { id: done.id, dedupKey: done.dedupKey, resolution });
+    }
+  }
+  return { opened, updated, resolved, open };
+}
+
+async function foldReport(
+  ctx: ControlPlaneContext,
+  report: ProblemReport,
+  known: Incident | undefined,
+  windows: readonly MaintenanceWindow[],
+): Promise<{ created: boolean; incident: Incident }> {
+  const now = ctx.clock.now();
+  let existing = known;
+  let created = false;
+  if (!existing) {
+    const fresh = openIncident(report, freezePolicy(ctx.config), now);
+    const result = await ctx.incidents.createIncident(fresh.incident, fresh.timeline);
+    if (result.created) {
+      created = true;
+      existing = result.incident;
+      ctx.log('incident-opened', {
+        id: existing.id,
+        dedupKey: existing.dedupKey,
+        severity: existing.severity,
+        title: existing.title,
+      });
+    } else {
+      existing = result.existing;
+    }
+  }
+  let incident = existing;
+  if (!created) {
+    const folded = await updateIncidentWithRetry(ctx.incidents, existing, (current) =>
+      current.status === 'resolved' ? undefined : applyReport(current, report, now),
+    );
+    incident = folded ?? existing;
+  }
+  const due = incident.escalation.nextAt !== undefined && incident.escalation.nextAt <= now;
+  if (due) incident = (await advanceEscalation(ctx, incident, windows)) ?? incident;
+  return { created, incident };
+}

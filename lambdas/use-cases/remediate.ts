@@ -1,0 +1,144 @@
+import { escalate, type MaintenanceWindow } from '../core/escalation.ts';
+import type { TargetState } from '../core/health-state.ts';
+import type { Incident } from '../core/incident.ts';
+import { planRemediation, type RemediationAttempt, type RemediationDecision } from '../core/remediation.ts';
+import { advanceEscalation } from './advance-escalation.ts';
+import type { ControlPlaneContext } from './context.ts';
+import { updateIncidentWithRetry } from './update-incident.ts';
+
+/** The SSM document that restarts one service (in `ssm-documents/`). */
+export const RESTART_DOCUMENT = 'acgs-restart-service';
+
+export interface RemediationRun {
+  readonly decisions: readonly (RemediationDecision & { readonly incidentId: string })[];
+  /** Restarts in flight; they record their outcome on the ledger and the timeline when they finish. */
+  readonly inFlight: readonly Promise<void>[];
+}
+
+/**
+ * Applies the remediation policy to the open incidents: requests restarts (without waiting for them: a restart
+ * may take minutes, and recovery is proven by the probes anyway) and escalates once per service whose breaker
+ * opened.
+ */
+export async function remediate(
+  ctx: ControlPlaneContext,
+  open: readonly Incident[],
+  states: ReadonlyMap<string, TargetState>,
+  windows: readonly MaintenanceWindow[],
+): Promise<RemediationRun> {
+  const now = ctx.clock.now();
+  const { breaker, restartTimeout } = ctx.config.remediation;
+  const services = [...new Set(open.flatMap((i) => i.services))];
+  if (services.length === 0) return { decisions: [], inFlight: [] };
+  const [attempts, isolated] = await Promise.all([
+    ctx.control.listAttempts(services, now - Math.max(breaker.window, restartTimeout)),
+    ctx.control.listIsolated(),
+  ]);
+  const settleMs = ctx.health.probeIntervalMs * (ctx.config.thresholds.successesToUp + 1);
+  const decisions: (RemediationDecision & { incidentId: string })[] = [];
+  const inFlight: Promise<void>[] = [];
+  const requested = new Set<string>();
+  for (const incident of open) {
+    const plan = planRemediation({
+      incident,
+      targets: ctx.targets,
+      states,
+      attempts,
+      isolated,
+      windows,
+      config: ctx.config,
+      settleMs,
+      now,
+    });
+    for (const decision of plan) {
+      decisions.push({ ...decision, incidentId: incident.id });
+      if (decision.action === 'restart' && !requested.has(decision.service)) {
+        requested.add(decision.service);
+        inFlight.push((await requestRestart(ctx, incident, decision.service)).done);
+      } else if (decision.action === 'escalate') {
+        await escalateBreaker(ctx, incident, decision.service, decision.restarts, windows);
+      }
+    }
+  }
+  return { decisions, inFlight };
+}
+
+async function requestRestart(
+  ctx: ControlPlaneContext,
+  incident: Incident,
+  service: string,
+): Promise<{ done: Promise<void> }> {
+  const now = ctx.clock.now();
+  const attempt: RemediationAttempt = {
+    id: `${incident.id}:${service}:${now}`,
+    service,
+    incidentId: incident.id,
+    action: 'restart',
+    requestedAt: now,
+    outcome: 'pending',
+  };
+  await ctx.control.recordAttempt(attempt);
+  await note(ctx, incident.id, service, 'requested', `restart of ${service} requested (${RESTART_DOCUMENT})`);
+  ctx.log('restart-requested', { incidentId: incident.id, service });
+  const running = ctx.commands
+    .run({
+      document: RESTART_DOCUMENT,
+      parameters: { Service: service },
+      timeoutMs: ctx.config.remediation.restartTimeout,
+    })
+    .catch((error: unknown) => ({
+      status: 'failed' as const,
+      output: error instanceof Error ? error.message : String(error),
+    }));
+  const done = running.then(async (result) => {
+    const ok = result.status === 'succeeded';
+    const detail = `${result.status}${'exitCode' in result && result.exitCode !== undefined ? ` (exit ${result.exitCode})` : ''}: ${lastLine(result.output)}`;
+    await ctx.control.finishAttempt(attempt.id, ok ? 'succeeded' : 'failed', ctx.clock.now(), detail);
+    await note(ctx, incident.id, service, ok ? 'succeeded' : 'failed', `restart of ${service} ${detail}`);
+    ctx.log('restart-finished', { incidentId: incident.id, service, status: result.status });
+  });
+  // The outcome is written when the command ends; failing to write it must be seen, not crash the daemon.
+  return {
+    done: done.catch((error: unknown) => {
+      ctx.log('restart-record-failed', { incidentId: incident.id, service, error: String(error) });
+    }),
+  };
+}
+
+async function note(
+  ctx: ControlPlaneContext,
+  incidentId: string,
+  service: string,
+  outcome: 'requested' | 'succeeded' | 'failed',
+  detail: string,
+): Promise<void> {
+  const at = ctx.clock.now();
+  await updateIncidentWithRetry(ctx.incidents, incidentId, (current) => ({
+    incident: current,
+    timeline: [{ at, type: 'remediation', action: 'restart', service, outcome, detail }],
+  }));
+}
+
+async function escalateBreaker(
+  ctx: ControlPlaneContext,
+  incident: Incident,
+  service: string,
+  restarts: number,
+  windows: readonly MaintenanceWindow[],
+): Promise<void> {
+  ctx.log('breaker-open', { incidentId: incident.id, service, restarts });
+  const windowMs = ctx.config.remediation.breaker.window;
+  await advanceEscalation(ctx, incident, windows, (current, now) => {
+    if (current.breakerTripped.includes(service) || current.status === 'resolved') return undefined;
+    const outcome = escalate({ ...current, breakerTripped: [...current.breakerTripped, service] }, now, 'breaker-open');
+    return {
+      ...outcome,
+      timeline: [{ at: now, type: 'breaker-open', service, restarts, windowMs }, ...outcome.timeline],
+    };
+  });
+}
+
+function lastLine(output: string): string {
+  const lines = output.trim().split('\n');
+  return (lines.at(-1) ?? '').slice(0, 300) || 'no output';
+}

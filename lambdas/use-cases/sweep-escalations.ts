@@ -1,0 +1,21 @@
+import type { Incident } from '../core/incident.ts';
+import { advanceEscalation } from './advance-escalation.ts';
+import type { ControlPlaneContext } from './context.ts';
+
+/**
+ * The escalation sweep (every minute): every incident whose `nextAt` has come takes its next step. The timers are
+ * data on the incidents, so a restarted daemon or a cold Lambda picks up exactly where the last one stopped.
+ */
+export async function sweepEscalations(ctx: ControlPlaneContext): Promise<Incident[]> {
+  const now = ctx.clock.now();
+  const [due, windows] = await Promise.all([
+    ctx.incidents.listIncidentsDue(now),
+    ctx.control.listMaintenanceWindows(now),
+  ]);
+  const advanced: Incident[] = [];
+  for (const incident of due) {
+    const next = await advanceEscalation(ctx, incident, windows);
+    if (next) advanced.push(next);
+  }
+  return advanced;
+}
