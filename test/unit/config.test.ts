@@ -1,0 +1,268 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { formatConfigProblems, parseFleetConfig } from '../../lambdas/core/config.ts';
+import type { FleetConfigInput } from '../../lambdas/core/config-schema.ts';
+import { targetsFromConfig } from '../../lambdas/core/targets.ts';
+
+const SHIPPED = readFileSync(new URL('../../config/acgs-1.yaml', import.meta.url), 'utf8');
+const THREE = readFileSync(new URL('../fixtures/three-service-fleet.yaml', import.meta.url), 'utf8');
+
+/** 1-based line of the first line containing `needle`. */
+function lineOf(text: string, needle: string): number {
+  const index = text.split('\n').findIndex((line) => line.includes(needle));
+  if (index === -1) throw new Error(`fixture text has no line containing "${needle}"`);
+  return index + 1;
+}
+
+/** The three-service fleet as a plain object, changed by `edit`, back to YAML. */
+function threeServiceYaml(edit: (config: FleetConfigInput) => void): string {
+  const config = parse(THREE) as FleetConfigInput;
+  edit(config);
+  return stringify(config);
+}
+
+function problemsOf(text: string) {
+  const parsed = parseFleetConfig(text);
+  if (parsed.ok) throw new Error('expected the config to be rejected, but it parsed');
+  return parsed.problems;
+}
+
+describe('parseFleetConfig', () => {
+  it('accepts the shipped ACGS-1 config', () => {
+    // Act
+    const parsed = parseFleetConfig(SHIPPED);
+    // Assess
+    if (!parsed.ok) throw new Error(formatConfigProblems('config/acgs-1.yaml', parsed.problems));
+    expect(parsed.config.fleet.name).toBe('acgs-1');
+    expect(parsed.config.services.map((s) => s.port)).toEqual([8000, 8001, 8002, 8003, 8004, 8005, 8006]);
+    expect(parsed.config.thresholds).toMatchObject({ probeTimeout: 5_000, probeLatency: 500, probeConcurrency: 64 });
+  });
+
+  it('derives one target per service and check from the shipped config', () => {
+    // Prepare
+    const parsed = parseFleetConfig(SHIPPED);
+    if (!parsed.ok) throw new Error('shipped config is invalid');
+    // Act
+    const targets = targetsFromConfig(parsed.config);
+    // Assess
+    expect(targets).toHaveLength(parsed.config.services.length + parsed.config.checks.length);
+    expect(targets.find((t) => t.name === 'pgc')).toMatchObject({
+      kind: 'http',
+      url: 'http://127.0.0.1:8005/health',
+      role: 'service',
+    });
+    expect(targets.find((t) => t.name === 'postgresql')).toMatchObject({ kind: 'postgres', critical: true });
+  });
+
+  it('reports one problem per error with its field path and line when a file has several errors', () => {
+    // Prepare
+    const broken = THREE.replace('port: 9100', 'port: 70000')
+      .replace('probeTimeout: 2s', 'probeTimeout: 2 seconds')
+      .replace('displayName: Cart', 'displayName: ""');
+    // Act
+    const problems = problemsOf(broken);
+    // Assess
+    expect(problems).toHaveLength(3);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'services.0.port', line: lineOf(broken, 'port: 70000') }),
+        expect.objectContaining({
+          path: 'thresholds.probeTimeout',
+          line: lineOf(broken, 'probeTimeout: 2 seconds'),
+          message: expect.stringContaining('is not a duration'),
+        }),
+        expect.objectContaining({ path: 'services.1.displayName', line: lineOf(broken, 'displayName: ""') }),
+      ]),
+    );
+  });
+
+  it('reports a missing required field at its parent object', () => {
+    // Prepare
+    const broken = THREE.replace('    logFile: logs/cart.log\n', '');
+    // Act
+    const problems = problemsOf(broken);
+    // Assess
+    expect(problems).toEqual([
+      { path: 'services.1.logFile', line: lineOf(broken, 'name: cart'), message: 'is required' },
+    ]);
+  });
+
+  it('rejects unknown keys, one problem per key, at the line of the key', () => {
+    // Prepare
+    const broken = THREE.replace('  probeConcurrency: 8\n', '  probeConcurrency: 8\n  probeTimout: 3s\n').replace(
+      '    healthPath: /healthz\n',
+      '    healthPath: /healthz\n    helthPath: /health\n',
+    );
+    // Act
+    const problems = problemsOf(broken);
+    // Assess
+    expect(problems).toEqual([
+      {
+        path: 'services.0.helthPath',
+        line: lineOf(broken, 'helthPath'),
+        message: 'unknown key (check the spelling; unknown keys are rejected)',
+      },
+      {
+        path: 'thresholds.probeTimout',
+        line: lineOf(broken, 'probeTimout'),
+        message: 'unknown key (check the spelling; unknown keys are rejected)',
+      },
+    ]);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    // Prepare
+    const broken = THREE.replace('  probeConcurrency: 8', '  probeConcurrency: [8');
+    // Act
+    const problems = problemsOf(broken);
+    // Assess
+    expect(problems[0]).toMatchObject({ path: '(yaml)' });
+    expect(problems[0]?.line).toBeGreaterThanOrEqual(lineOf(broken, 'probeConcurrency: [8'));
+  });
+
+  it('formats problems as file:line  path: message', () => {
+    // Prepare
+    const broken = THREE.replace('port: 9100', 'port: 70000');
+    // Act
+    const text = formatConfigProblems('shop.yaml', problemsOf(broken));
+    // Assess
+    expect(text).toBe(
+      `invalid config shop.yaml (1 problem):\n  shop.yaml:${lineOf(broken, 'port: 70000')}  services.0.port: ` +
+        'Too big: expected number to be <=65535',
+    );
+  });
+});
+
+describe('another fleet', () => {
+  it('follows the file when a three-service fleet runs on other ports', () => {
+    // Act
+    const parsed = parseFleetConfig(THREE);
+    // Assess
+    if (!parsed.ok) throw new Error(formatConfigProblems('three-service-fleet.yaml', parsed.problems));
+    const targets = targetsFromConfig(parsed.config);
+    expect(targets.map((t) => [t.id, t.kind, t.role])).toEqual([
+      ['catalog:health@10.0.0.5', 'http', 'service'],
+      ['cart:health@10.0.0.5', 'http', 'service'],
+      ['search:health@search.internal', 'http', 'service'],
+      ['db:postgres@10.0.0.9', 'postgres', 'dependency'],
+      ['cache:redis@10.0.0.9', 'redis', 'dependency'],
+    ]);
+    expect(targets.filter((t) => t.kind === 'http').map((t) => (t.kind === 'http' ? t.url : ''))).toEqual([
+      'http://10.0.0.5:9100/healthz',
+      'https://10.0.0.5:9101/health',
+      'http://search.internal:9200/health',
+    ]);
+    expect(targets[3]).toMatchObject({ port: 6543, database: 'shop', passwordEnv: 'SHOP_DB_PASSWORD' });
+    expect(targets[4]).toMatchObject({ port: 6380, critical: false });
+    expect(parsed.config.thresholds).toMatchObject({ probeTimeout: 2_000, probeLatency: 250, probeConcurrency: 8 });
+  });
+});
+
+describe('cross-field checks', () => {
+  it('reports a name used twice, across services and checks too', () => {
+    // Prepare
+    const twoServices = threeServiceYaml((c) => {
+      const search = c.services[2];
+      if (search) search.name = 'catalog';
+    });
+    const serviceAndCheck = threeServiceYaml((c) => {
+      const search = c.services[2];
+      if (search) search.name = 'cache';
+    });
+    // Act
+    const serviceProblems = problemsOf(twoServices);
+    const checkProblems = problemsOf(serviceAndCheck);
+    // Assess
+    expect(serviceProblems).toEqual([
+      expect.objectContaining({
+        path: 'services.2.name',
+        message: 'name "catalog" is already used by services.0.name',
+      }),
+    ]);
+    expect(checkProblems).toEqual([
+      expect.objectContaining({ path: 'checks.1.name', message: 'name "cache" is already used by services.2.name' }),
+    ]);
+  });
+
+  it('reports two services on the same host and port', () => {
+    // Prepare
+    const text = threeServiceYaml((c) => {
+      const cart = c.services[1];
+      if (cart) cart.port = 9100;
+    });
+    // Act
+    const problems = problemsOf(text);
+    // Assess
+    expect(problems).toEqual([
+      expect.objectContaining({ path: 'services.1.port', message: '10.0.0.5:9100 is already used by services.0' }),
+    ]);
+  });
+
+  it('reports a dependsOn that names no check', () => {
+    // Prepare
+    const text = threeServiceYaml((c) => {
+      const cart = c.services[1];
+      if (cart) cart.dependsOn = ['db', 'queue'];
+    });
+    // Act
+    const problems = problemsOf(text);
+    // Assess
+    expect(problems).toEqual([
+      expect.objectContaining({
+        path: 'services.1.dependsOn.1',
+        message: '"queue" is not the name of a check in checks',
+      }),
+    ]);
+  });
+
+  it('reports a flapping exitRatio that is not below enterRatio', () => {
+    // Prepare
+    const text = threeServiceYaml((c) => {
+      c.thresholds.flapping.exitRatio = 0.6;
+    });
+    // Act
+    const problems = problemsOf(text);
+    // Assess
+    expect(problems).toEqual([
+      expect.objectContaining({
+        path: 'thresholds.flapping.exitRatio',
+        message: 'must be lower than enterRatio (hysteresis)',
+      }),
+    ]);
+  });
+
+  it('reports a firstPage throughLevel beyond the last level', () => {
+    // Prepare
+    const text = threeServiceYaml((c) => {
+      c.escalation.firstPage.P1.throughLevel = 3;
+    });
+    // Act
+    const problems = problemsOf(text);
+    // Assess
+    expect(problems).toEqual([
+      expect.objectContaining({ path: 'escalation.firstPage.P1.throughLevel', message: 'there are only 2 levels' }),
+    ]);
+  });
+
+  it('reports every cross-field problem of one file together', () => {
+    // Prepare
+    const text = threeServiceYaml((c) => {
+      const [catalog, cart] = c.services;
+      if (catalog) catalog.dependsOn = ['nope'];
+      if (cart) cart.port = 9100;
+      c.thresholds.flapping.exitRatio = 0.9;
+      c.escalation.firstPage.P2.throughLevel = 5;
+    });
+    // Act
+    const problems = problemsOf(text);
+    // Assess
+    expect(problems.map((p) => p.path).sort()).toEqual([
+      'escalation.firstPage.P2.throughLevel',
+      'services.0.dependsOn.0',
+      'services.1.port',
+      'thresholds.flapping.exitRatio',
+    ]);
+    expect(problems.every((p) => p.line !== undefined)).toBe(true);
+  });
+});
