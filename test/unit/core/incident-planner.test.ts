@@ -1,0 +1,252 @@
+import { describe, expect, it } from 'vitest';
+import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
+import { freezePolicy } from '../../../lambdas/core/escalation.ts';
+import { initialTargetState, type TargetHealth, type TargetState } from '../../../lambdas/core/health-state.ts';
+import type { Incident } from '../../../lambdas/core/incident.ts';
+import { openIncident, type ProblemReport, planIncidents } from '../../../lambdas/core/incident-planner.ts';
+import type { ProbeReason } from '../../../lambdas/core/probe-evaluation.ts';
+import { type Target, targetsFromConfig } from '../../../lambdas/core/targets.ts';
+import { loadShippedConfig, MINUTE, T0 } from '../../support/harness.ts';
+
+const config = loadShippedConfig();
+const targets = targetsFromConfig(config);
+const id = (name: string, from: readonly Target[] = targets) => {
+  const found = from.find((t) => t.name === name);
+  if (!found) throw new Error(`no target ${name}`);
+  return found.id;
+};
+
+function state(targetId: string, health: TargetHealth, extra: Partial<TargetState> = {}): TargetState {
+  return {
+    ...initialTargetState(targetId, T0),
+    health,
+    ...(health === 'up' ? {} : { failingSince: T0, lastProblem: `${targetId} ${health}` }),
+    ...extra,
+  };
+}
+
+/** Every target up except the named ones. */
+function fleet(
+  overrides: Record<string, TargetHealth | Partial<TargetState>>,
+  from: readonly Target[] = targets,
+): Map<string, TargetState> {
+  return new Map(
+    from.map((t) => {
+      const o = overrides[t.name];
+      if (o === undefined) return [t.id, state(t.id, 'up')];
+      if (typeof o === 'string') return [t.id, state(t.id, o)];
+      return [t.id, state(t.id, o.health ?? 'up', o)];
+    }),
+  );
+}
+
+function incidentFor(report: ProblemReport, cfg: FleetConfig = config): Incident {
+  return openIncident(report, freezePolicy(cfg), T0).incident;
+}
+
+describe('incident planning', () => {
+  it('reports one P2 service-down problem keyed by service, check and host when one critical service is down', () => {
+    const plan = planIncidents(config, targets, fleet({ auth: 'down' }), []);
+    expect(plan.reports).toHaveLength(1);
+    expect(plan.reports[0]).toMatchObject({
+      dedupKey: 'auth:health@127.0.0.1',
+      kind: 'service-down',
+      severity: 'P2',
+      services: ['auth'],
+      title: 'Auth Service is down',
+    });
+  });
+
+  it('rates a down non-critical service P3 when the config marks it non-critical', () => {
+    const relaxed: FleetConfig = {
+      ...config,
+      services: config.services.map((s) => (s.name === 'ec' ? { ...s, critical: false } : s)),
+    };
+    const relaxedTargets = targetsFromConfig(relaxed);
+    const plan = planIncidents(relaxed, relaxedTargets, fleet({ ec: 'down' }, relaxedTargets), []);
+    expect(plan.reports.map((r) => [r.dedupKey, r.severity])).toEqual([['ec:health@127.0.0.1', 'P3']]);
+  });
+
+  it('rates a degraded body P2 and a slow health answer P3 (performance)', () => {
+    const degraded = planIncidents(
+      config,
+      targets,
+      fleet({ pgc: { health: 'degraded', lastReason: 'body-status' } }),
+      [],
+    );
+    const slow = planIncidents(config, targets, fleet({ gs: { health: 'degraded', lastReason: 'latency' } }), []);
+    expect(degraded.reports[0]).toMatchObject({ kind: 'service-degraded', severity: 'P2' });
+    expect(slow.reports[0]).toMatchObject({
+      kind: 'performance',
+      severity: 'P3',
+      title: 'Governance Synthesis Service is slow',
+    });
+  });
+
+  it('rates a Prometheus signal over its threshold P3 performance', () => {
+    const reason: ProbeReason = 'threshold';
+    const plan = planIncidents(
+      config,
+      targets,
+      fleet({ 'fleet-latency-p95': { health: 'degraded', lastReason: reason } }),
+      [],
+    );
+    expect(plan.reports[0]).toMatchObject({ kind: 'performance', severity: 'P3', dedupKey: id('fleet-latency-p95') });
+  });
+
+  it('opens one P1 naming every dependent service when the database and all services are down', () => {
+    const down = Object.fromEntries(
+      ['postgresql', ...config.services.map((s) => s.name)].map((n) => [n, 'down' as const]),
+    );
+    const plan = planIncidents(config, targets, fleet(down), []);
+    expect(plan.reports).toHaveLength(1);
+    expect(plan.reports[0]).toMatchObject({
+      dedupKey: 'postgresql:postgres@127.0.0.1',
+      kind: 'dependency-down',
+      severity: 'P1',
+      services: ['auth', 'ac', 'integrity', 'fv', 'gs', 'pgc', 'ec'],
+    });
+    expect(plan.reports[0]?.targets).toHaveLength(8);
+  });
+
+  it('reports a down non-critical dependency with dependents as one P2 and leaves unrelated services apart', () => {
+    const plan = planIncidents(config, targets, fleet({ redis: 'down', auth: 'down', integrity: 'down' }), []);
+    const keys = plan.reports.map((r) => [r.dedupKey, r.severity, r.targets.length]);
+    // auth depends on redis and is absorbed; integrity does not and stays on its own.
+    expect(keys).toEqual([
+      ['redis:redis@127.0.0.1', 'P2', 2],
+      ['integrity:health@127.0.0.1', 'P2', 1],
+    ]);
+  });
+
+  it('opens one P1 fleet outage when a quorum of critical services is down at once', () => {
+    const plan = planIncidents(config, targets, fleet({ auth: 'down', ac: 'down', fv: 'down', gs: 'down' }), []);
+    expect(plan.reports).toHaveLength(1);
+    expect(plan.reports[0]).toMatchObject({
+      dedupKey: 'fleet-outage@acgs-1',
+      kind: 'fleet-outage',
+      severity: 'P1',
+      services: ['auth', 'ac', 'fv', 'gs'],
+      title: 'Complete outage of acgs-1: 4 of 7 services down',
+    });
+  });
+
+  it('keeps separate P2 incidents when fewer than the quorum are down', () => {
+    const plan = planIncidents(config, targets, fleet({ auth: 'down', ac: 'down', fv: 'down' }), []);
+    expect(plan.reports.map((r) => [r.kind, r.severity])).toEqual([
+      ['service-down', 'P2'],
+      ['service-down', 'P2'],
+      ['service-down', 'P2'],
+    ]);
+  });
+
+  it('supersedes open per-service incidents when they become part of an outage', () => {
+    const authReport = planIncidents(config, targets, fleet({ auth: 'down' }), []).reports[0];
+    if (!authReport) throw new Error('expected a report');
+    const authIncident = incidentFor(authReport);
+    const plan = planIncidents(config, targets, fleet({ auth: 'down', ac: 'down', fv: 'down', gs: 'down' }), [
+      authIncident,
+    ]);
+    expect(plan.superseded.map((s) => [s.incident.id, s.byKey])).toEqual([[authIncident.id, 'fleet-outage@acgs-1']]);
+    expect(plan.recovered).toEqual([]);
+  });
+
+  it('keeps an open outage open, covering the members still down, when some recover below the quorum', () => {
+    const outage = planIncidents(config, targets, fleet({ auth: 'down', ac: 'down', fv: 'down', gs: 'down' }), [])
+      .reports[0];
+    if (!outage) throw new Error('expected a report');
+    const open = incidentFor(outage);
+    const plan = planIncidents(config, targets, fleet({ gs: 'down' }), [open]);
+    expect(plan.reports.map((r) => [r.dedupKey, r.targets])).toEqual([['fleet-outage@acgs-1', [id('gs')]]]);
+    expect(plan.recovered).toEqual([]);
+  });
+
+  it('adds services that go down while an outage is open to that outage', () => {
+    const outage = planIncidents(config, targets, fleet({ auth: 'down', ac: 'down', fv: 'down', gs: 'down' }), [])
+      .reports[0];
+    if (!outage) throw new Error('expected a report');
+    const plan = planIncidents(config, targets, fleet({ auth: 'down', ec: 'down' }), [incidentFor(outage)]);
+    expect(plan.reports).toHaveLength(1);
+    expect(plan.reports[0]?.services).toEqual(['auth', 'ec']);
+  });
+
+  it('lists an outage as recovered once every member is back up', () => {
+    const outage = planIncidents(config, targets, fleet({ auth: 'down', ac: 'down', fv: 'down', gs: 'down' }), [])
+      .reports[0];
+    if (!outage) throw new Error('expected a report');
+    const open = incidentFor(outage);
+    const plan = planIncidents(config, targets, fleet({}), [open]);
+    expect(plan.reports).toEqual([]);
+    expect(plan.recovered.map((i) => i.id)).toEqual([open.id]);
+  });
+
+  it('groups a whole host into one incident when all its services are down on a multi-host fleet', () => {
+    const multiHost: FleetConfig = {
+      ...config,
+      services: config.services.map((s, i) => (i < 2 ? { ...s, host: '10.0.0.5' } : s)),
+    };
+    const multiTargets = targetsFromConfig(multiHost);
+    const plan = planIncidents(multiHost, multiTargets, fleet({ auth: 'down', ac: 'down' }, multiTargets), []);
+    expect(plan.reports).toHaveLength(1);
+    expect(plan.reports[0]).toMatchObject({
+      dedupKey: 'host-outage@10.0.0.5',
+      kind: 'host-outage',
+      severity: 'P2',
+      services: ['auth', 'ac'],
+      host: '10.0.0.5',
+    });
+  });
+
+  it('raises one flapping incident, not a stream, when a service flaps', () => {
+    const plan = planIncidents(config, targets, fleet({ pgc: { health: 'up', flapping: true, failingSince: T0 } }), []);
+    expect(plan.reports).toHaveLength(1);
+    expect(plan.reports[0]).toMatchObject({ kind: 'flapping', severity: 'P2', flapping: true, dedupKey: id('pgc') });
+  });
+
+  it('never counts flapping services toward an outage quorum', () => {
+    const flap = { health: 'down' as const, flapping: true };
+    const plan = planIncidents(config, targets, fleet({ auth: flap, ac: flap, fv: flap, gs: flap }), []);
+    expect(plan.reports.map((r) => r.kind)).toEqual(['flapping', 'flapping', 'flapping', 'flapping']);
+  });
+
+  it('lists a per-service incident as recovered once its target is up', () => {
+    const report = planIncidents(config, targets, fleet({ auth: 'down' }), []).reports[0];
+    if (!report) throw new Error('expected a report');
+    const open = incidentFor(report);
+    const plan = planIncidents(config, targets, fleet({}), [open]);
+    expect(plan.recovered.map((i) => i.id)).toEqual([open.id]);
+  });
+
+  it('keeps a per-service incident open while its target is still degraded after being down', () => {
+    const report = planIncidents(config, targets, fleet({ auth: 'down' }), []).reports[0];
+    if (!report) throw new Error('expected a report');
+    const plan = planIncidents(config, targets, fleet({ auth: 'degraded' }), [incidentFor(report)]);
+    expect(plan.recovered).toEqual([]);
+    expect(plan.reports[0]).toMatchObject({ dedupKey: report.dedupKey, kind: 'service-degraded' });
+  });
+
+  it('never auto-resolves an incident an operator declared', () => {
+    const security = incidentFor({
+      dedupKey: 'security:pgc@acgs-1:1',
+      kind: 'security',
+      severity: 'P1',
+      title: 'Suspicious token use',
+      targets: [],
+      services: ['pgc'],
+      flapping: false,
+      detail: 'declared',
+      failingSince: T0,
+    });
+    const plan = planIncidents(config, targets, fleet({}), [security]);
+    expect(plan.recovered).toEqual([]);
+    expect(plan.reports).toEqual([]);
+  });
+
+  it('dates the failure from the earliest failing member when a group forms', () => {
+    const states = fleet({ auth: 'down', ac: 'down', fv: 'down', gs: 'down' });
+    const ac = states.get(id('ac'));
+    if (ac) states.set(id('ac'), { ...ac, failingSince: T0 - 5 * MINUTE });
+    const plan = planIncidents(config, targets, states, []);
+    expect(plan.reports[0]?.failingSince).toBe(T0 - 5 * MINUTE);
+  });
+});
