@@ -1,0 +1,759 @@
+import { describe, expect, it } from 'vitest';
+import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
+import {
+  acknowledge,
+  describeNextStep,
+  type EscalationOutcome,
+  escalate,
+  freezePolicy,
+  type MaintenanceWindow,
+  mutingWindow,
+  type Page,
+  resolve,
+  sweepEscalation,
+} from '../../../lambdas/core/escalation.ts';
+import type { Incident } from '../../../lambdas/core/incident.ts';
+import { applyReport } from '../../../lambdas/core/incident-planner.ts';
+import {
+  acgsConfig,
+  acgsPolicy,
+  CONTACT,
+  fleetOutageReport,
+  HOUR,
+  MINUTE,
+  maintenanceWindow,
+  openedIncident,
+  serviceDownReport,
+  T0,
+} from '../../support/incident-fixtures.ts';
+
+/** The sweep outcome at `now`; fails the test when the sweep says nothing is due. */
+function sweep(incident: Incident, now: number, windows: readonly MaintenanceWindow[] = []): EscalationOutcome {
+  const outcome = sweepEscalation(incident, now, windows);
+  if (outcome === undefined) throw new Error(`expected an escalation step at T0+${(now - T0) / MINUTE}m`);
+  return outcome;
+}
+
+/** Pages reduced to what an on-call person sees: level, who, why, when. */
+function summary(pages: readonly Page[]) {
+  return pages.map((p) => ({
+    level: p.level,
+    levelName: p.levelName,
+    contacts: p.contacts.map((c) => c.name),
+    why: p.why,
+    at: p.at,
+  }));
+}
+
+function opened(severity: 'P1' | 'P2' | 'P3', at = T0): Incident {
+  return openedIncident(serviceDownReport('auth', { severity }), at);
+}
+
+/** An incident whose first page was delivered at `at`. */
+function paged(severity: 'P1' | 'P2' | 'P3', at = T0): Incident {
+  return sweep(opened(severity, at), at).incident;
+}
+
+describe('escalation policy', () => {
+  it('copies levels, first pages, repeat interval and per-severity timers from the config when frozen', () => {
+    // Prepare / Act
+    const policy = freezePolicy(acgsConfig);
+
+    // Assess
+    expect(policy.levels.map((l) => [l.level, l.name, l.responseTime])).toEqual([
+      [1, 'Operations', { P1: 15 * MINUTE, P2: HOUR, P3: 4 * HOUR }],
+      [2, 'Engineering', { P1: HOUR, P2: 4 * HOUR, P3: 8 * HOUR }],
+      [3, 'Architecture', { P1: 30 * MINUTE, P2: 2 * HOUR }],
+      [4, 'Executive', { P1: 15 * MINUTE }],
+    ]);
+    expect(policy.firstPage).toEqual({
+      P1: { throughLevel: 3, roles: ['primary', 'secondary', 'member'] },
+      P2: { throughLevel: 1, roles: ['primary', 'secondary'] },
+      P3: { throughLevel: 1, roles: ['primary'] },
+    });
+    expect(policy.repeatEvery).toBe(30 * MINUTE);
+    expect(policy.ackTimeout).toEqual({ P1: 30 * MINUTE, P2: 2 * HOUR, P3: 8 * HOUR });
+    expect(policy.responseTime).toEqual({ P1: 15 * MINUTE, P2: HOUR, P3: 4 * HOUR });
+  });
+
+  it('owes the first page immediately and sets the SLA to the severity response time when an incident opens', () => {
+    // Prepare / Act
+    const incident = opened('P2');
+
+    // Assess
+    expect(incident.status).toBe('open');
+    expect(incident.slaDueAt).toBe(T0 + HOUR);
+    expect(incident.escalation).toEqual({ policy: acgsPolicy, level: 0, nextAt: T0, pending: 'opened', pages: 0 });
+  });
+});
+
+describe('first page', () => {
+  it('pages only the level-1 primary when a P3 incident opens', () => {
+    // Prepare
+    const incident = opened('P3');
+
+    // Act
+    const outcome = sweep(incident, T0);
+
+    // Assess
+    expect(summary(outcome.pages)).toEqual([
+      { level: 1, levelName: 'Operations', contacts: [CONTACT.opsPrimary], why: 'opened', at: T0 },
+    ]);
+    expect(outcome.incident.escalation.level).toBe(1);
+    expect(outcome.incident.escalation.nextAt).toBe(T0 + 4 * HOUR);
+    expect(outcome.incident.escalation.pending).toBeUndefined();
+    expect(outcome.incident.escalation.pages).toBe(1);
+    expect(outcome.timeline).toEqual([
+      { at: T0, type: 'paged', level: 1, levelName: 'Operations', contacts: [CONTACT.opsPrimary], why: 'opened' },
+    ]);
+  });
+
+  it('pages the level-1 primary and secondary when a P2 incident opens', () => {
+    // Prepare
+    const incident = opened('P2');
+
+    // Act
+    const outcome = sweep(incident, T0);
+
+    // Assess
+    expect(summary(outcome.pages)).toEqual([
+      {
+        level: 1,
+        levelName: 'Operations',
+        contacts: [CONTACT.opsPrimary, CONTACT.opsSecondary],
+        why: 'opened',
+        at: T0,
+      },
+    ]);
+    expect(outcome.pages[0]?.severity).toBe('P2');
+    expect(outcome.pages[0]?.incidentId).toBe(incident.id);
+    expect(outcome.incident.escalation.level).toBe(1);
+    expect(outcome.incident.escalation.nextAt).toBe(T0 + HOUR);
+  });
+
+  it('pages every team of levels 1 to 3 when a P1 incident opens', () => {
+    // Prepare
+    const incident = opened('P1');
+
+    // Act
+    const outcome = sweep(incident, T0);
+
+    // Assess
+    expect(summary(outcome.pages)).toEqual([
+      {
+        level: 1,
+        levelName: 'Operations',
+        contacts: [CONTACT.opsPrimary, CONTACT.opsSecondary],
+        why: 'opened',
+        at: T0,
+      },
+      { level: 2, levelName: 'Engineering', contacts: [CONTACT.engineering], why: 'opened', at: T0 },
+      { level: 3, levelName: 'Architecture', contacts: [CONTACT.architecture], why: 'opened', at: T0 },
+    ]);
+    expect(outcome.timeline.map((e) => e.type)).toEqual(['paged', 'paged', 'paged']);
+    expect(outcome.incident.escalation.level).toBe(3);
+    // Level 3's P1 response time.
+    expect(outcome.incident.escalation.nextAt).toBe(T0 + 30 * MINUTE);
+    expect(outcome.incident.escalation.pages).toBe(3);
+  });
+
+  it('does nothing when the sweep runs before the first page is due', () => {
+    // Prepare
+    const incident = opened('P2', T0 + MINUTE);
+
+    // Act
+    const outcome = sweepEscalation(incident, T0 + MINUTE - 1, []);
+
+    // Assess
+    expect(outcome).toBeUndefined();
+  });
+});
+
+describe('escalation without acknowledgement', () => {
+  it('walks a P2 incident from level 1 to 2 after 1h, to 3 after 4h more, then re-pages level 3 when nobody acknowledges', () => {
+    // Prepare
+    const atLevel1 = paged('P2');
+
+    // Act
+    const toLevel2 = sweep(atLevel1, T0 + HOUR);
+    const toLevel3 = sweep(toLevel2.incident, T0 + 5 * HOUR);
+    const repeated = sweep(toLevel3.incident, T0 + 7 * HOUR);
+
+    // Assess
+    expect(summary(toLevel2.pages)).toEqual([
+      { level: 2, levelName: 'Engineering', contacts: [CONTACT.engineering], why: 'escalated', at: T0 + HOUR },
+    ]);
+    expect(toLevel2.incident.escalation.level).toBe(2);
+    expect(toLevel2.incident.escalation.nextAt).toBe(T0 + 5 * HOUR);
+
+    expect(summary(toLevel3.pages)).toEqual([
+      { level: 3, levelName: 'Architecture', contacts: [CONTACT.architecture], why: 'escalated', at: T0 + 5 * HOUR },
+    ]);
+    expect(toLevel3.incident.escalation.level).toBe(3);
+    expect(toLevel3.incident.escalation.nextAt).toBe(T0 + 7 * HOUR);
+
+    // Level 4 has no P2 response time: the top level for P2 is 3, and it is paged again.
+    expect(summary(repeated.pages)).toEqual([
+      { level: 3, levelName: 'Architecture', contacts: [CONTACT.architecture], why: 'repeated', at: T0 + 7 * HOUR },
+    ]);
+    expect(repeated.incident.escalation.level).toBe(3);
+    expect(repeated.incident.escalation.pages).toBe(4);
+  });
+
+  it('does nothing when the sweep runs one millisecond before each P2 step is due', () => {
+    // Prepare
+    const atLevel1 = paged('P2');
+    const atLevel2 = sweep(atLevel1, T0 + HOUR).incident;
+
+    // Act
+    const beforeLevel2 = sweepEscalation(atLevel1, T0 + HOUR - 1, []);
+    const beforeLevel3 = sweepEscalation(atLevel2, T0 + 5 * HOUR - 1, []);
+
+    // Assess
+    expect(beforeLevel2).toBeUndefined();
+    expect(beforeLevel3).toBeUndefined();
+  });
+
+  it('escalates a P1 incident from level 3 to 4 after 30m and re-pages level 4 every 15m when nobody acknowledges', () => {
+    // Prepare
+    const atLevel3 = paged('P1');
+
+    // Act
+    const toLevel4 = sweep(atLevel3, T0 + 30 * MINUTE);
+    const firstRepeat = sweep(toLevel4.incident, T0 + 45 * MINUTE);
+    const secondRepeat = sweep(firstRepeat.incident, T0 + 60 * MINUTE);
+
+    // Assess
+    expect(summary(toLevel4.pages)).toEqual([
+      { level: 4, levelName: 'Executive', contacts: [CONTACT.executive], why: 'escalated', at: T0 + 30 * MINUTE },
+    ]);
+    expect(toLevel4.incident.escalation.level).toBe(4);
+    expect(toLevel4.incident.escalation.nextAt).toBe(T0 + 45 * MINUTE);
+
+    expect(summary(firstRepeat.pages)).toEqual([
+      { level: 4, levelName: 'Executive', contacts: [CONTACT.executive], why: 'repeated', at: T0 + 45 * MINUTE },
+    ]);
+    expect(firstRepeat.incident.escalation.nextAt).toBe(T0 + 60 * MINUTE);
+    expect(summary(secondRepeat.pages).map((p) => [p.level, p.why])).toEqual([[4, 'repeated']]);
+    expect(secondRepeat.incident.escalation.nextAt).toBe(T0 + 75 * MINUTE);
+    expect(secondRepeat.incident.escalation.pages).toBe(6);
+    expect(sweepEscalation(secondRepeat.incident, T0 + 75 * MINUTE - 1, [])).toBeUndefined();
+  });
+
+  it('escalates a P3 incident to level 2 after 4h and then re-pages level 2 when level 3 has no P3 response time', () => {
+    // Prepare
+    const atLevel1 = paged('P3');
+
+    // Act
+    const toLevel2 = sweep(atLevel1, T0 + 4 * HOUR);
+    const repeated = sweep(toLevel2.incident, T0 + 12 * HOUR);
+
+    // Assess
+    expect(summary(toLevel2.pages).map((p) => [p.level, p.contacts, p.why])).toEqual([
+      [2, [CONTACT.engineering], 'escalated'],
+    ]);
+    expect(toLevel2.incident.escalation.nextAt).toBe(T0 + 12 * HOUR);
+    expect(summary(repeated.pages).map((p) => [p.level, p.contacts, p.why])).toEqual([
+      [2, [CONTACT.engineering], 'repeated'],
+    ]);
+    expect(repeated.incident.escalation.level).toBe(2);
+  });
+});
+
+describe('acknowledgement', () => {
+  it('stops escalation until the ack timeout when an open incident is acknowledged', () => {
+    // Prepare
+    const incident = paged('P2');
+
+    // Act
+    const outcome = acknowledge(incident, 'alice', T0 + 10 * MINUTE, 'looking at auth logs');
+
+    // Assess
+    expect(outcome.pages).toEqual([]);
+    expect(outcome.incident.status).toBe('acknowledged');
+    expect(outcome.incident.acknowledgedAt).toBe(T0 + 10 * MINUTE);
+    expect(outcome.incident.acknowledgedBy).toBe('alice');
+    // P2 ack timeout is 2h.
+    expect(outcome.incident.escalation.nextAt).toBe(T0 + 10 * MINUTE + 2 * HOUR);
+    expect(outcome.incident.escalation.level).toBe(1);
+    expect(outcome.timeline).toEqual([
+      { at: T0 + 10 * MINUTE, type: 'acknowledged', by: 'alice', note: 'looking at auth logs' },
+    ]);
+  });
+
+  it('does nothing when the sweep runs after the level response time but before the ack expires', () => {
+    // Prepare
+    const acked = acknowledge(paged('P2'), 'alice', T0 + 10 * MINUTE).incident;
+
+    // Act
+    const whenLevel2WasDue = sweepEscalation(acked, T0 + HOUR, []);
+    const justBeforeExpiry = sweepEscalation(acked, T0 + 10 * MINUTE + 2 * HOUR - 1, []);
+
+    // Assess
+    expect(whenLevel2WasDue).toBeUndefined();
+    expect(justBeforeExpiry).toBeUndefined();
+  });
+
+  it('re-opens the incident and re-pages the current level when the ack expires', () => {
+    // Prepare
+    const ackAt = T0 + 10 * MINUTE;
+    const expiry = ackAt + 2 * HOUR;
+    const acked = acknowledge(paged('P2'), 'alice', ackAt).incident;
+
+    // Act
+    const outcome = sweep(acked, expiry);
+
+    // Assess
+    expect(outcome.incident.status).toBe('open');
+    expect(outcome.incident.acknowledgedAt).toBe(ackAt);
+    expect(outcome.timeline.map((e) => e.type)).toEqual(['ack-expired', 'paged']);
+    expect(outcome.timeline[0]).toEqual({ at: expiry, type: 'ack-expired' });
+    expect(outcome.timeline[1]).toEqual({
+      at: expiry,
+      type: 'paged',
+      level: 1,
+      levelName: 'Operations',
+      contacts: [CONTACT.opsPrimary, CONTACT.opsSecondary],
+      why: 'ack-expired',
+    });
+    expect(outcome.incident.escalation.level).toBe(1);
+    expect(outcome.incident.escalation.nextAt).toBe(expiry + HOUR);
+  });
+
+  it('re-pages level 3 rather than escalating to level 4 when a P1 ack expires after level 4 would have been due', () => {
+    // Prepare: P1 first page at T0 reaches level 3; acknowledged at T0+5m (ack timeout 30m).
+    const acked = acknowledge(paged('P1'), 'bob', T0 + 5 * MINUTE).incident;
+
+    // Act
+    const atLevel4Due = sweepEscalation(acked, T0 + 30 * MINUTE, []);
+    const atExpiry = sweep(acked, T0 + 35 * MINUTE);
+
+    // Assess
+    expect(atLevel4Due).toBeUndefined();
+    expect(summary(atExpiry.pages)).toEqual([
+      {
+        level: 3,
+        levelName: 'Architecture',
+        contacts: [CONTACT.architecture],
+        why: 'ack-expired',
+        at: T0 + 35 * MINUTE,
+      },
+    ]);
+    expect(atExpiry.incident.escalation.nextAt).toBe(T0 + 65 * MINUTE);
+  });
+
+  it('keeps the first acknowledgedAt and restarts the ack timer when the incident is acknowledged again', () => {
+    // Prepare
+    const first = acknowledge(paged('P2'), 'alice', T0 + 10 * MINUTE).incident;
+
+    // Act
+    const second = acknowledge(first, 'bob', T0 + 40 * MINUTE).incident;
+
+    // Assess
+    expect(second.status).toBe('acknowledged');
+    expect(second.acknowledgedAt).toBe(T0 + 10 * MINUTE);
+    expect(second.acknowledgedBy).toBe('bob');
+    expect(second.escalation.nextAt).toBe(T0 + 40 * MINUTE + 2 * HOUR);
+  });
+});
+
+describe('resolution', () => {
+  it('clears the timer and pages nobody again when an incident is resolved mid-escalation', () => {
+    // Prepare
+    const atLevel2 = sweep(paged('P2'), T0 + HOUR).incident;
+
+    // Act
+    const outcome = resolve(atLevel2, 'carol', 'restarted auth', T0 + 2 * HOUR);
+
+    // Assess
+    expect(outcome.pages).toEqual([]);
+    expect(outcome.incident.status).toBe('resolved');
+    expect(outcome.incident.resolvedAt).toBe(T0 + 2 * HOUR);
+    expect(outcome.incident.resolvedBy).toBe('carol');
+    expect(outcome.incident.resolution).toBe('restarted auth');
+    expect('nextAt' in outcome.incident.escalation).toBe(false);
+    expect(outcome.timeline).toEqual([
+      { at: T0 + 2 * HOUR, type: 'resolved', by: 'carol', resolution: 'restarted auth' },
+    ]);
+    expect(sweepEscalation(outcome.incident, T0 + 5 * HOUR, [])).toBeUndefined();
+    expect(sweepEscalation(outcome.incident, T0 + 100 * HOUR, [])).toBeUndefined();
+  });
+
+  it('drops a stale timer without paging when the sweep finds a resolved incident that still has nextAt', () => {
+    // Prepare
+    const stale: Incident = { ...paged('P2'), status: 'resolved', resolvedAt: T0 + 5 * MINUTE };
+
+    // Act
+    const outcome = sweep(stale, T0 + HOUR);
+
+    // Assess
+    expect(outcome.pages).toEqual([]);
+    expect(outcome.timeline).toEqual([]);
+    expect(outcome.incident.escalation.nextAt).toBeUndefined();
+    expect(outcome.incident.escalation.level).toBe(1);
+  });
+});
+
+describe('severity changes', () => {
+  it('owes the new severity first page now and moves the SLA earlier when a higher-severity report arrives', () => {
+    // Prepare
+    const atLevel1 = paged('P2');
+    const raisedAt = T0 + 10 * MINUTE;
+
+    // Act
+    const outcome = applyReport(
+      atLevel1,
+      serviceDownReport('auth', { severity: 'P1', detail: 'auth and ac down' }),
+      raisedAt,
+    );
+
+    // Assess
+    expect(outcome.severityRaised).toBe(true);
+    expect(outcome.incident.severity).toBe('P1');
+    expect(outcome.incident.escalation.pending).toBe('severity-raised');
+    expect(outcome.incident.escalation.nextAt).toBe(raisedAt);
+    expect(outcome.incident.escalation.level).toBe(1);
+    // min(T0 + 1h, raisedAt + 15m)
+    expect(outcome.incident.slaDueAt).toBe(raisedAt + 15 * MINUTE);
+    expect(outcome.timeline).toEqual([
+      { at: raisedAt, type: 'severity-raised', from: 'P2', to: 'P1', detail: 'auth and ac down' },
+    ]);
+  });
+
+  it('pages levels 1 to 3 as for a new P1 when the sweep follows a rise from P2 to P1', () => {
+    // Prepare
+    const raisedAt = T0 + 10 * MINUTE;
+    const raised = applyReport(paged('P2'), serviceDownReport('auth', { severity: 'P1' }), raisedAt).incident;
+
+    // Act
+    const outcome = sweep(raised, raisedAt);
+
+    // Assess
+    expect(summary(outcome.pages)).toEqual([
+      {
+        level: 1,
+        levelName: 'Operations',
+        contacts: [CONTACT.opsPrimary, CONTACT.opsSecondary],
+        why: 'severity-raised',
+        at: raisedAt,
+      },
+      { level: 2, levelName: 'Engineering', contacts: [CONTACT.engineering], why: 'severity-raised', at: raisedAt },
+      { level: 3, levelName: 'Architecture', contacts: [CONTACT.architecture], why: 'severity-raised', at: raisedAt },
+    ]);
+    expect(outcome.pages.every((p) => p.severity === 'P1')).toBe(true);
+    expect(outcome.incident.escalation.level).toBe(3);
+    expect(outcome.incident.escalation.nextAt).toBe(raisedAt + 30 * MINUTE);
+    expect(outcome.incident.escalation.pending).toBeUndefined();
+    expect(outcome.incident.escalation.pages).toBe(4);
+  });
+
+  it('keeps the earlier SLA when the new severity response would end later', () => {
+    // Prepare: a P3 opened at T0 is due at T0+4h; P2 raised at T0+3h30m would be due at T0+4h30m.
+    const incident = paged('P3');
+
+    // Act
+    const outcome = applyReport(incident, serviceDownReport('auth', { severity: 'P2' }), T0 + 210 * MINUTE);
+
+    // Assess
+    expect(outcome.severityRaised).toBe(true);
+    expect(outcome.incident.severity).toBe('P2');
+    expect(outcome.incident.slaDueAt).toBe(T0 + 4 * HOUR);
+  });
+
+  it('keeps the severity, SLA and escalation timer when a lower-severity report arrives', () => {
+    // Prepare
+    const incident = paged('P1');
+
+    // Act
+    const outcome = applyReport(incident, serviceDownReport('auth', { severity: 'P3' }), T0 + 5 * MINUTE);
+
+    // Assess
+    expect(outcome.severityRaised).toBe(false);
+    expect(outcome.incident.severity).toBe('P1');
+    expect(outcome.incident.slaDueAt).toBe(T0 + 15 * MINUTE);
+    expect(outcome.incident.escalation).toEqual(incident.escalation);
+    expect(outcome.incident.count).toBe(2);
+    expect(outcome.timeline.map((e) => e.type)).not.toContain('severity-raised');
+  });
+});
+
+describe('maintenance windows', () => {
+  it('defers the first page to the window end when a window covers every service of the incident', () => {
+    // Prepare
+    const incident = opened('P2');
+    const window = maintenanceWindow(['auth', 'ac'], T0 - HOUR, T0 + 2 * HOUR);
+
+    // Act
+    const outcome = sweep(incident, T0, [window]);
+
+    // Assess
+    expect(outcome.pages).toEqual([]);
+    expect(outcome.timeline).toEqual([{ at: T0, type: 'page-muted', until: T0 + 2 * HOUR, window: 'mw-1' }]);
+    expect(outcome.incident.escalation.nextAt).toBe(T0 + 2 * HOUR);
+    expect(outcome.incident.escalation.level).toBe(0);
+    expect(outcome.incident.escalation.pending).toBe('opened');
+  });
+
+  it('delivers the owed first page when the sweep runs at the end of the muting window', () => {
+    // Prepare
+    const window = maintenanceWindow(['auth'], T0 - HOUR, T0 + 2 * HOUR);
+    const muted = sweep(opened('P2'), T0, [window]).incident;
+
+    // Act
+    const beforeEnd = sweepEscalation(muted, T0 + 2 * HOUR - 1, [window]);
+    const atEnd = sweep(muted, T0 + 2 * HOUR, [window]);
+
+    // Assess
+    expect(beforeEnd).toBeUndefined();
+    expect(summary(atEnd.pages)).toEqual([
+      {
+        level: 1,
+        levelName: 'Operations',
+        contacts: [CONTACT.opsPrimary, CONTACT.opsSecondary],
+        why: 'opened',
+        at: T0 + 2 * HOUR,
+      },
+    ]);
+    expect(atEnd.incident.escalation.nextAt).toBe(T0 + 3 * HOUR);
+  });
+
+  it('pages as usual when a window covers only some of the incident services', () => {
+    // Prepare
+    const incident = openedIncident(fleetOutageReport(['auth', 'ac', 'gs', 'pgc']));
+    const window = maintenanceWindow(['auth', 'ac', 'gs'], T0 - HOUR, T0 + HOUR);
+
+    // Act
+    const muting = mutingWindow(incident, [window], T0);
+    const outcome = sweep(incident, T0, [window]);
+
+    // Assess
+    expect(muting).toBeUndefined();
+    expect(outcome.pages.map((p) => p.level)).toEqual([1, 2, 3]);
+    expect(outcome.timeline.map((e) => e.type)).not.toContain('page-muted');
+  });
+
+  it('mutes every incident when a window covers `*`', () => {
+    // Prepare
+    const incident = openedIncident(fleetOutageReport(['auth', 'ac', 'gs', 'pgc']));
+    const window = maintenanceWindow(['*'], T0, T0 + 30 * MINUTE, 'mw-fleet');
+
+    // Act
+    const muting = mutingWindow(incident, [window], T0);
+    const outcome = sweep(incident, T0, [window]);
+
+    // Assess
+    expect(muting?.id).toBe('mw-fleet');
+    expect(outcome.pages).toEqual([]);
+    expect(outcome.timeline).toEqual([{ at: T0, type: 'page-muted', until: T0 + 30 * MINUTE, window: 'mw-fleet' }]);
+  });
+
+  it('defers an escalation step to the window end when a window opens after the first page', () => {
+    // Prepare
+    const atLevel1 = paged('P2');
+    const window = maintenanceWindow(['auth'], T0 + 30 * MINUTE, T0 + 3 * HOUR);
+
+    // Act
+    const muted = sweep(atLevel1, T0 + HOUR, [window]);
+    const afterWindow = sweep(muted.incident, T0 + 3 * HOUR, [window]);
+
+    // Assess
+    expect(muted.pages).toEqual([]);
+    expect(muted.timeline.map((e) => e.type)).toEqual(['page-muted']);
+    expect(muted.incident.escalation.level).toBe(1);
+    expect(muted.incident.escalation.nextAt).toBe(T0 + 3 * HOUR);
+    expect(summary(afterWindow.pages)).toEqual([
+      { level: 2, levelName: 'Engineering', contacts: [CONTACT.engineering], why: 'escalated', at: T0 + 3 * HOUR },
+    ]);
+    expect(afterWindow.incident.escalation.nextAt).toBe(T0 + 7 * HOUR);
+  });
+
+  it('mutes only while startsAt <= now < endsAt when asked about a window', () => {
+    // Prepare
+    const incident = opened('P2');
+    const window = maintenanceWindow(['auth'], T0, T0 + HOUR);
+
+    // Act
+    const before = mutingWindow(incident, [window], T0 - 1);
+    const atStart = mutingWindow(incident, [window], T0);
+    const atEnd = mutingWindow(incident, [window], T0 + HOUR);
+
+    // Assess
+    expect(before).toBeUndefined();
+    expect(atStart?.id).toBe('mw-1');
+    expect(atEnd).toBeUndefined();
+  });
+
+  it('mutes until the earliest covering window ends when two windows together cover the incident', () => {
+    // Prepare
+    const incident = openedIncident(fleetOutageReport(['auth', 'ac']));
+    const long = maintenanceWindow(['auth'], T0 - HOUR, T0 + 3 * HOUR, 'mw-auth');
+    const short = maintenanceWindow(['ac'], T0 - HOUR, T0 + HOUR, 'mw-ac');
+
+    // Act
+    const outcome = sweep(incident, T0, [long, short]);
+
+    // Assess
+    expect(outcome.timeline).toEqual([{ at: T0, type: 'page-muted', until: T0 + HOUR, window: 'mw-ac' }]);
+    expect(outcome.incident.escalation.nextAt).toBe(T0 + HOUR);
+  });
+
+  it('matches target names when the incident has no services', () => {
+    // Prepare
+    const incident = openedIncident({
+      ...serviceDownReport('prometheus'),
+      dedupKey: 'prometheus:http@127.0.0.1',
+      kind: 'dependency-down',
+      severity: 'P3',
+      targets: ['prometheus:http@127.0.0.1'],
+      services: [],
+    });
+
+    // Act
+    const byName = mutingWindow(incident, [maintenanceWindow(['prometheus'], T0, T0 + HOUR)], T0);
+    const byOther = mutingWindow(incident, [maintenanceWindow(['grafana'], T0, T0 + HOUR)], T0);
+
+    // Assess
+    expect(byName?.id).toBe('mw-1');
+    expect(byOther).toBeUndefined();
+  });
+});
+
+describe('frozen policy', () => {
+  /** The same fleet after an edit: a faster level 1 with other people, P2 paging through level 2, faster repeats. */
+  const edited: FleetConfig = {
+    ...acgsConfig,
+    escalation: {
+      ...acgsConfig.escalation,
+      levels: [
+        {
+          level: 1,
+          name: 'NOC',
+          responseTime: { P1: 5 * MINUTE, P2: 10 * MINUTE, P3: HOUR },
+          contacts: [{ name: 'NOC desk', role: 'primary' }],
+        },
+        {
+          level: 2,
+          name: 'SRE',
+          responseTime: { P1: 10 * MINUTE, P2: 20 * MINUTE, P3: 2 * HOUR },
+          contacts: [{ name: 'SRE rota', role: 'primary' }],
+        },
+      ],
+      firstPage: { ...acgsConfig.escalation.firstPage, P2: { throughLevel: 2, roles: ['primary'] } },
+      repeatEvery: 5 * MINUTE,
+    },
+  };
+
+  it('keeps following the policy frozen at opening when the config changes afterwards', () => {
+    // Prepare: opened under the shipped config, then the config is edited before the first sweep.
+    const incident = opened('P2');
+    const editedPolicy = freezePolicy(edited);
+
+    // Act
+    const first = sweep(incident, T0);
+    const second = sweep(first.incident, T0 + HOUR);
+
+    // Assess
+    expect(editedPolicy.levels.map((l) => l.name)).toEqual(['NOC', 'SRE']);
+    expect(first.incident.escalation.policy).toBe(acgsPolicy);
+    expect(summary(first.pages).map((p) => [p.level, p.contacts])).toEqual([
+      [1, [CONTACT.opsPrimary, CONTACT.opsSecondary]],
+    ]);
+    expect(first.incident.escalation.nextAt).toBe(T0 + HOUR);
+    expect(summary(second.pages).map((p) => [p.level, p.levelName, p.contacts])).toEqual([
+      [2, 'Engineering', [CONTACT.engineering]],
+    ]);
+  });
+
+  it('follows the edited policy when an incident opens after the config change', () => {
+    // Prepare
+    const incident = openedIncident(serviceDownReport('auth', { severity: 'P2' }), T0, freezePolicy(edited));
+
+    // Act
+    const outcome = sweep(incident, T0);
+
+    // Assess
+    expect(summary(outcome.pages).map((p) => [p.level, p.contacts])).toEqual([
+      [1, ['NOC desk']],
+      [2, ['SRE rota']],
+    ]);
+    expect(outcome.incident.escalation.level).toBe(2);
+    expect(outcome.incident.escalation.nextAt).toBe(T0 + 20 * MINUTE);
+  });
+});
+
+describe('immediate escalation', () => {
+  it('pages the next level now when the restart breaker opens', () => {
+    // Prepare
+    const atLevel1 = paged('P2');
+
+    // Act
+    const outcome = escalate(atLevel1, T0 + 10 * MINUTE, 'breaker-open');
+
+    // Assess
+    expect(summary(outcome.pages)).toEqual([
+      {
+        level: 2,
+        levelName: 'Engineering',
+        contacts: [CONTACT.engineering],
+        why: 'breaker-open',
+        at: T0 + 10 * MINUTE,
+      },
+    ]);
+    expect(outcome.timeline.map((e) => e.type)).toEqual(['paged']);
+    expect(outcome.incident.escalation.level).toBe(2);
+    expect(outcome.incident.escalation.nextAt).toBe(T0 + 10 * MINUTE + 4 * HOUR);
+  });
+
+  it('re-pages the top level with the given reason when there is no higher level for the severity', () => {
+    // Prepare
+    const atLevel4 = sweep(paged('P1'), T0 + 30 * MINUTE).incident;
+
+    // Act
+    const outcome = escalate(atLevel4, T0 + 35 * MINUTE, 'breaker-open');
+
+    // Assess
+    expect(summary(outcome.pages).map((p) => [p.level, p.contacts, p.why])).toEqual([
+      [4, [CONTACT.executive], 'breaker-open'],
+    ]);
+    expect(outcome.incident.escalation.level).toBe(4);
+    expect(outcome.incident.escalation.nextAt).toBe(T0 + 50 * MINUTE);
+  });
+});
+
+describe('next step description', () => {
+  it('names the next level and the wait when an open incident is waiting to escalate', () => {
+    // Prepare
+    const atLevel1 = paged('P2');
+
+    // Act
+    const text = describeNextStep(atLevel1, T0 + 15 * MINUTE);
+
+    // Assess
+    expect(text).toBe('escalates to level 2 (Engineering) in 45m');
+  });
+
+  it('says the top level is re-paged when no higher level serves the severity', () => {
+    // Prepare
+    const atLevel4 = sweep(paged('P1'), T0 + 30 * MINUTE).incident;
+
+    // Act
+    const text = describeNextStep(atLevel4, T0 + 30 * MINUTE);
+
+    // Assess
+    expect(text).toBe('re-pages level 4 in 15m');
+  });
+
+  it('gives the ack expiry when acknowledged and none when resolved', () => {
+    // Prepare
+    const acked = acknowledge(paged('P2'), 'alice', T0 + 10 * MINUTE).incident;
+    const resolved = resolve(acked, 'alice', 'fixed', T0 + 20 * MINUTE).incident;
+
+    // Act
+    const ackText = describeNextStep(acked, T0 + 10 * MINUTE);
+    const resolvedText = describeNextStep(resolved, T0 + 20 * MINUTE);
+
+    // Assess
+    expect(ackText).toBe('ack expires in 2h');
+    expect(resolvedText).toBe('none');
+  });
+});
