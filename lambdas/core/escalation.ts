@@ -76,15 +76,24 @@ export function freezePolicy(config: FleetConfig): EscalationPolicy {
   };
 }
 
-/** Subjects an incident is about: its services and, for incidents without services, its targets' names. */
-export function incidentSubjects(incident: Pick<Incident, 'services' | 'targets'>): string[] {
+/**
+ * Subjects an incident is about, for maintenance windows: a down dependency is about the dependency itself (work on
+ * the database mutes the outage it causes); anything else is about its services, or its targets' names if it has
+ * no services.
+ */
+export function incidentSubjects(incident: Pick<Incident, 'services' | 'targets' | 'kind' | 'dedupKey'>): string[] {
+  if (incident.kind === 'dependency-down') return [nameOf(incident.dedupKey)];
   if (incident.services.length > 0) return [...incident.services];
-  return incident.targets.map((t) => t.split(':')[0] ?? t);
+  return incident.targets.map(nameOf);
+}
+
+function nameOf(targetId: string): string {
+  return targetId.split(':')[0] ?? targetId;
 }
 
 /** The maintenance window that mutes this incident now, if every one of its subjects is covered by one. */
 export function mutingWindow(
-  incident: Pick<Incident, 'services' | 'targets'>,
+  incident: Pick<Incident, 'services' | 'targets' | 'kind' | 'dedupKey'>,
   windows: readonly MaintenanceWindow[],
   now: number,
 ): MaintenanceWindow | undefined {
@@ -138,18 +147,30 @@ function firstPage(incident: Incident, now: number, why: PageReason): Escalation
   return withPages(reopened, pages, level, now + waitAt(policy, level, incident.severity), now);
 }
 
-/** Moves to the next level now (e.g. the restart breaker tripped), or re-pages the top level. */
+/**
+ * Moves to the next level now (the level's time ran out, or the restart breaker tripped), or re-pages the top
+ * level. A first page still owed is delivered first, so jumping ahead never skips the people it was owed to. On an
+ * acknowledged incident the acknowledgement and its timer stand: the next level is told, nobody is re-paged early.
+ */
 export function escalate(incident: Incident, now: number, why: PageReason): EscalationOutcome {
+  const { pending } = incident.escalation;
+  if (pending !== undefined) {
+    const first = firstPage(incident, now, pending);
+    const then = escalate(first.incident, now, why);
+    return {
+      incident: then.incident,
+      pages: [...first.pages, ...then.pages],
+      timeline: [...first.timeline, ...then.timeline],
+    };
+  }
   const { policy, level } = incident.escalation;
   const next = policy.levels.find((l) => l.level > level && l.responseTime[incident.severity] !== undefined);
   if (!next) return repage(incident, now, why === 'escalated' ? 'repeated' : why);
-  return withPages(
-    incident,
-    [page(incident, next, next.contacts, why, now)],
-    next.level,
-    now + waitAt(policy, next.level, incident.severity),
-    now,
-  );
+  const nextAt =
+    incident.status === 'acknowledged' && incident.escalation.nextAt !== undefined
+      ? incident.escalation.nextAt
+      : now + waitAt(policy, next.level, incident.severity);
+  return withPages(incident, [page(incident, next, next.contacts, why, now)], next.level, nextAt, now);
 }
 
 export function acknowledge(incident: Incident, by: string, now: number, note?: string): EscalationOutcome {
@@ -176,14 +197,22 @@ export function resolve(incident: Incident, by: string, resolution: string, now:
   };
 }
 
+/**
+ * Pages the current level again: after an expired acknowledgement (the level gets its response time again), or
+ * because there is no higher level for the severity (then every `repeatEvery`). Levels inside the severity's first
+ * page keep its roles: a P3 ack expiring re-pages the primary, not the secondary.
+ */
 function repage(incident: Incident, now: number, why: PageReason): EscalationOutcome {
   const { policy, level } = incident.escalation;
   const current = policy.levels[level - 1];
-  const pages = current ? [page(incident, current, current.contacts, why, now)] : [];
-  return withPages(incident, pages, level, now + waitAt(policy, level, incident.severity), now);
+  const plan = policy.firstPage[incident.severity];
+  const contacts = current?.contacts.filter((c) => level > plan.throughLevel || plan.roles.includes(c.role)) ?? [];
+  const pages = current && contacts.length > 0 ? [page(incident, current, contacts, why, now)] : [];
+  const wait = why === 'ack-expired' ? waitAt(policy, level, incident.severity) : policy.repeatEvery;
+  return withPages(incident, pages, level, now + wait, now);
 }
 
-/** How long a level has before the next step: its response time for the severity, or `repeatEvery`. */
+/** How long a level has to respond to a page: its response time for the severity, or `repeatEvery`. */
 function waitAt(policy: EscalationPolicy, level: number, severity: Severity): number {
   return policy.levels[level - 1]?.responseTime[severity] ?? policy.repeatEvery;
 }
@@ -245,9 +274,13 @@ function withNextAt(incident: Incident, nextAt: number | undefined): Incident {
 }
 
 export function describeNextStep(incident: Incident, now: number): string {
-  const { nextAt, level, policy } = incident.escalation;
+  const { nextAt, level, policy, pending } = incident.escalation;
   if (nextAt === undefined) return 'none';
   const wait = formatDuration(Math.max(0, nextAt - now));
+  if (pending !== undefined || level === 0) {
+    const through = policy.firstPage[incident.severity].throughLevel;
+    return `first page to levels 1-${through} due in ${wait}`;
+  }
   if (incident.status === 'acknowledged') return `ack expires in ${wait}`;
   const next = policy.levels.find((l) => l.level > level && l.responseTime[incident.severity] !== undefined);
   return next ? `escalates to level ${next.level} (${next.name}) in ${wait}` : `re-pages level ${level} in ${wait}`;

@@ -58,7 +58,7 @@ export function planRemediation(input: RemediationInput): RemediationDecision[] 
   return downServices.map((service): RemediationDecision => {
     if (!enabled) return { service, action: 'skip', why: 'disabled' };
     if (isolated.has(service)) return { service, action: 'skip', why: 'isolated' };
-    if (mutingWindow({ services: [service], targets: [] }, windows, now))
+    if (mutingWindow({ kind: 'service-down', dedupKey: service, services: [service], targets: [] }, windows, now))
       return { service, action: 'skip', why: 'maintenance' };
     const mine = attempts.filter((a) => a.service === service).sort((a, b) => b.requestedAt - a.requestedAt);
     const last = mine[0];

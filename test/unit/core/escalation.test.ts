@@ -214,14 +214,14 @@ describe('escalation without acknowledgement', () => {
     expect(beforeLevel3).toBeUndefined();
   });
 
-  it('escalates a P1 incident from level 3 to 4 after 30m and re-pages level 4 every 15m when nobody acknowledges', () => {
+  it('escalates a P1 incident from level 3 to 4 after 30m, gives level 4 its 15m, then re-pages every repeatEvery (30m)', () => {
     // Prepare
     const atLevel3 = paged('P1');
 
     // Act
     const toLevel4 = sweep(atLevel3, T0 + 30 * MINUTE);
     const firstRepeat = sweep(toLevel4.incident, T0 + 45 * MINUTE);
-    const secondRepeat = sweep(firstRepeat.incident, T0 + 60 * MINUTE);
+    const secondRepeat = sweep(firstRepeat.incident, T0 + 75 * MINUTE);
 
     // Assess
     expect(summary(toLevel4.pages)).toEqual([
@@ -233,11 +233,11 @@ describe('escalation without acknowledgement', () => {
     expect(summary(firstRepeat.pages)).toEqual([
       { level: 4, levelName: 'Executive', contacts: [CONTACT.executive], why: 'repeated', at: T0 + 45 * MINUTE },
     ]);
-    expect(firstRepeat.incident.escalation.nextAt).toBe(T0 + 60 * MINUTE);
+    expect(firstRepeat.incident.escalation.nextAt).toBe(T0 + 75 * MINUTE);
     expect(summary(secondRepeat.pages).map((p) => [p.level, p.why])).toEqual([[4, 'repeated']]);
-    expect(secondRepeat.incident.escalation.nextAt).toBe(T0 + 75 * MINUTE);
+    expect(secondRepeat.incident.escalation.nextAt).toBe(T0 + 105 * MINUTE);
     expect(secondRepeat.incident.escalation.pages).toBe(6);
-    expect(sweepEscalation(secondRepeat.incident, T0 + 75 * MINUTE - 1, [])).toBeUndefined();
+    expect(sweepEscalation(secondRepeat.incident, T0 + 105 * MINUTE - 1, [])).toBeUndefined();
   });
 
   it('escalates a P3 incident to level 2 after 4h and then re-pages level 2 when level 3 has no P3 response time', () => {
@@ -716,7 +716,7 @@ describe('immediate escalation', () => {
       [4, [CONTACT.executive], 'breaker-open'],
     ]);
     expect(outcome.incident.escalation.level).toBe(4);
-    expect(outcome.incident.escalation.nextAt).toBe(T0 + 50 * MINUTE);
+    expect(outcome.incident.escalation.nextAt).toBe(T0 + 65 * MINUTE);
   });
 });
 
@@ -755,5 +755,84 @@ describe('next step description', () => {
     // Assess
     expect(ackText).toBe('ack expires in 2h');
     expect(resolvedText).toBe('none');
+  });
+});
+
+describe('escalation edge cases found in review', () => {
+  function step(incident: Incident, now: number) {
+    const o = sweepEscalation(incident, now, []);
+    if (!o) throw new Error('nothing due');
+    return o;
+  }
+
+  it('re-pages the top P2 level every repeatEvery (30m) when nobody acknowledges at level 3', () => {
+    // Prepare: level 1 at T0, level 2 at 1h, level 3 at 5h, first repeat at 7h.
+    let i = step(openedIncident(serviceDownReport('auth')), T0).incident;
+    i = step(i, T0 + HOUR).incident;
+    i = step(i, T0 + 5 * HOUR).incident;
+    // Act
+    const repeated = step(i, T0 + 7 * HOUR);
+    // Assess
+    expect(repeated.pages.map((p) => [p.level, p.why])).toEqual([[3, 'repeated']]);
+    expect(repeated.incident.escalation.nextAt).toBe(T0 + 7 * HOUR + 30 * MINUTE);
+  });
+
+  it('keeps the acknowledgement and its expiry when the breaker escalates an acknowledged incident', () => {
+    // Prepare: P1 at level 3, acknowledged at T0+5m, so the ack holds until T0+35m.
+    const opened = step(openedIncident(serviceDownReport('auth', { severity: 'P1' })), T0).incident;
+    const acked = acknowledge(opened, 'bob', T0 + 5 * MINUTE).incident;
+    // Act
+    const broken = escalate(acked, T0 + 10 * MINUTE, 'breaker-open');
+    // Assess
+    expect(broken.pages.map((p) => p.level)).toEqual([4]);
+    expect(broken.incident.status).toBe('acknowledged');
+    expect(broken.incident.escalation.nextAt).toBe(T0 + 35 * MINUTE);
+    expect(sweepEscalation(broken.incident, T0 + 25 * MINUTE, [])).toBeUndefined();
+  });
+
+  it('still delivers the owed P1 first page when the breaker escalates before the sweep after a severity rise', () => {
+    // Prepare
+    const atLevel1 = step(openedIncident(serviceDownReport('auth')), T0).incident;
+    const raised = applyReport(atLevel1, serviceDownReport('auth', { severity: 'P1' }), T0 + 10 * MINUTE).incident;
+    // Act
+    const broken = escalate(raised, T0 + 10 * MINUTE, 'breaker-open');
+    // Assess: Architecture (level 3) is paged for the P1 now, then the breaker escalation reaches level 4.
+    const paged = broken.pages.flatMap((p) => p.contacts.map((c) => c.name));
+    expect(paged).toContain(CONTACT.architecture);
+    expect(broken.pages.map((p) => [p.level, p.why])).toEqual([
+      [1, 'severity-raised'],
+      [2, 'severity-raised'],
+      [3, 'severity-raised'],
+      [4, 'breaker-open'],
+    ]);
+    expect(broken.incident.escalation.pending).toBeUndefined();
+  });
+
+  it('pages only the primary again when a P3 acknowledgement expires', () => {
+    // Prepare
+    const opened = step(openedIncident(serviceDownReport('auth', { severity: 'P3' })), T0).incident;
+    const acked = acknowledge(opened, 'a', T0).incident;
+    // Act
+    const expired = step(acked, T0 + 8 * HOUR);
+    // Assess
+    expect(expired.pages[0]?.contacts.map((c) => c.name)).toEqual([CONTACT.opsPrimary]);
+  });
+
+  it('mutes a database outage when the maintenance window names the database', () => {
+    const dep = openedIncident({
+      ...serviceDownReport('auth'),
+      dedupKey: 'postgresql:postgres@127.0.0.1',
+      kind: 'dependency-down',
+      severity: 'P1',
+      targets: ['postgresql:postgres@127.0.0.1'],
+      services: ['auth', 'ac', 'integrity', 'fv', 'gs', 'pgc', 'ec'],
+    });
+    expect(mutingWindow(dep, [maintenanceWindow(['postgresql'], T0, T0 + HOUR)], T0)?.id).toBe('mw-1');
+    expect(mutingWindow(dep, [maintenanceWindow(['auth'], T0, T0 + HOUR)], T0)).toBeUndefined();
+  });
+
+  it('says the first page is due when a new incident has not been paged yet', () => {
+    const fresh = openedIncident(serviceDownReport('auth', { severity: 'P1' }));
+    expect(describeNextStep(fresh, T0)).toBe('first page to levels 1-3 due in 0ms');
   });
 });
