@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { VersionConflictError } from '../../lambdas/core/errors.ts';
+import { freezePolicy, resolve } from '../../lambdas/core/escalation.ts';
+import { initialTargetState } from '../../lambdas/core/health-state.ts';
+import type { Incident } from '../../lambdas/core/incident.ts';
+import { openIncident } from '../../lambdas/core/incident-planner.ts';
+import type { ControlStore, IncidentStore, TargetStateStore } from '../../lambdas/ports.ts';
+import { loadShippedConfig, MINUTE, T0 } from './harness.ts';
+
+export type AnyStateStore = TargetStateStore & IncidentStore & ControlStore;
+
+const policy = freezePolicy(loadShippedConfig());
+
+export function newIncident(dedupKey: string, at = T0): Incident {
+  return openIncident(
+    {
+      dedupKey,
+      kind: 'service-down',
+      severity: 'P2',
+      title: `${dedupKey} is down`,
+      targets: [dedupKey],
+      services: ['auth'],
+      flapping: false,
+      detail: 'refused',
+      failingSince: at - MINUTE,
+    },
+    policy,
+    at,
+  ).incident;
+}
+
+/**
+ * The behaviour every state store must have, whatever it is built on (memory, SQLite, DynamoDB): the use-cases
+ * rely on exactly these guarantees.
+ */
+export function describeStateStoreContract(name: string, open: () => Promise<AnyStateStore> | AnyStateStore): void {
+  describe(`${name} (state store contract)`, () => {
+    it('stores a new target state at version 1 and refuses a second create of it', async () => {
+      const store = await open();
+      const fresh = initialTargetState('auth:health@h', T0);
+      await store.saveTargetStates([fresh]);
+      expect((await store.loadTargetStates(['auth:health@h'])).get('auth:health@h')?.version).toBe(1);
+      await expect(store.saveTargetStates([fresh])).rejects.toBeInstanceOf(VersionConflictError);
+    });
+
+    it('writes a state only over the version it was read at', async () => {
+      const store = await open();
+      await store.saveTargetStates([initialTargetState('a', T0)]);
+      const read = (await store.loadTargetStates(['a'])).get('a');
+      if (!read) throw new Error('not stored');
+      await store.saveTargetStates([{ ...read, health: 'down' }]);
+      await expect(store.saveTargetStates([{ ...read, health: 'up' }])).rejects.toBeInstanceOf(VersionConflictError);
+      expect((await store.loadTargetStates(['a'])).get('a')).toMatchObject({ health: 'down', version: 2 });
+    });
+
+    it('writes none of a batch when one state in it conflicts', async () => {
+      const store = await open();
+      await store.saveTargetStates([initialTargetState('a', T0)]);
+      await expect(
+        store.saveTargetStates([initialTargetState('b', T0), initialTargetState('a', T0)]),
+      ).rejects.toBeInstanceOf(VersionConflictError);
+      expect([...(await store.loadTargetStates(['a', 'b'])).keys()]).toEqual(['a']);
+    });
+
+    it('returns the open incident instead of creating a second one for the same dedup key', async () => {
+      const store = await open();
+      const first = await store.createIncident(newIncident('k'), [{ at: T0, type: 'note', by: 't', text: 'one' }]);
+      const second = await store.createIncident(newIncident('k', T0 + 1), []);
+      expect(first.created).toBe(true);
+      expect(second).toMatchObject({ created: false, existing: { id: newIncident('k').id } });
+      expect(await store.getTimeline(newIncident('k').id)).toHaveLength(1);
+    });
+
+    it('creates exactly one incident when ten writers race on one dedup key', async () => {
+      const store = await open();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.createIncident(newIncident('race', T0 + i), [])),
+      );
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(await store.listOpenIncidents()).toHaveLength(1);
+    });
+
+    it('frees the dedup key when the incident is resolved', async () => {
+      const store = await open();
+      const created = await store.createIncident(newIncident('k'), []);
+      if (!created.created) throw new Error('not created');
+      const done = resolve(created.incident, 'ops', 'fixed', T0 + MINUTE);
+      await store.updateIncident(done.incident, done.timeline);
+      const again = await store.createIncident(newIncident('k', T0 + 2 * MINUTE), []);
+      expect(again.created).toBe(true);
+      expect(await store.findOpenIncident('k')).toMatchObject({ id: newIncident('k', T0 + 2 * MINUTE).id });
+      expect((await store.getIncident(newIncident('k').id))?.status).toBe('resolved');
+    });
+
+    it('refuses an update from a stale version and appends none of its timeline', async () => {
+      const store = await open();
+      const created = await store.createIncident(newIncident('k'), []);
+      if (!created.created) throw new Error('not created');
+      const v2 = await store.updateIncident({ ...created.incident, count: 2 }, [
+        { at: T0, type: 'note', by: 'a', text: 'first' },
+      ]);
+      expect(v2.version).toBe(2);
+      await expect(
+        store.updateIncident({ ...created.incident, count: 99 }, [{ at: T0, type: 'note', by: 'b', text: 'lost' }]),
+      ).rejects.toBeInstanceOf(VersionConflictError);
+      expect((await store.getIncident(created.incident.id))?.count).toBe(2);
+      expect((await store.getTimeline(created.incident.id)).map((e) => (e.type === 'note' ? e.text : e.type))).toEqual([
+        'first',
+      ]);
+    });
+
+    it('lists only incidents whose escalation is due', async () => {
+      const store = await open();
+      const a = newIncident('a');
+      const b = newIncident('b');
+      await store.createIncident({ ...a, escalation: { ...a.escalation, nextAt: T0 + MINUTE } }, []);
+      await store.createIncident({ ...b, escalation: { ...b.escalation, nextAt: T0 + 10 * MINUTE } }, []);
+      expect((await store.listIncidentsDue(T0 + 5 * MINUTE)).map((i) => i.dedupKey)).toEqual(['a']);
+      expect((await store.listIncidentsDue(T0 + 10 * MINUTE)).map((i) => i.dedupKey).sort()).toEqual(['a', 'b']);
+    });
+
+    it('lists incidents newest first with a limit', async () => {
+      const store = await open();
+      for (let i = 0; i < 3; i++) await store.createIncident(newIncident(`k${i}`, T0 + i * MINUTE), []);
+      expect((await store.listIncidents({ limit: 2 })).map((i) => i.dedupKey)).toEqual(['k2', 'k1']);
+    });
+
+    it('keeps remediation attempts, isolation marks and maintenance windows', async () => {
+      const store = await open();
+      await store.recordAttempt({
+        id: 'a1',
+        service: 'auth',
+        incidentId: 'i',
+        action: 'restart',
+        requestedAt: T0,
+        outcome: 'pending',
+      });
+      await expect(
+        store.recordAttempt({ id: 'a1', service: 'auth', incidentId: 'i', action: 'restart', requestedAt: T0, outcome: 'pending' }),
+      ).rejects.toBeInstanceOf(VersionConflictError);
+      await store.finishAttempt('a1', 'failed', T0 + MINUTE, 'exit 1');
+      expect(await store.listAttempts(['auth'], T0)).toMatchObject([{ id: 'a1', outcome: 'failed', finishedAt: T0 + MINUTE }]);
+      expect(await store.listAttempts(['auth'], T0 + 1)).toEqual([]);
+
+      await store.setIsolated('pgc', true, 'alice', T0);
+      await store.setIsolated('ac', true, 'alice', T0);
+      await store.setIsolated('ac', false, 'alice', T0);
+      expect([...(await store.listIsolated())]).toEqual(['pgc']);
+
+      const window = { id: 'mw', subjects: ['*'], startsAt: T0, endsAt: T0 + MINUTE, reason: 'r', createdBy: 'a' };
+      await store.putMaintenanceWindow(window);
+      expect(await store.listMaintenanceWindows(T0)).toEqual([window]);
+      expect(await store.listMaintenanceWindows(T0 + MINUTE)).toEqual([]);
+    });
+  });
+}
