@@ -136,10 +136,19 @@ export function describeStateStoreContract(name: string, open: () => Promise<Any
         outcome: 'pending',
       });
       await expect(
-        store.recordAttempt({ id: 'a1', service: 'auth', incidentId: 'i', action: 'restart', requestedAt: T0, outcome: 'pending' }),
+        store.recordAttempt({
+          id: 'a1',
+          service: 'auth',
+          incidentId: 'i',
+          action: 'restart',
+          requestedAt: T0,
+          outcome: 'pending',
+        }),
       ).rejects.toBeInstanceOf(VersionConflictError);
       await store.finishAttempt('a1', 'failed', T0 + MINUTE, 'exit 1');
-      expect(await store.listAttempts(['auth'], T0)).toMatchObject([{ id: 'a1', outcome: 'failed', finishedAt: T0 + MINUTE }]);
+      expect(await store.listAttempts(['auth'], T0)).toMatchObject([
+        { id: 'a1', outcome: 'failed', finishedAt: T0 + MINUTE },
+      ]);
       expect(await store.listAttempts(['auth'], T0 + 1)).toEqual([]);
 
       await store.setIsolated('pgc', true, 'alice', T0);

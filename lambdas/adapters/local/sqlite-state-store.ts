@@ -1,0 +1,272 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { ControlPlaneError, VersionConflictError } from '../../core/errors.ts';
+import type { MaintenanceWindow } from '../../core/escalation.ts';
+import type { TargetState } from '../../core/health-state.ts';
+import type { Incident, TimelineEntry } from '../../core/incident.ts';
+import type { RemediationAttempt } from '../../core/remediation.ts';
+import type { ControlStore, CreateIncidentResult, IncidentStore, TargetStateStore } from '../../ports.ts';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS target_states (
+  target_id TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS incidents (
+  id TEXT PRIMARY KEY,
+  dedup_key TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('open', 'acknowledged', 'resolved')),
+  opened_at INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  next_at INTEGER,
+  version INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+-- One open incident per dedup key, enforced by the database itself.
+CREATE UNIQUE INDEX IF NOT EXISTS incidents_open_key ON incidents (dedup_key) WHERE status <> 'resolved';
+CREATE INDEX IF NOT EXISTS incidents_next_at ON incidents (next_at) WHERE next_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS incidents_opened_at ON incidents (opened_at);
+CREATE TABLE IF NOT EXISTS timeline (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident_id TEXT NOT NULL REFERENCES incidents (id),
+  at INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS timeline_incident ON timeline (incident_id, seq);
+CREATE TABLE IF NOT EXISTS attempts (
+  id TEXT PRIMARY KEY,
+  service TEXT NOT NULL,
+  requested_at INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_service ON attempts (service, requested_at);
+CREATE TABLE IF NOT EXISTS isolation (service TEXT PRIMARY KEY, isolated_by TEXT NOT NULL, isolated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS maintenance (id TEXT PRIMARY KEY, ends_at INTEGER NOT NULL, body TEXT NOT NULL);
+`;
+
+interface Row {
+  body: string;
+}
+
+/**
+ * Embedded state for the single-host control plane: SQLite in WAL mode with full fsync, so a kill -9 at any point
+ * loses no committed write; every multi-row change is one transaction, so nothing is ever half-written. Several
+ * processes (the daemon and operator commands) may open the same file; writers wait for each other.
+ */
+export class SqliteStateStore implements TargetStateStore, IncidentStore, ControlStore {
+  private readonly db: Database.Database;
+  stateWrites = 0;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as
+      | { value: string }
+      | undefined;
+    if (row === undefined) {
+      this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+    } else if (Number(row.value) !== SCHEMA_VERSION) {
+      throw new ControlPlaneError(
+        'STATE_SCHEMA',
+        `state file ${file} has schema version ${row.value}; this build reads version ${SCHEMA_VERSION}`,
+      );
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  async loadTargetStates(targetIds: readonly string[]): Promise<Map<string, TargetState>> {
+    const get = this.db.prepare('SELECT body FROM target_states WHERE target_id = ?');
+    const found = new Map<string, TargetState>();
+    for (const id of targetIds) {
+      const row = get.get(id) as Row | undefined;
+      if (row) found.set(id, JSON.parse(row.body) as TargetState);
+    }
+    return found;
+  }
+
+  async saveTargetStates(states: readonly TargetState[]): Promise<void> {
+    const insert = this.db.prepare(
+      'INSERT INTO target_states (target_id, version, body) VALUES (?, 1, ?) ON CONFLICT (target_id) DO NOTHING',
+    );
+    const update = this.db.prepare(
+      'UPDATE target_states SET version = ?, body = ? WHERE target_id = ? AND version = ?',
+    );
+    this.db.transaction(() => {
+      for (const s of states) {
+        const body = JSON.stringify({ ...s, version: s.version + 1 });
+        const changes =
+          s.version === 0
+            ? insert.run(s.targetId, body).changes
+            : update.run(s.version + 1, body, s.targetId, s.version).changes;
+        if (changes !== 1) throw new VersionConflictError(`target state ${s.targetId}`, s.version);
+      }
+    })();
+    this.stateWrites += states.length;
+  }
+
+  async createIncident(incident: Incident, timeline: readonly TimelineEntry[]): Promise<CreateIncidentResult> {
+    const stored: Incident = { ...incident, version: 1 };
+    const insert = this.db.prepare(
+      `INSERT INTO incidents (id, dedup_key, status, opened_at, last_seen, next_at, version, body)
+       VALUES (@id, @dedupKey, @status, @openedAt, @lastSeen, @nextAt, 1, @body)
+       ON CONFLICT DO NOTHING`,
+    );
+    const created = this.db.transaction(() => {
+      const changes = insert.run(incidentRow(stored)).changes;
+      if (changes === 0) return false;
+      this.appendTimeline(stored.id, timeline);
+      return true;
+    })();
+    if (created) return { created: true, incident: stored };
+    const existing = await this.findOpenIncident(incident.dedupKey);
+    if (!existing) throw new VersionConflictError(`incident ${incident.id}`, 0);
+    return { created: false, existing };
+  }
+
+  async updateIncident(incident: Incident, timeline: readonly TimelineEntry[]): Promise<Incident> {
+    const stored: Incident = { ...incident, version: incident.version + 1 };
+    const update = this.db.prepare(
+      `UPDATE incidents SET status = @status, last_seen = @lastSeen, next_at = @nextAt, version = @version, body = @body
+       WHERE id = @id AND version = @expected`,
+    );
+    this.db.transaction(() => {
+      const changes = update.run({
+        ...incidentRow(stored),
+        version: stored.version,
+        expected: incident.version,
+      }).changes;
+      if (changes !== 1) throw new VersionConflictError(`incident ${incident.id}`, incident.version);
+      this.appendTimeline(stored.id, timeline);
+    })();
+    return stored;
+  }
+
+  private appendTimeline(incidentId: string, entries: readonly TimelineEntry[]): void {
+    const insert = this.db.prepare('INSERT INTO timeline (incident_id, at, body) VALUES (?, ?, ?)');
+    for (const e of entries) insert.run(incidentId, e.at, JSON.stringify(e));
+  }
+
+  async getIncident(id: string): Promise<Incident | undefined> {
+    const row = this.db.prepare('SELECT body FROM incidents WHERE id = ?').get(id) as Row | undefined;
+    return row && parseIncident(row);
+  }
+
+  async findOpenIncident(dedupKey: string): Promise<Incident | undefined> {
+    const row = this.db
+      .prepare("SELECT body FROM incidents WHERE dedup_key = ? AND status <> 'resolved'")
+      .get(dedupKey) as Row | undefined;
+    return row && parseIncident(row);
+  }
+
+  async listOpenIncidents(): Promise<Incident[]> {
+    const rows = this.db
+      .prepare("SELECT body FROM incidents WHERE status <> 'resolved' ORDER BY opened_at")
+      .all() as Row[];
+    return rows.map(parseIncident);
+  }
+
+  async listIncidentsDue(now: number): Promise<Incident[]> {
+    const rows = this.db
+      .prepare('SELECT body FROM incidents WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at')
+      .all(now) as Row[];
+    return rows.map(parseIncident);
+  }
+
+  async listIncidents(query: { readonly since?: number; readonly limit?: number }): Promise<Incident[]> {
+    const rows = this.db
+      .prepare('SELECT body FROM incidents WHERE last_seen >= ? ORDER BY opened_at DESC LIMIT ?')
+      .all(query.since ?? 0, query.limit ?? -1) as Row[];
+    return rows.map(parseIncident);
+  }
+
+  async getTimeline(incidentId: string): Promise<TimelineEntry[]> {
+    const rows = this.db
+      .prepare('SELECT body FROM timeline WHERE incident_id = ? ORDER BY seq')
+      .all(incidentId) as Row[];
+    return rows.map((r) => JSON.parse(r.body) as TimelineEntry);
+  }
+
+  async recordAttempt(attempt: RemediationAttempt): Promise<void> {
+    const changes = this.db
+      .prepare('INSERT INTO attempts (id, service, requested_at, body) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
+      .run(attempt.id, attempt.service, attempt.requestedAt, JSON.stringify(attempt)).changes;
+    if (changes !== 1) throw new VersionConflictError(`remediation attempt ${attempt.id}`, 0);
+  }
+
+  async finishAttempt(id: string, outcome: 'succeeded' | 'failed', finishedAt: number, detail: string): Promise<void> {
+    this.db.transaction(() => {
+      const row = this.db.prepare('SELECT body FROM attempts WHERE id = ?').get(id) as Row | undefined;
+      if (!row) throw new VersionConflictError(`remediation attempt ${id}`, 1);
+      const updated = { ...(JSON.parse(row.body) as RemediationAttempt), outcome, finishedAt, detail };
+      this.db.prepare('UPDATE attempts SET body = ? WHERE id = ?').run(JSON.stringify(updated), id);
+    })();
+  }
+
+  async listAttempts(services: readonly string[], since: number): Promise<RemediationAttempt[]> {
+    const get = this.db.prepare(
+      'SELECT body FROM attempts WHERE service = ? AND requested_at >= ? ORDER BY requested_at',
+    );
+    return services.flatMap((s) => (get.all(s, since) as Row[]).map((r) => JSON.parse(r.body) as RemediationAttempt));
+  }
+
+  async setIsolated(service: string, isolated: boolean, by: string, at: number): Promise<void> {
+    if (isolated) {
+      this.db
+        .prepare(
+          'INSERT INTO isolation (service, isolated_by, isolated_at) VALUES (?, ?, ?) ON CONFLICT (service) DO NOTHING',
+        )
+        .run(service, by, at);
+    } else {
+      this.db.prepare('DELETE FROM isolation WHERE service = ?').run(service);
+    }
+  }
+
+  async listIsolated(): Promise<Set<string>> {
+    const rows = this.db.prepare('SELECT service FROM isolation').all() as { service: string }[];
+    return new Set(rows.map((r) => r.service));
+  }
+
+  async putMaintenanceWindow(window: MaintenanceWindow): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT INTO maintenance (id, ends_at, body) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET ends_at = excluded.ends_at, body = excluded.body',
+      )
+      .run(window.id, window.endsAt, JSON.stringify(window));
+  }
+
+  async listMaintenanceWindows(activeAfter: number): Promise<MaintenanceWindow[]> {
+    const rows = this.db
+      .prepare('SELECT body FROM maintenance WHERE ends_at > ? ORDER BY ends_at')
+      .all(activeAfter) as Row[];
+    return rows.map((r) => JSON.parse(r.body) as MaintenanceWindow);
+  }
+}
+
+function incidentRow(incident: Incident) {
+  return {
+    id: incident.id,
+    dedupKey: incident.dedupKey,
+    status: incident.status,
+    openedAt: incident.openedAt,
+    lastSeen: incident.lastSeen,
+    nextAt: incident.escalation.nextAt ?? null,
+    body: JSON.stringify(incident),
+  };
+}
+
+function parseIncident(row: Row): Incident {
+  return JSON.parse(row.body) as Incident;
+}
