@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
+import { SCHEDULE_NAMES, scheduleProblem } from './schedules.ts';
 
 /**
  * The fleet config: one file drives the CDK stack, the Lambdas and the local daemon.
@@ -264,6 +265,11 @@ export const fleetConfigSchema = z
           ['escalation', 'levels', page.throughLevel - 1, 'responseTime', sev],
           `${sev} is first paged through level ${page.throughLevel}, so that level needs a ${sev} response time`,
         );
+    }
+    for (const name of SCHEDULE_NAMES) {
+      const schedule = config.schedules[name];
+      const problem = schedule && scheduleProblem(schedule, config.schedules.timeZone);
+      if (problem) issue(['schedules', name, 'cron'], problem);
     }
     const { flapping } = config.thresholds;
     if (flapping.exitRatio >= flapping.enterRatio)
