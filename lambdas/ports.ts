@@ -79,6 +79,8 @@ export interface ControlStore {
 export interface Notification {
   readonly page: Page;
   readonly incident: Incident;
+  /** The incident's timeline so far: what was done, for the message. */
+  readonly recent: readonly TimelineEntry[];
 }
 
 /** Delivers pages (SNS topic per level in AWS; console, JSON-lines file, webhook, email locally). */

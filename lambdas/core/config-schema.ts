@@ -146,6 +146,58 @@ const firstPageSchema = z.strictObject({
     .default(['primary', 'secondary', 'member']),
 });
 
+const channelBase = {
+  name,
+  /** Escalation levels this channel carries; all levels when absent. */
+  levels: z.array(z.int().min(1).max(9)).min(1).optional(),
+};
+
+const channelSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ ...channelBase, kind: z.literal('console') }),
+  z.strictObject({
+    ...channelBase,
+    kind: z.literal('jsonl'),
+    /** Relative paths are inside the daemon's state directory. */
+    path: z.string().min(1).max(512),
+  }),
+  z.strictObject({
+    ...channelBase,
+    kind: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    /** Environment variable holding a bearer token, if the endpoint wants one. */
+    tokenEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
+    timeout: duration({ min: 100 }).default(5_000),
+  }),
+  z.strictObject({
+    ...channelBase,
+    kind: z.literal('smtp'),
+    host,
+    port: port.default(587),
+    /** true: TLS from the start (465); false: STARTTLS when offered. */
+    secure: z.boolean().default(false),
+    from: z.email(),
+    userEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
+  }),
+]);
+
+const DEFAULT_NOTIFICATIONS = {
+  acknowledgeHint: 'acgs-ops incident ack {id}',
+  channels: [
+    { name: 'console', kind: 'console' as const },
+    { name: 'pages-file', kind: 'jsonl' as const, path: 'pages.jsonl' },
+  ],
+};
+
 export const fleetConfigSchema = z
   .strictObject({
     version: z.literal(1),
@@ -202,6 +254,13 @@ export const fleetConfigSchema = z
       /** At the last level a severity reaches, re-page this often while nobody acknowledges. */
       repeatEvery: duration({ min: 60_000 }),
     }),
+    notifications: z
+      .strictObject({
+        /** How a page tells the operator to acknowledge; `{id}` is the incident id. */
+        acknowledgeHint: z.string().includes('{id}').default(DEFAULT_NOTIFICATIONS.acknowledgeHint),
+        channels: z.array(channelSchema).min(1),
+      })
+      .default(DEFAULT_NOTIFICATIONS),
     remediation: z.strictObject({
       enabled: z.boolean(),
       restartTimeout: duration({ min: 1_000 }),
@@ -283,6 +342,7 @@ export type CheckConfig = FleetConfig['checks'][number];
 export type Schedule = z.output<typeof scheduleSchema>;
 export type EscalationLevel = FleetConfig['escalation']['levels'][number];
 export type Contact = EscalationLevel['contacts'][number];
+export type ChannelConfig = FleetConfig['notifications']['channels'][number];
 
 function isTimeZone(zone: string): boolean {
   try {

@@ -40,7 +40,10 @@ export class ManualClock implements Clock {
 export class RecordingNotifier implements Notifier {
   readonly sent: Notification[] = [];
   failNext = 0;
+  /** Runs during delivery, before the page counts as sent: lets a test act while pages are in flight. */
+  during?: (notification: Notification) => Promise<void>;
   async notify(notification: Notification): Promise<void> {
+    await this.during?.(notification);
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('webhook answered 503');

@@ -245,4 +245,46 @@ describe('probe cycle -> incidents -> pages -> remediation', () => {
       declareIncident(h.ctx, { kind: 'manual', title: 'x', severity: 'P3', services: ['nope'], by: 'a' }),
     ).rejects.toThrow(/unknown service/);
   });
+
+  it('lets an acknowledgement made while pages are being delivered stand', async () => {
+    const h = createHarness();
+    await cycles(h, 1);
+    h.notifier.during = async (n) => {
+      h.notifier.during = undefined;
+      await acknowledgeIncident(h.ctx, n.incident.id, 'alice');
+    };
+    await cycles(h, 3, { auth: 'unhealthy' });
+    const [incident] = await h.store.listOpenIncidents();
+    expect(incident?.status).toBe('acknowledged');
+    expect(incident?.escalation.nextAt).toBe(h.clock.now() + 2 * 60 * MINUTE);
+    expect(incident?.escalation.level).toBe(1);
+    const types = (await h.store.getTimeline(incident?.id ?? '')).map((e) => e.type);
+    expect(types).toEqual(['opened', 'acknowledged', 'paged', 'remediation', 'remediation']);
+  });
+
+  it('redoes a step whose delivery never finished once its lease has expired', async () => {
+    const h = createHarness();
+    await cycles(h, 1);
+    // The first delivery hangs forever: what a crash in the middle of paging looks like to everyone else.
+    let reached = () => {};
+    const hung = new Promise<void>((r) => {
+      reached = r;
+    });
+    h.notifier.during = () => {
+      reached();
+      return new Promise(() => {});
+    };
+    h.clock.advance(MINUTE);
+    await applyProbeResults(h.ctx, results(h.ctx, { auth: 'unhealthy' }));
+    h.clock.advance(MINUTE);
+    await applyProbeResults(h.ctx, results(h.ctx, { auth: 'unhealthy' }));
+    h.clock.advance(MINUTE);
+    void applyProbeResults(h.ctx, results(h.ctx, { auth: 'unhealthy' }));
+    await hung;
+    h.notifier.during = undefined;
+    expect(await sweepEscalations(h.ctx)).toEqual([]);
+    h.clock.advance(2 * MINUTE);
+    await sweepEscalations(h.ctx);
+    expect(h.notifier.lines()).toEqual(['L1 opened P2 auth:health@127.0.0.1']);
+  });
 });
