@@ -41,7 +41,7 @@ export class RecordingNotifier implements Notifier {
   readonly sent: Notification[] = [];
   failNext = 0;
   /** Runs during delivery, before the page counts as sent: lets a test act while pages are in flight. */
-  during?: (notification: Notification) => Promise<void>;
+  during?: ((notification: Notification) => Promise<void>) | undefined;
   async notify(notification: Notification): Promise<void> {
     await this.during?.(notification);
     if (this.failNext > 0) {
