@@ -21,6 +21,8 @@ export interface ProbeOptions {
   readonly timeoutMs: number;
   /** Slower healthy answers are `degraded` with reason `latency`. */
   readonly slowAfterMs: number;
+  /** Fires when the caller gives up on the probe (its hard deadline): release sockets at once. */
+  readonly signal?: AbortSignal;
 }
 
 /** Probes one target. Never throws: every failure is a result with a reason. */

@@ -10,11 +10,6 @@ import { probePrometheus } from './prometheus-prober.ts';
 import { probeRedis } from './redis-prober.ts';
 import { probeTcp } from './tcp-prober.ts';
 
-/** Probe options with the caller's cancellation: `runProbes` aborts a probe at its own hard deadline. */
-export interface NetworkProbeOptions extends ProbeOptions {
-  readonly signal?: AbortSignal;
-}
-
 /**
  * Probes targets over the network (HTTP/HTTPS, TCP, Redis, PostgreSQL, Prometheus). Never throws and never takes
  * longer than `timeoutMs`: every failure is a result with a reason and a one-sentence detail, and a probe past
@@ -27,7 +22,7 @@ export class NetworkProber implements Prober {
     this.#clock = clock;
   }
 
-  async probe(target: Target, options: NetworkProbeOptions): Promise<ProbeResult> {
+  async probe(target: Target, options: ProbeOptions): Promise<ProbeResult> {
     const checkedAt = this.#clock.now();
     const elapsed = startStopwatch();
     const outcome = await runWithDeadline<ProbeOutcome>(

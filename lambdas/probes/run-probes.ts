@@ -1,9 +1,8 @@
 import type { ProbeResult } from '../core/probe-evaluation.ts';
 import type { Target } from '../core/targets.ts';
-import type { Clock, Prober } from '../ports.ts';
+import type { Clock, ProbeOptions, Prober } from '../ports.ts';
 import { runWithDeadline } from './deadline.ts';
 import { errorMessage } from './network-errors.ts';
-import type { NetworkProbeOptions } from './network-prober.ts';
 import { timedOut } from './probe-outcome.ts';
 
 export interface RunProbesOptions {
@@ -39,7 +38,7 @@ function probeOnce(target: Target, prober: Prober, options: RunProbesOptions, cl
   const identity = { targetId: target.id, name: target.name, kind: target.kind, checkedAt };
   return runWithDeadline(
     (signal) => {
-      const probeOptions: NetworkProbeOptions = {
+      const probeOptions: ProbeOptions = {
         timeoutMs: options.timeoutMs,
         slowAfterMs: options.slowAfterMs,
         signal,

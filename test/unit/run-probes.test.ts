@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProbeResult } from '../../lambdas/core/probe-evaluation.ts';
 import type { Target } from '../../lambdas/core/targets.ts';
-import type { Clock, ProbeOptions, Prober } from '../../lambdas/ports.ts';
-import type { NetworkProbeOptions } from '../../lambdas/probes/network-prober.ts';
+import type { Clock, ProbeOptions, ProbeOptions, Prober } from '../../lambdas/ports.ts';
 import { runProbes } from '../../lambdas/probes/run-probes.ts';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -61,7 +60,7 @@ class ControlledProber implements Prober {
 class HangingProber implements Prober {
   readonly signals: AbortSignal[] = [];
 
-  probe(_target: Target, options: NetworkProbeOptions): Promise<ProbeResult> {
+  probe(_target: Target, options: ProbeOptions): Promise<ProbeResult> {
     if (options.signal) this.signals.push(options.signal);
     return new Promise<ProbeResult>(() => undefined);
   }
