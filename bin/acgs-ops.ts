@@ -4,10 +4,13 @@
  * To add one: write lambdas/cli/<name>-command.ts exporting a CliCommand and list it below.
  */
 import { healthCommand } from '../lambdas/cli/health-command.ts';
+import { incidentCommand } from '../lambdas/cli/incident-command.ts';
 import { runCli } from '../lambdas/cli/run-cli.ts';
+import { runCommand } from '../lambdas/cli/run-command.ts';
+import { statusCommand } from '../lambdas/cli/status-command.ts';
 import { systemClock } from '../lambdas/ports.ts';
 
-const commands = [healthCommand];
+const commands = [healthCommand, runCommand, statusCommand, incidentCommand];
 
 process.exitCode = await runCli(process.argv.slice(2), commands, {
   stdout: (text) => process.stdout.write(text),

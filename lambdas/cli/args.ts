@@ -15,6 +15,16 @@ export function parseCommandArgs<const T extends OptionsConfig>(command: string,
   }
 }
 
+/** Like `parseCommandArgs`, with positional arguments (e.g. an incident id). */
+export function parseCommandLine<const T extends OptionsConfig>(command: string, args: readonly string[], options: T) {
+  try {
+    const { values, positionals } = parseArgs({ args: [...args], options, strict: true, allowPositionals: true });
+    return { values, positionals };
+  } catch (error) {
+    throw new UsageError(describeArgsError(command, error), { cause: error });
+  }
+}
+
 function describeArgsError(command: string, error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;

@@ -206,6 +206,12 @@ export const fleetConfigSchema = z
       environment: z.string().regex(/^[a-z][a-z0-9-]{0,29}$/, 'must be lower-case letters, digits and dashes'),
       /** Base directory of the services' `directory` and `logFile` paths. */
       root: z.string().min(1).max(512),
+      /** Directory on each host where the service documents keep host-level state (isolation markers). */
+      hostStateDirectory: z
+        .string()
+        .regex(/^\/[A-Za-z0-9._\/-]*$/, 'must be an absolute path of letters, digits and . _ / -')
+        .refine((p) => !p.split('/').includes('..'), 'must not contain ..')
+        .default('/var/lib/acgs-ops'),
     }),
     services: z.array(serviceSchema).min(1),
     checks: z.array(checkSchema).default([]),

@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatDuration } from '../core/duration.ts';
+import type { Heartbeat } from '../local/daemon.ts';
+import { parseCommandArgs } from './args.ts';
+import type { CliCommand } from './command.ts';
+import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor } from './local-options.ts';
+import { formatJson, formatTable } from './output.ts';
+
+const USAGE = `Usage: acgs-ops status [--config FILE] [--state DIR] [--json]
+
+What the local control plane knows: whether the daemon is alive (its heartbeat), the health of every target as the
+thresholds judged it, open incidents, isolated services and maintenance windows.
+
+Options:
+${LOCAL_OPTIONS_HELP}
+
+Exit status: 0 daemon alive and no open incident, 1 open incidents, 2 daemon silent (no heartbeat within three
+probe intervals) or never ran, 64 usage or config error.
+`;
+
+export const statusCommand: CliCommand = {
+  name: 'status',
+  summary: 'show the daemon heartbeat, target health, open incidents and isolated services',
+  usage: USAGE,
+  async run(args, context) {
+    const values = parseCommandArgs('status', args, LOCAL_OPTIONS);
+    const { runtime } = await openRuntimeFor(values, context);
+    try {
+      const { ctx } = runtime;
+      const now = ctx.clock.now();
+      const heartbeat = await readHeartbeat(join(runtime.stateDir, 'heartbeat.json'));
+      const age = heartbeat ? now - Date.parse(heartbeat.at) : undefined;
+      const alive = age !== undefined && age <= 3 * ctx.health.probeIntervalMs + ctx.config.thresholds.probeTimeout;
+      const states = await ctx.states.loadTargetStates(ctx.targets.map((t) => t.id));
+      const open = await ctx.incidents.listOpenIncidents();
+      const isolated = [...(await ctx.control.listIsolated())];
+      const windows = (await ctx.control.listMaintenanceWindows(now)).filter((w) => w.startsAt <= now);
+      const targets = ctx.targets.map((t) => {
+        const s = states.get(t.id);
+        return {
+          name: t.name,
+          kind: t.kind,
+          health: s?.health ?? 'unknown',
+          flapping: s?.flapping ?? false,
+          since: s ? new Date(s.since).toISOString() : null,
+          lastProblem: s?.lastProblem ?? null,
+        };
+      });
+      if (values.json) {
+        context.stdout(
+          formatJson({
+            daemon: { alive, heartbeat: heartbeat ?? null, ageMs: age ?? null },
+            targets,
+            openIncidents: open.map((i) => ({ id: i.id, severity: i.severity, status: i.status, title: i.title })),
+            isolated,
+            maintenance: windows,
+          }),
+        );
+      } else {
+        const daemonLine = heartbeat
+          ? `daemon ${alive ? 'alive' : 'SILENT'}: last cycle ${formatDuration(age ?? 0)} ago (pid ${heartbeat.pid}, ${heartbeat.cycles} cycles, last took ${heartbeat.lastCycleMs} ms)`
+          : 'daemon has never run with this state directory';
+        context.stdout(
+          [
+            daemonLine,
+            '',
+            formatTable(
+              ['TARGET', 'KIND', 'HEALTH', 'SINCE', 'LAST PROBLEM'],
+              targets.map((t) => [
+                t.name,
+                t.kind,
+                t.health + (t.flapping ? ' (flapping)' : ''),
+                t.since ?? '-',
+                t.lastProblem ?? '-',
+              ]),
+            ).trimEnd(),
+            '',
+            open.length === 0
+              ? 'no open incidents'
+              : `${open.length} open incident(s):\n${open.map((i) => `  ${i.id}  ${i.severity}  ${i.status}  ${i.title}`).join('\n')}`,
+            isolated.length > 0 ? `isolated: ${isolated.join(', ')}` : 'isolated: none',
+            windows.length > 0
+              ? `maintenance: ${windows.map((w) => `${w.id} (${w.subjects.join(',')}) until ${new Date(w.endsAt).toISOString()}`).join('; ')}`
+              : 'maintenance: none',
+            '',
+          ].join('\n'),
+        );
+      }
+      if (!alive) return 2;
+      return open.length > 0 ? 1 : 0;
+    } finally {
+      runtime.close();
+    }
+  },
+};
+
+async function readHeartbeat(file: string): Promise<Heartbeat | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Heartbeat;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,127 @@
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Cron } from 'croner';
+import { toCroner } from '../core/schedules.ts';
+import type { Prober } from '../ports.ts';
+import { type ProbeCycleResult, runProbeCycle } from '../use-cases/run-probe-cycle.ts';
+import { sweepEscalations } from '../use-cases/sweep-escalations.ts';
+import type { LocalRuntime } from './runtime.ts';
+
+export interface Heartbeat {
+  readonly at: string;
+  readonly cycles: number;
+  readonly lastCycleMs: number;
+  readonly targets: number;
+  readonly healthy: number;
+  readonly openIncidents: number;
+  readonly pid: number;
+}
+
+/**
+ * The single-host control plane: the probe cycle and the escalation sweep on the config's schedules (croner,
+ * from the same declarations that become EventBridge Scheduler schedules in AWS). Wiring only: every rule lives in
+ * the use-cases, every timer in the state, so a restarted daemon resumes open incidents, pending escalations and
+ * breaker counts exactly where the last one stopped.
+ */
+export class LocalDaemon {
+  private readonly jobs: Cron[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private running: Promise<unknown> = Promise.resolve();
+  private cycles = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly runtime: LocalRuntime,
+    private readonly prober: Prober,
+  ) {}
+
+  /** Runs one probe cycle and one sweep at once, then keeps them on schedule. */
+  async start(): Promise<void> {
+    const { config } = this.runtime.ctx;
+    const tz = config.schedules.timeZone;
+    await this.probeCycle();
+    await this.sweep();
+    this.jobs.push(this.schedule(toCroner(config.schedules.probe, tz), () => this.probeCycle()));
+    this.jobs.push(this.schedule(toCroner(config.schedules.escalationSweep, tz), () => this.sweep()));
+  }
+
+  /** Stops the schedules, lets the running step and restarts in flight finish, and closes the state. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const job of this.jobs) job.stop();
+    await this.running.catch(() => {});
+    await Promise.allSettled([...this.inFlight]);
+    this.runtime.close();
+  }
+
+  /** One probe cycle, serialised with the sweep (both write incidents). */
+  probeCycle(): Promise<ProbeCycleResult | undefined> {
+    return this.exclusive(async () => {
+      const result = await runProbeCycle(this.runtime.ctx, this.prober);
+      for (const p of result.remediation.inFlight) this.track(p);
+      this.cycles++;
+      await this.writeHeartbeat(result);
+      return result;
+    });
+  }
+
+  sweep(): Promise<unknown> {
+    return this.exclusive(() => sweepEscalations(this.runtime.ctx));
+  }
+
+  /** Restarts still running; tests and the demo wait for them. */
+  settled(): Promise<unknown> {
+    return Promise.allSettled([...this.inFlight]);
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T | undefined> {
+    if (this.stopped) return Promise.resolve(undefined);
+    const next = this.running
+      .catch(() => {})
+      .then(async () => {
+        if (this.stopped) return undefined;
+        try {
+          return await work();
+        } catch (error) {
+          // A failed cycle is reported and the next one runs: the daemon must not die of one bad step.
+          this.runtime.ctx.log('step-failed', {
+            error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+          });
+          return undefined;
+        }
+      });
+    this.running = next;
+    return next;
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private schedule(schedule: ReturnType<typeof toCroner>, run: () => Promise<unknown>): Cron {
+    return new Cron(
+      schedule.pattern,
+      { timezone: schedule.timezone, ...(schedule.interval ? { interval: schedule.interval } : {}), protect: true },
+      async () => {
+        await run();
+      },
+    );
+  }
+
+  private async writeHeartbeat(result: ProbeCycleResult): Promise<void> {
+    const heartbeat: Heartbeat = {
+      at: new Date(this.runtime.ctx.clock.now()).toISOString(),
+      cycles: this.cycles,
+      lastCycleMs: result.durationMs,
+      targets: result.results.length,
+      healthy: result.results.filter((r) => r.status === 'healthy').length,
+      openIncidents: result.incidents.open.length,
+      pid: process.pid,
+    };
+    const file = join(this.runtime.stateDir, 'heartbeat.json');
+    await writeFile(`${file}.tmp`, `${JSON.stringify(heartbeat, null, 2)}\n`);
+    await rename(`${file}.tmp`, file);
+  }
+}

@@ -1,0 +1,65 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { channelsFromConfig, RoutingNotifier } from '../adapters/local/notifiers.ts';
+import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
+import { SqliteStateStore } from '../adapters/local/sqlite-state-store.ts';
+import type { FleetConfig } from '../core/config-schema.ts';
+import { type Clock, type CommandRunner, type Notifier, systemClock } from '../ports.ts';
+import { type ControlPlaneContext, createContext } from '../use-cases/context.ts';
+
+export interface LocalRuntimeOptions {
+  readonly config: FleetConfig;
+  /** Where the SQLite state, the page log and the heartbeat live. */
+  readonly stateDir: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Where console pages and the daemon's one-line reports go. */
+  readonly write: (text: string) => void;
+  readonly clock?: Clock;
+  /** Overrides for tests; the defaults are the real adapters. */
+  readonly notifier?: Notifier;
+  readonly commands?: CommandRunner;
+}
+
+export interface LocalRuntime {
+  readonly ctx: ControlPlaneContext;
+  readonly store: SqliteStateStore;
+  readonly stateDir: string;
+  close(): void;
+}
+
+/** The default state directory: `.acgs-ops` under the current directory. */
+export const DEFAULT_STATE_DIR = '.acgs-ops';
+
+/**
+ * Wires the local adapters (SQLite state, routed notifications, SSM documents run by the shell runner) to the
+ * use-cases. The daemon and the operator commands share this, so `acgs-ops incident ack` and the running daemon
+ * see the same state.
+ */
+export function openLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
+  const stateDir = resolve(options.stateDir);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const store = new SqliteStateStore(resolve(stateDir, 'state.db'));
+  const log = (event: string, fields: Record<string, unknown>) => {
+    options.write(
+      `${new Date((options.clock ?? systemClock).now()).toISOString()} ${event} ${JSON.stringify(fields)}\n`,
+    );
+  };
+  const notifier =
+    options.notifier ??
+    new RoutingNotifier(
+      channelsFromConfig(options.config.notifications.channels, stateDir, options.env, options.write),
+      { fleet: options.config.fleet.name, acknowledgeHint: options.config.notifications.acknowledgeHint },
+      (channel, error) =>
+        log('channel-failed', { channel, error: error instanceof Error ? error.message : String(error) }),
+    );
+  const ctx = createContext(options.config, {
+    states: store,
+    incidents: store,
+    control: store,
+    notifier,
+    commands: options.commands ?? new ShellCommandRunner(),
+    clock: options.clock ?? systemClock,
+    log,
+  });
+  return { ctx, store, stateDir, close: () => store.close() };
+}
