@@ -1,0 +1,433 @@
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import type { FleetConfig, ServiceConfig } from './config-schema.ts';
+import { ControlPlaneError, NotFoundError } from './errors.ts';
+
+/**
+ * SSM Command documents (`ssm-documents/*.yaml`): the model, parameter validation and SSM-style substitution.
+ * Pure: callers read the files. The same documents run through SSM Run Command in AWS and through the local
+ * ShellCommandRunner, so this module follows the SSM agent's rules where it matters: `{{ Name }}` with any
+ * whitespace inside the braces, defaults for missing parameters, unknown parameters rejected, and a StringList
+ * embedded in text rendered as a JSON array.
+ */
+
+/** SSM parameter names: letters and digits only. */
+const PARAMETER_NAME = /^[A-Za-z0-9]+$/;
+/** Any `{{ ... }}` placeholder; a name that is not a declared parameter is a document error. */
+const PLACEHOLDER = /\{\{\s*([^{}\s]*)\s*\}\}/g;
+
+const parameterSchema = z
+  .strictObject({
+    type: z.enum(['String', 'StringList']),
+    description: z.string().min(1),
+    default: z.union([z.string(), z.array(z.string())]).optional(),
+    allowedPattern: z.string().min(1).optional(),
+    allowedValues: z.array(z.string()).min(1).optional(),
+    minChars: z.int().min(0).optional(),
+    maxChars: z.int().min(1).optional(),
+    minItems: z.int().min(0).optional(),
+    maxItems: z.int().min(1).optional(),
+    displayType: z.enum(['textarea', 'textfield']).optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.allowedPattern === undefined && p.allowedValues === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs allowedPattern or allowedValues: every value must be constrained',
+      });
+    if (p.allowedPattern !== undefined) {
+      const problem = patternProblem(p.allowedPattern);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['allowedPattern'], message: problem });
+    }
+    if (p.default !== undefined && Array.isArray(p.default) !== (p.type === 'StringList'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['default'],
+        message: `must be a ${p.type === 'String' ? 'string' : 'list'}`,
+      });
+  });
+
+const stepSchema = z.strictObject({
+  action: z.literal('aws:runShellScript'),
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be 1-128 letters, digits, _ . or -'),
+  precondition: z.strictObject({ StringEquals: z.tuple([z.literal('platformType'), z.literal('Linux')]) }).optional(),
+  inputs: z.strictObject({
+    runCommand: z.array(z.string()).min(1),
+    timeoutSeconds: z.union([z.string(), z.int().min(1)]).optional(),
+    workingDirectory: z.string().optional(),
+  }),
+});
+
+const documentSchema = z
+  .strictObject({
+    schemaVersion: z.literal('2.2'),
+    description: z.string().min(1),
+    parameters: z.record(z.string().regex(PARAMETER_NAME, 'parameter names are letters and digits'), parameterSchema),
+    mainSteps: z.tuple([stepSchema], { error: 'must be exactly one aws:runShellScript step' }),
+  })
+  .superRefine((doc, ctx) => {
+    for (const [name, p] of Object.entries(doc.parameters)) {
+      if (p.default === undefined) continue;
+      for (const problem of valueProblems(p, p.default))
+        ctx.addIssue({ code: 'custom', path: ['parameters', name, 'default'], message: problem });
+    }
+    const text = doc.mainSteps[0].inputs.runCommand.join('\n');
+    const used = new Set<string>();
+    for (const match of text.matchAll(PLACEHOLDER)) {
+      const name = match[1] ?? '';
+      used.add(name);
+      if (!Object.hasOwn(doc.parameters, name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mainSteps', 0, 'inputs', 'runCommand'],
+          message: `placeholder ${match[0]} is not a declared parameter`,
+        });
+    }
+    const leftover = text.replace(PLACEHOLDER, '');
+    if (leftover.includes('{{') || leftover.includes('}}'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mainSteps', 0, 'inputs', 'runCommand'],
+        message: 'has a {{ or }} that is not a well-formed {{ Name }} placeholder',
+      });
+    for (const name of Object.keys(doc.parameters))
+      if (!used.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['parameters', name],
+          message: 'is declared but never used in the script',
+        });
+  });
+
+export type SsmParameter = z.output<typeof parameterSchema>;
+export type SsmDocument = z.output<typeof documentSchema>;
+
+/** One problem in a document file, named by its field path and, where the parser knows it, its line. */
+export interface DocumentProblem {
+  readonly path: string;
+  readonly line?: number;
+  readonly message: string;
+}
+
+export type DocumentParseResult =
+  | { readonly ok: true; readonly document: SsmDocument }
+  | { readonly ok: false; readonly problems: readonly DocumentProblem[] };
+
+/** Parses and validates an SSM Command document written in YAML (or JSON). */
+export function parseSsmDocument(text: string): DocumentParseResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0)
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => ({
+        path: '(yaml)',
+        line: lineCounter.linePos(e.pos[0]).line,
+        message: e.message.split('\n')[0] ?? e.message,
+      })),
+    };
+  const parsed = documentSchema.safeParse(doc.toJS());
+  if (parsed.success) return { ok: true, document: parsed.data };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map((issue) => {
+      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+      const node = doc.getIn(path, true);
+      const range = typeof node === 'object' && node !== null && 'range' in node ? node.range : undefined;
+      const line =
+        Array.isArray(range) && typeof range[0] === 'number' ? lineCounter.linePos(range[0]).line : undefined;
+      return {
+        path: path.length > 0 ? path.join('.') : '(root)',
+        ...(line === undefined ? {} : { line }),
+        message: issue.message,
+      };
+    }),
+  };
+}
+
+/** A parameter value the document does not accept, named by its parameter. */
+export interface ParameterError {
+  readonly parameter: string;
+  readonly message: string;
+}
+
+/**
+ * Checks request parameters against a document as SSM does before running anything: every parameter without a
+ * default is required, unknown parameters are rejected, values must match `allowedPattern` (the whole value) or be
+ * one of `allowedValues`, within `minChars`/`maxChars`. A StringList value is given as comma-separated items (as on
+ * the AWS CLI), each item checked on its own.
+ */
+export function validateParameters(doc: SsmDocument, params: Readonly<Record<string, string>>): ParameterError[] {
+  const errors: ParameterError[] = [];
+  for (const name of Object.keys(params).sort())
+    if (!Object.hasOwn(doc.parameters, name))
+      errors.push({ parameter: name, message: 'is not a parameter of this document' });
+  for (const [name, p] of Object.entries(doc.parameters)) {
+    const value = Object.hasOwn(params, name) ? params[name] : undefined;
+    if (value === undefined) {
+      if (p.default === undefined) errors.push({ parameter: name, message: 'is required' });
+      continue;
+    }
+    const items = p.type === 'StringList' ? value.split(',') : value;
+    for (const message of valueProblems(p, items)) errors.push({ parameter: name, message });
+  }
+  return errors;
+}
+
+/**
+ * The document's script with every `{{ Name }}` replaced by its value (or default), after validation. One pass:
+ * a value is never scanned for further placeholders.
+ * @throws ControlPlaneError `SSM_INVALID_PARAMETERS` when `validateParameters` reports anything.
+ */
+export function renderScript(doc: SsmDocument, params: Readonly<Record<string, string>>): string {
+  const errors = validateParameters(doc, params);
+  if (errors.length > 0)
+    throw new ControlPlaneError('SSM_INVALID_PARAMETERS', `invalid parameters: ${formatParameterErrors(errors)}`);
+  const values = new Map<string, string>();
+  for (const [name, p] of Object.entries(doc.parameters)) {
+    const given = Object.hasOwn(params, name) ? params[name] : undefined;
+    const raw = given === undefined ? p.default : p.type === 'StringList' ? given.split(',') : given;
+    values.set(name, typeof raw === 'string' ? raw : JSON.stringify(raw ?? []));
+  }
+  return doc.mainSteps[0].inputs.runCommand
+    .join('\n')
+    .replace(PLACEHOLDER, (whole, name: string) => values.get(name) ?? whole);
+}
+
+export function formatParameterErrors(errors: readonly ParameterError[]): string {
+  return errors.map((e) => `${e.parameter} ${e.message}`).join('; ');
+}
+
+function patternProblem(pattern: string): string | undefined {
+  if (!pattern.startsWith('^') || !pattern.endsWith('$') || pattern.endsWith('\\$'))
+    return 'must be anchored: start with ^ and end with $';
+  try {
+    new RegExp(pattern);
+    return undefined;
+  } catch (error) {
+    return `is not a valid regular expression (${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
+function valueProblems(p: SsmParameter, value: string | readonly string[]): string[] {
+  const problems: string[] = [];
+  const items = typeof value === 'string' ? [value] : value;
+  if (p.type === 'StringList') {
+    if (p.minItems !== undefined && items.length < p.minItems) problems.push(`needs at least ${p.minItems} items`);
+    if (p.maxItems !== undefined && items.length > p.maxItems) problems.push(`takes at most ${p.maxItems} items`);
+  }
+  const pattern = p.allowedPattern === undefined ? undefined : new RegExp(p.allowedPattern);
+  for (const item of items) {
+    const shown = show(item);
+    if (pattern && !pattern.test(item)) problems.push(`${shown} does not match ${p.allowedPattern}`);
+    if (p.allowedValues && !p.allowedValues.includes(item))
+      problems.push(`${shown} is not one of ${p.allowedValues.join(', ')}`);
+    if (p.maxChars !== undefined && item.length > p.maxChars)
+      problems.push(`is ${item.length} characters long, more than the ${p.maxChars} allowed`);
+    if (p.minChars !== undefined && item.length < p.minChars)
+      problems.push(`is ${item.length} characters long, fewer than the ${p.minChars} required`);
+  }
+  return problems;
+}
+
+/** A value quoted for an error message, shortened: values may be long or hostile. */
+function show(value: string): string {
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}..."` : text;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parameters for the ACGS documents, derived from the fleet config.
+
+/** The documents that act on one service, and the parameters each declares (checked against the files by a test). */
+export const SERVICE_DOCUMENT_PARAMETERS = {
+  'acgs-start-service': [
+    'ServiceName',
+    'Port',
+    'Directory',
+    'StartCommand',
+    'LogFile',
+    'HealthUrl',
+    'TimeoutSeconds',
+    'StateDirectory',
+    'Force',
+  ],
+  'acgs-restart-service': [
+    'ServiceName',
+    'Port',
+    'Directory',
+    'StartCommand',
+    'LogFile',
+    'HealthUrl',
+    'TimeoutSeconds',
+    'GraceSeconds',
+    'StateDirectory',
+    'Force',
+  ],
+  'acgs-stop-service': ['ServiceName', 'Port', 'GraceSeconds'],
+  'acgs-isolate-service': ['ServiceName', 'Port', 'GraceSeconds', 'StateDirectory'],
+  'acgs-release-service': ['ServiceName', 'StateDirectory'],
+  'acgs-collect-diagnostics': [
+    'ServiceName',
+    'Port',
+    'LogFile',
+    'HealthUrl',
+    'LogLines',
+    'DatabaseHost',
+    'DatabasePort',
+    'RedisHost',
+    'RedisPort',
+  ],
+} as const;
+
+/** The documents that act on a list of services, and their parameters. */
+export const FLEET_DOCUMENT_PARAMETERS = {
+  'acgs-start-all': ['Services', 'TimeoutSeconds', 'StateDirectory'],
+  'acgs-stop-all': ['Services', 'GraceSeconds'],
+} as const;
+
+export type ServiceDocumentName = keyof typeof SERVICE_DOCUMENT_PARAMETERS;
+export type FleetDocumentName = keyof typeof FLEET_DOCUMENT_PARAMETERS;
+
+export const DEFAULT_GRACE_SECONDS = 10;
+/** Matches the documents' default: host-level state such as isolation markers. */
+export const DEFAULT_STATE_DIRECTORY = '/var/lib/acgs-ops';
+/** Room left in the command timeout for the stop's SIGKILL wait and the last health probe. */
+const TIMEOUT_MARGIN_SECONDS = 10;
+
+export interface ServiceCommandOptions {
+  /** @default 'acgs-restart-service' */
+  readonly document?: ServiceDocumentName;
+  /** Seconds to wait for health after a start. @default fits the restart in remediation.restartTimeout */
+  readonly timeoutSeconds?: number;
+  /** @default 10 */
+  readonly graceSeconds?: number;
+  /** @default '/var/lib/acgs-ops' */
+  readonly stateDirectory?: string;
+  /** Start an isolated service anyway, releasing its isolation. @default false */
+  readonly force?: boolean;
+  /** Log lines in diagnostics. @default 100 */
+  readonly logLines?: number;
+}
+
+/** What the documents need to know about one service, with paths made absolute against `fleet.root`. */
+export interface ServiceCommandSpec {
+  readonly name: string;
+  readonly port: number;
+  readonly directory: string;
+  readonly startCommand: string;
+  readonly logFile: string;
+  readonly healthUrl: string;
+}
+
+export function serviceCommandSpec(config: FleetConfig, service: ServiceConfig): ServiceCommandSpec {
+  const host = service.host.includes(':') && !service.host.startsWith('[') ? `[${service.host}]` : service.host;
+  return {
+    name: service.name,
+    port: service.port,
+    directory: underRoot(config.fleet.root, service.directory),
+    startCommand: service.start,
+    logFile: underRoot(config.fleet.root, service.logFile),
+    healthUrl: `${service.scheme}://${host}:${service.port}${service.healthPath}`,
+  };
+}
+
+/**
+ * The full parameter map of a service document for one service of the fleet (by default `acgs-restart-service`).
+ * The result still goes through `validateParameters` in the runner: a config value outside a document's pattern
+ * (a start command with quotes, a `..` in a path) is rejected there, naming the parameter.
+ * @throws NotFoundError when the fleet has no such service.
+ */
+export function serviceCommandParameters(
+  config: FleetConfig,
+  serviceName: string,
+  options: ServiceCommandOptions = {},
+): Record<string, string> {
+  const service = config.services.find((s) => s.name === serviceName);
+  if (!service) throw new NotFoundError(`service "${serviceName}" in fleet ${config.fleet.name}`);
+  const spec = serviceCommandSpec(config, service);
+  const grace = options.graceSeconds ?? DEFAULT_GRACE_SECONDS;
+  const all: Record<string, string> = {
+    ServiceName: spec.name,
+    Port: String(spec.port),
+    Directory: spec.directory,
+    StartCommand: spec.startCommand,
+    LogFile: spec.logFile,
+    HealthUrl: spec.healthUrl,
+    TimeoutSeconds: String(options.timeoutSeconds ?? defaultTimeoutSeconds(config, grace)),
+    GraceSeconds: String(grace),
+    StateDirectory: options.stateDirectory ?? DEFAULT_STATE_DIRECTORY,
+    Force: String(options.force ?? false),
+    LogLines: String(options.logLines ?? 100),
+    ...dependencyEndpoints(config),
+  };
+  return pick(all, SERVICE_DOCUMENT_PARAMETERS[options.document ?? 'acgs-restart-service']);
+}
+
+export interface FleetCommandOptions {
+  readonly timeoutSeconds?: number;
+  readonly graceSeconds?: number;
+  readonly stateDirectory?: string;
+  /** Only these services, in this order. @default every service of the fleet */
+  readonly services?: readonly string[];
+}
+
+/** The parameter map of `acgs-start-all` or `acgs-stop-all` for the fleet's services. */
+export function fleetCommandParameters(
+  config: FleetConfig,
+  document: FleetDocumentName,
+  options: FleetCommandOptions = {},
+): Record<string, string> {
+  const services = (options.services ?? config.services.map((s) => s.name)).map((name) => {
+    const service = config.services.find((s) => s.name === name);
+    if (!service) throw new NotFoundError(`service "${name}" in fleet ${config.fleet.name}`);
+    return serviceCommandSpec(config, service);
+  });
+  const grace = options.graceSeconds ?? DEFAULT_GRACE_SECONDS;
+  const all: Record<string, string> = {
+    Services: encodeServiceList(services),
+    TimeoutSeconds: String(options.timeoutSeconds ?? defaultTimeoutSeconds(config, grace)),
+    GraceSeconds: String(grace),
+    StateDirectory: options.stateDirectory ?? DEFAULT_STATE_DIRECTORY,
+  };
+  return pick(all, FLEET_DOCUMENT_PARAMETERS[document]);
+}
+
+/** The `Services` value of the *-all documents: entries `name port directory logFile healthUrl startCommand...`. */
+export function encodeServiceList(services: readonly ServiceCommandSpec[]): string {
+  return services
+    .map((s) => [s.name, String(s.port), s.directory, s.logFile, s.healthUrl, s.startCommand].join(' '))
+    .join(',');
+}
+
+/** A restart (stop with grace, then start and wait) must end within the remediation command timeout. */
+function defaultTimeoutSeconds(config: FleetConfig, graceSeconds: number): number {
+  const budget = Math.floor(Math.min(config.recovery.serviceRestart, config.remediation.restartTimeout) / 1000);
+  return Math.max(1, budget - graceSeconds - TIMEOUT_MARGIN_SECONDS);
+}
+
+function dependencyEndpoints(config: FleetConfig): Record<string, string> {
+  const postgres = config.checks.find((c) => c.kind === 'postgres');
+  const redis = config.checks.find((c) => c.kind === 'redis');
+  return {
+    DatabaseHost: postgres?.host ?? '127.0.0.1',
+    DatabasePort: String(postgres?.port ?? 5432),
+    RedisHost: redis?.host ?? '127.0.0.1',
+    RedisPort: String(redis?.port ?? 6379),
+  };
+}
+
+/** `path` made absolute against `root`, without trailing slashes (the documents' path pattern has none). */
+function underRoot(root: string, path: string): string {
+  const absolute = path.startsWith('/') ? path : `${root.replace(/\/+$/, '')}/${path.replace(/^(\.\/)+/, '')}`;
+  return absolute.replace(/(.)\/+$/, '$1');
+}
+
+function pick(all: Readonly<Record<string, string>>, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = all[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
