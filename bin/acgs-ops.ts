@@ -3,6 +3,7 @@
  * acgs-ops: the operator CLI. This file only wires; each subcommand lives in its own module under lambdas/cli/.
  * To add one: write lambdas/cli/<name>-command.ts exporting a CliCommand and list it below.
  */
+import { demoCommand } from '../lambdas/cli/demo-command.ts';
 import { healthCommand } from '../lambdas/cli/health-command.ts';
 import { incidentCommand } from '../lambdas/cli/incident-command.ts';
 import { runCli } from '../lambdas/cli/run-cli.ts';
@@ -10,7 +11,7 @@ import { runCommand } from '../lambdas/cli/run-command.ts';
 import { statusCommand } from '../lambdas/cli/status-command.ts';
 import { systemClock } from '../lambdas/ports.ts';
 
-const commands = [healthCommand, runCommand, statusCommand, incidentCommand];
+const commands = [healthCommand, runCommand, statusCommand, incidentCommand, demoCommand];
 
 process.exitCode = await runCli(process.argv.slice(2), commands, {
   stdout: (text) => process.stdout.write(text),

@@ -209,7 +209,7 @@ export const fleetConfigSchema = z
       /** Directory on each host where the service documents keep host-level state (isolation markers). */
       hostStateDirectory: z
         .string()
-        .regex(/^\/[A-Za-z0-9._\/-]*$/, 'must be an absolute path of letters, digits and . _ / -')
+        .regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path of letters, digits and . _ / -')
         .refine((p) => !p.split('/').includes('..'), 'must not contain ..')
         .default('/var/lib/acgs-ops'),
     }),
@@ -258,7 +258,7 @@ export const fleetConfigSchema = z
       levels: z.array(levelSchema).min(1),
       firstPage: z.strictObject({ P1: firstPageSchema, P2: firstPageSchema, P3: firstPageSchema }),
       /** At the last level a severity reaches, re-page this often while nobody acknowledges. */
-      repeatEvery: duration({ min: 60_000 }),
+      repeatEvery: duration({ min: 5_000 }),
     }),
     notifications: z
       .strictObject({

@@ -16,13 +16,17 @@ export interface TargetState {
   readonly health: TargetHealth;
   /** When `health` last changed. */
   readonly since: number;
-  /** Start of the current run of non-healthy results (the failure start, for MTTD); absent while healthy. */
+  /**
+   * Start of the current trouble (the failure start, for MTTD and MTTR): set by the first non-healthy result and
+   * kept until the target is up again on a healthy result, so a recovery that relapses keeps its first failure.
+   */
   readonly failingSince?: number;
   readonly streaks: Streaks;
   readonly lastStatus?: ProbeStatus;
   readonly lastReason?: ProbeReason;
-  /** Detail of the last non-healthy result (healthy details are not kept: they would churn the state). */
+  /** Detail and reason of the last non-healthy result, kept until the target is up again (what the trouble is). */
   readonly lastProblem?: string;
+  readonly problemReason?: ProbeReason;
   /** Times of raw status changes inside the flapping window. */
   readonly changes: readonly number[];
   readonly flapping: boolean;
@@ -96,8 +100,10 @@ export function applyProbeResult(
     ? ratio > policy.flapping.exitRatio
     : changes.length >= MIN_FLAP_CHANGES && ratio >= policy.flapping.enterRatio;
 
-  const failingSince = s === 'healthy' ? undefined : (prev.failingSince ?? now);
-  const lastProblem = s === 'healthy' ? undefined : result.detail;
+  const clear = s === 'healthy' && health === 'up';
+  const failingSince = clear ? undefined : (prev.failingSince ?? (s === 'healthy' ? undefined : now));
+  const lastProblem = clear ? undefined : s === 'healthy' ? prev.lastProblem : result.detail;
+  const problemReason = clear ? undefined : s === 'healthy' ? prev.problemReason : result.reason;
 
   const state: TargetState = {
     targetId: prev.targetId,
@@ -108,6 +114,7 @@ export function applyProbeResult(
     lastStatus: s,
     lastReason: result.reason,
     ...(lastProblem === undefined ? {} : { lastProblem }),
+    ...(problemReason === undefined ? {} : { problemReason }),
     // Expired change times are only dropped when something else changes: pruning alone is not worth a write.
     changes: statusChanged || flapping !== prev.flapping ? changes : prev.changes,
     flapping,
@@ -120,6 +127,7 @@ export function applyProbeResult(
     statusChanged ||
     result.reason !== prev.lastReason ||
     lastProblem !== prev.lastProblem ||
+    problemReason !== prev.problemReason ||
     failingSince !== prev.failingSince ||
     !sameStreaks(streaks, prev.streaks);
   return {

@@ -200,7 +200,7 @@ function targetReport(
     severity = 'P3';
     what = down ? 'cannot be read' : 'is over its threshold';
   } else if (t.role === 'service') {
-    const slowOnly = !down && s.lastReason === 'latency';
+    const slowOnly = !down && s.problemReason === 'latency';
     kind = down ? 'service-down' : slowOnly ? 'performance' : 'service-degraded';
     severity = slowOnly ? 'P3' : t.critical ? 'P2' : 'P3';
     what = down ? 'is down' : slowOnly ? 'is slow' : 'is degraded';

@@ -17,16 +17,20 @@ import { probeTcp } from './tcp-prober.ts';
  */
 export class NetworkProber implements Prober {
   readonly #clock: Clock;
+  readonly #env: Readonly<Record<string, string | undefined>>;
 
-  constructor(clock: Clock = systemClock) {
+  /** `env` holds the secrets the config names (database passwords); read once here, never from the config. */
+  constructor(clock: Clock = systemClock, env: Readonly<Record<string, string | undefined>> = process.env) {
     this.#clock = clock;
+    this.#env = env;
   }
 
   async probe(target: Target, options: ProbeOptions): Promise<ProbeResult> {
     const checkedAt = this.#clock.now();
     const elapsed = startStopwatch();
     const outcome = await runWithDeadline<ProbeOutcome>(
-      (signal) => probeByKind(target, { slowAfterMs: options.slowAfterMs, timeoutMs: options.timeoutMs, signal }),
+      (signal) =>
+        probeByKind(target, { slowAfterMs: options.slowAfterMs, timeoutMs: options.timeoutMs, signal }, this.#env),
       options.timeoutMs,
       {
         onTimeout: () => timedOut(options.timeoutMs),
@@ -42,7 +46,11 @@ export class NetworkProber implements Prober {
   }
 }
 
-function probeByKind(target: Target, request: ProbeRequest): Promise<ProbeOutcome> {
+function probeByKind(
+  target: Target,
+  request: ProbeRequest,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<ProbeOutcome> {
   switch (target.kind) {
     case 'http':
       return probeHttp(target, request);
@@ -51,7 +59,7 @@ function probeByKind(target: Target, request: ProbeRequest): Promise<ProbeOutcom
     case 'redis':
       return probeRedis(target, request);
     case 'postgres':
-      return probePostgres(target, request);
+      return probePostgres(target, request, env);
     case 'prometheus':
       return probePrometheus(target, request);
   }

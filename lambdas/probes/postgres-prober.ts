@@ -10,8 +10,12 @@ import { judgeLatency, type ProbeOutcome, type ProbeRequest, startStopwatch } fr
  * destroys it whatever phase pg is in: TCP connect, startup, authentication or a stuck query.
  * The password comes from the environment variable the config names; the config never holds it.
  */
-export async function probePostgres(target: PostgresTarget, request: ProbeRequest): Promise<ProbeOutcome> {
-  const password = target.passwordEnv === undefined ? undefined : process.env[target.passwordEnv];
+export async function probePostgres(
+  target: PostgresTarget,
+  request: ProbeRequest,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<ProbeOutcome> {
+  const password = target.passwordEnv === undefined ? undefined : env[target.passwordEnv];
   const elapsed = startStopwatch();
   const socket = new net.Socket({ signal: request.signal });
   const client = new Client({

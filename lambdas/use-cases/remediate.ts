@@ -2,12 +2,13 @@ import { escalate, type MaintenanceWindow } from '../core/escalation.ts';
 import type { TargetState } from '../core/health-state.ts';
 import type { Incident } from '../core/incident.ts';
 import { planRemediation, type RemediationAttempt, type RemediationDecision } from '../core/remediation.ts';
+import { serviceCommandParameters } from '../core/ssm-document.ts';
 import { advanceEscalation } from './advance-escalation.ts';
 import type { ControlPlaneContext } from './context.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 
 /** The SSM document that restarts one service (in `ssm-documents/`). */
-export const RESTART_DOCUMENT = 'acgs-restart-service';
+export const RESTART_DOCUMENT = 'acgs-restart-service' as const;
 
 export interface RemediationRun {
   readonly decisions: readonly (RemediationDecision & { readonly incidentId: string })[];
@@ -50,15 +51,18 @@ export async function remediate(
       settleMs,
       now,
     });
+    const tripped: { service: string; restarts: number }[] = [];
     for (const decision of plan) {
       decisions.push({ ...decision, incidentId: incident.id });
       if (decision.action === 'restart' && !requested.has(decision.service)) {
         requested.add(decision.service);
         inFlight.push((await requestRestart(ctx, incident, decision.service)).done);
       } else if (decision.action === 'escalate') {
-        await escalateBreaker(ctx, incident, decision.service, decision.restarts, windows);
+        tripped.push({ service: decision.service, restarts: decision.restarts });
       }
     }
+    // One escalation per incident, however many of its services tripped their breakers in this cycle.
+    if (tripped.length > 0) await escalateBreaker(ctx, incident, tripped, windows);
   }
   return { decisions, inFlight };
 }
@@ -83,7 +87,10 @@ async function requestRestart(
   const running = ctx.commands
     .run({
       document: RESTART_DOCUMENT,
-      parameters: { Service: service },
+      parameters: serviceCommandParameters(ctx.config, service, {
+        document: RESTART_DOCUMENT,
+        stateDirectory: ctx.config.fleet.hostStateDirectory,
+      }),
       timeoutMs: ctx.config.remediation.restartTimeout,
     })
     .catch((error: unknown) => ({
@@ -122,18 +129,31 @@ async function note(
 async function escalateBreaker(
   ctx: ControlPlaneContext,
   incident: Incident,
-  service: string,
-  restarts: number,
+  tripped: readonly { service: string; restarts: number }[],
   windows: readonly MaintenanceWindow[],
 ): Promise<void> {
-  ctx.log('breaker-open', { incidentId: incident.id, service, restarts });
+  ctx.log('breaker-open', { incidentId: incident.id, services: tripped.map((t) => t.service) });
   const windowMs = ctx.config.remediation.breaker.window;
   await advanceEscalation(ctx, incident, windows, (current, now) => {
-    if (current.breakerTripped.includes(service) || current.status === 'resolved') return undefined;
-    const outcome = escalate({ ...current, breakerTripped: [...current.breakerTripped, service] }, now, 'breaker-open');
+    const fresh = tripped.filter((t) => !current.breakerTripped.includes(t.service));
+    if (fresh.length === 0 || current.status === 'resolved') return undefined;
+    const marked: Incident = {
+      ...current,
+      breakerTripped: [...current.breakerTripped, ...fresh.map((t) => t.service)],
+    };
+    const outcome = escalate(marked, now, 'breaker-open');
     return {
       ...outcome,
-      timeline: [{ at: now, type: 'breaker-open', service, restarts, windowMs }, ...outcome.timeline],
+      timeline: [
+        ...fresh.map((t) => ({
+          at: now,
+          type: 'breaker-open' as const,
+          service: t.service,
+          restarts: t.restarts,
+          windowMs,
+        })),
+        ...outcome.timeline,
+      ],
     };
   });
 }

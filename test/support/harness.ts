@@ -65,7 +65,7 @@ export class ScriptedCommandRunner implements CommandRunner {
     return this.next;
   }
   services(): string[] {
-    return this.requests.map((r) => r.parameters.Service ?? '?');
+    return this.requests.map((r) => r.parameters.ServiceName ?? '?');
   }
 }
 

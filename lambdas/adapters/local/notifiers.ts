@@ -124,36 +124,43 @@ export function channelsFromConfig(
   env: Readonly<Record<string, string | undefined>>,
   write: (text: string) => void,
 ): Channel[] {
-  return channels.map((c) => {
-    const levels = c.levels;
-    switch (c.kind) {
-      case 'console':
-        return new ConsoleChannel(c.name, write, levels);
-      case 'jsonl':
-        return new JsonLinesChannel(c.name, isAbsolute(c.path) ? c.path : join(stateDir, c.path), levels);
-      case 'webhook':
-        return new WebhookChannel(
-          c.name,
-          c.url,
-          c.timeout,
-          c.tokenEnv ? requireEnv(env, c.tokenEnv, c.name) : undefined,
-          levels,
-        );
-      case 'smtp':
-        return new SmtpChannel(
-          c.name,
-          c.from,
-          {
-            host: c.host,
-            port: c.port,
-            secure: c.secure,
-            ...(c.userEnv ? { user: requireEnv(env, c.userEnv, c.name) } : {}),
-            ...(c.passwordEnv ? { password: requireEnv(env, c.passwordEnv, c.name) } : {}),
-          },
-          levels,
-        );
-    }
-  });
+  return channels.map((c) => channelFrom(c, stateDir, env, write));
+}
+
+function channelFrom(
+  c: ChannelConfig,
+  stateDir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  write: (text: string) => void,
+): Channel {
+  const levels = c.levels;
+  switch (c.kind) {
+    case 'console':
+      return new ConsoleChannel(c.name, write, levels);
+    case 'jsonl':
+      return new JsonLinesChannel(c.name, isAbsolute(c.path) ? c.path : join(stateDir, c.path), levels);
+    case 'webhook':
+      return new WebhookChannel(
+        c.name,
+        c.url,
+        c.timeout,
+        c.tokenEnv ? requireEnv(env, c.tokenEnv, c.name) : undefined,
+        levels,
+      );
+    case 'smtp':
+      return new SmtpChannel(
+        c.name,
+        c.from,
+        {
+          host: c.host,
+          port: c.port,
+          secure: c.secure,
+          ...(c.userEnv ? { user: requireEnv(env, c.userEnv, c.name) } : {}),
+          ...(c.passwordEnv ? { password: requireEnv(env, c.passwordEnv, c.name) } : {}),
+        },
+        levels,
+      );
+  }
 }
 
 function requireEnv(env: Readonly<Record<string, string | undefined>>, key: string, channel: string): string {

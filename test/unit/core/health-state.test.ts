@@ -100,4 +100,27 @@ describe('target health state', () => {
     const updates = feed(['healthy', 'unhealthy', 'healthy']);
     expect(updates.some((u) => u.state.flapping)).toBe(false);
   });
+
+  it('keeps the first failure time and the problem while a recovering target relapses', () => {
+    const updates = feed([
+      'healthy',
+      'unhealthy',
+      'unhealthy',
+      'unhealthy',
+      'healthy',
+      'unhealthy',
+      'healthy',
+      'healthy',
+    ]);
+    // Down at index 3; one healthy answer (index 4) is not a recovery; relapse at 5; up at 7.
+    expect(updates.map((u) => u.state.health)).toEqual(['up', 'up', 'up', 'down', 'down', 'down', 'down', 'up']);
+    expect(updates[4]?.state).toMatchObject({
+      failingSince: T0 + MINUTE,
+      lastProblem: 'saw unhealthy',
+      problemReason: 'refused',
+    });
+    expect(updates[6]?.state.failingSince).toBe(T0 + MINUTE);
+    expect(updates[7]?.state.failingSince).toBeUndefined();
+    expect(updates[7]?.state.problemReason).toBeUndefined();
+  });
 });

@@ -71,10 +71,15 @@ describe('incident planning', () => {
     const degraded = planIncidents(
       config,
       targets,
-      fleet({ pgc: { health: 'degraded', lastReason: 'body-status' } }),
+      fleet({ pgc: { health: 'degraded', problemReason: 'body-status' } }),
       [],
     );
-    const slow = planIncidents(config, targets, fleet({ gs: { health: 'degraded', lastReason: 'latency' } }), []);
+    const slow = planIncidents(
+      config,
+      targets,
+      fleet({ gs: { health: 'degraded', problemReason: 'latency', lastReason: 'ok' } }),
+      [],
+    );
     expect(degraded.reports[0]).toMatchObject({ kind: 'service-degraded', severity: 'P2' });
     expect(slow.reports[0]).toMatchObject({
       kind: 'performance',
@@ -88,7 +93,7 @@ describe('incident planning', () => {
     const plan = planIncidents(
       config,
       targets,
-      fleet({ 'fleet-latency-p95': { health: 'degraded', lastReason: reason } }),
+      fleet({ 'fleet-latency-p95': { health: 'degraded', problemReason: reason } }),
       [],
     );
     expect(plan.reports[0]).toMatchObject({ kind: 'performance', severity: 'P3', dedupKey: id('fleet-latency-p95') });

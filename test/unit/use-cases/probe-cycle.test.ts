@@ -287,4 +287,16 @@ describe('probe cycle -> incidents -> pages -> remediation', () => {
     await sweepEscalations(h.ctx);
     expect(h.notifier.lines()).toEqual(['L1 opened P2 auth:health@127.0.0.1']);
   });
+
+  it('escalates once, naming every service, when several breakers of one outage trip in the same cycle', async () => {
+    const h = createHarness();
+    await cycles(h, 1);
+    const down = { auth: 'unhealthy', ac: 'unhealthy', fv: 'unhealthy', gs: 'unhealthy' } as const;
+    await cycles(h, 30, down);
+    const breakerPages = h.notifier.sent.filter((n) => n.page.why === 'breaker-open');
+    expect(breakerPages.map((n) => n.page.level)).toEqual([4]);
+    const [incident] = await h.store.listOpenIncidents();
+    expect([...(incident?.breakerTripped ?? [])].sort()).toEqual(['ac', 'auth', 'fv', 'gs']);
+    expect(h.commands.requests).toHaveLength(12);
+  });
 });

@@ -1,0 +1,265 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
+import { describeEntry } from '../cli/incident-command.ts';
+import { parseFleetConfig } from '../core/config.ts';
+import { formatDuration } from '../core/duration.ts';
+import type { Incident } from '../core/incident.ts';
+import { incidentMetrics } from '../core/incident.ts';
+import { fleetCommandParameters } from '../core/ssm-document.ts';
+import { NetworkProber } from '../probes/network-prober.ts';
+import { acknowledgeIncident } from '../use-cases/operator-actions.ts';
+import { LocalDaemon } from './daemon.ts';
+import {
+  crash,
+  fleetConfigYaml,
+  planSimulatedFleet,
+  type SimulatedFleetSpec,
+  setFault,
+  setStartFailure,
+  startFleet,
+  stopFleet,
+} from './fleet-sim/fleet.ts';
+import { type PostgresCluster, startPostgresCluster } from './postgres-cluster.ts';
+import { type LocalRuntime, openLocalRuntime } from './runtime.ts';
+
+export interface DemoOptions {
+  readonly write: (text: string) => void;
+  /** Aborted on Ctrl-C: the demo stops where it is and cleans up. */
+  readonly signal: AbortSignal;
+  /** Print pages and daemon events as they happen (default true). */
+  readonly verbose?: boolean;
+}
+
+const OPERATOR = 'demo-operator';
+const PG_PASSWORD_ENV = 'ACGS_DEMO_DB_PASSWORD';
+
+/**
+ * The control plane against a simulated ACGS-1 fleet of real processes (and a throwaway PostgreSQL when the
+ * binaries are installed), playing three acts: a crash that is detected, paged, restarted and resolved; a slow
+ * service that raises a P3; and several services down at once, raising one P1 that escalates level by level until
+ * acknowledged. Returns the exit code: 0 when every act ended as expected.
+ */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const { write, signal } = options;
+  const say = (text: string) => write(`\n== ${text}\n`);
+  const dir = await mkdtemp(join(tmpdir(), 'acgs-demo-'));
+  const cleanups: (() => Promise<unknown>)[] = [async () => rm(dir, { recursive: true, force: true })];
+  const started = Date.now();
+  let failure: unknown;
+  try {
+    say('Starting a simulated ACGS-1 fleet (7 services as real processes)');
+    let pg: PostgresCluster | undefined;
+    try {
+      pg = await startPostgresCluster();
+      const cluster = pg;
+      cleanups.unshift(() => cluster.stop());
+      write(`PostgreSQL: throwaway cluster on ${pg.host}:${pg.port}; the services depend on it\n`);
+    } catch (error) {
+      write(`PostgreSQL: not available here, running without a database check (${firstLine(error)})\n`);
+    }
+    const spec = await planSimulatedFleet({ dir, watchPid: process.pid });
+    cleanups.unshift(() => stopFleet(spec));
+    const configText = fleetConfigYaml(spec, {
+      probeEvery: '1s',
+      escalationSweepEvery: '1s',
+      probeTimeout: '1s',
+      probeLatency: '400ms',
+      restartTimeout: '30s',
+      repeatEvery: '20s',
+      breaker: { maxRestarts: 2, window: '5m' },
+      levelResponseTimes: [
+        { P1: '8s', P2: '20s', P3: '30s' },
+        { P1: '8s', P2: '20s', P3: '30s' },
+        { P1: '8s', P2: '20s' },
+        { P1: '8s' },
+      ],
+      ...(pg
+        ? {
+            postgres: {
+              host: pg.host,
+              port: pg.port,
+              database: pg.database,
+              user: pg.user,
+              passwordEnv: PG_PASSWORD_ENV,
+            },
+          }
+        : {}),
+    });
+    const configFile = join(dir, 'acgs-1-demo.yaml');
+    await writeFile(configFile, configText);
+    const parsed = parseFleetConfig(configText);
+    if (!parsed.ok) throw new Error(`demo config is invalid: ${JSON.stringify(parsed.problems)}`);
+    const config = parsed.config;
+    await startFleet(spec);
+    write(
+      `services: ${spec.services.map((s) => `${s.name}:${s.port}`).join(' ')}\nconfig: ${configFile}\nstate: ${join(dir, 'state')}\n`,
+    );
+
+    const env = { ...process.env, ...(pg ? { [PG_PASSWORD_ENV]: pg.password } : {}) };
+    const runtime = openLocalRuntime({
+      config,
+      stateDir: join(dir, 'state'),
+      env,
+      write: options.verbose === false ? () => {} : (text) => write(indent(text)),
+    });
+    const daemon = new LocalDaemon(runtime, new NetworkProber(undefined, env));
+    cleanups.unshift(() => daemon.stop());
+    await daemon.start();
+    const until = waiter(runtime, signal);
+
+    say('Waiting for every target to be healthy');
+    await until('all targets up', 20_000, async () => {
+      const states = await runtime.ctx.states.loadTargetStates(runtime.ctx.targets.map((t) => t.id));
+      return runtime.ctx.targets.every((t) => states.get(t.id)?.health === 'up');
+    });
+
+    say('Act 1: auth crashes. Expect: detected, P2 paged to level 1, restarted, resolved');
+    await crash(spec, 'auth');
+    const act1 = await until('auth incident resolved', 40_000, () =>
+      resolvedIncident(runtime, (i) => i.services.includes('auth')),
+    );
+    await printIncident(runtime, act1, write);
+
+    say('Act 2: gs turns slow (900 ms > 400 ms threshold). Expect: a P3 performance incident, paged to the primary');
+    await setFault(spec, 'gs', 'slow', 900);
+    const act2 = await until('P3 for gs', 30_000, () =>
+      openIncident(runtime, (i) => i.services.includes('gs') && i.severity === 'P3'),
+    );
+    await setFault(spec, 'gs', 'healthy');
+    await until('gs incident resolved', 30_000, () => resolvedIncident(runtime, (i) => i.id === act2.id));
+    await printIncident(runtime, act2, write);
+
+    const victims = ['ac', 'fv', 'pgc', 'ec'];
+    say(`Act 3: ${victims.join(', ')} go down and will not restart. Expect: ONE P1, all teams paged, breaker, level 4`);
+    for (const name of victims) await setStartFailure(spec, name, true);
+    await Promise.all(victims.map((name) => crash(spec, name)));
+    const outage = await until('one P1 fleet outage', 30_000, () =>
+      openIncident(runtime, (i) => i.kind === 'fleet-outage'),
+    );
+    await until('escalation to level 4 (Executive)', 60_000, async () => {
+      const current = await runtime.ctx.incidents.getIncident(outage.id);
+      return current && current.escalation.level >= 4 ? current : undefined;
+    });
+    const open = await runtime.ctx.incidents.listOpenIncidents();
+    if (open.length !== 1) throw new Error(`expected exactly one open incident, found ${open.length}`);
+    write(`${OPERATOR}: acgs-ops incident ack ${outage.id}\n`);
+    await acknowledgeIncident(runtime.ctx, outage.id, OPERATOR, 'start failures found, fixing');
+    for (const name of victims) await setStartFailure(spec, name, false);
+    write(`${OPERATOR}: start all (SSM document acgs-start-all)\n`);
+    const startAll = await new ShellCommandRunner().run({
+      document: 'acgs-start-all',
+      parameters: fleetCommandParameters(config, 'acgs-start-all', {
+        services: victims,
+        timeoutSeconds: 15,
+        stateDirectory: config.fleet.hostStateDirectory,
+      }),
+      timeoutMs: 60_000,
+    });
+    write(indent(`acgs-start-all ${startAll.status}: ${lastLine(startAll.output)}\n`));
+    if (startAll.status !== 'succeeded') throw new Error(`start-all ${startAll.status}: ${startAll.output}`);
+    await until('P1 resolved', 30_000, () => resolvedIncident(runtime, (i) => i.id === outage.id));
+    await printIncident(runtime, outage, write);
+
+    await daemon.settled();
+    const all = (await runtime.ctx.incidents.listIncidents({})).reverse();
+    say(`Summary (${formatDuration(Date.now() - started)})`);
+    write(summaryTable(all, runtime.ctx.clock.now()));
+    return 0;
+  } catch (error) {
+    failure = error;
+    write(
+      `\ndemo ${signal.aborted ? 'interrupted' : 'FAILED'}: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    return signal.aborted ? 130 : 1;
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch((e: unknown) => write(`cleanup: ${firstLine(e)}\n`));
+    write(failure ? '' : 'cleaned up: daemon stopped, simulated services and PostgreSQL stopped, temp dir removed\n');
+  }
+}
+
+type Poll<T> = () => Promise<T | undefined | false>;
+
+function waiter(runtime: LocalRuntime, signal: AbortSignal) {
+  return async <T>(what: string, timeoutMs: number, poll: Poll<T>): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (signal.aborted) throw new Error(`interrupted while waiting for: ${what}`);
+      const found = await poll();
+      if (found) return found;
+      if (Date.now() > deadline) {
+        const open = await runtime.ctx.incidents.listOpenIncidents();
+        throw new Error(
+          `timed out after ${formatDuration(timeoutMs)} waiting for: ${what} (open: ${open.map((i) => i.title).join('; ') || 'none'})`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+}
+
+async function openIncident(runtime: LocalRuntime, match: (i: Incident) => boolean): Promise<Incident | undefined> {
+  return (await runtime.ctx.incidents.listOpenIncidents()).find(match);
+}
+
+async function resolvedIncident(runtime: LocalRuntime, match: (i: Incident) => boolean): Promise<Incident | undefined> {
+  return (await runtime.ctx.incidents.listIncidents({ limit: 50 })).find((i) => i.status === 'resolved' && match(i));
+}
+
+async function printIncident(runtime: LocalRuntime, incident: Incident, write: (text: string) => void): Promise<void> {
+  const current = (await runtime.ctx.incidents.getIncident(incident.id)) ?? incident;
+  const timeline = await runtime.ctx.incidents.getTimeline(incident.id);
+  const m = incidentMetrics(current, runtime.ctx.clock.now());
+  write(`\n${current.id} ${current.severity} ${current.status}: ${current.title}\n`);
+  const t0 = current.failingSince;
+  for (const e of timeline) write(`  +${formatDuration(e.at - t0).padEnd(8)} ${describeEntry(e)}\n`);
+  write(
+    `  MTTD ${formatDuration(m.mttdMs)}, MTTA ${m.mttaMs === undefined ? '-' : formatDuration(m.mttaMs)}, MTTR ${m.mttrMs === undefined ? '-' : formatDuration(m.mttrMs)}, SLA ${m.slaMet === undefined ? 'pending' : m.slaMet ? 'met' : 'breached'}\n`,
+  );
+}
+
+function summaryTable(incidents: readonly Incident[], now: number): string {
+  const rows = incidents.map((i) => {
+    const m = incidentMetrics(i, now);
+    return [
+      i.id,
+      i.severity,
+      i.title.slice(0, 48),
+      formatDuration(m.mttdMs),
+      m.mttaMs === undefined ? '-' : formatDuration(m.mttaMs),
+      m.mttrMs === undefined ? '-' : formatDuration(m.mttrMs),
+      String(i.escalation.pages),
+      i.resolution ? i.resolution.slice(0, 40) : i.status,
+    ];
+  });
+  const header = ['INCIDENT', 'SEV', 'TITLE', 'MTTD', 'MTTA', 'MTTR', 'PAGES', 'RESOLUTION'];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  return (
+    [header, ...rows]
+      .map((r) =>
+        r
+          .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => (line === '' ? line : `   | ${line}`))
+    .join('\n');
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1) ?? '';
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+export type { SimulatedFleetSpec };
