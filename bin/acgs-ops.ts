@@ -6,12 +6,22 @@
 import { demoCommand } from '../lambdas/cli/demo-command.ts';
 import { healthCommand } from '../lambdas/cli/health-command.ts';
 import { incidentCommand } from '../lambdas/cli/incident-command.ts';
+import { maintenanceCommand } from '../lambdas/cli/maintenance-command.ts';
 import { runCli } from '../lambdas/cli/run-cli.ts';
 import { runCommand } from '../lambdas/cli/run-command.ts';
+import { serviceCommand } from '../lambdas/cli/service-command.ts';
 import { statusCommand } from '../lambdas/cli/status-command.ts';
 import { systemClock } from '../lambdas/ports.ts';
 
-const commands = [healthCommand, runCommand, statusCommand, incidentCommand, demoCommand];
+const commands = [
+  healthCommand,
+  runCommand,
+  statusCommand,
+  incidentCommand,
+  serviceCommand,
+  maintenanceCommand,
+  demoCommand,
+];
 
 process.exitCode = await runCli(process.argv.slice(2), commands, {
   stdout: (text) => process.stdout.write(text),

@@ -1,0 +1,112 @@
+import { parseDuration } from '../core/duration.ts';
+import { UsageError } from '../core/errors.ts';
+import type { MaintenanceWindow } from '../core/escalation.ts';
+import { parseCommandLine } from './args.ts';
+import type { CliCommand } from './command.ts';
+import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
+import { formatJson, formatTable } from './output.ts';
+
+const USAGE = `Usage:
+  acgs-ops maintenance start --for DURATION --reason TEXT [--service NAME]... [--in DURATION]
+  acgs-ops maintenance list
+  acgs-ops maintenance end ID
+
+A maintenance window mutes paging and automatic restarts for the services it covers (all of them without
+--service; a check name such as postgresql works too). Detection goes on: incidents still open and are paged,
+if still open, when the window ends.
+
+Options:
+${LOCAL_OPTIONS_HELP}
+      --for DURATION   how long (e.g. 45m, 2h)
+      --in DURATION    start later instead of now
+      --service NAME   a service or check the window covers (repeatable)
+      --reason TEXT    why (recorded)
+      --by NAME        who (default: your login name)
+`;
+
+const OPTIONS = {
+  ...LOCAL_OPTIONS,
+  for: { type: 'string' },
+  in: { type: 'string' },
+  service: { type: 'string', multiple: true },
+  reason: { type: 'string' },
+  by: { type: 'string' },
+} as const;
+
+export const maintenanceCommand: CliCommand = {
+  name: 'maintenance',
+  summary: 'open, list or end maintenance windows (mute paging and restarts, not detection)',
+  usage: USAGE,
+  async run(args, context) {
+    const { values, positionals } = parseCommandLine('maintenance', args, OPTIONS);
+    const [action, id, ...extra] = positionals;
+    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    if (action !== 'start' && action !== 'list' && action !== 'end')
+      throw new UsageError('acgs-ops maintenance needs an action: start, list or end');
+    const { config, runtime } = await openRuntimeFor(values, context);
+    try {
+      const { ctx } = runtime;
+      const now = ctx.clock.now();
+      if (action === 'list') {
+        const windows = await ctx.control.listMaintenanceWindows(now);
+        context.stdout(
+          values.json
+            ? formatJson(windows)
+            : windows.length === 0
+              ? 'no current or future maintenance windows\n'
+              : formatTable(
+                  ['ID', 'COVERS', 'FROM', 'UNTIL', 'BY', 'REASON'],
+                  windows.map((w) => [
+                    w.id,
+                    w.subjects.join(','),
+                    iso(w.startsAt),
+                    iso(w.endsAt),
+                    w.createdBy,
+                    w.reason,
+                  ]),
+                ),
+        );
+        return 0;
+      }
+      if (action === 'end') {
+        if (!id) throw new UsageError('maintenance end needs a window id (see acgs-ops maintenance list)');
+        const window = (await ctx.control.listMaintenanceWindows(now)).find((w) => w.id === id);
+        if (!window) throw new UsageError(`no current or future maintenance window ${id}`);
+        await ctx.control.putMaintenanceWindow({ ...window, endsAt: Math.max(window.startsAt, now) });
+        context.stdout(`ended ${id}\n`);
+        return 0;
+      }
+      const length = values.for === undefined ? undefined : parseDuration(values.for);
+      if (!length) throw new UsageError('maintenance start needs --for DURATION (e.g. 45m)');
+      const delay = values.in === undefined ? 0 : parseDuration(values.in);
+      if (delay === undefined) throw new UsageError(`--in must be a duration, got "${values.in}"`);
+      if (!values.reason?.trim()) throw new UsageError('maintenance start needs --reason TEXT');
+      const names = new Set([...config.services.map((s) => s.name), ...config.checks.map((c) => c.name)]);
+      const subjects = values.service ?? ['*'];
+      const unknown = subjects.filter((s) => s !== '*' && !names.has(s));
+      if (unknown.length > 0) throw new UsageError(`unknown service or check: ${unknown.join(', ')}`);
+      const by = operatorName(values.by);
+      const window: MaintenanceWindow = {
+        id: `mw-${now.toString(36)}`,
+        subjects,
+        startsAt: now + delay,
+        endsAt: now + delay + length,
+        reason: values.reason.trim(),
+        createdBy: by,
+      };
+      await ctx.control.putMaintenanceWindow(window);
+      context.stdout(
+        values.json
+          ? formatJson(window)
+          : `opened ${window.id} for ${subjects.join(', ')} from ${iso(window.startsAt)} until ${iso(window.endsAt)}\n`,
+      );
+      return 0;
+    } finally {
+      runtime.close();
+    }
+  },
+};
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,136 @@
+import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
+import { parseDuration } from '../core/duration.ts';
+import { UsageError } from '../core/errors.ts';
+import type { MaintenanceWindow } from '../core/escalation.ts';
+import { fleetCommandParameters, type ServiceDocumentName, serviceCommandParameters } from '../core/ssm-document.ts';
+import type { CommandResult } from '../ports.ts';
+import { parseCommandLine } from './args.ts';
+import type { CliCommand } from './command.ts';
+import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
+import { formatJson } from './output.ts';
+
+const USAGE = `Usage:
+  acgs-ops service start NAME [--force]
+  acgs-ops service stop NAME [--for DURATION]
+  acgs-ops service restart NAME
+  acgs-ops service isolate NAME
+  acgs-ops service release NAME
+  acgs-ops service diagnostics NAME
+  acgs-ops service start-all [NAME...]
+  acgs-ops service stop-all [NAME...] [--for DURATION]
+
+The runbook's service procedures, run through the SSM documents in ssm-documents/ on this host (the same documents
+SSM Run Command runs in AWS). Services are found by the port they listen on.
+
+  stop, stop-all   also open a maintenance window (default 30m, --for to change) so that the control plane
+                   does not page about, or restart, what you stopped on purpose
+  isolate          records the service as isolated (no automatic restart brings it back), then stops it
+  release          lifts the isolation; the service stays stopped until started
+  start --force    starts an isolated service anyway and lifts its isolation
+
+Options:
+${LOCAL_OPTIONS_HELP}
+      --for DURATION maintenance window opened by stop/stop-all (e.g. 30m, 2h)
+      --force        start even if isolated
+      --by NAME      who acts (default: your login name)
+
+Exit status: 0 done, 1 the document failed, 2 refused (isolated, or the port is held by something else), 64 usage.
+`;
+
+const OPTIONS = {
+  ...LOCAL_OPTIONS,
+  for: { type: 'string' },
+  force: { type: 'boolean', default: false },
+  by: { type: 'string' },
+} as const;
+
+const SINGLE = new Set(['start', 'stop', 'restart', 'isolate', 'release', 'diagnostics']);
+const FLEET = new Set(['start-all', 'stop-all']);
+
+export const serviceCommand: CliCommand = {
+  name: 'service',
+  summary: 'start, stop, restart, isolate, release or diagnose services (SSM documents, run locally)',
+  usage: USAGE,
+  async run(args, context) {
+    const { values, positionals } = parseCommandLine('service', args, OPTIONS);
+    const [action, ...names] = positionals;
+    if (action === undefined) throw new UsageError(`acgs-ops service needs an action (see acgs-ops service --help)`);
+    if (!SINGLE.has(action) && !FLEET.has(action))
+      throw new UsageError(`unknown action "${action}" (actions: ${[...SINGLE, ...FLEET].join(', ')})`);
+    if (SINGLE.has(action) && names.length !== 1)
+      throw new UsageError(`acgs-ops service ${action} takes exactly one service name`);
+    const windowMs = values.for === undefined ? 30 * 60_000 : parseDuration(values.for);
+    if (windowMs === undefined || windowMs <= 0)
+      throw new UsageError(`--for must be a duration such as 30m or 2h, got "${values.for}"`);
+
+    const { config, runtime } = await openRuntimeFor(values, context);
+    try {
+      const { ctx } = runtime;
+      const known = new Set(config.services.map((s) => s.name));
+      const unknown = names.filter((n) => !known.has(n));
+      if (unknown.length > 0)
+        throw new UsageError(`unknown service ${unknown.join(', ')} (services: ${[...known].join(', ')})`);
+      const by = operatorName(values.by);
+      const now = ctx.clock.now();
+      const runner = new ShellCommandRunner();
+      const timeoutMs = config.remediation.restartTimeout;
+      const stateDirectory = config.fleet.hostStateDirectory;
+      const targets = names.length > 0 ? names : [...known];
+
+      if (action === 'stop' || action === 'stop-all') {
+        const window: MaintenanceWindow = {
+          id: `mw-${now.toString(36)}`,
+          subjects: action === 'stop-all' && names.length === 0 ? ['*'] : targets,
+          startsAt: now,
+          endsAt: now + windowMs,
+          reason: `acgs-ops service ${action} by ${by}`,
+          createdBy: by,
+        };
+        await ctx.control.putMaintenanceWindow(window);
+        context.stderr(
+          `maintenance window ${window.id} for ${window.subjects.join(', ')} until ${new Date(window.endsAt).toISOString()}\n`,
+        );
+      }
+      if (action === 'isolate') {
+        const [name] = targets;
+        if (name) await ctx.control.setIsolated(name, true, by, now);
+      }
+
+      let result: CommandResult;
+      if (FLEET.has(action)) {
+        const document = action === 'start-all' ? 'acgs-start-all' : 'acgs-stop-all';
+        result = await runner.run({
+          document,
+          parameters: fleetCommandParameters(config, document, { services: targets, stateDirectory }),
+          timeoutMs: timeoutMs * 2,
+        });
+      } else {
+        const [name] = targets;
+        if (!name) throw new UsageError('a service name is required');
+        if (action === 'start' && !values.force && (await ctx.control.listIsolated()).has(name))
+          throw new UsageError(`${name} is isolated; release it first, or start it with --force`);
+        const document =
+          `acgs-${action === 'diagnostics' ? 'collect-diagnostics' : `${action}-service`}` as ServiceDocumentName;
+        result = await runner.run({
+          document,
+          parameters: serviceCommandParameters(config, name, { document, stateDirectory, force: values.force }),
+          timeoutMs,
+        });
+        if (result.status === 'succeeded' && (action === 'release' || (action === 'start' && values.force)))
+          await ctx.control.setIsolated(name, false, by, now);
+      }
+
+      if (values.json) context.stdout(formatJson({ action, services: targets, ...result }));
+      else context.stdout(result.output.endsWith('\n') || result.output === '' ? result.output : `${result.output}\n`);
+      if (result.status === 'succeeded') return 0;
+      context.stderr(
+        `acgs-ops service ${action}: ${result.status}${result.exitCode === undefined ? '' : ` (exit ${result.exitCode})`}\n`,
+      );
+      if (action === 'isolate')
+        context.stderr(`${targets[0]} stays marked isolated: no automatic restart will start it\n`);
+      return result.exitCode === 2 || result.status === 'rejected' ? 2 : 1;
+    } finally {
+      runtime.close();
+    }
+  },
+};
