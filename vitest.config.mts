@@ -8,6 +8,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Integration tests start real servers and processes; keep the 2-core machine from oversubscribing.
     maxWorkers: 2,
-    reporters: ['default'],
+    // The JSON report lets .ci/run print a plain 'N passed, N failed' closing line.
+    reporters: ['default', ['json', { outputFile: '.test-results/vitest.json' }]],
   },
 });
