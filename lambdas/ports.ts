@@ -70,8 +70,14 @@ export interface IncidentStore {
 /** Remediation attempts, isolation marks and maintenance windows: what operators and the breaker rely on. */
 export interface ControlStore {
   recordAttempt(attempt: RemediationAttempt): Promise<void>;
-  finishAttempt(id: string, outcome: 'succeeded' | 'failed', finishedAt: number, detail: string): Promise<void>;
+  /** Finishes a pending attempt; false when it had already finished (a late or repeated outcome changes nothing). */
+  finishAttempt(id: string, outcome: 'succeeded' | 'failed', finishedAt: number, detail: string): Promise<boolean>;
   listAttempts(services: readonly string[], since: number): Promise<RemediationAttempt[]>;
+  /** Records the id of the asynchronous command carrying out an attempt, so its outcome can find the attempt. */
+  attachCommand(attemptId: string, commandId: string): Promise<void>;
+  findAttemptByCommand(commandId: string): Promise<RemediationAttempt | undefined>;
+  /** Attempts still pending that were requested before `before`. */
+  listPendingAttempts(before: number): Promise<RemediationAttempt[]>;
   setIsolated(service: string, isolated: boolean, by: string, at: number): Promise<void>;
   listIsolated(): Promise<Set<string>>;
   putMaintenanceWindow(window: MaintenanceWindow): Promise<void>;
@@ -98,9 +104,14 @@ export interface CommandRequest {
 }
 
 export interface CommandResult {
-  readonly status: 'succeeded' | 'failed' | 'timed-out' | 'rejected';
+  /**
+   * `pending`: accepted and running asynchronously (SSM Run Command from a Lambda); the outcome arrives later, by
+   * the command's id, through `finishRemediation`. Every other status is final.
+   */
+  readonly status: 'succeeded' | 'failed' | 'timed-out' | 'rejected' | 'pending';
   readonly exitCode?: number;
   readonly output: string;
+  readonly commandId?: string;
 }
 
 /** Runs an SSM document: SSM Run Command in AWS, the same document through a local shell runner on one host. */

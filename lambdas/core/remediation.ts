@@ -18,6 +18,8 @@ export interface RemediationAttempt {
   readonly finishedAt?: number;
   readonly outcome: 'pending' | 'succeeded' | 'failed';
   readonly detail?: string;
+  /** The asynchronous command carrying the attempt out (SSM Run Command), once sent. */
+  readonly commandId?: string;
 }
 
 export type RemediationDecision =

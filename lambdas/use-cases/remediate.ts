@@ -3,6 +3,7 @@ import type { TargetState } from '../core/health-state.ts';
 import type { Incident } from '../core/incident.ts';
 import { planRemediation, type RemediationAttempt, type RemediationDecision } from '../core/remediation.ts';
 import { serviceCommandParameters } from '../core/ssm-document.ts';
+import type { CommandResult } from '../ports.ts';
 import { advanceEscalation } from './advance-escalation.ts';
 import type { ControlPlaneContext } from './context.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
@@ -98,11 +99,13 @@ async function requestRestart(
       output: error instanceof Error ? error.message : String(error),
     }));
   const done = running.then(async (result) => {
-    const ok = result.status === 'succeeded';
-    const detail = `${result.status}${'exitCode' in result && result.exitCode !== undefined ? ` (exit ${result.exitCode})` : ''}: ${lastLine(result.output)}`;
-    await ctx.control.finishAttempt(attempt.id, ok ? 'succeeded' : 'failed', ctx.clock.now(), detail);
-    await note(ctx, incident.id, service, ok ? 'succeeded' : 'failed', `restart of ${service} ${detail}`);
-    ctx.log('restart-finished', { incidentId: incident.id, service, status: result.status });
+    if (result.status === 'pending' && result.commandId !== undefined) {
+      // Asynchronous (SSM Run Command): the outcome comes back by command id, or the sweep expires it.
+      await ctx.control.attachCommand(attempt.id, result.commandId);
+      ctx.log('restart-sent', { incidentId: incident.id, service, commandId: result.commandId });
+      return;
+    }
+    await finishRemediation(ctx, attempt, result);
   });
   // The outcome is written when the command ends; failing to write it must be seen, not crash the daemon.
   return {
@@ -110,6 +113,49 @@ async function requestRestart(
       ctx.log('restart-record-failed', { incidentId: incident.id, service, error: String(error) });
     }),
   };
+}
+
+/**
+ * Records how a restart ended, on the ledger and on the incident's timeline. Called when a local command returns,
+ * when SSM reports a command's final status, and by the sweep for attempts that never reported. Idempotent: an
+ * attempt already finished is left as it is.
+ */
+export async function finishRemediation(
+  ctx: ControlPlaneContext,
+  attempt: RemediationAttempt,
+  result: Pick<CommandResult, 'status' | 'exitCode' | 'output'>,
+): Promise<void> {
+  if (attempt.outcome !== 'pending') return;
+  const ok = result.status === 'succeeded';
+  const detail = `${result.status}${result.exitCode !== undefined ? ` (exit ${result.exitCode})` : ''}: ${lastLine(result.output)}`;
+  const finished = await ctx.control.finishAttempt(attempt.id, ok ? 'succeeded' : 'failed', ctx.clock.now(), detail);
+  if (!finished) return;
+  await note(
+    ctx,
+    attempt.incidentId,
+    attempt.service,
+    ok ? 'succeeded' : 'failed',
+    `restart of ${attempt.service} ${detail}`,
+  );
+  ctx.log('restart-finished', { incidentId: attempt.incidentId, service: attempt.service, status: result.status });
+}
+
+/**
+ * Attempts that never reported (a command stuck InProgress, a lost status event, a crash) count as failed once
+ * the restart timeout and a grace minute have passed, so the breaker sees them and nothing waits forever.
+ */
+export async function expireStuckAttempts(ctx: ControlPlaneContext): Promise<number> {
+  const graceMs = 60_000;
+  const stuck = await ctx.control.listPendingAttempts(
+    ctx.clock.now() - ctx.config.remediation.restartTimeout - graceMs,
+  );
+  for (const attempt of stuck) {
+    await finishRemediation(ctx, attempt, {
+      status: 'timed-out',
+      output: `no result within ${Math.round(ctx.config.remediation.restartTimeout / 1000)}s (stuck in progress or lost)`,
+    });
+  }
+  return stuck.length;
 }
 
 async function note(

@@ -1,6 +1,7 @@
 import type { Incident } from '../core/incident.ts';
 import { advanceEscalation } from './advance-escalation.ts';
 import type { ControlPlaneContext } from './context.ts';
+import { expireStuckAttempts } from './remediate.ts';
 
 /**
  * The escalation sweep (every minute): every incident whose `nextAt` has come takes its next step. The timers are
@@ -17,5 +18,6 @@ export async function sweepEscalations(ctx: ControlPlaneContext): Promise<Incide
     const next = await advanceEscalation(ctx, incident, windows);
     if (next) advanced.push(next);
   }
+  await expireStuckAttempts(ctx);
   return advanced;
 }

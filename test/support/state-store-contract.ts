@@ -145,7 +145,8 @@ export function describeStateStoreContract(name: string, open: () => Promise<Any
           outcome: 'pending',
         }),
       ).rejects.toBeInstanceOf(VersionConflictError);
-      await store.finishAttempt('a1', 'failed', T0 + MINUTE, 'exit 1');
+      expect(await store.finishAttempt('a1', 'failed', T0 + MINUTE, 'exit 1')).toBe(true);
+      expect(await store.finishAttempt('a1', 'succeeded', T0 + 2 * MINUTE, 'late')).toBe(false);
       expect(await store.listAttempts(['auth'], T0)).toMatchObject([
         { id: 'a1', outcome: 'failed', finishedAt: T0 + MINUTE },
       ]);
@@ -160,6 +161,20 @@ export function describeStateStoreContract(name: string, open: () => Promise<Any
       await store.putMaintenanceWindow(window);
       expect(await store.listMaintenanceWindows(T0)).toEqual([window]);
       expect(await store.listMaintenanceWindows(T0 + MINUTE)).toEqual([]);
+    });
+
+    it('finds an attempt by the id of the command carrying it out, and lists stale pending attempts', async () => {
+      const store = await open();
+      const attempt = { service: 'auth', incidentId: 'i', action: 'restart' as const, outcome: 'pending' as const };
+      await store.recordAttempt({ ...attempt, id: 'old', requestedAt: T0 });
+      await store.recordAttempt({ ...attempt, id: 'new', requestedAt: T0 + 10 * MINUTE });
+      await store.recordAttempt({ ...attempt, id: 'done', requestedAt: T0 });
+      await store.finishAttempt('done', 'succeeded', T0 + MINUTE, 'ok');
+      await store.attachCommand('old', 'cmd-123');
+      expect(await store.findAttemptByCommand('cmd-123')).toMatchObject({ id: 'old', commandId: 'cmd-123' });
+      expect(await store.findAttemptByCommand('cmd-999')).toBeUndefined();
+      expect((await store.listPendingAttempts(T0 + 5 * MINUTE)).map((a) => a.id)).toEqual(['old']);
+      await expect(store.attachCommand('missing', 'cmd-1')).rejects.toBeInstanceOf(VersionConflictError);
     });
   });
 }

@@ -42,9 +42,12 @@ CREATE TABLE IF NOT EXISTS attempts (
   id TEXT PRIMARY KEY,
   service TEXT NOT NULL,
   requested_at INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
   body TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS attempts_pending ON attempts (requested_at) WHERE outcome = 'pending';
 CREATE INDEX IF NOT EXISTS attempts_service ON attempts (service, requested_at);
+CREATE TABLE IF NOT EXISTS attempt_commands (command_id TEXT PRIMARY KEY, attempt_id TEXT NOT NULL REFERENCES attempts (id));
 CREATE TABLE IF NOT EXISTS isolation (service TEXT PRIMARY KEY, isolated_by TEXT NOT NULL, isolated_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS maintenance (id TEXT PRIMARY KEY, ends_at INTEGER NOT NULL, body TEXT NOT NULL);
 `;
@@ -201,17 +204,29 @@ export class SqliteStateStore implements TargetStateStore, IncidentStore, Contro
 
   async recordAttempt(attempt: RemediationAttempt): Promise<void> {
     const changes = this.db
-      .prepare('INSERT INTO attempts (id, service, requested_at, body) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
-      .run(attempt.id, attempt.service, attempt.requestedAt, JSON.stringify(attempt)).changes;
+      .prepare(
+        'INSERT INTO attempts (id, service, requested_at, outcome, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      )
+      .run(attempt.id, attempt.service, attempt.requestedAt, attempt.outcome, JSON.stringify(attempt)).changes;
     if (changes !== 1) throw new VersionConflictError(`remediation attempt ${attempt.id}`, 0);
   }
 
-  async finishAttempt(id: string, outcome: 'succeeded' | 'failed', finishedAt: number, detail: string): Promise<void> {
-    this.db.transaction(() => {
+  async finishAttempt(
+    id: string,
+    outcome: 'succeeded' | 'failed',
+    finishedAt: number,
+    detail: string,
+  ): Promise<boolean> {
+    return this.db.transaction(() => {
       const row = this.db.prepare('SELECT body FROM attempts WHERE id = ?').get(id) as Row | undefined;
       if (!row) throw new VersionConflictError(`remediation attempt ${id}`, 1);
-      const updated = { ...(JSON.parse(row.body) as RemediationAttempt), outcome, finishedAt, detail };
-      this.db.prepare('UPDATE attempts SET body = ? WHERE id = ?').run(JSON.stringify(updated), id);
+      const current = JSON.parse(row.body) as RemediationAttempt;
+      if (current.outcome !== 'pending') return false;
+      const updated = { ...current, outcome, finishedAt, detail };
+      this.db
+        .prepare('UPDATE attempts SET outcome = ?, body = ? WHERE id = ?')
+        .run(outcome, JSON.stringify(updated), id);
+      return true;
     })();
   }
 
@@ -220,6 +235,32 @@ export class SqliteStateStore implements TargetStateStore, IncidentStore, Contro
       'SELECT body FROM attempts WHERE service = ? AND requested_at >= ? ORDER BY requested_at',
     );
     return services.flatMap((s) => (get.all(s, since) as Row[]).map((r) => JSON.parse(r.body) as RemediationAttempt));
+  }
+
+  async attachCommand(attemptId: string, commandId: string): Promise<void> {
+    this.db.transaction(() => {
+      const row = this.db.prepare('SELECT body FROM attempts WHERE id = ?').get(attemptId) as Row | undefined;
+      if (!row) throw new VersionConflictError(`remediation attempt ${attemptId}`, 1);
+      const updated = { ...(JSON.parse(row.body) as RemediationAttempt), commandId };
+      this.db.prepare('UPDATE attempts SET body = ? WHERE id = ?').run(JSON.stringify(updated), attemptId);
+      this.db
+        .prepare('INSERT INTO attempt_commands (command_id, attempt_id) VALUES (?, ?) ON CONFLICT DO NOTHING')
+        .run(commandId, attemptId);
+    })();
+  }
+
+  async findAttemptByCommand(commandId: string): Promise<RemediationAttempt | undefined> {
+    const row = this.db
+      .prepare('SELECT a.body FROM attempt_commands c JOIN attempts a ON a.id = c.attempt_id WHERE c.command_id = ?')
+      .get(commandId) as Row | undefined;
+    return row && (JSON.parse(row.body) as RemediationAttempt);
+  }
+
+  async listPendingAttempts(before: number): Promise<RemediationAttempt[]> {
+    const rows = this.db
+      .prepare("SELECT body FROM attempts WHERE outcome = 'pending' AND requested_at < ? ORDER BY requested_at")
+      .all(before) as Row[];
+    return rows.map((r) => JSON.parse(r.body) as RemediationAttempt);
   }
 
   async setIsolated(service: string, isolated: boolean, by: string, at: number): Promise<void> {

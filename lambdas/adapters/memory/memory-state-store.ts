@@ -118,17 +118,44 @@ export class MemoryStateStore implements TargetStateStore, IncidentStore, Contro
     this.attempts.set(attempt.id, structuredClone(attempt));
   }
 
-  async finishAttempt(id: string, outcome: 'succeeded' | 'failed', finishedAt: number, detail: string): Promise<void> {
+  async finishAttempt(
+    id: string,
+    outcome: 'succeeded' | 'failed',
+    finishedAt: number,
+    detail: string,
+  ): Promise<boolean> {
     await tick();
     const current = this.attempts.get(id);
     if (!current) throw new VersionConflictError(`remediation attempt ${id}`, 1);
+    if (current.outcome !== 'pending') return false;
     this.attempts.set(id, { ...current, outcome, finishedAt, detail });
+    return true;
   }
 
   async listAttempts(services: readonly string[], since: number): Promise<RemediationAttempt[]> {
     await tick();
     return [...this.attempts.values()]
       .filter((a) => services.includes(a.service) && a.requestedAt >= since)
+      .map((a) => structuredClone(a));
+  }
+
+  async attachCommand(attemptId: string, commandId: string): Promise<void> {
+    await tick();
+    const current = this.attempts.get(attemptId);
+    if (!current) throw new VersionConflictError(`remediation attempt ${attemptId}`, 1);
+    this.attempts.set(attemptId, { ...current, commandId });
+  }
+
+  async findAttemptByCommand(commandId: string): Promise<RemediationAttempt | undefined> {
+    await tick();
+    const found = [...this.attempts.values()].find((a) => a.commandId === commandId);
+    return found && structuredClone(found);
+  }
+
+  async listPendingAttempts(before: number): Promise<RemediationAttempt[]> {
+    await tick();
+    return [...this.attempts.values()]
+      .filter((a) => a.outcome === 'pending' && a.requestedAt < before)
       .map((a) => structuredClone(a));
   }
 

@@ -5,6 +5,7 @@ import { createContext } from '../../../lambdas/use-cases/context.ts';
 import { acknowledgeIncident, declareIncident, resolveIncident } from '../../../lambdas/use-cases/operator-actions.ts';
 import { reconcileIncidents } from '../../../lambdas/use-cases/reconcile-incidents.ts';
 import { recordHealth } from '../../../lambdas/use-cases/record-health.ts';
+import { finishRemediation } from '../../../lambdas/use-cases/remediate.ts';
 import { applyProbeResults } from '../../../lambdas/use-cases/run-probe-cycle.ts';
 import { sweepEscalations } from '../../../lambdas/use-cases/sweep-escalations.ts';
 import { createHarness, type Harness, MINUTE, results, T0 } from '../../support/harness.ts';
@@ -298,5 +299,30 @@ describe('probe cycle -> incidents -> pages -> remediation', () => {
     const [incident] = await h.store.listOpenIncidents();
     expect([...(incident?.breakerTripped ?? [])].sort()).toEqual(['ac', 'auth', 'fv', 'gs']);
     expect(h.commands.requests).toHaveLength(12);
+  });
+
+  it('finishes an asynchronous restart by its command id, and expires one that never reports', async () => {
+    const h = createHarness();
+    await cycles(h, 1);
+    h.commands.next = { status: 'pending', commandId: 'cmd-1', output: '' };
+    await cycles(h, 3, { auth: 'unhealthy' });
+    const sent = await h.store.findAttemptByCommand('cmd-1');
+    expect(sent).toMatchObject({ service: 'auth', outcome: 'pending' });
+    if (!sent) throw new Error('no attempt');
+    await finishRemediation(h.ctx, sent, { status: 'failed', exitCode: 1, output: 'port still held' });
+    await finishRemediation(h.ctx, { ...sent }, { status: 'succeeded', output: 'late duplicate' });
+    expect(await h.store.findAttemptByCommand('cmd-1')).toMatchObject({ outcome: 'failed' });
+
+    h.commands.next = { status: 'pending', commandId: 'cmd-2', output: '' };
+    await cycles(h, 4, { auth: 'unhealthy' });
+    expect(await h.store.findAttemptByCommand('cmd-2')).toMatchObject({ outcome: 'pending' });
+    h.clock.advance(h.ctx.config.remediation.restartTimeout + 61_000);
+    await sweepEscalations(h.ctx);
+    expect(await h.store.findAttemptByCommand('cmd-2')).toMatchObject({ outcome: 'failed' });
+    const [incident] = await h.store.listOpenIncidents();
+    const outcomes = (await h.store.getTimeline(incident?.id ?? '')).flatMap((e) =>
+      e.type === 'remediation' ? [e.outcome] : [],
+    );
+    expect(outcomes).toEqual(['requested', 'failed', 'requested', 'failed']);
   });
 });
