@@ -3,6 +3,7 @@
  * EventBridge; local: SQLite, console/file/webhook, shell; memory: tests and one-shot commands).
  */
 import type { MaintenanceWindow, Page } from './core/escalation.ts';
+import type { ControlPlaneEvent } from './core/events.ts';
 import type { TargetState } from './core/health-state.ts';
 import type { Incident, TimelineEntry } from './core/incident.ts';
 import type { ProbeResult } from './core/probe-evaluation.ts';
@@ -117,4 +118,9 @@ export interface CommandResult {
 /** Runs an SSM document: SSM Run Command in AWS, the same document through a local shell runner on one host. */
 export interface CommandRunner {
   run(request: CommandRequest): Promise<CommandResult>;
+}
+
+/** Publishes the control plane's events (EventBridge in AWS; the daemon's log locally). */
+export interface EventPublisher {
+  publish(events: readonly ControlPlaneEvent[]): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { JsonLinesEventPublisher } from '../adapters/local/json-lines-event-publisher.ts';
 import { channelsFromConfig, RoutingNotifier } from '../adapters/local/notifiers.ts';
 import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
 import { SqliteStateStore } from '../adapters/local/sqlite-state-store.ts';
@@ -58,6 +59,7 @@ export function openLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     control: store,
     notifier,
     commands: options.commands ?? new ShellCommandRunner(),
+    events: new JsonLinesEventPublisher(resolve(stateDir, 'events.jsonl')),
     clock: options.clock ?? systemClock,
     log,
   });

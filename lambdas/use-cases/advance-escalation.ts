@@ -1,6 +1,7 @@
 import { type EscalationOutcome, type MaintenanceWindow, sweepEscalation } from '../core/escalation.ts';
+import { DETAIL_TYPE, incidentEventDetail } from '../core/events.ts';
 import type { Incident, TimelineEntry } from '../core/incident.ts';
-import type { ControlPlaneContext } from './context.ts';
+import { type ControlPlaneContext, publishEvents } from './context.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 
 /** A page that could not be delivered is retried this much later. */
@@ -58,7 +59,7 @@ export async function advanceEscalation(
     }
   }
 
-  return updateIncidentWithRetry(ctx.incidents, claimed, (fresh) => {
+  const settled = await updateIncidentWithRetry(ctx.incidents, claimed, (fresh) => {
     const untouched = fresh.escalation.nextAt === claimed.escalation.nextAt && fresh.status === claimed.status;
     if (failures.length > 0) {
       const retryAt = untouched ? now + PAGE_RETRY_MS : fresh.escalation.nextAt;
@@ -80,4 +81,14 @@ export async function advanceEscalation(
     };
     return { incident: { ...fresh, escalation }, timeline: plan.timeline };
   });
+  if (settled && failures.length === 0) {
+    await publishEvents(
+      ctx,
+      plan.pages.map((p) => ({
+        detailType: DETAIL_TYPE.incidentEscalated,
+        detail: { ...incidentEventDetail(settled, p.at), level: p.level, why: p.why },
+      })),
+    );
+  }
+  return settled;
 }

@@ -2,7 +2,15 @@ import type { FleetConfig } from '../core/config-schema.ts';
 import type { HealthPolicy } from '../core/health-state.ts';
 import type { Target } from '../core/targets.ts';
 import { targetsFromConfig } from '../core/targets.ts';
-import type { Clock, CommandRunner, ControlStore, IncidentStore, Notifier, TargetStateStore } from '../ports.ts';
+import type {
+  Clock,
+  CommandRunner,
+  ControlStore,
+  EventPublisher,
+  IncidentStore,
+  Notifier,
+  TargetStateStore,
+} from '../ports.ts';
 
 /** Everything a use-case needs: the config and the adapters wired by a Lambda handler or the local daemon. */
 export interface ControlPlaneContext {
@@ -14,6 +22,7 @@ export interface ControlPlaneContext {
   readonly control: ControlStore;
   readonly notifier: Notifier;
   readonly commands: CommandRunner;
+  readonly events: EventPublisher;
   readonly clock: Clock;
   /** What the use-cases say about what they did (a Powertools logger in Lambda, stderr locally). */
   readonly log: (event: string, fields: Record<string, unknown>) => void;
@@ -37,4 +46,20 @@ export type ContextAdapters = Omit<ControlPlaneContext, 'config' | 'targets' | '
 
 export function createContext(config: FleetConfig, adapters: ContextAdapters): ControlPlaneContext {
   return { config, targets: targetsFromConfig(config), health: healthPolicy(config), ...adapters };
+}
+
+/**
+ * Publishes, and reports a failure to publish without failing the step: events inform other consumers; the state
+ * written by the step is the truth.
+ */
+export async function publishEvents(
+  ctx: ControlPlaneContext,
+  events: Parameters<EventPublisher['publish']>[0],
+): Promise<void> {
+  if (events.length === 0) return;
+  try {
+    await ctx.events.publish(events);
+  } catch (error) {
+    ctx.log('events-failed', { count: events.length, error: error instanceof Error ? error.message : String(error) });
+  }
 }

@@ -1,10 +1,11 @@
 import type { Severity } from '../core/config-schema.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import { acknowledge, freezePolicy, resolve } from '../core/escalation.ts';
+import { DETAIL_TYPE, incidentEventDetail } from '../core/events.ts';
 import type { Incident, IncidentKind } from '../core/incident.ts';
 import { openIncident } from '../core/incident-planner.ts';
 import { advanceEscalation } from './advance-escalation.ts';
-import type { ControlPlaneContext } from './context.ts';
+import { type ControlPlaneContext, publishEvents } from './context.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 
 /** Acknowledging stops escalation until the severity's ack timeout; it is refused on a resolved incident. */
@@ -36,6 +37,9 @@ export async function resolveIncident(
     return resolve(current, by, resolution, ctx.clock.now());
   });
   if (!done) throw new ControlPlaneError('INCIDENT_UNCHANGED', `incident ${id} was not resolved`);
+  await publishEvents(ctx, [
+    { detailType: DETAIL_TYPE.incidentResolved, detail: incidentEventDetail(done, ctx.clock.now()) },
+  ]);
   return done;
 }
 
@@ -74,6 +78,8 @@ export async function declareIncident(ctx: ControlPlaneContext, declared: Declar
   );
   const created = await ctx.incidents.createIncident(fresh.incident, fresh.timeline);
   const incident = created.created ? created.incident : created.existing;
+  if (created.created)
+    await publishEvents(ctx, [{ detailType: DETAIL_TYPE.incidentOpened, detail: incidentEventDetail(incident, now) }]);
   const windows = await ctx.control.listMaintenanceWindows(now);
   return (await advanceEscalation(ctx, incident, windows)) ?? incident;
 }

@@ -1,9 +1,10 @@
 import { freezePolicy, type MaintenanceWindow, resolve } from '../core/escalation.ts';
+import { DETAIL_TYPE, incidentEventDetail } from '../core/events.ts';
 import type { TargetState } from '../core/health-state.ts';
 import type { Incident } from '../core/incident.ts';
 import { applyReport, openIncident, type ProblemReport, planIncidents } from '../core/incident-planner.ts';
 import { advanceEscalation } from './advance-escalation.ts';
-import type { ControlPlaneContext } from './context.ts';
+import { type ControlPlaneContext, publishEvents } from './context.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 
 export interface ReconcileResult {
@@ -59,6 +60,7 @@ export async function reconcileIncidents(
     );
     if (done) {
       resolved.push(done);
+      await publishEvents(ctx, [{ detailType: DETAIL_TYPE.incidentResolved, detail: incidentEventDetail(done, now) }]);
       ctx.log('incident-resolved', { id: done.id, dedupKey: done.dedupKey, resolution });
     }
   }
@@ -80,6 +82,9 @@ async function foldReport(
     if (result.created) {
       created = true;
       existing = result.incident;
+      await publishEvents(ctx, [
+        { detailType: DETAIL_TYPE.incidentOpened, detail: incidentEventDetail(existing, now) },
+      ]);
       ctx.log('incident-opened', {
         id: existing.id,
         dedupKey: existing.dedupKey,

@@ -1,11 +1,12 @@
 import { escalate, type MaintenanceWindow } from '../core/escalation.ts';
+import { DETAIL_TYPE } from '../core/events.ts';
 import type { TargetState } from '../core/health-state.ts';
 import type { Incident } from '../core/incident.ts';
 import { planRemediation, type RemediationAttempt, type RemediationDecision } from '../core/remediation.ts';
 import { serviceCommandParameters } from '../core/ssm-document.ts';
 import type { CommandResult } from '../ports.ts';
 import { advanceEscalation } from './advance-escalation.ts';
-import type { ControlPlaneContext } from './context.ts';
+import { type ControlPlaneContext, publishEvents } from './context.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 
 /** The SSM document that restarts one service (in `ssm-documents/`). */
@@ -137,6 +138,19 @@ export async function finishRemediation(
     ok ? 'succeeded' : 'failed',
     `restart of ${attempt.service} ${detail}`,
   );
+  await publishEvents(ctx, [
+    {
+      detailType: DETAIL_TYPE.remediationFinished,
+      detail: {
+        attemptId: attempt.id,
+        incidentId: attempt.incidentId,
+        service: attempt.service,
+        outcome: ok ? 'succeeded' : 'failed',
+        detail,
+        at: new Date(ctx.clock.now()).toISOString(),
+      },
+    },
+  ]);
   ctx.log('restart-finished', { incidentId: attempt.incidentId, service: attempt.service, status: result.status });
 }
 

@@ -1,7 +1,8 @@
+import { DETAIL_TYPE } from '../core/events.ts';
 import type { ProbeResult } from '../core/probe-evaluation.ts';
 import type { Prober } from '../ports.ts';
 import { runProbes } from '../probes/run-probes.ts';
-import type { ControlPlaneContext } from './context.ts';
+import { type ControlPlaneContext, publishEvents } from './context.ts';
 import { type ReconcileResult, reconcileIncidents } from './reconcile-incidents.ts';
 import { type HealthChange, recordHealth } from './record-health.ts';
 import { type RemediationRun, remediate } from './remediate.ts';
@@ -39,6 +40,13 @@ export async function applyProbeResults(
   started = ctx.clock.now(),
 ): Promise<ProbeCycleResult> {
   const health = await recordHealth(ctx, results);
+  await publishEvents(
+    ctx,
+    health.changes.map((c) => ({
+      detailType: DETAIL_TYPE.healthChanged,
+      detail: { ...c, at: new Date(c.at).toISOString() },
+    })),
+  );
   const incidents = await reconcileIncidents(ctx, health.states);
   const windows = await ctx.control.listMaintenanceWindows(ctx.clock.now());
   const remediation = await remediate(ctx, incidents.open, health.states, windows);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { MemoryEventPublisher } from '../../lambdas/adapters/memory/memory-event-publisher.ts';
 import { MemoryStateStore } from '../../lambdas/adapters/memory/memory-state-store.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
@@ -75,6 +76,7 @@ export interface Harness {
   readonly clock: ManualClock;
   readonly notifier: RecordingNotifier;
   readonly commands: ScriptedCommandRunner;
+  readonly events: MemoryEventPublisher;
   readonly logs: { event: string; fields: Record<string, unknown> }[];
 }
 
@@ -83,6 +85,7 @@ export function createHarness(config: FleetConfig = loadShippedConfig()): Harnes
   const clock = new ManualClock();
   const notifier = new RecordingNotifier();
   const commands = new ScriptedCommandRunner();
+  const events = new MemoryEventPublisher();
   const logs: Harness['logs'] = [];
   const ctx = createContext(config, {
     states: store,
@@ -90,10 +93,11 @@ export function createHarness(config: FleetConfig = loadShippedConfig()): Harnes
     control: store,
     notifier,
     commands,
+    events,
     clock,
     log: (event, fields) => logs.push({ event, fields }),
   });
-  return { ctx, store, clock, notifier, commands, logs };
+  return { ctx, store, clock, notifier, commands, events, logs };
 }
 
 const REASON: Record<ProbeStatus, ProbeReason> = { healthy: 'ok', degraded: 'body-status', unhealthy: 'refused' };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DETAIL_SCHEMAS } from '../../../lambdas/core/events.ts';
 import { incidentMetrics } from '../../../lambdas/core/incident.ts';
 import type { ProbeStatus } from '../../../lambdas/core/probe-evaluation.ts';
 import { createContext } from '../../../lambdas/use-cases/context.ts';
@@ -204,6 +205,7 @@ describe('probe cycle -> incidents -> pages -> remediation', () => {
       control: h.store,
       notifier: h.notifier,
       commands: h.commands,
+      events: h.events,
       clock: h.clock,
       log: () => {},
     });
@@ -324,5 +326,24 @@ describe('probe cycle -> incidents -> pages -> remediation', () => {
       e.type === 'remediation' ? [e.outcome] : [],
     );
     expect(outcomes).toEqual(['requested', 'failed', 'requested', 'failed']);
+  });
+
+  it('publishes schema-valid events for each health change, page, restart outcome and resolution', async () => {
+    const h = createHarness();
+    await cycles(h, 1);
+    const before = h.events.published.length;
+    await cycles(h, 3, { auth: 'unhealthy' });
+    await cycles(h, 2);
+    const events = h.events.published.slice(before);
+    expect(events.map((e) => e.detailType)).toEqual([
+      'Health Changed',
+      'Incident Opened',
+      'Incident Escalated',
+      'Remediation Finished',
+      'Health Changed',
+      'Incident Resolved',
+    ]);
+    for (const e of events) expect(DETAIL_SCHEMAS[e.detailType].safeParse(e.detail).success).toBe(true);
+    expect(events[0]?.detail).toMatchObject({ targetId: 'auth:health@127.0.0.1', from: 'up', to: 'down' });
   });
 });

@@ -1,0 +1,447 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SqliteStateStore } from '../../lambdas/adapters/local/sqlite-state-store.ts';
+import type { Incident, TimelineEntry } from '../../lambdas/core/incident.ts';
+import type { PageBody } from '../../lambdas/core/page-message.ts';
+import {
+  ACGS_SIMULATED_SERVICES,
+  crash,
+  type FleetConfigOptions,
+  fleetConfigYaml,
+  pidOf,
+  planSimulatedFleet,
+  portIsFree,
+  type SimulatedFleetSpec,
+  serviceOf,
+  setFault,
+  setStartFailure,
+  startFleet,
+  stopFleet,
+} from '../../lambdas/local/fleet-sim/fleet.ts';
+import {
+  type DaemonProcess,
+  openStateStore,
+  readHeartbeat,
+  readPages,
+  sleep,
+  startDaemon,
+  waitUntil,
+} from '../support/daemon-process.ts';
+import { type CliRun, runAcgsOps } from '../support/run-cli.ts';
+
+/**
+ * The real `acgs-ops run` daemon, as a child process, against a simulated fleet of real processes: detection,
+ * paging, restarts, the breaker, isolation, a kill -9 of the daemon mid-incident, flapping and operator commands,
+ * observed only through what an operator sees (the state DB, pages.jsonl, the CLI).
+ */
+
+/** Four critical services: one down is a P2; two down (the 50% quorum) is one P1 fleet outage. */
+const SERVICES = ACGS_SIMULATED_SERVICES.filter((s) => ['auth', 'ac', 'integrity', 'gs'].includes(s.name));
+const PROBE_EVERY_MS = 1_000;
+const LEVEL_RESPONSE = '4s';
+const LEVEL_RESPONSE_MS = 4_000;
+const E2E_TIMEOUT_MS = 60_000;
+
+/** Fast timings: a probe and a sweep every second, two results to change health, short level response times. */
+const FAST: FleetConfigOptions = {
+  probeEvery: '1s',
+  escalationSweepEvery: '1s',
+  // Generous: on a loaded 2-core machine a healthy answer must not count as slow or failed.
+  probeTimeout: '2s',
+  probeLatency: '1500ms',
+  failuresToDown: 2,
+  successesToUp: 2,
+  flappingWindow: '20s',
+  breaker: { maxRestarts: 2, window: '5m' },
+  restartTimeout: '10s',
+  severities: {
+    P1: { responseTime: '1m', ackTimeout: '5m' },
+    P2: { responseTime: '1m', ackTimeout: '5m' },
+    P3: { responseTime: '1m', ackTimeout: '5m' },
+  },
+  levelResponseTimes: levelTimes(LEVEL_RESPONSE, LEVEL_RESPONSE),
+  repeatEvery: '5s',
+};
+
+/** Response times of the four levels: P1 reaches level 4, P2 level 3, P3 level 2 (as in the runbook). */
+function levelTimes(p1: string, p2: string): NonNullable<FleetConfigOptions['levelResponseTimes']> {
+  return [{ P1: p1, P2: p2, P3: p2 }, { P1: p1, P2: p2, P3: p2 }, { P1: p1, P2: p2 }, { P1: p1 }];
+}
+
+interface Scenario {
+  readonly dir: string;
+  readonly spec: SimulatedFleetSpec;
+  readonly configFile: string;
+  readonly stateDir: string;
+  readonly daemons: DaemonProcess[];
+  store?: SqliteStateStore;
+}
+
+const scenarios: Scenario[] = [];
+
+afterEach(async () => {
+  const leftovers: string[] = [];
+  for (const scenario of scenarios.splice(0)) {
+    for (const daemon of scenario.daemons) {
+      if (!daemon.running()) continue;
+      const exit = await daemon.stop(10_000);
+      if (daemon.running() || exit.signal === 'SIGKILL') await daemon.kill9();
+    }
+    scenario.store?.close();
+    await stopFleet(scenario.spec);
+    const left = simProcesses(scenario.spec);
+    if (left.length > 0) leftovers.push(`${scenario.spec.faultsDir}: ${left.join(', ')}`);
+    await rm(scenario.dir, { recursive: true, force: true });
+  }
+  expect(leftovers).toEqual([]);
+});
+
+/** Pids of sim-service processes of this fleet still running (`pgrep -f` on its faults directory). */
+function simProcesses(spec: SimulatedFleetSpec): string[] {
+  const found = spawnSync('pgrep', ['-f', `sim-service\\.mjs .*--faults-dir ${spec.faultsDir} `], { encoding: 'utf8' });
+  return found.stdout.split('\n').filter((line) => line.trim() !== '');
+}
+
+/** A temp dir, a started fleet of real processes and its config; the daemon is started separately. */
+async function scenario(options: FleetConfigOptions = {}): Promise<Scenario> {
+  const dir = await mkdtemp(join(tmpdir(), 'acgs-e2e-'));
+  const spec = await planSimulatedFleet({ dir, watchPid: process.pid, services: SERVICES });
+  const configFile = join(dir, 'fleet.yaml');
+  const created: Scenario = { dir, spec, configFile, stateDir: join(dir, 'state'), daemons: [] };
+  scenarios.push(created);
+  await writeFile(configFile, fleetConfigYaml(spec, { ...FAST, ...options }));
+  await startFleet(spec);
+  return created;
+}
+
+/** Starts `acgs-ops run` on the scenario and waits until its heartbeat sees every service healthy. */
+async function runDaemon(s: Scenario): Promise<DaemonProcess> {
+  const daemon = startDaemon({ configFile: s.configFile, stateDir: s.stateDir });
+  s.daemons.push(daemon);
+  await waitUntil(
+    async () => {
+      if (!daemon.running()) throw new Error(`daemon exited:\n${daemon.output()}`);
+      const beat = await readHeartbeat(s.stateDir);
+      return beat?.pid === daemon.pid && beat.healthy === SERVICES.length;
+    },
+    20_000,
+    'the daemon to see every service healthy',
+    { explain: () => daemon.output() },
+  );
+  return daemon;
+}
+
+function store(s: Scenario): SqliteStateStore {
+  s.store ??= openStateStore(s.stateDir);
+  return s.store;
+}
+
+function cli(s: Scenario, args: readonly string[]): Promise<CliRun> {
+  return runAcgsOps([...args, '--config', s.configFile, '--state', s.stateDir], { killAfterMs: 30_000 });
+}
+
+function explainer(s: Scenario) {
+  return async () => {
+    const incidents = await store(s).listIncidents({ limit: 20 });
+    const lines = await Promise.all(
+      incidents.map(async (i) => {
+        const timeline = await store(s).getTimeline(i.id);
+        return `${i.id} ${i.kind} ${i.status} ${i.title}\n${timeline.map((e) => `  ${JSON.stringify(e)}`).join('\n')}`;
+      }),
+    );
+    const daemons = s.daemons.map((d) => `---- daemon ${d.pid} ----\n${d.output().slice(-4_000)}`);
+    return [`---- incidents ----`, ...lines, ...daemons].join('\n');
+  };
+}
+
+async function incidentsAbout(s: Scenario, service: string): Promise<Incident[]> {
+  return (await store(s).listIncidents({ limit: 100 })).filter((i) => i.services.includes(service));
+}
+
+async function timelineOf(s: Scenario, id: string): Promise<TimelineEntry[]> {
+  return store(s).getTimeline(id);
+}
+
+function remediations(timeline: readonly TimelineEntry[], outcome: string): TimelineEntry[] {
+  return timeline.filter((e) => e.type === 'remediation' && e.outcome === outcome);
+}
+
+async function pagesFor(s: Scenario, id: string): Promise<PageBody[]> {
+  return (await readPages(s.stateDir)).filter((p) => p.incidentId === id);
+}
+
+async function openIncidentAbout(s: Scenario, service: string): Promise<Incident> {
+  return waitUntil(
+    async () => (await store(s).listOpenIncidents()).find((i) => i.services.includes(service)),
+    20_000,
+    `an open incident about ${service}`,
+    { explain: explainer(s) },
+  );
+}
+
+async function expectCleanStop(daemon: DaemonProcess): Promise<void> {
+  const exit = await daemon.stop();
+  expect({ ...exit, output: exit.code === 0 ? '' : daemon.output() }).toEqual({ code: 0, signal: null, output: '' });
+  expect(daemon.output()).toContain('SIGTERM, finishing the current step');
+}
+
+describe('acgs-ops run against a simulated fleet', () => {
+  it(
+    'detects, pages, restarts and resolves when a service crashes',
+    async () => {
+      const s = await scenario({ levelResponseTimes: levelTimes('30s', '30s') });
+      const daemon = await runDaemon(s);
+      const crashedPid = await crash(s.spec, 'auth');
+
+      const incident = await openIncidentAbout(s, 'auth');
+      const resolved = await waitUntil(
+        async () => {
+          const current = await store(s).getIncident(incident.id);
+          return current?.status === 'resolved' ? current : undefined;
+        },
+        30_000,
+        'the auth incident to resolve',
+        { explain: explainer(s) },
+      );
+
+      expect(resolved.resolution).toMatch(/^recovered/);
+      expect({ kind: resolved.kind, severity: resolved.severity }).toEqual({ kind: 'service-down', severity: 'P2' });
+      expect((await incidentsAbout(s, 'auth')).map((i) => i.id)).toEqual([incident.id]);
+      const timeline = await timelineOf(s, incident.id);
+      const restarts = timeline
+        .filter((e) => e.type === 'remediation')
+        .map((e) => e.type === 'remediation' && e.outcome);
+      expect(restarts).toEqual(['requested', 'succeeded']);
+      const newPid = await pidOf(s.spec, 'auth');
+      expect(newPid).toBeDefined();
+      expect(newPid).not.toBe(crashedPid);
+      const pages = await pagesFor(s, incident.id);
+      expect(pages.map((p) => ({ level: p.level, why: p.why, severity: p.severity }))).toEqual([
+        { level: 1, why: 'opened', severity: 'P2' },
+      ]);
+      await expectCleanStop(daemon);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'stops after maxRestarts attempts, opens the breaker and pages the next level when restarts keep failing',
+    async () => {
+      const s = await scenario({ levelResponseTimes: levelTimes('1m', '1m') });
+      const daemon = await runDaemon(s);
+      await setStartFailure(s.spec, 'auth', true);
+      await crash(s.spec, 'auth');
+
+      const incident = await openIncidentAbout(s, 'auth');
+      await waitUntil(
+        async () => (await timelineOf(s, incident.id)).some((e) => e.type === 'breaker-open'),
+        40_000,
+        'the restart breaker to open',
+        { explain: explainer(s) },
+      );
+      // Several more probe cycles (more than the settle time between attempts) in which no restart may start.
+      await sleep(5 * PROBE_EVERY_MS);
+
+      const timeline = await timelineOf(s, incident.id);
+      expect(remediations(timeline, 'requested')).toHaveLength(2);
+      expect(remediations(timeline, 'failed')).toHaveLength(2);
+      expect(timeline.filter((e) => e.type === 'breaker-open')).toMatchObject([{ service: 'auth', restarts: 2 }]);
+      expect(await store(s).listAttempts(['auth'], 0)).toHaveLength(2);
+      const pages = await pagesFor(s, incident.id);
+      expect(pages.map((p) => ({ level: p.level, why: p.why }))).toEqual([
+        { level: 1, why: 'opened' },
+        { level: 2, why: 'breaker-open' },
+      ]);
+      expect((await store(s).getIncident(incident.id))?.status).toBe('open');
+      expect(await portIsFree(serviceOf(s.spec, 'auth').port)).toBe(true);
+      await expectCleanStop(daemon);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'keeps an isolated service down without restarting it, and resolves once it is released and started',
+    async () => {
+      const s = await scenario();
+      const daemon = await runDaemon(s);
+      const isolate = await cli(s, ['service', 'isolate', 'auth', '--by', 'e2e']);
+      expect({ code: isolate.code, stderr: isolate.code === 0 ? '' : isolate.stderr }).toEqual({ code: 0, stderr: '' });
+
+      const incident = await openIncidentAbout(s, 'auth');
+      await sleep(5 * PROBE_EVERY_MS);
+      expect(remediations(await timelineOf(s, incident.id), 'requested')).toEqual([]);
+      expect(await store(s).listAttempts(['auth'], 0)).toEqual([]);
+      expect(await portIsFree(serviceOf(s.spec, 'auth').port)).toBe(true);
+      expect((await store(s).getIncident(incident.id))?.status).toBe('open');
+
+      const release = await cli(s, ['service', 'release', 'auth', '--by', 'e2e']);
+      expect({ code: release.code, stderr: release.code === 0 ? '' : release.stderr }).toEqual({ code: 0, stderr: '' });
+      // Released, the service is fair game again: the daemon may restart it before this start runs ("already
+      // running" is a success of the start document).
+      const start = await cli(s, ['service', 'start', 'auth', '--by', 'e2e']);
+      if (process.env.E2E_DEBUG) console.log(start.stdout, start.stderr);
+      expect({ code: start.code, stderr: start.code === 0 ? '' : start.stderr }).toEqual({ code: 0, stderr: '' });
+      const resolved = await waitUntil(
+        async () => {
+          const current = await store(s).getIncident(incident.id);
+          return current?.status === 'resolved' ? current : undefined;
+        },
+        20_000,
+        'the auth incident to resolve after release and start',
+        { explain: explainer(s) },
+      );
+      expect(resolved.resolution).toMatch(/^recovered/);
+      expect(await pidOf(s.spec, 'auth')).toBeDefined();
+      await expectCleanStop(daemon);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'resumes the same incident and its escalation timer when the daemon is killed -9 and started again',
+    async () => {
+      // No restarts: the outage must stay exactly as it is while no daemon runs.
+      const s = await scenario({
+        remediationEnabled: false,
+        levelResponseTimes: levelTimes('6s', '1m'),
+      });
+      const first = await runDaemon(s);
+      for (const name of ['auth', 'ac']) await setStartFailure(s.spec, name, true);
+      await Promise.all(['auth', 'ac'].map((name) => crash(s.spec, name)));
+
+      const outage = await waitUntil(
+        async () => (await store(s).listOpenIncidents()).find((i) => i.kind === 'fleet-outage'),
+        20_000,
+        'one P1 fleet outage',
+        { explain: explainer(s) },
+      );
+      // The first page of a P1 goes to levels 1-3 at once; level 4 follows after level 3's response time.
+      await waitUntil(
+        async () => (await pagesFor(s, outage.id)).some((p) => p.level === 3 && p.why === 'opened'),
+        10_000,
+        'the first pages of the outage',
+        { explain: explainer(s) },
+      );
+      expect(await first.kill9()).toEqual({ code: null, signal: 'SIGKILL' });
+
+      const before = await store(s).getIncident(outage.id);
+      const nextAt = before?.escalation.nextAt;
+      expect({ level: before?.escalation.level, status: before?.status, due: typeof nextAt }).toEqual({
+        level: 3,
+        status: 'open',
+        due: 'number',
+      });
+      expect((await pagesFor(s, outage.id)).filter((p) => p.level === 4)).toEqual([]);
+      // Past the moment level 4 was due, with no daemon running.
+      await sleep(Math.max(0, (nextAt ?? 0) - Date.now()) + 1_500);
+
+      const restartedAt = new Date().toISOString();
+      const second = startDaemon({ configFile: s.configFile, stateDir: s.stateDir });
+      s.daemons.push(second);
+      const escalated = await waitUntil(
+        async () => (await pagesFor(s, outage.id)).find((p) => p.level === 4 && p.why === 'escalated'),
+        20_000,
+        'the restarted daemon to escalate the outage to level 4',
+        { explain: explainer(s) },
+      );
+
+      expect(escalated.at >= restartedAt).toBe(true);
+      const open = await store(s).listOpenIncidents();
+      expect(open.map((i) => i.id)).toEqual([outage.id]);
+      const listed = await cli(s, ['incident', 'list', '--json']);
+      expect(listed.code).toBe(0);
+      expect((JSON.parse(listed.stdout) as { id: string }[]).map((i) => i.id)).toEqual([outage.id]);
+      const pages = await pagesFor(s, outage.id);
+      expect(pages.filter((p) => p.why === 'opened').map((p) => p.level)).toEqual([1, 2, 3]);
+      expect(pages.filter((p) => p.level === 4 && p.why === 'escalated')).toHaveLength(1);
+      await expectCleanStop(second);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'raises one flapping incident and plans no restart when a service alternates between healthy and unhealthy',
+    async () => {
+      // Three bad results in a row to go down: alternating answers never get there, only the flapping detector fires.
+      const s = await scenario({ failuresToDown: 3 });
+      const daemon = await runDaemon(s);
+
+      let unhealthy = false;
+      const flapping = await waitUntil(
+        async () => {
+          // Toggle half-way between the probes (they run on whole seconds), so each probe sees the other answer.
+          await sleep(1_500 - (Date.now() % 1_000));
+          unhealthy = !unhealthy;
+          await setFault(s.spec, 'auth', unhealthy ? 'unhealthy' : 'healthy');
+          return (await store(s).listOpenIncidents()).find((i) => i.services.includes('auth') && i.flapping);
+        },
+        30_000,
+        'a flapping incident about auth',
+        { intervalMs: 1, explain: explainer(s) },
+      );
+      await setFault(s.spec, 'auth', 'healthy');
+
+      expect({ kind: flapping.kind, severity: flapping.severity }).toEqual({ kind: 'flapping', severity: 'P2' });
+      const resolved = await waitUntil(
+        async () => {
+          const current = await store(s).getIncident(flapping.id);
+          return current?.status === 'resolved' ? current : undefined;
+        },
+        35_000,
+        'the flapping incident to resolve once auth stays healthy',
+        { explain: explainer(s) },
+      );
+      expect(resolved.resolution).toMatch(/^recovered/);
+      expect((await incidentsAbout(s, 'auth')).map((i) => i.id)).toEqual([flapping.id]);
+      expect((await timelineOf(s, flapping.id)).filter((e) => e.type === 'remediation')).toEqual([]);
+      expect(await store(s).listAttempts(['auth'], 0)).toEqual([]);
+      await expectCleanStop(daemon);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'reports a live daemon in status and stops escalating when an operator acknowledges through the CLI',
+    async () => {
+      const s = await scenario({ remediationEnabled: false });
+      const daemon = await runDaemon(s);
+
+      const status = await cli(s, ['status', '--json']);
+      expect({ code: status.code, stderr: status.code === 0 ? '' : status.stderr }).toEqual({ code: 0, stderr: '' });
+      const report = JSON.parse(status.stdout) as {
+        daemon: { alive: boolean; heartbeat: { pid: number } | null };
+        targets: { name: string; health: string }[];
+        openIncidents: unknown[];
+      };
+      expect(report.daemon).toMatchObject({ alive: true, heartbeat: { pid: daemon.pid } });
+      expect(report.targets.map((t) => [t.name, t.health])).toEqual(SERVICES.map((svc) => [svc.name, 'up']));
+      expect(report.openIncidents).toEqual([]);
+
+      await crash(s.spec, 'auth');
+      const incident = await openIncidentAbout(s, 'auth');
+      await waitUntil(async () => (await pagesFor(s, incident.id)).length > 0, 10_000, 'the first page', {
+        explain: explainer(s),
+      });
+      const ack = await cli(s, ['incident', 'ack', incident.id, '--by', 'e2e-operator', '--json']);
+      expect({ code: ack.code, stderr: ack.code === 0 ? '' : ack.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(JSON.parse(ack.stdout)).toMatchObject({ id: incident.id, status: 'acknowledged' });
+      const pagesAtAck = (await pagesFor(s, incident.id)).length;
+
+      // Longer than the level's response time, plus a few sweeps: unacknowledged, this escalates to level 2.
+      await sleep(LEVEL_RESPONSE_MS + 3 * PROBE_EVERY_MS);
+
+      expect(await pagesFor(s, incident.id)).toHaveLength(pagesAtAck);
+      expect((await store(s).getIncident(incident.id))?.status).toBe('acknowledged');
+      const later = await cli(s, ['status', '--json']);
+      expect(later.code).toBe(1);
+      expect((JSON.parse(later.stdout) as { openIncidents: { id: string }[] }).openIncidents).toMatchObject([
+        { id: incident.id, status: 'acknowledged' },
+      ]);
+      await expectCleanStop(daemon);
+    },
+    E2E_TIMEOUT_MS,
+  );
+});
