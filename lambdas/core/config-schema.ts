@@ -272,6 +272,29 @@ export const fleetConfigSchema = z
       restartTimeout: duration({ min: 1_000 }),
       breaker: z.strictObject({ maxRestarts: z.int().min(0).max(100), window: duration({ min: 1_000 }) }),
     }),
+    /** How the fleet is deployed to and reached on AWS; absent: defaults, no VPC. */
+    aws: z
+      .strictObject({
+        /** SSM Run Command targets instances carrying this tag; the IAM policy allows no others. */
+        fleetTag: z
+          .strictObject({
+            key: z.string().regex(/^[A-Za-z0-9 _.:/=+@-]{1,128}$/, 'must be a valid EC2 tag key'),
+            value: z.string().regex(/^[A-Za-z0-9 _.:/=+@-]{0,256}$/, 'must be a valid EC2 tag value'),
+          })
+          .default({ key: 'acgs:fleet', value: 'acgs-1' }),
+        /** Run the probe Lambda inside the fleet's VPC to reach private hosts. */
+        vpc: z
+          .strictObject({
+            vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id (vpc-...)'),
+            subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id (subnet-...)')).min(1),
+            securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id (sg-...)')).min(1),
+            availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'must be an availability zone')).min(1),
+          })
+          .optional(),
+        /** Days to keep incident timelines and probe-cycle logs. */
+        retentionDays: z.int().min(1).max(3650).default(90),
+      })
+      .default({ fleetTag: { key: 'acgs:fleet', value: 'acgs-1' }, retentionDays: 90 }),
     recovery: z.strictObject({
       rto: duration({ min: 1_000 }),
       rpo: duration({ min: 1_000 }),

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/**
+ * The environment every control-plane Lambda is given by the stack, parsed once at cold start. The CDK stack
+ * builds it with `handlerEnvironment` below, so the names cannot drift apart.
+ */
+export const handlerEnvironmentSchema = z.object({
+  /** The fleet config as JSON (the parsed YAML), validated again by the handler. */
+  ACGS_CONFIG_PARAMETER: z.string().min(1),
+  ACGS_TABLE_NAME: z.string().min(1),
+  ACGS_EVENT_BUS_NAME: z.string().min(1),
+  /** JSON object: escalation level ("1".."9") -> SNS topic ARN. */
+  ACGS_TOPIC_ARNS: z.string().min(2),
+  /** JSON object: document name in ssm-documents/ -> deployed SSM document name. */
+  ACGS_DOCUMENT_NAMES: z.string().min(2),
+  ACGS_COMMAND_LOG_GROUP: z.string().min(1),
+  ACGS_FLEET_TAG_KEY: z.string().min(1),
+  ACGS_FLEET_TAG_VALUE: z.string(),
+  POWERTOOLS_SERVICE_NAME: z.string().min(1),
+  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1),
+});
+
+export type HandlerEnvironment = z.infer<typeof handlerEnvironmentSchema>;
+
+/** The Lambdas of the control plane: entry file (under lambdas/handlers/) and what triggers them. */
+export const HANDLERS = {
+  probe: { entry: 'probe.ts', trigger: 'schedule:probe' },
+  escalationSweep: { entry: 'escalation-sweep.ts', trigger: 'schedule:escalationSweep' },
+  commandStatus: { entry: 'command-status.ts', trigger: 'rule:ssm-command-status' },
+  operatorApi: { entry: 'operator-api.ts', trigger: 'function-url:aws-iam' },
+} as const;
+
+export type HandlerName = keyof typeof HANDLERS;
