@@ -1,12 +1,11 @@
 import { z } from 'zod';
 
 /**
- * The environment every control-plane Lambda is given by the stack, parsed once at cold start. The CDK stack
- * builds it with `handlerEnvironment` below, so the names cannot drift apart.
+ * The environment every control-plane Lambda is given by the stack, parsed once at cold start. The fleet config
+ * itself is not in the environment (Lambda allows 4 KB of it): the stack bakes the config file's text into the
+ * bundle as the constant `__ACGS_FLEET_CONFIG__` (esbuild define), and the handler parses it like any config file.
  */
 export const handlerEnvironmentSchema = z.object({
-  /** The fleet config as JSON (the parsed YAML), validated again by the handler. */
-  ACGS_CONFIG_PARAMETER: z.string().min(1),
   ACGS_TABLE_NAME: z.string().min(1),
   ACGS_EVENT_BUS_NAME: z.string().min(1),
   /** JSON object: escalation level ("1".."9") -> SNS topic ARN. */
