@@ -4,6 +4,7 @@ import { UsageError } from '../core/errors.ts';
 import { describeNextStep } from '../core/escalation.ts';
 import { type Incident, incidentMetrics, type TimelineEntry } from '../core/incident.ts';
 import { acknowledgeIncident, declareIncident, resolveIncident } from '../use-cases/operator-actions.ts';
+import { incidentView } from '../use-cases/operator-api.ts';
 import { parseCommandLine } from './args.ts';
 import type { CliCommand, CliContext } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
@@ -81,7 +82,7 @@ export const incidentCommand: CliCommand = {
           : await ctx.incidents.listOpenIncidents();
         context.stdout(
           values.json
-            ? formatJson(incidents.slice(0, limit).map((i) => summary(i, now)))
+            ? formatJson(incidents.slice(0, limit).map((i) => incidentView(i, now)))
             : listText(incidents.slice(0, limit), now),
         );
         return 0;
@@ -90,7 +91,7 @@ export const incidentCommand: CliCommand = {
         const incident = await declareIncident(ctx, { ...declared, by: operatorName(values.by) });
         context.stdout(
           values.json
-            ? formatJson(summary(incident, now))
+            ? formatJson(incidentView(incident, now))
             : `declared ${incident.id} (${incident.severity}): ${incident.title}\n`,
         );
         return 0;
@@ -102,7 +103,7 @@ export const incidentCommand: CliCommand = {
         const timeline = await ctx.incidents.getTimeline(incidentId);
         context.stdout(
           values.json
-            ? formatJson({ ...summary(incident, now), timeline: timeline.map(isoEntry) })
+            ? formatJson({ ...incidentView(incident, now), timeline: timeline.map(isoEntry) })
             : showText(incident, timeline, now),
         );
         return 0;
@@ -116,7 +117,7 @@ export const incidentCommand: CliCommand = {
           : await resolveIncident(ctx, incidentId, by, values.reason ?? '');
       context.stdout(
         values.json
-          ? formatJson(summary(done, now))
+          ? formatJson(incidentView(done, now))
           : `${action === 'ack' ? 'acknowledged' : 'resolved'} ${done.id} (${done.title}) as ${by}; ${describeNextStep(done, now)}\n`,
       );
       return 0;
@@ -142,32 +143,6 @@ function declaration(values: {
     title: values.title.trim(),
     services: values.service ?? [],
   } as const;
-}
-
-export function summary(incident: Incident, now: number) {
-  const m = incidentMetrics(incident, now);
-  return {
-    id: incident.id,
-    status: incident.status,
-    severity: incident.severity,
-    kind: incident.kind,
-    title: incident.title,
-    services: incident.services,
-    flapping: incident.flapping,
-    count: incident.count,
-    failingSince: new Date(incident.failingSince).toISOString(),
-    openedAt: new Date(incident.openedAt).toISOString(),
-    lastSeen: new Date(incident.lastSeen).toISOString(),
-    acknowledgedBy: incident.acknowledgedBy ?? null,
-    resolvedAt: incident.resolvedAt === undefined ? null : new Date(incident.resolvedAt).toISOString(),
-    resolution: incident.resolution ?? null,
-    escalationLevel: incident.escalation.level,
-    nextStep: describeNextStep(incident, now),
-    mttdMs: m.mttdMs,
-    mttaMs: m.mttaMs ?? null,
-    mttrMs: m.mttrMs ?? null,
-    slaMet: m.slaMet ?? null,
-  };
 }
 
 function listText(incidents: readonly Incident[], now: number): string {
