@@ -1,37 +1,43 @@
-import { SEVERITIES, type Severity } from '../core/config-schema.ts';
+import { SEVERITIES } from '../core/config-schema.ts';
 import { formatDuration } from '../core/duration.ts';
-import { UsageError } from '../core/errors.ts';
-import { describeNextStep } from '../core/escalation.ts';
-import { type Incident, incidentMetrics, type TimelineEntry } from '../core/incident.ts';
-import { acknowledgeIncident, declareIncident, resolveIncident } from '../use-cases/operator-actions.ts';
-import { incidentView } from '../use-cases/operator-api.ts';
+import { ControlPlaneError, UsageError } from '../core/errors.ts';
+import type { TimelineEntry } from '../core/incident.ts';
+import { type ApiRequest, type ApiResponse, handleApiRequest, type incidentView } from '../use-cases/operator-api.ts';
 import { parseCommandLine } from './args.ts';
-import type { CliCommand, CliContext } from './command.ts';
+import { callOperatorApi } from './aws-operator-client.ts';
+import type { CliCommand } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
 import { formatJson, formatTable } from './output.ts';
 
 const USAGE = `Usage:
-  acgs-ops incident list [--all] [--limit N]
+  acgs-ops incident list [--all]
   acgs-ops incident show ID
-  acgs-ops incident ack ID [--by NAME] [--note TEXT]
-  acgs-ops incident resolve ID --reason TEXT [--by NAME]
-  acgs-ops incident declare --type security|manual --severity P1|P2|P3 --title TEXT [--service NAME]... [--by NAME]
+  acgs-ops incident ack ID [--note TEXT]
+  acgs-ops incident resolve ID --reason TEXT
+  acgs-ops incident declare --type security|manual --severity P1|P2|P3 --title TEXT [--service NAME]...
 
-Works on the state of the local control plane (the daemon may be running). Acknowledging stops escalation until
-the ack times out; resolving stops everything. "declare" opens an incident by hand (e.g. a security alert): it
-pages like any other and is never auto-resolved.
+Acknowledging stops escalation until the ack times out; resolving stops everything. "declare" opens an incident by
+hand (e.g. a security alert): it pages like any other and is never auto-resolved.
+
+Where: --target local (default) works on the state of the control plane on this host (the daemon may be running);
+--target aws calls the deployed operator API (the stack's OperatorApiUrl output), signed with your AWS credentials,
+and the incident is recorded as acknowledged or resolved by your IAM identity.
 
 Options:
 ${LOCAL_OPTIONS_HELP}
+      --target T     local (default) or aws
+      --url URL      operator API URL for --target aws (default: $ACGS_OPERATOR_URL)
+      --region R     AWS region for --target aws (default: $AWS_REGION)
       --all          list resolved incidents too (default: open ones)
-      --limit N      at most N incidents (default 50)
-      --by NAME      who acts (default: your login name)
+      --by NAME      who acts, --target local only (default: your login name)
 `;
 
 const OPTIONS = {
   ...LOCAL_OPTIONS,
+  target: { type: 'string', default: 'local' },
+  url: { type: 'string' },
+  region: { type: 'string' },
   all: { type: 'boolean', default: false },
-  limit: { type: 'string' },
   by: { type: 'string' },
   note: { type: 'string' },
   reason: { type: 'string' },
@@ -41,111 +47,134 @@ const OPTIONS = {
   service: { type: 'string', multiple: true },
 } as const;
 
+type View = ReturnType<typeof incidentView>;
+type Timeline = (Omit<TimelineEntry, 'at'> & { at: string })[];
+
 export const incidentCommand: CliCommand = {
   name: 'incident',
-  summary: 'list, show, acknowledge, resolve or declare incidents',
+  summary: 'list, show, acknowledge, resolve or declare incidents (on this host or in AWS)',
   usage: USAGE,
   async run(args, context) {
     const { values, positionals } = parseCommandLine('incident', args, OPTIONS);
     const [action, id, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}" (see acgs-ops incident --help)`);
-    const needId = () => {
-      if (!id) throw new UsageError(`acgs-ops incident ${action} needs an incident id (see acgs-ops incident list)`);
-      return id;
-    };
-    switch (action) {
-      case 'list':
-      case 'show':
-      case 'ack':
-      case 'resolve':
-      case 'declare':
-        break;
-      case undefined:
-        throw new UsageError('acgs-ops incident needs an action: list, show, ack, resolve or declare');
-      default:
-        throw new UsageError(`unknown action "${action}" (actions: list, show, ack, resolve, declare)`);
-    }
-    const limit = values.limit === undefined ? 50 : Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new UsageError(`--limit must be a positive whole number, got "${values.limit}"`);
-    if (action === 'resolve' && !values.reason?.trim())
-      throw new UsageError('resolve needs --reason TEXT (it goes on the timeline)');
-    const declared = action === 'declare' ? declaration(values) : undefined;
+    if (values.target !== 'local' && values.target !== 'aws')
+      throw new UsageError(`--target must be local or aws, got "${values.target}"`);
+    const request = toRequest(action, id, values);
 
-    const { runtime } = await openRuntimeFor(values, context);
-    try {
-      const { ctx } = runtime;
-      const now = ctx.clock.now();
-      if (action === 'list') {
-        const incidents = values.all
-          ? await ctx.incidents.listIncidents({ limit })
-          : await ctx.incidents.listOpenIncidents();
-        context.stdout(
-          values.json
-            ? formatJson(incidents.slice(0, limit).map((i) => incidentView(i, now)))
-            : listText(incidents.slice(0, limit), now),
-        );
-        return 0;
+    let response: ApiResponse;
+    if (values.target === 'aws') {
+      const url = values.url ?? process.env.ACGS_OPERATOR_URL;
+      const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+      if (!url)
+        throw new UsageError('--target aws needs --url (or ACGS_OPERATOR_URL): the stack output OperatorApiUrl');
+      if (!region) throw new UsageError('--target aws needs --region (or AWS_REGION)');
+      if (values.by !== undefined)
+        throw new UsageError('--by is for --target local; in AWS you act as your IAM identity');
+      const body = await callOperatorApi(url, region, {
+        method: request.method as 'GET' | 'POST',
+        path: request.path,
+        ...(request.body === undefined ? {} : { body: JSON.parse(request.body) }),
+        query: Object.fromEntries(
+          Object.entries(request.query).filter((e): e is [string, string] => e[1] !== undefined),
+        ),
+      });
+      response = { statusCode: 200, body };
+    } else {
+      const { runtime } = await openRuntimeFor(values, context);
+      try {
+        response = await handleApiRequest(runtime.ctx, { ...request, caller: operatorName(values.by) });
+      } finally {
+        runtime.close();
       }
-      if (action === 'declare' && declared) {
-        const incident = await declareIncident(ctx, { ...declared, by: operatorName(values.by) });
-        context.stdout(
-          values.json
-            ? formatJson(incidentView(incident, now))
-            : `declared ${incident.id} (${incident.severity}): ${incident.title}\n`,
-        );
-        return 0;
+      if (response.statusCode >= 400) {
+        const message = (response.body as { error?: string }).error ?? `status ${response.statusCode}`;
+        if (response.statusCode === 400 || response.statusCode === 404) throw new UsageError(message);
+        if (response.statusCode === 409) {
+          // Not a usage error and not a failure of the tool: the incident is already where the operator wanted it.
+          context.stderr(`acgs-ops: ${message}\n`);
+          return 1;
+        }
+        throw new ControlPlaneError('API_ERROR', message);
       }
-      const incidentId = needId();
-      if (action === 'show') {
-        const incident = await ctx.incidents.getIncident(incidentId);
-        if (!incident) throw new UsageError(`no incident ${incidentId} (see acgs-ops incident list --all)`);
-        const timeline = await ctx.incidents.getTimeline(incidentId);
-        context.stdout(
-          values.json
-            ? formatJson({ ...incidentView(incident, now), timeline: timeline.map(isoEntry) })
-            : showText(incident, timeline, now),
-        );
-        return 0;
-      }
-      if (!(await ctx.incidents.getIncident(incidentId)))
-        throw new UsageError(`no incident ${incidentId} (see acgs-ops incident list --all)`);
-      const by = operatorName(values.by);
-      const done =
-        action === 'ack'
-          ? await acknowledgeIncident(ctx, incidentId, by, values.note)
-          : await resolveIncident(ctx, incidentId, by, values.reason ?? '');
-      context.stdout(
-        values.json
-          ? formatJson(incidentView(done, now))
-          : `${action === 'ack' ? 'acknowledged' : 'resolved'} ${done.id} (${done.title}) as ${by}; ${describeNextStep(done, now)}\n`,
-      );
-      return 0;
-    } finally {
-      runtime.close();
     }
+
+    if (values.json) {
+      context.stdout(formatJson(response.body));
+      return 0;
+    }
+    const now = context.clock.now();
+    if (action === 'list') context.stdout(listText((response.body as { incidents: View[] }).incidents, now));
+    else if (action === 'show') context.stdout(showText(response.body as View & { timeline: Timeline }));
+    else {
+      const view = response.body as View;
+      const verb = action === 'ack' ? 'acknowledged' : action === 'resolve' ? 'resolved' : 'declared';
+      context.stdout(`${verb} ${view.id} (${view.severity} ${view.title}); next: ${view.nextStep}\n`);
+    }
+    return 0;
   },
 };
 
-function declaration(values: {
-  type?: string | undefined;
-  severity?: string | undefined;
-  title?: string | undefined;
-  service?: string[] | undefined;
-}) {
-  if (values.type !== 'security' && values.type !== 'manual')
-    throw new UsageError('declare needs --type security or --type manual');
-  if (!SEVERITIES.includes(values.severity as Severity)) throw new UsageError('declare needs --severity P1, P2 or P3');
-  if (!values.title?.trim()) throw new UsageError('declare needs --title TEXT');
-  return {
-    kind: values.type,
-    severity: values.severity as Severity,
-    title: values.title.trim(),
-    services: values.service ?? [],
-  } as const;
+function toRequest(
+  action: string | undefined,
+  id: string | undefined,
+  values: {
+    all?: boolean | undefined;
+    note?: string | undefined;
+    reason?: string | undefined;
+    type?: string | undefined;
+    severity?: string | undefined;
+    title?: string | undefined;
+    service?: string[] | undefined;
+  },
+): Omit<ApiRequest, 'caller'> {
+  const needId = () => {
+    if (!id) throw new UsageError(`acgs-ops incident ${action} needs an incident id (see acgs-ops incident list)`);
+    if (!/^[A-Z0-9-]{1,64}$/.test(id)) throw new UsageError(`"${id}" is not an incident id (INC-...)`);
+    return id;
+  };
+  const none = { query: {}, body: undefined };
+  switch (action) {
+    case 'list':
+      return { method: 'GET', path: '/incidents', query: values.all ? { all: 'true' } : {}, body: undefined };
+    case 'show':
+      return { ...none, method: 'GET', path: `/incidents/${needId()}` };
+    case 'ack':
+      return {
+        method: 'POST',
+        path: `/incidents/${needId()}/ack`,
+        query: {},
+        body: JSON.stringify(values.note === undefined ? {} : { note: values.note }),
+      };
+    case 'resolve':
+      if (!values.reason?.trim()) throw new UsageError('resolve needs --reason TEXT (it goes on the timeline)');
+      return {
+        method: 'POST',
+        path: `/incidents/${needId()}/resolve`,
+        query: {},
+        body: JSON.stringify({ reason: values.reason }),
+      };
+    case 'declare': {
+      if (values.type !== 'security' && values.type !== 'manual')
+        throw new UsageError('declare needs --type security or --type manual');
+      if (!SEVERITIES.some((s) => s === values.severity)) throw new UsageError('declare needs --severity P1, P2 or P3');
+      if (!values.title?.trim()) throw new UsageError('declare needs --title TEXT');
+      const body = {
+        type: values.type,
+        severity: values.severity,
+        title: values.title.trim(),
+        services: values.service ?? [],
+      };
+      return { method: 'POST', path: '/incidents', query: {}, body: JSON.stringify(body) };
+    }
+    case undefined:
+      throw new UsageError('acgs-ops incident needs an action: list, show, ack, resolve or declare');
+    default:
+      throw new UsageError(`unknown action "${action}" (actions: list, show, ack, resolve, declare)`);
+  }
 }
 
-function listText(incidents: readonly Incident[], now: number): string {
+function listText(incidents: readonly View[], now: number): string {
   if (incidents.length === 0) return 'no incidents\n';
   return formatTable(
     ['ID', 'SEV', 'STATUS', 'TITLE', 'SINCE', 'LEVEL', 'NEXT'],
@@ -154,23 +183,23 @@ function listText(incidents: readonly Incident[], now: number): string {
       i.severity,
       i.status,
       i.title + (i.flapping ? ' [flapping]' : ''),
-      `${formatDuration(now - i.failingSince)} ago`,
-      String(i.escalation.level),
-      describeNextStep(i, now),
+      `${formatDuration(now - Date.parse(i.failingSince))} ago`,
+      String(i.escalationLevel),
+      i.nextStep,
     ]),
   );
 }
 
-export function showText(incident: Incident, timeline: readonly TimelineEntry[], now: number): string {
-  const m = incidentMetrics(incident, now);
+function showText(view: View & { timeline: Timeline }): string {
+  const ms = (v: number | null) => (v === null ? '-' : formatDuration(v));
   const lines = [
-    `${incident.id}  ${incident.severity}  ${incident.status}  ${incident.title}`,
-    `  kind ${incident.kind}${incident.flapping ? ' (flapping)' : ''}, services ${incident.services.join(', ') || '-'}, seen ${incident.count}x`,
-    `  failing since ${new Date(incident.failingSince).toISOString()}, opened ${new Date(incident.openedAt).toISOString()}`,
-    `  MTTD ${formatDuration(m.mttdMs)}  MTTA ${m.mttaMs === undefined ? '-' : formatDuration(m.mttaMs)}  MTTR ${m.mttrMs === undefined ? '-' : formatDuration(m.mttrMs)}  SLA ${m.slaMet === undefined ? 'pending' : m.slaMet ? 'met' : 'breached'}`,
-    `  next: ${describeNextStep(incident, now)}`,
+    `${view.id}  ${view.severity}  ${view.status}  ${view.title}`,
+    `  kind ${view.kind}${view.flapping ? ' (flapping)' : ''}, services ${view.services.join(', ') || '-'}, seen ${view.count}x`,
+    `  failing since ${view.failingSince}, opened ${view.openedAt}`,
+    `  MTTD ${ms(view.mttdMs)}  MTTA ${ms(view.mttaMs)}  MTTR ${ms(view.mttrMs)}  SLA ${view.slaMet === null ? 'pending' : view.slaMet ? 'met' : 'breached'}`,
+    `  next: ${view.nextStep}`,
     '  timeline:',
-    ...timeline.map((e) => `    ${new Date(e.at).toISOString()}  ${describeEntry(e)}`),
+    ...view.timeline.map((e) => `    ${e.at}  ${describeEntry({ ...e, at: Date.parse(e.at) } as TimelineEntry)}`),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -203,9 +232,3 @@ export function describeEntry(e: TimelineEntry): string {
       return `resolved by ${e.by}: ${e.resolution}`;
   }
 }
-
-function isoEntry(e: TimelineEntry) {
-  return { ...e, at: new Date(e.at).toISOString() };
-}
-
-export type { CliContext };
