@@ -1,0 +1,160 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+
+/**
+ * A throwaway `moto_server` (moto 5.2.1, preinstalled on these machines) on 127.0.0.1 and a free port, one per test
+ * file: test files running in parallel never share AWS state. A machine without moto fails the tests loudly, naming
+ * what is missing; it never skips them.
+ */
+export interface MotoServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  /** Forgets every resource (tables, topics, queues...) in every service. */
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const COMMAND = 'moto_server';
+const READY_TIMEOUT_MS = 20_000;
+const STOP_GRACE_MS = 2_000;
+
+/** Client settings for any AWS SDK v3 client talking to moto: us-east-1, dummy static credentials. */
+export function awsClientConfig(endpoint: string) {
+  return {
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  };
+}
+
+export async function startMotoServer(): Promise<MotoServer> {
+  let lastError: unknown;
+  // A free port can be taken between probing it and moto binding it: try a few.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    try {
+      return await launch(port);
+    } catch (error) {
+      if (error instanceof MotoMissingError) throw error;
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+/**
+ * Starts moto before the file's tests and stops it after them. The returned object's `endpoint` is readable from
+ * inside tests and hooks.
+ */
+export function useMotoServer(): { readonly endpoint: string; reset(): Promise<void> } {
+  let server: MotoServer | undefined;
+  beforeAll(async () => {
+    server = await startMotoServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const current = (): MotoServer => {
+    if (!server) throw new Error('moto_server is not running: use its endpoint inside tests or hooks only');
+    return server;
+  };
+  return {
+    get endpoint() {
+      return current().endpoint;
+    },
+    reset: () => current().reset(),
+  };
+}
+
+class MotoMissingError extends Error {}
+
+async function launch(port: number): Promise<MotoServer> {
+  const endpoint = `http://127.0.0.1:${port}`;
+  const child = spawn(COMMAND, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  const ended = new Promise<Error>((resolve) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      resolve(
+        error.code === 'ENOENT'
+          ? new MotoMissingError(
+              `${COMMAND} is not on PATH: the AWS adapter integration tests need moto 5.2.1's server ` +
+                `(pip install "moto[server]==5.2.1") to emulate DynamoDB, SNS, SQS, SSM, S3 and EventBridge`,
+            )
+          : error,
+      );
+    });
+    child.once('exit', (code, signal) => {
+      const missing = code === 127 || /command not found|No module named/i.test(output);
+      const text = `${COMMAND} exited (${signal ?? `code ${code}`}) before answering on ${endpoint}:\n${output}`;
+      resolve(
+        missing ? new MotoMissingError(`${text}\nIs moto[server] 5.2.1 installed for this Python?`) : new Error(text),
+      );
+    });
+  });
+
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const failure = await Promise.race([ended, waitUntilAnswering(endpoint, child, ended)]);
+  if (failure instanceof Error) {
+    await stop();
+    throw failure;
+  }
+  return {
+    endpoint,
+    reset: async () => {
+      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+      if (!response.ok) throw new Error(`moto reset answered HTTP ${response.status}`);
+    },
+    stop,
+  };
+}
+
+/** Resolves undefined once moto answers HTTP, or why it does not (it ended, or the timeout passed). */
+async function waitUntilAnswering(
+  endpoint: string,
+  child: ChildProcess,
+  ended: Promise<Error>,
+): Promise<Error | undefined> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) return ended;
+    try {
+      const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1_000) });
+      await response.arrayBuffer();
+      if (response.ok) return undefined;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return new Error(`${COMMAND} did not answer on ${endpoint} within ${READY_TIMEOUT_MS} ms`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (address === null || typeof address === 'string') throw new Error('could not find a free TCP port');
+  return address.port;
+}
