@@ -1,0 +1,99 @@
+import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { ControlPlaneError } from '../../core/errors.ts';
+import { formatPage, type MessageOptions, type PageMessage } from '../../core/page-message.ts';
+import type { Notification, Notifier } from '../../ports.ts';
+
+/** Standard (not FIFO) SNS topic ARNs: FIFO topics cannot deliver to email or SMS, which pages need. */
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+/** SNS subjects: printable ASCII, no line breaks, fewer than 100 characters. */
+const MAX_SUBJECT = 99;
+
+/**
+ * Pages through SNS, one topic per escalation level: who is on a level is the topic's subscriptions (email, SMS,
+ * chat webhooks, queues), managed outside the control plane.
+ *
+ * Messages are published with `MessageStructure: 'json'`, one message per kind of subscriber: people (email, SMS,
+ * the default) read the page's text; machines (SQS, Lambda, HTTP(S), Firehose, email-json) get the page's JSON body,
+ * the same body the webhook and JSON-lines channels carry. Plain text would give machines nothing to parse, and a
+ * JSON body would give people braces to read. Message attributes (severity, incidentId, level, why) let a
+ * subscription filter pages without parsing them.
+ */
+export class SnsNotifier implements Notifier {
+  private readonly topics: ReadonlyMap<number, string>;
+
+  /** @param topics escalation level -> topic ARN (keys as numbers or as the strings "1".."9" of a JSON object) */
+  constructor(
+    private readonly client: SNSClient,
+    topics: Readonly<Record<string, string>>,
+    private readonly options: MessageOptions,
+  ) {
+    const parsed = new Map<number, string>();
+    for (const [level, arn] of Object.entries(topics)) {
+      if (!/^[1-9][0-9]*$/.test(level))
+        throw new ControlPlaneError('CONFIG', `SnsNotifier: "${level}" is not an escalation level (1, 2, 3...)`);
+      if (!TOPIC_ARN.test(arn))
+        throw new ControlPlaneError('CONFIG', `SnsNotifier: level ${level}: "${arn}" is not a standard SNS topic ARN`);
+      parsed.set(Number(level), arn);
+    }
+    this.topics = parsed;
+  }
+
+  async notify(notification: Notification): Promise<void> {
+    const { page, incident, recent } = notification;
+    const topic = this.topics.get(page.level);
+    if (topic === undefined)
+      throw new ControlPlaneError(
+        'NO_TOPIC',
+        `no SNS topic for escalation level ${page.level} (${page.levelName}); page for ${incident.id} not sent`,
+      );
+    const message = formatPage(page, incident, recent, this.options);
+    await this.client.send(
+      new PublishCommand({
+        TopicArn: topic,
+        Subject: snsSubject(message.subject),
+        MessageStructure: 'json',
+        Message: JSON.stringify(perProtocol(message)),
+        MessageAttributes: {
+          severity: text(page.severity),
+          incidentId: text(incident.id),
+          level: text(String(page.level)),
+          why: text(page.why),
+        },
+      }),
+    );
+  }
+}
+
+function perProtocol(message: PageMessage): Record<string, string> {
+  const body = JSON.stringify(message.body);
+  return {
+    default: message.text,
+    email: message.text,
+    sms: `${message.subject} - ${message.body.acknowledge}`,
+    'email-json': body,
+    sqs: body,
+    lambda: body,
+    http: body,
+    https: body,
+    firehose: body,
+  };
+}
+
+function text(value: string): MessageAttributeValue {
+  return { DataType: 'String', StringValue: value };
+}
+
+/**
+ * A subject SNS accepts: printable ASCII only (accents dropped, other characters as `?`), whitespace runs and line
+ * breaks as one space, starting with a visible character, at most 99 characters.
+ */
+export function snsSubject(subject: string): string {
+  const ascii = subject
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .replace(/\s+/gu, ' ')
+    .replace(/[^\x20-\x7E]/gu, '?')
+    .trim();
+  if (ascii === '') return 'ACGS ops page';
+  return ascii.length <= MAX_SUBJECT ? ascii : `${ascii.slice(0, MAX_SUBJECT - 3).trimEnd()}...`;
+}
