@@ -53,6 +53,17 @@ const serviceSchema = z.strictObject({
   start: z.string().min(1).max(1024),
   logFile: z.string().min(1).max(512),
   dependsOn: z.array(name).default([]),
+  /**
+   * The EC2 instance (or SSM managed node) running the service, for SSM Run Command in AWS. Without it, commands
+   * target the instances tagged with the fleet tag and `acgs:host` = the service's host.
+   */
+  instanceId: z
+    .string()
+    .regex(
+      /^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$/,
+      'must be an EC2 instance id (i-...) or a managed node id (mi-...)',
+    )
+    .optional(),
 });
 
 const httpExpect = z.strictObject({
