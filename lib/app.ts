@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { type App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { formatConfigProblems, parseFleetConfig } from '../lambdas/core/config.ts';
+import { ControlPlaneStack, type ControlPlaneStackProps } from './control-plane-stack.ts';
+
+export interface ControlPlaneAppOptions {
+  /** Path of the fleet config file (YAML). */
+  readonly configPath: string;
+  /** @default see ControlPlaneStackProps.projectRoot */
+  readonly projectRoot?: string;
+  /** @default see ControlPlaneStackProps.documentsDir */
+  readonly documentsDir?: string;
+}
+
+/** A config file that cannot be read or is invalid; the message lists every problem with its field and line. */
+export class FleetConfigError extends Error {
+  override readonly name = 'FleetConfigError';
+}
+
+/**
+ * Adds the control-plane stack of the fleet described by `configPath` to `app`, with the cdk-nag AwsSolutions checks
+ * on the whole app. `bin/app.ts` runs exactly this, and so do the infrastructure tests.
+ */
+export function addControlPlane(app: App, options: ControlPlaneAppOptions): ControlPlaneStack {
+  let configText: string;
+  try {
+    configText = readFileSync(options.configPath, 'utf8');
+  } catch (error) {
+    throw new FleetConfigError(
+      `cannot read config ${options.configPath}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  const parsed = parseFleetConfig(configText);
+  if (!parsed.ok) throw new FleetConfigError(formatConfigProblems(options.configPath, parsed.problems));
+  const { config } = parsed;
+  const props: ControlPlaneStackProps = {
+    config,
+    configText,
+    description: `ACGS operations control plane for the ${config.fleet.name} fleet (${config.fleet.environment})`,
+    ...(options.projectRoot === undefined ? {} : { projectRoot: options.projectRoot }),
+    ...(options.documentsDir === undefined ? {} : { documentsDir: options.documentsDir }),
+  };
+  const stack = new ControlPlaneStack(app, `${config.fleet.name}-ops-control-plane`, props);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return stack;
+}

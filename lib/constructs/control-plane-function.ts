@@ -1,0 +1,169 @@
+import { join } from 'node:path';
+import { CfnResource, type Duration, Validations } from 'aws-cdk-lib';
+import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
+import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { HANDLERS, type HandlerEnvironment, type HandlerName } from '../../lambdas/handlers/environment.ts';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
+
+/**
+ * nodejs22.x, not nodejs20.x: Node 20 left LTS maintenance in April 2026 and Lambda deprecates its runtime with it,
+ * while 22 is supported into 2027 and is within the project's engines range. Not nodejs24.x yet: 22 is the newest
+ * runtime the pinned toolchain (Powertools 2, middy 6, the esbuild target below) is validated for; moving to 24 is a
+ * deliberate upgrade with a test pass.
+ */
+export const HANDLER_RUNTIME = Runtime.NODEJS_22_X;
+const ESBUILD_TARGET = 'node22';
+
+/** ESM bundles still meet CommonJS dependencies that call `require`; give them one. */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+
+export interface FunctionVpcPlacement {
+  readonly vpc: IVpc;
+  readonly subnets: readonly ISubnet[];
+  readonly securityGroups: readonly ISecurityGroup[];
+}
+
+export interface AsyncInvocationOptions {
+  /** Lambda's own retries of a failed asynchronous invocation (0-2). */
+  readonly retryAttempts: number;
+  /** An event older than this is not run any more and goes to the failure queue (60 s - 6 h). */
+  readonly maxEventAge: Duration;
+}
+
+export interface ControlPlaneFunctionProps {
+  readonly handler: HandlerName;
+  /** The repository root: entries are `lambdas/handlers/<entry>`, the lock file is `package-lock.json`. */
+  readonly projectRoot: string;
+  readonly environment: HandlerEnvironment;
+  /** The fleet config file's text, baked into the bundle as `__ACGS_FLEET_CONFIG__`. */
+  readonly configText: string;
+  readonly timeout: Duration;
+  readonly logRetention: RetentionDays;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /**
+   * Concurrency reserved (and capped) for this function; 1 makes runs strictly sequential.
+   * @default no reservation
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * How asynchronous invocations are retried; failures go to a dead-letter queue (the function's on-failure
+   * destination). `undefined` for a function only ever invoked synchronously (a Function URL), which has no
+   * asynchronous failures to catch.
+   * @default no async configuration and no queue
+   */
+  readonly asyncInvocation?: AsyncInvocationOptions;
+  /** @default not in a VPC */
+  readonly vpc?: FunctionVpcPlacement;
+}
+
+/**
+ * One control-plane Lambda with the house defaults: Node 22 on ARM64, an ESM bundle built with the local esbuild
+ * (minified, with source maps), X-Ray tracing, its own log group with the fleet's retention, and its own role that
+ * starts with nothing but writing to that log group; callers grant what the use-case needs.
+ */
+export class ControlPlaneFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+  readonly deadLetterQueue?: DeadLetterQueue;
+  readonly handlerName: HandlerName;
+
+  constructor(scope: Construct, id: string, props: ControlPlaneFunctionProps) {
+    super(scope, id);
+    this.handlerName = props.handler;
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${props.handler} Lambda`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    if (props.asyncInvocation) {
+      this.deadLetterQueue = new DeadLetterQueue(this, 'FailedInvocations', {
+        purpose: `asynchronous invocations of the ${props.handler} Lambda that failed or expired`,
+      });
+    }
+
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: join(props.projectRoot, 'lambdas', 'handlers', HANDLERS[props.handler].entry),
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      runtime: HANDLER_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout,
+      tracing: Tracing.ACTIVE,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      ...(props.asyncInvocation && this.deadLetterQueue
+        ? {
+            retryAttempts: props.asyncInvocation.retryAttempts,
+            maxEventAge: props.asyncInvocation.maxEventAge,
+            onFailure: new SqsDestination(this.deadLetterQueue.queue),
+          }
+        : {}),
+      ...(props.vpc
+        ? {
+            vpc: props.vpc.vpc,
+            vpcSubnets: { subnets: [...props.vpc.subnets] },
+            securityGroups: [...props.vpc.securityGroups],
+          }
+        : {}),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: ESBUILD_TARGET,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        define: { __ACGS_FLEET_CONFIG__: JSON.stringify(props.configText) },
+        // The pinned SDK v3 clients are bundled (tested versions, tree-shaken) rather than taken from the runtime;
+        // pg's optional native binding is never installed.
+        externalModules: ['pg-native'],
+        forceDockerBundling: false,
+      },
+    });
+
+    // CDK makes the function depend on its role and the role's policy (it must not run before its permissions
+    // exist); cfn-lint's W3005 flags the role half as redundant with the Role GetAtt. Accepted: generated, harmless.
+    const cfnFunction = this.fn.node.defaultChild;
+    if (CfnResource.isCfnResource(cfnFunction))
+      cfnFunction.addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
+
+    if (props.vpc) {
+      this.role.addManagedPolicy(
+        ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'),
+      );
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason:
+          'Lambda manages the network interfaces of a VPC function with these EC2 actions, which take no resource ' +
+          'ARNs; the AWS-managed policy is the minimal set and follows changes to what Lambda needs.',
+      });
+    }
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.',
+    });
+    Validations.of(this.fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'nodejs22.x is deliberate: the newest runtime the pinned Lambda toolchain is validated for (see HANDLER_RUNTIME); ' +
+        'nodejs24.x is a planned upgrade with its own test pass.',
+    });
+  }
+}

@@ -1,0 +1,177 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { SEVERITIES } from '../../lambdas/core/config-schema.ts';
+import { CONTROL_PLANE_METRICS as M } from '../metrics.ts';
+import { clamp } from '../schedule-period.ts';
+import { ControlPlaneFunction } from './control-plane-function.ts';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
+
+export interface ControlPlaneMonitoringProps {
+  /** POWERTOOLS_SERVICE_NAME of the Lambdas: the `service` dimension of every control-plane metric. */
+  readonly serviceName: string;
+  /** Seconds between two probe cycles. */
+  readonly probePeriodSeconds: number;
+  /** Where every alarm (and its recovery) is sent: the level-1 topic. */
+  readonly alarmTopic: ITopic;
+  /** Targets drawn on the dashboard, one availability and one latency line each: the fleet's services. */
+  readonly services: readonly string[];
+  /** Further probed targets (dependencies such as the database), drawn together. */
+  readonly dependencies: readonly string[];
+  readonly dashboardName: string;
+}
+
+/**
+ * Watching the watcher. A silent probe (no `ProbeCycles` datum for a whole alarm period, including when nothing at
+ * all arrives) pages level 1; so does any Lambda error and any message in any dead-letter queue. The alarms for
+ * functions and queues are made for every `ControlPlaneFunction` and `DeadLetterQueue` in the stack, found by type
+ * when this construct is created (so create it last): a new queue or function cannot be left unwatched.
+ */
+export class ControlPlaneMonitoring extends Construct {
+  readonly heartbeatAlarm: Alarm;
+  readonly errorAlarms: readonly Alarm[];
+  readonly deadLetterAlarms: readonly Alarm[];
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: ControlPlaneMonitoringProps) {
+    super(scope, id);
+    const action = new SnsAction(props.alarmTopic);
+    const watch = (alarm: Alarm): Alarm => {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      return alarm;
+    };
+    const metric = (metricName: string, dimensions: Record<string, string>, statistic: string, period: Duration) =>
+      new Metric({
+        namespace: M.namespace,
+        metricName,
+        dimensionsMap: { [M.dimensions.service]: props.serviceName, ...dimensions },
+        statistic,
+        period,
+      });
+
+    // Three probe periods, at least five minutes (a minute-by-minute heartbeat jitters across period boundaries),
+    // rounded to whole minutes as CloudWatch wants.
+    const heartbeatSeconds = Math.ceil(clamp(3 * props.probePeriodSeconds, 300, 86_400) / 60) * 60;
+    this.heartbeatAlarm = watch(
+      new Alarm(this, 'ProbeHeartbeat', {
+        alarmDescription:
+          `The probe reported no finished cycle for ${heartbeatSeconds / 60} minutes: the fleet is not being watched ` +
+          '(schedule disabled, probe failing or timing out, metrics not published).',
+        metric: metric(M.probeCycles, {}, 'Sum', Duration.seconds(heartbeatSeconds)),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.BREACHING,
+      }),
+    );
+
+    const stack = Stack.of(this);
+    const functions = stack.node.findAll().filter((c): c is ControlPlaneFunction => c instanceof ControlPlaneFunction);
+    this.errorAlarms = functions.map((f) =>
+      watch(
+        new Alarm(f, 'ErrorsAlarm', {
+          alarmDescription: `The ${f.handlerName} Lambda failed (an error or a timeout) in the last 5 minutes.`,
+          metric: f.fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+          threshold: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      ),
+    );
+
+    const queues = stack.node.findAll().filter((c): c is DeadLetterQueue => c instanceof DeadLetterQueue);
+    this.deadLetterAlarms = queues.map((q) =>
+      watch(
+        new Alarm(q, 'MessagesAlarm', {
+          alarmDescription: `Dead letters waiting: ${q.purpose}. Inspect them, fix the cause, then redrive or purge.`,
+          metric: q.queue.metricApproximateNumberOfMessagesVisible({
+            period: Duration.minutes(1),
+            statistic: 'Maximum',
+          }),
+          threshold: 0,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          // An idle queue stops reporting: no data means no messages.
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      ),
+    );
+
+    const fiveMinutes = Duration.minutes(5);
+    const availability = (targets: readonly string[]) =>
+      targets.map(
+        (target, i) =>
+          new MathExpression({
+            expression: `100 * m${i}`,
+            usingMetrics: {
+              [`m${i}`]: metric(M.targetAvailability, { [M.dimensions.target]: target }, 'Average', fiveMinutes),
+            },
+            label: target,
+            period: fiveMinutes,
+          }),
+      );
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.hours(24),
+    });
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: `# ${props.serviceName}\nAvailability is the share of probes answered healthy; latency is the p95 of the probes' own timings.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Service availability (%)',
+        left: availability(props.services),
+        leftYAxis: { min: 0, max: 100 },
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Service probe latency p95 (ms)',
+        left: props.services.map((target) =>
+          metric(M.probeLatency, { [M.dimensions.target]: target }, 'p95', fiveMinutes).with({ label: target }),
+        ),
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Open incidents by severity',
+        left: SEVERITIES.map((severity) =>
+          metric(M.openIncidents, { [M.dimensions.severity]: severity }, 'Maximum', Duration.minutes(1)).with({
+            label: severity,
+          }),
+        ),
+        leftYAxis: { min: 0 },
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Dependency availability (%)',
+        left: availability(props.dependencies),
+        leftYAxis: { min: 0, max: 100 },
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Probe cycles (heartbeat)',
+        left: [metric(M.probeCycles, {}, 'Sum', Duration.minutes(1)).with({ label: 'cycles' })],
+        leftYAxis: { min: 0 },
+        width: 8,
+      }),
+    );
+  }
+}
