@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll } from 'vitest';
 
 /**
@@ -27,6 +28,31 @@ export function awsClientConfig(endpoint: string) {
     endpoint,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   };
+}
+
+/**
+ * Runs the preinstalled AWS CLI against moto and returns its JSON answer: for the few calls whose SDK client this
+ * project does not depend on (EC2 instances to target by tag).
+ */
+export async function awsCli(endpoint: string, args: readonly string[]): Promise<unknown> {
+  const { accessKeyId, secretAccessKey } = awsClientConfig(endpoint).credentials;
+  try {
+    const { stdout } = await promisify(execFile)('aws', ['--endpoint-url', endpoint, '--output', 'json', ...args], {
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: accessKeyId,
+        AWS_SECRET_ACCESS_KEY: secretAccessKey,
+        AWS_DEFAULT_REGION: 'us-east-1',
+        AWS_PAGER: '',
+      },
+      timeout: 30_000,
+    });
+    return stdout.trim() === '' ? undefined : JSON.parse(stdout);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT') throw new Error('the AWS CLI (aws) is not on PATH: these tests use it to drive moto');
+    throw new Error(`aws ${args.join(' ')} failed: ${e.stderr ?? e.message}`, { cause: error });
+  }
 }
 
 export async function startMotoServer(): Promise<MotoServer> {
