@@ -4,8 +4,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { probeFanout } from './probe-fanout.ts';
+import { recoveryDrill } from './recovery-drill.ts';
 
-const benchmarks: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [['probe fan-out', () => probeFanout()]];
+const benchmarks: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
+  ['probe fan-out', () => probeFanout()],
+  ['recovery drill', () => recoveryDrill()],
+];
 
 for (const [name, run] of benchmarks) {
   const started = performance.now();
