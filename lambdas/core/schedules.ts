@@ -34,6 +34,14 @@ export function declaredSchedules(config: FleetConfig): [ScheduleName, Schedule]
 export function toCroner(schedule: Schedule, timezone: string): CronerSchedule {
   if ('every' in schedule) {
     const seconds = Math.round(schedule.every / 1_000);
+    // A step pattern keeps an exact cadence; croner's `interval` option can slip a whole tick when its timer wakes a
+    // millisecond early, so it is only the fallback for periods no step pattern expresses.
+    if (seconds < 60 && 60 % seconds === 0) return { pattern: `*/${seconds} * * * * *`, timezone };
+    if (seconds % 60 === 0) {
+      const minutes = seconds / 60;
+      if (minutes < 60 && 60 % minutes === 0) return { pattern: `0 */${minutes} * * * *`, timezone };
+      if (minutes % 60 === 0 && 24 % (minutes / 60) === 0) return { pattern: `0 0 */${minutes / 60} * * *`, timezone };
+    }
     return { pattern: '* * * * * *', interval: seconds, timezone };
   }
   return { pattern: `0 ${schedule.cron}`, timezone };

@@ -76,8 +76,8 @@ describe('schedules: one declaration, two runtimes', () => {
       toCroner(s, 'UTC'),
     ]);
     expect(derived).toEqual([
-      ['probe', 'rate(1 minute)', { pattern: '* * * * * *', interval: 60, timezone: 'UTC' }],
-      ['escalationSweep', 'rate(1 minute)', { pattern: '* * * * * *', interval: 60, timezone: 'UTC' }],
+      ['probe', 'rate(1 minute)', { pattern: '0 */1 * * * *', timezone: 'UTC' }],
+      ['escalationSweep', 'rate(1 minute)', { pattern: '0 */1 * * * *', timezone: 'UTC' }],
       ['backup', 'cron(0 2 * * ? *)', { pattern: '0 0 2 * * *', timezone: 'UTC' }],
       ['backupMonitor', 'cron(0 * * * ? *)', { pattern: '0 0 * * * *', timezone: 'UTC' }],
       ['cleanup', 'cron(0 3 ? * 1 *)', { pattern: '0 0 3 * * 0', timezone: 'UTC' }],
@@ -102,6 +102,7 @@ describe('schedules: one declaration, two runtimes', () => {
     for (const [every, rate] of [
       [60_000, 'rate(1 minute)'],
       [300_000, 'rate(5 minutes)'],
+      [420_000, 'rate(7 minutes)'],
       [7_200_000, 'rate(2 hours)'],
       [86_400_000, 'rate(1 day)'],
     ] as const) {
@@ -115,6 +116,12 @@ describe('schedules: one declaration, two runtimes', () => {
       expect(toScheduler({ every }, 'UTC').expression).toBe(rate);
       expect((b?.getTime() ?? 0) - (a?.getTime() ?? 0)).toBe(every);
     }
+  });
+
+  it('keeps an exact local cadence with a step pattern when the period divides the minute, hour or day', () => {
+    expect(toCroner({ every: 2_000 }, 'UTC')).toEqual({ pattern: '*/2 * * * * *', timezone: 'UTC' });
+    expect(toCroner({ every: 15 * 60_000 }, 'UTC')).toEqual({ pattern: '0 */15 * * * *', timezone: 'UTC' });
+    expect(toCroner({ every: 7_000 }, 'UTC')).toEqual({ pattern: '* * * * * *', interval: 7, timezone: 'UTC' });
   });
 
   it('refuses a seconds rate for AWS with a message that says why', () => {
