@@ -12,8 +12,6 @@ import { afterAll, beforeAll } from 'vitest';
 export interface MotoServer {
   /** `http://127.0.0.1:<port>` */
   readonly endpoint: string;
-  /** Forgets every resource (tables, topics, queues...) in every service. */
-  reset(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -55,13 +53,19 @@ export async function awsCli(endpoint: string, args: readonly string[]): Promise
   }
 }
 
-export async function startMotoServer(): Promise<MotoServer> {
+export interface MotoServerOptions {
+  /** The server executable. @default moto_server, from PATH */
+  readonly command?: string;
+}
+
+export async function startMotoServer(options: MotoServerOptions = {}): Promise<MotoServer> {
+  const command = options.command ?? COMMAND;
   let lastError: unknown;
   // A free port can be taken between probing it and moto binding it: try a few.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     try {
-      return await launch(port);
+      return await launch(command, port);
     } catch (error) {
       if (error instanceof MotoMissingError) throw error;
       lastError = error;
@@ -74,7 +78,7 @@ export async function startMotoServer(): Promise<MotoServer> {
  * Starts moto before the file's tests and stops it after them. The returned object's `endpoint` is readable from
  * inside tests and hooks.
  */
-export function useMotoServer(): { readonly endpoint: string; reset(): Promise<void> } {
+export function useMotoServer(): { readonly endpoint: string } {
   let server: MotoServer | undefined;
   beforeAll(async () => {
     server = await startMotoServer();
@@ -90,15 +94,14 @@ export function useMotoServer(): { readonly endpoint: string; reset(): Promise<v
     get endpoint() {
       return current().endpoint;
     },
-    reset: () => current().reset(),
   };
 }
 
 class MotoMissingError extends Error {}
 
-async function launch(port: number): Promise<MotoServer> {
+async function launch(command: string, port: number): Promise<MotoServer> {
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(COMMAND, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-4_000);
@@ -113,7 +116,7 @@ async function launch(port: number): Promise<MotoServer> {
       resolve(
         error.code === 'ENOENT'
           ? new MotoMissingError(
-              `${COMMAND} is not on PATH: the AWS adapter integration tests need moto 5.2.1's server ` +
+              `${command} is not on PATH: the AWS adapter integration tests need moto 5.2.1's server ` +
                 `(pip install "moto[server]==5.2.1") to emulate DynamoDB, SNS, SQS, SSM, S3 and EventBridge`,
             )
           : error,
@@ -121,7 +124,7 @@ async function launch(port: number): Promise<MotoServer> {
     });
     child.once('exit', (code, signal) => {
       const missing = code === 127 || /command not found|No module named/i.test(output);
-      const text = `${COMMAND} exited (${signal ?? `code ${code}`}) before answering on ${endpoint}:\n${output}`;
+      const text = `${command} exited (${signal ?? `code ${code}`}) before answering on ${endpoint}:\n${output}`;
       resolve(
         missing ? new MotoMissingError(`${text}\nIs moto[server] 5.2.1 installed for this Python?`) : new Error(text),
       );
@@ -138,23 +141,17 @@ async function launch(port: number): Promise<MotoServer> {
     clearTimeout(timer);
   };
 
-  const failure = await Promise.race([ended, waitUntilAnswering(endpoint, child, ended)]);
+  const failure = await Promise.race([ended, waitUntilAnswering(command, endpoint, child, ended)]);
   if (failure instanceof Error) {
     await stop();
     throw failure;
   }
-  return {
-    endpoint,
-    reset: async () => {
-      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
-      if (!response.ok) throw new Error(`moto reset answered HTTP ${response.status}`);
-    },
-    stop,
-  };
+  return { endpoint, stop };
 }
 
 /** Resolves undefined once moto answers HTTP, or why it does not (it ended, or the timeout passed). */
 async function waitUntilAnswering(
+  command: string,
   endpoint: string,
   child: ChildProcess,
   ended: Promise<Error>,
@@ -171,7 +168,7 @@ async function waitUntilAnswering(
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return new Error(`${COMMAND} did not answer on ${endpoint} within ${READY_TIMEOUT_MS} ms`);
+  return new Error(`${command} did not answer on ${endpoint} within ${READY_TIMEOUT_MS} ms`);
 }
 
 async function freePort(): Promise<number> {

@@ -1,3 +1,4 @@
+import 'aws-sdk-client-mock-vitest/extend';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -5,9 +6,12 @@ import {
   DynamoDBClient,
   GetItemCommand,
   QueryCommand,
+  TransactionCanceledException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CONTROL_TABLE_SCHEMA,
   controlTableCreateInput,
@@ -220,5 +224,69 @@ describe('DynamoDbStateStore against moto', () => {
     await expect(
       store.saveTargetStates([initialTargetState('ac:health@h', T0), initialTargetState('pgc:health@h', T0)]),
     ).rejects.toThrow(/target state pgc:health@h/);
+  });
+});
+
+/**
+ * moto serialises requests, so it never cancels a transaction for a conflict with another one in flight and never
+ * leaves keys unprocessed: those answers of DynamoDB are scripted with aws-sdk-client-mock.
+ */
+describe('DynamoDbStateStore retries (aws-sdk-client-mock: answers moto never gives)', () => {
+  let mock: ReturnType<typeof mockDocumentClient>;
+  const mockDocumentClient = () => mockClient(DynamoDBDocumentClient);
+  const store = () =>
+    new DynamoDbStateStore(new DynamoDBClient(awsClientConfig('http://127.0.0.1:9')), {
+      tableName: 't',
+      retentionDays: RETENTION_DAYS,
+    });
+  const cancelled = (...codes: string[]) =>
+    new TransactionCanceledException({
+      message: 'Transaction cancelled',
+      $metadata: {},
+      CancellationReasons: codes.map((Code) => ({ Code })),
+    });
+
+  beforeEach(() => {
+    mock = mockDocumentClient();
+  });
+  afterEach(() => mock.restore());
+
+  it('tries a transaction again when it only collided with another one', async () => {
+    mock.on(TransactWriteCommand).rejectsOnce(cancelled('TransactionConflict', 'None')).resolves({});
+    const result = await store().createIncident(newIncident('k'), []);
+    expect(result.created).toBe(true);
+    expect(mock).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
+  });
+
+  it('gives up after the configured retries of a transaction that keeps colliding', async () => {
+    mock.on(TransactWriteCommand).rejects(cancelled('None', 'TransactionConflict'));
+    await expect(store().saveTargetStates([initialTargetState('a', T0)])).rejects.toBeInstanceOf(
+      TransactionCanceledException,
+    );
+    expect(mock).toHaveReceivedCommandTimes(TransactWriteCommand, 6);
+  });
+
+  it('creates the incident after all when the open one was resolved between the refusal and the read', async () => {
+    mock.on(TransactWriteCommand).rejectsOnce(cancelled('None', 'ConditionalCheckFailed')).resolves({});
+    mock.on(GetCommand).resolves({});
+    const result = await store().createIncident(newIncident('k'), []);
+    expect(result.created).toBe(true);
+    expect(mock).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
+  });
+
+  it('reads again the keys a batch read left unprocessed', async () => {
+    const body = (id: string) => JSON.stringify({ ...initialTargetState(id, T0), version: 1 });
+    mock
+      .on(BatchGetCommand)
+      .resolvesOnce({
+        Responses: { t: [{ body: body('a') }] },
+        UnprocessedKeys: { t: { Keys: [{ pk: 'TARGET#b', sk: 'STATE' }] } },
+      })
+      .resolvesOnce({ Responses: { t: [{ body: body('b') }] } });
+    const loaded = await store().loadTargetStates(['a', 'b', 'a']);
+    expect([...loaded.keys()].sort()).toEqual(['a', 'b']);
+    expect(mock).toHaveReceivedNthCommandWith(BatchGetCommand, 2, {
+      RequestItems: { t: { Keys: [{ pk: 'TARGET#b', sk: 'STATE' }], ConsistentRead: true } },
+    });
   });
 });
