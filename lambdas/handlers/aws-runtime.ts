@@ -1,0 +1,131 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { CONTROL_PLANE_METRICS } from '../../lib/metrics.ts';
+import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.ts';
+import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
+import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
+import { SsmCommandRunner, type SsmTarget } from '../adapters/aws/ssm-command-runner.ts';
+import type { FleetConfig } from '../core/config-schema.ts';
+import { ControlPlaneError } from '../core/errors.ts';
+import { type Clock, type CommandRequest, systemClock } from '../ports.ts';
+import { type ControlPlaneContext, createContext } from '../use-cases/context.ts';
+import { bundledConfig } from './bundled-config.ts';
+import { type HandlerEnvironment, handlerEnvironmentSchema } from './environment.ts';
+
+/** What every control-plane Lambda is built from: the wired use-case context and the Powertools utilities. */
+export interface AwsRuntime {
+  readonly ctx: ControlPlaneContext;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly tracer: Tracer;
+}
+
+/** AWS SDK clients, injectable so tests point them at moto. */
+export interface AwsClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly sns: SNSClient;
+  readonly ssm: SSMClient;
+  readonly events: EventBridgeClient;
+}
+
+export function parseHandlerEnvironment(env: Readonly<Record<string, string | undefined>>): HandlerEnvironment {
+  const parsed = handlerEnvironmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ControlPlaneError('ENVIRONMENT', `invalid Lambda environment: ${problems}`);
+  }
+  return parsed.data;
+}
+
+function jsonRecord(name: string, text: string): Record<string, string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ControlPlaneError('ENVIRONMENT', `${name} is not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ControlPlaneError('ENVIRONMENT', `${name} must be a JSON object`);
+  const entries = Object.entries(value);
+  if (entries.some(([, v]) => typeof v !== 'string'))
+    throw new ControlPlaneError('ENVIRONMENT', `${name} must map names to strings`);
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+/**
+ * Where a service's commands run: its configured instance, else the instances carrying the fleet tag and the
+ * service's host as `acgs:host` (the IAM policy only allows instances with the fleet tag either way).
+ */
+export function commandTarget(config: FleetConfig): (request: CommandRequest) => SsmTarget {
+  const { key, value } = config.aws.fleetTag;
+  return (request) => {
+    const name = request.parameters.ServiceName;
+    const service = config.services.find((s) => s.name === name);
+    if (service?.instanceId) return { instanceIds: [service.instanceId] };
+    return { tag: { key, value } };
+  };
+}
+
+export function createAwsRuntime(
+  config: FleetConfig,
+  env: HandlerEnvironment,
+  clients: AwsClients,
+  clock: Clock = systemClock,
+): AwsRuntime {
+  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
+  const metrics = new Metrics({
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE,
+    serviceName: env.POWERTOOLS_SERVICE_NAME,
+  });
+  const tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME });
+  const store = new DynamoDbStateStore(clients.dynamodb, {
+    tableName: env.ACGS_TABLE_NAME,
+    retentionDays: config.aws.retentionDays,
+    clock,
+  });
+  const ctx = createContext(config, {
+    states: store,
+    incidents: store,
+    control: store,
+    notifier: new SnsNotifier(clients.sns, jsonRecord('ACGS_TOPIC_ARNS', env.ACGS_TOPIC_ARNS), {
+      fleet: config.fleet.name,
+      acknowledgeHint: config.notifications.acknowledgeHint,
+    }),
+    commands: new SsmCommandRunner(clients.ssm, {
+      mode: 'dispatch',
+      documentNames: jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES),
+      target: commandTarget(config),
+      logGroupName: env.ACGS_COMMAND_LOG_GROUP,
+      clock,
+    }),
+    events: new EventBridgePublisher(clients.events, env.ACGS_EVENT_BUS_NAME),
+    clock,
+    log: (event, fields) => logger.info(event, fields),
+  });
+  return { ctx, logger, metrics, tracer };
+}
+
+let cold: AwsRuntime | undefined;
+
+/** The runtime of this Lambda instance: environment and config parsed, clients created, once per cold start. */
+export function awsRuntime(): AwsRuntime {
+  if (cold) return cold;
+  const env = parseHandlerEnvironment(process.env);
+  const config = bundledConfig();
+  const tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME });
+  const clients: AwsClients = {
+    dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({})),
+    sns: tracer.captureAWSv3Client(new SNSClient({})),
+    ssm: tracer.captureAWSv3Client(new SSMClient({})),
+    events: tracer.captureAWSv3Client(new EventBridgeClient({})),
+  };
+  cold = createAwsRuntime(config, env, clients);
+  return cold;
+}
+
+export { CONTROL_PLANE_METRICS };
