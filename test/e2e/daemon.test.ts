@@ -42,8 +42,11 @@ import { type CliRun, runAcgsOps } from '../support/run-cli.ts';
 const SERVICES = ACGS_SIMULATED_SERVICES.filter((s) => ['auth', 'ac', 'integrity', 'gs'].includes(s.name));
 const PROBE_EVERY_MS = 1_000;
 const LEVEL_RESPONSE = '4s';
-const LEVEL_RESPONSE_MS = 4_000;
+const ACK_TEST_LEVEL_RESPONSE = '6s';
+const ACK_TEST_LEVEL_RESPONSE_MS = 6_000;
 const E2E_TIMEOUT_MS = 60_000;
+/** The P1 response time of every level in the kill -9 test: long enough to tell a resumed timer from a fresh one. */
+const P1_LEVEL_RESPONSE_MS = 8_000;
 
 /** Fast timings: a probe and a sweep every second, two results to change health, short level response times. */
 const FAST: FleetConfigOptions = {
@@ -279,10 +282,13 @@ describe('acgs-ops run against a simulated fleet', () => {
 
       const release = await cli(s, ['service', 'release', 'auth', '--by', 'e2e']);
       expect({ code: release.code, stderr: release.code === 0 ? '' : release.stderr }).toEqual({ code: 0, stderr: '' });
-      // Released, the service is fair game again: the daemon may restart it before this start runs ("already
-      // running" is a success of the start document).
+      // Released, the down service is the daemon's to restart again; starting it by hand at the same moment would
+      // race that restart. Give the daemon a few cycles to take it back (it does today), then start: either way the
+      // start document succeeds ("already running" or "started").
+      await waitUntil(() => pidOf(s.spec, 'auth'), 3 * PROBE_EVERY_MS, 'auth back after release').catch(
+        () => undefined,
+      );
       const start = await cli(s, ['service', 'start', 'auth', '--by', 'e2e']);
-      if (process.env.E2E_DEBUG) console.log(start.stdout, start.stderr);
       expect({ code: start.code, stderr: start.code === 0 ? '' : start.stderr }).toEqual({ code: 0, stderr: '' });
       const resolved = await waitUntil(
         async () => {
@@ -306,7 +312,7 @@ describe('acgs-ops run against a simulated fleet', () => {
       // No restarts: the outage must stay exactly as it is while no daemon runs.
       const s = await scenario({
         remediationEnabled: false,
-        levelResponseTimes: levelTimes('6s', '1m'),
+        levelResponseTimes: levelTimes(`${P1_LEVEL_RESPONSE_MS}ms`, '1m'),
       });
       const first = await runDaemon(s);
       for (const name of ['auth', 'ac']) await setStartFailure(s.spec, name, true);
@@ -318,9 +324,12 @@ describe('acgs-ops run against a simulated fleet', () => {
         'one P1 fleet outage',
         { explain: explainer(s) },
       );
-      // The first page of a P1 goes to levels 1-3 at once; level 4 follows after level 3's response time.
+      // The first page of a P1 goes to levels 1-3 at once; level 4 follows after level 3's response time. Wait for
+      // the stored level too: pages go out before the incident is written, and a kill in between repeats them.
       await waitUntil(
-        async () => (await pagesFor(s, outage.id)).some((p) => p.level === 3 && p.why === 'opened'),
+        async () =>
+          (await store(s).getIncident(outage.id))?.escalation.level === 3 &&
+          (await pagesFor(s, outage.id)).some((p) => p.level === 3 && p.why === 'opened'),
         10_000,
         'the first pages of the outage',
         { explain: explainer(s) },
@@ -348,12 +357,16 @@ describe('acgs-ops run against a simulated fleet', () => {
         { explain: explainer(s) },
       );
 
+      // Paged by the new daemon, from the timer stored before the kill: a timer the new daemon had started afresh
+      // could not fire until a whole level response time after its start.
       expect(escalated.at >= restartedAt).toBe(true);
+      expect(Date.parse(escalated.at) - Date.parse(restartedAt)).toBeLessThan(P1_LEVEL_RESPONSE_MS);
       const open = await store(s).listOpenIncidents();
       expect(open.map((i) => i.id)).toEqual([outage.id]);
       const listed = await cli(s, ['incident', 'list', '--json']);
       expect(listed.code).toBe(0);
-      expect((JSON.parse(listed.stdout) as { id: string }[]).map((i) => i.id)).toEqual([outage.id]);
+      const { incidents } = JSON.parse(listed.stdout) as { incidents: { id: string; status: string }[] };
+      expect(incidents.map((i) => [i.id, i.status])).toEqual([[outage.id, 'open']]);
       const pages = await pagesFor(s, outage.id);
       expect(pages.filter((p) => p.why === 'opened').map((p) => p.level)).toEqual([1, 2, 3]);
       expect(pages.filter((p) => p.level === 4 && p.why === 'escalated')).toHaveLength(1);
@@ -406,7 +419,11 @@ describe('acgs-ops run against a simulated fleet', () => {
   it(
     'reports a live daemon in status and stops escalating when an operator acknowledges through the CLI',
     async () => {
-      const s = await scenario({ remediationEnabled: false });
+      // Level 1 has long enough for the ack (a CLI process) to land before its time runs out.
+      const s = await scenario({
+        remediationEnabled: false,
+        levelResponseTimes: levelTimes('1m', ACK_TEST_LEVEL_RESPONSE),
+      });
       const daemon = await runDaemon(s);
 
       const status = await cli(s, ['status', '--json']);
@@ -431,7 +448,7 @@ describe('acgs-ops run against a simulated fleet', () => {
       const pagesAtAck = (await pagesFor(s, incident.id)).length;
 
       // Longer than the level's response time, plus a few sweeps: unacknowledged, this escalates to level 2.
-      await sleep(LEVEL_RESPONSE_MS + 3 * PROBE_EVERY_MS);
+      await sleep(ACK_TEST_LEVEL_RESPONSE_MS + 3 * PROBE_EVERY_MS);
 
       expect(await pagesFor(s, incident.id)).toHaveLength(pagesAtAck);
       expect((await store(s).getIncident(incident.id))?.status).toBe('acknowledged');
