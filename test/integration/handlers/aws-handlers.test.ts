@@ -1,0 +1,255 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { CreateDocumentCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  controlTableCreateInput,
+  controlTableTimeToLiveInput,
+} from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
+import { parseFleetConfig } from '../../../lambdas/core/config.ts';
+import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
+import { type AwsRuntime, createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
+import { createCommandStatusHandler } from '../../../lambdas/handlers/command-status.ts';
+import type { HandlerEnvironment } from '../../../lambdas/handlers/environment.ts';
+import { createEscalationSweepHandler } from '../../../lambdas/handlers/escalation-sweep.ts';
+import { createOperatorApiHandler } from '../../../lambdas/handlers/operator-api.ts';
+import { createProbeHandler } from '../../../lambdas/handlers/probe.ts';
+import {
+  crash,
+  fleetConfigYaml,
+  planSimulatedFleet,
+  type SimulatedFleetSpec,
+  startFleet,
+  stopFleet,
+} from '../../../lambdas/local/fleet-sim/fleet.ts';
+import { ManualClock, SECOND } from '../../support/harness.ts';
+import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';
+
+/**
+ * Every handler end to end with its real adapters against moto_server: DynamoDB, SNS (delivered to SQS), SSM
+ * SendCommand and EventBridge. The probe hits a simulated fleet of real processes. Only the Lambda invocation
+ * itself is simulated (the handler is called with a hand-made context): nothing here can run Lambda.
+ */
+const moto = useMotoServer();
+const TABLE = 'acgs-control';
+const BUS = 'acgs-1-demo-events';
+const RESTART_DOC = 'acgs-stack-acgs-restart-service';
+const context = {
+  functionName: 'acgs-test',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:acgs-test',
+  memoryLimitInMB: '512',
+  awsRequestId: 'req-1',
+  logGroupName: '/aws/lambda/acgs-test',
+  logStreamName: 'stream',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context;
+
+let dir: string;
+let spec: SimulatedFleetSpec;
+let config: FleetConfig;
+let runtime: AwsRuntime;
+let sqs: SQSClient;
+let ssm: SSMClient;
+const clock = new ManualClock(Date.UTC(2026, 11, 1, 2, 0, 0));
+const queues = new Map<number, string>();
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'acgs-aws-handlers-'));
+  spec = await planSimulatedFleet({
+    dir,
+    watchPid: process.pid,
+    services: [
+      { name: 'auth', displayName: 'Auth Service', shape: 'raw', critical: true },
+      { name: 'ac', displayName: 'Constitutional AI Service', shape: 'envelope', critical: true },
+      { name: 'pgc', displayName: 'Policy Governance Service', shape: 'pgc', critical: true },
+    ],
+  });
+  const parsed = parseFleetConfig(fleetConfigYaml(spec, { probeTimeout: '1s', failuresToDown: 2 }));
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  config = parsed.config;
+  await startFleet(spec);
+
+  const aws = awsClientConfig(moto.endpoint);
+  const dynamodb = new DynamoDBClient(aws);
+  const sns = new SNSClient(aws);
+  const events = new EventBridgeClient(aws);
+  sqs = new SQSClient(aws);
+  ssm = new SSMClient(aws);
+  await dynamodb.send(new CreateTableCommand(controlTableCreateInput(TABLE)));
+  await dynamodb.send(new UpdateTimeToLiveCommand(controlTableTimeToLiveInput(TABLE)));
+  await events.send(new CreateEventBusCommand({ Name: BUS }));
+  const topics: Record<string, string> = {};
+  for (const level of config.escalation.levels.map((l) => l.level)) {
+    const topic = await sns.send(new CreateTopicCommand({ Name: `acgs-level-${level}` }));
+    const queue = await sqs.send(new CreateQueueCommand({ QueueName: `acgs-level-${level}` }));
+    const attrs = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    await sns.send(
+      new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: attrs.Attributes?.QueueArn }),
+    );
+    topics[String(level)] = topic.TopicArn ?? '';
+    queues.set(level, queue.QueueUrl ?? '');
+  }
+  await ssm.send(
+    new CreateDocumentCommand({
+      Name: RESTART_DOC,
+      DocumentType: 'Command',
+      DocumentFormat: 'YAML',
+      Content: readFileSync(new URL('../../../ssm-documents/acgs-restart-service.yaml', import.meta.url), 'utf8'),
+    }),
+  );
+  const { key, value } = config.aws.fleetTag;
+  await awsCli(moto.endpoint, [
+    'ec2',
+    'run-instances',
+    '--image-id',
+    'ami-12c6146b',
+    '--count',
+    '1',
+    '--tag-specifications',
+    `ResourceType=instance,Tags=[{Key=${key},Value=${value}}]`,
+  ]);
+  const env: HandlerEnvironment = {
+    ACGS_TABLE_NAME: TABLE,
+    ACGS_EVENT_BUS_NAME: BUS,
+    ACGS_TOPIC_ARNS: JSON.stringify(topics),
+    ACGS_DOCUMENT_NAMES: JSON.stringify({ 'acgs-restart-service': RESTART_DOC }),
+    ACGS_COMMAND_LOG_GROUP: '/acgs/commands',
+    ACGS_FLEET_TAG_KEY: key,
+    ACGS_FLEET_TAG_VALUE: value,
+    POWERTOOLS_SERVICE_NAME: 'acgs-1-demo-control-plane',
+    POWERTOOLS_METRICS_NAMESPACE: 'ACGS/OpsControlPlane',
+  };
+  runtime = createAwsRuntime(config, env, { dynamodb, sns, ssm, events }, clock);
+}, 60_000);
+
+afterAll(async () => {
+  if (spec) await stopFleet(spec);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function pages(level: number): Promise<Message[]> {
+  const out = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queues.get(level), MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+  );
+  return out.Messages ?? [];
+}
+
+describe('control-plane Lambdas against moto', () => {
+  it('opens exactly one incident in DynamoDB, pages level 1 over SNS and sends the restart when a service is down', async () => {
+    // Prepare: a healthy first cycle, then auth crashes.
+    const probe = createProbeHandler(runtime);
+    await probe({}, context);
+    await crash(spec, 'auth');
+    // Act: two failing cycles reach failuresToDown = 2; a third repeats the problem.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(2 * SECOND);
+      await probe({}, context);
+    }
+    // Assess
+    const open = await runtime.ctx.incidents.listOpenIncidents();
+    expect(open.map((i) => [i.dedupKey, i.severity, i.count])).toEqual([['auth:health@127.0.0.1', 'P2', 2]]);
+    const level1 = await pages(1);
+    expect(level1).toHaveLength(1);
+    const body = JSON.parse(level1[0]?.Body ?? '{}') as {
+      Subject?: string;
+      MessageAttributes?: Record<string, { Value: string }>;
+    };
+    expect(body.Subject).toContain('[P2]');
+    expect(body.MessageAttributes?.incidentId?.Value).toBe(open[0]?.id);
+    expect(await pages(2)).toEqual([]);
+    const commands = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    expect(commands.map((c) => [c.DocumentName, c.Parameters?.ServiceName?.[0]])).toEqual([[RESTART_DOC, 'auth']]);
+    const attempt = await runtime.ctx.control.findAttemptByCommand(commands[0]?.CommandId ?? '');
+    expect(attempt).toMatchObject({ service: 'auth', outcome: 'pending' });
+  }, 60_000);
+
+  it('records the restart outcome from the SSM status-change event on the incident timeline', async () => {
+    const [command] = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    const handler = createCommandStatusHandler(runtime);
+    const result = await handler(
+      {
+        version: '0',
+        id: 'e-1',
+        source: 'aws.ssm',
+        'detail-type': 'EC2 Command Status-change Notification',
+        account: '123456789012',
+        time: new Date(clock.now()).toISOString(),
+        region: 'us-east-1',
+        resources: [],
+        detail: {
+          'command-id': command?.CommandId,
+          'document-name': RESTART_DOC,
+          'expire-after': new Date(clock.now() + 3_600_000).toISOString(),
+          parameters: {},
+          'requested-date-time': new Date(clock.now()).toISOString(),
+          status: 'Failed',
+        },
+      },
+      context,
+    );
+    expect(result).toMatchObject({ recorded: true, outcome: 'failed' });
+    const [incident] = await runtime.ctx.incidents.listOpenIncidents();
+    const timeline = await runtime.ctx.incidents.getTimeline(incident?.id ?? '');
+    expect(
+      timeline.filter((e) => e.type === 'remediation').map((e) => (e.type === 'remediation' ? e.outcome : '')),
+    ).toEqual(['requested', 'failed']);
+  }, 30_000);
+
+  it('escalates to level 2 over SNS when level 1 does not acknowledge in time', async () => {
+    const sweep = createEscalationSweepHandler(runtime);
+    const [incident] = await runtime.ctx.incidents.listOpenIncidents();
+    clock.set((incident?.escalation.nextAt ?? 0) + SECOND);
+    await sweep({}, context);
+    const level2 = await pages(2);
+    expect(level2).toHaveLength(1);
+    expect(JSON.parse(level2[0]?.Body ?? '{}').MessageAttributes?.why?.Value).toBe('escalated');
+  }, 30_000);
+
+  it('acknowledges through the operator API as the IAM caller and refuses an unsigned request', async () => {
+    const api = createOperatorApiHandler(runtime);
+    const [incident] = await runtime.ctx.incidents.listOpenIncidents();
+    const event = (caller: string | undefined) =>
+      ({
+        version: '2.0',
+        routeKey: '$default',
+        rawPath: `/incidents/${incident?.id}/ack`,
+        rawQueryString: '',
+        headers: {},
+        isBase64Encoded: false,
+        body: JSON.stringify({ note: 'on it' }),
+        requestContext: {
+          http: {
+            method: 'POST',
+            path: `/incidents/${incident?.id}/ack`,
+            protocol: 'HTTP/1.1',
+            sourceIp: '127.0.0.1',
+            userAgent: 't',
+          },
+          ...(caller ? { authorizer: { iam: { userArn: caller } } } : {}),
+        },
+      }) as never;
+    expect(await api(event(undefined), context)).toMatchObject({ statusCode: 403 });
+    const acked = await api(event('arn:aws:iam::123456789012:user/alice'), context);
+    expect(acked).toMatchObject({ statusCode: 200 });
+    expect(JSON.parse(String((acked as { body?: string }).body))).toMatchObject({
+      status: 'acknowledged',
+      acknowledgedBy: 'arn:aws:iam::123456789012:user/alice',
+    });
+  }, 30_000);
+});
