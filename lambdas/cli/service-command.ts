@@ -24,8 +24,10 @@ SSM Run Command runs in AWS). Services are found by the port they listen on.
 
   stop, stop-all   also open a maintenance window (default 30m, --for to change) so that the control plane
                    does not page about, or restart, what you stopped on purpose
-  isolate          records the service as isolated (no automatic restart brings it back), then stops it
-  release          lifts the isolation; the service stays stopped until started
+  isolate          records the service as isolated (no automatic restart brings it back, no page about it),
+                   then stops it
+  release          lifts the isolation; if the control plane still sees the service down, it restarts it
+                   (within a probe cycle or two) and pages about it as usual
   start --force    starts an isolated service anyway and lifts its isolation
 
 Options:

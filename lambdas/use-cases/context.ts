@@ -1,4 +1,5 @@
 import type { FleetConfig } from '../core/config-schema.ts';
+import type { MaintenanceWindow } from '../core/escalation.ts';
 import type { HealthPolicy } from '../core/health-state.ts';
 import type { Target } from '../core/targets.ts';
 import { targetsFromConfig } from '../core/targets.ts';
@@ -62,4 +63,24 @@ export async function publishEvents(
   } catch (error) {
     ctx.log('events-failed', { count: events.length, error: error instanceof Error ? error.message : String(error) });
   }
+}
+
+/**
+ * The windows that mute paging now: the operators' maintenance windows, plus one per isolated service (isolating
+ * is deliberate, so paging about the outage it causes is noise). An isolation window is re-read every probe
+ * interval, so a released service is paged about again, if still down, within one interval.
+ */
+export async function mutingWindows(ctx: ControlPlaneContext, now: number): Promise<MaintenanceWindow[]> {
+  const [windows, isolated] = await Promise.all([ctx.control.listMaintenanceWindows(now), ctx.control.listIsolated()]);
+  return [
+    ...windows,
+    ...[...isolated].map((service) => ({
+      id: `isolated:${service}`,
+      subjects: [service],
+      startsAt: now,
+      endsAt: now + ctx.health.probeIntervalMs,
+      reason: `${service} is isolated`,
+      createdBy: 'control-plane',
+    })),
+  ];
 }

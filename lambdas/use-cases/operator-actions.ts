@@ -5,7 +5,7 @@ import { DETAIL_TYPE, incidentEventDetail } from '../core/events.ts';
 import type { Incident, IncidentKind } from '../core/incident.ts';
 import { openIncident } from '../core/incident-planner.ts';
 import { advanceEscalation } from './advance-escalation.ts';
-import { type ControlPlaneContext, publishEvents } from './context.ts';
+import { type ControlPlaneContext, mutingWindows, publishEvents } from './context.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 
 /** Acknowledging stops escalation until the severity's ack timeout; it is refused on a resolved incident. */
@@ -80,6 +80,6 @@ export async function declareIncident(ctx: ControlPlaneContext, declared: Declar
   const incident = created.created ? created.incident : created.existing;
   if (created.created)
     await publishEvents(ctx, [{ detailType: DETAIL_TYPE.incidentOpened, detail: incidentEventDetail(incident, now) }]);
-  const windows = await ctx.control.listMaintenanceWindows(now);
+  const windows = await mutingWindows(ctx, now);
   return (await advanceEscalation(ctx, incident, windows)) ?? incident;
 }

@@ -4,7 +4,7 @@ import type { TargetState } from '../core/health-state.ts';
 import type { Incident } from '../core/incident.ts';
 import { applyReport, openIncident, type ProblemReport, planIncidents } from '../core/incident-planner.ts';
 import { advanceEscalation } from './advance-escalation.ts';
-import { type ControlPlaneContext, publishEvents } from './context.ts';
+import { type ControlPlaneContext, mutingWindows, publishEvents } from './context.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 
 export interface ReconcileResult {
@@ -27,10 +27,7 @@ export async function reconcileIncidents(
   states: ReadonlyMap<string, TargetState>,
 ): Promise<ReconcileResult> {
   const now = ctx.clock.now();
-  const [openBefore, windows] = await Promise.all([
-    ctx.incidents.listOpenIncidents(),
-    ctx.control.listMaintenanceWindows(now),
-  ]);
+  const [openBefore, windows] = await Promise.all([ctx.incidents.listOpenIncidents(), mutingWindows(ctx, now)]);
   const plan = planIncidents(ctx.config, ctx.targets, states, openBefore);
   const openByKey = new Map(openBefore.map((i) => [i.dedupKey, i]));
   const opened: Incident[] = [];

@@ -2,7 +2,7 @@ import { DETAIL_TYPE } from '../core/events.ts';
 import type { ProbeResult } from '../core/probe-evaluation.ts';
 import type { Prober } from '../ports.ts';
 import { runProbes } from '../probes/run-probes.ts';
-import { type ControlPlaneContext, publishEvents } from './context.ts';
+import { type ControlPlaneContext, mutingWindows, publishEvents } from './context.ts';
 import { type ReconcileResult, reconcileIncidents } from './reconcile-incidents.ts';
 import { type HealthChange, recordHealth } from './record-health.ts';
 import { type RemediationRun, remediate } from './remediate.ts';
@@ -48,7 +48,7 @@ export async function applyProbeResults(
     })),
   );
   const incidents = await reconcileIncidents(ctx, health.states);
-  const windows = await ctx.control.listMaintenanceWindows(ctx.clock.now());
+  const windows = await mutingWindows(ctx, ctx.clock.now());
   const remediation = await remediate(ctx, incidents.open, health.states, windows);
   return {
     results,

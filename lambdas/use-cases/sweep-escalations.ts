@@ -1,6 +1,6 @@
 import type { Incident } from '../core/incident.ts';
 import { advanceEscalation } from './advance-escalation.ts';
-import type { ControlPlaneContext } from './context.ts';
+import { type ControlPlaneContext, mutingWindows } from './context.ts';
 import { expireStuckAttempts } from './remediate.ts';
 
 /**
@@ -9,10 +9,7 @@ import { expireStuckAttempts } from './remediate.ts';
  */
 export async function sweepEscalations(ctx: ControlPlaneContext): Promise<Incident[]> {
   const now = ctx.clock.now();
-  const [due, windows] = await Promise.all([
-    ctx.incidents.listIncidentsDue(now),
-    ctx.control.listMaintenanceWindows(now),
-  ]);
+  const [due, windows] = await Promise.all([ctx.incidents.listIncidentsDue(now), mutingWindows(ctx, now)]);
   const advanced: Incident[] = [];
   for (const incident of due) {
     const next = await advanceEscalation(ctx, incident, windows);

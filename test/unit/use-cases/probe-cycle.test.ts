@@ -154,13 +154,18 @@ describe('probe cycle -> incidents -> pages -> remediation', () => {
     expect(timeline.filter((e) => e.type === 'breaker-open')).toHaveLength(1);
   });
 
-  it('does not restart an isolated service', async () => {
+  it('neither restarts nor pages about an isolated service, and pages once it is released while still down', async () => {
     const h = createHarness();
-    await h.store.setIsolated('auth', true);
+    await h.store.setIsolated('auth', true, 'alice', T0);
     await cycles(h, 1);
     await cycles(h, 5, { auth: 'unhealthy' });
     expect(h.commands.requests).toEqual([]);
+    expect(h.notifier.sent).toEqual([]);
     expect((await h.store.listOpenIncidents()).length).toBe(1);
+    await h.store.setIsolated('auth', false, 'alice', h.clock.now());
+    h.clock.advance(MINUTE);
+    await sweepEscalations(h.ctx);
+    expect(h.notifier.lines()).toEqual(['L1 opened P2 auth:health@127.0.0.1']);
   });
 
   it('opens the incident but mutes pages and restarts during a maintenance window, then pages when it ends', async () => {
