@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Arn, ArnFormat, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
+import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { FleetConfig } from '../lambdas/core/config-schema.ts';
@@ -53,6 +53,15 @@ export class ControlPlaneStack extends Stack {
   readonly functions: Readonly<
     Record<'probe' | 'escalationSweep' | 'commandStatus' | 'operatorApi', ControlPlaneFunction>
   >;
+  readonly state: ControlTable;
+  readonly escalation: EscalationTopics;
+  readonly runbooks: Runbooks;
+  readonly artifacts: ArtifactBucket;
+  readonly events: ControlPlaneEvents;
+  readonly schedules: ControlPlaneSchedules;
+  readonly monitoring: ControlPlaneMonitoring;
+  readonly operatorAccess: ManagedPolicy;
+  readonly operatorUrl: FunctionUrl;
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     super(scope, id, props);
@@ -62,26 +71,26 @@ export class ControlPlaneStack extends Stack {
     const serviceName = controlPlaneServiceName(config.fleet.name);
     const { timeZone } = config.schedules;
 
-    const state = new ControlTable(this, 'State');
-    const topics = new EscalationTopics(this, 'Escalation', {
+    this.state = new ControlTable(this, 'State');
+    this.escalation = new EscalationTopics(this, 'Escalation', {
       levels: config.escalation.levels,
       displayPrefix: config.fleet.name,
     });
-    const runbooks = new Runbooks(this, 'Runbooks', {
+    this.runbooks = new Runbooks(this, 'Runbooks', {
       documentsDir: props.documentsDir ?? join(projectRoot, 'ssm-documents'),
     });
-    const artifacts = new ArtifactBucket(this, 'Artifacts', { accessLogRetentionDays: config.aws.retentionDays });
-    const events = new ControlPlaneEvents(this, 'Events', {
+    this.artifacts = new ArtifactBucket(this, 'Artifacts', { accessLogRetentionDays: config.aws.retentionDays });
+    this.events = new ControlPlaneEvents(this, 'Events', {
       busName: `${config.fleet.name}-control-plane`,
       auditRetention: retention,
     });
     const commandOutput = new LogGroup(this, 'CommandOutput', { retention });
 
     const environment: HandlerEnvironment = {
-      ACGS_TABLE_NAME: state.table.tableName,
-      ACGS_EVENT_BUS_NAME: events.bus.eventBusName,
-      ACGS_TOPIC_ARNS: this.toJsonString(topics.topicArnsByLevel()),
-      ACGS_DOCUMENT_NAMES: this.toJsonString(runbooks.documentNames),
+      ACGS_TABLE_NAME: this.state.table.tableName,
+      ACGS_EVENT_BUS_NAME: this.events.bus.eventBusName,
+      ACGS_TOPIC_ARNS: this.toJsonString(this.escalation.topicArnsByLevel()),
+      ACGS_DOCUMENT_NAMES: this.toJsonString(this.runbooks.documentNames),
       ACGS_COMMAND_LOG_GROUP: commandOutput.logGroupName,
       ACGS_FLEET_TAG_KEY: config.aws.fleetTag.key,
       ACGS_FLEET_TAG_VALUE: config.aws.fleetTag.value,
@@ -135,15 +144,15 @@ export class ControlPlaneStack extends Stack {
 
     // What each use-case needs, and nothing else.
     for (const f of [probe, escalationSweep, commandStatus, operatorApi]) {
-      state.grantControlData(f.role);
-      events.bus.grantPutEventsTo(f.role);
+      this.state.grantControlData(f.role);
+      this.events.bus.grantPutEventsTo(f.role);
     }
-    for (const f of [probe, escalationSweep, operatorApi]) topics.grantPublish(f.role);
-    this.grantSendCommand(probe, runbooks, config.aws.fleetTag);
+    for (const f of [probe, escalationSweep, operatorApi]) this.escalation.grantPublish(f.role);
+    this.grantSendCommand(probe, this.runbooks, config.aws.fleetTag);
     this.grantReadCommandResults(commandStatus, commandOutput);
 
-    events.routeCommandStatus(commandStatus.fn, Object.values(runbooks.documentNames));
-    new ControlPlaneSchedules(this, 'Schedules', {
+    this.events.routeCommandStatus(commandStatus.fn, Object.values(this.runbooks.documentNames));
+    this.schedules = new ControlPlaneSchedules(this, 'Schedules', {
       config,
       groupName: this.stackName,
       targets: {
@@ -153,8 +162,8 @@ export class ControlPlaneStack extends Stack {
       },
     });
 
-    const url = operatorApi.fn.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });
-    const operatorAccess = new ManagedPolicy(this, 'OperatorAccess', {
+    this.operatorUrl = operatorApi.fn.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });
+    this.operatorAccess = new ManagedPolicy(this, 'OperatorAccess', {
       managedPolicyName: `${this.stackName}-OperatorAccess`,
       description: `Call the ${config.fleet.name} operator API (its Function URL) and nothing else`,
       statements: [
@@ -173,24 +182,24 @@ export class ControlPlaneStack extends Stack {
     });
 
     // Last: it finds every function and dead-letter queue of the stack.
-    const monitoring = new ControlPlaneMonitoring(this, 'Monitoring', {
+    this.monitoring = new ControlPlaneMonitoring(this, 'Monitoring', {
       serviceName,
       probePeriodSeconds: probePeriod,
-      alarmTopic: topics.topic(1),
+      alarmTopic: this.escalation.topic(1),
       services: config.services.map((s) => s.name),
       dependencies: config.checks.filter((c) => c.kind !== 'prometheus').map((c) => c.name),
       dashboardName: `${this.stackName}-overview`,
     });
 
-    new CfnOutput(this, 'ControlTableName', { value: state.table.tableName });
-    new CfnOutput(this, 'EventBusName', { value: events.bus.eventBusName });
-    for (const [level, topic] of topics.topics)
+    new CfnOutput(this, 'ControlTableName', { value: this.state.table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+    for (const [level, topic] of this.escalation.topics)
       new CfnOutput(this, `EscalationTopicLevel${level}`, { value: topic.topicArn });
-    new CfnOutput(this, 'ArtifactBucketName', { value: artifacts.bucket.bucketName });
+    new CfnOutput(this, 'ArtifactBucketName', { value: this.artifacts.bucket.bucketName });
     new CfnOutput(this, 'CommandOutputLogGroup', { value: commandOutput.logGroupName });
-    new CfnOutput(this, 'OperatorApiUrl', { value: url.url });
-    new CfnOutput(this, 'OperatorAccessPolicyArn', { value: operatorAccess.managedPolicyArn });
-    new CfnOutput(this, 'DashboardName', { value: monitoring.dashboard.dashboardName });
+    new CfnOutput(this, 'OperatorApiUrl', { value: this.operatorUrl.url });
+    new CfnOutput(this, 'OperatorAccessPolicyArn', { value: this.operatorAccess.managedPolicyArn });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
   }
 
   private fleetVpc(vpc: NonNullable<FleetConfig['aws']['vpc']>): FunctionVpcPlacement {

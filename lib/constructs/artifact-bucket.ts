@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import {
   BlockPublicAccess,
@@ -36,6 +36,9 @@ export class ArtifactBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: ArtifactBucketProps) {
     super(scope, id);
+    // Access logs are delivered under a bucket policy (logging.s3.amazonaws.com), never through ACLs, whatever the
+    // app's feature flags say: both buckets enforce bucket-owner object ownership, which disables ACLs.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     this.key = new Key(this, 'Key', {
       description: 'Encrypts database backups and drill reports',
       enableKeyRotation: true,
@@ -52,12 +55,6 @@ export class ArtifactBucket extends Construct {
         { id: 'expire-access-logs', expiration: Duration.days(props.accessLogRetentionDays) },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
-    });
-    Validations.of(this.accessLogs).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This is the server access log bucket of the artifact bucket; logging its own accesses would log into ' +
-        'itself (or need a third bucket with the same problem).',
     });
 
     this.bucket = new Bucket(this, 'Bucket', {
