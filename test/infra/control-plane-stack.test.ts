@@ -1,0 +1,529 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { CONTROL_TABLE_SCHEMA } from '../../lambdas/adapters/aws/dynamodb-state-store.ts';
+import { parseFleetConfig } from '../../lambdas/core/config.ts';
+import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
+import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambdas/core/events.ts';
+import { toScheduler } from '../../lambdas/core/schedules.ts';
+import { handlerEnvironmentSchema } from '../../lambdas/handlers/environment.ts';
+import { contactEmails } from '../../lib/constructs/notifications.ts';
+import { CONTROL_PLANE_METRICS, controlPlaneServiceName } from '../../lib/metrics.ts';
+import { logRetention } from '../../lib/retention.ts';
+import { maskedTemplateSerializer, maskTemplate } from './support/mask-template.ts';
+import { cdkNagChecks, cfnLintCheck } from './support/shared-checks.ts';
+import {
+  ACGS_CONFIG,
+  type Json,
+  logicalId,
+  propsOf,
+  REPOSITORY_ROOT,
+  type Resource,
+  resourcesOfType,
+  type Synthesized,
+  synthesize,
+} from './support/synth.ts';
+
+let synth: Synthesized;
+let config: FleetConfig;
+let resources: Record<string, Resource>;
+
+// One synth for the whole file: every describe below reads the same template.
+beforeAll(() => {
+  const parsed = parseFleetConfig(readFileSync(ACGS_CONFIG, 'utf8'));
+  if (!parsed.ok) throw new Error('config/acgs-1.yaml must be valid');
+  config = parsed.config;
+  synth = synthesize(ACGS_CONFIG);
+  resources = synth.template.toJSON().Resources;
+}, 120_000);
+
+const props = (construct: Parameters<typeof logicalId>[0]): Json => propsOf(synth.template, construct);
+
+const ref = (construct: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(construct) });
+const arnOf = (construct: Parameters<typeof logicalId>[0]) => ({ 'Fn::GetAtt': [logicalId(construct), 'Arn'] });
+
+/** Every statement of every IAM policy (inline and managed) in the template, with the policy's logical id. */
+function statements(): { policy: string; statement: Record<string, unknown> }[] {
+  return Object.entries(resources)
+    .filter(([, r]) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy')
+    .flatMap(([policy, r]) =>
+      ((r.Properties as Json).PolicyDocument.Statement as Record<string, unknown>[]).map((statement) => ({
+        policy,
+        statement,
+      })),
+    );
+}
+const actionsOf = (s: Record<string, unknown>) => [s.Action].flat() as string[];
+
+describe('schedules', () => {
+  it('deploys exactly the schedules that have a handler (probe, escalation sweep)', () => {
+    expect([...synth.stack.schedules.schedules.keys()].sort()).toEqual(['escalationSweep', 'probe']);
+    synth.template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+  });
+
+  it.each(['probe', 'escalationSweep'] as const)(
+    'runs %s on the expression and time zone toScheduler derives from the config, on time, with retries and a DLQ',
+    (name) => {
+      const expected = toScheduler(config.schedules[name], config.schedules.timeZone);
+      const schedule = synth.stack.schedules.schedules.get(name);
+      if (!schedule) throw new Error(`no ${name} schedule`);
+      const schedulePropsOf = props(schedule);
+      expect(schedulePropsOf.ScheduleExpression).toBe(expected.expression);
+      expect(schedulePropsOf.ScheduleExpressionTimezone).toBe(expected.timezone);
+      expect(schedulePropsOf.FlexibleTimeWindow).toEqual({ Mode: 'OFF' });
+      expect(schedulePropsOf.Target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+      expect(schedulePropsOf.Target.RetryPolicy.MaximumEventAgeInSeconds).toBe(60); // every 1m: one period
+      const dlq = schedulePropsOf.Target.DeadLetterConfig.Arn['Fn::GetAtt'][0];
+      expect(resources[dlq]?.Type).toBe('AWS::SQS::Queue');
+      expect(schedulePropsOf.Target.Arn).toEqual(arnOf(synth.stack.functions[name].fn));
+    },
+  );
+
+  it('gives each schedule a role that may only invoke its own Lambda and write to its own DLQ', () => {
+    for (const [name, schedule] of synth.stack.schedules.schedules) {
+      const target = props(schedule).Target;
+      const role = target.RoleArn['Fn::GetAtt'][0];
+      const granted = statements().filter(({ policy }) =>
+        JSON.stringify(resources[policy]?.Properties?.Roles ?? []).includes(role),
+      );
+      expect(granted.map(({ statement }) => ({ actions: actionsOf(statement), resource: statement.Resource }))).toEqual(
+        [
+          { actions: ['lambda:InvokeFunction'], resource: arnOf(synth.stack.functions[name as 'probe'].fn) },
+          { actions: ['sqs:SendMessage'], resource: target.DeadLetterConfig.Arn },
+        ],
+      );
+      expect(resources[role]?.Properties?.AssumeRolePolicyDocument).toMatchObject({
+        Statement: [
+          {
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          },
+        ],
+      });
+    }
+  });
+});
+
+describe('control table', () => {
+  it('is on-demand, encrypted, point-in-time recoverable, expires by TTL and is retained', () => {
+    const table = resources[logicalId(synth.stack.state.table)];
+    expect(table?.DeletionPolicy).toBe('Retain');
+    expect(table?.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: CONTROL_TABLE_SCHEMA.timeToLiveAttribute, Enabled: true },
+      DeletionProtectionEnabled: true,
+      KeySchema: [
+        { AttributeName: CONTROL_TABLE_SCHEMA.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: CONTROL_TABLE_SCHEMA.sortKey.name, KeyType: 'RANGE' },
+      ],
+    });
+  });
+
+  it('has exactly the global secondary indexes of CONTROL_TABLE_SCHEMA', () => {
+    expect(
+      props(synth.stack.state.table).GlobalSecondaryIndexes.map((g: Json) => ({
+        name: g.IndexName,
+        keys: g.KeySchema,
+        projection: g.Projection,
+      })),
+    ).toEqual(
+      CONTROL_TABLE_SCHEMA.globalSecondaryIndexes.map((g) => ({
+        name: g.indexName,
+        keys: [
+          { AttributeName: g.partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: g.sortKey.name, KeyType: 'RANGE' },
+        ],
+        projection: { ProjectionType: g.projection },
+      })),
+    );
+  });
+});
+
+describe('artifact bucket', () => {
+  it('blocks public access, is KMS-encrypted, versioned, logged to its own log bucket and TLS-only', () => {
+    const { bucket, accessLogs, key } = synth.stack.artifacts;
+    expect(props(bucket)).toMatchObject({
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          {
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: arnOf(key) },
+            BucketKeyEnabled: true,
+          },
+        ],
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      LoggingConfiguration: { DestinationBucketName: ref(accessLogs) },
+    });
+    for (const b of [bucket, accessLogs]) {
+      synth.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: ref(b),
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('expires noncurrent versions, aborts incomplete uploads and tiers current versions down', () => {
+    const rules = props(synth.stack.artifacts.bucket).LifecycleConfiguration.Rules;
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' }),
+        expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+        expect.objectContaining({
+          Transitions: [
+            { StorageClass: 'STANDARD_IA', TransitionInDays: 30 },
+            { StorageClass: 'GLACIER_IR', TransitionInDays: 90 },
+          ],
+        }),
+      ]),
+    );
+  });
+});
+
+describe('escalation topics', () => {
+  it('creates one KMS-encrypted, TLS-only topic per escalation level', () => {
+    synth.template.resourceCountIs('AWS::SNS::Topic', config.escalation.levels.length);
+    for (const level of config.escalation.levels) {
+      const topic = synth.stack.escalation.topic(level.level);
+      expect(props(topic)).toMatchObject({
+        KmsMasterKeyId: arnOf(synth.stack.escalation.key),
+      });
+      synth.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        Topics: [ref(topic)],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it("subscribes exactly each level's contact e-mail addresses to that level's topic", () => {
+    const subscriptions = Object.values(resourcesOfType(synth.template, 'AWS::SNS::Subscription'));
+    for (const level of config.escalation.levels) {
+      const topic = ref(synth.stack.escalation.topic(level.level));
+      const endpoints = subscriptions
+        .filter((s) => JSON.stringify(s.Properties?.TopicArn) === JSON.stringify(topic))
+        .map((s) => {
+          expect(s.Properties?.Protocol).toBe('email');
+          return s.Properties?.Endpoint;
+        });
+      expect(endpoints.sort()).toEqual(contactEmails(level).sort());
+      expect(endpoints.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('lets CloudWatch alarms of this account use the topic key', () => {
+    const keyPolicy = props(synth.stack.escalation.key).KeyPolicy;
+    expect(keyPolicy.Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Condition: expect.objectContaining({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
+        }),
+      ]),
+    );
+  });
+});
+
+describe('runbooks', () => {
+  const files = readdirSync(join(REPOSITORY_ROOT, 'ssm-documents')).filter((f) => f.endsWith('.yaml'));
+
+  it('deploys every file of ssm-documents/ as a Command document named <stack>-<file>, updated by new versions', () => {
+    synth.template.resourceCountIs('AWS::SSM::Document', files.length);
+    for (const file of files) {
+      const key = basename(file, '.yaml');
+      synth.template.hasResourceProperties('AWS::SSM::Document', {
+        Name: `${synth.stack.stackName}-${key}`,
+        DocumentType: 'Command',
+        UpdateMethod: 'NewVersion',
+        Content: parse(readFileSync(join(REPOSITORY_ROOT, 'ssm-documents', file), 'utf8')),
+      });
+    }
+  });
+});
+
+describe('least privilege', () => {
+  it("allows ssm:SendCommand only on this stack's documents and only on instances with the fleet tag", () => {
+    const sendCommand = statements().filter(({ statement }) =>
+      actionsOf(statement).some((a) => a.startsWith('ssm:Send')),
+    );
+    const probePolicy = logicalId(synth.stack.functions.probe.role.node.findChild('DefaultPolicy'));
+    expect(new Set(sendCommand.map((s) => s.policy))).toEqual(new Set([probePolicy]));
+    const stack = Stack.of(synth.stack);
+    const documentArns = Object.values(synth.stack.runbooks.documentNames).map((name) =>
+      stack.resolve(stack.formatArn({ service: 'ssm', resource: 'document', resourceName: name })),
+    );
+    expect(sendCommand.map(({ statement }) => statement)).toEqual([
+      expect.objectContaining({ Action: 'ssm:SendCommand', Resource: documentArns }),
+      expect.objectContaining({
+        Action: 'ssm:SendCommand',
+        Resource: stack.resolve(stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })),
+        Condition: { StringEquals: { [`ssm:resourceTag/${config.aws.fleetTag.key}`]: config.aws.fleetTag.value } },
+      }),
+    ]);
+    expect(documentArns).toHaveLength(files().length);
+  });
+
+  it('grants table access on the table and its named indexes only, with no wildcard actions anywhere', () => {
+    for (const { statement } of statements()) {
+      for (const action of actionsOf(statement)) expect(action).not.toMatch(/\*/);
+      if (actionsOf(statement).some((a) => a.startsWith('dynamodb:'))) {
+        expect(JSON.stringify(statement.Resource)).not.toMatch(/index\/\*/);
+      }
+    }
+  });
+
+  it('lets only the probe, the sweep and the operator API page, and only the command-status Lambda read command results', () => {
+    const holders = (action: string) =>
+      new Set(
+        statements()
+          .filter(({ statement }) => actionsOf(statement).includes(action))
+          .map(({ policy }) => policy),
+      );
+    const policyOf = (name: keyof typeof synth.stack.functions) =>
+      logicalId(synth.stack.functions[name].role.node.findChild('DefaultPolicy'));
+    expect(holders('sns:Publish')).toEqual(
+      new Set([policyOf('probe'), policyOf('escalationSweep'), policyOf('operatorApi')]),
+    );
+    expect(holders('ssm:GetCommandInvocation')).toEqual(new Set([policyOf('commandStatus')]));
+    expect(holders('events:PutEvents').size).toBe(4);
+  });
+});
+
+describe('Lambdas', () => {
+  const names = ['probe', 'escalationSweep', 'commandStatus', 'operatorApi'] as const;
+
+  it.each(names)(
+    '%s runs Node 22 on ARM64 with active tracing, its own log group and the handler environment',
+    (name) => {
+      const f = synth.stack.functions[name];
+      const fnProps = props(f.fn);
+      expect(fnProps).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: ref(f.logGroup) },
+      });
+      expect(props(f.logGroup).RetentionInDays).toBe(logRetention(config.aws.retentionDays));
+      expect(Object.keys(fnProps.Environment.Variables).sort()).toEqual(
+        [...Object.keys(handlerEnvironmentSchema.shape), 'NODE_OPTIONS'].sort(),
+      );
+      expect(fnProps.Environment.Variables).toMatchObject({
+        ACGS_FLEET_TAG_KEY: config.aws.fleetTag.key,
+        ACGS_FLEET_TAG_VALUE: config.aws.fleetTag.value,
+        POWERTOOLS_SERVICE_NAME: controlPlaneServiceName(config.fleet.name),
+        POWERTOOLS_METRICS_NAMESPACE: CONTROL_PLANE_METRICS.namespace,
+        ACGS_DOCUMENT_NAMES: JSON.stringify(synth.stack.runbooks.documentNames),
+      });
+    },
+  );
+
+  it('reserves one concurrent run for the probe and the sweep, so cycles never overlap', () => {
+    for (const name of ['probe', 'escalationSweep'] as const)
+      expect(props(synth.stack.functions[name].fn).ReservedConcurrentExecutions).toBe(1);
+  });
+
+  it('sends failed asynchronous invocations of every asynchronously invoked Lambda to a dead-letter queue', () => {
+    for (const name of ['probe', 'escalationSweep', 'commandStatus'] as const) {
+      const f = synth.stack.functions[name];
+      if (!f.deadLetterQueue) throw new Error(`${name} has no dead-letter queue`);
+      synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: ref(f.fn),
+        DestinationConfig: { OnFailure: { Destination: arnOf(f.deadLetterQueue.queue) } },
+      });
+    }
+  });
+
+  it('puts the probe outside any VPC when the config has none', () => {
+    expect(props(synth.stack.functions.probe.fn).VpcConfig).toBeUndefined();
+  });
+});
+
+describe('events', () => {
+  it('routes SSM command status changes of the stack documents on the default bus to the command-status Lambda', () => {
+    const rule = synth.stack.events.commandStatusRule;
+    if (!rule) throw new Error('no command status rule');
+    const ruleProps = props(rule);
+    expect(ruleProps.EventBusName).toBeUndefined();
+    expect(ruleProps.EventPattern).toEqual({
+      source: ['aws.ssm'],
+      'detail-type': ['EC2 Command Status-change Notification'],
+      detail: { 'document-name': Object.values(synth.stack.runbooks.documentNames) },
+    });
+    expect(ruleProps.Targets).toEqual([
+      expect.objectContaining({
+        Arn: arnOf(synth.stack.functions.commandStatus.fn),
+        DeadLetterConfig: { Arn: expect.anything() },
+        RetryPolicy: { MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) },
+      }),
+    ]);
+  });
+
+  it('keeps every control-plane event in the audit trail log group', () => {
+    const ruleProps = props(synth.stack.events.auditRule);
+    expect(ruleProps.EventBusName).toEqual(ref(synth.stack.events.bus));
+    expect(ruleProps.EventPattern).toEqual({ source: [EVENT_SOURCE], 'detail-type': Object.values(DETAIL_TYPE) });
+    expect(JSON.stringify(ruleProps.Targets[0].Arn)).toContain(logicalId(synth.stack.events.auditLog));
+    expect(ruleProps.Targets[0].DeadLetterConfig).toBeDefined();
+    // The policy document is a Fn::Join (it names the log group's ARN), so look at it as text.
+    const policies = Object.values(resourcesOfType(synth.template, 'AWS::Logs::ResourcePolicy')).map((p) =>
+      JSON.stringify(p.Properties?.PolicyDocument),
+    );
+    expect(policies).toHaveLength(1);
+    expect(policies[0]).toContain('events.amazonaws.com');
+    expect(policies[0]).toContain('logs:PutLogEvents');
+    expect(policies[0]).toContain(logicalId(synth.stack.events.auditLog));
+  });
+
+  it('names the bus after the fleet', () => {
+    expect(props(synth.stack.events.bus).Name).toBe(`${config.fleet.name}-control-plane`);
+  });
+});
+
+describe('watching the watcher', () => {
+  const alarms = () => Object.entries(resourcesOfType(synth.template, 'AWS::CloudWatch::Alarm'));
+  const levelOne = () => ref(synth.stack.escalation.topic(1));
+
+  it('alarms when the probe heartbeat goes silent, treating missing data as breaching', () => {
+    synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: CONTROL_PLANE_METRICS.namespace,
+      MetricName: CONTROL_PLANE_METRICS.probeCycles,
+      Dimensions: [{ Name: 'service', Value: controlPlaneServiceName(config.fleet.name) }],
+      Statistic: 'Sum',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
+      AlarmActions: [levelOne()],
+    });
+  });
+
+  it('has a messages-visible alarm to level 1 for every SQS queue in the stack', () => {
+    const queues = Object.keys(resourcesOfType(synth.template, 'AWS::SQS::Queue'));
+    expect(queues.length).toBe(7);
+    for (const queue of queues) {
+      const watching = alarms().filter(
+        ([, a]) =>
+          a.Properties?.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+          JSON.stringify(a.Properties?.Dimensions) ===
+            JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }]),
+      );
+      expect(watching, `alarm for ${queue}`).toHaveLength(1);
+      expect(watching[0]?.[1].Properties).toMatchObject({
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [levelOne()],
+      });
+    }
+  });
+
+  it('has an Errors alarm to level 1 for every Lambda', () => {
+    for (const f of Object.values(synth.stack.functions)) {
+      synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: ref(f.fn) }],
+        AlarmActions: [levelOne()],
+      });
+    }
+  });
+
+  it('draws availability and p95 latency of every service and open incidents by severity', () => {
+    const body = JSON.stringify(props(synth.stack.monitoring.dashboard).DashboardBody);
+    for (const service of config.services) {
+      expect(body).toContain(`"${CONTROL_PLANE_METRICS.targetAvailability}\\",\\"service\\",\\"`);
+      expect(body).toContain(`\\"target\\",\\"${service.name}\\"`);
+    }
+    expect(body).toContain(CONTROL_PLANE_METRICS.probeLatency);
+    expect(body).toContain('\\"stat\\":\\"p95\\"');
+    for (const severity of ['P1', 'P2', 'P3']) expect(body).toContain(`\\"severity\\",\\"${severity}\\"`);
+  });
+});
+
+describe('operator API', () => {
+  it('is a Function URL with AWS_IAM auth', () => {
+    synth.template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'AWS_IAM',
+      TargetFunctionArn: arnOf(synth.stack.functions.operatorApi.fn),
+    });
+  });
+
+  it('has an OperatorAccess managed policy that only invokes that function through its URL', () => {
+    const fn = arnOf(synth.stack.functions.operatorApi.fn);
+    expect(props(synth.stack.operatorAccess).PolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'lambda:InvokeFunctionUrl',
+          Resource: fn,
+          Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+        },
+        {
+          Effect: 'Allow',
+          Action: 'lambda:InvokeFunction',
+          Resource: fn,
+          Condition: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+        },
+      ],
+    });
+  });
+
+  it('outputs the table, bus, topics, bucket, operator URL and access policy', () => {
+    const outputs = Object.keys(synth.template.toJSON().Outputs);
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'ControlTableName',
+        'EventBusName',
+        ...config.escalation.levels.map((l) => `EscalationTopicLevel${l.level}`),
+        'ArtifactBucketName',
+        'OperatorApiUrl',
+        'OperatorAccessPolicyArn',
+      ]),
+    );
+  });
+});
+
+describe('snapshot', () => {
+  it('synthesizes the ACGS-1 control plane as reviewed (asset hashes and document bodies masked)', () => {
+    expect.addSnapshotSerializer(maskedTemplateSerializer);
+    expect(synth.template.toJSON()).toMatchSnapshot();
+  });
+
+  it('masks asset hashes, so a code change alone does not change the snapshot', () => {
+    const code = JSON.stringify(
+      Object.values(resourcesOfType(synth.template, 'AWS::Lambda::Function')).map((f) => f.Properties.Code),
+    );
+    expect(code).toMatch(/[0-9a-f]{64}/);
+    const masked = JSON.stringify(maskTemplate(synth.template.toJSON()));
+    expect(masked).not.toMatch(/[0-9a-f]{64}/);
+    expect(masked).toContain('[ASSET HASH]');
+  });
+});
+
+describe('cdk-nag (AwsSolutions)', () => cdkNagChecks(() => synth));
+describe('cfn-lint', () => cfnLintCheck(() => synth));
+
+function files(): string[] {
+  return readdirSync(join(REPOSITORY_ROOT, 'ssm-documents')).filter((f) => f.endsWith('.yaml'));
+}
