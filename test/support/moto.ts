@@ -133,7 +133,8 @@ async function launch(command: string, port: number): Promise<MotoServer> {
 
   const stop = async () => {
     process.removeListener('exit', killOnExit);
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    // Never started (spawn failed), or already ended.
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
@@ -141,7 +142,9 @@ async function launch(command: string, port: number): Promise<MotoServer> {
     clearTimeout(timer);
   };
 
-  const failure = await Promise.race([ended, waitUntilAnswering(command, endpoint, child, ended)]);
+  const waiting = new AbortController();
+  const failure = await Promise.race([ended, waitUntilAnswering(command, endpoint, child, ended, waiting.signal)]);
+  waiting.abort();
   if (failure instanceof Error) {
     await stop();
     throw failure;
@@ -155,9 +158,10 @@ async function waitUntilAnswering(
   endpoint: string,
   child: ChildProcess,
   ended: Promise<Error>,
+  cancelled: AbortSignal,
 ): Promise<Error | undefined> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !cancelled.aborted) {
     if (child.exitCode !== null || child.signalCode !== null) return ended;
     try {
       const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1_000) });

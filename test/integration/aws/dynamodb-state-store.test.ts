@@ -1,4 +1,5 @@
 import 'aws-sdk-client-mock-vitest/extend';
+import { Agent } from 'node:http';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -30,10 +31,24 @@ const RETENTION_DAYS = 30;
 let client: DynamoDBClient;
 let tables = 0;
 
+/**
+ * moto's DynamoDB runs each transaction's condition checks and writes without a lock, on a threaded server: two
+ * concurrent transactions can both pass `attribute_not_exists`, which DynamoDB itself never allows (it serialises
+ * them, or cancels one with TransactionConflict). Every DynamoDB client here therefore sends its requests through one
+ * shared socket, one request at a time, so that moto answers as DynamoDB would; concurrent writers still interleave
+ * request by request. The TransactionConflict path is covered with aws-sdk-client-mock below.
+ */
+const oneRequestAtATime = new Agent({ keepAlive: true, maxSockets: 1 });
+const motoDynamoDb = () =>
+  new DynamoDBClient({ ...awsClientConfig(moto.endpoint), requestHandler: { httpAgent: oneRequestAtATime } });
+
 beforeAll(() => {
-  client = new DynamoDBClient(awsClientConfig(moto.endpoint));
+  client = motoDynamoDb();
 });
-afterAll(() => client.destroy());
+afterAll(() => {
+  client.destroy();
+  oneRequestAtATime.destroy();
+});
 
 /** A fresh control table, created from CONTROL_TABLE_SCHEMA as the stack creates it. */
 async function freshTable(): Promise<string> {
@@ -77,7 +92,7 @@ describe('DynamoDbStateStore against moto', () => {
     const writers = Array.from(
       { length: 10 },
       () =>
-        new DynamoDbStateStore(new DynamoDBClient(awsClientConfig(moto.endpoint)), {
+        new DynamoDbStateStore(motoDynamoDb(), {
           tableName: table,
           retentionDays: RETENTION_DAYS,
         }),
