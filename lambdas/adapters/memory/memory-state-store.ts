@@ -159,7 +159,7 @@ export class MemoryStateStore implements TargetStateStore, IncidentStore, Contro
       .map((a) => structuredClone(a));
   }
 
-  async setIsolated(service: string, isolated: boolean): Promise<void> {
+  async setIsolated(service: string, isolated: boolean, _by: string, _at: number): Promise<void> {
     await tick();
     if (isolated) this.isolated.add(service);
     else this.isolated.delete(service);
