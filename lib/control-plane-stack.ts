@@ -148,8 +148,9 @@ export class ControlPlaneStack extends Stack {
       this.events.bus.grantPutEventsTo(f.role);
     }
     for (const f of [probe, escalationSweep, operatorApi]) this.escalation.grantPublish(f.role);
+    // Only the probe cycle sends restarts. The command-status Lambda reads the outcome from the status event itself,
+    // so it gets no SSM permission at all.
     this.grantSendCommand(probe, this.runbooks, config.aws.fleetTag);
-    this.grantReadCommandResults(commandStatus, commandOutput);
 
     this.events.routeCommandStatus(commandStatus.fn, Object.values(this.runbooks.documentNames));
     this.schedules = new ControlPlaneSchedules(this, 'Schedules', {
@@ -249,29 +250,6 @@ export class ControlPlaneStack extends Stack {
         'Fleet instances are not known when the stack is deployed (they are replaced independently); SendCommand on ' +
         `them is limited by the condition ssm:resourceTag/${fleetTag.key} = "${fleetTag.value}", and only this ` +
         "stack's documents may be sent.",
-    });
-  }
-
-  private grantReadCommandResults(f: ControlPlaneFunction, commandOutput: LogGroup): void {
-    f.role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'ReadCommandResults',
-        actions: ['ssm:GetCommandInvocation', 'ssm:ListCommandInvocations'],
-        resources: ['*'],
-      }),
-    );
-    f.role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'ReadCommandOutput',
-        actions: ['logs:GetLogEvents', 'logs:FilterLogEvents'],
-        resources: [commandOutput.logGroupArn],
-      }),
-    );
-    Validations.of(f.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'ssm:GetCommandInvocation and ssm:ListCommandInvocations support no resource-level permissions; they only ' +
-        'read the results of commands (the outcome of a restart this control plane sent).',
     });
   }
 }
