@@ -5,6 +5,7 @@ import middy from '@middy/core';
 import { parseCommandStatusEvent } from '../adapters/aws/ssm-command-runner.ts';
 import { finishRemediation } from '../use-cases/remediate.ts';
 import { type AwsRuntime, awsRuntime } from './aws-runtime.ts';
+import { lazyHandler } from './lazy-handler.ts';
 
 /**
  * SSM command status change (EventBridge, default bus): a restart sent by the probe cycle has ended; record how on
@@ -31,6 +32,4 @@ export function createCommandStatusHandler(runtime: AwsRuntime) {
     .use(captureLambdaHandler(runtime.tracer));
 }
 
-let instance: ReturnType<typeof createCommandStatusHandler> | undefined;
-export const handler = (event: unknown, context: Parameters<ReturnType<typeof createCommandStatusHandler>>[1]) =>
-  (instance ??= createCommandStatusHandler(awsRuntime()))(event, context);
+export const handler = lazyHandler(() => createCommandStatusHandler(awsRuntime()));

@@ -4,6 +4,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { sweepEscalations } from '../use-cases/sweep-escalations.ts';
 import { type AwsRuntime, awsRuntime } from './aws-runtime.ts';
+import { lazyHandler } from './lazy-handler.ts';
 
 /** Scheduled escalation sweep: every incident whose timer is due takes its next step; stuck restarts expire. */
 export function createEscalationSweepHandler(runtime: AwsRuntime) {
@@ -16,6 +17,4 @@ export function createEscalationSweepHandler(runtime: AwsRuntime) {
     .use(captureLambdaHandler(runtime.tracer));
 }
 
-let instance: ReturnType<typeof createEscalationSweepHandler> | undefined;
-export const handler = (event: unknown, context: Parameters<ReturnType<typeof createEscalationSweepHandler>>[1]) =>
-  (instance ??= createEscalationSweepHandler(awsRuntime()))(event, context);
+export const handler = lazyHandler(() => createEscalationSweepHandler(awsRuntime()));

@@ -5,6 +5,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handleApiRequest } from '../use-cases/operator-api.ts';
 import { type AwsRuntime, awsRuntime } from './aws-runtime.ts';
+import { lazyHandler } from './lazy-handler.ts';
 
 /**
  * The operators' API behind a Function URL with AWS_IAM auth: the caller is the IAM principal that signed the
@@ -44,8 +45,4 @@ function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResul
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-let instance: ReturnType<typeof createOperatorApiHandler> | undefined;
-export const handler = (
-  event: APIGatewayProxyEventV2WithIAMAuthorizer,
-  context: Parameters<ReturnType<typeof createOperatorApiHandler>>[1],
-) => (instance ??= createOperatorApiHandler(awsRuntime()))(event, context);
+export const handler = lazyHandler(() => createOperatorApiHandler(awsRuntime()));

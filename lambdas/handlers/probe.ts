@@ -8,6 +8,7 @@ import type { Prober } from '../ports.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
 import { runProbeCycle } from '../use-cases/run-probe-cycle.ts';
 import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS as M } from './aws-runtime.ts';
+import { lazyHandler } from './lazy-handler.ts';
 
 /** Scheduled probe cycle: probe, fold health, reconcile incidents, page, send restarts; emit the heartbeat. */
 export function createProbeHandler(runtime: AwsRuntime, prober: Prober = new NetworkProber(runtime.ctx.clock)) {
@@ -46,6 +47,4 @@ export function createProbeHandler(runtime: AwsRuntime, prober: Prober = new Net
     .use(captureLambdaHandler(runtime.tracer));
 }
 
-let instance: ReturnType<typeof createProbeHandler> | undefined;
-export const handler = (event: unknown, context: Parameters<ReturnType<typeof createProbeHandler>>[1]) =>
-  (instance ??= createProbeHandler(awsRuntime()))(event, context);
+export const handler = lazyHandler(() => createProbeHandler(awsRuntime()));

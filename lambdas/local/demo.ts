@@ -235,16 +235,14 @@ function summaryTable(incidents: readonly Incident[], now: number): string {
   });
   const header = ['INCIDENT', 'SEV', 'TITLE', 'MTTD', 'MTTA', 'MTTR', 'PAGES', 'RESOLUTION'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  return (
-    [header, ...rows]
-      .map((r) =>
-        r
-          .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
+  return `${[header, ...rows]
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }
 
 function indent(text: string): string {
