@@ -36,8 +36,9 @@ export class DeadLetterQueue extends Construct {
     Validations.of(this.queue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
-        'This queue is itself a dead-letter queue (of a schedule, rule target or Lambda destination, none of which ' +
-        'cdk-nag can see); a dead-letter queue for it would have no producer. Its depth is alarmed instead.',
+        `This queue is itself a dead-letter queue: it holds ${props.purpose}. cdk-nag only recognises queue redrive ` +
+        'and Lambda DeadLetterConfig as dead-letter use; a queue behind this one would have no producer. Its depth ' +
+        'is alarmed instead (ControlPlaneMonitoring).',
     });
   }
 }
