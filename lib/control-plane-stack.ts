@@ -8,7 +8,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { FleetConfig } from '../lambdas/core/config-schema.ts';
 import { targetsFromConfig } from '../lambdas/core/targets.ts';
-import type { HandlerEnvironment } from '../lambdas/handlers/environment.ts';
+import type { HandlerEnvironment, HandlerName } from '../lambdas/handlers/environment.ts';
 import { ArtifactBucket } from './constructs/artifact-bucket.ts';
 import { ControlPlaneFunction, type FunctionVpcPlacement } from './constructs/control-plane-function.ts';
 import { ControlPlaneEvents } from './constructs/event-routing.ts';
@@ -50,9 +50,7 @@ export interface ControlPlaneStackProps extends StackProps {
  * and dashboard that watch the watcher.
  */
 export class ControlPlaneStack extends Stack {
-  readonly functions: Readonly<
-    Record<'probe' | 'escalationSweep' | 'commandStatus' | 'operatorApi', ControlPlaneFunction>
-  >;
+  readonly functions: Readonly<Record<HandlerName, ControlPlaneFunction>>;
   readonly state: ControlTable;
   readonly escalation: EscalationTopics;
   readonly runbooks: Runbooks;

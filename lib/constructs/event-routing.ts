@@ -31,6 +31,7 @@ export class ControlPlaneEvents extends Construct {
   readonly bus: EventBus;
   readonly auditLog: LogGroup;
   readonly auditRule: Rule;
+  /** Set by `routeCommandStatus` (the Lambda it targets needs the bus first, for its environment). */
   commandStatusRule?: Rule;
 
   constructor(scope: Construct, id: string, props: ControlPlaneEventsProps) {
