@@ -3,12 +3,14 @@
  * Add one: export an async function from bench/<name>.ts and list it below.
  */
 import { performance } from 'node:perf_hooks';
+import { lambdaBundles } from './lambda-bundles.ts';
 import { probeFanout } from './probe-fanout.ts';
 import { recoveryDrill } from './recovery-drill.ts';
 
 const benchmarks: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
   ['probe fan-out', () => probeFanout()],
   ['recovery drill', () => recoveryDrill()],
+  ['lambda bundles', () => lambdaBundles()],
 ];
 
 for (const [name, run] of benchmarks) {
