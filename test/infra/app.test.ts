@@ -1,17 +1,24 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { addControlPlane, FleetConfigError } from '../../lib/app.ts';
 import { ACGS_CONFIG, REPOSITORY_ROOT } from './support/synth.ts';
+
+const temporary: string[] = [];
+afterAll(() => {
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+});
 
 function badConfig(): string {
   const text = readFileSync(ACGS_CONFIG, 'utf8')
     .replace('probeTimeout: 5s', 'probeTimeout: soon')
     .replace('retentionDays: 90', 'retentionDays: 90\n  colour: blue');
-  const path = join(mkdtempSync(join(tmpdir(), 'acgs-bad-config-')), 'bad.yaml');
+  const dir = mkdtempSync(join(tmpdir(), 'acgs-bad-config-'));
+  temporary.push(dir);
+  const path = join(dir, 'bad.yaml');
   writeFileSync(path, text);
   return path;
 }

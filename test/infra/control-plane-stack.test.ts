@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONTROL_TABLE_SCHEMA } from '../../lambdas/adapters/aws/dynamodb-state-store.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
@@ -39,6 +39,8 @@ beforeAll(() => {
   synth = synthesize(ACGS_CONFIG);
   resources = synth.template.toJSON().Resources;
 }, 120_000);
+
+afterAll(() => synth?.dispose());
 
 const props = (construct: Parameters<typeof logicalId>[0]): Json => propsOf(synth.template, construct);
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { toScheduler } from '../../lambdas/core/schedules.ts';
@@ -31,6 +31,8 @@ beforeAll(() => {
   synth = synthesize(OTHER_FLEET_CONFIG);
   resources = synth.template.toJSON().Resources;
 }, 120_000);
+
+afterAll(() => synth?.dispose());
 
 const props = (construct: Parameters<typeof logicalId>[0]): Json => propsOf(synth.template, construct);
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -98,9 +98,11 @@ export function cfnLintCheck(synthesized: () => Synthesized): void {
         `cfn-lint is not available (${version.error?.message ?? version.stderr}); it is preinstalled on these ` +
           'machines and cannot be installed from a registry here, and this check needs it',
       );
-    const file = join(mkdtempSync(join(tmpdir(), 'acgs-cfn-lint-')), 'template.json');
+    const dir = mkdtempSync(join(tmpdir(), 'acgs-cfn-lint-'));
+    const file = join(dir, 'template.json');
     writeFileSync(file, JSON.stringify(synthesized().template.toJSON(), null, 1));
     const result = spawnSync('cfn-lint', ['--format', 'parseable', '--', file], { encoding: 'utf8', timeout: 110_000 });
+    rmSync(dir, { recursive: true, force: true });
     expect(result.error).toBeUndefined();
     expect(`${result.stdout}${result.stderr}`.trim()).toBe('');
     expect(result.status).toBe(0);

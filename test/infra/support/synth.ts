@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,8 @@ export interface Synthesized {
   readonly app: App;
   readonly stack: ControlPlaneStack;
   readonly template: Template;
+  /** Removes the temporary directories of this synth (call in afterAll). */
+  readonly dispose: () => void;
 }
 
 /**
@@ -30,17 +32,18 @@ export interface Synthesized {
  */
 export function synthesize(configPath: string): Synthesized {
   const context = (JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'cdk.json'), 'utf8')) as { context: object }).context;
-  const app = new App({
-    context: { ...context, 'aws:cdk:bundling-stacks': [] },
-    analyticsReporting: false,
-    outdir: mkdtempSync(join(tmpdir(), 'acgs-infra-cdk.out-')),
-  });
+  const outdir = mkdtempSync(join(tmpdir(), 'acgs-infra-cdk.out-'));
+  const projectRoot = stubProjectRoot();
+  const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] }, analyticsReporting: false, outdir });
   const stack = addControlPlane(app, {
     configPath,
-    projectRoot: stubProjectRoot(),
+    projectRoot,
     documentsDir: join(REPOSITORY_ROOT, 'ssm-documents'),
   });
-  return { app, stack, template: Template.fromStack(stack) };
+  const dispose = () => {
+    for (const dir of [outdir, projectRoot]) rmSync(dir, { recursive: true, force: true });
+  };
+  return { app, stack, template: Template.fromStack(stack), dispose };
 }
 
 /** The Properties of a construct's CloudFormation resource in the template (throws if it is not there). */
