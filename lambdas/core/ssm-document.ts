@@ -1,7 +1,7 @@
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { FleetConfig, ServiceConfig } from './config-schema.ts';
 import { ControlPlaneError, NotFoundError } from './errors.ts';
+import { parseYamlWithSchema, type YamlProblem } from './yaml-schema.ts';
 
 /**
  * SSM Command documents (`ssm-documents/*.yaml`): the model, parameter validation and SSM-style substitution.
@@ -103,11 +103,7 @@ export type SsmParameter = z.output<typeof parameterSchema>;
 export type SsmDocument = z.output<typeof documentSchema>;
 
 /** One problem in a document file, named by its field path and, where the parser knows it, its line. */
-export interface DocumentProblem {
-  readonly path: string;
-  readonly line?: number;
-  readonly message: string;
-}
+export type DocumentProblem = YamlProblem;
 
 export type DocumentParseResult =
   | { readonly ok: true; readonly document: SsmDocument }
@@ -115,34 +111,8 @@ export type DocumentParseResult =
 
 /** Parses and validates an SSM Command document written in YAML (or JSON). */
 export function parseSsmDocument(text: string): DocumentParseResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0)
-    return {
-      ok: false,
-      problems: doc.errors.map((e) => ({
-        path: '(yaml)',
-        line: lineCounter.linePos(e.pos[0]).line,
-        message: e.message.split('\n')[0] ?? e.message,
-      })),
-    };
-  const parsed = documentSchema.safeParse(doc.toJS());
-  if (parsed.success) return { ok: true, document: parsed.data };
-  return {
-    ok: false,
-    problems: parsed.error.issues.map((issue) => {
-      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-      const node = doc.getIn(path, true);
-      const range = typeof node === 'object' && node !== null && 'range' in node ? node.range : undefined;
-      const line =
-        Array.isArray(range) && typeof range[0] === 'number' ? lineCounter.linePos(range[0]).line : undefined;
-      return {
-        path: path.length > 0 ? path.join('.') : '(root)',
-        ...(line === undefined ? {} : { line }),
-        message: issue.message,
-      };
-    }),
-  };
+  const parsed = parseYamlWithSchema(text, documentSchema);
+  return parsed.ok ? { ok: true, document: parsed.value } : parsed;
 }
 
 /** A parameter value the document does not accept, named by its parameter. */

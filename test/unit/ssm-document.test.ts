@@ -374,8 +374,8 @@ describe('parseSsmDocument', () => {
       (d: Record<string, unknown>) => {
         d.assumeRole = 'arn:aws:iam::1:role/x';
       },
-      '(root)',
-      /assumeRole/,
+      'assumeRole',
+      /unknown key/,
     ],
   ])('rejects %s, naming the field', (_what, edit, path, message) => {
     // Act
