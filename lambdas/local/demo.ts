@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
 import { describeEntry } from '../cli/incident-command.ts';
+import { formatTable } from '../cli/output.ts';
 import { parseFleetConfig } from '../core/config.ts';
 import { formatDuration } from '../core/duration.ts';
 import type { Incident } from '../core/incident.ts';
@@ -233,16 +234,7 @@ function summaryTable(incidents: readonly Incident[], now: number): string {
       i.resolution ? i.resolution.slice(0, 40) : i.status,
     ];
   });
-  const header = ['INCIDENT', 'SEV', 'TITLE', 'MTTD', 'MTTA', 'MTTR', 'PAGES', 'RESOLUTION'];
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  return `${[header, ...rows]
-    .map((r) =>
-      r
-        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
+  return formatTable(['INCIDENT', 'SEV', 'TITLE', 'MTTD', 'MTTA', 'MTTR', 'PAGES', 'RESOLUTION'], rows);
 }
 
 function indent(text: string): string {
