@@ -124,3 +124,50 @@ export interface CommandRunner {
 export interface EventPublisher {
   publish(events: readonly ControlPlaneEvent[]): Promise<void>;
 }
+
+/** Where backups' manifests, drill reports and other artefacts are kept (S3 in AWS; files locally). */
+export interface ObjectStore {
+  /** Stores the object, replacing any with that key. */
+  put(key: string, body: Uint8Array | string, options?: PutObjectOptions): Promise<PutObjectResult>;
+  get(key: string): Promise<StoredObject | undefined>;
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** Every object whose key starts with `prefix`, in key order. */
+  list(prefix: string): Promise<ObjectSummary[]>;
+  /** Deleting an object that does not exist is not an error. */
+  delete(key: string): Promise<void>;
+}
+
+export interface PutObjectOptions {
+  /** @default application/octet-stream */
+  readonly contentType?: string;
+  /** Hex SHA-256 the caller expects the content to have (from a manifest): a mismatch is refused, nothing stored. */
+  readonly sha256?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+export interface PutObjectResult {
+  readonly key: string;
+  readonly size: number;
+  /** Hex SHA-256 of the content, as S3 verified it on arrival. */
+  readonly sha256: string;
+  readonly etag?: string;
+}
+
+export interface ObjectSummary {
+  readonly key: string;
+  readonly size: number;
+  /** Epoch milliseconds. */
+  readonly lastModified: number;
+  readonly etag?: string;
+}
+
+export interface ObjectInfo extends ObjectSummary {
+  readonly contentType?: string;
+  /** Hex SHA-256 of the content, when S3 keeps one (objects put by this store always have one). */
+  readonly sha256?: string;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export interface StoredObject extends ObjectInfo {
+  readonly body: Uint8Array;
+}
