@@ -283,6 +283,51 @@ export const fleetConfigSchema = z
       restartTimeout: duration({ min: 1_000 }),
       breaker: z.strictObject({ maxRestarts: z.int().min(0).max(100), window: duration({ min: 1_000 }) }),
     }),
+    /**
+     * Database backups: what is dumped, where it goes, when a backup counts as missing or suspicious, how long each
+     * is kept (grandfather-father-son), and the restore drill that proves them. Absent: no backups are taken.
+     */
+    backups: z
+      .strictObject({
+        /** The `postgres` check (in `checks`) naming the database to dump: host, port, database, user. */
+        database: name,
+        /** Where dumps are published on a single host (absolute path on the database host). */
+        localDirectory: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path of letters, digits and . _ / -')
+          .refine((p) => !p.split('/').includes('..'), 'must not contain ..')
+          .default('/var/backups/acgs-ops'),
+        /** Key prefix in the stack's backup bucket (AWS). */
+        s3Prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9._/-]*\/$/, 'must be a key prefix ending in /')
+          .default('backups/'),
+        /** A `.pgpass` file on the database host holding the password; never the password itself. */
+        pgpassFile: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path')
+          .optional(),
+        /** The newest good backup may be this old before the monitor raises an incident. */
+        maxAge: duration({ min: 60_000 }),
+        /** Smaller than this is not a backup of a real database. */
+        minSizeBytes: z.int().min(1).default(1024),
+        /** A backup this much smaller than the previous good one is suspicious (percent). */
+        maxShrinkPercent: z.number().gt(0).max(100).default(50),
+        retention: z.strictObject({
+          daily: z.int().min(1).max(366),
+          weekly: z.int().min(0).max(260),
+          monthly: z.int().min(0).max(120),
+        }),
+        drill: z
+          .strictObject({
+            /** Scratch database the drill restores into (created and dropped by the drill). */
+            scratchDatabase: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a PostgreSQL database name'),
+            /** A drill older than this is reported as overdue by the monitor. */
+            maxAge: duration({ min: 60_000 }),
+          })
+          .optional(),
+      })
+      .optional(),
     /** How the fleet is deployed to and reached on AWS; absent: defaults, no VPC. */
     aws: z
       .strictObject({
@@ -374,6 +419,13 @@ export const fleetConfigSchema = z
       const problem = schedule && scheduleProblem(schedule, config.schedules.timeZone);
       if (problem) issue(['schedules', name, 'cron'], problem);
     }
+    if (config.backups) {
+      const db = config.checks.find((c) => c.name === config.backups?.database);
+      if (!db || db.kind !== 'postgres')
+        issue(['backups', 'database'], `"${config.backups.database}" is not the name of a postgres check in checks`);
+      if (config.backups.drill && db?.kind === 'postgres' && config.backups.drill.scratchDatabase === db.database)
+        issue(['backups', 'drill', 'scratchDatabase'], 'must not be the production database: the drill drops it');
+    }
     const { flapping } = config.thresholds;
     if (flapping.exitRatio >= flapping.enterRatio)
       issue(['thresholds', 'flapping', 'exitRatio'], 'must be lower than enterRatio (hysteresis)');
@@ -387,6 +439,7 @@ export type Schedule = z.output<typeof scheduleSchema>;
 export type EscalationLevel = FleetConfig['escalation']['levels'][number];
 export type Contact = EscalationLevel['contacts'][number];
 export type ChannelConfig = FleetConfig['notifications']['channels'][number];
+export type BackupConfig = NonNullable<FleetConfig['backups']>;
 
 function isTimeZone(zone: string): boolean {
   try {
