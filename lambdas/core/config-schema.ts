@@ -421,7 +421,7 @@ export const fleetConfigSchema = z
     }
     if (config.backups) {
       const db = config.checks.find((c) => c.name === config.backups?.database);
-      if (!db || db.kind !== 'postgres')
+      if (db?.kind !== 'postgres')
         issue(['backups', 'database'], `"${config.backups.database}" is not the name of a postgres check in checks`);
       if (config.backups.drill && db?.kind === 'postgres' && config.backups.drill.scratchDatabase === db.database)
         issue(['backups', 'drill', 'scratchDatabase'], 'must not be the production database: the drill drops it');
