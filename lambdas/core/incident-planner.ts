@@ -43,7 +43,8 @@ export interface IncidentPlan {
 }
 
 const GROUP_KINDS: ReadonlySet<IncidentKind> = new Set(['dependency-down', 'fleet-outage', 'host-outage']);
-const OPERATOR_KINDS: ReadonlySet<IncidentKind> = new Set(['security', 'manual']);
+/** Kinds raised by operators or by other monitors (backups, drills): the probe planner neither folds nor resolves them. */
+const NOT_FROM_PROBES: ReadonlySet<IncidentKind> = new Set(['security', 'manual', 'backup', 'drill']);
 
 export function fleetOutageKey(config: FleetConfig): string {
   return `fleet-outage@${config.fleet.name}`;
@@ -170,7 +171,7 @@ export function planIncidents(
   const superseded: { incident: Incident; byKey: string }[] = [];
   const recovered: Incident[] = [];
   for (const incident of openByKey.values()) {
-    if (reported.has(incident.dedupKey) || OPERATOR_KINDS.has(incident.kind)) continue;
+    if (reported.has(incident.dedupKey) || NOT_FROM_PROBES.has(incident.kind)) continue;
     const group = GROUP_KINDS.has(incident.kind)
       ? undefined
       : reports.find((r) => GROUP_KINDS.has(r.kind) && incident.targets.every((id) => r.targets.includes(id)));

@@ -15,7 +15,9 @@ export type IncidentKind =
   | 'fleet-outage'
   | 'flapping'
   | 'security'
-  | 'manual';
+  | 'manual'
+  | 'backup'
+  | 'drill';
 
 export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
 

@@ -36,7 +36,7 @@ export async function reconcileIncidents(
   const open: Incident[] = [];
 
   for (const report of plan.reports) {
-    const result = await foldReport(ctx, report, openByKey.get(report.dedupKey), windows);
+    const result = await raiseProblem(ctx, report, openByKey.get(report.dedupKey), windows);
     (result.created ? opened : updated).push(result.incident);
     open.push(result.incident);
   }
@@ -64,7 +64,11 @@ export async function reconcileIncidents(
   return { opened, updated, resolved, open };
 }
 
-async function foldReport(
+/**
+ * Opens the incident for a problem (conditionally: one per dedup key) or folds the report into the open one, then
+ * runs the escalation step if a page is owed. Shared by the probe cycle and the other monitors (backups, drills).
+ */
+export async function raiseProblem(
   ctx: ControlPlaneContext,
   report: ProblemReport,
   known: Incident | undefined,
@@ -102,4 +106,21 @@ async function foldReport(
   const due = incident.escalation.nextAt !== undefined && incident.escalation.nextAt <= now;
   if (due) incident = (await advanceEscalation(ctx, incident, windows)) ?? incident;
   return { created, incident };
+}
+
+/** Resolves the open incident for a dedup key, if there is one (a monitor saw its problem go away). */
+export async function clearProblem(
+  ctx: ControlPlaneContext,
+  dedupKey: string,
+  resolution: string,
+): Promise<Incident | undefined> {
+  const open = await ctx.incidents.findOpenIncident(dedupKey);
+  if (!open) return undefined;
+  const now = ctx.clock.now();
+  const done = await updateIncidentWithRetry(ctx.incidents, open, (current) =>
+    current.status === 'resolved' ? undefined : resolve(current, SYSTEM, resolution, now),
+  );
+  if (done)
+    await publishEvents(ctx, [{ detailType: DETAIL_TYPE.incidentResolved, detail: incidentEventDetail(done, now) }]);
+  return done;
 }

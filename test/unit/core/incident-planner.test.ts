@@ -230,6 +230,22 @@ describe('incident planning', () => {
     expect(plan.reports[0]).toMatchObject({ dedupKey: report.dedupKey, kind: 'service-degraded' });
   });
 
+  it('leaves a backup incident to the backup monitor when the fleet is healthy', () => {
+    const backup = incidentFor({
+      dedupKey: 'backup:acgs_pgp_db@127.0.0.1',
+      kind: 'backup',
+      severity: 'P2',
+      title: 'No good backup for 31h',
+      targets: [],
+      services: [],
+      flapping: false,
+      detail: 'newest good backup is 31h old (max 26h)',
+      failingSince: T0,
+    });
+    const plan = planIncidents(config, targets, fleet({}), [backup]);
+    expect(plan.recovered).toEqual([]);
+  });
+
   it('never auto-resolves an incident an operator declared', () => {
     const security = incidentFor({
       dedupKey: 'security:pgc@acgs-1:1',
