@@ -11,6 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../../lambdas/adapters/aws/s3-object-store.ts';
 import { awsClientConfig, useMotoServer } from '../../support/moto.ts';
+import { describeObjectStoreContract } from '../../support/object-store-contract.ts';
 
 const moto = useMotoServer();
 const BUCKET = 'acgs-ops-artifacts';
@@ -144,3 +145,9 @@ describe('S3ObjectStore paging and request shape (aws-sdk-client-mock)', () => {
     });
   });
 });
+
+// Each contract test gets its own key prefix in the shared bucket: an empty store, as the contract asks.
+describeObjectStoreContract(
+  'S3ObjectStore against moto',
+  async () => new S3ObjectStore(s3, { bucket: BUCKET, prefix: `contract-${crypto.randomUUID()}/` }),
+);
