@@ -1,6 +1,7 @@
 import { parseDuration } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
 import type { MaintenanceWindow } from '../core/escalation.ts';
+import { unmuteIncidents } from '../use-cases/unmute.ts';
 import { parseCommandLine } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
@@ -73,7 +74,10 @@ export const maintenanceCommand: CliCommand = {
         const window = (await ctx.control.listMaintenanceWindows(now)).find((w) => w.id === id);
         if (!window) throw new UsageError(`no current or future maintenance window ${id}`);
         await ctx.control.putMaintenanceWindow({ ...window, endsAt: Math.max(window.startsAt, now) });
-        context.stdout(`ended ${id}\n`);
+        const unmuted = await unmuteIncidents(ctx, [id]);
+        context.stdout(
+          `ended ${id}${unmuted.length > 0 ? `; ${unmuted.length} muted incident(s) page at the next sweep` : ''}\n`,
+        );
         return 0;
       }
       const length = values.for === undefined ? undefined : parseDuration(values.for);

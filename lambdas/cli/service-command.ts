@@ -4,6 +4,8 @@ import { UsageError } from '../core/errors.ts';
 import type { MaintenanceWindow } from '../core/escalation.ts';
 import { fleetCommandParameters, type ServiceDocumentName, serviceCommandParameters } from '../core/ssm-document.ts';
 import type { CommandResult } from '../ports.ts';
+import { isolationWindowId } from '../use-cases/context.ts';
+import { unmuteIncidents } from '../use-cases/unmute.ts';
 import { parseCommandLine } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
@@ -118,8 +120,10 @@ export const serviceCommand: CliCommand = {
           parameters: serviceCommandParameters(config, name, { document, stateDirectory, force: values.force }),
           timeoutMs,
         });
-        if (result.status === 'succeeded' && (action === 'release' || (action === 'start' && values.force)))
+        if (result.status === 'succeeded' && (action === 'release' || (action === 'start' && values.force))) {
           await ctx.control.setIsolated(name, false, by, now);
+          await unmuteIncidents(ctx, [isolationWindowId(name)]);
+        }
       }
 
       if (values.json) context.stdout(formatJson({ action, services: targets, ...result }));

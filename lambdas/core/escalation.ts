@@ -36,6 +36,12 @@ export interface EscalationState {
   /** A first page for the current severity is owed (new incident, or its severity rose). */
   readonly pending?: 'opened' | 'severity-raised';
   readonly pages: number;
+  /** The window that deferred the next step (its end is `nextAt`); ending the window early brings `nextAt` in. */
+  readonly mutedBy?: string;
+  /** A step is delivering pages until then: nobody else may take a step before it ends (or expires, after a crash). */
+  readonly leaseUntil?: number;
+  /** Consecutive steps whose pages all failed to go out. */
+  readonly deliveryFailures?: number;
 }
 
 export interface Page {
@@ -209,7 +215,9 @@ function repage(incident: Incident, now: number, why: PageReason): EscalationOut
   const contacts = current?.contacts.filter((c) => level > plan.throughLevel || plan.roles.includes(c.role)) ?? [];
   const pages = current && contacts.length > 0 ? [page(incident, current, contacts, why, now)] : [];
   const wait = why === 'ack-expired' ? waitAt(policy, level, incident.severity) : policy.repeatEvery;
-  return withPages(incident, pages, level, now + wait, now);
+  // An acknowledgement keeps its own timer: a re-page for another reason (the breaker) must not cut it short.
+  const ackExpiry = incident.status === 'acknowledged' ? incident.escalation.nextAt : undefined;
+  return withPages(incident, pages, level, Math.max(now + wait, ackExpiry ?? 0), now);
 }
 
 /** How long a level has to respond to a page: its response time for the severity, or `repeatEvery`. */
@@ -218,11 +226,23 @@ function waitAt(policy: EscalationPolicy, level: number, severity: Severity): nu
 }
 
 function mute(incident: Incident, window: MaintenanceWindow, now: number): EscalationOutcome {
+  const { escalation } = incident;
+  const again = escalation.mutedBy === window.id;
   return {
-    incident: withNextAt(incident, window.endsAt),
+    incident: { ...incident, escalation: { ...escalation, nextAt: window.endsAt, mutedBy: window.id } },
     pages: [],
-    timeline: [{ at: now, type: 'page-muted', until: window.endsAt, window: window.id }],
+    timeline: again ? [] : [{ at: now, type: 'page-muted', until: window.endsAt, window: window.id }],
   };
+}
+
+/**
+ * A window ended early (maintenance ended, a service released from isolation): an incident it muted takes its
+ * owed step now instead of at the window's planned end. Undefined when the incident was not muted by them.
+ */
+export function unmute(incident: Incident, windowIds: ReadonlySet<string>, now: number): Incident | undefined {
+  const { mutedBy, ...rest } = incident.escalation;
+  if (incident.status === 'resolved' || mutedBy === undefined || !windowIds.has(mutedBy)) return undefined;
+  return { ...incident, escalation: { ...rest, nextAt: now } };
 }
 
 function page(

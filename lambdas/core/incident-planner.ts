@@ -83,8 +83,9 @@ export function planIncidents(
     const dependents = config.services.filter((s) => s.dependsOn.includes(dep.name)).map((s) => s.name);
     const key = dep.id;
     const open = openByKey.get(key);
-    const groupOpen = open?.kind === 'dependency-down';
-    if (!(isDown(dep) && (dep.critical || dependents.length > 0)) && !groupOpen) continue;
+    const isGroup = dep.critical || dependents.length > 0;
+    const groupOpen = isGroup && open?.kind === 'dependency-down';
+    if (!(isDown(dep) && isGroup) && !groupOpen) continue;
     const downDependents = serviceTargets.filter(
       (s) => dependents.includes(s.service ?? s.name) && isDown(s) && !covered.has(s.id),
     );
@@ -172,9 +173,15 @@ export function planIncidents(
   const recovered: Incident[] = [];
   for (const incident of openByKey.values()) {
     if (reported.has(incident.dedupKey) || NOT_FROM_PROBES.has(incident.kind)) continue;
-    const group = GROUP_KINDS.has(incident.kind)
-      ? undefined
-      : reports.find((r) => GROUP_KINDS.has(r.kind) && incident.targets.every((id) => r.targets.includes(id)));
+    // Still in trouble but not reported under its own key: another group took its targets over (a database outage
+    // absorbing a fleet outage, an outage absorbing a service). That is a supersession, never a recovery.
+    const troubled = incident.targets.filter((id) => isTroubled(states.get(id)));
+    const group =
+      troubled.length > 0
+        ? reports.find((r) => GROUP_KINDS.has(r.kind) && troubled.every((id) => r.targets.includes(id)))
+        : GROUP_KINDS.has(incident.kind)
+          ? undefined
+          : reports.find((r) => GROUP_KINDS.has(r.kind) && incident.targets.every((id) => r.targets.includes(id)));
     if (group) superseded.push({ incident, byKey: group.dedupKey });
     else recovered.push(incident);
   }

@@ -50,7 +50,11 @@ export interface RemediationInput {
 
 export function planRemediation(input: RemediationInput): RemediationDecision[] {
   const { incident, targets, states, attempts, isolated, windows, config, settleMs, now } = input;
-  if (incident.status === 'resolved' || !RESTARTABLE.has(incident.kind) || incident.flapping) return [];
+  // A database outage's services are left alone while the database is down (restarting its clients won't help);
+  // once it is back, whichever of them are still down get the same treatment as any down service.
+  const dependencyBack = incident.kind === 'dependency-down' && states.get(incident.dedupKey)?.health === 'up';
+  if (incident.status === 'resolved' || incident.flapping || !(RESTARTABLE.has(incident.kind) || dependencyBack))
+    return [];
   const downServices = targets
     .filter((t) => t.role === 'service' && incident.targets.includes(t.id))
     .filter((t) => states.get(t.id)?.health === 'down' && !states.get(t.id)?.flapping)

@@ -48,7 +48,7 @@ function describeIssue(issue: z.core.$ZodIssue, doc: Doc, lineCounter: LineCount
     const message =
       issue.code === 'unrecognized_keys'
         ? 'unknown key (check the spelling; unknown keys are rejected)'
-        : issue.code === 'invalid_type' && issue.input === undefined
+        : issue.code === 'invalid_type' && /received undefined/.test(issue.message)
           ? 'is required'
           : issue.message;
     return { path: path.length > 0 ? path.join('.') : '(root)', ...(line === undefined ? {} : { line }), message };

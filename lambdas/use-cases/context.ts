@@ -65,22 +65,30 @@ export async function publishEvents(
   }
 }
 
+/** How far ahead an isolation mutes: in effect until the service is released. */
+const ISOLATION_HORIZON_MS = 365 * 86_400_000;
+
 /**
  * The windows that mute paging now: the operators' maintenance windows, plus one per isolated service (isolating
- * is deliberate, so paging about the outage it causes is noise). An isolation window is re-read every probe
- * interval, so a released service is paged about again, if still down, within one interval.
+ * is deliberate, so paging about the outage it causes is noise). Releasing a service unmutes its incidents.
  */
 export async function mutingWindows(ctx: ControlPlaneContext, now: number): Promise<MaintenanceWindow[]> {
   const [windows, isolated] = await Promise.all([ctx.control.listMaintenanceWindows(now), ctx.control.listIsolated()]);
   return [
     ...windows,
     ...[...isolated].map((service) => ({
-      id: `isolated:${service}`,
+      id: isolationWindowId(service),
       subjects: [service],
       startsAt: now,
-      endsAt: now + ctx.health.probeIntervalMs,
+      // Until released: releasing unmutes what it muted (unmuteIncidents), so no periodic re-check is needed.
+      endsAt: now + ISOLATION_HORIZON_MS,
       reason: `${service} is isolated`,
       createdBy: 'control-plane',
     })),
   ];
+}
+
+/** The id of the muting window an isolation stands for. */
+export function isolationWindowId(service: string): string {
+  return `isolated:${service}`;
 }

@@ -12,8 +12,16 @@ export async function sweepEscalations(ctx: ControlPlaneContext): Promise<Incide
   const [due, windows] = await Promise.all([ctx.incidents.listIncidentsDue(now), mutingWindows(ctx, now)]);
   const advanced: Incident[] = [];
   for (const incident of due) {
-    const next = await advanceEscalation(ctx, incident, windows);
-    if (next) advanced.push(next);
+    // One incident's failure (a throttled read, a lost race) must not hold up every escalation after it.
+    try {
+      const next = await advanceEscalation(ctx, incident, windows);
+      if (next) advanced.push(next);
+    } catch (error) {
+      ctx.log('sweep-step-failed', {
+        incidentId: incident.id,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
   await expireStuckAttempts(ctx);
   return advanced;

@@ -835,4 +835,18 @@ describe('escalation edge cases found in review', () => {
     const fresh = openedIncident(serviceDownReport('auth', { severity: 'P1' }));
     expect(describeNextStep(fresh, T0)).toBe('first page to levels 1-3 due in 0ms');
   });
+
+  it('keeps the acknowledgement timer when the breaker re-pages the top level of an acknowledged incident', () => {
+    // Prepare: P2 walked to level 3 (its top level), acknowledged at 6h: the ack holds until 8h.
+    let i = step(openedIncident(serviceDownReport('auth')), T0).incident;
+    i = step(i, T0 + HOUR).incident;
+    i = step(i, T0 + 5 * HOUR).incident;
+    const acked = acknowledge(i, 'bob', T0 + 6 * HOUR).incident;
+    // Act
+    const broken = escalate(acked, T0 + 6 * HOUR + 5 * MINUTE, 'breaker-open');
+    // Assess
+    expect(broken.pages.map((p) => [p.level, p.why])).toEqual([[3, 'breaker-open']]);
+    expect(broken.incident.escalation.nextAt).toBe(T0 + 8 * HOUR);
+    expect(broken.incident.status).toBe('acknowledged');
+  });
 });

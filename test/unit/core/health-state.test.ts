@@ -123,4 +123,20 @@ describe('target health state', () => {
     expect(updates[7]?.state.failingSince).toBeUndefined();
     expect(updates[7]?.state.problemReason).toBeUndefined();
   });
+
+  it('writes nothing while a slow target stays slow at changing latencies', () => {
+    let state: TargetState | undefined;
+    const changed = [612, 598, 640, 605, 633, 617].map((ms, i) => {
+      const update = applyProbeResult(
+        state,
+        { targetId: 'gs:health@h', status: 'degraded', reason: 'latency', detail: `answered in ${ms} ms` },
+        policy,
+        T0 + i * MINUTE,
+      );
+      state = update.state;
+      return update.changed;
+    });
+    // Streaks fill up over the first three results; after that, only the wording changes.
+    expect(changed).toEqual([true, true, true, false, false, false]);
+  });
 });

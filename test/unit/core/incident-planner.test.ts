@@ -270,4 +270,26 @@ describe('incident planning', () => {
     const plan = planIncidents(config, targets, states, []);
     expect(plan.reports[0]?.failingSince).toBe(T0 - 5 * MINUTE);
   });
+
+  it('supersedes an open fleet outage, rather than calling it recovered, when the database outage takes it over', () => {
+    const outage = planIncidents(config, targets, fleet({ auth: 'down', ac: 'down', fv: 'down', gs: 'down' }), [])
+      .reports[0];
+    if (!outage) throw new Error('expected a report');
+    const open = incidentFor(outage);
+    const plan = planIncidents(
+      config,
+      targets,
+      fleet({ postgresql: 'down', auth: 'down', ac: 'down', fv: 'down', gs: 'down' }),
+      [open],
+    );
+    expect(plan.recovered).toEqual([]);
+    expect(plan.superseded.map((s) => [s.incident.id, s.byKey])).toEqual([[open.id, 'postgresql:postgres@127.0.0.1']]);
+  });
+
+  it('keeps a down check without dependents a per-target P3 cycle after cycle', () => {
+    const first = planIncidents(config, targets, fleet({ prometheus: 'down' }), []).reports[0];
+    if (!first) throw new Error('expected a report');
+    const again = planIncidents(config, targets, fleet({ prometheus: 'down' }), [incidentFor(first)]).reports[0];
+    expect([first.severity, again?.severity, again?.title]).toEqual(['P3', 'P3', 'prometheus is down']);
+  });
 });

@@ -293,6 +293,32 @@ describe('remediation planning', () => {
     expect(decisions).toEqual([]);
   });
 
+  it('restarts the dependents still down once the database of a dependency outage is back', () => {
+    // Prepare
+    const incident = openedIncident({
+      dedupKey: 'postgresql:postgres@127.0.0.1',
+      kind: 'dependency-down',
+      severity: 'P1',
+      title: 'postgresql recovering: 7 dependent services impacted',
+      targets: ['postgresql:postgres@127.0.0.1', serviceTargetId('auth'), serviceTargetId('ac')],
+      services: ['auth', 'ac', 'integrity', 'fv', 'gs', 'pgc', 'ec'],
+      host: '127.0.0.1',
+      flapping: false,
+      detail: 'postgresql: up',
+      failingSince: T0,
+    });
+    const states = fleetStates({ auth: 'down', ac: 'down' });
+
+    // Act
+    const decisions = plan({ incident, states });
+
+    // Assess
+    expect(decisions).toEqual([
+      { service: 'auth', action: 'restart' },
+      { service: 'ac', action: 'restart' },
+    ]);
+  });
+
   it('plans nothing when the incident is about a flapping service', () => {
     // Prepare
     const flappingKind = openedIncident(

@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { escalate } from '../../../lambdas/core/escalation.ts';
 import { DETAIL_SCHEMAS } from '../../../lambdas/core/events.ts';
 import { incidentMetrics } from '../../../lambdas/core/incident.ts';
 import type { ProbeStatus } from '../../../lambdas/core/probe-evaluation.ts';
-import { createContext } from '../../../lambdas/use-cases/context.ts';
+import { advanceEscalation } from '../../../lambdas/use-cases/advance-escalation.ts';
+import { createContext, isolationWindowId } from '../../../lambdas/use-cases/context.ts';
 import { acknowledgeIncident, declareIncident, resolveIncident } from '../../../lambdas/use-cases/operator-actions.ts';
 import { reconcileIncidents } from '../../../lambdas/use-cases/reconcile-incidents.ts';
 import { recordHealth } from '../../../lambdas/use-cases/record-health.ts';
 import { finishRemediation } from '../../../lambdas/use-cases/remediate.ts';
 import { applyProbeResults } from '../../../lambdas/use-cases/run-probe-cycle.ts';
 import { sweepEscalations } from '../../../lambdas/use-cases/sweep-escalations.ts';
+import { unmuteIncidents } from '../../../lambdas/use-cases/unmute.ts';
 import { createHarness, type Harness, MINUTE, results, T0 } from '../../support/harness.ts';
 
 /** Runs `n` probe cycles one minute apart with the given targets failing, then waits for restarts to finish. */
@@ -163,7 +166,7 @@ describe('probe cycle -> incidents -> pages -> remediation', () => {
     expect(h.notifier.sent).toEqual([]);
     expect((await h.store.listOpenIncidents()).length).toBe(1);
     await h.store.setIsolated('auth', false, 'alice', h.clock.now());
-    h.clock.advance(MINUTE);
+    await unmuteIncidents(h.ctx, [isolationWindowId('auth')]);
     await sweepEscalations(h.ctx);
     expect(h.notifier.lines()).toEqual(['L1 opened P2 auth:health@127.0.0.1']);
   });
@@ -191,7 +194,8 @@ describe('probe cycle -> incidents -> pages -> remediation', () => {
   it('retries a page that could not be delivered instead of losing it', async () => {
     const h = createHarness();
     await cycles(h, 1);
-    h.notifier.failNext = 1;
+    // Three failures: every attempt of the step fails, so nothing went out and the whole step is retried later.
+    h.notifier.failNext = 3;
     await cycles(h, 3, { auth: 'unhealthy' });
     expect(h.notifier.sent).toEqual([]);
     h.clock.advance(MINUTE);
@@ -268,6 +272,31 @@ describe('probe cycle -> incidents -> pages -> remediation', () => {
     expect(incident?.escalation.level).toBe(1);
     const types = (await h.store.getTimeline(incident?.id ?? '')).map((e) => e.type);
     expect(types).toEqual(['opened', 'acknowledged', 'paged', 'remediation', 'remediation']);
+    // The first page was delivered: when the ack expires, it is an ack-expiry page, not a second "new incident".
+    expect(incident?.escalation.pending).toBeUndefined();
+    h.clock.advance(2 * 60 * MINUTE);
+    await sweepEscalations(h.ctx);
+    expect(h.notifier.lines().at(-1)).toBe('L1 ack-expired P2 auth:health@127.0.0.1');
+  });
+
+  it("takes no step while another step holds the incident's lease", async () => {
+    const h = createHarness();
+    await cycles(h, 1);
+    await cycles(h, 3, { auth: 'unhealthy' });
+    const [incident] = await h.store.listOpenIncidents();
+    if (!incident) throw new Error('expected an incident');
+    const leased = await h.store.updateIncident(
+      {
+        ...incident,
+        escalation: { ...incident.escalation, nextAt: h.clock.now(), leaseUntil: h.clock.now() + MINUTE },
+      },
+      [],
+    );
+    const pages = h.notifier.sent.length;
+    expect(
+      await advanceEscalation(h.ctx, leased, [], (current, now) => escalate(current, now, 'breaker-open')),
+    ).toBeUndefined();
+    expect(h.notifier.sent.length).toBe(pages);
   });
 
   it('redoes a step whose delivery never finished once its lease has expired', async () => {
@@ -350,5 +379,44 @@ describe('probe cycle -> incidents -> pages -> remediation', () => {
     ]);
     for (const e of events) expect(DETAIL_SCHEMAS[e.detailType].safeParse(e.detail).success).toBe(true);
     expect(events[0]?.detail).toMatchObject({ targetId: 'auth:health@127.0.0.1', from: 'up', to: 'down' });
+  });
+
+  it('pages at the next sweep when a maintenance window is ended early, not at its planned end', async () => {
+    const h = createHarness();
+    const window = {
+      id: 'mw-4h',
+      subjects: ['auth'],
+      startsAt: T0,
+      endsAt: T0 + 4 * 60 * MINUTE,
+      reason: 'r',
+      createdBy: 'a',
+    };
+    await h.store.putMaintenanceWindow(window);
+    await cycles(h, 1);
+    await cycles(h, 3, { auth: 'unhealthy' });
+    expect(h.notifier.sent).toEqual([]);
+    h.clock.advance(30 * MINUTE);
+    await h.store.putMaintenanceWindow({ ...window, endsAt: h.clock.now() });
+    await unmuteIncidents(h.ctx, ['mw-4h']);
+    await sweepEscalations(h.ctx);
+    expect(h.notifier.lines()).toEqual(['L1 opened P2 auth:health@127.0.0.1']);
+  });
+
+  it('keeps sweeping the other incidents when one of them fails', async () => {
+    const h = createHarness();
+    await cycles(h, 1);
+    await cycles(h, 3, { auth: 'unhealthy', integrity: 'unhealthy' });
+    const open = await h.store.listOpenIncidents();
+    expect(open).toHaveLength(2);
+    const broken = open[0]?.id;
+    const getTimeline = h.store.getTimeline.bind(h.store);
+    h.store.getTimeline = async (id: string) => {
+      if (id === broken) throw new Error('throttled');
+      return getTimeline(id);
+    };
+    h.clock.advance(60 * MINUTE);
+    const advanced = await sweepEscalations(h.ctx);
+    expect(advanced.map((i) => i.id)).toEqual([open[1]?.id]);
+    expect(h.logs.some((l) => l.event === 'sweep-step-failed')).toBe(true);
   });
 });
