@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { FleetConfig, ServiceConfig } from './config-schema.ts';
+import type { BackupManifest } from './backup-policy.ts';
+import type { BackupConfig, FleetConfig, ServiceConfig } from './config-schema.ts';
 import { ControlPlaneError, NotFoundError } from './errors.ts';
 import { parseYamlWithSchema, type YamlProblem } from './yaml-schema.ts';
 
@@ -400,4 +401,168 @@ function pick(all: Readonly<Record<string, string>>, names: readonly string[]): 
     if (value !== undefined) out[name] = value;
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parameters for the backup documents, derived from the fleet config's `backups` section.
+
+/** The documents that back up the database and prove a backup restores, and their parameters. */
+export const BACKUP_DOCUMENT_PARAMETERS = {
+  'acgs-backup-database': [
+    'DatabaseHost',
+    'DatabasePort',
+    'DatabaseName',
+    'DatabaseUser',
+    'PgpassFile',
+    'Destination',
+    'BackupId',
+    'MinSizeBytes',
+    'KmsKeyId',
+    'PgBinDir',
+    'TimeoutSeconds',
+  ],
+  'acgs-restore-drill': [
+    'Source',
+    'ExpectedSha256',
+    'ExpectedTableDataEntries',
+    'DatabaseHost',
+    'DatabasePort',
+    'DatabaseUser',
+    'PgpassFile',
+    'ScratchDatabase',
+    'ProductionDatabase',
+    'PgBinDir',
+    'TimeoutSeconds',
+  ],
+} as const;
+
+export type BackupDocumentName = keyof typeof BACKUP_DOCUMENT_PARAMETERS;
+
+/** Matches the documents' default: the whole dump (or drill), checks and transfer included. */
+export const DEFAULT_BACKUP_TIMEOUT_SECONDS = 3600;
+
+export interface BackupCommandOptions {
+  /** When the backup starts; names it (`<database>-20261201T020000Z`). */
+  readonly at: Date;
+  /** The stack's backup bucket: publish under `s3://<bucket>/<backups.s3Prefix>`. @default backups.localDirectory */
+  readonly bucket?: string;
+  /** KMS key of the S3 objects (aws:kms). @default SSE-S3 (AES256) */
+  readonly kmsKeyId?: string;
+  /** Directory holding the PostgreSQL client tools on the host. @default found on PATH */
+  readonly pgBinDir?: string;
+  /** @default 3600 */
+  readonly timeoutSeconds?: number;
+}
+
+export interface DrillCommandOptions {
+  /** The bucket the backup was published to. @default backups.localDirectory */
+  readonly bucket?: string;
+  /** @default found on PATH */
+  readonly pgBinDir?: string;
+  /** @default 3600 */
+  readonly timeoutSeconds?: number;
+}
+
+/** What the drill takes from a published backup's manifest: the dump's name next to it, and what it must hold. */
+export type DrillManifestFields = Pick<BackupManifest, 'dumpKey' | 'sha256' | 'tableDataEntries'>;
+
+/** A backup's name: the database and the UTC second it started, e.g. `acgs_pgp_db-20261201T020000Z`. */
+export function backupId(database: string, at: Date): string {
+  const stamp = at
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+  return `${database}-${stamp}`;
+}
+
+/**
+ * The parameter map of `acgs-backup-database` for the database named by `backups.database`.
+ * @throws ControlPlaneError `BACKUPS_NOT_CONFIGURED` without a `backups` section or a `backups.pgpassFile`.
+ * @throws NotFoundError when `backups.database` names no postgres check.
+ */
+export function backupCommandParameters(config: FleetConfig, options: BackupCommandOptions): Record<string, string> {
+  const { backups, database, pgpassFile } = backupTarget(config);
+  const all: Record<string, string> = {
+    ...connectionParameters(database, pgpassFile, options),
+    DatabaseName: database.database,
+    Destination: options.bucket === undefined ? localBackupDirectory(backups) : s3BackupPrefix(backups, options.bucket),
+    BackupId: backupId(database.database, options.at),
+    MinSizeBytes: String(backups.minSizeBytes),
+    KmsKeyId: options.kmsKeyId ?? '',
+  };
+  return pick(all, BACKUP_DOCUMENT_PARAMETERS['acgs-backup-database']);
+}
+
+/**
+ * The parameter map of `acgs-restore-drill` for one published backup, restored into `backups.drill.scratchDatabase`
+ * on the database's own server.
+ * @throws ControlPlaneError `BACKUPS_NOT_CONFIGURED` without `backups`, `backups.pgpassFile` or `backups.drill`.
+ * @throws NotFoundError when `backups.database` names no postgres check.
+ */
+export function drillCommandParameters(
+  config: FleetConfig,
+  manifest: DrillManifestFields,
+  options: DrillCommandOptions = {},
+): Record<string, string> {
+  const { backups, database, pgpassFile } = backupTarget(config);
+  if (!backups.drill)
+    throw new ControlPlaneError(
+      'BACKUPS_NOT_CONFIGURED',
+      'backups.drill is not set: no scratch database to restore into',
+    );
+  const all: Record<string, string> = {
+    ...connectionParameters(database, pgpassFile, options),
+    Source:
+      options.bucket === undefined
+        ? `${localBackupDirectory(backups)}/${manifest.dumpKey}`
+        : `${s3BackupPrefix(backups, options.bucket)}${manifest.dumpKey}`,
+    ExpectedSha256: manifest.sha256,
+    ExpectedTableDataEntries: String(manifest.tableDataEntries),
+    ScratchDatabase: backups.drill.scratchDatabase,
+    ProductionDatabase: database.database,
+  };
+  return pick(all, BACKUP_DOCUMENT_PARAMETERS['acgs-restore-drill']);
+}
+
+type PostgresCheck = Extract<FleetConfig['checks'][number], { kind: 'postgres' }>;
+
+function backupTarget(config: FleetConfig): { backups: BackupConfig; database: PostgresCheck; pgpassFile: string } {
+  const { backups } = config;
+  if (!backups)
+    throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', `fleet ${config.fleet.name} has no backups section`);
+  const database = config.checks.find((c) => c.name === backups.database);
+  if (database?.kind !== 'postgres')
+    throw new NotFoundError(`postgres check "${backups.database}" (backups.database) in fleet ${config.fleet.name}`);
+  if (backups.pgpassFile === undefined)
+    throw new ControlPlaneError(
+      'BACKUPS_NOT_CONFIGURED',
+      'backups.pgpassFile is not set: the backup documents read the password from a pgpass file only',
+    );
+  return { backups, database, pgpassFile: backups.pgpassFile };
+}
+
+function connectionParameters(
+  database: PostgresCheck,
+  pgpassFile: string,
+  options: { readonly pgBinDir?: string; readonly timeoutSeconds?: number },
+): Record<string, string> {
+  return {
+    // libpq takes an IPv6 address without the brackets a URL would need.
+    DatabaseHost: database.host.replace(/^\[(.*)\]$/, '$1'),
+    DatabasePort: String(database.port),
+    DatabaseUser: database.user,
+    PgpassFile: pgpassFile,
+    PgBinDir: options.pgBinDir ?? '',
+    TimeoutSeconds: String(options.timeoutSeconds ?? DEFAULT_BACKUP_TIMEOUT_SECONDS),
+  };
+}
+
+/** `backups.localDirectory` without trailing slashes (the documents' path pattern has none). */
+function localBackupDirectory(backups: BackupConfig): string {
+  return backups.localDirectory.replace(/(.)\/+$/, '$1');
+}
+
+/** `s3://<bucket>/<backups.s3Prefix>`, ending in `/`. */
+function s3BackupPrefix(backups: BackupConfig, bucket: string): string {
+  return `s3://${bucket}/${backups.s3Prefix.replace(/^\/+/, '')}`;
 }

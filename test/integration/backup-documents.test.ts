@@ -1,0 +1,729 @@
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_DOCUMENTS_DIR,
+  ShellCommandRunner,
+  type SpawnProcess,
+} from '../../lambdas/adapters/local/shell-command-runner.ts';
+import { backupFailureSchema, backupManifestSchema, drillReportSchema } from '../../lambdas/core/backup-policy.ts';
+import { parseFleetConfig } from '../../lambdas/core/config.ts';
+import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
+import { NotFoundError } from '../../lambdas/core/errors.ts';
+import {
+  BACKUP_DOCUMENT_PARAMETERS,
+  backupCommandParameters,
+  drillCommandParameters,
+  parseSsmDocument,
+  validateParameters,
+} from '../../lambdas/core/ssm-document.ts';
+import type { CommandResult } from '../../lambdas/ports.ts';
+import { awsCli, awsClientConfig, useMotoServer } from '../support/moto.ts';
+import { type PostgresCluster, startPostgresCluster } from '../support/postgres-cluster.ts';
+
+/*
+ * acgs-backup-database and acgs-restore-drill run through ShellCommandRunner against a throwaway PostgreSQL 15
+ * cluster (and moto for S3), exactly as a host would run them: pg_dump and friends from the cluster's binaries,
+ * the password from a pgpass file. A machine without PostgreSQL, moto or the AWS CLI fails these tests, naming what
+ * is missing.
+ */
+
+const execFileAsync = promisify(execFile);
+const COMMAND_TIMEOUT_MS = 30_000;
+const PRODUCTION = 'acgs_pgp_db';
+const SCRATCH = 'acgs_restore_drill';
+/** The tables the production database holds (a view too, which is not a table). */
+const TABLES = 3;
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+const runner = new ShellCommandRunner();
+let cluster: PostgresCluster;
+let root = '';
+let pgpass = '';
+let wrongPgpass = '';
+let ids = 0;
+
+beforeAll(async () => {
+  // Throws, listing what is missing, on a machine without the PostgreSQL 15 server binaries.
+  cluster = await startPostgresCluster();
+  root = mkdtempSync(join(tmpdir(), 'acgs-backup-it-'));
+  pgpass = writePgpass('pgpass', cluster.password);
+  wrongPgpass = writePgpass('pgpass-wrong', `${cluster.password}-wrong`);
+  await sql('postgres', `CREATE DATABASE ${PRODUCTION}`);
+  await sql(
+    PRODUCTION,
+    `CREATE SCHEMA governance;
+     CREATE TABLE principles (id serial PRIMARY KEY, title text NOT NULL);
+     CREATE TABLE votes (id bigserial PRIMARY KEY, principle_id int NOT NULL REFERENCES principles (id), approve boolean);
+     CREATE TABLE governance.audit_log (at timestamptz NOT NULL DEFAULT now(), entry jsonb NOT NULL);
+     CREATE VIEW approvals AS SELECT principle_id, count(*) AS n FROM votes WHERE approve GROUP BY principle_id;
+     INSERT INTO principles (title) SELECT 'principle ' || g FROM generate_series(1, 200) AS g;
+     INSERT INTO votes (principle_id, approve) SELECT 1 + g % 200, g % 3 = 0 FROM generate_series(1, 3000) AS g;
+     INSERT INTO governance.audit_log (entry) SELECT jsonb_build_object('n', g) FROM generate_series(1, 500) AS g;`,
+  );
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+/** A pgpass file for the cluster's superuser, mode 0600 (libpq ignores a file others can read). */
+function writePgpass(name: string, password: string): string {
+  const file = join(root, name);
+  writeFileSync(file, `${cluster.host}:${cluster.port}:*:${cluster.user}:${password}\n`, { mode: 0o600 });
+  return file;
+}
+
+async function sql(database: string, text: string): Promise<string> {
+  const { stdout } = await cluster.runBinary(
+    'psql',
+    [
+      '-X',
+      '-At',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-h',
+      cluster.host,
+      '-p',
+      String(cluster.port),
+      '-U',
+      cluster.user,
+      '-d',
+      database,
+      '-c',
+      text,
+    ],
+    { PGPASSWORD: cluster.password },
+  );
+  return stdout.trim();
+}
+
+async function databaseExists(name: string): Promise<boolean> {
+  return (await sql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${name}'`)) === '1';
+}
+
+/** A fresh directory under the test root. */
+function directory(name: string): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function nextBackupId(): string {
+  ids += 1;
+  return `${PRODUCTION}-20261201T0200${String(ids).padStart(2, '0')}Z`;
+}
+
+function backupParameters(destination: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    DatabaseHost: cluster.host,
+    DatabasePort: String(cluster.port),
+    DatabaseName: PRODUCTION,
+    DatabaseUser: cluster.user,
+    PgpassFile: pgpass,
+    Destination: destination,
+    BackupId: nextBackupId(),
+    MinSizeBytes: '1024',
+    KmsKeyId: '',
+    PgBinDir: cluster.binDir,
+    TimeoutSeconds: '60',
+    ...overrides,
+  };
+}
+
+function drillParameters(source: string, manifest: Manifest, overrides: Record<string, string> = {}) {
+  return {
+    Source: source,
+    ExpectedSha256: manifest.sha256,
+    ExpectedTableDataEntries: String(manifest.tableDataEntries),
+    DatabaseHost: cluster.host,
+    DatabasePort: String(cluster.port),
+    DatabaseUser: cluster.user,
+    PgpassFile: pgpass,
+    ScratchDatabase: SCRATCH,
+    ProductionDatabase: PRODUCTION,
+    PgBinDir: cluster.binDir,
+    TimeoutSeconds: '60',
+    ...overrides,
+  };
+}
+
+function run(document: string, parameters: Record<string, string>, using = runner): Promise<CommandResult> {
+  return using.run({ document, parameters, timeoutMs: COMMAND_TIMEOUT_MS });
+}
+
+function lastLine(output: string): string {
+  return output.trimEnd().split('\n').at(-1) ?? '';
+}
+
+interface Manifest {
+  readonly kind: string;
+  readonly id: string;
+  readonly dumpKey: string;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  readonly tableDataEntries: number;
+  readonly [field: string]: unknown;
+}
+
+interface FailureRecord {
+  readonly kind: string;
+  readonly id: string;
+  readonly reason: string;
+  readonly [field: string]: unknown;
+}
+
+function expectSucceeded(result: CommandResult): void {
+  expect(result.status, result.output).toBe('succeeded');
+  expect(result.exitCode).toBe(0);
+}
+
+function expectFailed(result: CommandResult, exitCode = 1): void {
+  expect(result.status, result.output).toBe('failed');
+  expect(result.exitCode, result.output).toBe(exitCode);
+}
+
+function sha256Of(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/** Backs up the production database to `destination` and returns the printed manifest. */
+async function backUp(destination: string, overrides: Record<string, string> = {}, using = runner): Promise<Manifest> {
+  const result = await run('acgs-backup-database', backupParameters(destination, overrides), using);
+  expectSucceeded(result);
+  return JSON.parse(lastLine(result.output)) as Manifest;
+}
+
+/** A backup that failed leaves its failure record and nothing else in a local destination. */
+function expectOnlyFailureRecord(destination: string, id: string, database = PRODUCTION): FailureRecord {
+  expect(readdirSync(destination)).toEqual([`${id}.failed.json`]);
+  const record = JSON.parse(readFileSync(join(destination, `${id}.failed.json`), 'utf8')) as FailureRecord;
+  expect(backupFailureSchema.safeParse(record).error).toBeUndefined();
+  expect(record).toMatchObject({ kind: 'acgs-ops.backup-failure', version: 1, id, database });
+  expect(record.startedAt).toMatch(ISO_UTC);
+  expect(record.failedAt).toMatch(ISO_UTC);
+  return record;
+}
+
+describe('acgs-backup-database to a local directory', () => {
+  it('publishes a private dump and a manifest that describes it, leaving no partial file', async () => {
+    // Prepare: the destination does not exist yet
+    const destination = join(root, 'local-good');
+    const params = backupParameters(destination);
+    const id = params.BackupId ?? '';
+    // Act
+    const result = await run('acgs-backup-database', params);
+    // Assess
+    expectSucceeded(result);
+    expect(readdirSync(destination).sort()).toEqual([`${id}.dump`, `${id}.manifest.json`]);
+    const dump = join(destination, `${id}.dump`);
+    const manifestText = readFileSync(join(destination, `${id}.manifest.json`), 'utf8');
+    const manifest = JSON.parse(manifestText) as Manifest;
+    expect(lastLine(result.output)).toBe(manifestText.trimEnd());
+    expect(backupManifestSchema.safeParse(manifest).error).toBeUndefined();
+    expect(manifest).toMatchObject({
+      kind: 'acgs-ops.backup',
+      version: 1,
+      id,
+      database: PRODUCTION,
+      host: cluster.host,
+      port: cluster.port,
+      dumpKey: `${id}.dump`,
+      format: 'custom',
+      sizeBytes: statSync(dump).size,
+      sha256: sha256Of(dump),
+      tableDataEntries: TABLES,
+    });
+    expect(manifest.sizeBytes).toBeGreaterThanOrEqual(1024);
+    expect(manifest.tocEntries).toBeGreaterThan(TABLES);
+    expect(manifest.pgDumpVersion).toMatch(/^15\.\d+/);
+    expect(manifest.startedAt).toMatch(ISO_UTC);
+    expect(manifest.finishedAt).toMatch(ISO_UTC);
+    expect(String(manifest.finishedAt) >= String(manifest.startedAt)).toBe(true);
+    const { stdout: toc } = await execFileAsync(join(cluster.binDir, 'pg_restore'), ['--list', dump]);
+    expect(toc.match(/ TABLE DATA /g)).toHaveLength(TABLES);
+    expect(toc).toMatch(/ TABLE DATA governance audit_log /);
+    expect(statSync(dump).mode & 0o777).toBe(0o600);
+    expect(statSync(join(destination, `${id}.manifest.json`)).mode & 0o777).toBe(0o600);
+  });
+
+  it('fails, publishing only a failure record that names authentication, when the password is wrong', async () => {
+    // Prepare
+    const destination = directory('local-wrong-password');
+    const params = backupParameters(destination, { PgpassFile: wrongPgpass });
+    // Act
+    const result = await run('acgs-backup-database', params);
+    // Assess
+    expectFailed(result);
+    expect(lastLine(result.output)).toMatch(/nothing was published: pg_dump failed .*password authentication failed/);
+    const record = expectOnlyFailureRecord(destination, params.BackupId ?? '');
+    expect(record.reason).toMatch(/password authentication failed for user "probe_admin"/);
+  });
+
+  it('fails, publishing nothing, when the database does not exist', async () => {
+    // Prepare
+    const destination = directory('local-no-database');
+    const params = backupParameters(destination, { DatabaseName: 'no_such_database' });
+    // Act
+    const result = await run('acgs-backup-database', params);
+    // Assess
+    expectFailed(result);
+    const record = expectOnlyFailureRecord(destination, params.BackupId ?? '', 'no_such_database');
+    expect(record.reason).toMatch(/database "no_such_database" does not exist/);
+  });
+
+  it('fails, publishing nothing, when the server is stopped', async () => {
+    // Prepare: a second cluster, stopped
+    const stopped = await startPostgresCluster();
+    const destination = directory('local-stopped');
+    const params = backupParameters(destination, { DatabasePort: String(stopped.port) });
+    try {
+      await stopped.runBinary('pg_ctl', ['-D', join(stopped.dir, 'data'), '-m', 'fast', '-w', 'stop']);
+      // Act
+      const result = await run('acgs-backup-database', params);
+      // Assess
+      expectFailed(result);
+      const record = expectOnlyFailureRecord(destination, params.BackupId ?? '');
+      expect(record.reason).toMatch(/Connection refused/);
+    } finally {
+      await stopped.stop();
+    }
+  });
+
+  it('fails, publishing nothing, when the dump is smaller than MinSizeBytes', async () => {
+    // Prepare
+    const destination = directory('local-too-small');
+    const params = backupParameters(destination, { MinSizeBytes: '999999999' });
+    // Act
+    const result = await run('acgs-backup-database', params);
+    // Assess
+    expectFailed(result);
+    const record = expectOnlyFailureRecord(destination, params.BackupId ?? '');
+    expect(record.reason).toMatch(/less than MinSizeBytes \(999999999\)/);
+  });
+
+  it('fails, publishing nothing, when pg_dump outlasts TimeoutSeconds', async () => {
+    // Prepare: another session holds an exclusive lock on a table, so pg_dump waits for it
+    const destination = directory('local-hung');
+    const params = backupParameters(destination, { TimeoutSeconds: '1' });
+    const locker = sql(PRODUCTION, 'BEGIN; LOCK TABLE votes IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20);').catch(
+      () => 'terminated',
+    );
+    const lockHeld =
+      "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'votes'::regclass";
+    while ((await sql(PRODUCTION, lockHeld)) !== '1') await new Promise((resolve) => setTimeout(resolve, 50));
+    try {
+      // Act
+      const result = await run('acgs-backup-database', params);
+      // Assess
+      expectFailed(result);
+      const record = expectOnlyFailureRecord(destination, params.BackupId ?? '');
+      expect(record.reason).toBe('pg_dump did not finish within TimeoutSeconds (1s)');
+    } finally {
+      await sql(
+        'postgres',
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(20)%' AND pid <> pg_backend_pid()",
+      );
+      await locker;
+    }
+  });
+
+  it('refuses (exit 2) to overwrite a published backup, leaving it as it was', async () => {
+    // Prepare
+    const destination = directory('local-twice');
+    const params = backupParameters(destination);
+    const first = await run('acgs-backup-database', params);
+    expectSucceeded(first);
+    const before = readdirSync(destination).map((f) => [f, sha256Of(join(destination, f))]);
+    // Act
+    const second = await run('acgs-backup-database', params);
+    // Assess
+    expectFailed(second, 2);
+    expect(lastLine(second.output)).toMatch(/refusing to back up: .*manifest\.json exists/);
+    expect(readdirSync(destination).map((f) => [f, sha256Of(join(destination, f))])).toEqual(before);
+  });
+});
+
+describe('acgs-restore-drill', () => {
+  let backupDir = '';
+  let manifest: Manifest;
+  let source = '';
+
+  beforeAll(async () => {
+    backupDir = directory('drill-backups');
+    manifest = await backUp(backupDir);
+    source = join(backupDir, manifest.dumpKey);
+  });
+
+  it('restores the backup into the scratch database, counts its tables and drops it again', async () => {
+    // Act
+    const result = await run('acgs-restore-drill', drillParameters(source, manifest));
+    // Assess
+    expectSucceeded(result);
+    const report = JSON.parse(lastLine(result.output));
+    expect(report).toEqual({
+      kind: 'acgs-ops.drill',
+      version: 1,
+      source,
+      sha256: manifest.sha256,
+      restoreSeconds: expect.any(Number),
+      tables: TABLES,
+      tableDataEntries: TABLES,
+      startedAt: expect.stringMatching(ISO_UTC),
+      finishedAt: expect.stringMatching(ISO_UTC),
+    });
+    expect(report.restoreSeconds).toBeGreaterThan(0);
+    expect(drillReportSchema.safeParse(report).error).toBeUndefined();
+    expect(await databaseExists(SCRATCH)).toBe(false);
+  });
+
+  it('drops a scratch database an interrupted drill left behind before restoring', async () => {
+    // Prepare
+    await sql('postgres', `CREATE DATABASE ${SCRATCH}`);
+    await sql(SCRATCH, 'CREATE TABLE leftover (x int)');
+    // Act
+    const result = await run('acgs-restore-drill', drillParameters(source, manifest));
+    // Assess
+    expectSucceeded(result);
+    expect(JSON.parse(lastLine(result.output))).toMatchObject({ tables: TABLES });
+    expect(await databaseExists(SCRATCH)).toBe(false);
+  });
+
+  it('fails on the checksum, creating nothing, when the dump was altered', async () => {
+    // Prepare: the same file name, a few bytes flipped in the middle
+    const tampered = join(directory('drill-tampered'), manifest.dumpKey);
+    copyFileSync(source, tampered);
+    const bytes = readFileSync(tampered);
+    for (let i = 0; i < 4; i++)
+      bytes[Math.floor(bytes.length / 2) + i] = (bytes[Math.floor(bytes.length / 2) + i] ?? 0) ^ 0xff;
+    writeFileSync(tampered, bytes);
+    // Act
+    const result = await run('acgs-restore-drill', drillParameters(tampered, manifest));
+    // Assess
+    expectFailed(result);
+    expect(lastLine(result.output)).toMatch(/sha256 mismatch: the dump has [0-9a-f]{64}, its manifest says/);
+    expect(await databaseExists(SCRATCH)).toBe(false);
+  });
+
+  it('fails when the dump lists another number of TABLE DATA entries than its manifest', async () => {
+    // Act
+    const result = await run(
+      'acgs-restore-drill',
+      drillParameters(source, manifest, { ExpectedTableDataEntries: String(TABLES + 1) }),
+    );
+    // Assess
+    expectFailed(result);
+    expect(lastLine(result.output)).toMatch(/lists 3 TABLE DATA entries, its manifest says 4/);
+  });
+
+  it('drops the scratch database when the restore itself fails', async () => {
+    // Prepare: every new database starts with a table the dump also creates, so the restore fails midway
+    await sql('template1', 'CREATE TABLE principles (id int)');
+    try {
+      // Act
+      const result = await run('acgs-restore-drill', drillParameters(source, manifest));
+      // Assess
+      expectFailed(result);
+      expect(lastLine(result.output)).toMatch(/pg_restore failed .*relation "principles" already exists/);
+      expect(result.output).toContain(`dropped the scratch database ${SCRATCH}`);
+      expect(await databaseExists(SCRATCH)).toBe(false);
+    } finally {
+      await sql('template1', 'DROP TABLE principles');
+    }
+  });
+
+  it.each([PRODUCTION, PRODUCTION.toUpperCase(), 'postgres', 'template1'])(
+    'refuses (exit 2) the scratch database %s, leaving the production database as it was',
+    async (scratch) => {
+      // Act
+      const result = await run('acgs-restore-drill', drillParameters(source, manifest, { ScratchDatabase: scratch }));
+      // Assess
+      expectFailed(result, 2);
+      expect(lastLine(result.output)).toMatch(
+        /refusing to drill: ScratchDatabase .* is (the production|a system) database/,
+      );
+      expect(await sql(PRODUCTION, 'SELECT count(*) FROM votes')).toBe('3000');
+    },
+  );
+});
+
+describe('the backup documents with S3', () => {
+  const moto = useMotoServer();
+  const bucket = 'acgs-backups';
+  const prefix = 'backups/acgs_pgp_db/';
+  let s3: S3Client;
+  let s3Runner: ShellCommandRunner;
+
+  beforeAll(async () => {
+    // awsCli fails naming the AWS CLI when it is not on PATH: the documents upload with it.
+    await awsCli(moto.endpoint, ['s3api', 'create-bucket', '--bucket', bucket]);
+    s3 = new S3Client({ ...awsClientConfig(moto.endpoint), forcePathStyle: true });
+    const { accessKeyId, secretAccessKey } = awsClientConfig(moto.endpoint).credentials;
+    const { BASH_ENV: _bashEnv, ENV: _env, ...inherited } = process.env;
+    // The AWS CLI v1 (botocore >= 1.31) honours AWS_ENDPOINT_URL: the documents need no test-only parameter.
+    s3Runner = new ShellCommandRunner(DEFAULT_DOCUMENTS_DIR, {
+      env: {
+        ...inherited,
+        AWS_ENDPOINT_URL: moto.endpoint,
+        AWS_ACCESS_KEY_ID: accessKeyId,
+        AWS_SECRET_ACCESS_KEY: secretAccessKey,
+        AWS_DEFAULT_REGION: 'us-east-1',
+        AWS_PAGER: '',
+      },
+    });
+  });
+
+  afterAll(() => {
+    s3?.destroy();
+  });
+
+  async function keys(): Promise<string[]> {
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+    return (listed.Contents ?? []).map((o) => o.Key ?? '').sort();
+  }
+
+  async function body(key: string): Promise<Buffer> {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+  }
+
+  it('uploads the dump and then its manifest, encrypted, and the drill restores it from S3', async () => {
+    // Act
+    const manifest = await backUp(`s3://${bucket}/${prefix}`, {}, s3Runner);
+    const drill = await run(
+      'acgs-restore-drill',
+      drillParameters(`s3://${bucket}/${prefix}${manifest.dumpKey}`, manifest),
+      s3Runner,
+    );
+    // Assess
+    const dumpKey = `${prefix}${manifest.id}.dump`;
+    const manifestKey = `${prefix}${manifest.id}.manifest.json`;
+    expect(await keys()).toEqual([dumpKey, manifestKey]);
+    const dump = await body(dumpKey);
+    expect(dump.length).toBe(manifest.sizeBytes);
+    expect(createHash('sha256').update(dump).digest('hex')).toBe(manifest.sha256);
+    expect(JSON.parse((await body(manifestKey)).toString('utf8'))).toEqual(manifest);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: dumpKey }));
+    expect(head.ServerSideEncryption).toBe('AES256');
+    expectSucceeded(drill);
+    expect(JSON.parse(lastLine(drill.output))).toMatchObject({ tables: TABLES, sha256: manifest.sha256 });
+    expect(await databaseExists(SCRATCH)).toBe(false);
+  });
+
+  it('encrypts with the KMS key given as KmsKeyId', async () => {
+    // Prepare
+    const created = (await awsCli(moto.endpoint, ['kms', 'create-key'])) as { KeyMetadata: { KeyId: string } };
+    const keyId = created.KeyMetadata.KeyId;
+    // Act
+    const manifest = await backUp(`s3://${bucket}/${prefix}`, { KmsKeyId: keyId }, s3Runner);
+    // Assess
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}${manifest.dumpKey}` }));
+    expect(head.ServerSideEncryption).toBe('aws:kms');
+    expect(head.SSEKMSKeyId).toContain(keyId);
+  });
+
+  it('uploads only a failure record when the backup fails', async () => {
+    // Prepare
+    const params = backupParameters(`s3://${bucket}/${prefix}`, { PgpassFile: wrongPgpass });
+    const id = params.BackupId ?? '';
+    // Act
+    const result = await run('acgs-backup-database', params, s3Runner);
+    // Assess
+    expectFailed(result);
+    expect((await keys()).filter((k) => k.includes(id))).toEqual([`${prefix}${id}.failed.json`]);
+    const record = JSON.parse((await body(`${prefix}${id}.failed.json`)).toString('utf8')) as FailureRecord;
+    expect(record).toMatchObject({ kind: 'acgs-ops.backup-failure', id });
+    expect(record.reason).toMatch(/password authentication failed/);
+  });
+});
+
+describe('parameters derived from the fleet config', () => {
+  const parsed = parseFleetConfig(readFileSync(new URL('../../config/acgs-1.yaml', import.meta.url), 'utf8'));
+  if (!parsed.ok) throw new Error('config/acgs-1.yaml is invalid');
+  const config: FleetConfig = parsed.config;
+  const at = new Date('2026-12-01T02:00:00.000Z');
+  const manifest = { dumpKey: 'acgs_pgp_db-20261201T020000Z.dump', sha256: 'c'.repeat(64), tableDataEntries: 42 };
+
+  function documentOf(name: string) {
+    const doc = parseSsmDocument(readFileSync(join(DEFAULT_DOCUMENTS_DIR, `${name}.yaml`), 'utf8'));
+    if (!doc.ok) throw new Error(`${name} is invalid`);
+    return doc.document;
+  }
+
+  /** The config with its postgres check, backup directory and pgpass file pointed at this test's cluster. */
+  function configForCluster(localDirectory: string): FleetConfig {
+    const { backups } = config;
+    if (!backups) throw new Error('config/acgs-1.yaml has no backups section');
+    return {
+      ...config,
+      checks: config.checks.map((c) =>
+        c.kind === 'postgres' ? { ...c, host: cluster.host, port: cluster.port, user: cluster.user } : c,
+      ),
+      backups: { ...backups, localDirectory, pgpassFile: pgpass },
+    };
+  }
+
+  it('gives acgs-backup-database the database of backups.database, named by the start time', () => {
+    // Act
+    const local = backupCommandParameters(config, { at });
+    const s3 = backupCommandParameters(config, {
+      at,
+      bucket: 'acgs-backups',
+      kmsKeyId: 'alias/acgs',
+      timeoutSeconds: 600,
+    });
+    // Assess
+    expect(local).toEqual({
+      DatabaseHost: '127.0.0.1',
+      DatabasePort: '5432',
+      DatabaseName: 'acgs_pgp_db',
+      DatabaseUser: 'acgs_user',
+      PgpassFile: '/etc/acgs-ops/pgpass',
+      Destination: '/var/backups/acgs-pgp',
+      BackupId: 'acgs_pgp_db-20261201T020000Z',
+      MinSizeBytes: '1024',
+      KmsKeyId: '',
+      PgBinDir: '',
+      TimeoutSeconds: '3600',
+    });
+    expect(s3).toMatchObject({
+      Destination: 's3://acgs-backups/backups/acgs_pgp_db/',
+      KmsKeyId: 'alias/acgs',
+      TimeoutSeconds: '600',
+    });
+    for (const params of [local, s3])
+      expect(validateParameters(documentOf('acgs-backup-database'), params)).toEqual([]);
+  });
+
+  it('gives acgs-restore-drill the dump of a manifest, the scratch database and the production name', () => {
+    // Act
+    const local = drillCommandParameters(config, manifest);
+    const s3 = drillCommandParameters(config, manifest, { bucket: 'acgs-backups' });
+    // Assess
+    expect(local).toEqual({
+      Source: '/var/backups/acgs-pgp/acgs_pgp_db-20261201T020000Z.dump',
+      ExpectedSha256: 'c'.repeat(64),
+      ExpectedTableDataEntries: '42',
+      DatabaseHost: '127.0.0.1',
+      DatabasePort: '5432',
+      DatabaseUser: 'acgs_user',
+      PgpassFile: '/etc/acgs-ops/pgpass',
+      ScratchDatabase: 'acgs_restore_drill',
+      ProductionDatabase: 'acgs_pgp_db',
+      PgBinDir: '',
+      TimeoutSeconds: '3600',
+    });
+    expect(s3.Source).toBe('s3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z.dump');
+    for (const params of [local, s3]) expect(validateParameters(documentOf('acgs-restore-drill'), params)).toEqual([]);
+  });
+
+  it('throws, naming the field, when the config lacks what the documents need', () => {
+    // Prepare
+    const { backups } = config;
+    if (!backups) throw new Error('config/acgs-1.yaml has no backups section');
+    const { drill: _drill, ...withoutDrill } = backups;
+    const { pgpassFile: _pgpass, ...withoutPgpass } = backups;
+    // Act & Assess
+    expect(() => backupCommandParameters({ ...config, backups: undefined }, { at })).toThrow(/no backups section/);
+    expect(() => backupCommandParameters({ ...config, backups: withoutPgpass }, { at })).toThrow(
+      expect.objectContaining({ code: 'BACKUPS_NOT_CONFIGURED', message: expect.stringContaining('pgpassFile') }),
+    );
+    expect(() => drillCommandParameters({ ...config, backups: withoutDrill }, manifest)).toThrow(/backups\.drill/);
+    expect(() => backupCommandParameters({ ...config, backups: { ...backups, database: 'redis' } }, { at })).toThrow(
+      NotFoundError,
+    );
+  });
+
+  it('backs up and drills the cluster end to end with the derived parameters', async () => {
+    // Prepare
+    const configured = configForCluster(directory('from-config'));
+    const options = { at: new Date(), pgBinDir: cluster.binDir, timeoutSeconds: 60 };
+    // Act
+    const backup = await run('acgs-backup-database', backupCommandParameters(configured, options));
+    expectSucceeded(backup);
+    const manifest = JSON.parse(lastLine(backup.output)) as Manifest;
+    const drill = await run('acgs-restore-drill', drillCommandParameters(configured, manifest, options));
+    // Assess
+    expectSucceeded(drill);
+    expect(JSON.parse(lastLine(drill.output))).toMatchObject({ tables: TABLES, sha256: manifest.sha256 });
+  });
+});
+
+describe('injection into the backup documents', () => {
+  it('rejects every hostile value for every parameter of both documents, running nothing', async () => {
+    // Prepare: a runner that counts the processes it starts
+    let spawns = 0;
+    const counting: SpawnProcess = (command, args, options) => {
+      spawns += 1;
+      return spawn(command, args, options);
+    };
+    const guarded = new ShellCommandRunner(DEFAULT_DOCUMENTS_DIR, { spawnProcess: counting });
+    const marker = join(root, 'pwned');
+    const manifest: Manifest = {
+      kind: 'acgs-ops.backup',
+      id: 'x',
+      dumpKey: 'x.dump',
+      sizeBytes: 1,
+      sha256: 'a'.repeat(64),
+      tableDataEntries: 1,
+    };
+    const valid: Record<string, Record<string, string>> = {
+      'acgs-backup-database': backupParameters(join(root, 'injection')),
+      'acgs-restore-drill': drillParameters(join(root, 'injection', `${PRODUCTION}-x.dump`), manifest),
+    };
+    let checked = 0;
+    for (const [document, names] of Object.entries(BACKUP_DOCUMENT_PARAMETERS)) {
+      const base = valid[document] ?? {};
+      expect(Object.keys(base).sort()).toEqual([...names].sort());
+      for (const parameter of names) {
+        const good = base[parameter] ?? '';
+        const hostile = [
+          `x; touch ${marker}`,
+          `$(touch ${marker})`,
+          `\`touch ${marker}\``,
+          `a' ; touch ${marker} ; '`,
+          `${good}; touch ${marker}`,
+          `${good}$(touch ${marker})`,
+          `${good}' ; touch ${marker} ; '`,
+          `${good}\ntouch ${marker}`,
+          `${good} | touch ${marker}`,
+          `${good} && touch ${marker}`,
+          `${good} > ${marker}`,
+          `${good}\\`,
+          `${good}*`,
+          '../../etc/passwd',
+          `${good}/../../etc/passwd`,
+          `s3://bucket/../../etc/passwd`,
+          `-${good}`,
+        ];
+        for (const value of hostile) {
+          // Act
+          const result = await guarded.run({ document, parameters: { ...base, [parameter]: value }, timeoutMs: 5_000 });
+          // Assess
+          expect(result.status, `${document}.${parameter} = ${JSON.stringify(value)}`).toBe('rejected');
+          expect(result.output).toContain(`parameter ${parameter} `);
+          checked += 1;
+        }
+      }
+    }
+    expect(checked).toBe(22 * 17);
+    expect(spawns).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+  });
+});
