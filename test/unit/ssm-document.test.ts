@@ -4,6 +4,7 @@ import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { NotFoundError } from '../../lambdas/core/errors.ts';
 import {
+  BACKUP_DOCUMENT_PARAMETERS,
   FLEET_DOCUMENT_PARAMETERS,
   fleetCommandParameters,
   parseSsmDocument,
@@ -47,6 +48,19 @@ const VALID: Record<string, string> = {
   DatabasePort: '5432',
   RedisHost: 'redis.internal',
   RedisPort: '6379',
+  DatabaseName: 'acgs_pgp_db',
+  DatabaseUser: 'acgs_user',
+  PgpassFile: '/etc/acgs-ops/pgpass',
+  Destination: '/var/backups/acgs-pgp',
+  BackupId: 'acgs_pgp_db-20261201T020000Z',
+  MinSizeBytes: '1024',
+  KmsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  PgBinDir: '/usr/lib/postgresql/15/bin',
+  Source: 's3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z.dump',
+  ExpectedSha256: 'd3c0e679def75e96baf2afc217c287be75d35919cc38a9b57efec986ca2da602',
+  ExpectedTableDataEntries: '42',
+  ScratchDatabase: 'acgs_restore_drill',
+  ProductionDatabase: 'acgs_pgp_db',
 };
 const VALID_BY_DOCUMENT: Record<string, Record<string, string>> = {
   'acgs-start-all': {
@@ -128,7 +142,11 @@ describe('the documents in ssm-documents/', () => {
   it('are the eight ACGS documents, each named in the parameter tables', () => {
     // Assess
     expect(NAMES).toEqual(
-      [...Object.keys(SERVICE_DOCUMENT_PARAMETERS), ...Object.keys(FLEET_DOCUMENT_PARAMETERS)].sort(),
+      [
+        ...Object.keys(SERVICE_DOCUMENT_PARAMETERS),
+        ...Object.keys(FLEET_DOCUMENT_PARAMETERS),
+        ...Object.keys(BACKUP_DOCUMENT_PARAMETERS),
+      ].sort(),
     );
   });
 
@@ -143,7 +161,11 @@ describe('the documents in ssm-documents/', () => {
 
   it.each(NAMES)('%s declares the parameters its table in ssm-document.ts lists', (name) => {
     // Prepare
-    const tables: Record<string, readonly string[]> = { ...SERVICE_DOCUMENT_PARAMETERS, ...FLEET_DOCUMENT_PARAMETERS };
+    const tables: Record<string, readonly string[]> = {
+      ...SERVICE_DOCUMENT_PARAMETERS,
+      ...FLEET_DOCUMENT_PARAMETERS,
+      ...BACKUP_DOCUMENT_PARAMETERS,
+    };
     // Act
     const declared = Object.keys(load(name).parameters);
     // Assess
@@ -186,7 +208,7 @@ describe('the documents in ssm-documents/', () => {
     const script = scriptOf(load(name));
     // Assess
     expect(script).not.toMatch(/\beval\b/);
-    expect(script).not.toMatch(/\bsource\b|^\s*\.\s/m);
+    expect(script).not.toMatch(/(^|[;&|]|\b(then|do|else)\b)\s*(source|\.)\s/m);
   });
 
   it('carry identical copies of the shared acgs-lib block', () => {

@@ -1,0 +1,243 @@
+import {
+  type BackupJudgement,
+  type BackupManifest,
+  buildCatalogue,
+  type Catalogue,
+  DRILL_SUFFIX,
+  type DrillJudgement,
+  drillIsOf,
+  judgeBackups,
+  judgeDrill,
+  parseDrillReport,
+  planRetention,
+  type RetentionPlan,
+  recordKeys,
+} from '../core/backup-policy.ts';
+import type { BackupConfig, Severity } from '../core/config-schema.ts';
+import { formatDuration } from '../core/duration.ts';
+import { ControlPlaneError } from '../core/errors.ts';
+import type { ProblemReport } from '../core/incident-planner.ts';
+import { backupCommandParameters, backupId, drillCommandParameters } from '../core/ssm-document.ts';
+import type { CommandResult, CommandRunner, ObjectStore } from '../ports.ts';
+import { type ControlPlaneContext, mutingWindows } from './context.ts';
+import { clearProblem, raiseProblem } from './reconcile-incidents.ts';
+
+/**
+ * Backups as the runbook wants them and the field notes demand: the dump is taken and judged on the database host
+ * by the SSM document (content, size, checksum, `pg_restore --list`, published only on success), and the control
+ * plane reads what was published: freshness and anomalies (monitor), grandfather-father-son retention that never
+ * deletes the newest good backup nor prunes after a failed one, and a restore drill that measures RTO and RPO.
+ */
+export interface BackupDestination {
+  /** Where the published dumps, manifests and records are read (and pruned). */
+  readonly objects: ObjectStore;
+  /** Publish to `s3://<bucket>/<backups.s3Prefix>`; absent: to `backups.localDirectory` on the host. */
+  readonly bucket?: string;
+  readonly kmsKeyId?: string;
+  /** PostgreSQL client tools on the host; absent: found on PATH. */
+  readonly pgBinDir?: string;
+}
+
+export const BACKUP_DOCUMENT = 'acgs-backup-database';
+export const DRILL_DOCUMENT = 'acgs-restore-drill';
+
+function backupsOf(ctx: ControlPlaneContext): BackupConfig {
+  const { backups } = ctx.config;
+  if (!backups)
+    throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', `fleet ${ctx.config.fleet.name} has no backups section`);
+  return backups;
+}
+
+function policyOf(backups: BackupConfig) {
+  return { ...backups, drill: backups.drill };
+}
+
+export async function loadCatalogue(ctx: ControlPlaneContext, objects: ObjectStore): Promise<Catalogue> {
+  const backups = backupsOf(ctx);
+  const listing = await objects.list('');
+  const records = await Promise.all(
+    recordKeys(listing).map(async (key) => {
+      const stored = await objects.get(key);
+      return stored ? [{ key, text: Buffer.from(stored.body).toString('utf8') }] : [];
+    }),
+  );
+  return buildCatalogue({ listing, records: records.flat() }, backups);
+}
+
+export interface BackupRun {
+  readonly id: string;
+  readonly result: CommandResult;
+}
+
+/** Takes a backup now (the daily schedule, or an operator). The document's exit status is the truth. */
+export async function runBackup(ctx: ControlPlaneContext, destination: BackupDestination): Promise<BackupRun> {
+  backupsOf(ctx);
+  const at = new Date(ctx.clock.now());
+  const parameters = backupCommandParameters(ctx.config, {
+    at,
+    ...(destination.bucket === undefined ? {} : { bucket: destination.bucket }),
+    ...(destination.kmsKeyId === undefined ? {} : { kmsKeyId: destination.kmsKeyId }),
+    ...(destination.pgBinDir === undefined ? {} : { pgBinDir: destination.pgBinDir }),
+  });
+  const id = parameters.BackupId ?? backupId('backup', at);
+  ctx.log('backup-started', { id });
+  const result = await ctx.commands.run({
+    document: BACKUP_DOCUMENT,
+    parameters,
+    timeoutMs: (Number(parameters.TimeoutSeconds) + 60) * 1000,
+  });
+  ctx.log('backup-finished', { id, status: result.status });
+  return { id, result };
+}
+
+function backupKey(ctx: ControlPlaneContext, kind: 'backup' | 'drill'): string {
+  const backups = backupsOf(ctx);
+  const db = ctx.config.checks.find((c) => c.name === backups.database);
+  return `${kind}:${backups.database}@${db && 'host' in db ? db.host : ctx.config.fleet.name}`;
+}
+
+function problem(
+  ctx: ControlPlaneContext,
+  kind: 'backup' | 'drill',
+  severity: Severity,
+  title: string,
+  reasons: readonly string[],
+): ProblemReport {
+  const now = ctx.clock.now();
+  return {
+    dedupKey: backupKey(ctx, kind),
+    kind,
+    severity,
+    title,
+    targets: [],
+    services: [],
+    flapping: false,
+    detail: reasons.join('; '),
+    failingSince: now,
+  };
+}
+
+/**
+ * The hourly backup monitor: judges what was published and keeps one backup incident (P2: no fresh good backup,
+ * or the last attempt failed; P3: suspicious) and one drill incident (P3: overdue, never run or failed) in line
+ * with it, resolving each when its problem is gone.
+ */
+export async function monitorBackups(ctx: ControlPlaneContext, objects: ObjectStore): Promise<BackupJudgement> {
+  const backups = backupsOf(ctx);
+  const now = ctx.clock.now();
+  const judgement = judgeBackups(await loadCatalogue(ctx, objects), policyOf(backups), now);
+  const windows = await mutingWindows(ctx, now);
+  if (judgement.status === 'ok') {
+    const age =
+      judgement.dataAgeMs === undefined ? '' : `, newest good backup ${formatDuration(judgement.dataAgeMs)} old`;
+    await clearProblem(ctx, backupKey(ctx, 'backup'), `backups healthy${age}`);
+  } else {
+    const severity: Severity = judgement.status === 'suspicious' ? 'P3' : 'P2';
+    const title = `Backups of ${backups.database}: ${judgement.status}`;
+    await raiseProblem(ctx, problem(ctx, 'backup', severity, title, judgement.reasons), undefined, windows);
+  }
+  if (backups.drill) {
+    if (judgement.drillStatus === 'ok')
+      await clearProblem(ctx, backupKey(ctx, 'drill'), 'a recent restore drill passed');
+    else {
+      const title = `Restore drill of ${backups.database}: ${judgement.drillStatus}`;
+      await raiseProblem(ctx, problem(ctx, 'drill', 'P3', title, judgement.drillReasons), undefined, windows);
+    }
+  }
+  ctx.log('backups-judged', { status: judgement.status, drill: judgement.drillStatus, reasons: judgement.reasons });
+  return judgement;
+}
+
+export interface RetentionRun {
+  readonly plan: RetentionPlan;
+  readonly deleted: readonly string[];
+}
+
+/** Weekly retention. Deletes nothing when the plan refuses (a failed or suspicious latest backup, no good one). */
+export async function applyRetention(
+  ctx: ControlPlaneContext,
+  objects: ObjectStore,
+  options: { readonly dryRun?: boolean } = {},
+): Promise<RetentionRun> {
+  const backups = backupsOf(ctx);
+  const plan = planRetention(await loadCatalogue(ctx, objects), policyOf(backups), ctx.clock.now());
+  if (plan.refused) {
+    ctx.log('retention-refused', { why: plan.refused });
+    return { plan, deleted: [] };
+  }
+  const deleted: string[] = [];
+  if (!options.dryRun) {
+    for (const entry of plan.delete) {
+      for (const key of entry.keys) {
+        await objects.delete(key);
+        deleted.push(key);
+      }
+    }
+  }
+  ctx.log('retention-applied', { kept: plan.keep.length, deleted: deleted.length, dryRun: options.dryRun ?? false });
+  return { plan, deleted };
+}
+
+export interface DrillRun {
+  readonly manifest: BackupManifest;
+  readonly result: CommandResult;
+  readonly judgement?: DrillJudgement;
+  readonly reportKey?: string;
+}
+
+/**
+ * The restore drill: restores the newest good backup into the scratch database on the database's server (through
+ * the drill document, waiting for it), records the report next to the backups, and judges measured RTO and RPO
+ * against the recovery objectives. A failed or breached drill raises the drill incident.
+ */
+export async function runDrill(
+  ctx: ControlPlaneContext,
+  destination: BackupDestination,
+  commands: CommandRunner = ctx.commands,
+): Promise<DrillRun> {
+  const backups = backupsOf(ctx);
+  const catalogue = await loadCatalogue(ctx, destination.objects);
+  const newest = [...catalogue.backups].reverse().find((b) => b.verdict === 'good');
+  if (!newest) throw new ControlPlaneError('NO_GOOD_BACKUP', `no good backup of ${backups.database} to drill with`);
+  const manifest = newest.manifest;
+  const parameters = drillCommandParameters(ctx.config, manifest, {
+    ...(destination.bucket === undefined ? {} : { bucket: destination.bucket }),
+    ...(destination.pgBinDir === undefined ? {} : { pgBinDir: destination.pgBinDir }),
+  });
+  const started = ctx.clock.now();
+  ctx.log('drill-started', { backup: manifest.id });
+  const result = await commands.run({
+    document: DRILL_DOCUMENT,
+    parameters,
+    timeoutMs: (Number(parameters.TimeoutSeconds) + 60) * 1000,
+  });
+  const windows = await mutingWindows(ctx, ctx.clock.now());
+  const lastLine = result.output.trim().split('\n').at(-1) ?? '';
+  const parsed = result.status === 'succeeded' ? parseDrillReport(lastLine) : undefined;
+  if (!parsed?.ok) {
+    const why =
+      result.status === 'succeeded'
+        ? `the drill printed no report (${parsed?.error ?? 'empty output'})`
+        : `drill ${result.status}: ${lastLine}`;
+    await raiseProblem(
+      ctx,
+      problem(ctx, 'drill', 'P3', `Restore drill of ${backups.database} failed`, [why]),
+      undefined,
+      windows,
+    );
+    return { manifest, result };
+  }
+  const report = parsed.value;
+  const reportKey = `${manifest.id}-${new Date(started).toISOString().replace(/[-:.]/g, '')}${DRILL_SUFFIX}`;
+  await destination.objects.put(reportKey, lastLine, { contentType: 'application/json' });
+  const judgement = judgeDrill(report, manifest, ctx.config.recovery);
+  if (!drillIsOf(report, manifest)) throw new ControlPlaneError('DRILL_MISMATCH', 'the drill restored another backup');
+  if (judgement.met)
+    await clearProblem(ctx, backupKey(ctx, 'drill'), `restore drill passed: ${judgement.reasons.join('; ')}`);
+  else {
+    const title = `Restore drill of ${backups.database}: objectives not met`;
+    await raiseProblem(ctx, problem(ctx, 'drill', 'P3', title, judgement.reasons), undefined, windows);
+  }
+  ctx.log('drill-finished', { backup: manifest.id, met: judgement.met, reasons: judgement.reasons });
+  return { manifest, result, judgement, reportKey };
+}
