@@ -3,6 +3,7 @@
  * acgs-ops: the operator CLI. This file only wires; each subcommand lives in its own module under lambdas/cli/.
  * To add one: write lambdas/cli/<name>-command.ts exporting a CliCommand and list it below.
  */
+import { backupCommand } from '../lambdas/cli/backup-command.ts';
 import { demoCommand } from '../lambdas/cli/demo-command.ts';
 import { healthCommand } from '../lambdas/cli/health-command.ts';
 import { incidentCommand } from '../lambdas/cli/incident-command.ts';

@@ -18,6 +18,7 @@ export const LOCAL_OPTIONS_HELP = `  -c, --config FILE  fleet config (default: c
 export async function openRuntimeFor(
   values: { config?: string | undefined; state?: string | undefined },
   context: CliContext,
+  pgBinDir?: string,
 ): Promise<{ config: FleetConfig; runtime: LocalRuntime }> {
   const config = await loadFleetConfig(values.config);
   const runtime = openLocalRuntime({
@@ -26,6 +27,7 @@ export async function openRuntimeFor(
     env: process.env,
     write: context.stderr,
     clock: context.clock,
+    ...(pgBinDir === undefined ? {} : { pgBinDir }),
   });
   return { config, runtime };
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Cron } from 'croner';
 import { toCroner } from '../core/schedules.ts';
 import type { Prober } from '../ports.ts';
+import { applyRetention, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
 import { type ProbeCycleResult, runProbeCycle } from '../use-cases/run-probe-cycle.ts';
 import { sweepEscalations } from '../use-cases/sweep-escalations.ts';
 import type { LocalRuntime } from './runtime.ts';
@@ -27,6 +28,7 @@ export class LocalDaemon {
   private readonly jobs: Cron[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private running: Promise<unknown> = Promise.resolve();
+  private backupQueue: Promise<unknown> = Promise.resolve();
   private cycles = 0;
   private stopped = false;
 
@@ -43,6 +45,45 @@ export class LocalDaemon {
     await this.sweep();
     this.jobs.push(this.schedule(toCroner(config.schedules.probe, tz), () => this.probeCycle()));
     this.jobs.push(this.schedule(toCroner(config.schedules.escalationSweep, tz), () => this.sweep()));
+    const backups = this.runtime.backups;
+    if (backups) {
+      const { ctx } = this.runtime;
+      const tasks: ['backup' | 'backupMonitor' | 'cleanup' | 'drill', () => Promise<unknown>][] = [
+        ['backup', () => runBackup(ctx, backups)],
+        ['backupMonitor', () => monitorBackups(ctx, backups.objects)],
+        ['cleanup', () => applyRetention(ctx, backups.objects)],
+      ];
+      if (config.backups?.drill) tasks.push(['drill', () => runDrill(ctx, backups)]);
+      for (const [name, task] of tasks) {
+        const schedule = config.schedules[name];
+        if (schedule) this.jobs.push(this.schedule(toCroner(schedule, tz), () => this.backupTask(name, task)));
+      }
+    }
+  }
+
+  /**
+   * Backup tasks run one at a time, beside (not behind) the probe cycle: a dump may take many minutes and must not
+   * delay detection. Their incident writes are optimistic, like everyone else's.
+   */
+  backupTask(name: string, task: () => Promise<unknown>): Promise<unknown> {
+    if (this.stopped) return Promise.resolve(undefined);
+    const next = this.backupQueue
+      .catch(() => {})
+      .then(async () => {
+        if (this.stopped) return undefined;
+        try {
+          return await task();
+        } catch (error) {
+          this.runtime.ctx.log('backup-task-failed', {
+            task: name,
+            error: error instanceof Error ? error.message : String(error),
+          });
+          return undefined;
+        }
+      });
+    this.backupQueue = next;
+    this.track(next.then(() => {}));
+    return next;
   }
 
   /** Stops the schedules, lets the running step and restarts in flight finish, and closes the state. */

@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { FileObjectStore } from '../adapters/local/file-object-store.ts';
 import { JsonLinesEventPublisher } from '../adapters/local/json-lines-event-publisher.ts';
 import { channelsFromConfig, RoutingNotifier } from '../adapters/local/notifiers.ts';
 import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
 import { SqliteStateStore } from '../adapters/local/sqlite-state-store.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
 import { type Clock, type CommandRunner, type Notifier, systemClock } from '../ports.ts';
+import type { BackupDestination } from '../use-cases/backups.ts';
 import { type ControlPlaneContext, createContext } from '../use-cases/context.ts';
 
 export interface LocalRuntimeOptions {
@@ -16,6 +18,8 @@ export interface LocalRuntimeOptions {
   /** Where console pages and the daemon's one-line reports go. */
   readonly write: (text: string) => void;
   readonly clock?: Clock;
+  /** PostgreSQL client tools for the backup documents; absent: found on PATH. */
+  readonly pgBinDir?: string;
   /** Overrides for tests; the defaults are the real adapters. */
   readonly notifier?: Notifier;
   readonly commands?: CommandRunner;
@@ -23,6 +27,8 @@ export interface LocalRuntimeOptions {
 
 export interface LocalRuntime {
   readonly ctx: ControlPlaneContext;
+  /** Where this host's backups are published and read (the config's `backups.localDirectory`), if configured. */
+  readonly backups?: BackupDestination;
   readonly store: SqliteStateStore;
   readonly stateDir: string;
   close(): void;
@@ -63,5 +69,11 @@ export function openLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     clock: options.clock ?? systemClock,
     log,
   });
-  return { ctx, store, stateDir, close: () => store.close() };
+  const backups: BackupDestination | undefined = options.config.backups
+    ? {
+        objects: new FileObjectStore(options.config.backups.localDirectory),
+        ...(options.pgBinDir === undefined ? {} : { pgBinDir: options.pgBinDir }),
+      }
+    : undefined;
+  return { ctx, store, stateDir, ...(backups ? { backups } : {}), close: () => store.close() };
 }

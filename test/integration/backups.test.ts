@@ -1,0 +1,200 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { FileObjectStore } from '../../lambdas/adapters/local/file-object-store.ts';
+import { ShellCommandRunner } from '../../lambdas/adapters/local/shell-command-runner.ts';
+import { MemoryEventPublisher } from '../../lambdas/adapters/memory/memory-event-publisher.ts';
+import { MemoryStateStore } from '../../lambdas/adapters/memory/memory-state-store.ts';
+import { parseFleetConfig } from '../../lambdas/core/config.ts';
+import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
+import { type PostgresCluster, startPostgresCluster } from '../../lambdas/local/postgres-cluster.ts';
+import {
+  applyRetention,
+  type BackupDestination,
+  monitorBackups,
+  runBackup,
+  runDrill,
+} from '../../lambdas/use-cases/backups.ts';
+import { type ControlPlaneContext, createContext } from '../../lambdas/use-cases/context.ts';
+import { RecordingNotifier } from '../support/harness.ts';
+
+/**
+ * The backup use-cases end to end on one host: the real backup and drill documents run by the shell runner against
+ * a throwaway PostgreSQL, published to a directory read back through the file object store, judged by the monitor
+ * into incidents. The clock is manual only so the test can age the backups; the dumps themselves are real.
+ */
+const DB = 'acgs_pgp_db';
+let cluster: PostgresCluster;
+let root = '';
+let store: MemoryStateStore;
+let notifier: RecordingNotifier;
+/** Real time (the documents stamp real times) plus an offset the test moves to age the backups. */
+const clock = {
+  offset: 0,
+  now(): number {
+    return Date.now() + this.offset;
+  },
+  advance(ms: number): void {
+    this.offset += ms;
+  },
+};
+
+function configFor(pgpassFile: string, dir: string): FleetConfig {
+  const raw = parse(readFileSync(new URL('../../config/acgs-1.yaml', import.meta.url), 'utf8')) as Record<
+    string,
+    unknown
+  > & {
+    checks: Record<string, unknown>[];
+    backups: Record<string, unknown>;
+  };
+  raw.checks = raw.checks.map((c) =>
+    c.name === 'postgresql' ? { ...c, host: cluster.host, port: cluster.port, database: DB, user: cluster.user } : c,
+  );
+  raw.backups = {
+    ...raw.backups,
+    localDirectory: dir,
+    pgpassFile,
+    drill: { scratchDatabase: 'acgs_drill', maxAge: '8d' },
+  };
+  const parsed = parseFleetConfig(stringify(raw));
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.config;
+}
+
+function contextFor(config: FleetConfig): ControlPlaneContext {
+  return createContext(config, {
+    states: store,
+    incidents: store,
+    control: store,
+    notifier,
+    commands: new ShellCommandRunner(),
+    events: new MemoryEventPublisher(),
+    clock,
+    log: () => {},
+  });
+}
+
+function pgpassWith(password: string, name: string): string {
+  const file = join(root, name);
+  writeFileSync(file, `${cluster.host}:${cluster.port}:*:${cluster.user}:${password}\n`, { mode: 0o600 });
+  return file;
+}
+
+let good: ControlPlaneContext;
+let badPassword: ControlPlaneContext;
+let destination: BackupDestination;
+let backupDir = '';
+
+beforeAll(async () => {
+  // Throws, naming what is missing, on a machine without the PostgreSQL 15 server binaries.
+  cluster = await startPostgresCluster();
+  root = mkdtempSync(join(tmpdir(), 'acgs-backups-it-'));
+  backupDir = join(root, 'backups');
+  await cluster.runBinary(
+    'psql',
+    [
+      '-h',
+      cluster.host,
+      '-p',
+      String(cluster.port),
+      '-U',
+      cluster.user,
+      '-d',
+      'postgres',
+      '-c',
+      `CREATE DATABASE ${DB}`,
+    ],
+    { PGPASSWORD: cluster.password },
+  );
+  await cluster.runBinary(
+    'psql',
+    [
+      '-h',
+      cluster.host,
+      '-p',
+      String(cluster.port),
+      '-U',
+      cluster.user,
+      '-d',
+      DB,
+      '-c',
+      `CREATE TABLE principles (id serial PRIMARY KEY, title text NOT NULL);
+       INSERT INTO principles (title) SELECT 'principle ' || g FROM generate_series(1, 500) AS g;
+       CREATE TABLE votes (id bigserial PRIMARY KEY, approve boolean);
+       INSERT INTO votes (approve) SELECT g % 2 = 0 FROM generate_series(1, 2000) AS g;`,
+    ],
+    { PGPASSWORD: cluster.password },
+  );
+  store = new MemoryStateStore();
+  notifier = new RecordingNotifier();
+  good = contextFor(configFor(pgpassWith(cluster.password, 'pgpass'), backupDir));
+  badPassword = contextFor(configFor(pgpassWith(`${cluster.password}-wrong`, 'pgpass-wrong'), backupDir));
+  destination = { objects: new FileObjectStore(backupDir), pgBinDir: cluster.binDir };
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe('backups on one host, against a real PostgreSQL', () => {
+  it('raises a P2 backup incident when there is no backup at all', async () => {
+    const judgement = await monitorBackups(good, destination.objects);
+    expect(judgement.status).toBe('missing');
+    const open = await store.listOpenIncidents();
+    expect(open.map((i) => [i.kind, i.severity])).toEqual([
+      ['backup', 'P2'],
+      ['drill', 'P3'],
+    ]);
+    expect(notifier.lines().some((l) => l.includes('backup:postgresql@127.0.0.1'))).toBe(true);
+  });
+
+  it('takes a real backup and resolves the backup incident once the monitor sees it', async () => {
+    const run = await runBackup(good, destination);
+    expect(run.result.status).toBe('succeeded');
+    expect(readdirSync(backupDir).sort()).toEqual([`${run.id}.dump`, `${run.id}.manifest.json`]);
+    const judgement = await monitorBackups(good, destination.objects);
+    expect(judgement.reasons).toEqual([]);
+    expect(judgement.status).toBe('ok');
+    expect(judgement.newestGood?.id).toBe(run.id);
+    expect((await store.listOpenIncidents()).map((i) => i.kind)).toEqual(['drill']);
+  }, 60_000);
+
+  it('publishes nothing for a backup that cannot authenticate, and the monitor and retention see the failure', async () => {
+    await new Promise((r) => setTimeout(r, 1_100)); // backup ids are per second: the next one must not collide
+    const run = await runBackup(badPassword, destination);
+    expect(run.result.status).toBe('failed');
+    expect(readdirSync(backupDir).filter((f) => f.startsWith(run.id))).toEqual([`${run.id}.failed.json`]);
+    const judgement = await monitorBackups(good, destination.objects);
+    expect(judgement.status).toBe('failed');
+    expect(judgement.reasons.join(' ')).toMatch(/password authentication failed/);
+    const retention = await applyRetention(good, destination.objects);
+    expect(retention.plan.refused).toBeDefined();
+    expect(retention.deleted).toEqual([]);
+  }, 60_000);
+
+  it('restores the newest good backup in a drill, measures RTO and RPO, and resolves the drill incident', async () => {
+    await new Promise((r) => setTimeout(r, 1_100)); // backup ids are per second: the next one must not collide
+    const fresh = await runBackup(good, destination);
+    expect(fresh.result.status).toBe('succeeded');
+    const drill = await runDrill(good, destination);
+    expect(drill.result.status).toBe('succeeded');
+    expect(drill.manifest.id).toBe(fresh.id);
+    expect(drill.judgement?.contentMatches).toBe(true);
+    expect(drill.judgement?.rto.met).toBe(true);
+    expect(drill.judgement?.rpo.measuredMs).toBeGreaterThanOrEqual(0);
+    expect(drill.reportKey && readdirSync(backupDir)).toContain(drill.reportKey);
+    const judgement = await monitorBackups(good, destination.objects);
+    expect([judgement.status, judgement.drillStatus]).toEqual(['ok', 'ok']);
+    expect(await store.listOpenIncidents()).toEqual([]);
+  }, 90_000);
+
+  it('calls the backups stale when the newest good one is older than maxAge', async () => {
+    clock.advance(27 * 3_600_000);
+    const judgement = await monitorBackups(good, destination.objects);
+    expect(judgement.status).toBe('stale');
+    expect((await store.listOpenIncidents()).map((i) => [i.kind, i.severity])).toContainEqual(['backup', 'P2']);
+  });
+});
