@@ -5,10 +5,11 @@ import type { CliCommand } from './command.ts';
 const USAGE = `Usage: acgs-ops demo [--quiet]
 
 Runs the control plane against a simulated ACGS-1 fleet of real processes on local ports (and a throwaway
-PostgreSQL when its binaries are installed), with embedded state in a temporary directory, and plays three acts:
-a crash (detected, paged, restarted, resolved), a slow service (P3), and four services down at once (one P1 that
-escalates level by level until acknowledged). Prints each incident's timeline with MTTD/MTTR and cleans up
-everything it started, also on Ctrl-C. No AWS account needed.
+PostgreSQL when its binaries are installed), with embedded state in a temporary directory, and plays four acts:
+a crash (detected, paged, restarted, resolved), a slow service (P3), four services down at once (one P1 that
+escalates level by level until acknowledged), and, with PostgreSQL, a real backup and restore drill measuring
+RTO/RPO. Prints each incident's timeline with MTTD/MTTR and cleans up everything it started, also on Ctrl-C.
+No AWS account needed.
 
 Options:
       --quiet   print only the acts and timelines, not every page and event
