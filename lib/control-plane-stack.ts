@@ -1,27 +1,51 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Arn, ArnFormat, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  Arn,
+  ArnFormat,
+  CfnOutput,
+  CfnParameter,
+  Duration,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import type { FleetConfig } from '../lambdas/core/config-schema.ts';
+import type { BackupConfig, FleetConfig } from '../lambdas/core/config-schema.ts';
+import type { ScheduleName } from '../lambdas/core/schedules.ts';
 import { targetsFromConfig } from '../lambdas/core/targets.ts';
+import type { BackupTask } from '../lambdas/handlers/backups.ts';
 import type { HandlerEnvironment, HandlerName } from '../lambdas/handlers/environment.ts';
+import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../lambdas/use-cases/backups.ts';
 import { ArtifactBucket } from './constructs/artifact-bucket.ts';
-import { ControlPlaneFunction, type FunctionVpcPlacement } from './constructs/control-plane-function.ts';
+import {
+  ControlPlaneFunction,
+  type ControlPlaneFunctionProps,
+  type FunctionVpcPlacement,
+} from './constructs/control-plane-function.ts';
 import { ControlPlaneEvents } from './constructs/event-routing.ts';
 import { ControlPlaneMonitoring } from './constructs/monitoring.ts';
 import { EscalationTopics } from './constructs/notifications.ts';
 import { Runbooks } from './constructs/runbooks.ts';
-import { ControlPlaneSchedules } from './constructs/schedules.ts';
+import { ControlPlaneSchedules, type ScheduleTargetSpec } from './constructs/schedules.ts';
 import { ControlTable } from './constructs/state.ts';
 import { CONTROL_PLANE_METRICS, controlPlaneServiceName } from './metrics.ts';
 import { logRetention } from './retention.ts';
 import { clamp, schedulePeriodSeconds } from './schedule-period.ts';
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The documents only the backups Lambda may run (on the database host); every other document is the probe's. */
+const BACKUP_DOCUMENTS: readonly string[] = [BACKUP_DOCUMENT, DRILL_DOCUMENT];
+
+/** The instance id pattern of `backups.instanceId` (an EC2 instance or an SSM managed node). */
+const INSTANCE_ID_PATTERN = '^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$';
 
 /** Time a probe cycle needs besides the probes themselves: loading and saving states, events, pages, commands. */
 const PROBE_CYCLE_OVERHEAD_SECONDS = 25;
@@ -50,7 +74,10 @@ export interface ControlPlaneStackProps extends StackProps {
  * and dashboard that watch the watcher.
  */
 export class ControlPlaneStack extends Stack {
-  readonly functions: Readonly<Record<HandlerName, ControlPlaneFunction>>;
+  /** The Lambdas by handler; `backups` only when the config has a `backups` section. */
+  readonly functions: Readonly<Record<Exclude<HandlerName, 'backups'>, ControlPlaneFunction>> & {
+    readonly backups?: ControlPlaneFunction;
+  };
   readonly state: ControlTable;
   readonly escalation: EscalationTopics;
   readonly runbooks: Runbooks;
@@ -60,6 +87,10 @@ export class ControlPlaneStack extends Stack {
   readonly monitoring: ControlPlaneMonitoring;
   readonly operatorAccess: ManagedPolicy;
   readonly operatorUrl: FunctionUrl;
+  /** What the database host's instance role needs to publish backups and run drills; only with `backups`. */
+  readonly backupHostAccess: ManagedPolicy | undefined;
+  /** Deploy-time parameter for the database host, when the config's `backups` section names none. */
+  readonly backupInstanceParameter: CfnParameter | undefined;
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     super(scope, id, props);
@@ -138,26 +169,44 @@ export class ControlPlaneStack extends Stack {
       handler: 'operatorApi',
       timeout: Duration.seconds(30),
     });
-    this.functions = { probe, escalationSweep, commandStatus, operatorApi };
+    const backupJobs = config.backups
+      ? this.backupJobs(config, config.backups, { ...common, environment }, commandOutput)
+      : undefined;
+    this.functions = {
+      probe,
+      escalationSweep,
+      commandStatus,
+      operatorApi,
+      ...(backupJobs ? { backups: backupJobs.fn } : {}),
+    };
+    this.backupHostAccess = backupJobs?.hostAccess;
+    this.backupInstanceParameter = backupJobs?.instanceParameter;
 
     // What each use-case needs, and nothing else.
-    for (const f of [probe, escalationSweep, commandStatus, operatorApi]) {
+    for (const f of [probe, escalationSweep, commandStatus, operatorApi, ...(backupJobs ? [backupJobs.fn] : [])]) {
       this.state.grantControlData(f.role);
       this.events.bus.grantPutEventsTo(f.role);
     }
-    for (const f of [probe, escalationSweep, operatorApi]) this.escalation.grantPublish(f.role);
-    // Only the probe cycle sends restarts. The command-status Lambda reads the outcome from the status event itself,
-    // so it gets no SSM permission at all.
-    this.grantSendCommand(probe, this.runbooks, config.aws.fleetTag);
+    // The backups Lambda raises and resolves backup and drill incidents, so it pages like the probe.
+    for (const f of [probe, escalationSweep, operatorApi, ...(backupJobs ? [backupJobs.fn] : [])])
+      this.escalation.grantPublish(f.role);
+    // Only the probe cycle sends restarts, and never the backup documents. The command-status Lambda reads the
+    // outcome from the status event itself, so it gets no SSM permission at all.
+    const serviceDocuments = this.runbooks.documentKeysExcept(BACKUP_DOCUMENTS);
+    this.grantSendCommand(probe, this.runbooks.documentArns(serviceDocuments), config.aws.fleetTag);
 
-    this.events.routeCommandStatus(commandStatus.fn, Object.values(this.runbooks.documentNames));
+    // Remediation outcomes only: a backup's outcome is what it published, read by the backup monitor.
+    this.events.routeCommandStatus(
+      commandStatus.fn,
+      serviceDocuments.map((key) => this.runbooks.documentNames[key] ?? key),
+    );
     this.schedules = new ControlPlaneSchedules(this, 'Schedules', {
       config,
       groupName: this.stackName,
       targets: {
         probe: { fn: probe.fn },
         escalationSweep: { fn: escalationSweep.fn },
-        // backup, backupMonitor, cleanup, drill: no handlers yet.
+        ...(backupJobs?.schedules ?? {}),
       },
     });
 
@@ -199,6 +248,182 @@ export class ControlPlaneStack extends Stack {
     new CfnOutput(this, 'OperatorApiUrl', { value: this.operatorUrl.url });
     new CfnOutput(this, 'OperatorAccessPolicyArn', { value: this.operatorAccess.managedPolicyArn });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+    if (this.backupHostAccess)
+      new CfnOutput(this, 'BackupHostAccessPolicyArn', {
+        description: 'Attach to the instance role of the database host (backups and restore drills)',
+        value: this.backupHostAccess.managedPolicyArn,
+      });
+  }
+
+  /**
+   * The backups Lambda (daily backup, hourly monitor, weekly retention, the restore drill), its schedules, and the
+   * managed policy the database host's instance role needs. The host is `backups.instanceId`; a config without it
+   * gets a required deploy-time parameter instead (no default: CloudFormation refuses to deploy without a value), so
+   * a fleet that configured backups can neither silently get none nor run them on a made-up host.
+   */
+  private backupJobs(
+    config: FleetConfig,
+    backups: BackupConfig,
+    common: Omit<ControlPlaneFunctionProps, 'handler' | 'timeout'>,
+    commandOutput: LogGroup,
+  ): {
+    fn: ControlPlaneFunction;
+    schedules: Partial<Record<ScheduleName, ScheduleTargetSpec>>;
+    hostAccess: ManagedPolicy;
+    instanceParameter?: CfnParameter;
+  } {
+    for (const key of BACKUP_DOCUMENTS)
+      if (this.runbooks.documentNames[key] === undefined)
+        throw new Error(`backups are configured but the SSM document ${key}.yaml is not among the runbooks`);
+    if (backups.drill && config.schedules.drill === undefined)
+      throw new Error(
+        'backups.drill is set but schedules.drill is not: the restore drill would never run and the backup monitor ' +
+          'would report it overdue forever; add schedules.drill (or remove backups.drill)',
+      );
+    let instanceId = backups.instanceId;
+    let instanceParameter: CfnParameter | undefined;
+    if (instanceId === undefined) {
+      instanceParameter = new CfnParameter(this, 'BackupInstanceId', {
+        type: 'String',
+        allowedPattern: INSTANCE_ID_PATTERN,
+        constraintDescription: 'must be an EC2 instance id (i-...) or a managed node id (mi-...)',
+        description:
+          'The database host (EC2 instance i-... or managed node mi-...) where SSM runs the backup and restore-drill ' +
+          'documents. Asked for because the fleet config has a backups section without backups.instanceId; set that ' +
+          'to drop this parameter.',
+      });
+      instanceId = instanceParameter.valueAsString;
+      Annotations.of(instanceParameter).addInfo(
+        'backups.instanceId is not in the fleet config: the database host is the BackupInstanceId parameter, ' +
+          'required at deploy time (cdk deploy --parameters BackupInstanceId=i-...)',
+      );
+    }
+    const { bucket, key } = this.artifacts;
+    const objectsArn = `${bucket.bucketArn}/${backups.s3Prefix}*`;
+    const fn = new ControlPlaneFunction(this, 'Backups', {
+      ...common,
+      handler: 'backups',
+      environment: {
+        ...common.environment,
+        ACGS_BACKUP_BUCKET: bucket.bucketName,
+        ACGS_BACKUP_KMS_KEY: key.keyArn,
+        ACGS_BACKUP_INSTANCE_ID: instanceId,
+      },
+      // The drill waits for the restore on the host; the handler bounds the drill to the time left.
+      timeout: Duration.minutes(15),
+      memorySize: 512,
+      // One task at a time: a monitor that fires during the drill waits for it in Lambda's queue.
+      reservedConcurrentExecutions: 1,
+      // No retries (a backup is the host's to retry; the monitor runs hourly and reports what is missing), but an
+      // event may wait behind a running drill; an hour-old one has been replaced and goes to the queue.
+      asyncInvocation: { retryAttempts: 0, maxEventAge: Duration.hours(1) },
+      unscopedActionsReason:
+        'ssm:ListCommands, ssm:ListCommandInvocations and ssm:CancelCommand (following the restore drill it sent, ' +
+        'and cancelling it when its time is up) support no resource-level permissions; SendCommand itself is ' +
+        'limited to the backup documents on the database host.',
+    });
+    const role = fn.role;
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ListBackupPrefix',
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${backups.s3Prefix}*`] } },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'BackupObjects',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [objectsArn],
+      }),
+    );
+    role.addToPrincipalPolicy(backupKeyStatement(key.keyArn, this));
+    this.grantSendCommand(fn, this.runbooks.documentArns(BACKUP_DOCUMENTS), config.aws.fleetTag, {
+      instances: this.databaseHostArns(instanceId, backups.instanceId === undefined),
+    });
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'FollowDrillCommand',
+        actions: ['ssm:ListCommands', 'ssm:ListCommandInvocations', 'ssm:CancelCommand'],
+        resources: ['*'],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(bucketResource(bucket))}.Arn>/${backups.s3Prefix}*]`,
+      reason:
+        `Backup objects are named by their time (${backups.s3Prefix}<database>-<timestamp>.*): object access is ` +
+        'limited to the configured prefix of the backup bucket, which is the whole of what this Lambda manages.',
+    });
+
+    const hostAccess = new ManagedPolicy(this, 'BackupHostAccess', {
+      managedPolicyName: `${this.stackName}-BackupHostAccess`,
+      description:
+        `Attach to the instance role of the ${config.fleet.name} database host: publish backups under ` +
+        `${backups.s3Prefix}, fetch them for restore drills, and write command output`,
+      statements: [
+        new PolicyStatement({
+          sid: 'ListBackupPrefix',
+          actions: ['s3:ListBucket'],
+          resources: [bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${backups.s3Prefix}*`] } },
+        }),
+        // PutObject covers multipart uploads of big dumps; DeleteObject withdraws a dump whose manifest never followed.
+        new PolicyStatement({
+          sid: 'BackupObjects',
+          actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+          resources: [objectsArn],
+        }),
+        backupKeyStatement(key.keyArn, this),
+        // The SSM agent sends the documents' output to the command log group (the group's ARN ends in :*).
+        new PolicyStatement({
+          sid: 'CommandOutput',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+          resources: [commandOutput.logGroupArn],
+        }),
+      ],
+    });
+    Validations.of(hostAccess).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(bucketResource(bucket))}.Arn>/${backups.s3Prefix}*]`,
+      reason:
+        `Each backup is a new object named by its time under ${backups.s3Prefix}: the host may only write, read and ` +
+        'withdraw objects under that prefix of the backup bucket.',
+    });
+
+    const task = (t: BackupTask): ScheduleTargetSpec => ({ fn: fn.fn, input: { task: t } });
+    return {
+      fn,
+      schedules: {
+        backup: task('backup'),
+        backupMonitor: task('monitor'),
+        cleanup: task('retention'),
+        ...(backups.drill ? { drill: task('drill') } : {}),
+      },
+      hostAccess,
+      ...(instanceParameter ? { instanceParameter } : {}),
+    };
+  }
+
+  /**
+   * ARNs of the database host: an EC2 instance (i-...) or an SSM managed node (mi-...). A deploy-time id could be
+   * either, so both ARNs are given; only the one of its kind can ever match.
+   */
+  private databaseHostArns(instanceId: string, eitherKind: boolean): string[] {
+    const ec2 = Arn.format(
+      { service: 'ec2', resource: 'instance', resourceName: instanceId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME },
+      this,
+    );
+    const managed = Arn.format(
+      {
+        service: 'ssm',
+        resource: 'managed-instance',
+        resourceName: instanceId,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      },
+      this,
+    );
+    if (eitherKind) return [ec2, managed];
+    return instanceId.startsWith('mi-') ? [managed] : [ec2];
   }
 
   private fleetVpc(vpc: NonNullable<FleetConfig['aws']['vpc']>): FunctionVpcPlacement {
@@ -224,24 +449,26 @@ export class ControlPlaneStack extends Stack {
    */
   private grantSendCommand(
     f: ControlPlaneFunction,
-    runbooks: Runbooks,
+    documentArns: readonly string[],
     fleetTag: FleetConfig['aws']['fleetTag'],
+    options: { readonly instances?: readonly string[] } = {},
   ): void {
-    const instances = Arn.format(
+    const anyInstance = Arn.format(
       { service: 'ec2', resource: 'instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME },
       this,
     );
     f.role.addToPrincipalPolicy(
-      new PolicyStatement({ sid: 'RunOwnDocuments', actions: ['ssm:SendCommand'], resources: runbooks.documentArns() }),
+      new PolicyStatement({ sid: 'RunOwnDocuments', actions: ['ssm:SendCommand'], resources: [...documentArns] }),
     );
     f.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'OnFleetInstancesOnly',
         actions: ['ssm:SendCommand'],
-        resources: [instances],
+        resources: [...(options.instances ?? [anyInstance])],
         conditions: { StringEquals: { [`ssm:resourceTag/${fleetTag.key}`]: fleetTag.value } },
       }),
     );
+    if (options.instances) return;
     Validations.of(f.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]`,
       reason:
@@ -257,4 +484,23 @@ export function probeTimeoutSeconds(config: FleetConfig): number {
   const targets = targetsFromConfig(config).length;
   const waves = Math.ceil(targets / config.thresholds.probeConcurrency);
   return Math.max(30, Math.ceil((waves * config.thresholds.probeTimeout) / 1_000) + PROBE_CYCLE_OVERHEAD_SECONDS);
+}
+
+/**
+ * Use of the backup key, and only through S3 (SSE-KMS): GenerateDataKey to write objects, Decrypt to read them and
+ * to complete multipart uploads. S3 never calls kms:Encrypt for SSE-KMS, so it is not granted.
+ */
+function backupKeyStatement(keyArn: string, scope: Stack): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'BackupKeyViaS3',
+    actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+    resources: [keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `s3.${scope.region}.amazonaws.com` } },
+  });
+}
+
+function bucketResource(bucket: ArtifactBucket['bucket']): CfnBucket {
+  const resource = bucket.node.defaultChild;
+  if (!(resource instanceof CfnBucket)) throw new Error('the backup bucket has no CfnBucket');
+  return resource;
 }

@@ -291,6 +291,14 @@ export const fleetConfigSchema = z
       .strictObject({
         /** The `postgres` check (in `checks`) naming the database to dump: host, port, database, user. */
         database: name,
+        /** The database host's EC2 instance (or managed node), where SSM runs the backup and drill documents. */
+        instanceId: z
+          .string()
+          .regex(
+            /^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$/,
+            'must be an EC2 instance id (i-...) or a managed node id (mi-...)',
+          )
+          .optional(),
         /** Where dumps are published on a single host (absolute path on the database host). */
         localDirectory: z
           .string()

@@ -64,6 +64,12 @@ function jsonRecord(name: string, text: string): Record<string, string> {
 export function commandTarget(config: FleetConfig): (request: CommandRequest) => SsmTarget {
   const { key, value } = config.aws.fleetTag;
   return (request) => {
+    // The backup documents run on the database host only, never fleet-wide.
+    if (request.parameters.BackupId !== undefined || request.parameters.ScratchDatabase !== undefined) {
+      const instanceId = config.backups?.instanceId;
+      if (!instanceId) throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', 'backups.instanceId is not set');
+      return { instanceIds: [instanceId] };
+    }
     const name = request.parameters.ServiceName;
     const service = config.services.find((s) => s.name === name);
     if (service?.instanceId) return { instanceIds: [service.instanceId] };
@@ -110,13 +116,22 @@ export function createAwsRuntime(
   return { ctx, logger, metrics, tracer };
 }
 
+/**
+ * The config with `backups.instanceId` taken from the environment when the config names no database host (the
+ * stack then asks for it as a deploy-time parameter). The config's own value wins.
+ */
+export function withBackupInstance(config: FleetConfig, instanceId: string | undefined): FleetConfig {
+  if (!config.backups || config.backups.instanceId !== undefined || instanceId === undefined) return config;
+  return { ...config, backups: { ...config.backups, instanceId } };
+}
+
 let cold: AwsRuntime | undefined;
 
 /** The runtime of this Lambda instance: environment and config parsed, clients created, once per cold start. */
 export function awsRuntime(): AwsRuntime {
   if (cold) return cold;
   const env = parseHandlerEnvironment(process.env);
-  const config = bundledConfig();
+  const config = withBackupInstance(bundledConfig(), env.ACGS_BACKUP_INSTANCE_ID);
   const tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME });
   const clients: AwsClients = {
     dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({})),

@@ -15,6 +15,17 @@ export const handlerEnvironmentSchema = z.object({
   ACGS_COMMAND_LOG_GROUP: z.string().min(1),
   ACGS_FLEET_TAG_KEY: z.string().min(1),
   ACGS_FLEET_TAG_VALUE: z.string(),
+  /** The backup bucket and its KMS key (backups Lambda only). */
+  ACGS_BACKUP_BUCKET: z.string().min(1).optional(),
+  ACGS_BACKUP_KMS_KEY: z.string().min(1).optional(),
+  /**
+   * The database host where the backup documents run (backups Lambda only): `backups.instanceId`, or the stack's
+   * deploy-time parameter when the config names none. The config's own value wins.
+   */
+  ACGS_BACKUP_INSTANCE_ID: z
+    .string()
+    .regex(/^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$/)
+    .optional(),
   POWERTOOLS_SERVICE_NAME: z.string().min(1),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1),
 });
@@ -27,6 +38,7 @@ export const HANDLERS = {
   escalationSweep: { entry: 'escalation-sweep.ts', trigger: 'schedule:escalationSweep' },
   commandStatus: { entry: 'command-status.ts', trigger: 'rule:ssm-command-status' },
   operatorApi: { entry: 'operator-api.ts', trigger: 'function-url:aws-iam' },
+  backups: { entry: 'backups.ts', trigger: 'schedule:backup,backupMonitor,cleanup,drill' },
 } as const;
 
 export type HandlerName = keyof typeof HANDLERS;

@@ -61,6 +61,12 @@ export interface ControlPlaneFunctionProps {
   readonly asyncInvocation?: AsyncInvocationOptions;
   /** @default not in a VPC */
   readonly vpc?: FunctionVpcPlacement;
+  /**
+   * Why the caller grants further actions on `*` (actions without resource-level permissions): added to the reason
+   * of this role's AwsSolutions-IAM5[Resource::*] acknowledgement, which otherwise covers only X-Ray.
+   * @default X-Ray is the only `*` grant
+   */
+  readonly unscopedActionsReason?: string;
 }
 
 /**
@@ -104,7 +110,7 @@ export class ControlPlaneFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment: { ...definedValues(props.environment), NODE_OPTIONS: '--enable-source-maps' },
       ...(props.reservedConcurrentExecutions === undefined
         ? {}
         : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
@@ -157,7 +163,8 @@ export class ControlPlaneFunction extends Construct {
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.',
+        'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.' +
+        (props.unscopedActionsReason === undefined ? '' : ` ${props.unscopedActionsReason}`),
     });
     Validations.of(this.fn).acknowledge({
       id: 'AwsSolutions-L1',
@@ -166,4 +173,11 @@ export class ControlPlaneFunction extends Construct {
         'nodejs24.x is a planned upgrade with its own test pass.',
     });
   }
+}
+
+/** The environment without its unset (optional) variables: Lambda takes strings only. */
+function definedValues(environment: HandlerEnvironment): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(environment).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }

@@ -54,16 +54,26 @@ export class Runbooks extends Construct {
     this.documents = documents;
   }
 
-  /** ARNs of the deployed documents: the only documents the control plane may run. */
-  documentArns(): string[] {
+  /**
+   * ARNs of deployed documents: those of `keys` (file names without `.yaml`), or every one. Throws for a key that is
+   * not a document here, so a grant can never silently cover nothing.
+   */
+  documentArns(keys: readonly string[] = Object.keys(this.documentNames)): string[] {
     const stack = Stack.of(this);
-    return Object.values(this.documentNames).map((name) =>
-      stack.formatArn({
+    return keys.map((key) => {
+      const name = this.documentNames[key];
+      if (name === undefined) throw new Error(`there is no SSM document ${key}.yaml among the runbooks`);
+      return stack.formatArn({
         service: 'ssm',
         resource: 'document',
         resourceName: name,
         arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-      }),
-    );
+      });
+    });
+  }
+
+  /** Keys of every document except `excluded`, in file order. */
+  documentKeysExcept(excluded: readonly string[]): string[] {
+    return Object.keys(this.documentNames).filter((key) => !excluded.includes(key));
   }
 }

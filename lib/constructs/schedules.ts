@@ -8,6 +8,7 @@ import {
   ScheduleExpression,
   ScheduleGroup,
   type ScheduleTargetConfig,
+  ScheduleTargetInput,
   TimeWindow,
 } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
@@ -19,6 +20,11 @@ import { DeadLetterQueue } from './dead-letter-queue.ts';
 /** What a schedule runs. */
 export interface ScheduleTargetSpec {
   readonly fn: IFunction;
+  /**
+   * The event the function is invoked with, as JSON (one Lambda serving several schedules tells them apart by it).
+   * @default no input (EventBridge Scheduler sends `{}`)
+   */
+  readonly input?: Readonly<Record<string, string>>;
 }
 
 export interface ControlPlaneSchedulesProps {
@@ -78,6 +84,7 @@ export class ControlPlaneSchedules extends Construct {
         timeWindow: TimeWindow.off(),
         target: new InvokeOnly(target.fn, {
           role,
+          ...(target.input === undefined ? {} : { input: target.input }),
           deadLetterQueue: dlq,
           retryAttempts: props.retryAttempts ?? 3,
           // Scheduler's bounds are 60 s - 24 h.
@@ -94,6 +101,7 @@ export class ControlPlaneSchedules extends Construct {
 
 interface InvokeOnlyOptions {
   readonly role: Role;
+  readonly input?: Readonly<Record<string, string>>;
   readonly deadLetterQueue: DeadLetterQueue;
   readonly retryAttempts: number;
   readonly maxEventAge: Duration;
@@ -110,7 +118,7 @@ class InvokeOnly implements IScheduleTarget {
   ) {}
 
   bind(_schedule: ISchedule): ScheduleTargetConfig {
-    const { role, deadLetterQueue, retryAttempts, maxEventAge } = this.options;
+    const { role, deadLetterQueue, retryAttempts, maxEventAge, input } = this.options;
     role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.fn.functionArn] }),
     );
@@ -120,6 +128,7 @@ class InvokeOnly implements IScheduleTarget {
     return {
       arn: this.fn.functionArn,
       role,
+      ...(input === undefined ? {} : { input: ScheduleTargetInput.fromObject(input) }),
       deadLetterConfig: { arn: deadLetterQueue.queue.queueArn },
       retryPolicy: { maximumRetryAttempts: retryAttempts, maximumEventAgeInSeconds: maxEventAge.toSeconds() },
     };

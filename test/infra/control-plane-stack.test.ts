@@ -8,11 +8,14 @@ import { CONTROL_TABLE_SCHEMA } from '../../lambdas/adapters/aws/dynamodb-state-
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambdas/core/events.ts';
-import { toScheduler } from '../../lambdas/core/schedules.ts';
+import { type ScheduleName, toScheduler } from '../../lambdas/core/schedules.ts';
 import { handlerEnvironmentSchema } from '../../lambdas/handlers/environment.ts';
+import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../lambdas/use-cases/backups.ts';
+import type { ControlPlaneFunction } from '../../lib/constructs/control-plane-function.ts';
 import { contactEmails } from '../../lib/constructs/notifications.ts';
 import { CONTROL_PLANE_METRICS, controlPlaneServiceName } from '../../lib/metrics.ts';
 import { logRetention } from '../../lib/retention.ts';
+import { clamp, schedulePeriodSeconds } from '../../lib/schedule-period.ts';
 import { maskedTemplateSerializer, maskTemplate } from './support/mask-template.ts';
 import { cdkNagChecks, cfnLintCheck } from './support/shared-checks.ts';
 import {
@@ -60,10 +63,65 @@ function statements(): { policy: string; statement: Record<string, unknown> }[] 
 }
 const actionsOf = (s: Record<string, unknown>) => [s.Action].flat() as string[];
 
+/** The backups Lambda (config/acgs-1.yaml has a backups section, so it must exist). */
+function backupsFunction(): ControlPlaneFunction {
+  const f = synth.stack.functions.backups;
+  if (!f) throw new Error('no backups Lambda');
+  return f;
+}
+
+/** The Lambda a schedule runs: the backup schedules all run the backups Lambda. */
+function functionOf(name: ScheduleName): ControlPlaneFunction {
+  return name === 'probe' || name === 'escalationSweep' ? synth.stack.functions[name] : backupsFunction();
+}
+
+const defaultPolicyOf = (f: ControlPlaneFunction) => logicalId(f.role.node.findChild('DefaultPolicy'));
+
+/** Environment variables only the backups Lambda gets. */
+const BACKUP_ONLY_ENV = ['ACGS_BACKUP_BUCKET', 'ACGS_BACKUP_KMS_KEY', 'ACGS_BACKUP_INSTANCE_ID'];
+
 describe('schedules', () => {
-  it('deploys exactly the schedules that have a handler (probe, escalation sweep)', () => {
-    expect([...synth.stack.schedules.schedules.keys()].sort()).toEqual(['escalationSweep', 'probe']);
-    synth.template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+  it('deploys every schedule of the config: probe, sweep, and the four backup schedules (drill: backups.drill is set)', () => {
+    expect([...synth.stack.schedules.schedules.keys()].sort()).toEqual(
+      ['backup', 'backupMonitor', 'cleanup', 'drill', 'escalationSweep', 'probe'].sort(),
+    );
+    synth.template.resourceCountIs('AWS::Scheduler::Schedule', 6);
+  });
+
+  it.each([
+    ['backup', 'backup'],
+    ['backupMonitor', 'monitor'],
+    ['cleanup', 'retention'],
+    ['drill', 'drill'],
+  ] as const)(
+    'runs %s on its config expression and time zone, sending the backups Lambda {"task": "%s"}, with retries and a DLQ',
+    (name, task) => {
+      const declared = config.schedules[name];
+      if (!declared) throw new Error(`config/acgs-1.yaml has no ${name} schedule`);
+      const expected = toScheduler(declared, config.schedules.timeZone);
+      const schedule = synth.stack.schedules.schedules.get(name);
+      if (!schedule) throw new Error(`no ${name} schedule`);
+      const p = props(schedule);
+      expect(p.ScheduleExpression).toBe(expected.expression);
+      expect(p.ScheduleExpressionTimezone).toBe(expected.timezone);
+      expect(p.FlexibleTimeWindow).toEqual({ Mode: 'OFF' });
+      expect(JSON.parse(p.Target.Input)).toEqual({ task });
+      expect(p.Target.Arn).toEqual(arnOf(backupsFunction().fn));
+      expect(p.Target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+      expect(p.Target.RetryPolicy.MaximumEventAgeInSeconds).toBe(
+        clamp(schedulePeriodSeconds(declared, config.schedules.timeZone), 60, 86_400),
+      );
+      const dlq = p.Target.DeadLetterConfig.Arn['Fn::GetAtt'][0];
+      expect(resources[dlq]?.Type).toBe('AWS::SQS::Queue');
+    },
+  );
+
+  it('spells the expressions of the shipped backup schedules as EventBridge wants them', () => {
+    const expressionOf = (name: ScheduleName) => props(synth.stack.schedules.schedules.get(name) as never);
+    expect(expressionOf('backup').ScheduleExpression).toBe('cron(0 2 * * ? *)');
+    expect(expressionOf('backupMonitor').ScheduleExpression).toBe('cron(0 * * * ? *)');
+    expect(expressionOf('cleanup').ScheduleExpression).toBe('cron(0 3 ? * 1 *)');
+    expect(expressionOf('drill').ScheduleExpression).toBe('cron(0 4 ? * 2 *)');
   });
 
   it.each(['probe', 'escalationSweep'] as const)(
@@ -93,7 +151,7 @@ describe('schedules', () => {
       );
       expect(granted.map(({ statement }) => ({ actions: actionsOf(statement), resource: statement.Resource }))).toEqual(
         [
-          { actions: ['lambda:InvokeFunction'], resource: arnOf(synth.stack.functions[name as 'probe'].fn) },
+          { actions: ['lambda:InvokeFunction'], resource: arnOf(functionOf(name).fn) },
           { actions: ['sqs:SendMessage'], resource: target.DeadLetterConfig.Arn },
         ],
       );
@@ -266,25 +324,117 @@ describe('runbooks', () => {
 });
 
 describe('least privilege', () => {
-  it("allows ssm:SendCommand only on this stack's documents and only on instances with the fleet tag", () => {
-    const sendCommand = statements().filter(({ statement }) =>
-      actionsOf(statement).some((a) => a.startsWith('ssm:Send')),
-    );
-    const probePolicy = logicalId(synth.stack.functions.probe.role.node.findChild('DefaultPolicy'));
-    expect(new Set(sendCommand.map((s) => s.policy))).toEqual(new Set([probePolicy]));
+  const documentArn = (key: string) => {
     const stack = Stack.of(synth.stack);
-    const documentArns = Object.values(synth.stack.runbooks.documentNames).map((name) =>
-      stack.resolve(stack.formatArn({ service: 'ssm', resource: 'document', resourceName: name })),
+    const name = synth.stack.runbooks.documentNames[key];
+    if (!name) throw new Error(`no document ${key}`);
+    return stack.resolve(stack.formatArn({ service: 'ssm', resource: 'document', resourceName: name }));
+  };
+  const sendCommandOf = (f: ControlPlaneFunction) =>
+    statements()
+      .filter(
+        ({ policy, statement }) => policy === defaultPolicyOf(f) && actionsOf(statement).includes('ssm:SendCommand'),
+      )
+      .map(({ statement }) => statement);
+  const fleetTagCondition = () => ({
+    StringEquals: { [`ssm:resourceTag/${config.aws.fleetTag.key}`]: config.aws.fleetTag.value },
+  });
+  const backupKeys = [BACKUP_DOCUMENT, DRILL_DOCUMENT];
+
+  it('lets only the probe and the backups Lambda send commands', () => {
+    const senders = statements()
+      .filter(({ statement }) => actionsOf(statement).some((a) => a.startsWith('ssm:Send')))
+      .map((s) => s.policy);
+    expect(new Set(senders)).toEqual(
+      new Set([defaultPolicyOf(synth.stack.functions.probe), defaultPolicyOf(backupsFunction())]),
     );
-    expect(sendCommand.map(({ statement }) => statement)).toEqual([
-      expect.objectContaining({ Action: 'ssm:SendCommand', Resource: documentArns }),
+  });
+
+  it("lets the probe send this stack's service documents, never the backup documents, to fleet-tagged instances", () => {
+    const stack = Stack.of(synth.stack);
+    const serviceKeys = files()
+      .map((f) => basename(f, '.yaml'))
+      .filter((k) => !backupKeys.includes(k))
+      .sort();
+    expect(serviceKeys.length).toBe(files().length - 2);
+    expect(sendCommandOf(synth.stack.functions.probe)).toEqual([
+      expect.objectContaining({ Action: 'ssm:SendCommand', Resource: serviceKeys.map(documentArn) }),
       expect.objectContaining({
         Action: 'ssm:SendCommand',
         Resource: stack.resolve(stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })),
-        Condition: { StringEquals: { [`ssm:resourceTag/${config.aws.fleetTag.key}`]: config.aws.fleetTag.value } },
+        Condition: fleetTagCondition(),
       }),
     ]);
-    expect(documentArns).toHaveLength(files().length);
+  });
+
+  it('lets the backups Lambda send only the backup and drill documents, only to the fleet-tagged database host', () => {
+    const stack = Stack.of(synth.stack);
+    // config/acgs-1.yaml names no backups.instanceId: the host is the deploy-time parameter, an instance or a node.
+    const host = synth.stack.backupInstanceParameter;
+    if (!host) throw new Error('no BackupInstanceId parameter');
+    expect(sendCommandOf(backupsFunction())).toEqual([
+      expect.objectContaining({ Action: 'ssm:SendCommand', Resource: backupKeys.map(documentArn) }),
+      expect.objectContaining({
+        Action: 'ssm:SendCommand',
+        Resource: [
+          stack.resolve(stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: host.valueAsString })),
+          stack.resolve(
+            stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: host.valueAsString }),
+          ),
+        ],
+        Condition: fleetTagCondition(),
+      }),
+    ]);
+  });
+
+  it('lets the backups Lambda follow and cancel its drill command (no resource scoping exists), and nothing else of SSM', () => {
+    const ssm = statements().filter(
+      ({ policy, statement }) =>
+        policy === defaultPolicyOf(backupsFunction()) &&
+        actionsOf(statement).some((a) => a.startsWith('ssm:') && a !== 'ssm:SendCommand'),
+    );
+    expect(ssm.map(({ statement }) => statement)).toEqual([
+      expect.objectContaining({
+        Action: ['ssm:CancelCommand', 'ssm:ListCommandInvocations', 'ssm:ListCommands'],
+        Resource: '*',
+      }),
+    ]);
+  });
+
+  it('gives the backups Lambda the backup prefix of the bucket and the backup key through S3, nothing wider', () => {
+    const { bucket, key } = synth.stack.artifacts;
+    const prefix = config.backups?.s3Prefix;
+    const granted = statements()
+      .filter(({ policy }) => policy === defaultPolicyOf(backupsFunction()))
+      .map(({ statement }) => statement);
+    const s3 = granted.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    expect(s3).toEqual([
+      expect.objectContaining({
+        Action: 's3:ListBucket',
+        Resource: arnOf(bucket),
+        Condition: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+      }),
+      expect.objectContaining({
+        Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+        Resource: { 'Fn::Join': ['', [arnOf(bucket), `/${prefix}*`]] },
+      }),
+    ]);
+    const kms = granted.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(arnOf(key)));
+    expect(kms).toEqual([
+      expect.objectContaining({
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Condition: {
+          StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+        },
+      }),
+    ]);
+    // No other Lambda touches the backups.
+    const bucketUsers = statements()
+      .filter(({ statement }) => JSON.stringify(statement.Resource).includes(logicalId(bucket)))
+      .map(({ policy }) => policy);
+    expect(new Set(bucketUsers)).toEqual(
+      new Set([defaultPolicyOf(backupsFunction()), logicalId(synth.stack.backupHostAccess as never)]),
+    );
   });
 
   it('grants table access on the table and its named indexes only, with no wildcard actions anywhere', () => {
@@ -296,7 +446,7 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets only the probe, the sweep and the operator API page, and no Lambda but the probe touch SSM', () => {
+  it('lets only the probe, the sweep, the operator API and the backups Lambda page; only the probe and backups touch SSM', () => {
     const holders = (matches: (action: string) => boolean) =>
       new Set(
         statements()
@@ -304,22 +454,23 @@ describe('least privilege', () => {
           .map(({ policy }) => policy),
       );
     const policyOf = (name: keyof typeof synth.stack.functions) =>
-      logicalId(synth.stack.functions[name].role.node.findChild('DefaultPolicy'));
+      defaultPolicyOf(name === 'backups' ? backupsFunction() : synth.stack.functions[name]);
     expect(holders((a) => a === 'sns:Publish')).toEqual(
-      new Set([policyOf('probe'), policyOf('escalationSweep'), policyOf('operatorApi')]),
+      new Set([policyOf('probe'), policyOf('escalationSweep'), policyOf('operatorApi'), policyOf('backups')]),
     );
-    expect(holders((a) => a.startsWith('ssm:'))).toEqual(new Set([policyOf('probe')]));
-    expect(holders((a) => a === 'events:PutEvents').size).toBe(4);
+    expect(holders((a) => a.startsWith('ssm:'))).toEqual(new Set([policyOf('probe'), policyOf('backups')]));
+    expect(holders((a) => a === 'events:PutEvents').size).toBe(5);
+    expect(holders((a) => a.startsWith('dynamodb:')).size).toBe(5);
   });
 });
 
 describe('Lambdas', () => {
-  const names = ['probe', 'escalationSweep', 'commandStatus', 'operatorApi'] as const;
+  const names = ['probe', 'escalationSweep', 'commandStatus', 'operatorApi', 'backups'] as const;
 
   it.each(names)(
     '%s runs Node 22 on ARM64 with active tracing, its own log group and the handler environment',
     (name) => {
-      const f = synth.stack.functions[name];
+      const f = name === 'backups' ? backupsFunction() : synth.stack.functions[name];
       const fnProps = props(f.fn);
       expect(fnProps).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -329,7 +480,12 @@ describe('Lambdas', () => {
       });
       expect(props(f.logGroup).RetentionInDays).toBe(logRetention(config.aws.retentionDays));
       expect(Object.keys(fnProps.Environment.Variables).sort()).toEqual(
-        [...Object.keys(handlerEnvironmentSchema.shape), 'NODE_OPTIONS'].sort(),
+        [
+          ...Object.keys(handlerEnvironmentSchema.shape).filter(
+            (k) => name === 'backups' || !BACKUP_ONLY_ENV.includes(k),
+          ),
+          'NODE_OPTIONS',
+        ].sort(),
       );
       expect(fnProps.Environment.Variables).toMatchObject({
         ACGS_FLEET_TAG_KEY: config.aws.fleetTag.key,
@@ -346,9 +502,37 @@ describe('Lambdas', () => {
       expect(props(synth.stack.functions[name].fn).ReservedConcurrentExecutions).toBe(1);
   });
 
+  it('runs the backups Lambda one task at a time for up to 15 minutes, with the backup bucket, key and host', () => {
+    const f = backupsFunction();
+    const p = props(f.fn);
+    expect(p.Timeout).toBe(900);
+    expect(p.ReservedConcurrentExecutions).toBe(1);
+    expect(p.Environment.Variables).toMatchObject({
+      ACGS_BACKUP_BUCKET: ref(synth.stack.artifacts.bucket),
+      ACGS_BACKUP_KMS_KEY: arnOf(synth.stack.artifacts.key),
+      ACGS_BACKUP_INSTANCE_ID: { Ref: 'BackupInstanceId' },
+    });
+    synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: ref(f.fn),
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 3600,
+    });
+  });
+
+  it('asks for the database host at deploy time when the config names none (required, instance or node id)', () => {
+    const parameters = synth.template.toJSON().Parameters;
+    expect(parameters.BackupInstanceId).toEqual({
+      Type: 'String',
+      AllowedPattern: '^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$',
+      ConstraintDescription: expect.any(String),
+      Description: expect.stringContaining('backups.instanceId'),
+    });
+    expect(parameters.BackupInstanceId.Default).toBeUndefined();
+  });
+
   it('sends failed asynchronous invocations of every asynchronously invoked Lambda to a dead-letter queue', () => {
-    for (const name of ['probe', 'escalationSweep', 'commandStatus'] as const) {
-      const f = synth.stack.functions[name];
+    for (const name of ['probe', 'escalationSweep', 'commandStatus', 'backups'] as const) {
+      const f = name === 'backups' ? backupsFunction() : synth.stack.functions[name];
       if (!f.deadLetterQueue) throw new Error(`${name} has no dead-letter queue`);
       synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: ref(f.fn),
@@ -363,7 +547,7 @@ describe('Lambdas', () => {
 });
 
 describe('events', () => {
-  it('routes SSM command status changes of the stack documents on the default bus to the command-status Lambda', () => {
+  it('routes SSM command status changes of the service documents on the default bus to the command-status Lambda', () => {
     const rule = synth.stack.events.commandStatusRule;
     if (!rule) throw new Error('no command status rule');
     const ruleProps = props(rule);
@@ -371,7 +555,11 @@ describe('events', () => {
     expect(ruleProps.EventPattern).toEqual({
       source: ['aws.ssm'],
       'detail-type': ['EC2 Command Status-change Notification'],
-      detail: { 'document-name': Object.values(synth.stack.runbooks.documentNames) },
+      detail: {
+        'document-name': Object.entries(synth.stack.runbooks.documentNames)
+          .filter(([key]) => key !== BACKUP_DOCUMENT && key !== DRILL_DOCUMENT)
+          .map(([, name]) => name),
+      },
     });
     expect(ruleProps.Targets).toEqual([
       expect.objectContaining({
@@ -422,7 +610,8 @@ describe('watching the watcher', () => {
 
   it('has a messages-visible alarm to level 1 for every SQS queue in the stack', () => {
     const queues = Object.keys(resourcesOfType(synth.template, 'AWS::SQS::Queue'));
-    expect(queues.length).toBe(7);
+    // 7, plus the backups Lambda's and the four backup schedules' queues.
+    expect(queues.length).toBe(12);
     for (const queue of queues) {
       const watching = alarms().filter(
         ([, a]) =>
@@ -491,7 +680,7 @@ describe('operator API', () => {
     });
   });
 
-  it('outputs the table, bus, topics, bucket, operator URL and access policy', () => {
+  it('outputs the table, bus, topics, bucket, operator URL, access policy and backup host policy', () => {
     const outputs = Object.keys(synth.template.toJSON().Outputs);
     expect(outputs).toEqual(
       expect.arrayContaining([
@@ -501,8 +690,52 @@ describe('operator API', () => {
         'ArtifactBucketName',
         'OperatorApiUrl',
         'OperatorAccessPolicyArn',
+        'BackupHostAccessPolicyArn',
       ]),
     );
+  });
+});
+
+describe('backup host access', () => {
+  it('is a managed policy for the database host: the backup prefix, the key through S3, and the command log group', () => {
+    const policy = synth.stack.backupHostAccess;
+    if (!policy) throw new Error('no BackupHostAccess policy');
+    const { bucket, key } = synth.stack.artifacts;
+    const prefix = config.backups?.s3Prefix;
+    const p = props(policy);
+    expect(p.ManagedPolicyName).toBe(`${synth.stack.stackName}-BackupHostAccess`);
+    expect(p.Roles ?? []).toEqual([]);
+    expect(p.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'ListBackupPrefix',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: arnOf(bucket),
+        Condition: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+      },
+      {
+        Sid: 'BackupObjects',
+        Effect: 'Allow',
+        Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+        Resource: { 'Fn::Join': ['', [arnOf(bucket), `/${prefix}*`]] },
+      },
+      {
+        Sid: 'BackupKeyViaS3',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: arnOf(key),
+        Condition: {
+          StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+        },
+      },
+      {
+        Sid: 'CommandOutput',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+        Resource: expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/^CommandOutput/), 'Arn'] }),
+      },
+    ]);
+    expect(synth.template.toJSON().Outputs.BackupHostAccessPolicyArn.Value).toEqual(ref(policy));
   });
 });
 

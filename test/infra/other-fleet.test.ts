@@ -55,6 +55,25 @@ describe('a stack synthesized from another fleet config', () => {
     synth.template.resourceCountIs('AWS::Scheduler::Schedule', 2);
   });
 
+  it('has no backups section, so it gets no backups Lambda, backup schedules, host policy or host parameter', () => {
+    expect(config.backups).toBeUndefined();
+    // The config declares backup schedules; without a backups section they have nothing to run.
+    expect(config.schedules.backup).toBeDefined();
+    expect(synth.stack.functions.backups).toBeUndefined();
+    expect(Object.keys(synth.stack.functions).sort()).toEqual(
+      ['commandStatus', 'escalationSweep', 'operatorApi', 'probe'].sort(),
+    );
+    expect([...synth.stack.schedules.schedules.keys()].sort()).toEqual(['escalationSweep', 'probe']);
+    synth.template.resourceCountIs('AWS::Lambda::Function', 4);
+    synth.template.resourceCountIs('AWS::IAM::ManagedPolicy', 1); // OperatorAccess only
+    expect(synth.stack.backupHostAccess).toBeUndefined();
+    const template = synth.template.toJSON();
+    expect(Object.keys(template.Parameters ?? {})).not.toContain('BackupInstanceId');
+    expect(Object.keys(template.Outputs)).not.toContain('BackupHostAccessPolicyArn');
+    for (const f of Object.values(resourcesOfType(synth.template, 'AWS::Lambda::Function')))
+      expect(Object.keys(f.Properties.Environment.Variables)).not.toContain('ACGS_BACKUP_BUCKET');
+  });
+
   it('has one topic per escalation level (two), with only the contacts that have an e-mail subscribed', () => {
     synth.template.resourceCountIs('AWS::SNS::Topic', 2);
     const subscriptions = Object.values(resourcesOfType(synth.template, 'AWS::SNS::Subscription'));

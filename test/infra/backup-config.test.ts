@@ -1,0 +1,90 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addControlPlane } from '../../lib/app.ts';
+import { cdkNagChecks } from './support/shared-checks.ts';
+import { ACGS_CONFIG, type Json, propsOf, REPOSITORY_ROOT, type Synthesized, synthesize } from './support/synth.ts';
+
+/**
+ * The backups part of the stack under config variants the shipped config does not cover: a database host named in
+ * the config (no deploy-time parameter; SendCommand on that one instance), no restore drill, and a drill that is
+ * configured but never scheduled.
+ */
+const HOST = 'i-0123456789abcdef0';
+const temporary: string[] = [];
+
+function variant(name: string, edit: (text: string) => string): string {
+  const original = readFileSync(ACGS_CONFIG, 'utf8');
+  const text = edit(original);
+  if (text === original) throw new Error(`variant ${name} changed nothing`);
+  const dir = mkdtempSync(join(tmpdir(), 'acgs-backup-config-'));
+  temporary.push(dir);
+  const path = join(dir, `${name}.yaml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+let synth: Synthesized;
+
+beforeAll(() => {
+  // The database host named in the config, and no restore drill.
+  const path = variant('named-host-no-drill', (text) =>
+    text
+      .replace('  database: postgresql\n', `  database: postgresql\n  instanceId: ${HOST}\n`)
+      .replace(/ {2}drill:\n {4}scratchDatabase: acgs_restore_drill\n {4}maxAge: 8d\n/, ''),
+  );
+  synth = synthesize(path);
+}, 120_000);
+
+afterAll(() => {
+  synth?.dispose();
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+});
+
+const props = (construct: Parameters<typeof propsOf>[1]): Json => propsOf(synth.template, construct);
+
+describe('backups with the database host in the config and no drill', () => {
+  it('asks for no deploy-time parameter and gives the Lambda the configured host', () => {
+    expect(synth.stack.backupInstanceParameter).toBeUndefined();
+    expect(Object.keys(synth.template.toJSON().Parameters ?? {})).not.toContain('BackupInstanceId');
+    const f = synth.stack.functions.backups;
+    if (!f) throw new Error('no backups Lambda');
+    expect(props(f.fn).Environment.Variables.ACGS_BACKUP_INSTANCE_ID).toBe(HOST);
+  });
+
+  it('lets the backups Lambda send commands to that one instance only, still only with the fleet tag', () => {
+    const f = synth.stack.functions.backups;
+    if (!f) throw new Error('no backups Lambda');
+    const stack = Stack.of(synth.stack);
+    const statements = props(f.role.node.findChild('DefaultPolicy')).PolicyDocument.Statement as Json[];
+    expect(statements.filter((s) => s.Sid === 'OnFleetInstancesOnly')).toEqual([
+      expect.objectContaining({
+        Action: 'ssm:SendCommand',
+        Resource: stack.resolve(stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: HOST })),
+        Condition: { StringEquals: { 'ssm:resourceTag/acgs:fleet': 'acgs-1' } },
+      }),
+    ]);
+  });
+
+  it('schedules backup, monitor and retention, and no drill', () => {
+    expect([...synth.stack.schedules.schedules.keys()].sort()).toEqual(
+      ['backup', 'backupMonitor', 'cleanup', 'escalationSweep', 'probe'].sort(),
+    );
+  });
+});
+
+describe('cdk-nag (AwsSolutions), database host in the config', () => cdkNagChecks(() => synth));
+
+describe('a restore drill that is configured but not scheduled', () => {
+  it('stops the synth, naming schedules.drill', () => {
+    const path = variant('unscheduled-drill', (text) => text.replace('  drill: { cron: "0 4 * * 1" }\n', ''));
+    expect(() =>
+      addControlPlane(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), {
+        configPath: path,
+        documentsDir: join(REPOSITORY_ROOT, 'ssm-documents'),
+      }),
+    ).toThrow(/backups\.drill is set but schedules\.drill is not/);
+  });
+});

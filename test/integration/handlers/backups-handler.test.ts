@@ -1,0 +1,339 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { CreateDocumentCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  controlTableCreateInput,
+  controlTableTimeToLiveInput,
+} from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
+import { S3ObjectStore } from '../../../lambdas/adapters/aws/s3-object-store.ts';
+import { DRILL_SUFFIX } from '../../../lambdas/core/backup-policy.ts';
+import { parseFleetConfig } from '../../../lambdas/core/config.ts';
+import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
+import { type AwsRuntime, createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
+import { createBackupsHandler, DRILL_MARGIN_MS } from '../../../lambdas/handlers/backups.ts';
+import type { HandlerEnvironment } from '../../../lambdas/handlers/environment.ts';
+import type { CommandRequest, CommandResult, CommandRunner, ObjectStore } from '../../../lambdas/ports.ts';
+import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../../lambdas/use-cases/backups.ts';
+import { ManualClock } from '../../support/harness.ts';
+import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';
+
+/**
+ * The backups Lambda end to end with its real adapters against moto_server: the backup command goes out through SSM
+ * SendCommand (dispatch), the monitor reads the bucket and keeps its incident in DynamoDB, pages over SNS (delivered
+ * to SQS) and publishes on EventBridge, retention and the drill report work on the S3 bucket.
+ *
+ * What moto cannot do is run a document: SendCommand is recorded, never executed. So the backup's published dump and
+ * manifest are put into the bucket by the test (as the document would publish them), and the drill's waiting
+ * runner is a scripted fake returning what the drill document prints on success (its last line: the report). The
+ * documents themselves run against real PostgreSQL in test/integration/backup-documents.test.ts.
+ */
+const moto = useMotoServer();
+const TABLE = 'acgs-control';
+const BUS = 'acgs-1-events';
+const BUCKET = 'acgs-1-backups';
+const STACK = 'acgs-1-ops-control-plane';
+const DOCUMENT_NAMES = {
+  [BACKUP_DOCUMENT]: `${STACK}-${BACKUP_DOCUMENT}`,
+  [DRILL_DOCUMENT]: `${STACK}-${DRILL_DOCUMENT}`,
+};
+const REMAINING_MS = 15 * 60_000;
+const context = {
+  functionName: 'acgs-backups',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:acgs-backups',
+  memoryLimitInMB: '512',
+  awsRequestId: 'req-1',
+  logGroupName: '/aws/lambda/acgs-backups',
+  logStreamName: 'stream',
+  getRemainingTimeInMillis: () => REMAINING_MS,
+} as unknown as Context;
+
+/** The drill document's answer, scripted: moto records SendCommand but never runs a document. */
+class ScriptedDrillRunner implements CommandRunner {
+  readonly requests: CommandRequest[] = [];
+  constructor(private readonly answer: (request: CommandRequest) => CommandResult) {}
+  async run(request: CommandRequest): Promise<CommandResult> {
+    this.requests.push(request);
+    return this.answer(request);
+  }
+}
+
+const clock = new ManualClock(Date.UTC(2026, 11, 1, 3, 0, 0));
+let config: FleetConfig;
+let runtime: AwsRuntime;
+let objects: ObjectStore;
+let sqs: SQSClient;
+let ssm: SSMClient;
+let instanceId: string;
+let prefix: string;
+const levelOneQueue = { url: '' };
+
+/** A published backup as the backup document leaves it: the dump, then the manifest naming it. */
+interface Published {
+  readonly id: string;
+  readonly dumpKey: string;
+  readonly sha256: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly tableDataEntries: number;
+}
+
+async function publishBackup(id: string, startedAt: Date, options: { storeDump?: boolean } = {}): Promise<Published> {
+  const dump = Buffer.alloc(4096, `PGDMP ${id} `);
+  const sha256 = createHash('sha256').update(dump).digest('hex');
+  const dumpKey = `${id}.dump`;
+  const finishedAt = new Date(startedAt.getTime() + 5 * 60_000);
+  if (options.storeDump ?? true) await objects.put(dumpKey, dump);
+  const manifest = {
+    kind: 'acgs-ops.backup',
+    version: 1,
+    id,
+    database: 'acgs_pgp_db',
+    host: '127.0.0.1',
+    port: 5432,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    dumpKey,
+    sizeBytes: dump.byteLength,
+    sha256,
+    format: 'custom',
+    tocEntries: 24,
+    tableDataEntries: 6,
+    pgDumpVersion: '15.8',
+  };
+  await objects.put(`${id}.manifest.json`, JSON.stringify(manifest), { contentType: 'application/json' });
+  return {
+    id,
+    dumpKey,
+    sha256,
+    startedAt: manifest.startedAt,
+    finishedAt: manifest.finishedAt,
+    tableDataEntries: manifest.tableDataEntries,
+  };
+}
+
+async function pages(): Promise<Message[]> {
+  const out = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: levelOneQueue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+  );
+  return out.Messages ?? [];
+}
+
+const subjectOf = (m: Message) => String((JSON.parse(m.Body ?? '{}') as { Subject?: string }).Subject);
+
+async function keys(): Promise<string[]> {
+  return (await objects.list('')).map((o) => o.key).sort();
+}
+
+beforeAll(async () => {
+  const aws = awsClientConfig(moto.endpoint);
+  const dynamodb = new DynamoDBClient(aws);
+  const sns = new SNSClient(aws);
+  const events = new EventBridgeClient(aws);
+  const s3 = new S3Client({ ...aws, forcePathStyle: true });
+  sqs = new SQSClient(aws);
+  ssm = new SSMClient(aws);
+
+  // The database host: an EC2 instance with the fleet tag.
+  const launched = (await awsCli(moto.endpoint, [
+    'ec2',
+    'run-instances',
+    '--image-id',
+    'ami-12c6146b',
+    '--count',
+    '1',
+    '--tag-specifications',
+    'ResourceType=instance,Tags=[{Key=acgs:fleet,Value=acgs-1}]',
+  ])) as { Instances: { InstanceId: string }[] };
+  instanceId = launched.Instances[0]?.InstanceId ?? '';
+  expect(instanceId).toMatch(/^i-[0-9a-f]{17}$/);
+
+  // The shipped config, with the database host named.
+  const text = readFileSync(new URL('../../../config/acgs-1.yaml', import.meta.url), 'utf8').replace(
+    '  database: postgresql\n',
+    `  database: postgresql\n  instanceId: ${instanceId}\n`,
+  );
+  const parsed = parseFleetConfig(text);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  config = parsed.config;
+  prefix = config.backups?.s3Prefix ?? '';
+  expect(config.backups?.instanceId).toBe(instanceId);
+
+  await dynamodb.send(new CreateTableCommand(controlTableCreateInput(TABLE)));
+  await dynamodb.send(new UpdateTimeToLiveCommand(controlTableTimeToLiveInput(TABLE)));
+  await events.send(new CreateEventBusCommand({ Name: BUS }));
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  const topics: Record<string, string> = {};
+  for (const { level } of config.escalation.levels) {
+    const topic = await sns.send(new CreateTopicCommand({ Name: `acgs-level-${level}` }));
+    topics[String(level)] = topic.TopicArn ?? '';
+    if (level !== 1) continue;
+    const queue = await sqs.send(new CreateQueueCommand({ QueueName: 'acgs-level-1' }));
+    const attrs = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    await sns.send(
+      new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: attrs.Attributes?.QueueArn }),
+    );
+    levelOneQueue.url = queue.QueueUrl ?? '';
+  }
+  for (const [file, name] of Object.entries(DOCUMENT_NAMES))
+    await ssm.send(
+      new CreateDocumentCommand({
+        Name: name,
+        DocumentType: 'Command',
+        DocumentFormat: 'YAML',
+        Content: readFileSync(new URL(`../../../ssm-documents/${file}.yaml`, import.meta.url), 'utf8'),
+      }),
+    );
+
+  const env: HandlerEnvironment = {
+    ACGS_TABLE_NAME: TABLE,
+    ACGS_EVENT_BUS_NAME: BUS,
+    ACGS_TOPIC_ARNS: JSON.stringify(topics),
+    ACGS_DOCUMENT_NAMES: JSON.stringify(DOCUMENT_NAMES),
+    ACGS_COMMAND_LOG_GROUP: '/acgs/commands',
+    ACGS_FLEET_TAG_KEY: 'acgs:fleet',
+    ACGS_FLEET_TAG_VALUE: 'acgs-1',
+    ACGS_BACKUP_BUCKET: BUCKET,
+    POWERTOOLS_SERVICE_NAME: 'acgs-1-control-plane',
+    POWERTOOLS_METRICS_NAMESPACE: 'ACGS/OpsControlPlane',
+  };
+  runtime = createAwsRuntime(config, env, { dynamodb, sns, ssm, events }, clock);
+  objects = new S3ObjectStore(s3, { bucket: BUCKET, prefix });
+}, 60_000);
+
+describe('the backups Lambda against moto', () => {
+  let good: Published;
+  const drillRunner = new ScriptedDrillRunner((request) => ({
+    status: 'succeeded',
+    commandId: 'drill-command-1',
+    output: [
+      `sent ${DOCUMENT_NAMES[DRILL_DOCUMENT]} as command drill-command-1 to instances ${instanceId}`,
+      'fetching the dump... restoring... dropping the scratch database',
+      JSON.stringify({
+        kind: 'acgs-ops.drill',
+        version: 1,
+        source: request.parameters.Source,
+        sha256: request.parameters.ExpectedSha256,
+        restoreSeconds: 42.5,
+        tables: 6,
+        tableDataEntries: Number(request.parameters.ExpectedTableDataEntries),
+        startedAt: new Date(clock.now()).toISOString(),
+        finishedAt: new Date(clock.now() + 60_000).toISOString(),
+      }),
+      '',
+    ].join('\n'),
+  }));
+  const handler = () =>
+    createBackupsHandler(runtime, { destination: { objects, bucket: BUCKET }, drillRunner: drillRunner });
+
+  it('task backup: sends acgs-backup-database to the database host, publishing to the bucket prefix', async () => {
+    const result = await handler()({ task: 'backup' }, context);
+    expect(result).toMatchObject({ task: 'backup', status: 'pending', id: 'acgs_pgp_db-20261201T030000Z' });
+    const commands = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    expect(commands).toHaveLength(1);
+    const [command] = commands;
+    expect(command?.DocumentName).toBe(DOCUMENT_NAMES[BACKUP_DOCUMENT]);
+    expect(command?.InstanceIds).toEqual([instanceId]);
+    expect(command?.Parameters?.Destination).toEqual([`s3://${BUCKET}/${prefix}`]);
+    expect(command?.Parameters?.BackupId).toEqual(['acgs_pgp_db-20261201T030000Z']);
+    expect(command?.Parameters?.DatabaseName).toEqual(['acgs_pgp_db']);
+  }, 30_000);
+
+  it('task monitor, nothing published: opens one P2 backup incident and pages level 1', async () => {
+    const result = await handler()({ task: 'monitor' }, context);
+    expect(result).toMatchObject({ task: 'monitor', status: 'missing' });
+    const open = await runtime.ctx.incidents.listOpenIncidents();
+    const backup = open.filter((i) => i.kind === 'backup');
+    expect(backup.map((i) => i.severity)).toEqual(['P2']);
+    // backups.drill is configured and no drill was ever recorded: the drill incident is its own, a P3.
+    expect(open.filter((i) => i.kind === 'drill').map((i) => i.severity)).toEqual(['P3']);
+    const subjects = (await pages()).map(subjectOf);
+    expect(subjects.filter((s) => s.includes('[P2]'))).toHaveLength(1);
+    expect(subjects.find((s) => s.includes('[P2]'))).toContain('Backups of postgresql: missing');
+  }, 30_000);
+
+  it('task monitor, a good backup published: resolves the backup incident', async () => {
+    good = await publishBackup('acgs_pgp_db-20261201T025000Z', new Date(Date.UTC(2026, 11, 1, 2, 50, 0)));
+    clock.set(Date.UTC(2026, 11, 1, 3, 5, 0));
+    const result = await handler()({ task: 'monitor' }, context);
+    expect(result).toMatchObject({ task: 'monitor', status: 'ok', reasons: [] });
+    const open = await runtime.ctx.incidents.listOpenIncidents();
+    expect(open.filter((i) => i.kind === 'backup')).toEqual([]);
+  }, 30_000);
+
+  it('task retention after a failed latest attempt: refuses and deletes nothing', async () => {
+    // An older bad backup (its dump never arrived) that retention would otherwise delete, then a failed attempt.
+    await publishBackup('acgs_pgp_db-20261128T020000Z', new Date(Date.UTC(2026, 10, 28, 2, 0, 0)), {
+      storeDump: false,
+    });
+    const failedId = 'acgs_pgp_db-20261202T020000Z';
+    await objects.put(
+      `${failedId}.failed.json`,
+      JSON.stringify({
+        kind: 'acgs-ops.backup-failure',
+        version: 1,
+        id: failedId,
+        database: 'acgs_pgp_db',
+        startedAt: '2026-12-02T02:00:00.000Z',
+        failedAt: '2026-12-02T02:01:00.000Z',
+        reason: 'pg_dump: error: connection to server failed',
+      }),
+      { contentType: 'application/json' },
+    );
+    clock.set(Date.UTC(2026, 11, 2, 3, 0, 0));
+    const before = await keys();
+    const result = await handler()({ task: 'retention' }, context);
+    expect(result).toMatchObject({ task: 'retention', deleted: [] });
+    expect(String((result as { refused: unknown }).refused)).toContain(`latest attempt ${failedId} failed`);
+    expect(await keys()).toEqual(before);
+    expect(before).toContain('acgs_pgp_db-20261128T020000Z.manifest.json');
+  }, 30_000);
+
+  it('task drill: restores the newest good backup within the Lambda time left and stores the .drill.json report', async () => {
+    clock.set(Date.parse(good.finishedAt) + 5 * 60_000);
+    const result = await handler()({ task: 'drill' }, context);
+    expect(result).toMatchObject({ task: 'drill', backup: good.id, status: 'succeeded', met: true });
+    expect(drillRunner.requests).toHaveLength(1);
+    const [request] = drillRunner.requests;
+    expect(request?.document).toBe(DRILL_DOCUMENT);
+    expect(request?.parameters.Source).toBe(`s3://${BUCKET}/${prefix}${good.dumpKey}`);
+    expect(request?.parameters.ExpectedSha256).toBe(good.sha256);
+    // The document's own limit (3600 s by default) is cut to what the Lambda has left, minus the margin.
+    const budget = REMAINING_MS - DRILL_MARGIN_MS;
+    expect(request?.parameters.TimeoutSeconds).toBe(String(budget / 1000));
+    expect(request?.timeoutMs).toBeLessThanOrEqual(budget);
+    const reports = (await keys()).filter((k) => k.endsWith(DRILL_SUFFIX));
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatch(new RegExp(`^${good.id}-.*${DRILL_SUFFIX.replace('.', '\\.')}$`));
+    const stored = await objects.get(reports[0] ?? '');
+    expect(JSON.parse(Buffer.from(stored?.body ?? new Uint8Array()).toString('utf8'))).toMatchObject({
+      kind: 'acgs-ops.drill',
+      sha256: good.sha256,
+      tableDataEntries: good.tableDataEntries,
+    });
+    // The passed drill resolved the drill incident the first monitor opened.
+    expect((await runtime.ctx.incidents.listOpenIncidents()).filter((i) => i.kind === 'drill')).toEqual([]);
+  }, 30_000);
+
+  it('refuses an event that is not a backup task, naming the expected shape', async () => {
+    await expect(handler()({ task: 'vacuum' }, context)).rejects.toThrow(
+      '{"task": "backup"|"monitor"|"retention"|"drill"}',
+    );
+    await expect(handler()({}, context)).rejects.toThrow(/expected \{"task"/);
+  }, 30_000);
+});
