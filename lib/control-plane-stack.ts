@@ -237,6 +237,7 @@ export class ControlPlaneStack extends Stack {
       services: config.services.map((s) => s.name),
       dependencies: config.checks.filter((c) => c.kind !== 'prometheus').map((c) => c.name),
       dashboardName: `${this.stackName}-overview`,
+      ...(config.backups ? { backupMaxAgeHours: config.backups.maxAge / 3_600_000 } : {}),
     });
 
     new CfnOutput(this, 'ControlTableName', { value: this.state.table.tableName });

@@ -16,6 +16,8 @@ export const CONTROL_PLANE_METRICS = {
   probeLatency: 'ProbeLatency',
   /** Gauge: incidents not resolved, per severity, emitted every cycle. Dimensions: service, severity. */
   openIncidents: 'OpenIncidents',
+  /** Hours since the newest good backup started (the RPO right now), emitted by every backup monitor run. Dimensions: service. */
+  backupAgeHours: 'BackupAgeHours',
   dimensions: {
     service: 'service',
     /** The target's name: the service name for service health checks, the check name for dependencies. */

@@ -1,4 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -11,7 +12,7 @@ import { SsmCommandRunner } from '../adapters/aws/ssm-command-runner.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import type { CommandRequest, CommandRunner, ObjectStore } from '../ports.ts';
 import { applyRetention, type BackupDestination, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
-import { type AwsRuntime, awsRuntime, parseHandlerEnvironment } from './aws-runtime.ts';
+import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS, parseHandlerEnvironment } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
 
 /** What each backup schedule sends (the schedule's input). */
@@ -44,6 +45,12 @@ export function createBackupsHandler(runtime: AwsRuntime, wiring: BackupWiring) 
       }
       case 'monitor': {
         const judgement = await monitorBackups(ctx, wiring.destination.objects);
+        if (judgement.dataAgeMs !== undefined)
+          runtime.metrics.addMetric(
+            CONTROL_PLANE_METRICS.backupAgeHours,
+            MetricUnit.NoUnit,
+            judgement.dataAgeMs / 3_600_000,
+          );
         return { task: 'monitor', status: judgement.status, drill: judgement.drillStatus, reasons: judgement.reasons };
       }
       case 'retention': {

@@ -19,6 +19,8 @@ import { ControlPlaneFunction } from './control-plane-function.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
 
 export interface ControlPlaneMonitoringProps {
+  /** `backups.maxAge` in hours, when the fleet has backups: adds the backup-age widget. @default no widget */
+  readonly backupMaxAgeHours?: number;
   /** POWERTOOLS_SERVICE_NAME of the Lambdas: the `service` dimension of every control-plane metric. */
   readonly serviceName: string;
   /** Seconds between two probe cycles. */
@@ -173,5 +175,16 @@ export class ControlPlaneMonitoring extends Construct {
         width: 8,
       }),
     );
+    if (props.backupMaxAgeHours !== undefined) {
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: 'Newest good backup age (h)',
+          left: [metric(M.backupAgeHours, {}, 'Maximum', Duration.hours(1)).with({ label: 'age' })],
+          leftAnnotations: [{ value: props.backupMaxAgeHours, label: 'maxAge' }],
+          leftYAxis: { min: 0 },
+          width: 24,
+        }),
+      );
+    }
   }
 }

@@ -649,6 +649,13 @@ describe('watching the watcher', () => {
     expect(body).toContain('\\"stat\\":\\"p95\\"');
     for (const severity of ['P1', 'P2', 'P3']) expect(body).toContain(`\\"severity\\",\\"${severity}\\"`);
   });
+
+  it('draws the age of the newest good backup against backups.maxAge', () => {
+    const body = JSON.stringify(props(synth.stack.monitoring.dashboard).DashboardBody);
+    expect(body).toContain(CONTROL_PLANE_METRICS.backupAgeHours);
+    expect(body).toContain('\\"label\\":\\"maxAge\\"');
+    expect(body).toContain(`\\"value\\":${(config.backups?.maxAge ?? 0) / 3_600_000}`);
+  });
 });
 
 describe('operator API', () => {
