@@ -21,6 +21,7 @@ const commands = [
   incidentCommand,
   serviceCommand,
   maintenanceCommand,
+  backupCommand,
   demoCommand,
 ];
 
