@@ -16,6 +16,12 @@ const host = z
   .regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or an IP address');
 const port = z.int().min(1).max(65_535);
 const percent = z.number().gt(0).max(100);
+const instanceId = z
+  .string()
+  .regex(
+    /^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$/,
+    'must be an EC2 instance id (i-...) or a managed node id (mi-...)',
+  );
 
 /** A duration written as `500ms`, `30s`, `5m`, `1h` or `1d`, parsed to milliseconds. */
 const duration = (opts: { min?: number } = {}) =>
@@ -57,13 +63,7 @@ const serviceSchema = z.strictObject({
    * The EC2 instance (or SSM managed node) running the service, for SSM Run Command in AWS. Without it, commands
    * target the instances tagged with the fleet tag and `acgs:host` = the service's host.
    */
-  instanceId: z
-    .string()
-    .regex(
-      /^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$/,
-      'must be an EC2 instance id (i-...) or a managed node id (mi-...)',
-    )
-    .optional(),
+  instanceId: instanceId.optional(),
 });
 
 const httpExpect = z.strictObject({
@@ -292,13 +292,7 @@ export const fleetConfigSchema = z
         /** The `postgres` check (in `checks`) naming the database to dump: host, port, database, user. */
         database: name,
         /** The database host's EC2 instance (or managed node), where SSM runs the backup and drill documents. */
-        instanceId: z
-          .string()
-          .regex(
-            /^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$/,
-            'must be an EC2 instance id (i-...) or a managed node id (mi-...)',
-          )
-          .optional(),
+        instanceId: instanceId.optional(),
         /** Where dumps are published on a single host (absolute path on the database host). */
         localDirectory: z
           .string()

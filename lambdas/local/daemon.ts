@@ -27,8 +27,11 @@ export interface Heartbeat {
 export class LocalDaemon {
   private readonly jobs: Cron[] = [];
   private readonly inFlight = new Set<Promise<void>>();
-  private running: Promise<unknown> = Promise.resolve();
-  private backupQueue: Promise<unknown> = Promise.resolve();
+  /** Probe cycles and sweeps run one at a time; backup tasks one at a time beside them. */
+  private readonly queues: Record<'steps' | 'backups', Promise<unknown>> = {
+    steps: Promise.resolve(),
+    backups: Promise.resolve(),
+  };
   private cycles = 0;
   private stopped = false;
 
@@ -66,22 +69,7 @@ export class LocalDaemon {
    * delay detection. Their incident writes are optimistic, like everyone else's.
    */
   backupTask(name: string, task: () => Promise<unknown>): Promise<unknown> {
-    if (this.stopped) return Promise.resolve(undefined);
-    const next = this.backupQueue
-      .catch(() => {})
-      .then(async () => {
-        if (this.stopped) return undefined;
-        try {
-          return await task();
-        } catch (error) {
-          this.runtime.ctx.log('backup-task-failed', {
-            task: name,
-            error: error instanceof Error ? error.message : String(error),
-          });
-          return undefined;
-        }
-      });
-    this.backupQueue = next;
+    const next = this.serial('backups', task, (error) => ({ task: name, error: describe(error) }));
     this.track(next.then(() => {}));
     return next;
   }
@@ -91,7 +79,7 @@ export class LocalDaemon {
     if (this.stopped) return;
     this.stopped = true;
     for (const job of this.jobs) job.stop();
-    await this.running.catch(() => {});
+    await Promise.allSettled(Object.values(this.queues));
     await Promise.allSettled([...this.inFlight]);
     this.runtime.close();
   }
@@ -117,22 +105,31 @@ export class LocalDaemon {
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T | undefined> {
+    // A failed cycle is reported and the next one runs: the daemon must not die of one bad step.
+    return this.serial('steps', work, (error) => ({
+      error: error instanceof Error ? (error.stack ?? describe(error)) : describe(error),
+    }));
+  }
+
+  /** Runs `work` after everything queued on `queue`, never after stop; a failure is logged, not thrown. */
+  private serial<T>(
+    queue: 'steps' | 'backups',
+    work: () => Promise<T>,
+    report: (error: unknown) => Record<string, unknown>,
+  ): Promise<T | undefined> {
     if (this.stopped) return Promise.resolve(undefined);
-    const next = this.running
+    const next = this.queues[queue]
       .catch(() => {})
       .then(async () => {
         if (this.stopped) return undefined;
         try {
           return await work();
         } catch (error) {
-          // A failed cycle is reported and the next one runs: the daemon must not die of one bad step.
-          this.runtime.ctx.log('step-failed', {
-            error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-          });
+          this.runtime.ctx.log(queue === 'steps' ? 'step-failed' : 'backup-task-failed', report(error));
           return undefined;
         }
       });
-    this.running = next;
+    this.queues[queue] = next;
     return next;
   }
 
@@ -165,4 +162,8 @@ export class LocalDaemon {
     await writeFile(`${file}.tmp`, `${JSON.stringify(heartbeat, null, 2)}\n`);
     await rename(`${file}.tmp`, file);
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
