@@ -1,4 +1,5 @@
 import { LocalDaemon } from '../local/daemon.ts';
+import { acquireDaemonLock, type DaemonLock } from '../local/daemon-lock.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
 import { parseCommandArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
@@ -22,6 +23,13 @@ export const runCommand: CliCommand = {
   async run(args, context) {
     const values = parseCommandArgs('run', args, LOCAL_OPTIONS);
     const { config, runtime } = await openRuntimeFor(values, context);
+    let lock: DaemonLock;
+    try {
+      lock = acquireDaemonLock(runtime.stateDir);
+    } catch (error) {
+      runtime.close();
+      throw error;
+    }
     const daemon = new LocalDaemon(runtime, new NetworkProber(context.clock));
     context.stderr(
       `acgs-ops run: ${config.fleet.name}, ${runtime.ctx.targets.length} targets, state in ${runtime.stateDir}; Ctrl-C stops\n`,
@@ -34,6 +42,7 @@ export const runCommand: CliCommand = {
     const signal = await stopped;
     context.stderr(`acgs-ops run: ${signal}, finishing the current step\n`);
     await daemon.stop();
+    lock.release();
     return 0;
   },
 };
