@@ -2,7 +2,13 @@ import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
 import { parseDuration } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
 import type { MaintenanceWindow } from '../core/escalation.ts';
-import { fleetCommandParameters, type ServiceDocumentName, serviceCommandParameters } from '../core/ssm-document.ts';
+import {
+  fleetCommandParameters,
+  type RollingUpdateMode,
+  rollingUpdateParameters,
+  type ServiceDocumentName,
+  serviceCommandParameters,
+} from '../core/ssm-document.ts';
 import type { CommandResult } from '../ports.ts';
 import { isolationWindowId } from '../use-cases/context.ts';
 import { unmuteIncidents } from '../use-cases/unmute.ts';
@@ -20,6 +26,7 @@ const USAGE = `Usage:
   acgs-ops service diagnostics NAME
   acgs-ops service start-all [NAME...]
   acgs-ops service stop-all [NAME...] [--for DURATION]
+  acgs-ops service rolling-update [NAME...] [--update restart-only|git-pull] [--branch B]
 
 The runbook's service procedures, run through the SSM documents in ssm-documents/ on this host (the same documents
 SSM Run Command runs in AWS). Services are found by the port they listen on.
@@ -31,11 +38,18 @@ SSM Run Command runs in AWS). Services are found by the port they listen on.
   release          lifts the isolation; if the control plane still sees the service down, it restarts it
                    (within a probe cycle or two) and pages about it as usual
   start --force    starts an isolated service anyway and lifts its isolation
+  rolling-update   restarts the services one at a time, in the order given (default: config order), each
+                   first fast-forwarded with git pull --ff-only origin B when --update git-pull; stops at the
+                   first service that does not come back healthy (the rest keep running the old version).
+                   Isolated services are skipped. A maintenance window covers the services for the rollout
+                   and ends with it, whatever the result
 
 Options:
 ${LOCAL_OPTIONS_HELP}
       --for DURATION maintenance window opened by stop/stop-all (e.g. 30m, 2h)
       --force        start even if isolated
+      --update MODE  rolling-update: restart-only (default) or git-pull
+      --branch B     rolling-update with git-pull: the branch of origin (default main)
       --by NAME      who acts (default: your login name)
 
 Exit status: 0 done, 1 the document failed, 2 refused (isolated, or the port is held by something else), 64 usage.
@@ -46,10 +60,14 @@ const OPTIONS = {
   for: { type: 'string' },
   force: { type: 'boolean', default: false },
   by: { type: 'string' },
+  update: { type: 'string' },
+  branch: { type: 'string' },
 } as const;
 
+const UPDATE_MODES: readonly RollingUpdateMode[] = ['restart-only', 'git-pull'];
+
 const SINGLE = new Set(['start', 'stop', 'restart', 'isolate', 'release', 'diagnostics']);
-const FLEET = new Set(['start-all', 'stop-all']);
+const FLEET = new Set(['start-all', 'stop-all', 'rolling-update']);
 
 export const serviceCommand: CliCommand = {
   name: 'service',
@@ -66,6 +84,12 @@ export const serviceCommand: CliCommand = {
     const windowMs = values.for === undefined ? 30 * 60_000 : parseDuration(values.for);
     if (windowMs === undefined || windowMs <= 0)
       throw new UsageError(`--for must be a duration such as 30m or 2h, got "${values.for}"`);
+    if ((values.update !== undefined || values.branch !== undefined) && action !== 'rolling-update')
+      throw new UsageError('--update and --branch apply to rolling-update only');
+    const update = (values.update ?? 'restart-only') as RollingUpdateMode;
+    if (!UPDATE_MODES.includes(update))
+      throw new UsageError(`--update must be ${UPDATE_MODES.join(' or ')}, got "${values.update}"`);
+    if (values.branch !== undefined && update !== 'git-pull') throw new UsageError('--branch needs --update git-pull');
 
     const { config, runtime } = await openRuntimeFor(values, context);
     try {
@@ -101,7 +125,36 @@ export const serviceCommand: CliCommand = {
       }
 
       let result: CommandResult;
-      if (FLEET.has(action)) {
+      if (action === 'rolling-update') {
+        // Per service: the git pull, the stop's grace and the restart's health wait fit in restartTimeout.
+        const rolloutMs = timeoutMs * Math.max(1, targets.length) + 60_000;
+        const window: MaintenanceWindow = {
+          id: `mw-${now.toString(36)}`,
+          subjects: targets,
+          startsAt: now,
+          endsAt: now + rolloutMs,
+          reason: `acgs-ops service rolling-update by ${by}`,
+          createdBy: by,
+        };
+        await ctx.control.putMaintenanceWindow(window);
+        context.stderr(`maintenance window ${window.id} for ${targets.join(', ')} during the rolling update\n`);
+        try {
+          result = await runner.run({
+            document: 'acgs-rolling-update',
+            parameters: rollingUpdateParameters(config, {
+              services: targets,
+              stateDirectory,
+              update,
+              ...(values.branch === undefined ? {} : { branch: values.branch }),
+            }),
+            timeoutMs: rolloutMs,
+          });
+        } finally {
+          await ctx.control.putMaintenanceWindow({ ...window, endsAt: Math.max(window.startsAt, ctx.clock.now()) });
+          await unmuteIncidents(ctx, [window.id]);
+          context.stderr(`maintenance window ${window.id} ended\n`);
+        }
+      } else if (FLEET.has(action)) {
         const document = action === 'start-all' ? 'acgs-start-all' : 'acgs-stop-all';
         result = await runner.run({
           document,

@@ -566,3 +566,45 @@ function localBackupDirectory(backups: BackupConfig): string {
 function s3BackupPrefix(backups: BackupConfig, bucket: string): string {
   return `s3://${bucket}/${backups.s3Prefix.replace(/^\/+/, '')}`;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parameters for the rolling update document: the fleet's services restarted one at a time, in order.
+
+/** The document that rolls an update through a list of services, and its parameters. */
+export const ROLLING_UPDATE_DOCUMENT_PARAMETERS = {
+  'acgs-rolling-update': ['Services', 'Update', 'Branch', 'TimeoutSeconds', 'GraceSeconds', 'StateDirectory'],
+} as const;
+
+export type RollingUpdateDocumentName = keyof typeof ROLLING_UPDATE_DOCUMENT_PARAMETERS;
+
+/** How each service is updated before its restart: as it is, or fast-forwarded from its git origin. */
+export type RollingUpdateMode = 'restart-only' | 'git-pull';
+
+/** Matches the document's default branch. */
+export const DEFAULT_ROLLING_UPDATE_BRANCH = 'main';
+
+export interface RollingUpdateOptions extends FleetCommandOptions {
+  /** @default 'restart-only' */
+  readonly update?: RollingUpdateMode;
+  /** Branch of origin to fast-forward to with `git-pull`. @default 'main' */
+  readonly branch?: string;
+}
+
+/**
+ * The parameter map of `acgs-rolling-update`: the services (by default every service of the fleet, in config order)
+ * restarted one at a time, each given the per-restart health timeout fleetCommandParameters gives start-all.
+ * @throws NotFoundError when the fleet has no such service.
+ */
+export function rollingUpdateParameters(
+  config: FleetConfig,
+  options: RollingUpdateOptions = {},
+): Record<string, string> {
+  const fleet = fleetCommandParameters(config, 'acgs-start-all', options);
+  const all: Record<string, string> = {
+    ...fleet,
+    Update: options.update ?? 'restart-only',
+    Branch: options.branch ?? DEFAULT_ROLLING_UPDATE_BRANCH,
+    GraceSeconds: String(options.graceSeconds ?? DEFAULT_GRACE_SECONDS),
+  };
+  return pick(all, ROLLING_UPDATE_DOCUMENT_PARAMETERS['acgs-rolling-update']);
+}

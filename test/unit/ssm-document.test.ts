@@ -8,7 +8,9 @@ import {
   FLEET_DOCUMENT_PARAMETERS,
   fleetCommandParameters,
   parseSsmDocument,
+  ROLLING_UPDATE_DOCUMENT_PARAMETERS,
   renderScript,
+  rollingUpdateParameters,
   SERVICE_DOCUMENT_PARAMETERS,
   type SsmDocument,
   serviceCommandParameters,
@@ -146,6 +148,7 @@ describe('the documents in ssm-documents/', () => {
         ...Object.keys(SERVICE_DOCUMENT_PARAMETERS),
         ...Object.keys(FLEET_DOCUMENT_PARAMETERS),
         ...Object.keys(BACKUP_DOCUMENT_PARAMETERS),
+        ...Object.keys(ROLLING_UPDATE_DOCUMENT_PARAMETERS),
       ].sort(),
     );
   });
@@ -165,6 +168,7 @@ describe('the documents in ssm-documents/', () => {
       ...SERVICE_DOCUMENT_PARAMETERS,
       ...FLEET_DOCUMENT_PARAMETERS,
       ...BACKUP_DOCUMENT_PARAMETERS,
+      ...ROLLING_UPDATE_DOCUMENT_PARAMETERS,
     };
     // Act
     const declared = Object.keys(load(name).parameters);
@@ -707,5 +711,95 @@ describe('serviceCommandParameters', () => {
       TimeoutSeconds: '280',
       StateDirectory: '/var/lib/acgs-ops',
     });
+  });
+});
+
+// ---- acgs-rolling-update: sample values for the generic document checks above, and its parameter builder ----
+
+VALID_BY_DOCUMENT['acgs-rolling-update'] = {
+  Services: VALID_BY_DOCUMENT['acgs-start-all']?.Services ?? '',
+  Update: 'git-pull',
+  Branch: 'release/2026.1',
+};
+
+describe('acgs-rolling-update parameters', () => {
+  const parsed = parseFleetConfig(readFileSync(new URL('../../config/acgs-1.yaml', import.meta.url), 'utf8'));
+  if (!parsed.ok) throw new Error('config/acgs-1.yaml is invalid');
+  const config: FleetConfig = parsed.config;
+
+  it('lists every service in config order, in a value the document accepts, restart-only on main by default', () => {
+    // Act
+    const params = rollingUpdateParameters(config);
+    // Assess
+    expect(validateParameters(load('acgs-rolling-update'), params)).toEqual([]);
+    expect(Object.keys(params).sort()).toEqual(Object.keys(load('acgs-rolling-update').parameters).sort());
+    expect(params).toMatchObject({
+      Update: 'restart-only',
+      Branch: 'main',
+      TimeoutSeconds: '280',
+      GraceSeconds: '10',
+      StateDirectory: '/var/lib/acgs-ops',
+    });
+    expect(params.Services?.split(',').map((entry) => entry.split(' ')[0])).toEqual([
+      'auth',
+      'ac',
+      'integrity',
+      'fv',
+      'gs',
+      'pgc',
+      'ec',
+    ]);
+  });
+
+  it('passes the services, in the given order, and the options through', () => {
+    // Act
+    const params = rollingUpdateParameters(config, {
+      services: ['pgc', 'auth'],
+      update: 'git-pull',
+      branch: 'release/2026.1',
+      graceSeconds: 3,
+      timeoutSeconds: 45,
+      stateDirectory: '/srv/state',
+    });
+    // Assess
+    expect(validateParameters(load('acgs-rolling-update'), params)).toEqual([]);
+    expect(params).toMatchObject({
+      Update: 'git-pull',
+      Branch: 'release/2026.1',
+      GraceSeconds: '3',
+      TimeoutSeconds: '45',
+      StateDirectory: '/srv/state',
+    });
+    expect(params.Services?.split(',').map((entry) => entry.split(' ')[0])).toEqual(['pgc', 'auth']);
+  });
+
+  it.each([
+    ['Update', 'git-pull --rebase'],
+    ['Update', 'fetch'],
+    ['Branch', '-upload-pack=touch'],
+    ['Branch', 'main..evil'],
+    ['Branch', 'main/'],
+    ['Branch', '/main'],
+    ['Branch', 'feature//x'],
+    ['Branch', '.hidden'],
+    ['Branch', 'main.'],
+    ['Branch', 'main@{1}'],
+    ['Branch', 'main:refs/heads/x'],
+    ['Branch', 'main ~1'],
+    ['GraceSeconds', '1000'],
+    ['TimeoutSeconds', '0'],
+  ])('rejects %s %j', (parameter, value) => {
+    // Prepare
+    const doc = load('acgs-rolling-update');
+    const params = { ...validParameters('acgs-rolling-update', doc), [parameter]: value };
+    // Act
+    const errors = validateParameters(doc, params);
+    // Assess
+    expect(errors.map((e) => e.parameter)).toEqual([parameter]);
+  });
+
+  it('throws NotFoundError for a service the fleet does not have', () => {
+    // Act & Assess
+    expect(() => rollingUpdateParameters(config, { services: ['nope'] })).toThrow(NotFoundError);
   });
 });
