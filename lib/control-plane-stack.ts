@@ -23,6 +23,7 @@ import { targetsFromConfig } from '../lambdas/core/targets.ts';
 import type { BackupTask } from '../lambdas/handlers/backups.ts';
 import type { HandlerEnvironment, HandlerName } from '../lambdas/handlers/environment.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../lambdas/use-cases/backups.ts';
+import { RESTART_DOCUMENT } from '../lambdas/use-cases/remediate.ts';
 import { ArtifactBucket } from './constructs/artifact-bucket.ts';
 import {
   ControlPlaneFunction,
@@ -190,9 +191,10 @@ export class ControlPlaneStack extends Stack {
     // The backups Lambda raises and resolves backup and drill incidents, so it pages like the probe.
     for (const f of [probe, escalationSweep, operatorApi, ...(backupJobs ? [backupJobs.fn] : [])])
       this.escalation.grantPublish(f.role);
-    // Only the probe cycle sends restarts, and never the backup documents. The command-status Lambda reads the
-    // outcome from the status event itself, so it gets no SSM permission at all.
-    const serviceDocuments = this.runbooks.documentKeysExcept(BACKUP_DOCUMENTS);
+    // The probe cycle sends restarts and nothing else: the other service documents (stop, isolate, rolling update...)
+    // are operators' tools, run from the console or the CLI with the operator's own permissions. The command-status
+    // Lambda reads the outcome from the status event itself, so it gets no SSM permission at all.
+    const serviceDocuments = [RESTART_DOCUMENT];
     this.grantSendCommand(probe, this.runbooks.documentArns(serviceDocuments), config.aws.fleetTag);
 
     // Remediation outcomes only: a backup's outcome is what it published, read by the backup monitor.

@@ -350,15 +350,11 @@ describe('least privilege', () => {
     );
   });
 
-  it("lets the probe send this stack's service documents, never the backup documents, to fleet-tagged instances", () => {
+  it('lets the probe send only the restart document, and only to fleet-tagged instances', () => {
     const stack = Stack.of(synth.stack);
-    const serviceKeys = files()
-      .map((f) => basename(f, '.yaml'))
-      .filter((k) => !backupKeys.includes(k))
-      .sort();
-    expect(serviceKeys.length).toBe(files().length - 2);
+    expect(files().map((f) => basename(f, '.yaml'))).toContain('acgs-restart-service');
     expect(sendCommandOf(synth.stack.functions.probe)).toEqual([
-      expect.objectContaining({ Action: 'ssm:SendCommand', Resource: serviceKeys.map(documentArn) }),
+      expect.objectContaining({ Action: 'ssm:SendCommand', Resource: documentArn('acgs-restart-service') }),
       expect.objectContaining({
         Action: 'ssm:SendCommand',
         Resource: stack.resolve(stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })),
@@ -547,7 +543,7 @@ describe('Lambdas', () => {
 });
 
 describe('events', () => {
-  it('routes SSM command status changes of the service documents on the default bus to the command-status Lambda', () => {
+  it('routes SSM command status changes of the restart document on the default bus to the command-status Lambda', () => {
     const rule = synth.stack.events.commandStatusRule;
     if (!rule) throw new Error('no command status rule');
     const ruleProps = props(rule);
@@ -556,9 +552,7 @@ describe('events', () => {
       source: ['aws.ssm'],
       'detail-type': ['EC2 Command Status-change Notification'],
       detail: {
-        'document-name': Object.entries(synth.stack.runbooks.documentNames)
-          .filter(([key]) => key !== BACKUP_DOCUMENT && key !== DRILL_DOCUMENT)
-          .map(([, name]) => name),
+        'document-name': [synth.stack.runbooks.documentNames['acgs-restart-service']],
       },
     });
     expect(ruleProps.Targets).toEqual([
