@@ -212,7 +212,11 @@ export async function runDrill(
     timeoutMs: (Number(parameters.TimeoutSeconds) + 60) * 1000,
   });
   const windows = await mutingWindows(ctx, ctx.clock.now());
-  const lastLine = result.output.trim().split('\n').at(-1) ?? '';
+  // The report is the document's last stdout line; stderr may interleave after it in the captured output, so take
+  // the last line that is a drill report rather than the last line.
+  const outputLines = result.output.trim().split('\n');
+  const reportLine = [...outputLines].reverse().find((l) => l.startsWith('{') && l.includes('"acgs-ops.drill"'));
+  const lastLine = reportLine ?? outputLines.at(-1) ?? '';
   const parsed = result.status === 'succeeded' ? parseDrillReport(lastLine) : undefined;
   if (!parsed?.ok) {
     const why =

@@ -146,8 +146,9 @@ function rollingUpdate(
   });
 }
 
-function lastLine(output: string): string {
-  return output.trimEnd().split('\n').at(-1) ?? '';
+/** The runner reads stdout and stderr through separate pipes: which ends the output is not fixed, so look at lines. */
+function lines(output: string): string[] {
+  return output.trim().split('\n');
 }
 
 /** Each pattern found in `output`, each after the one before. */
@@ -226,7 +227,7 @@ describe('acgs-rolling-update', () => {
       'gamma: started pid',
       '[3/3] gamma: restarted and healthy',
     ]);
-    expect(lastLine(result.output)).toBe(
+    expect(lines(result.output)).toContain(
       'rolling update done: 3 of 3 services restarted and healthy (alpha beta gamma)',
     );
     const after = await Promise.all(specs.map((s) => healthyPid(s.port)));
@@ -249,8 +250,10 @@ describe('acgs-rolling-update', () => {
     // Assess
     expect(result.status).toBe('failed');
     expect(result.exitCode).toBe(1);
-    expect(lastLine(result.output)).toMatch(
-      /^acgs-rolling-update: rolling update stopped at beta \(.*did not come back healthy.*\); already updated: alpha; not touched \(still on the old version\): gamma$/,
+    expect(lines(result.output)).toContainEqual(
+      expect.stringMatching(
+        /^acgs-rolling-update: rolling update stopped at beta \(.*did not come back healthy.*\); already updated: alpha; not touched \(still on the old version\): gamma$/,
+      ),
     );
     expect(result.output).toContain('beta failed to start');
     expect(result.output).not.toContain('gamma: stopping');
@@ -274,7 +277,7 @@ describe('acgs-rolling-update', () => {
     expect(result.status, result.output).toBe('succeeded');
     expect(result.output).toContain('[2/3] beta: isolated; skipped (not updated, not restarted)');
     expect(result.output).not.toContain('beta: stopping');
-    expect(lastLine(result.output)).toBe(
+    expect(lines(result.output)).toContain(
       'rolling update done: 2 of 3 services restarted and healthy (alpha gamma); skipped (isolated): beta',
     );
     expect(await healthyPid(specs[1]?.port ?? 0)).toBe(betaOld);
@@ -326,8 +329,10 @@ describe('acgs-rolling-update', () => {
     // Assess
     expect(result.status).toBe('failed');
     expect(result.exitCode).toBe(1);
-    expect(lastLine(result.output)).toMatch(
-      /^acgs-rolling-update: rolling update stopped at alpha \(git pull failed; not stopped, still running the old version\); already updated: none; not touched \(still on the old version\): beta$/,
+    expect(lines(result.output)).toContainEqual(
+      expect.stringMatching(
+        /^acgs-rolling-update: rolling update stopped at alpha \(git pull failed; not stopped, still running the old version\); already updated: none; not touched \(still on the old version\): beta$/,
+      ),
     );
     expect(result.output).toMatch(/cannot update alpha: git pull --ff-only origin main failed/);
     expect(result.output).not.toContain('stopping');
