@@ -25,9 +25,14 @@ const SYSTEM = 'control-plane';
 export async function reconcileIncidents(
   ctx: ControlPlaneContext,
   states: ReadonlyMap<string, TargetState>,
+  /** The muting windows in force, when the caller has read them already (the probe cycle reads them once). */
+  knownWindows?: readonly MaintenanceWindow[],
 ): Promise<ReconcileResult> {
   const now = ctx.clock.now();
-  const [openBefore, windows] = await Promise.all([ctx.incidents.listOpenIncidents(), mutingWindows(ctx, now)]);
+  const [openBefore, windows] = await Promise.all([
+    ctx.incidents.listOpenIncidents(),
+    knownWindows ?? mutingWindows(ctx, now),
+  ]);
   const plan = planIncidents(ctx.config, ctx.targets, states, openBefore);
   const openByKey = new Map(openBefore.map((i) => [i.dedupKey, i]));
   const opened: Incident[] = [];

@@ -47,8 +47,9 @@ export async function applyProbeResults(
       detail: { ...c, at: new Date(c.at).toISOString() },
     })),
   );
-  const incidents = await reconcileIncidents(ctx, health.states);
+  // Maintenance windows and isolation marks, read once and shared by incident reconciliation and remediation.
   const windows = await mutingWindows(ctx, ctx.clock.now());
+  const incidents = await reconcileIncidents(ctx, health.states, windows);
   const remediation = await remediate(ctx, incidents.open, health.states, windows);
   return {
     results,
