@@ -23,6 +23,8 @@ export interface AwsRuntime {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly tracer: Tracer;
+  /** The environment parsed at cold start (handlers read their own variables from it, never process.env). */
+  readonly env: HandlerEnvironment;
 }
 
 /** AWS SDK clients, injectable so tests point them at moto. */
@@ -82,13 +84,13 @@ export function createAwsRuntime(
   env: HandlerEnvironment,
   clients: AwsClients,
   clock: Clock = systemClock,
+  tracer: Tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME }),
 ): AwsRuntime {
   const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
   const metrics = new Metrics({
     namespace: env.POWERTOOLS_METRICS_NAMESPACE,
     serviceName: env.POWERTOOLS_SERVICE_NAME,
   });
-  const tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME });
   const store = new DynamoDbStateStore(clients.dynamodb, {
     tableName: env.ACGS_TABLE_NAME,
     retentionDays: config.aws.retentionDays,
@@ -113,7 +115,7 @@ export function createAwsRuntime(
     clock,
     log: (event, fields) => logger.info(event, fields),
   });
-  return { ctx, logger, metrics, tracer };
+  return { ctx, logger, metrics, tracer, env };
 }
 
 /**
@@ -139,7 +141,7 @@ export function awsRuntime(): AwsRuntime {
     ssm: tracer.captureAWSv3Client(new SSMClient({})),
     events: tracer.captureAWSv3Client(new EventBridgeClient({})),
   };
-  cold = createAwsRuntime(config, env, clients);
+  cold = createAwsRuntime(config, env, clients, systemClock, tracer);
   return cold;
 }
 

@@ -12,7 +12,7 @@ import { SsmCommandRunner } from '../adapters/aws/ssm-command-runner.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import type { CommandRequest, CommandRunner, ObjectStore } from '../ports.ts';
 import { applyRetention, type BackupDestination, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
-import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS, parseHandlerEnvironment } from './aws-runtime.ts';
+import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
 
 /** What each backup schedule sends (the schedule's input). */
@@ -94,7 +94,7 @@ export function withinDeadline(runner: CommandRunner, budgetMs: number): Command
 }
 
 function awsBackupWiring(runtime: AwsRuntime): BackupWiring {
-  const env = parseHandlerEnvironment(process.env);
+  const { env } = runtime;
   const { config } = runtime.ctx;
   if (!config.backups) throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', 'the fleet config has no backups section');
   if (!env.ACGS_BACKUP_BUCKET) throw new ControlPlaneError('ENVIRONMENT', 'ACGS_BACKUP_BUCKET is not set');
