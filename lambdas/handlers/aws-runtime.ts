@@ -44,7 +44,7 @@ export function parseHandlerEnvironment(env: Readonly<Record<string, string | un
   return parsed.data;
 }
 
-function jsonRecord(name: string, text: string): Record<string, string> {
+export function jsonRecord(name: string, text: string): Record<string, string> {
   let value: unknown;
   try {
     value = JSON.parse(text);

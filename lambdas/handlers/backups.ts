@@ -12,7 +12,7 @@ import { SsmCommandRunner } from '../adapters/aws/ssm-command-runner.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import type { CommandRequest, CommandRunner, ObjectStore } from '../ports.ts';
 import { applyRetention, type BackupDestination, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
-import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS } from './aws-runtime.ts';
+import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS, jsonRecord } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
 
 /** What each backup schedule sends (the schedule's input). */
@@ -108,7 +108,7 @@ function awsBackupWiring(runtime: AwsRuntime): BackupWiring {
   });
   const drillRunner = new SsmCommandRunner(runtime.tracer.captureAWSv3Client(new SSMClient({})), {
     mode: 'wait',
-    documentNames: JSON.parse(env.ACGS_DOCUMENT_NAMES) as Record<string, string>,
+    documentNames: jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES),
     target: { instanceIds: [instanceId] },
     logGroupName: env.ACGS_COMMAND_LOG_GROUP,
   });

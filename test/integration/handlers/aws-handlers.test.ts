@@ -13,7 +13,6 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { CreateDocumentCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   controlTableCreateInput,
@@ -36,6 +35,7 @@ import {
   stopFleet,
 } from '../../../lambdas/local/fleet-sim/fleet.ts';
 import { ManualClock, SECOND } from '../../support/harness.ts';
+import { lambdaContext } from '../../support/lambda-context.ts';
 import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';
 
 /**
@@ -47,16 +47,7 @@ const moto = useMotoServer();
 const TABLE = 'acgs-control';
 const BUS = 'acgs-1-demo-events';
 const RESTART_DOC = 'acgs-stack-acgs-restart-service';
-const context = {
-  functionName: 'acgs-test',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:acgs-test',
-  memoryLimitInMB: '512',
-  awsRequestId: 'req-1',
-  logGroupName: '/aws/lambda/acgs-test',
-  logStreamName: 'stream',
-  getRemainingTimeInMillis: () => 60_000,
-} as unknown as Context;
+const context = lambdaContext('acgs-test');
 
 let dir: string;
 let spec: SimulatedFleetSpec;

@@ -12,7 +12,6 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { CreateDocumentCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   controlTableCreateInput,
@@ -28,6 +27,7 @@ import type { HandlerEnvironment } from '../../../lambdas/handlers/environment.t
 import type { CommandRequest, CommandResult, CommandRunner, ObjectStore } from '../../../lambdas/ports.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../../lambdas/use-cases/backups.ts';
 import { ManualClock } from '../../support/harness.ts';
+import { lambdaContext } from '../../support/lambda-context.ts';
 import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';
 
 /**
@@ -50,16 +50,7 @@ const DOCUMENT_NAMES = {
   [DRILL_DOCUMENT]: `${STACK}-${DRILL_DOCUMENT}`,
 };
 const REMAINING_MS = 15 * 60_000;
-const context = {
-  functionName: 'acgs-backups',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:acgs-backups',
-  memoryLimitInMB: '512',
-  awsRequestId: 'req-1',
-  logGroupName: '/aws/lambda/acgs-backups',
-  logStreamName: 'stream',
-  getRemainingTimeInMillis: () => REMAINING_MS,
-} as unknown as Context;
+const context = lambdaContext('acgs-backups', REMAINING_MS);
 
 /** The drill document's answer, scripted: moto records SendCommand but never runs a document. */
 class ScriptedDrillRunner implements CommandRunner {
