@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
 import { SCHEDULE_NAMES, scheduleProblem } from './schedules.ts';
 
 /**
@@ -23,19 +23,17 @@ const instanceId = z
     'must be an EC2 instance id (i-...) or a managed node id (mi-...)',
   );
 
-/** A duration written as `500ms`, `30s`, `5m`, `1h` or `1d`, parsed to milliseconds. */
-const duration = (opts: { min?: number } = {}) =>
+/**
+ * A duration written as `500ms`, `30s`, `5m`, `1h` or `1d`, parsed to milliseconds, within `[min, max]` (both in ms,
+ * both included). Every duration has an upper bound: a window or timeout of years is a typo, and one beyond Date's
+ * range breaks every command that shows it.
+ */
+const duration = (min: number, max: number) =>
   z.string().transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (write e.g. 500ms, 30s, 5m, 1h, 1d)` });
-      return z.NEVER;
-    }
-    if (opts.min !== undefined && ms < opts.min) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is shorter than the minimum of ${opts.min} ms` });
-      return z.NEVER;
-    }
-    return ms;
+    const parsed = parseBoundedDuration(text, { min, max });
+    if (parsed.ok) return parsed.ms;
+    ctx.addIssue({ code: 'custom', message: parsed.message });
+    return z.NEVER;
   });
 
 export const SEVERITIES = ['P1', 'P2', 'P3'] as const;
@@ -118,21 +116,43 @@ const prometheusCheck = z.strictObject({
 
 const checkSchema = z.discriminatedUnion('kind', [httpCheck, tcpCheck, postgresCheck, redisCheck, prometheusCheck]);
 
-const scheduleSchema = z.union(
-  [
-    z.strictObject({ every: duration({ min: 1_000 }) }),
-    z.strictObject({
-      cron: z
-        .string()
-        .regex(/^\S+( \S+){4}$/, 'must be a 5-field cron expression: minute hour day-of-month month day-of-week'),
-    }),
-  ],
-  { error: 'must be either { every: <duration> } or { cron: "<5-field cron>" }' },
-);
+const CRON = /^\S+( \S+){4}$/;
+const SCHEDULE_SHAPE = 'must be either { every: <duration> } or { cron: "<5-field cron>" }';
 
-const perSeverityDuration = z
-  .strictObject({ P1: duration({ min: 1_000 }), P2: duration({ min: 1_000 }), P3: duration({ min: 1_000 }) })
-  .partial();
+/**
+ * A schedule: `every` within `[min, max]`, or a 5-field cron expression. One object rather than a union, so that a
+ * bad `every` is reported at `every` with its range instead of as "neither form".
+ */
+const scheduleSchema = (min: number, max: number) =>
+  z
+    .strictObject(
+      {
+        every: duration(min, max).optional(),
+        cron: z
+          .string()
+          .regex(CRON, 'must be a 5-field cron expression: minute hour day-of-month month day-of-week')
+          .optional(),
+      },
+      { error: SCHEDULE_SHAPE },
+    )
+    .transform((s, ctx): { every: number } | { cron: string } => {
+      if (s.every !== undefined && s.cron === undefined) return { every: s.every };
+      if (s.cron !== undefined && s.every === undefined) return { cron: s.cron };
+      ctx.addIssue({ code: 'custom', message: SCHEDULE_SHAPE });
+      return z.NEVER;
+    });
+
+/** Probes and escalation sweeps: every second (local) up to hourly. */
+const frequentSchedule = scheduleSchema(SECOND_MS, HOUR_MS);
+/** Backups, their monitor, cleanup and drills: at most once a minute, at least once a month. */
+const routineSchedule = scheduleSchema(MINUTE_MS, 31 * DAY_MS);
+
+/** How long a severity (or a level, per severity) has to respond or acknowledge: a second up to a week. */
+const responseTime = duration(SECOND_MS, 7 * DAY_MS);
+
+const severitySchema = z.strictObject({ label: z.string().min(1), responseTime, ackTimeout: responseTime });
+
+const perSeverityDuration = z.strictObject({ P1: responseTime, P2: responseTime, P3: responseTime }).partial();
 
 const contactSchema = z.strictObject({
   name: z.string().min(1).max(120),
@@ -180,7 +200,7 @@ const channelSchema = z.discriminatedUnion('kind', [
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
       .optional(),
-    timeout: duration({ min: 100 }).default(5_000),
+    timeout: duration(100, MINUTE_MS).default(5_000),
   }),
   z.strictObject({
     ...channelBase,
@@ -232,13 +252,13 @@ export const fleetConfigSchema = z
       cpuPercent: percent,
       memoryPercent: percent,
       /** A health probe slower than this makes the target degraded. */
-      probeLatency: duration({ min: 1 }),
-      probeTimeout: duration({ min: 100 }),
+      probeLatency: duration(1, MINUTE_MS),
+      probeTimeout: duration(100, 2 * MINUTE_MS),
       probeConcurrency: z.int().min(1).max(1_000).default(64),
       failuresToDown: z.int().min(1).max(100),
       successesToUp: z.int().min(1).max(100),
       flapping: z.strictObject({
-        window: duration({ min: 1_000 }),
+        window: duration(SECOND_MS, DAY_MS),
         enterRatio: z.number().gt(0).max(1),
         exitRatio: z.number().min(0).lt(1),
       }),
@@ -253,23 +273,23 @@ export const fleetConfigSchema = z
       .default({ outageQuorumPercent: 50, hostMinServices: 2 }),
     schedules: z.strictObject({
       timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
-      probe: scheduleSchema,
-      escalationSweep: scheduleSchema,
-      backup: scheduleSchema,
-      backupMonitor: scheduleSchema,
-      cleanup: scheduleSchema,
-      drill: scheduleSchema.optional(),
+      probe: frequentSchedule,
+      escalationSweep: frequentSchedule,
+      backup: routineSchedule,
+      backupMonitor: routineSchedule,
+      cleanup: routineSchedule,
+      drill: routineSchedule.optional(),
     }),
     severities: z.strictObject({
-      P1: z.strictObject({ label: z.string().min(1), responseTime: duration({ min: 1_000 }), ackTimeout: duration() }),
-      P2: z.strictObject({ label: z.string().min(1), responseTime: duration({ min: 1_000 }), ackTimeout: duration() }),
-      P3: z.strictObject({ label: z.string().min(1), responseTime: duration({ min: 1_000 }), ackTimeout: duration() }),
+      P1: severitySchema,
+      P2: severitySchema,
+      P3: severitySchema,
     }),
     escalation: z.strictObject({
       levels: z.array(levelSchema).min(1),
       firstPage: z.strictObject({ P1: firstPageSchema, P2: firstPageSchema, P3: firstPageSchema }),
       /** At the last level a severity reaches, re-page this often while nobody acknowledges. */
-      repeatEvery: duration({ min: 5_000 }),
+      repeatEvery: duration(5 * SECOND_MS, DAY_MS),
     }),
     notifications: z
       .strictObject({
@@ -280,8 +300,8 @@ export const fleetConfigSchema = z
       .default(DEFAULT_NOTIFICATIONS),
     remediation: z.strictObject({
       enabled: z.boolean(),
-      restartTimeout: duration({ min: 1_000 }),
-      breaker: z.strictObject({ maxRestarts: z.int().min(0).max(100), window: duration({ min: 1_000 }) }),
+      restartTimeout: duration(SECOND_MS, HOUR_MS),
+      breaker: z.strictObject({ maxRestarts: z.int().min(0).max(100), window: duration(SECOND_MS, 7 * DAY_MS) }),
     }),
     /**
      * Database backups: what is dumped, where it goes, when a backup counts as missing or suspicious, how long each
@@ -310,7 +330,7 @@ export const fleetConfigSchema = z
           .regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path')
           .optional(),
         /** The newest good backup may be this old before the monitor raises an incident. */
-        maxAge: duration({ min: 60_000 }),
+        maxAge: duration(MINUTE_MS, 31 * DAY_MS),
         /** Smaller than this is not a backup of a real database. */
         minSizeBytes: z.int().min(1).default(1024),
         /** A backup this much smaller than the previous good one is suspicious (percent). */
@@ -325,7 +345,7 @@ export const fleetConfigSchema = z
             /** Scratch database the drill restores into (created and dropped by the drill). */
             scratchDatabase: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a PostgreSQL database name'),
             /** A drill older than this is reported as overdue by the monitor. */
-            maxAge: duration({ min: 60_000 }),
+            maxAge: duration(MINUTE_MS, 366 * DAY_MS),
           })
           .optional(),
       })
@@ -358,10 +378,10 @@ export const fleetConfigSchema = z
       })
       .default({ fleetTag: { key: 'acgs:fleet', value: 'acgs-1' }, retentionDays: 90 }),
     recovery: z.strictObject({
-      rto: duration({ min: 1_000 }),
-      rpo: duration({ min: 1_000 }),
-      serviceRestart: duration({ min: 1_000 }),
-      healthCheck: duration({ min: 1_000 }),
+      rto: duration(SECOND_MS, 30 * DAY_MS),
+      rpo: duration(SECOND_MS, 30 * DAY_MS),
+      serviceRestart: duration(SECOND_MS, HOUR_MS),
+      healthCheck: duration(SECOND_MS, HOUR_MS),
     }),
   })
   .superRefine((config, ctx) => {
@@ -437,7 +457,7 @@ export type FleetConfigInput = z.input<typeof fleetConfigSchema>;
 export type FleetConfig = z.output<typeof fleetConfigSchema>;
 export type ServiceConfig = FleetConfig['services'][number];
 export type CheckConfig = FleetConfig['checks'][number];
-export type Schedule = z.output<typeof scheduleSchema>;
+export type Schedule = z.output<typeof frequentSchedule>;
 export type EscalationLevel = FleetConfig['escalation']['levels'][number];
 export type Contact = EscalationLevel['contacts'][number];
 export type ChannelConfig = FleetConfig['notifications']['channels'][number];

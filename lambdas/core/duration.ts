@@ -46,7 +46,7 @@ export function parseBoundedDuration(text: string, bounds: DurationBounds): Boun
   const range = `between ${formatDuration(bounds.min)} and ${formatDuration(bounds.max)}`;
   const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 37)}...` : text);
   if (!DURATION.test(text.trim()))
-    return { ok: false, message: `must be a duration ${range} such as 30s, 5m, 1h or 1d, got ${shown}` };
+    return { ok: false, message: `${shown} is not a duration: write one ${range}, such as 30s, 5m, 1h or 1d` };
   const ms = parseDuration(text);
   if (ms === undefined || ms < bounds.min || ms > bounds.max)
     return { ok: false, message: `must be ${range}, got ${shown}` };

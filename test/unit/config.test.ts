@@ -266,3 +266,69 @@ describe('cross-field checks', () => {
     expect(problems.every((p) => p.line !== undefined)).toBe(true);
   });
 });
+
+/** The shipped config (it has every section, backups included) with `value` written at the dotted `path`. */
+function shippedYamlWith(path: string, value: unknown): string {
+  const config = parse(SHIPPED) as Record<string, unknown>;
+  const keys = path.split('.');
+  const last = keys.pop();
+  let node: Record<string, unknown> = config;
+  for (const key of keys) node = node[key] as Record<string, unknown>;
+  if (last === undefined) throw new Error('empty path');
+  node[last] = value;
+  return stringify(config);
+}
+
+describe('duration bounds', () => {
+  it.each([
+    ['severities.P1.ackTimeout', '0ms', 'must be between 1s and 7d, got "0ms"'],
+    ['severities.P2.responseTime', '30d', 'must be between 1s and 7d, got "30d"'],
+    ['remediation.breaker.window', '99999999999999999999d', 'must be between 1s and 7d, got "99999999999999999999d"'],
+    ['remediation.restartTimeout', '2h', 'must be between 1s and 1h, got "2h"'],
+    ['thresholds.probeTimeout', '10m', 'must be between 100ms and 2m, got "10m"'],
+    ['thresholds.probeLatency', '0ms', 'must be between 1ms and 1m, got "0ms"'],
+    ['thresholds.flapping.window', '2d', 'must be between 1s and 1d, got "2d"'],
+    ['schedules.probe.every', '1d', 'must be between 1s and 1h, got "1d"'],
+    ['escalation.repeatEvery', '2d', 'must be between 5s and 1d, got "2d"'],
+    ['escalation.levels.0.responseTime.P1', '8d', 'must be between 1s and 7d, got "8d"'],
+    ['backups.maxAge', '90d', 'must be between 1m and 31d, got "90d"'],
+    ['backups.drill.maxAge', '400d', 'must be between 1m and 366d, got "400d"'],
+    ['recovery.serviceRestart', '3h', 'must be between 1s and 1h, got "3h"'],
+    ['recovery.rpo', '1e9d', '"1e9d" is not a duration: write one between 1s and 30d, such as 30s, 5m, 1h or 1d'],
+  ])('refuses %s: %s, naming the field and the range', (path, value, message) => {
+    // Act
+    const problems = problemsOf(shippedYamlWith(path, value));
+    // Assess
+    expect(problems).toEqual([expect.objectContaining({ path, message })]);
+  });
+
+  it.each([
+    ['severities.P1.ackTimeout', '1s'],
+    ['remediation.breaker.window', '7d'],
+    ['schedules.backupMonitor', { every: '31d' }],
+    ['backups.drill.maxAge', '366d'],
+  ])('accepts %s at the edge of its range (%j)', (path, value) => {
+    // Act
+    const parsed = parseFleetConfig(shippedYamlWith(path, value));
+    // Assess
+    if (!parsed.ok) throw new Error(formatConfigProblems('test', parsed.problems));
+  });
+
+  it('refuses a webhook timeout beyond a minute', () => {
+    // Prepare
+    const text = threeServiceYaml((c) => {
+      c.notifications = {
+        channels: [{ name: 'hook', kind: 'webhook', url: 'https://example.com/hook', timeout: '1h' }],
+      };
+    });
+    // Act
+    const problems = problemsOf(text);
+    // Assess
+    expect(problems).toEqual([
+      expect.objectContaining({
+        path: 'notifications.channels.0.timeout',
+        message: 'must be between 100ms and 1m, got "1h"',
+      }),
+    ]);
+  });
+});

@@ -64,7 +64,7 @@ describe('parseBoundedDuration', () => {
     // Assess
     expect(result).toEqual({
       ok: false,
-      message: 'must be a duration between 1m and 7d such as 30s, 5m, 1h or 1d, got "soon"',
+      message: '"soon" is not a duration: write one between 1m and 7d, such as 30s, 5m, 1h or 1d',
     });
   });
 });
