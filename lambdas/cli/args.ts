@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { type DurationBounds, parseBoundedDuration } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -23,6 +24,16 @@ export function parseCommandLine<const T extends OptionsConfig>(command: string,
   } catch (error) {
     throw new UsageError(describeArgsError(command, error), { cause: error });
   }
+}
+
+/**
+ * The milliseconds of a duration option (`--for 30m`) within `bounds`.
+ * @throws UsageError naming the option and the range (exit 64).
+ */
+export function durationOption(option: string, text: string, bounds: DurationBounds): number {
+  const parsed = parseBoundedDuration(text, bounds);
+  if (!parsed.ok) throw new UsageError(`${option} ${parsed.message}`);
+  return parsed.ms;
 }
 
 function describeArgsError(command: string, error: unknown): string {

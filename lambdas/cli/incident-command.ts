@@ -1,5 +1,5 @@
 import { SEVERITIES } from '../core/config-schema.ts';
-import { formatDuration } from '../core/duration.ts';
+import { formatDuration, formatInstant } from '../core/duration.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import type { TimelineEntry } from '../core/incident.ts';
 import { type ApiRequest, type ApiResponse, handleApiRequest, type incidentView } from '../use-cases/operator-api.ts';
@@ -217,7 +217,7 @@ export function describeEntry(e: TimelineEntry): string {
     case 'paged':
       return `paged level ${e.level} (${e.levelName}) [${e.why}]: ${e.contacts.join(', ')}`;
     case 'page-muted':
-      return `page muted by maintenance window ${e.window} until ${new Date(e.until).toISOString()}`;
+      return `page muted by maintenance window ${e.window} until ${formatInstant(e.until)}`;
     case 'acknowledged':
       return `acknowledged by ${e.by}${e.note ? `: ${e.note}` : ''}`;
     case 'ack-expired':

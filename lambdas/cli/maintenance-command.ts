@@ -1,8 +1,8 @@
-import { parseDuration } from '../core/duration.ts';
+import { formatInstant } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
-import type { MaintenanceWindow } from '../core/escalation.ts';
+import { MAINTENANCE_WINDOW_DELAY, MAINTENANCE_WINDOW_LENGTH, type MaintenanceWindow } from '../core/escalation.ts';
 import { unmuteIncidents } from '../use-cases/unmute.ts';
-import { parseCommandLine } from './args.ts';
+import { durationOption, parseCommandLine } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
 import { formatJson, formatTable } from './output.ts';
@@ -18,8 +18,8 @@ if still open, when the window ends.
 
 Options:
 ${LOCAL_OPTIONS_HELP}
-      --for DURATION   how long (e.g. 45m, 2h)
-      --in DURATION    start later instead of now
+      --for DURATION   how long (e.g. 45m, 2h; 1m to 7d: open a new window when the work goes on)
+      --in DURATION    start later instead of now (up to 30d)
       --service NAME   a service or check the window covers (repeatable)
       --reason TEXT    why (recorded)
       --by NAME        who (default: your login name)
@@ -60,8 +60,8 @@ export const maintenanceCommand: CliCommand = {
                   windows.map((w) => [
                     w.id,
                     w.subjects.join(','),
-                    iso(w.startsAt),
-                    iso(w.endsAt),
+                    formatInstant(w.startsAt),
+                    formatInstant(w.endsAt),
                     w.createdBy,
                     w.reason,
                   ]),
@@ -80,10 +80,9 @@ export const maintenanceCommand: CliCommand = {
         );
         return 0;
       }
-      const length = values.for === undefined ? undefined : parseDuration(values.for);
-      if (!length) throw new UsageError('maintenance start needs --for DURATION (e.g. 45m)');
-      const delay = values.in === undefined ? 0 : parseDuration(values.in);
-      if (delay === undefined) throw new UsageError(`--in must be a duration, got "${values.in}"`);
+      if (values.for === undefined) throw new UsageError('maintenance start needs --for DURATION (e.g. 45m)');
+      const length = durationOption('--for', values.for, MAINTENANCE_WINDOW_LENGTH);
+      const delay = values.in === undefined ? 0 : durationOption('--in', values.in, MAINTENANCE_WINDOW_DELAY);
       if (!values.reason?.trim()) throw new UsageError('maintenance start needs --reason TEXT');
       const names = new Set([...config.services.map((s) => s.name), ...config.checks.map((c) => c.name)]);
       const subjects = values.service ?? ['*'];
@@ -102,7 +101,7 @@ export const maintenanceCommand: CliCommand = {
       context.stdout(
         values.json
           ? formatJson(window)
-          : `opened ${window.id} for ${subjects.join(', ')} from ${iso(window.startsAt)} until ${iso(window.endsAt)}\n`,
+          : `opened ${window.id} for ${subjects.join(', ')} from ${formatInstant(window.startsAt)} until ${formatInstant(window.endsAt)}\n`,
       );
       return 0;
     } finally {
@@ -110,7 +109,3 @@ export const maintenanceCommand: CliCommand = {
     }
   },
 };
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}

@@ -1,7 +1,7 @@
 import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
-import { parseDuration } from '../core/duration.ts';
+import { formatInstant } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
-import type { MaintenanceWindow } from '../core/escalation.ts';
+import { MAINTENANCE_WINDOW_LENGTH, type MaintenanceWindow } from '../core/escalation.ts';
 import {
   fleetCommandParameters,
   type RollingUpdateMode,
@@ -12,7 +12,7 @@ import {
 import type { CommandResult } from '../ports.ts';
 import { isolationWindowId } from '../use-cases/context.ts';
 import { unmuteIncidents } from '../use-cases/unmute.ts';
-import { parseCommandLine } from './args.ts';
+import { durationOption, parseCommandLine } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
 import { formatJson } from './output.ts';
@@ -46,7 +46,7 @@ SSM Run Command runs in AWS). Services are found by the port they listen on.
 
 Options:
 ${LOCAL_OPTIONS_HELP}
-      --for DURATION maintenance window opened by stop/stop-all (e.g. 30m, 2h)
+      --for DURATION maintenance window opened by stop/stop-all (e.g. 30m, 2h; 1m to 7d)
       --force        start even if isolated
       --update MODE  rolling-update: restart-only (default) or git-pull
       --branch B     rolling-update with git-pull: the branch of origin (default main)
@@ -63,6 +63,9 @@ const OPTIONS = {
   update: { type: 'string' },
   branch: { type: 'string' },
 } as const;
+
+/** The maintenance window stop and stop-all open without --for. */
+const DEFAULT_WINDOW_MS = 30 * 60_000;
 
 const UPDATE_MODES: readonly RollingUpdateMode[] = ['restart-only', 'git-pull'];
 
@@ -81,9 +84,8 @@ export const serviceCommand: CliCommand = {
       throw new UsageError(`unknown action "${action}" (actions: ${[...SINGLE, ...FLEET].join(', ')})`);
     if (SINGLE.has(action) && names.length !== 1)
       throw new UsageError(`acgs-ops service ${action} takes exactly one service name`);
-    const windowMs = values.for === undefined ? 30 * 60_000 : parseDuration(values.for);
-    if (windowMs === undefined || windowMs <= 0)
-      throw new UsageError(`--for must be a duration such as 30m or 2h, got "${values.for}"`);
+    const windowMs =
+      values.for === undefined ? DEFAULT_WINDOW_MS : durationOption('--for', values.for, MAINTENANCE_WINDOW_LENGTH);
     if ((values.update !== undefined || values.branch !== undefined) && action !== 'rolling-update')
       throw new UsageError('--update and --branch apply to rolling-update only');
     const update = (values.update ?? 'restart-only') as RollingUpdateMode;
@@ -116,7 +118,7 @@ export const serviceCommand: CliCommand = {
         };
         await ctx.control.putMaintenanceWindow(window);
         context.stderr(
-          `maintenance window ${window.id} for ${window.subjects.join(', ')} until ${new Date(window.endsAt).toISOString()}\n`,
+          `maintenance window ${window.id} for ${window.subjects.join(', ')} until ${formatInstant(window.endsAt)}\n`,
         );
       }
       if (action === 'isolate') {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatDuration } from '../core/duration.ts';
+import { formatDuration, formatInstant } from '../core/duration.ts';
 import type { Heartbeat } from '../local/daemon.ts';
 import { parseCommandArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
@@ -81,7 +81,7 @@ export const statusCommand: CliCommand = {
               : `${open.length} open incident(s):\n${open.map((i) => `  ${i.id}  ${i.severity}  ${i.status}  ${i.title}`).join('\n')}`,
             isolated.length > 0 ? `isolated: ${isolated.join(', ')}` : 'isolated: none',
             windows.length > 0
-              ? `maintenance: ${windows.map((w) => `${w.id} (${w.subjects.join(',')}) until ${new Date(w.endsAt).toISOString()}`).join('; ')}`
+              ? `maintenance: ${windows.map((w) => `${w.id} (${w.subjects.join(',')}) until ${formatInstant(w.endsAt)}`).join('; ')}`
               : 'maintenance: none',
             '',
           ].join('\n'),

@@ -1,5 +1,5 @@
 import type { Contact, FleetConfig, Severity } from './config-schema.ts';
-import { formatDuration } from './duration.ts';
+import { DAY_MS, type DurationBounds, formatDuration, MINUTE_MS } from './duration.ts';
 import type { Incident, PageReason, TimelineEntry } from './incident.ts';
 
 /**
@@ -63,6 +63,14 @@ export interface MaintenanceWindow {
   readonly reason: string;
   readonly createdBy: string;
 }
+
+/**
+ * How long an operator may open a maintenance window for: a minute up to a week. A window mutes paging and
+ * restarts, so one longer than a week is forgotten rather than maintenance; open a new one when the work goes on.
+ */
+export const MAINTENANCE_WINDOW_LENGTH: DurationBounds = { min: MINUTE_MS, max: 7 * DAY_MS };
+/** How far ahead a window may be scheduled to start: up to 30 days. */
+export const MAINTENANCE_WINDOW_DELAY: DurationBounds = { min: 0, max: 30 * DAY_MS };
 
 export interface EscalationOutcome {
   readonly incident: Incident;
