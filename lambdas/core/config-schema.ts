@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
 import { SCHEDULE_NAMES, scheduleProblem } from './schedules.ts';
 
@@ -7,13 +8,22 @@ import { SCHEDULE_NAMES, scheduleProblem } from './schedules.ts';
  * Every object is strict (unknown keys are errors: a typo must not silently fall back to a default).
  */
 
-const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
-const name = z.string().regex(NAME, 'must be lower-case letters, digits and dashes, 2-40 characters');
-const host = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or an IP address');
+/**
+ * A string matching one of the patterns the SSM documents share (lambdas/core/document-patterns.ts): a value the
+ * config accepts is one the documents can run.
+ */
+const matching = (kind: keyof typeof CONFIG_PATTERNS) =>
+  z.string().regex(new RegExp(CONFIG_PATTERNS[kind]), CONFIG_PATTERN_HINTS[kind]);
+
+/*
+ * Lengths keep what the documents are given within their maxChars: fleet.root + '/' + directory within 512, and a
+ * health URL (scheme, host, port and path) within 512.
+ */
+const name = matching('serviceName');
+const host = matching('host').max(253);
+const absolutePath = matching('absolutePath').max(255);
+const servicePath = matching('servicePath').max(255);
+const postgresName = matching('postgresName');
 const port = z.int().min(1).max(65_535);
 const percent = z.number().gt(0).max(100);
 const instanceId = z
@@ -47,15 +57,13 @@ const serviceSchema = z.strictObject({
   displayName: z.string().min(1).max(80),
   host,
   port,
-  healthPath: z
-    .string()
-    .regex(/^\/[A-Za-z0-9/_.~-]*$/, 'must be a URL path starting with /')
-    .default('/health'),
+  healthPath: matching('healthPath').min(1).max(240).default('/health'),
   scheme: z.enum(['http', 'https']).default('http'),
   critical: z.boolean().default(true),
-  directory: z.string().min(1).max(512),
-  start: z.string().min(1).max(1024),
-  logFile: z.string().min(1).max(512),
+  directory: servicePath,
+  /** Run without a shell by the service documents: split on single spaces, no quotes, commas or operators. */
+  start: matching('startCommand').max(1024),
+  logFile: servicePath,
   dependsOn: z.array(name).default([]),
   /**
    * The EC2 instance (or SSM managed node) running the service, for SSM Run Command in AWS. Without it, commands
@@ -89,8 +97,8 @@ const postgresCheck = z.strictObject({
   kind: z.literal('postgres'),
   host,
   port: port.default(5432),
-  database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a PostgreSQL database name'),
-  user: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a PostgreSQL role name'),
+  database: postgresName,
+  user: postgresName,
   /** Name of the environment variable (or secret) holding the password; never the password itself. */
   passwordEnv: z
     .string()
@@ -236,13 +244,9 @@ export const fleetConfigSchema = z
       name,
       environment: z.string().regex(/^[a-z][a-z0-9-]{0,29}$/, 'must be lower-case letters, digits and dashes'),
       /** Base directory of the services' `directory` and `logFile` paths. */
-      root: z.string().min(1).max(512),
+      root: absolutePath,
       /** Directory on each host where the service documents keep host-level state (isolation markers). */
-      hostStateDirectory: z
-        .string()
-        .regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path of letters, digits and . _ / -')
-        .refine((p) => !p.split('/').includes('..'), 'must not contain ..')
-        .default('/var/lib/acgs-ops'),
+      hostStateDirectory: matching('absolutePath').max(512).default('/var/lib/acgs-ops'),
     }),
     services: z.array(serviceSchema).min(1),
     checks: z.array(checkSchema).default([]),
@@ -314,25 +318,15 @@ export const fleetConfigSchema = z
         /** The database host's EC2 instance (or managed node), where SSM runs the backup and drill documents. */
         instanceId: instanceId.optional(),
         /** Where dumps are published on a single host (absolute path on the database host). */
-        localDirectory: z
-          .string()
-          .regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path of letters, digits and . _ / -')
-          .refine((p) => !p.split('/').includes('..'), 'must not contain ..')
-          .default('/var/backups/acgs-ops'),
+        localDirectory: matching('absolutePath').max(500).default('/var/backups/acgs-ops'),
         /** Key prefix in the stack's backup bucket (AWS). */
-        s3Prefix: z
-          .string()
-          .regex(/^[A-Za-z0-9._/-]*\/$/, 'must be a key prefix ending in /')
-          .default('backups/'),
+        s3Prefix: matching('s3Prefix').max(400).default('backups/'),
         /** A `.pgpass` file on the database host holding the password; never the password itself. */
-        pgpassFile: z
-          .string()
-          .regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path')
-          .optional(),
+        pgpassFile: matching('absolutePath').max(512).optional(),
         /** The newest good backup may be this old before the monitor raises an incident. */
         maxAge: duration(MINUTE_MS, 31 * DAY_MS),
         /** Smaller than this is not a backup of a real database. */
-        minSizeBytes: z.int().min(1).default(1024),
+        minSizeBytes: z.int().min(1).max(MAX_BYTE_COUNT).default(1024),
         /** A backup this much smaller than the previous good one is suspicious (percent). */
         maxShrinkPercent: z.number().gt(0).max(100).default(50),
         retention: z.strictObject({
@@ -343,7 +337,7 @@ export const fleetConfigSchema = z
         drill: z
           .strictObject({
             /** Scratch database the drill restores into (created and dropped by the drill). */
-            scratchDatabase: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a PostgreSQL database name'),
+            scratchDatabase: postgresName,
             /** A drill older than this is reported as overdue by the monitor. */
             maxAge: duration(MINUTE_MS, 366 * DAY_MS),
           })
@@ -400,12 +394,20 @@ export const fleetConfigSchema = z
       claim(c.name, ['checks', i, 'name']);
     });
 
+    // The service documents find a service by its port on its host: two services on one port of one host collide,
+    // whatever names the config gives that host.
     const endpoints = new Map<string, number>();
     config.services.forEach((s, i) => {
-      const key = `${s.host}:${s.port}`;
+      const key = `${hostIdentity(s.host)}:${s.port}`;
       const other = endpoints.get(key);
-      if (other !== undefined) issue(['services', i, 'port'], `${key} is already used by services.${other}`);
-      else endpoints.set(key, i);
+      const otherHost = other === undefined ? undefined : config.services[other]?.host;
+      if (other === undefined) endpoints.set(key, i);
+      else
+        issue(
+          ['services', i, 'port'],
+          `${s.host}:${s.port} is already used by services.${other}` +
+            (otherHost === s.host ? '' : ` (${otherHost}:${s.port}: both name this host)`),
+        );
     });
 
     const checkNames = new Set(config.checks.map((c) => c.name));
@@ -462,6 +464,22 @@ export type EscalationLevel = FleetConfig['escalation']['levels'][number];
 export type Contact = EscalationLevel['contacts'][number];
 export type ChannelConfig = FleetConfig['notifications']['channels'][number];
 export type BackupConfig = NonNullable<FleetConfig['backups']>;
+
+/**
+ * One name per host for comparing endpoints: host names are case-insensitive, and every name of the loopback
+ * interface (localhost, 127.0.0.0/8, ::1) or of "all interfaces" (0.0.0.0, ::) reaches the host the caller runs on.
+ */
+function hostIdentity(host: string): string {
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const loopback =
+    name === 'localhost' ||
+    name.endsWith('.localhost') ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name) ||
+    name === '0.0.0.0' ||
+    /^(0{0,4}:){1,7}0{0,4}1?$/.test(name) ||
+    /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+  return loopback ? 'this host' : name;
+}
 
 function isTimeZone(zone: string): boolean {
   try {

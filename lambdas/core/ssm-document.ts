@@ -305,8 +305,8 @@ export function serviceCommandSpec(config: FleetConfig, service: ServiceConfig):
 
 /**
  * The full parameter map of a service document for one service of the fleet (by default `acgs-restart-service`).
- * The result still goes through `validateParameters` in the runner: a config value outside a document's pattern
- * (a start command with quotes, a `..` in a path) is rejected there, naming the parameter.
+ * A config that loads yields values the documents accept (the config and the documents share the patterns of
+ * lambdas/core/document-patterns.ts); the runner still validates them, as it does the options given here.
  * @throws NotFoundError when the fleet has no such service.
  */
 export function serviceCommandParameters(
@@ -381,11 +381,16 @@ function dependencyEndpoints(config: FleetConfig): Record<string, string> {
   const postgres = config.checks.find((c) => c.kind === 'postgres');
   const redis = config.checks.find((c) => c.kind === 'redis');
   return {
-    DatabaseHost: postgres?.host ?? '127.0.0.1',
+    DatabaseHost: postgres ? clientHost(postgres.host) : '127.0.0.1',
     DatabasePort: String(postgres?.port ?? 5432),
-    RedisHost: redis?.host ?? '127.0.0.1',
+    RedisHost: redis ? clientHost(redis.host) : '127.0.0.1',
     RedisPort: String(redis?.port ?? 6379),
   };
+}
+
+/** A host as clients take it (libpq, redis-cli): an IPv6 address without the brackets a URL would need. */
+function clientHost(host: string): string {
+  return host.replace(/^\[(.*)\]$/, '$1');
 }
 
 /** `path` made absolute against `root`, without trailing slashes (the documents' path pattern has none). */
@@ -547,8 +552,7 @@ function connectionParameters(
   options: { readonly pgBinDir?: string; readonly timeoutSeconds?: number },
 ): Record<string, string> {
   return {
-    // libpq takes an IPv6 address without the brackets a URL would need.
-    DatabaseHost: database.host.replace(/^\[(.*)\]$/, '$1'),
+    DatabaseHost: clientHost(database.host),
     DatabasePort: String(database.port),
     DatabaseUser: database.user,
     PgpassFile: pgpassFile,

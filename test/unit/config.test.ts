@@ -199,6 +199,43 @@ describe('cross-field checks', () => {
     ]);
   });
 
+  it.each([
+    ['127.0.0.1', 'localhost'],
+    ['localhost', '::1'],
+    ['127.0.0.1', '[::1]'],
+    ['0.0.0.0', '127.0.0.1'],
+    ['LOCALHOST', '127.0.1.1'],
+  ])('reports two services on the same port of this host, named %s and %s', (first, second) => {
+    // Prepare
+    const text = threeServiceYaml((c) => {
+      const [catalog, cart] = c.services;
+      if (catalog) catalog.host = first;
+      if (cart) Object.assign(cart, { host: second, port: 9100 });
+    });
+    // Act
+    const problems = problemsOf(text);
+    // Assess
+    expect(problems).toEqual([
+      expect.objectContaining({
+        path: 'services.1.port',
+        message: `${second}:9100 is already used by services.0 (${first}:9100: both name this host)`,
+      }),
+    ]);
+  });
+
+  it('accepts the same port on two different hosts, and on the loopback host and another', () => {
+    // Prepare
+    const text = threeServiceYaml((c) => {
+      const [catalog, cart] = c.services;
+      if (catalog) catalog.host = '127.0.0.1';
+      if (cart) Object.assign(cart, { host: '10.0.0.6', port: 9100 });
+    });
+    // Act
+    const parsed = parseFleetConfig(text);
+    // Assess
+    if (!parsed.ok) throw new Error(formatConfigProblems('test', parsed.problems));
+  });
+
   it('reports a dependsOn that names no check', () => {
     // Prepare
     const text = threeServiceYaml((c) => {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { parseFleetConfig } from '../../core/config.ts';
 import type { Severity } from '../../core/config-schema.ts';
+import { DOCUMENT_PATTERNS } from '../../core/document-patterns.ts';
 
 /**
  * A simulated ACGS-1 fleet made of real processes (`sim-service.mjs`, one per service) on 127.0.0.1, for the demo,
@@ -78,10 +79,10 @@ export interface PlanOptions {
 
 /** Characters a start command may contain (it must pass the SSM documents' StartCommand allowedPattern). */
 export const START_COMMAND_CHARS = /^[A-Za-z0-9 ._/:=-]+$/;
-/** The SSM start/restart documents' StartCommand pattern. */
-export const SSM_START_COMMAND_PATTERN = /^[A-Za-z0-9_./][A-Za-z0-9_./:=@%+,-]*( [A-Za-z0-9_./:=@%+,-]+)*$/;
+/** The SSM documents' StartCommand pattern. */
+export const SSM_START_COMMAND_PATTERN = new RegExp(DOCUMENT_PATTERNS.startCommand);
 /** The SSM documents' pattern for absolute paths (Directory, LogFile). */
-export const SSM_PATH_PATTERN = /^(\/\.?[A-Za-z0-9_][A-Za-z0-9._-]*)+$/;
+export const SSM_PATH_PATTERN = new RegExp(DOCUMENT_PATTERNS.path);
 const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 
 /**
