@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
 import { SCHEDULE_NAMES, scheduleProblem } from './schedules.ts';
+import { encodeServiceList, SERVICE_LIST_MAX_CHARS, serviceCommandSpec } from './ssm-document.ts';
 
 /**
  * The fleet config: one file drives the CDK stack, the Lambdas and the local daemon.
@@ -409,6 +410,15 @@ export const fleetConfigSchema = z
             (otherHost === s.host ? '' : ` (${otherHost}:${s.port}: both name this host)`),
         );
     });
+
+    const serviceList = encodeServiceList(config.services.map((s) => serviceCommandSpec(config, s)));
+    if (serviceList.length > SERVICE_LIST_MAX_CHARS)
+      issue(
+        ['services'],
+        `together make a Services list of ${serviceList.length} characters for acgs-start-all, stop-all and ` +
+          `rolling-update, more than the ${SERVICE_LIST_MAX_CHARS} characters they take: shorten directories, ` +
+          'log files or start commands (a start command can be a script)',
+      );
 
     const checkNames = new Set(config.checks.map((c) => c.name));
     const serviceNames = new Set(config.services.map((s) => s.name));

@@ -364,6 +364,9 @@ export function fleetCommandParameters(
   return pick(all, FLEET_DOCUMENT_PARAMETERS[document]);
 }
 
+/** The maxChars of the `Services` parameter of acgs-start-all, acgs-stop-all and acgs-rolling-update. */
+export const SERVICE_LIST_MAX_CHARS = 8192;
+
 /** The `Services` value of the *-all documents: entries `name port directory logFile healthUrl startCommand...`. */
 export function encodeServiceList(services: readonly ServiceCommandSpec[]): string {
   return services

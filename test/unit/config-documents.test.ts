@@ -167,3 +167,42 @@ describe('config fields that reach an SSM document', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('the services of a fleet together', () => {
+  /** The shipped config with `count` services like auth, each with a start command of about `startLength` characters. */
+  function fleetOf(count: number, startLength: number): string {
+    const config = parse(SHIPPED) as { services: Record<string, unknown>[] };
+    const [auth] = config.services;
+    config.services = Array.from({ length: count }, (_, i) => ({
+      ...auth,
+      name: `svc-${i}`,
+      port: 9000 + i,
+      dependsOn: [],
+      start: `./svc-${i} --port ${9000 + i} --opts ${'x'.repeat(startLength)}`,
+    }));
+    return stringify(config);
+  }
+
+  it('refuses services that do not fit the Services list of the *-all documents, naming services', () => {
+    // Act
+    const parsed = parseFleetConfig(fleetOf(30, 300));
+    // Assess
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok)
+      expect(parsed.problems).toEqual([
+        expect.objectContaining({ path: 'services', message: expect.stringMatching(/more than the 8192 characters/) }),
+      ]);
+  });
+
+  it('accepts many services that fit, and every document accepts them', () => {
+    // Prepare
+    const parsed = parseFleetConfig(fleetOf(30, 40));
+    if (!parsed.ok) throw new Error(formatConfigProblems('fleet', parsed.problems));
+    // Act
+    const errors = everyRun(parsed.config).flatMap(([document, params]) =>
+      validateParameters(loadDocument(document), params).map((e) => `${document}: ${e.parameter} ${e.message}`),
+    );
+    // Assess
+    expect(errors).toEqual([]);
+  });
+});

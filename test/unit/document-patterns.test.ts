@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DOCUMENT_PARAMETER_KINDS, DOCUMENT_PATTERNS } from '../../lambdas/core/document-patterns.ts';
-import { parseSsmDocument, type SsmDocument } from '../../lambdas/core/ssm-document.ts';
+import { parseSsmDocument, SERVICE_LIST_MAX_CHARS, type SsmDocument } from '../../lambdas/core/ssm-document.ts';
 
 const DOCUMENTS_DIR = new URL('../../ssm-documents/', import.meta.url);
 const NAMES = readdirSync(DOCUMENTS_DIR)
@@ -39,4 +39,14 @@ describe('the allowedPattern of every document parameter', () => {
     expect(mismatches).toEqual([]);
     expect(unknown).toEqual([]);
   });
+});
+
+describe('the Services list of the *-all documents', () => {
+  it.each(['acgs-start-all', 'acgs-stop-all', 'acgs-rolling-update'])(
+    '%s takes as many characters as the config allows',
+    (name) => {
+      // Act & Assess
+      expect(loadDocument(name).parameters.Services?.maxChars).toBe(SERVICE_LIST_MAX_CHARS);
+    },
+  );
 });
