@@ -1,6 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DOCUMENT_PARAMETER_KINDS, DOCUMENT_PATTERNS } from '../../lambdas/core/document-patterns.ts';
+import {
+  DOCUMENT_PARAMETER_KINDS,
+  DOCUMENT_PATTERNS,
+  type DocumentValueKind,
+} from '../../lambdas/core/document-patterns.ts';
 import { parseSsmDocument, SERVICE_LIST_MAX_CHARS, type SsmDocument } from '../../lambdas/core/ssm-document.ts';
 
 const DOCUMENTS_DIR = new URL('../../ssm-documents/', import.meta.url);
@@ -49,4 +53,57 @@ describe('the Services list of the *-all documents', () => {
       expect(loadDocument(name).parameters.Services?.maxChars).toBe(SERVICE_LIST_MAX_CHARS);
     },
   );
+});
+
+/** Realistic values per kind: what each document parameter of that kind must take, and must refuse. */
+const VALUES: Partial<Record<DocumentValueKind, { valid: string[]; invalid: string[] }>> = {
+  path: {
+    valid: ['/var/lib/acgs-ops', '/home/ops/.pgpass', '/srv/acgs_1.2/logs/auth.log'],
+    invalid: ['/', '/var/lib/acgs-ops/', '/var//lib', '/etc/../shadow', '/a/./b', 'relative/path', '/a b', "/a'b"],
+  },
+  healthUrl: {
+    valid: [
+      'http://127.0.0.1:8000/health',
+      'https://auth.internal/.well-known/health',
+      'http://[::1]:8000/',
+      'http://localhost:8000',
+      'http://h:1/~status/',
+    ],
+    invalid: [
+      'http://h:8000/../admin',
+      'http://h:8000/health?x=1',
+      'http://h:8000//health',
+      'http://-h:1/',
+      'ftp://h/',
+    ],
+  },
+  startCommand: {
+    valid: ['uvicorn app.main:app --host 0.0.0.0 --port 8000', './run --cpu 50% @prod', '/usr/bin/node server.js'],
+    invalid: ['./run; reboot', './run --hosts a,b', './run  x', ' ./run', './run "x"', './run $HOME', './run > log'],
+  },
+  address: {
+    valid: ['127.0.0.1', 'db.internal', '::1', 'fe80::1', '::ffff:10.0.0.1'],
+    invalid: ['[::1]', '-db', 'db;reboot', 'db host', ''],
+  },
+  backupId: {
+    valid: ['acgs_pgp_db-20261201T020000Z', '_acgs-20261201T020000Z'],
+    invalid: ['-x', 'a.b', 'a/b'],
+  },
+  dumpSource: {
+    valid: ['/var/backups/acgs/_acgs-20261201T020000Z.dump', 's3://acgs-backups/backups/db/db-20261201T020000Z.dump'],
+    invalid: ['/var/backups/../db-1.dump', 's3://acgs-backups/../db-1.dump', '/var/backups/db-1.sql'],
+  },
+};
+
+describe('the patterns of the kinds', () => {
+  it.each(Object.entries(VALUES))('%s takes the valid values and refuses the invalid ones', (kind, values) => {
+    // Prepare
+    const pattern = new RegExp(DOCUMENT_PATTERNS[kind as DocumentValueKind]);
+    // Act
+    const refused = values.valid.filter((v) => !pattern.test(v));
+    const taken = values.invalid.filter((v) => pattern.test(v));
+    // Assess
+    expect(refused).toEqual([]);
+    expect(taken).toEqual([]);
+  });
 });
