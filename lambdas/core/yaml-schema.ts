@@ -13,6 +13,12 @@ export type YamlParseResult<T> =
   | { readonly ok: false; readonly problems: readonly YamlProblem[] };
 
 /**
+ * How far aliases (`*name`) may expand when the document becomes plain data: enough for any hand-written config
+ * that shares a block or two, far too little for an exponential "billion laughs" bomb. The yaml package's default.
+ */
+const MAX_YAML_ALIAS_COUNT = 100;
+
+/**
  * Parses YAML (JSON is YAML) and validates it with a zod schema: one problem per issue, each with its field path
  * and the line of the offending node (a missing key at its parent's line; each unknown key on its own line).
  * Pure: the caller reads the file.
@@ -30,7 +36,18 @@ export function parseYamlWithSchema<S extends z.ZodType>(text: string, schema: S
       })),
     };
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT });
+  } catch (error) {
+    // The yaml package refuses a document whose aliases expand past the bound (a "billion laughs" bomb).
+    // Alias problems surface only here, as a ReferenceError; anything else is a bug and keeps its stack.
+    if (!(error instanceof ReferenceError)) throw error;
+    const message = /excessive alias count/i.test(error.message)
+      ? `too many YAML aliases (their expansion passes ${MAX_YAML_ALIAS_COUNT} nodes, as in an alias bomb): write the values out instead`
+      : error.message;
+    return { ok: false, problems: [{ path: '(yaml)', message }] };
+  }
   if (raw === null || raw === undefined) return { ok: false, problems: [{ path: '(root)', message: 'file is empty' }] };
   const parsed = schema.safeParse(raw);
   if (parsed.success) return { ok: true, value: parsed.data };

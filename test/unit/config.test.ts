@@ -121,6 +121,34 @@ describe('parseFleetConfig', () => {
     expect(problems[0]?.line).toBeGreaterThanOrEqual(lineOf(broken, 'probeConcurrency: [8'));
   });
 
+  it('reports an alias bomb as one problem instead of expanding it', () => {
+    // Prepare: nine aliases per level, seven levels: 9^7 strings if expanded.
+    const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    const bomb = levels
+      .map((name, i) => {
+        const previous = levels[i - 1];
+        const items = previous === undefined ? Array(9).fill('"lol"') : Array(9).fill(`*${previous}`);
+        return `${name}: &${name} [${items.join(',')}]`;
+      })
+      .join('\n');
+    // Act
+    const problems = problemsOf(bomb);
+    // Assess
+    expect(problems).toEqual([{ path: '(yaml)', message: expect.stringMatching(/^too many YAML aliases /) }]);
+  });
+
+  it('accepts a config that shares values through aliases', () => {
+    // Prepare
+    const shared = THREE.replace('  cpuPercent: 90', '  cpuPercent: &ninety 90').replace(
+      '  memoryPercent: 90',
+      '  memoryPercent: *ninety',
+    );
+    // Act
+    const parsed = parseFleetConfig(shared);
+    // Assess
+    expect(parsed.ok && parsed.config.thresholds.memoryPercent).toBe(90);
+  });
+
   it('formats problems as file:line  path: message', () => {
     // Prepare
     const broken = THREE.replace('port: 9100', 'port: 70000');
