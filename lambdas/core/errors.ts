@@ -31,3 +31,13 @@ export class NotFoundError extends ControlPlaneError {
     super('NOT_FOUND', `${what} not found`);
   }
 }
+
+/**
+ * The state cannot be opened: the directory is read-only, the file is empty, corrupt or not control-plane state.
+ * The operator must fix the file or point elsewhere; the CLI maps it to exit code 74 (EX_IOERR).
+ */
+export class StateUnavailableError extends ControlPlaneError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STATE_UNAVAILABLE', message, options);
+  }
+}

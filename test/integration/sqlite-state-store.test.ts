@@ -1,9 +1,20 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStateStore } from '../../lambdas/adapters/local/sqlite-state-store.ts';
+import { StateUnavailableError } from '../../lambdas/core/errors.ts';
 import { T0 } from '../support/harness.ts';
 import { describeStateStoreContract, newIncident } from '../support/state-store-contract.ts';
 
@@ -79,6 +90,107 @@ describe('SqliteStateStore on disk', () => {
       const timeline = await store.getTimeline(incident.id);
       expect(timeline.length).toBe(incident.version);
       expect(incident.count).toBe(incident.version);
+    }
+  });
+});
+
+describe('SqliteStateStore opening', () => {
+  function caseDir(name: string): string {
+    const path = join(dir, name);
+    mkdirSync(path);
+    return path;
+  }
+
+  it('refuses a zero-byte file and leaves it empty', () => {
+    // Prepare
+    const file = join(caseDir('zero'), 'state.db');
+    writeFileSync(file, '');
+    // Act
+    const open = () => new SqliteStateStore(file);
+    const read = () => new SqliteStateStore(file, { readOnly: true });
+    // Assess
+    for (const attempt of [open, read]) {
+      expect(attempt).toThrow(StateUnavailableError);
+      expect(attempt).toThrow(`state file ${file} is empty (0 bytes)`);
+    }
+    expect(statSync(file).size).toBe(0);
+  });
+
+  it('refuses a file that is not an SQLite database and leaves it unchanged', () => {
+    // Prepare
+    const file = join(caseDir('junk'), 'state.db');
+    const junk = 'not sqlite '.repeat(100);
+    writeFileSync(file, junk);
+    // Act
+    const open = () => new SqliteStateStore(file);
+    const read = () => new SqliteStateStore(file, { readOnly: true });
+    // Assess
+    for (const attempt of [open, read]) expect(attempt).toThrow(/is not an SQLite database/);
+    expect(readFileSync(file, 'utf8')).toBe(junk);
+  });
+
+  it('refuses an SQLite database that is not control-plane state and adds no table to it', () => {
+    // Prepare
+    const file = join(caseDir('foreign'), 'state.db');
+    const foreign = new Database(file);
+    foreign.exec('CREATE TABLE photos (id INTEGER PRIMARY KEY)');
+    foreign.close();
+    // Act
+    const open = () => new SqliteStateStore(file);
+    // Assess
+    expect(open).toThrow(/is an SQLite database but not control-plane state/);
+    const after = new Database(file, { readonly: true });
+    const tables = after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+    after.close();
+    expect(tables).toEqual([{ name: 'photos' }]);
+  });
+
+  it('creates nothing when opened read-only where there is no state', () => {
+    // Prepare
+    const empty = caseDir('no-state');
+    const file = join(empty, 'state.db');
+    // Act
+    const read = () => new SqliteStateStore(file, { readOnly: true });
+    // Assess
+    expect(read).toThrow(StateUnavailableError);
+    expect(readdirSync(empty)).toEqual([]);
+    expect(() => new SqliteStateStore(join(empty, 'missing', 'state.db'), { readOnly: true })).toThrow(
+      StateUnavailableError,
+    );
+    expect(existsSync(join(empty, 'missing'))).toBe(false);
+  });
+
+  it('reads what a writer stored when opened read-only', async () => {
+    // Prepare
+    const file = join(caseDir('reader'), 'state.db');
+    const writer = openStore(file);
+    await writer.createIncident(newIncident('seen'), []);
+    // Act
+    const reader = new SqliteStateStore(file, { readOnly: true });
+    opened.push(reader);
+    // Assess
+    expect((await reader.findOpenIncident('seen'))?.id).toBe(newIncident('seen').id);
+    await expect(reader.createIncident(newIncident('other'), [])).rejects.toThrow(/readonly/);
+  });
+
+  it('refuses to open, for reading or writing, in a directory where nothing can be created (immutable, as root)', () => {
+    // Prepare: as root, chmod stops no write; an immutable directory does (chattr +i, checked below).
+    const immutable = caseDir('immutable');
+    const file = join(immutable, 'state.db');
+    new SqliteStateStore(file).close();
+    execFileSync('chattr', ['+i', immutable]);
+    try {
+      expect(() => writeFileSync(join(immutable, 'probe'), '')).toThrow(/EPERM/);
+      // Act
+      const open = () => new SqliteStateStore(file);
+      const read = () => new SqliteStateStore(file, { readOnly: true });
+      // Assess
+      for (const attempt of [open, read]) {
+        expect(attempt).toThrow(StateUnavailableError);
+        expect(attempt).toThrow(`cannot open state file ${file}: its directory is read-only`);
+      }
+    } finally {
+      execFileSync('chattr', ['-i', immutable]);
     }
   });
 });

@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { accessSync, constants, existsSync, linkSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ControlPlaneError, VersionConflictError } from '../../core/errors.ts';
+import { StateUnavailableError, VersionConflictError } from '../../core/errors.ts';
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
 import type { Incident, TimelineEntry } from '../../core/incident.ts';
@@ -56,34 +57,30 @@ interface Row {
   body: string;
 }
 
+export interface SqliteStateStoreOptions {
+  /**
+   * Open an existing store for reading only (operator commands that only look): nothing is created, a missing,
+   * empty or foreign file is refused, and every write fails.
+   * @default false
+   */
+  readonly readOnly?: boolean;
+}
+
 /**
  * Embedded state for the single-host control plane: SQLite in WAL mode with full fsync, so a kill -9 at any point
  * loses no committed write; every multi-row change is one transaction, so nothing is ever half-written. Several
  * processes (the daemon and operator commands) may open the same file; writers wait for each other.
+ *
+ * Opening never repairs or overwrites: an empty, corrupt or foreign file, or a directory where SQLite cannot create
+ * its WAL files, is a `StateUnavailableError` naming the file, what is wrong and what to do. A new store is built
+ * under a temporary name and linked into place, so a zero-byte `state.db` is never one of ours being born.
  */
 export class SqliteStateStore implements TargetStateStore, IncidentStore, ControlStore {
   private readonly db: Database.Database;
   stateWrites = 0;
 
-  constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 10000');
-    this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as
-      | { value: string }
-      | undefined;
-    if (row === undefined) {
-      this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
-    } else if (Number(row.value) !== SCHEMA_VERSION) {
-      throw new ControlPlaneError(
-        'STATE_SCHEMA',
-        `state file ${file} has schema version ${row.value}; this build reads version ${SCHEMA_VERSION}`,
-      );
-    }
+  constructor(file: string, options: SqliteStateStoreOptions = {}) {
+    this.db = file === ':memory:' ? createSchema(new Database(file)) : openStateFile(file, options.readOnly ?? false);
   }
 
   close(): void {
@@ -310,4 +307,125 @@ function incidentRow(incident: Incident) {
 
 function parseIncident(row: Row): Incident {
   return JSON.parse(row.body) as Incident;
+}
+
+/** Tables, indexes and the schema version of a new store. */
+function createSchema(db: Database.Database): Database.Database {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.exec(SCHEMA);
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING').run(
+    'schema_version',
+    String(SCHEMA_VERSION),
+  );
+  return db;
+}
+
+function openStateFile(file: string, readOnly: boolean): Database.Database {
+  if (!readOnly) createIfMissing(file);
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (error) {
+    throw describeOpenError(file, error);
+  }
+  if (size === 0)
+    throw new StateUnavailableError(
+      `state file ${file} is empty (0 bytes), so it holds no control-plane state: move it away (it is left as it is)`,
+    );
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: readOnly, fileMustExist: true });
+    db.pragma('busy_timeout = 10000');
+    checkSchemaVersion(db, file);
+    // Writers also add any table or index newer than the store; existing ones are left alone.
+    return readOnly ? db : createSchema(db);
+  } catch (error) {
+    db?.close();
+    throw error instanceof StateUnavailableError ? error : describeOpenError(file, error);
+  }
+}
+
+/** A store that is not there yet is built beside it and linked into place: never seen half-made, never clobbered. */
+function createIfMissing(file: string): void {
+  const dir = dirname(file);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (existsSync(file)) return;
+    const temp = join(dir, `.${basename(file)}.${process.pid}.${randomUUID()}.tmp`);
+    try {
+      createSchema(new Database(temp)).close();
+      try {
+        linkSync(temp, file);
+      } catch (error) {
+        // Another process created it first: use theirs.
+        if (errorCode(error) !== 'EEXIST') throw error;
+      }
+    } finally {
+      for (const leftover of [temp, `${temp}-wal`, `${temp}-shm`]) rmSync(leftover, { force: true });
+    }
+  } catch (error) {
+    throw describeOpenError(file, error);
+  }
+}
+
+function checkSchemaVersion(db: Database.Database, file: string): void {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+  if (hasMeta === undefined)
+    throw new StateUnavailableError(
+      `state file ${file} is an SQLite database but not control-plane state (no meta table): move it away`,
+    );
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
+  if (row !== undefined && Number(row.value) !== SCHEMA_VERSION)
+    throw new StateUnavailableError(
+      `state file ${file} has schema version ${row.value}; this build reads version ${SCHEMA_VERSION}: use a build that matches`,
+    );
+}
+
+/** One line: the file, what is wrong with it, and what to do. */
+function describeOpenError(file: string, error: unknown): StateUnavailableError {
+  const code = errorCode(error);
+  const options = { cause: error };
+  if (code === 'ENOENT') return new StateUnavailableError(`no state file ${file}`, options);
+  if (code === 'ENOTDIR')
+    return new StateUnavailableError(`cannot open state file ${file}: a parent of it is a file`, options);
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+    return new StateUnavailableError(
+      `state file ${file} is not an SQLite database (corrupt, or some other file): move it away or restore a copy`,
+      options,
+    );
+  if (code === 'EROFS' || !canWrite(dirname(file)))
+    return new StateUnavailableError(
+      `cannot open state file ${file}: its directory is read-only (SQLite needs to create its -wal and -shm files there): make it writable`,
+      options,
+    );
+  if (code === 'EACCES' || code === 'EPERM' || !canRead(file))
+    return new StateUnavailableError(`cannot open state file ${file}: permission denied`, options);
+  const message = error instanceof Error ? error.message : String(error);
+  return new StateUnavailableError(`cannot open state file ${file}: ${message}${code ? ` (${code})` : ''}`, options);
+}
+
+function canWrite(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch (error) {
+    return errorCode(error) === 'ENOENT';
+  }
+}
+
+function canRead(file: string): boolean {
+  try {
+    accessSync(file, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
 }
