@@ -41,7 +41,11 @@ export const backupCommand: CliCommand = {
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     if (!['run', 'list', 'status', 'prune', 'drill'].includes(action ?? ''))
       throw new UsageError('acgs-ops backup needs an action: run, list, status, prune or drill');
-    const { config, runtime } = await openRuntimeFor(values, context, values['pg-bin']);
+    const { config, runtime } = await openRuntimeFor(values, context, {
+      // Listing reads the backup directory only: it needs no control-plane state and creates none.
+      access: action === 'list' ? 'none' : 'write',
+      pgBinDir: values['pg-bin'],
+    });
     try {
       const { ctx, backups } = runtime;
       if (!config.backups || !backups) throw new UsageError('the config has no backups section');

@@ -3,6 +3,8 @@ import type { Clock } from '../ports.ts';
 /** Exit codes shared by every command (sysexits.h): health verdicts use 0/1/2 (core EXIT_CODE). */
 export const EXIT_USAGE = 64;
 export const EXIT_SOFTWARE = 70;
+/** The state cannot be opened: read-only, empty, corrupt or foreign (EX_IOERR). */
+export const EXIT_IOERR = 74;
 
 /** What a command may touch: its output streams and the clock. Tests pass their own. */
 export interface CliContext {

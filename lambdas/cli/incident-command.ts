@@ -81,7 +81,9 @@ export const incidentCommand: CliCommand = {
       });
       response = { statusCode: 200, body };
     } else {
-      const { runtime } = await openRuntimeFor(values, context);
+      const { runtime } = await openRuntimeFor(values, context, {
+        access: action === 'list' || action === 'show' ? 'read' : 'write',
+      });
       try {
         response = await handleApiRequest(runtime.ctx, { ...request, caller: operatorName(values.by) });
       } finally {

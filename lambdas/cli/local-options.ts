@@ -1,6 +1,9 @@
+import { statSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { FleetConfig } from '../core/config-schema.ts';
-import { DEFAULT_STATE_DIR, type LocalRuntime, openLocalRuntime } from '../local/runtime.ts';
+import { StateUnavailableError, UsageError } from '../core/errors.ts';
+import { DEFAULT_STATE_DIR, type LocalRuntime, openLocalRuntime, type StateAccess } from '../local/runtime.ts';
 import type { CliContext } from './command.ts';
 import { loadFleetConfig } from './load-config.ts';
 
@@ -15,21 +18,55 @@ export const LOCAL_OPTIONS_HELP = `  -c, --config FILE  fleet config (default: c
   -s, --state DIR    state directory of the local control plane (default: ./${DEFAULT_STATE_DIR})
       --json         print JSON instead of text`;
 
+/**
+ * Loads the config and opens the local runtime. `access` says what the command does with the state: a command
+ * that only looks (`read`) never creates it and says so when there is none (exit 64); a command that writes may
+ * create the directory and the store. A state that cannot be opened is one line naming the file (exit 74).
+ */
 export async function openRuntimeFor(
   values: { config?: string | undefined; state?: string | undefined },
   context: CliContext,
-  pgBinDir?: string,
+  options: { readonly access: StateAccess; readonly pgBinDir?: string | undefined },
 ): Promise<{ config: FleetConfig; runtime: LocalRuntime }> {
   const config = await loadFleetConfig(values.config);
-  const runtime = openLocalRuntime({
-    config,
-    stateDir: values.state ?? DEFAULT_STATE_DIR,
-    env: process.env,
-    write: context.stderr,
-    clock: context.clock,
-    ...(pgBinDir === undefined ? {} : { pgBinDir }),
-  });
-  return { config, runtime };
+  const stateDir = resolve(values.state ?? DEFAULT_STATE_DIR);
+  if (options.access !== 'none') checkStateDir(stateDir, options.access);
+  try {
+    const runtime = openLocalRuntime({
+      config,
+      stateDir,
+      access: options.access,
+      env: process.env,
+      write: context.stderr,
+      clock: context.clock,
+      ...(options.pgBinDir === undefined ? {} : { pgBinDir: options.pgBinDir }),
+    });
+    return { config, runtime };
+  } catch (error) {
+    if (error instanceof StateUnavailableError)
+      throw new StateUnavailableError(`${error.message}, or pass another --state`, { cause: error });
+    throw error;
+  }
+}
+
+/** `--state` naming a file, or a read-only command pointed where there is no state, is the operator's mistake. */
+function checkStateDir(stateDir: string, access: StateAccess): void {
+  const kind = (path: string) => {
+    try {
+      return statSync(path).isDirectory() ? 'directory' : 'file';
+    } catch (error) {
+      const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+      // Anything but "not there" (e.g. permission denied) is left for opening to describe.
+      return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unknown';
+    }
+  };
+  const dir = kind(stateDir);
+  if (dir === 'file')
+    throw new UsageError(`state directory ${stateDir} is a file, not a directory (pass the directory with --state)`);
+  if (access === 'read' && (dir === 'missing' || kind(join(stateDir, 'state.db')) === 'missing'))
+    throw new UsageError(
+      `no control-plane state in ${stateDir} (run the daemon there first, or pass --state to name its state directory)`,
+    );
 }
 
 /** Who is acting: `--by`, else the login name. Recorded on the timeline. */

@@ -44,7 +44,9 @@ export const maintenanceCommand: CliCommand = {
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     if (action !== 'start' && action !== 'list' && action !== 'end')
       throw new UsageError('acgs-ops maintenance needs an action: start, list or end');
-    const { config, runtime } = await openRuntimeFor(values, context);
+    const { config, runtime } = await openRuntimeFor(values, context, {
+      access: action === 'list' ? 'read' : 'write',
+    });
     try {
       const { ctx } = runtime;
       const now = ctx.clock.now();

@@ -1,5 +1,5 @@
-import { ControlPlaneError, UsageError } from '../core/errors.ts';
-import { type CliCommand, type CliContext, EXIT_SOFTWARE, EXIT_USAGE } from './command.ts';
+import { ControlPlaneError, StateUnavailableError, UsageError } from '../core/errors.ts';
+import { type CliCommand, type CliContext, EXIT_IOERR, EXIT_SOFTWARE, EXIT_USAGE } from './command.ts';
 
 /**
  * Dispatches `acgs-ops <command> [options]` to one of `commands` and returns the process exit code.
@@ -34,6 +34,10 @@ export async function runCli(
     if (error instanceof UsageError) {
       context.stderr(`acgs-ops: ${error.message}\n`);
       return EXIT_USAGE;
+    }
+    if (error instanceof StateUnavailableError) {
+      context.stderr(`acgs-ops: ${error.message}\n`);
+      return EXIT_IOERR;
     }
     // Not the operator's fault: a known failure says what went wrong; anything else is a bug and keeps its stack.
     context.stderr(

@@ -22,7 +22,7 @@ export const runCommand: CliCommand = {
   usage: USAGE,
   async run(args, context) {
     const values = parseCommandArgs('run', args, LOCAL_OPTIONS);
-    const { config, runtime } = await openRuntimeFor(values, context);
+    const { config, runtime } = await openRuntimeFor(values, context, { access: 'write' });
     let lock: DaemonLock;
     try {
       lock = acquireDaemonLock(runtime.stateDir);

@@ -93,7 +93,7 @@ export const serviceCommand: CliCommand = {
       throw new UsageError(`--update must be ${UPDATE_MODES.join(' or ')}, got "${values.update}"`);
     if (values.branch !== undefined && update !== 'git-pull') throw new UsageError('--branch needs --update git-pull');
 
-    const { config, runtime } = await openRuntimeFor(values, context);
+    const { config, runtime } = await openRuntimeFor(values, context, { access: 'write' });
     try {
       const { ctx } = runtime;
       const known = new Set(config.services.map((s) => s.name));

@@ -25,7 +25,7 @@ export const statusCommand: CliCommand = {
   usage: USAGE,
   async run(args, context) {
     const values = parseCommandArgs('status', args, LOCAL_OPTIONS);
-    const { runtime } = await openRuntimeFor(values, context);
+    const { runtime } = await openRuntimeFor(values, context, { access: 'read' });
     try {
       const { ctx } = runtime;
       const now = ctx.clock.now();

@@ -6,14 +6,24 @@ import { channelsFromConfig, RoutingNotifier } from '../adapters/local/notifiers
 import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
 import { SqliteStateStore } from '../adapters/local/sqlite-state-store.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
+import { StateUnavailableError } from '../core/errors.ts';
 import { type Clock, type CommandRunner, type Notifier, systemClock } from '../ports.ts';
 import type { BackupDestination } from '../use-cases/backups.ts';
 import { type ControlPlaneContext, createContext } from '../use-cases/context.ts';
+
+/**
+ * How a runtime opens the state: `write` creates the directory and the store when missing (the daemon, ack,
+ * declare, ...); `read` opens an existing store read-only and creates nothing (list, show, status); `none` keeps
+ * an in-memory store and touches no directory (a command that needs no state, e.g. backup list).
+ */
+export type StateAccess = 'write' | 'read' | 'none';
 
 export interface LocalRuntimeOptions {
   readonly config: FleetConfig;
   /** Where the SQLite state, the page log and the heartbeat live. */
   readonly stateDir: string;
+  /** @default 'write' */
+  readonly access?: StateAccess;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Where console pages and the daemon's one-line reports go. */
   readonly write: (text: string) => void;
@@ -44,8 +54,12 @@ export const DEFAULT_STATE_DIR = '.acgs-ops';
  */
 export function openLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
   const stateDir = resolve(options.stateDir);
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteStateStore(resolve(stateDir, 'state.db'));
+  const access = options.access ?? 'write';
+  if (access === 'write') createStateDir(stateDir);
+  const store =
+    access === 'none'
+      ? new SqliteStateStore(':memory:')
+      : new SqliteStateStore(resolve(stateDir, 'state.db'), { readOnly: access === 'read' });
   const log = (event: string, fields: Record<string, unknown>) => {
     options.write(
       `${new Date((options.clock ?? systemClock).now()).toISOString()} ${event} ${JSON.stringify(fields)}\n`,
@@ -76,4 +90,23 @@ export function openLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
       }
     : undefined;
   return { ctx, store, stateDir, ...(backups ? { backups } : {}), close: () => store.close() };
+}
+
+function createStateDir(stateDir: string): void {
+  try {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+    const why =
+      code === 'EROFS'
+        ? 'the file system is read-only'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'ENOTDIR' || code === 'EEXIST'
+            ? 'a file is in the way'
+            : error instanceof Error
+              ? error.message
+              : String(error);
+    throw new StateUnavailableError(`cannot create state directory ${stateDir}: ${why}`, { cause: error });
+  }
 }

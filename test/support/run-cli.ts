@@ -13,13 +13,32 @@ export interface CliRun {
  * Runs `acgs-ops` as a real child process (`node --import tsx bin/acgs-ops.ts ...`), asynchronously so that
  * servers in the test process keep answering. Killed after `killAfterMs` so a hang fails the test instead of
  * stalling it.
+ *
+ * `readOnlyDir`: the child runs in a private mount namespace (`unshare --mount`) where that directory is
+ * bind-mounted read-only, so writes there fail with EROFS even for root (tests run as root, where chmod stops
+ * nothing). The mount disappears with the child. Needs root and util-linux `unshare`; fails loudly otherwise.
  */
 export function runAcgsOps(
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; killAfterMs?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; killAfterMs?: number; readOnlyDir?: string } = {},
 ): Promise<CliRun> {
+  const node = [process.execPath, '--import', 'tsx', 'bin/acgs-ops.ts', ...args];
+  const [command, ...commandArgs] =
+    options.readOnlyDir === undefined
+      ? node
+      : [
+          'unshare',
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-ec',
+          'mount --bind -o ro "$0" "$0"; exec "$@"',
+          options.readOnlyDir,
+          ...node,
+        ];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/acgs-ops.ts', ...args], {
+    const child = spawn(command ?? process.execPath, commandArgs, {
       cwd: REPO_ROOT,
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,176 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteStateStore } from '../../lambdas/adapters/local/sqlite-state-store.ts';
+import { type CliRun, runAcgsOps } from '../support/run-cli.ts';
+
+/**
+ * Broken config and broken state directories, with real files on disk: every case ends in one line naming the
+ * path and what is wrong, exit 64 (usage) or 74 (I/O), never a stack trace; read-only commands never create state.
+ */
+let root: string;
+let n = 0;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'acgs-state-cli-'));
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function freshDir(): Promise<string> {
+  const dir = join(root, `case-${n++}`);
+  await mkdir(dir);
+  return dir;
+}
+
+/** A state directory holding a real control-plane store, closed. */
+async function stateDirWithStore(): Promise<string> {
+  const dir = await freshDir();
+  new SqliteStateStore(join(dir, 'state.db')).close();
+  return dir;
+}
+
+function expectOneLineError(run: CliRun, code: number, ...parts: (string | RegExp)[]): void {
+  expect({ code: run.code, stdout: run.stdout }).toEqual({ code, stdout: '' });
+  expect(run.stderr).toMatch(/^acgs-ops: [^\n]+\n$/);
+  for (const part of parts) expect(run.stderr).toMatch(part);
+}
+
+const READ_COMMANDS: readonly (readonly string[])[] = [
+  ['incident', 'list'],
+  ['incident', 'show', 'INC-1'],
+  ['status'],
+  ['maintenance', 'list'],
+];
+
+const BILLION_LAUGHS = `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+`;
+
+describe('acgs-ops with a broken config', () => {
+  it('exits 64 naming the file and the alias bomb when the config is a YAML billion laughs', async () => {
+    // Prepare
+    const dir = await freshDir();
+    const config = join(dir, 'bomb.yaml');
+    await writeFile(config, BILLION_LAUGHS);
+    // Act
+    const run = await runAcgsOps(['health', '--config', config]);
+    // Assess
+    expect(run.code).toBe(64);
+    expect(run.stderr).toContain(`invalid config ${config}`);
+    expect(run.stderr).toMatch(/too many YAML aliases/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('acgs-ops with a broken state directory', () => {
+  it('exits 74 naming the file and leaves it alone when state.db is not an SQLite database', async () => {
+    // Prepare
+    const dir = await freshDir();
+    const file = join(dir, 'state.db');
+    const junk = 'these are not the bytes of an SQLite database, '.repeat(20);
+    await writeFile(file, junk);
+    // Act
+    const read = await runAcgsOps(['incident', 'list', '--state', dir]);
+    const write = await runAcgsOps(['incident', 'ack', 'INC-1', '--state', dir]);
+    // Assess
+    for (const run of [read, write]) expectOneLineError(run, 74, file, /not an SQLite database/, /--state/);
+    expect(readFileSync(file, 'utf8')).toBe(junk);
+  });
+
+  it('exits 74 and does not overwrite a zero-byte state.db, for reading and for writing', async () => {
+    // Prepare
+    const dir = await freshDir();
+    const file = join(dir, 'state.db');
+    await writeFile(file, '');
+    // Act
+    const read = await runAcgsOps(['incident', 'list', '--state', dir]);
+    const write = await runAcgsOps([
+      'incident',
+      'declare',
+      '--type',
+      'manual',
+      '--severity',
+      'P3',
+      '--title',
+      'x',
+      '--state',
+      dir,
+    ]);
+    // Assess
+    for (const run of [read, write]) expectOneLineError(run, 74, file, /is empty \(0 bytes\)/);
+    expect(statSync(file).size).toBe(0);
+  });
+
+  it('exits 64 when --state names a file, for reading and for writing', async () => {
+    // Prepare
+    const dir = await freshDir();
+    const file = join(dir, 'not-a-dir');
+    await writeFile(file, 'x');
+    // Act
+    const read = await runAcgsOps(['incident', 'list', '--state', file]);
+    const write = await runAcgsOps(['maintenance', 'start', '--for', '1h', '--reason', 'x', '--state', file]);
+    // Assess
+    for (const run of [read, write]) expectOneLineError(run, 64, file, /is a file, not a directory/);
+    expect(readFileSync(file, 'utf8')).toBe('x');
+  });
+
+  it('exits 64 and creates nothing when a read-only command is pointed at a directory without state', async () => {
+    // Prepare
+    const dir = await freshDir();
+    const typo = join(dir, 'stat-typo');
+    // Act
+    const runs = await Promise.all(READ_COMMANDS.map((command) => runAcgsOps([...command, '--state', typo])));
+    const empty = await runAcgsOps(['incident', 'list', '--state', dir]);
+    // Assess
+    for (const run of runs) expectOneLineError(run, 64, `no control-plane state in ${typo}`, /--state/);
+    expect(existsSync(typo)).toBe(false);
+    expectOneLineError(empty, 64, `no control-plane state in ${dir}`);
+    expect(existsSync(join(dir, 'state.db'))).toBe(false);
+  });
+
+  it('exits 0 and lists nothing when a read-only command finds an empty store', async () => {
+    // Prepare
+    const dir = await stateDirWithStore();
+    // Act
+    const run = await runAcgsOps(['incident', 'list', '--state', dir]);
+    // Assess
+    expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({
+      code: 0,
+      stdout: 'no incidents\n',
+      stderr: '',
+    });
+  });
+
+  it('creates the directory and the store for a command that writes', async () => {
+    // Prepare
+    const dir = join(await freshDir(), 'new', 'state');
+    // Act
+    const started = await runAcgsOps(['maintenance', 'start', '--for', '1h', '--reason', 'patching', '--state', dir]);
+    const listed = await runAcgsOps(['maintenance', 'list', '--state', dir]);
+    // Assess
+    expect(started.code).toBe(0);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('patching');
+  });
+
+  it('exits 74 naming the directory when it is on a read-only mount, for reading and for writing', async () => {
+    // Prepare: a real store, then the directory bind-mounted read-only in a private mount namespace (as root,
+    // chmod would not stop the writes; a read-only mount does).
+    const dir = await stateDirWithStore();
+    // Act
+    const read = await runAcgsOps(['incident', 'list', '--state', dir], { readOnlyDir: dir });
+    const write = await runAcgsOps(['incident', 'ack', 'INC-1', '--state', dir], { readOnlyDir: dir });
+    // Assess
+    for (const run of [read, write]) expectOneLineError(run, 74, dir, /read-only/);
+  });
+});
