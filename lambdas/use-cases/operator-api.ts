@@ -3,6 +3,14 @@ import { SEVERITIES } from '../core/config-schema.ts';
 import { ControlPlaneError, NotFoundError, UsageError } from '../core/errors.ts';
 import { describeNextStep } from '../core/escalation.ts';
 import { type Incident, incidentMetrics, type TimelineEntry } from '../core/incident.ts';
+import {
+  callerName,
+  checkInput,
+  incidentNote,
+  incidentReason,
+  incidentTitle,
+  serviceNames,
+} from '../core/operator-input.ts';
 import type { ControlPlaneContext } from './context.ts';
 import { acknowledgeIncident, declareIncident, resolveIncident } from './operator-actions.ts';
 
@@ -30,14 +38,19 @@ export interface ApiResponse {
   readonly body: unknown;
 }
 
-const ackBody = z.strictObject({ note: z.string().max(500).optional() });
-const resolveBody = z.strictObject({ reason: z.string().trim().min(1, 'a reason is required').max(1000) });
-const declareBody = z.strictObject({
+/** Every field bounded and free of control characters (core/operator-input.ts); the CLI checks its flags with these. */
+export const ackBody = z.strictObject({ note: incidentNote.optional() });
+export const resolveBody = z.strictObject({ reason: incidentReason });
+export const declareBody = z.strictObject({
   type: z.enum(['security', 'manual']),
   severity: z.enum(SEVERITIES),
-  title: z.string().trim().min(1).max(200),
-  services: z.array(z.string()).default([]),
+  title: incidentTitle,
+  services: serviceNames.default([]),
 });
+const listQuery = z.object({ all: z.enum(['true', 'false'], 'must be true or false').optional() });
+
+/** Far above any valid body (a reason of 1000 characters, JSON-escaped), far below what a Function URL accepts. */
+export const MAX_BODY_BYTES = 16 * 1024;
 
 const INCIDENT_PATH = /^\/incidents\/([A-Z0-9-]{1,64})(?:\/(ack|resolve))?$/;
 
@@ -56,9 +69,10 @@ export async function handleApiRequest(ctx: ControlPlaneContext, request: ApiReq
 async function route(ctx: ControlPlaneContext, request: ApiRequest): Promise<ApiResponse> {
   const now = ctx.clock.now();
   const { method, path } = request;
+  checkInput(callerName, request.caller, 'caller');
   if (path === '/incidents' && method === 'GET') {
     const incidents =
-      request.query.all === 'true'
+      checkInput(listQuery, { all: request.query.all }).all === 'true'
         ? await ctx.incidents.listIncidents({ limit: 100 })
         : await ctx.incidents.listOpenIncidents();
     return { statusCode: 200, body: { incidents: incidents.map((i) => incidentView(i, now)) } };
@@ -95,6 +109,8 @@ async function route(ctx: ControlPlaneContext, request: ApiRequest): Promise<Api
 
 function parseBody<T extends z.ZodType>(schema: T, body: string | undefined): z.output<T> {
   let raw: unknown = {};
+  if (body !== undefined && Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES)
+    throw new UsageError(`the request body is larger than ${MAX_BODY_BYTES} bytes`);
   if (body !== undefined && body.trim() !== '') {
     try {
       raw = JSON.parse(body);
@@ -102,10 +118,7 @@ function parseBody<T extends z.ZodType>(schema: T, body: string | undefined): z.
       throw new UsageError('the request body is not valid JSON');
     }
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success)
-    throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  return parsed.data;
+  return checkInput(schema, raw);
 }
 
 export function incidentView(incident: Incident, now: number) {

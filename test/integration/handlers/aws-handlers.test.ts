@@ -243,4 +243,31 @@ describe('control-plane Lambdas against moto', () => {
       acknowledgedBy: 'arn:aws:iam::123456789012:user/alice',
     });
   }, 30_000);
+
+  it('answers 400 to a declaration of 250 services through the operator API and stores nothing', async () => {
+    // Prepare
+    const api = createOperatorApiHandler(runtime);
+    const before = await runtime.ctx.incidents.listOpenIncidents();
+    const event = {
+      version: '2.0',
+      routeKey: '$default',
+      rawPath: '/incidents',
+      rawQueryString: '',
+      headers: {},
+      isBase64Encoded: false,
+      body: JSON.stringify({ type: 'manual', severity: 'P3', title: 'wide', services: Array(250).fill('auth') }),
+      requestContext: {
+        http: { method: 'POST', path: '/incidents', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' },
+        authorizer: { iam: { userArn: 'arn:aws:iam::123456789012:user/alice' } },
+      },
+    } as never;
+    // Act
+    const response = await api(event, context);
+    // Assess
+    expect(response).toMatchObject({ statusCode: 400 });
+    expect(JSON.parse(String((response as { body?: string }).body))).toEqual({
+      error: 'services: at most 32 services per incident',
+    });
+    expect(await runtime.ctx.incidents.listOpenIncidents()).toEqual(before);
+  }, 30_000);
 });

@@ -70,4 +70,78 @@ describe('operator API', () => {
     const broken = await handleApiRequest(h.ctx, { ...req('POST', `/incidents/${id}/ack`), body: '{not json' });
     expect(broken).toMatchObject({ statusCode: 400, body: { error: 'the request body is not valid JSON' } });
   });
+
+  it('rejects a declaration of more than 32 services, or of one service twice, with 400 naming the field', async () => {
+    // Prepare
+    const h = createHarness();
+    const declare = (services: unknown) =>
+      handleApiRequest(h.ctx, req('POST', '/incidents', { type: 'manual', severity: 'P3', title: 'x', services }));
+    // Act
+    const many = await declare(Array(250).fill('auth'));
+    const twice = await declare(['auth', 'pgc', 'auth']);
+    const junk = await declare(['auth\u001b[31m']);
+    // Assess
+    expect(many).toMatchObject({ statusCode: 400, body: { error: 'services: at most 32 services per incident' } });
+    expect(twice).toMatchObject({ statusCode: 400, body: { error: 'services: "auth" is listed twice' } });
+    expect(junk).toMatchObject({
+      statusCode: 400,
+      body: { error: expect.stringMatching(/^services\.0: must be a service name/) },
+    });
+    expect(await h.store.listOpenIncidents()).toEqual([]);
+    expect(h.notifier.sent).toEqual([]);
+  });
+
+  it('rejects a title that is not one line of at most 200 characters without control characters', async () => {
+    // Prepare
+    const h = createHarness();
+    const declare = (title: string) =>
+      handleApiRequest(h.ctx, req('POST', '/incidents', { type: 'manual', severity: 'P3', title }));
+    // Act
+    const bad = await Promise.all(
+      ['two\nlines', 'nul\u0000', 'clear\u001b[2J', 'c1 csi \u009b2J', 'bidi \u202eevil', 't'.repeat(201)].map(declare),
+    );
+    const longest = await declare('t'.repeat(200));
+    // Assess
+    for (const response of bad)
+      expect(response).toMatchObject({ statusCode: 400, body: { error: expect.stringMatching(/^title: /) } });
+    expect(bad.at(-1)?.body).toEqual({ error: 'title: must be at most 200 characters' });
+    expect(bad[0]?.body).toEqual({ error: 'title: must be one line without control characters or escape codes' });
+    expect(longest.statusCode).toBe(201);
+  });
+
+  it('rejects notes and reasons with escape codes or over their bound, and keeps their newlines and tabs', async () => {
+    // Prepare
+    const { h, id } = await withOpenIncident();
+    const ack = (note: string) => handleApiRequest(h.ctx, req('POST', `/incidents/${id}/ack`, { note }));
+    const resolve = (reason: string) => handleApiRequest(h.ctx, req('POST', `/incidents/${id}/resolve`, { reason }));
+    // Act
+    const titleSet = await ack('\u001b]0;pwned\u0007');
+    const longNote = await ack('n'.repeat(501));
+    const nul = await resolve('done\u0000');
+    const longReason = await resolve('r'.repeat(1001));
+    const multiLine = await resolve('rolled back\n\tthen restarted');
+    // Assess
+    expect(titleSet).toMatchObject({
+      statusCode: 400,
+      body: { error: 'note: must hold no control characters (but newlines and tabs) or escape codes' },
+    });
+    expect(longNote).toMatchObject({ statusCode: 400, body: { error: 'note: must be at most 500 characters' } });
+    expect(nul).toMatchObject({ statusCode: 400, body: { error: expect.stringMatching(/^reason: /) } });
+    expect(longReason).toMatchObject({ statusCode: 400, body: { error: 'reason: must be at most 1000 characters' } });
+    expect(multiLine).toMatchObject({ statusCode: 200, body: { resolution: 'rolled back\n\tthen restarted' } });
+  });
+
+  it('rejects a caller that is not one line, a body over 16 KiB and an unknown value of all', async () => {
+    // Prepare
+    const { h, id } = await withOpenIncident();
+    // Act
+    const forged = await handleApiRequest(h.ctx, { ...req('POST', `/incidents/${id}/ack`, {}), caller: 'alice\nbob' });
+    const huge = await handleApiRequest(h.ctx, req('POST', `/incidents/${id}/ack`, { note: ' '.repeat(17_000) }));
+    const all = await handleApiRequest(h.ctx, req('GET', '/incidents', undefined, { all: 'yes' }));
+    // Assess
+    expect(forged).toMatchObject({ statusCode: 400, body: { error: expect.stringMatching(/^caller: /) } });
+    expect(huge).toMatchObject({ statusCode: 400, body: { error: 'the request body is larger than 16384 bytes' } });
+    expect(all).toMatchObject({ statusCode: 400, body: { error: 'all: must be true or false' } });
+    expect((await h.store.getIncident(id))?.status).toBe('open');
+  });
 });

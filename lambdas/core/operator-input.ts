@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { UsageError } from './errors.ts';
+
+/**
+ * What operators may type into the control plane (incident titles, notes, reasons, service lists, their names),
+ * bounded and free of anything a terminal would act on. The same rules serve the operator API (400) and the CLI
+ * (exit 64, naming the flag); `escapeControlCharacters` renders what was stored before they existed.
+ */
+
+/** At most this many services in one declared incident (ACGS-1 has 7; the DynamoDB key holds them all). */
+export const MAX_DECLARED_SERVICES = 32;
+export const MAX_TITLE_LENGTH = 200;
+export const MAX_NOTE_LENGTH = 500;
+export const MAX_REASON_LENGTH = 1000;
+/** Who acts: an IAM principal ARN in AWS (a user's path may be long), a login name or `--by` locally. */
+export const MAX_CALLER_LENGTH = 1024;
+
+/**
+ * C0 controls (ESC starts every terminal escape sequence), DEL, C1 controls (0x9b is a CSI on its own) and the
+ * Unicode direction overrides and isolates, which reorder what the reader sees ("Trojan Source").
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what these are for.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what these are for.
+const CONTROL_BUT_NEWLINE_AND_TAB = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const HAS_CONTROL = new RegExp(CONTROL.source);
+
+/** Like the config's service names: lower-case letters, digits and dashes, 2-40 characters. */
+const SERVICE_NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
+
+const bounded = (max: number) =>
+  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+
+/** One line: a title, a name. No control character at all. */
+export const singleLineText = (max: number) =>
+  bounded(max).refine((s) => !HAS_CONTROL.test(s), 'must be one line without control characters or escape codes');
+
+/** Free text (a note, a reason): newlines and tabs are kept, any other control character is refused. */
+export const multiLineText = (max: number) =>
+  bounded(max).refine(
+    (s) => !CONTROL_BUT_NEWLINE_AND_TAB.test(s),
+    'must hold no control characters (but newlines and tabs) or escape codes',
+  );
+
+/** Services named by an operator: valid names, each once, at most `MAX_DECLARED_SERVICES`. */
+export const serviceNames = z
+  .array(z.string().regex(SERVICE_NAME, 'must be a service name (lower-case letters, digits and dashes)'))
+  .max(MAX_DECLARED_SERVICES, `at most ${MAX_DECLARED_SERVICES} services per incident`)
+  .superRefine((names, ctx) => {
+    const twice = names.find((name, i) => names.indexOf(name) !== i);
+    if (twice !== undefined) ctx.addIssue({ code: 'custom', message: `"${twice}" is listed twice` });
+  });
+
+export const incidentTitle = singleLineText(MAX_TITLE_LENGTH);
+export const incidentNote = multiLineText(MAX_NOTE_LENGTH);
+export const incidentReason = multiLineText(MAX_REASON_LENGTH);
+export const callerName = singleLineText(MAX_CALLER_LENGTH);
+
+/**
+ * Validates operator input, or a `UsageError` naming each field (as `name` for a bare value) and what it must
+ * be. `fieldName` lets the CLI name its flags instead of the API's fields.
+ */
+export function checkInput<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  name = 'body',
+  fieldName: (path: string) => string = (path) => path,
+): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success)
+    throw new UsageError(
+      parsed.error.issues.map((i) => `${fieldName(i.path.map(String).join('.') || name)}: ${i.message}`).join('; '),
+    );
+  return parsed.data;
+}
+
+/**
+ * Shows every control character as a visible escape (`\n`, `\t`, `\x1b`, `\u202e`), so stored text can never
+ * move the cursor, clear the screen, retitle the terminal or fake a line of output. For text output only.
+ */
+export function escapeControlCharacters(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    if (c === '\r') return '\\r';
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
