@@ -2,7 +2,16 @@ import { SEVERITIES } from '../core/config-schema.ts';
 import { formatDuration, formatInstant } from '../core/duration.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import type { TimelineEntry } from '../core/incident.ts';
-import { type ApiRequest, type ApiResponse, handleApiRequest, type incidentView } from '../use-cases/operator-api.ts';
+import { checkInput, escapeControlCharacters } from '../core/operator-input.ts';
+import {
+  type ApiRequest,
+  type ApiResponse,
+  ackBody,
+  declareBody,
+  handleApiRequest,
+  type incidentView,
+  resolveBody,
+} from '../use-cases/operator-api.ts';
 import { parseCommandLine } from './args.ts';
 import { callOperatorApi } from './aws-operator-client.ts';
 import type { CliCommand } from './command.ts';
@@ -81,11 +90,13 @@ export const incidentCommand: CliCommand = {
       });
       response = { statusCode: 200, body };
     } else {
+      // Checked before the state is opened, like the request: bad input creates nothing.
+      const caller = operatorName(values.by);
       const { runtime } = await openRuntimeFor(values, context, {
         access: action === 'list' || action === 'show' ? 'read' : 'write',
       });
       try {
-        response = await handleApiRequest(runtime.ctx, { ...request, caller: operatorName(values.by) });
+        response = await handleApiRequest(runtime.ctx, { ...request, caller });
       } finally {
         runtime.close();
       }
@@ -146,7 +157,7 @@ function toRequest(
         method: 'POST',
         path: `/incidents/${needId()}/ack`,
         query: {},
-        body: JSON.stringify(values.note === undefined ? {} : { note: values.note }),
+        body: JSON.stringify(checkFlags(ackBody, values.note === undefined ? {} : { note: values.note })),
       };
     case 'resolve':
       if (!values.reason?.trim()) throw new UsageError('resolve needs --reason TEXT (it goes on the timeline)');
@@ -154,19 +165,19 @@ function toRequest(
         method: 'POST',
         path: `/incidents/${needId()}/resolve`,
         query: {},
-        body: JSON.stringify({ reason: values.reason }),
+        body: JSON.stringify(checkFlags(resolveBody, { reason: values.reason })),
       };
     case 'declare': {
       if (values.type !== 'security' && values.type !== 'manual')
         throw new UsageError('declare needs --type security or --type manual');
       if (!SEVERITIES.some((s) => s === values.severity)) throw new UsageError('declare needs --severity P1, P2 or P3');
       if (!values.title?.trim()) throw new UsageError('declare needs --title TEXT');
-      const body = {
+      const body = checkFlags(declareBody, {
         type: values.type,
         severity: values.severity,
         title: values.title.trim(),
         services: values.service ?? [],
-      };
+      });
       return { method: 'POST', path: '/incidents', query: {}, body: JSON.stringify(body) };
     }
     case undefined:
@@ -174,6 +185,15 @@ function toRequest(
     default:
       throw new UsageError(`unknown action "${action}" (actions: list, show, ack, resolve, declare)`);
   }
+}
+
+/** The operator API's own rules, with the problem named by its flag (`--service`, not `services.3`). */
+function checkFlags<T extends Parameters<typeof checkInput>[0]>(schema: T, body: Record<string, unknown>) {
+  const flags: Record<string, string> = { services: '--service' };
+  return checkInput(schema, body, 'body', (path) => {
+    const field = path.split('.')[0] ?? path;
+    return flags[field] ?? `--${field}`;
+  });
 }
 
 function listText(incidents: readonly View[], now: number): string {
@@ -203,7 +223,8 @@ function showText(view: View & { timeline: Timeline }): string {
     '  timeline:',
     ...view.timeline.map((e) => `    ${e.at}  ${describeEntry({ ...e, at: Date.parse(e.at) } as TimelineEntry)}`),
   ];
-  return `${lines.join('\n')}\n`;
+  // Stored text (titles, notes, names) may predate the input rules: never let it reach the terminal raw.
+  return `${lines.map(escapeControlCharacters).join('\n')}\n`;
 }
 
 export function describeEntry(e: TimelineEntry): string {

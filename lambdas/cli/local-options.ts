@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FleetConfig } from '../core/config-schema.ts';
 import { StateUnavailableError, UsageError } from '../core/errors.ts';
+import { callerName, checkInput } from '../core/operator-input.ts';
 import { DEFAULT_STATE_DIR, type LocalRuntime, openLocalRuntime, type StateAccess } from '../local/runtime.ts';
 import type { CliContext } from './command.ts';
 import { loadFleetConfig } from './load-config.ts';
@@ -69,9 +70,9 @@ function checkStateDir(stateDir: string, access: StateAccess): void {
     );
 }
 
-/** Who is acting: `--by`, else the login name. Recorded on the timeline. */
+/** Who is acting: `--by` (one line, bounded), else the login name. Recorded on the timeline. */
 export function operatorName(by: string | undefined): string {
-  if (by !== undefined && by.trim() !== '') return by.trim();
+  if (by !== undefined && by.trim() !== '') return checkInput(callerName, by, '--by');
   try {
     return userInfo().username;
   } catch {

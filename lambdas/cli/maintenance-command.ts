@@ -1,6 +1,7 @@
 import { formatInstant } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
 import { MAINTENANCE_WINDOW_DELAY, MAINTENANCE_WINDOW_LENGTH, type MaintenanceWindow } from '../core/escalation.ts';
+import { checkInput, incidentReason } from '../core/operator-input.ts';
 import { unmuteIncidents } from '../use-cases/unmute.ts';
 import { durationOption, parseCommandLine } from './args.ts';
 import type { CliCommand } from './command.ts';
@@ -86,6 +87,7 @@ export const maintenanceCommand: CliCommand = {
       const length = durationOption('--for', values.for, MAINTENANCE_WINDOW_LENGTH);
       const delay = values.in === undefined ? 0 : durationOption('--in', values.in, MAINTENANCE_WINDOW_DELAY);
       if (!values.reason?.trim()) throw new UsageError('maintenance start needs --reason TEXT');
+      const reason = checkInput(incidentReason, values.reason, '--reason');
       const names = new Set([...config.services.map((s) => s.name), ...config.checks.map((c) => c.name)]);
       const subjects = values.service ?? ['*'];
       const unknown = subjects.filter((s) => s !== '*' && !names.has(s));
@@ -96,7 +98,7 @@ export const maintenanceCommand: CliCommand = {
         subjects,
         startsAt: now + delay,
         endsAt: now + delay + length,
-        reason: values.reason.trim(),
+        reason,
         createdBy: by,
       };
       await ctx.control.putMaintenanceWindow(window);

@@ -1,4 +1,5 @@
 import { ControlPlaneError, StateUnavailableError, UsageError } from '../core/errors.ts';
+import { escapeControlCharacters } from '../core/operator-input.ts';
 import { type CliCommand, type CliContext, EXIT_IOERR, EXIT_SOFTWARE, EXIT_USAGE } from './command.ts';
 
 /**
@@ -32,11 +33,11 @@ export async function runCli(
     return await command.run(rest, context);
   } catch (error) {
     if (error instanceof UsageError) {
-      context.stderr(`acgs-ops: ${error.message}\n`);
+      context.stderr(`acgs-ops: ${printable(error.message)}\n`);
       return EXIT_USAGE;
     }
     if (error instanceof StateUnavailableError) {
-      context.stderr(`acgs-ops: ${error.message}\n`);
+      context.stderr(`acgs-ops: ${printable(error.message)}\n`);
       return EXIT_IOERR;
     }
     // Not the operator's fault: a known failure says what went wrong; anything else is a bug and keeps its stack.
@@ -47,6 +48,11 @@ export async function runCli(
     );
     return EXIT_SOFTWARE;
   }
+}
+
+/** Messages may quote what the operator typed: its control characters are shown escaped (config problems keep their lines). */
+function printable(message: string): string {
+  return message.split('\n').map(escapeControlCharacters).join('\n');
 }
 
 function findCommand(commands: readonly CliCommand[], name: string): CliCommand {

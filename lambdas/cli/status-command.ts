@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatDuration, formatInstant } from '../core/duration.ts';
+import { escapeControlCharacters } from '../core/operator-input.ts';
 import type { Heartbeat } from '../local/daemon.ts';
 import { parseCommandArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
@@ -78,7 +79,7 @@ export const statusCommand: CliCommand = {
             '',
             open.length === 0
               ? 'no open incidents'
-              : `${open.length} open incident(s):\n${open.map((i) => `  ${i.id}  ${i.severity}  ${i.status}  ${i.title}`).join('\n')}`,
+              : `${open.length} open incident(s):\n${open.map((i) => `  ${i.id}  ${i.severity}  ${i.status}  ${escapeControlCharacters(i.title)}`).join('\n')}`,
             isolated.length > 0 ? `isolated: ${isolated.join(', ')}` : 'isolated: none',
             windows.length > 0
               ? `maintenance: ${windows.map((w) => `${w.id} (${w.subjects.join(',')}) until ${formatInstant(w.endsAt)}`).join('; ')}`
