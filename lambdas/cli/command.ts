@@ -15,7 +15,8 @@ export interface CliContext {
 
 /**
  * One `acgs-ops <name>` subcommand. `run` receives the arguments after the name (help is handled for it) and
- * returns the exit code; it throws `UsageError` for bad input (exit 64, message on stderr, no stack trace).
+ * returns the exit code; it throws `UsageError` for bad input (exit 64, message on stderr, no stack trace) and
+ * `StateUnavailableError` for state it cannot open (exit 74, likewise).
  */
 export interface CliCommand {
   readonly name: string;

@@ -17,7 +17,8 @@ Options:
 ${LOCAL_OPTIONS_HELP}
 
 Exit status: 0 daemon alive and no open incident, 1 open incidents, 2 daemon silent (no heartbeat within three
-probe intervals) or never ran, 64 usage or config error.
+probe intervals) or never ran, 64 usage or config error or no state in the directory, 74 the state cannot be
+opened (read-only, empty or corrupt).
 `;
 
 export const statusCommand: CliCommand = {
