@@ -138,6 +138,16 @@ describe('acgs-ops with a broken state directory', () => {
     expect(existsSync(join(dir, 'state.db'))).toBe(false);
   });
 
+  it('lists backups without needing or creating state', async () => {
+    // Prepare
+    const typo = join(await freshDir(), 'stat-typo');
+    // Act
+    const run = await runAcgsOps(['backup', 'list', '--state', typo]);
+    // Assess
+    expect(run.code).toBe(0);
+    expect(existsSync(typo)).toBe(false);
+  });
+
   it('exits 0 and lists nothing when a read-only command finds an empty store', async () => {
     // Prepare
     const dir = await stateDirWithStore();
