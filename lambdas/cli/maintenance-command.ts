@@ -45,6 +45,9 @@ export const maintenanceCommand: CliCommand = {
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     if (action !== 'start' && action !== 'list' && action !== 'end')
       throw new UsageError('acgs-ops maintenance needs an action: start, list or end');
+    // Checked before the state is opened: bad input creates nothing.
+    const reason = values.reason?.trim() ? checkInput(incidentReason, values.reason, '--reason') : undefined;
+    const by = operatorName(values.by);
     const { config, runtime } = await openRuntimeFor(values, context, {
       access: action === 'list' ? 'read' : 'write',
     });
@@ -86,13 +89,11 @@ export const maintenanceCommand: CliCommand = {
       if (values.for === undefined) throw new UsageError('maintenance start needs --for DURATION (e.g. 45m)');
       const length = durationOption('--for', values.for, MAINTENANCE_WINDOW_LENGTH);
       const delay = values.in === undefined ? 0 : durationOption('--in', values.in, MAINTENANCE_WINDOW_DELAY);
-      if (!values.reason?.trim()) throw new UsageError('maintenance start needs --reason TEXT');
-      const reason = checkInput(incidentReason, values.reason, '--reason');
+      if (reason === undefined) throw new UsageError('maintenance start needs --reason TEXT');
       const names = new Set([...config.services.map((s) => s.name), ...config.checks.map((c) => c.name)]);
       const subjects = values.service ?? ['*'];
       const unknown = subjects.filter((s) => s !== '*' && !names.has(s));
       if (unknown.length > 0) throw new UsageError(`unknown service or check: ${unknown.join(', ')}`);
-      const by = operatorName(values.by);
       const window: MaintenanceWindow = {
         id: `mw-${now.toString(36)}`,
         subjects,

@@ -60,6 +60,17 @@ describe('acgs-ops incident with bad input', () => {
     expect(existsSync(state)).toBe(false);
   });
 
+  it('exits 64 naming --reason before creating state when a maintenance reason holds an escape code', async () => {
+    // Prepare
+    const state = stateDir();
+    // Act
+    const run = await runAcgsOps(['maintenance', 'start', '--for', '1h', '--reason', 'x\u001b[2J', '--state', state]);
+    // Assess
+    expect(run.code).toBe(64);
+    expect(run.stderr).toMatch(/^acgs-ops: --reason: must hold no control characters/);
+    expect(existsSync(state)).toBe(false);
+  });
+
   it('quotes a bad incident id in its error with the escape codes shown, not run', async () => {
     // Act
     const run = await runAcgsOps(['incident', 'show', 'INC\u001b[31m', '--state', stateDir()]);
