@@ -7,14 +7,18 @@ import { formatDuration } from './duration.ts';
  *
  * The backup document publishes three kinds of small JSON record next to the dumps (the contract below):
  * `<id>.manifest.json` for a finished dump, `<id>.failed.json` for an attempt that failed, and `*.drill.json` for a
- * restore drill. Nothing here trusts a record's word alone: a manifest is only GOOD if the dump it names is in the
- * store at the size it states, is big enough to be a real database, and `pg_restore --list` found table data in it.
+ * restore drill; the control plane adds `*.drill-failed.json` for a drill that failed. Nothing here trusts a record's
+ * word alone: a manifest is only GOOD while the dump it names is in the store at the size it states (and with its
+ * SHA-256, whenever the store gives one), is big enough to be a real database, `pg_restore --list` found table data in
+ * it, and no drill of it failed since the last one that passed.
  * Pure: the caller lists the store and reads the records; times are epoch milliseconds.
  */
 
 export const MANIFEST_SUFFIX = '.manifest.json';
 export const FAILURE_SUFFIX = '.failed.json';
 export const DRILL_SUFFIX = '.drill.json';
+/** Not a `DRILL_SUFFIX` name: an older reader takes it for an unreferenced object, never for an unreadable drill. */
+export const DRILL_FAILURE_SUFFIX = '.drill-failed.json';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const id = z.string().regex(ID, 'must be 1-128 letters, digits and . _ - (it names the record files)');
@@ -90,9 +94,28 @@ export const drillReportSchema = z
   })
   .refine(finishesAfterStart, finishesAfterStartProblem);
 
+/**
+ * A restore drill that did not complete (the drill document failed, timed out or printed no report), written by the
+ * control plane: the next judgement must not take the last passing drill for the latest.
+ */
+export const drillFailureSchema = z
+  .object({
+    kind: z.literal('acgs-ops.drill-failure'),
+    version: z.literal(1),
+    /** The backup the drill was given. */
+    backupId: id,
+    /** The dump, as the drill document was given it (see `drillReportSchema.source`). */
+    source: z.string().min(1).max(2_048),
+    startedAt: instant,
+    failedAt: instant,
+    reason: z.string().min(1).max(2_000),
+  })
+  .refine((f) => f.failedAt >= f.startedAt, { message: 'must not be before startedAt', path: ['failedAt'] });
+
 export type BackupManifest = z.output<typeof backupManifestSchema>;
 export type BackupFailure = z.output<typeof backupFailureSchema>;
 export type DrillReport = z.output<typeof drillReportSchema>;
+export type DrillFailure = z.output<typeof drillFailureSchema>;
 
 export type RecordParseResult<T> =
   | { readonly ok: true; readonly value: T }
@@ -108,6 +131,10 @@ export function parseBackupFailure(text: string): RecordParseResult<BackupFailur
 
 export function parseDrillReport(text: string): RecordParseResult<DrillReport> {
   return parseRecord(text, drillReportSchema);
+}
+
+export function parseDrillFailure(text: string): RecordParseResult<DrillFailure> {
+  return parseRecord(text, drillFailureSchema);
 }
 
 function parseRecord<S extends z.ZodType>(text: string, schema: S): RecordParseResult<z.output<S>> {
@@ -135,7 +162,11 @@ export type BackupPolicy = Pick<BackupConfig, 'maxAge' | 'minSizeBytes' | 'maxSh
 
 export type RecoveryObjectives = Pick<FleetConfig['recovery'], 'rto' | 'rpo'>;
 
-/** An object in the store, as a listing gives it (an `ObjectSummary` fits; `sha256` when the caller has one). */
+/**
+ * An object in the store, as a listing gives it (an `ObjectSummary` fits). `sha256`: the content's SHA-256 as the
+ * store gives it now (`ObjectStore.contentSha256`); absent when the store cannot tell, and then the dump is not
+ * `verified`.
+ */
 export interface ListedObject {
   readonly key: string;
   readonly size: number;
@@ -162,6 +193,10 @@ export interface CataloguedBackup {
   readonly verdict: 'good' | 'bad';
   /** Why it is bad; empty when good. Each a clause: "dump is 0 bytes". */
   readonly problems: readonly string[];
+  /** The store gave the dump's SHA-256 now, and it is the manifest's: the content is still what was published. */
+  readonly verified: boolean;
+  /** The latest drill of this backup restored it and matched its manifest. */
+  readonly restorable: boolean;
 }
 
 export interface CataloguedFailure {
@@ -174,6 +209,11 @@ export interface CataloguedDrill {
   readonly report: DrillReport;
 }
 
+export interface CataloguedDrillFailure {
+  readonly key: string;
+  readonly failure: DrillFailure;
+}
+
 export interface UnreadableRecord {
   readonly key: string;
   readonly problem: string;
@@ -184,6 +224,8 @@ export interface Catalogue {
   readonly backups: readonly CataloguedBackup[];
   readonly failures: readonly CataloguedFailure[];
   readonly drills: readonly CataloguedDrill[];
+  /** Drills that failed, oldest first. */
+  readonly drillFailures: readonly CataloguedDrillFailure[];
   /** Records that do not parse, or clash with another: they could be anything, so retention stops for them. */
   readonly unreadable: readonly UnreadableRecord[];
   /** Objects no record names (a dump whose manifest was never written, or one being uploaded): never pruned. */
@@ -199,7 +241,12 @@ export function recordKeys(listing: readonly ListedObject[]): string[] {
 }
 
 function isRecordKey(key: string): boolean {
-  return key.endsWith(MANIFEST_SUFFIX) || key.endsWith(FAILURE_SUFFIX) || key.endsWith(DRILL_SUFFIX);
+  return (
+    key.endsWith(MANIFEST_SUFFIX) ||
+    key.endsWith(FAILURE_SUFFIX) ||
+    key.endsWith(DRILL_SUFFIX) ||
+    key.endsWith(DRILL_FAILURE_SUFFIX)
+  );
 }
 
 /** Parses the records and judges every manifest against the listing. */
@@ -209,6 +256,7 @@ export function buildCatalogue(input: CatalogueInput, policy: Pick<BackupPolicy,
   const manifests: { key: string; manifest: BackupManifest }[] = [];
   const failures: CataloguedFailure[] = [];
   const drills: CataloguedDrill[] = [];
+  const drillFailures: CataloguedDrillFailure[] = [];
 
   for (const { key, text } of [...input.records].sort((a, b) => compareText(a.key, b.key))) {
     if (key.endsWith(MANIFEST_SUFFIX)) {
@@ -227,6 +275,10 @@ export function buildCatalogue(input: CatalogueInput, policy: Pick<BackupPolicy,
       const parsed = parseDrillReport(text);
       if (parsed.ok) drills.push({ key, report: parsed.value });
       else unreadable.push({ key, problem: `not a drill report: ${parsed.error}` });
+    } else if (key.endsWith(DRILL_FAILURE_SUFFIX)) {
+      const parsed = parseDrillFailure(text);
+      if (parsed.ok) drillFailures.push({ key, failure: parsed.value });
+      else unreadable.push({ key, problem: `not a drill failure record: ${parsed.error}` });
     }
   }
 
@@ -255,7 +307,18 @@ export function buildCatalogue(input: CatalogueInput, policy: Pick<BackupPolicy,
     const failure = failed.get(backupId);
     if (failure && failure.startedAt >= only.manifest.startedAt)
       problems.push(`a failure record says this attempt failed: ${failure.reason}`);
-    backups.push({ ...only, dumpStored, verdict: problems.length === 0 ? 'good' : 'bad', problems });
+    // The latest drill of this backup decides: a failed one makes it bad until a newer drill of it passes.
+    const drilled = latestDrillOf(only.manifest, drills, drillFailures);
+    if (drilled?.failed) problems.push(drilled.failed);
+    const sha256 = listed.get(only.manifest.dumpKey)?.sha256;
+    backups.push({
+      ...only,
+      dumpStored,
+      verdict: problems.length === 0 ? 'good' : 'bad',
+      problems,
+      verified: sha256 !== undefined && sha256 === only.manifest.sha256,
+      restorable: drilled !== undefined && drilled.failed === undefined,
+    });
   }
 
   const referenced = new Set<string>([
@@ -267,6 +330,7 @@ export function buildCatalogue(input: CatalogueInput, policy: Pick<BackupPolicy,
     backups: backups.sort((a, b) => byStart(a.manifest, b.manifest)),
     failures: failures.sort((a, b) => byStart(a.failure, b.failure)),
     drills: drills.sort((a, b) => a.report.startedAt - b.report.startedAt || compareText(a.key, b.key)),
+    drillFailures: drillFailures.sort((a, b) => a.failure.startedAt - b.failure.startedAt || compareText(a.key, b.key)),
     unreadable: unreadable.sort((a, b) => compareText(a.key, b.key)),
     unreferenced: input.listing
       .map((o) => o.key)
@@ -293,6 +357,34 @@ function manifestProblems(m: BackupManifest, listed: Map<string, ListedObject>, 
   if (m.tableDataEntries > m.tocEntries)
     problems.push(`the manifest counts ${m.tableDataEntries} table data entries among ${m.tocEntries} entries`);
   return problems;
+}
+
+/** The latest drill of the backup, passed or failed (`failed`: why, as a problem of the backup). */
+function latestDrillOf(
+  manifest: BackupManifest,
+  drills: readonly CataloguedDrill[],
+  failures: readonly CataloguedDrillFailure[],
+): { readonly startedAt: number; readonly failed?: string } | undefined {
+  let latest: { startedAt: number; failed?: string } | undefined;
+  for (const { report } of drills) {
+    if (!drillIsOf(report, manifest) || (latest && latest.startedAt > report.startedAt)) continue;
+    const problems = drillContentProblems(report, manifest);
+    latest =
+      problems.length === 0
+        ? { startedAt: report.startedAt }
+        : {
+            startedAt: report.startedAt,
+            failed: `restore drill at ${new Date(report.startedAt).toISOString()} did not prove it: ${problems.join('; ')}`,
+          };
+  }
+  for (const { failure } of failures) {
+    if (failure.backupId !== manifest.id || (latest && latest.startedAt > failure.startedAt)) continue;
+    latest = {
+      startedAt: failure.startedAt,
+      failed: `restore drill at ${new Date(failure.startedAt).toISOString()} failed: ${failure.reason}`,
+    };
+  }
+  return latest;
 }
 
 function namesId(key: string, suffix: string, recordId: string): boolean {
@@ -323,7 +415,7 @@ export interface BackupJudgement {
   readonly dataAgeMs?: number;
   readonly latestAttempt?: BackupAttempt;
   readonly drillStatus: DrillStatus;
-  /** now - the latest drill's finishedAt. */
+  /** now - the latest completed drill's finishedAt (a failed drill does not count). */
   readonly drillAgeMs?: number;
   readonly drillReasons: readonly string[];
 }
@@ -421,6 +513,13 @@ function judgeLatestDrill(
   now: number,
 ): Pick<BackupJudgement, 'drillStatus' | 'drillAgeMs' | 'drillReasons'> {
   const latest = catalogue.drills.at(-1)?.report;
+  // A drill that failed after the latest completed one is the latest word: only a newer passing drill answers it.
+  const failed = catalogue.drillFailures.at(-1)?.failure;
+  if (failed && (!latest || failed.startedAt >= latest.startedAt)) {
+    const drillReasons = [`latest restore drill (of ${failed.backupId}) failed: ${failed.reason}`];
+    if (!latest) return { drillStatus: 'failed', drillReasons };
+    return { drillStatus: 'failed', drillAgeMs: now - latest.finishedAt, drillReasons };
+  }
   if (!latest) return { drillStatus: 'never', drillReasons: ['no restore drill has been recorded'] };
   const drillAgeMs = now - latest.finishedAt;
   // The drill's backup may since have been pruned: then only what the report says of itself can be checked.
@@ -517,7 +616,7 @@ function measure(measuredMs: number, targetMs: number): ObjectiveMeasure {
   return { measuredMs, targetMs, met: measuredMs <= targetMs };
 }
 
-export type KeepReason = 'newest-good' | 'daily' | 'weekly' | 'monthly';
+export type KeepReason = 'newest-good' | 'newest-restorable' | 'daily' | 'weekly' | 'monthly';
 
 export interface RetentionPlan {
   /** Good backups kept, oldest first, with every rule that keeps each. */
@@ -527,6 +626,11 @@ export interface RetentionPlan {
    * interrupted prune leaves a bad manifest (deleted next time), never a dump nothing names.
    */
   readonly delete: readonly { readonly id: string; readonly keys: readonly string[]; readonly why: string }[];
+  /**
+   * Backups no rule keeps that are not deleted yet, oldest first: a newer backup is unproven (the store could not
+   * verify its content and no drill restored it), so nothing older may go on the strength of it. Absent when none.
+   */
+  readonly held?: readonly { readonly id: string; readonly why: string }[];
   /** Why nothing at all may be deleted now; then `keep` and `delete` are empty. */
   readonly refused?: string;
 }
@@ -535,7 +639,9 @@ export interface RetentionPlan {
  * Grandfather-father-son over the GOOD backups: the newest of each of the last `daily` UTC days that have one, of
  * the last `weekly` ISO weeks, of the last `monthly` UTC months; the newest good backup always. Periods without a
  * backup do not count, so backups that stop never age the kept ones away. Bad backups (all older than the newest
- * good one, or the plan is refused) and failure records older than the oldest kept backup go.
+ * good one, or the plan is refused) and failure records older than the oldest kept backup go. The newest backup a
+ * drill proved restorable is always kept, and nothing is deleted while a newer good backup is unproven: neither
+ * verified against its manifest by the store now nor restored by a drill.
  */
 export function planRetention(catalogue: Catalogue, policy: BackupPolicy, now: number): RetentionPlan {
   const refused = refusal(catalogue, policy, now);
@@ -549,6 +655,8 @@ export function planRetention(catalogue: Catalogue, policy: BackupPolicy, now: n
   };
   const newest = newestFirst[0];
   if (newest) keepFor(newest.manifest.id, 'newest-good');
+  const restorable = newestFirst.find((b) => b.restorable);
+  if (restorable) keepFor(restorable.manifest.id, 'newest-restorable');
   const periods: [KeepReason, number, (ms: number) => string][] = [
     ['daily', policy.retention.daily, utcDay],
     ['weekly', policy.retention.weekly, isoWeek],
@@ -570,8 +678,19 @@ export function planRetention(catalogue: Catalogue, policy: BackupPolicy, now: n
   const oldestKept = kept[0]?.manifest.startedAt ?? Number.POSITIVE_INFINITY;
 
   const deletions: { id: string; startedAt: number; keys: string[]; why: string }[] = [];
+  const held: { id: string; why: string }[] = [];
   for (const b of catalogue.backups) {
     if (reasons.has(b.manifest.id)) continue;
+    const unproven = good.find((g) => byStart(g.manifest, b.manifest) > 0 && !g.verified && !g.restorable);
+    if (unproven) {
+      held.push({
+        id: b.manifest.id,
+        why:
+          `a newer backup is unproven: ${unproven.manifest.id} (the store gave no checksum to verify, and no drill ` +
+          'restored it)',
+      });
+      continue;
+    }
     const keys = [...(b.dumpStored ? [b.manifest.dumpKey] : []), b.key].filter((k) => !keptKeys.has(k));
     const why = b.verdict === 'good' ? 'good, but no retention rule keeps it' : `bad backup: ${b.problems.join('; ')}`;
     deletions.push({ id: b.manifest.id, startedAt: b.manifest.startedAt, keys, why });
@@ -587,6 +706,7 @@ export function planRetention(catalogue: Catalogue, policy: BackupPolicy, now: n
   }
   return {
     keep: kept.map((b) => ({ id: b.manifest.id, reasons: reasons.get(b.manifest.id) ?? [] })),
+    ...(held.length === 0 ? {} : { held }),
     delete: deletions
       .sort(
         (a, b) => a.startedAt - b.startedAt || compareText(a.id, b.id) || compareText(a.keys[0] ?? '', b.keys[0] ?? ''),

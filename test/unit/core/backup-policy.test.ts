@@ -48,6 +48,8 @@ interface BackupOptions {
   readonly tableDataEntries?: number;
   readonly id?: string;
   readonly tookMs?: number;
+  /** SHA-256 the store gives for the dump now; `none`: a store that cannot tell. @default the manifest's */
+  readonly checksum?: string | 'none';
 }
 
 /** A manifest and its dump, as the backup document publishes them under `<day>/`. */
@@ -76,9 +78,12 @@ function backup(startedAt: number, options: BackupOptions = {}): Objects {
   const manifestKey = `${folder}/${backupId}.manifest.json`;
   const text = JSON.stringify(manifest);
   const stored = options.stored ?? sizeBytes;
+  const checksum = options.checksum ?? SHA;
   return {
     listing: [
-      ...(stored === 'missing' ? [] : [{ key: dumpKey, size: stored }]),
+      ...(stored === 'missing'
+        ? []
+        : [{ key: dumpKey, size: stored, ...(checksum === 'none' ? {} : { sha256: checksum }) }]),
       { key: manifestKey, size: text.length },
     ],
     records: [{ key: manifestKey, text }],
@@ -117,6 +122,22 @@ function drillJson(source: string, startedAt: number, over: Record<string, unkno
 function drill(source: string, startedAt: number, over: Record<string, unknown> = {}): Objects {
   const key = `drills/${new Date(startedAt).toISOString().slice(0, 10)}.drill.json`;
   const text = drillJson(source, startedAt, over);
+  return { listing: [{ key, size: text.length }], records: [{ key, text }] };
+}
+
+/** A drill of the backup started at `backupStartedAt` that failed (the document exited non-zero). */
+function drillFailure(backupStartedAt: number, startedAt: number, reason: string): Objects {
+  const backupId = idAt(backupStartedAt);
+  const key = `drills/${backupId}-${new Date(startedAt).toISOString().replace(/[-:.]/g, '')}.drill-failed.json`;
+  const text = JSON.stringify({
+    kind: 'acgs-ops.drill-failure',
+    version: 1,
+    backupId,
+    source: dumpUrl(backupStartedAt),
+    startedAt: new Date(startedAt).toISOString(),
+    failedAt: new Date(startedAt + MINUTE).toISOString(),
+    reason,
+  });
   return { listing: [{ key, size: text.length }], records: [{ key, text }] };
 }
 
@@ -375,6 +396,50 @@ describe('buildCatalogue', () => {
       'drills/2026-12-01.drill.json',
     ]);
   });
+
+  it('reads failed drills as records too, and judges the backup a drill failed on bad', () => {
+    const c = catalogue(
+      backup(T - DAY),
+      backup(T),
+      drillFailure(T, T + HOUR, 'the dump does not have the SHA-256 of its manifest'),
+    );
+    expect(recordKeys(input(drillFailure(T, T + HOUR, 'x')).listing)).toEqual([
+      `drills/${idAt(T)}-20261201T030000000Z.drill-failed.json`,
+    ]);
+    expect(c.drillFailures.map((f) => f.failure.backupId)).toEqual([idAt(T)]);
+    expect(c.backups.map((b) => [b.manifest.id, b.verdict, b.problems])).toEqual([
+      [idAt(T - DAY), 'good', []],
+      [
+        idAt(T),
+        'bad',
+        ['restore drill at 2026-12-01T03:00:00.000Z failed: the dump does not have the SHA-256 of its manifest'],
+      ],
+    ]);
+  });
+
+  it('judges a backup bad when its latest drill restored content other than its manifest says', () => {
+    const c = catalogue(backup(T), drill(dumpUrl(T), T + HOUR, { tableDataEntries: 12 }));
+    expect(c.backups[0]).toMatchObject({
+      verdict: 'bad',
+      restorable: false,
+      problems: [
+        'restore drill at 2026-12-01T03:00:00.000Z did not prove it: it restored 12 table data entries, the manifest lists 40',
+      ],
+    });
+  });
+
+  it('lets a newer passing drill of the same backup stand over an earlier failed one', () => {
+    const c = catalogue(backup(T), drillFailure(T, T + HOUR, 'could not connect'), drill(dumpUrl(T), T + 2 * HOUR));
+    expect(c.backups[0]).toMatchObject({ verdict: 'good', restorable: true, problems: [] });
+  });
+
+  it("says whether the store vouched for the dump's content now (verified) and a drill restored it (restorable)", () => {
+    const c = catalogue(backup(T - DAY, { checksum: 'none' }), backup(T), drill(dumpUrl(T - DAY), T - DAY + HOUR));
+    expect(c.backups.map((b) => [b.manifest.id, b.verified, b.restorable])).toEqual([
+      [idAt(T - DAY), false, true],
+      [idAt(T), true, false],
+    ]);
+  });
 });
 
 describe('judgeBackups', () => {
@@ -514,6 +579,32 @@ describe('judgeBackups', () => {
     }
     const elsewhere = drill(`s3://acgs-backups/backups/other-${idAt(T)}.dump`, T + HOUR, { tableDataEntries: 39 });
     expect(judgeBackups(catalogue(backup(T), elsewhere), policy, T + 2 * HOUR).drillStatus).toBe('ok');
+  });
+
+  it('reports a drill that failed after a passing one as failed, until a newer drill passes', () => {
+    const passed = drill(dumpUrl(T - DAY), T - 20 * HOUR);
+    const failed = drillFailure(T, T + HOUR, 'pg_restore: error: could not read from input file: end of file');
+    expect(judgeBackups(catalogue(backup(T - DAY), backup(T), passed, failed), policy, T + 2 * HOUR)).toMatchObject({
+      drillStatus: 'failed',
+      drillReasons: [
+        `latest restore drill (of ${idAt(T)}) failed: pg_restore: error: could not read from input file: end of file`,
+      ],
+    });
+    const again = drill(dumpUrl(T - DAY), T + 3 * HOUR);
+    expect(
+      judgeBackups(catalogue(backup(T - DAY), backup(T), passed, failed, again), policy, T + 4 * HOUR),
+    ).toMatchObject({ drillStatus: 'ok', drillReasons: [] });
+  });
+
+  it("is failed when the newest dump no longer has its manifest's SHA-256 (same size), naming both", () => {
+    const c = catalogue(backup(T - DAY), backup(T, { checksum: 'b'.repeat(64) }));
+    const j = judgeBackups(c, policy, T + HOUR);
+    expect(j).toMatchObject({ status: 'failed', newestGood: { id: idAt(T - DAY) } });
+    expect(j.reasons).toEqual([
+      expect.stringMatching(
+        /^latest attempt .* is not a usable backup: dump .* has SHA-256 b{64}, the manifest says a{64}$/,
+      ),
+    ]);
   });
 
   it('judges the latest drill only, and by its own counts when its backup has been pruned', () => {
@@ -695,6 +786,81 @@ describe('planRetention', () => {
       },
       expect.objectContaining({ id: id('2026-12-01T02:00:00Z') }),
     ]);
+  });
+
+  it('deletes nothing older than a backup the store could not verify and no drill proved', () => {
+    const c = catalogue(
+      ...dailyBackups('2026-12-01', '2026-12-08'),
+      backup(at('2026-12-09T02:00:00Z'), { checksum: 'none' }),
+      backup(at('2026-12-10T02:00:00Z')),
+    );
+    const plan = planRetention(
+      c,
+      { ...policy, retention: { daily: 2, weekly: 0, monthly: 0 } },
+      at('2026-12-10T09:00:00Z'),
+    );
+    expect(plan.delete).toEqual([]);
+    expect(plan.held).toEqual(
+      dailyBackups('2026-12-01', '2026-12-08').map((_, i) => ({
+        id: id(`2026-12-0${i + 1}T02:00:00Z`),
+        why: `a newer backup is unproven: ${id('2026-12-09T02:00:00Z')} (the store gave no checksum to verify, and no drill restored it)`,
+      })),
+    );
+  });
+
+  it('prunes behind an unverified backup once a drill proved it restorable', () => {
+    const c = catalogue(
+      ...dailyBackups('2026-12-01', '2026-12-08'),
+      backup(at('2026-12-09T02:00:00Z'), { checksum: 'none' }),
+      drill(dumpUrl(at('2026-12-09T02:00:00Z')), at('2026-12-09T05:00:00Z')),
+      backup(at('2026-12-10T02:00:00Z')),
+    );
+    const plan = planRetention(
+      c,
+      { ...policy, retention: { daily: 2, weekly: 0, monthly: 0 } },
+      at('2026-12-10T09:00:00Z'),
+    );
+    expect(plan.keep.map((k) => k.id)).toEqual([id('2026-12-09T02:00:00Z'), id('2026-12-10T02:00:00Z')]);
+    expect(plan.delete).toHaveLength(8);
+  });
+
+  it('always keeps the newest backup a drill proved restorable, whatever the GFS rules say', () => {
+    const c = catalogue(
+      ...dailyBackups('2026-12-01', '2026-12-10'),
+      drill(dumpUrl(at('2026-12-03T02:00:00Z')), at('2026-12-03T05:00:00Z')),
+    );
+    const plan = planRetention(
+      c,
+      { ...policy, retention: { daily: 1, weekly: 0, monthly: 0 } },
+      at('2026-12-10T09:00:00Z'),
+    );
+    expect(plan.keep).toEqual([
+      { id: id('2026-12-03T02:00:00Z'), reasons: ['newest-restorable'] },
+      { id: id('2026-12-10T02:00:00Z'), reasons: ['newest-good', 'daily'] },
+    ]);
+    expect(plan.delete.map((d) => d.id)).not.toContain(id('2026-12-03T02:00:00Z'));
+  });
+
+  it('deletes nothing when the newest dump was corrupted after publication or failed its drill', () => {
+    const T = at('2026-12-03T02:00:00Z');
+    const small = { ...policy, retention: { daily: 1, weekly: 0, monthly: 0 } };
+    const corrupt = catalogue(backup(T - 2 * DAY), backup(T - DAY), backup(T, { checksum: 'b'.repeat(64) }));
+    expect(planRetention(corrupt, small, T + HOUR)).toMatchObject({
+      keep: [],
+      delete: [],
+      refused: expect.stringMatching(/^latest attempt .* is not a usable backup: dump .* has SHA-256 b{64}/),
+    });
+    const undrillable = catalogue(
+      backup(T - 2 * DAY),
+      backup(T - DAY),
+      backup(T),
+      drillFailure(T, T + HOUR, 'pg_restore: error: could not uncompress data: incorrect data check'),
+    );
+    expect(planRetention(undrillable, small, T + 2 * HOUR)).toMatchObject({
+      keep: [],
+      delete: [],
+      refused: expect.stringContaining('failed: pg_restore: error: could not uncompress data: incorrect data check'),
+    });
   });
 
   it('makes the same plan whatever order the store listed things in', () => {
