@@ -131,6 +131,13 @@ export interface ObjectStore {
   put(key: string, body: Uint8Array | string, options?: PutObjectOptions): Promise<PutObjectResult>;
   get(key: string): Promise<StoredObject | undefined>;
   head(key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * SHA-256 (hex) of the content as it is stored now, where the store can tell cheaply: the file store re-reads the
+   * file (a sidecar written at put time would vouch for bytes since altered in place); S3 gives the full-object
+   * checksum it verified on arrival. Undefined when the object is absent or the store keeps no such checksum (an
+   * S3 object uploaded without one, or in parts).
+   */
+  contentSha256(key: string): Promise<string | undefined>;
   /** Every object whose key starts with `prefix`, in key order. */
   list(prefix: string): Promise<ObjectSummary[]>;
   /** Deleting an object that does not exist is not an error. */

@@ -154,6 +154,15 @@ describe('FileObjectStore on a directory', () => {
     });
   });
 
+  it('gives the SHA-256 of the bytes on disk now, not the one recorded when the object was stored', async () => {
+    const root = await newRoot();
+    const store = new FileObjectStore(root);
+    const put = await store.put('db.dump', 'original content');
+    await writeFile(join(root, 'db.dump'), 'tampered content'); // same size, same inode
+    expect((await store.head('db.dump'))?.sha256).toBe(put.sha256);
+    expect(await store.contentSha256('db.dump')).toBe(createHash('sha256').update('tampered content').digest('hex'));
+  });
+
   it('answers "missing" and an empty listing before anything was stored (the directory need not exist)', async () => {
     const store = new FileObjectStore(join(await newRoot(), 'not', 'yet'));
     expect(await store.list('')).toEqual([]);

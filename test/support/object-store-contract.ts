@@ -39,6 +39,14 @@ export function describeObjectStoreContract(name: string, open: () => Promise<Ob
       expect((await store.get('m.json'))?.sha256).toBe(sha256(content));
     });
 
+    it('gives the SHA-256 of the stored content, and undefined for a key it does not hold', async () => {
+      const store = await open();
+      const bytes = Uint8Array.from({ length: 9_000 }, (_, i) => (i * 7) % 256);
+      await store.put('dumps/x.dump', bytes);
+      expect(await store.contentSha256('dumps/x.dump')).toBe(sha256(bytes));
+      expect(await store.contentSha256('dumps/absent.dump')).toBeUndefined();
+    });
+
     it('stores content whose SHA-256 is the expected one', async () => {
       const store = await open();
       const bytes = new TextEncoder().encode('pg_dump custom archive');

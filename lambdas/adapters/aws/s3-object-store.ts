@@ -106,6 +106,11 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /** The checksum S3 verified on arrival (HeadObject, no download); none for an object put without a SHA-256. */
+  async contentSha256(key: string): Promise<string | undefined> {
+    return (await this.head(key))?.sha256;
+  }
+
   async list(prefix: string): Promise<ObjectSummary[]> {
     const found: ObjectSummary[] = [];
     let token: string | undefined;

@@ -139,6 +139,25 @@ export class FileObjectStore implements ObjectStore {
     return objectInfo(key, stats, sidecar, sidecar?.sha256 ?? (await hashFile(path)));
   }
 
+  async contentSha256(key: string): Promise<string | undefined> {
+    const path = this.pathOf(key);
+    let stats: BigIntStats;
+    try {
+      stats = await lstat(path, { bigint: true });
+    } catch (error) {
+      if (isAbsent(error)) return undefined;
+      throw error;
+    }
+    if (stats.isDirectory()) return undefined;
+    if (!stats.isFile()) throw notAFile(key);
+    try {
+      return await hashFile(path);
+    } catch (error) {
+      if (isAbsent(error)) return undefined; // deleted meanwhile
+      throw error;
+    }
+  }
+
   async list(prefix: string): Promise<ObjectSummary[]> {
     const cut = prefix.lastIndexOf('/') + 1;
     const folderKey = prefix.slice(0, cut);
