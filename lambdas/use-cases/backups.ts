@@ -3,11 +3,15 @@ import {
   type BackupManifest,
   buildCatalogue,
   type Catalogue,
+  DRILL_FAILURE_SUFFIX,
   DRILL_SUFFIX,
+  type DrillFailure,
   type DrillJudgement,
   drillIsOf,
   judgeBackups,
   judgeDrill,
+  MANIFEST_SUFFIX,
+  parseBackupManifest,
   parseDrillReport,
   planRetention,
   type RetentionPlan,
@@ -16,6 +20,7 @@ import {
 import type { BackupConfig, Severity } from '../core/config-schema.ts';
 import { formatDuration } from '../core/duration.ts';
 import { ControlPlaneError } from '../core/errors.ts';
+import type { Incident } from '../core/incident.ts';
 import type { ProblemReport } from '../core/incident-planner.ts';
 import { backupCommandParameters, backupId, drillCommandParameters } from '../core/ssm-document.ts';
 import type { CommandResult, CommandRunner, ObjectStore } from '../ports.ts';
@@ -52,16 +57,34 @@ function policyOf(backups: BackupConfig) {
   return { ...backups, drill: backups.drill };
 }
 
+/**
+ * Lists the store, reads the records, and asks the store for the SHA-256 of every dump a manifest names, as it is
+ * now (a re-hash of the file locally, S3's stored checksum in AWS): a dump altered after publication, even at the
+ * same size, is judged bad by the monitor and before any prune.
+ */
 export async function loadCatalogue(ctx: ControlPlaneContext, objects: ObjectStore): Promise<Catalogue> {
   const backups = backupsOf(ctx);
   const listing = await objects.list('');
-  const records = await Promise.all(
-    recordKeys(listing).map(async (key) => {
-      const stored = await objects.get(key);
-      return stored ? [{ key, text: Buffer.from(stored.body).toString('utf8') }] : [];
+  const records = (
+    await Promise.all(
+      recordKeys(listing).map(async (key) => {
+        const stored = await objects.get(key);
+        return stored ? [{ key, text: Buffer.from(stored.body).toString('utf8') }] : [];
+      }),
+    )
+  ).flat();
+  const dumpKeys = new Set(
+    records.flatMap((r) => {
+      if (!r.key.endsWith(MANIFEST_SUFFIX)) return [];
+      const parsed = parseBackupManifest(r.text);
+      return parsed.ok ? [parsed.value.dumpKey] : [];
     }),
   );
-  return buildCatalogue({ listing, records: records.flat() }, backups);
+  // One dump at a time: each may be gigabytes read from disk.
+  const verified = [];
+  for (const o of listing)
+    verified.push(dumpKeys.has(o.key) ? { ...o, sha256: await objects.contentSha256(o.key) } : o);
+  return buildCatalogue({ listing: verified, records }, backups);
 }
 
 export interface BackupRun {
@@ -87,7 +110,30 @@ export async function runBackup(ctx: ControlPlaneContext, destination: BackupDes
     timeoutMs: (Number(parameters.TimeoutSeconds) + 60) * 1000,
   });
   ctx.log('backup-finished', { id, status: result.status });
+  if (result.status !== 'succeeded' && result.status !== 'pending') {
+    // The attempt may have left no failure record (a destination it cannot write): the incident is its record.
+    const cause = reasonLine(result.output) || `the backup document ${result.status}`;
+    const report = problem(ctx, 'backup', 'P2', attemptFailedTitle(backupsOf(ctx).database), [
+      `backup ${id} failed (${result.status}${result.exitCode === undefined ? '' : `, exit ${result.exitCode}`}): ${cause}`,
+    ]);
+    await raiseProblem(
+      ctx,
+      { ...report, failingSince: at.getTime() },
+      undefined,
+      await mutingWindows(ctx, ctx.clock.now()),
+    );
+  }
   return { id, result };
+}
+
+/** The title of the backup incident a failed attempt opens: the monitor keeps it until a newer good backup. */
+function attemptFailedTitle(database: string): string {
+  return `Backups of ${database}: the latest attempt failed`;
+}
+
+/** The last line of a document's output: its reason, by the documents' contract. */
+function reasonLine(output: string): string {
+  return output.trim().split('\n').at(-1)?.trim() ?? '';
 }
 
 function backupKey(ctx: ControlPlaneContext, kind: 'backup' | 'drill'): string {
@@ -125,15 +171,24 @@ function problem(
 export async function monitorBackups(ctx: ControlPlaneContext, objects: ObjectStore): Promise<BackupJudgement> {
   const backups = backupsOf(ctx);
   const now = ctx.clock.now();
-  const judgement = judgeBackups(await loadCatalogue(ctx, objects), policyOf(backups), now);
+  const judged = judgeBackups(await loadCatalogue(ctx, objects), policyOf(backups), now);
   const windows = await mutingWindows(ctx, now);
-  if (judgement.status === 'ok') {
+  const open = await ctx.incidents.findOpenIncident(backupKey(ctx, 'backup'));
+  const unanswered = failedAttemptUnanswered(open, judged, attemptFailedTitle(backups.database));
+  const judgement: BackupJudgement =
+    unanswered && judged.status === 'ok' ? { ...judged, status: 'failed', reasons: [unanswered] } : judged;
+  if (unanswered && judged.status === 'ok') {
+    // Nothing new to fold in: the attempt's own report stays the incident's detail.
+  } else if (judgement.status === 'ok') {
     const age =
       judgement.dataAgeMs === undefined ? '' : `, newest good backup ${formatDuration(judgement.dataAgeMs)} old`;
     await clearProblem(ctx, backupKey(ctx, 'backup'), `backups healthy${age}`);
   } else {
     const severity: Severity = judgement.status === 'suspicious' ? 'P3' : 'P2';
-    const title = `Backups of ${backups.database}: ${judgement.status}`;
+    // A failed attempt no good backup has answered yet keeps its title, so that it still holds the incident open.
+    const title = unanswered
+      ? attemptFailedTitle(backups.database)
+      : `Backups of ${backups.database}: ${judgement.status}`;
     await raiseProblem(ctx, problem(ctx, 'backup', severity, title, judgement.reasons), undefined, windows);
   }
   if (backups.drill) {
@@ -146,6 +201,21 @@ export async function monitorBackups(ctx: ControlPlaneContext, objects: ObjectSt
   }
   ctx.log('backups-judged', { status: judgement.status, drill: judgement.drillStatus, reasons: judgement.reasons });
   return judgement;
+}
+
+/**
+ * Why the open backup incident must stay open although the published backups look fine, if so: a backup attempt
+ * opened it (it may have recorded nothing in the store, e.g. a destination it cannot write), and no good backup has
+ * started since.
+ */
+function failedAttemptUnanswered(
+  open: Incident | undefined,
+  judgement: BackupJudgement,
+  title: string,
+): string | undefined {
+  if (!open || open.title !== title) return undefined;
+  if (judgement.newestGood && judgement.newestGood.startedAt >= open.failingSince) return undefined;
+  return `${open.detail} (since ${new Date(open.failingSince).toISOString()}; no good backup has started since)`;
 }
 
 export interface RetentionRun {
@@ -190,6 +260,42 @@ export interface DrillRun {
  * the drill document, waiting for it), records the report next to the backups, and judges measured RTO and RPO
  * against the recovery objectives. A failed or breached drill raises the drill incident.
  */
+/**
+ * Writes `<backup>-<start>.drill-failed.json` next to the backups, so the monitor judges by the failed drill, not by
+ * the last one that passed. When the store refuses it (read-only, full), says so for the drill incident.
+ */
+async function recordDrillFailure(
+  ctx: ControlPlaneContext,
+  objects: ObjectStore,
+  manifest: BackupManifest,
+  source: string,
+  startedAt: number,
+  reason: string,
+): Promise<string | undefined> {
+  const failure = {
+    kind: 'acgs-ops.drill-failure',
+    version: 1,
+    backupId: manifest.id,
+    source,
+    startedAt: new Date(startedAt).toISOString(),
+    failedAt: new Date(Math.max(startedAt, ctx.clock.now())).toISOString(),
+    reason: reason.slice(0, 2_000) || 'no reason given',
+  } satisfies Record<keyof DrillFailure, unknown>;
+  const key = `${manifest.id}-${stamp(startedAt)}${DRILL_FAILURE_SUFFIX}`;
+  try {
+    await objects.put(key, JSON.stringify(failure), { contentType: 'application/json' });
+    return undefined;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    ctx.log('drill-failure-unrecorded', { key, error: message });
+    return `the failed drill could not be recorded as ${key}: ${message}`;
+  }
+}
+
+function stamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:.]/g, '');
+}
+
 export async function runDrill(
   ctx: ControlPlaneContext,
   destination: BackupDestination,
@@ -223,16 +329,27 @@ export async function runDrill(
       result.status === 'succeeded'
         ? `the drill printed no report (${parsed?.error ?? 'empty output'})`
         : `drill ${result.status}: ${lastLine}`;
+    const unrecorded = await recordDrillFailure(
+      ctx,
+      destination.objects,
+      manifest,
+      parameters.Source ?? manifest.dumpKey,
+      started,
+      why,
+    );
     await raiseProblem(
       ctx,
-      problem(ctx, 'drill', 'P3', `Restore drill of ${backups.database} failed`, [why]),
+      problem(ctx, 'drill', 'P3', `Restore drill of ${backups.database} failed`, [
+        why,
+        ...(unrecorded ? [unrecorded] : []),
+      ]),
       undefined,
       windows,
     );
     return { manifest, result };
   }
   const report = parsed.value;
-  const reportKey = `${manifest.id}-${new Date(started).toISOString().replace(/[-:.]/g, '')}${DRILL_SUFFIX}`;
+  const reportKey = `${manifest.id}-${stamp(started)}${DRILL_SUFFIX}`;
   await destination.objects.put(reportKey, lastLine, { contentType: 'application/json' });
   const judgement = judgeDrill(report, manifest, ctx.config.recovery);
   if (!drillIsOf(report, manifest)) throw new ControlPlaneError('DRILL_MISMATCH', 'the drill restored another backup');

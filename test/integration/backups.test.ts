@@ -198,3 +198,113 @@ describe('backups on one host, against a real PostgreSQL', () => {
     expect((await store.listOpenIncidents()).map((i) => [i.kind, i.severity])).toContainEqual(['backup', 'P2']);
   });
 });
+
+/**
+ * What issue 7 found: a dump altered after publication, a drill that failed, and an attempt that could not write
+ * anything at all. Each on a directory of its own, judged into a fresh incident store.
+ */
+describe('backup reliability against a real PostgreSQL', () => {
+  let dir = '';
+  let ctx: ControlPlaneContext;
+  let objects: FileObjectStore;
+  let local: BackupDestination;
+  const ids: string[] = [];
+
+  /** The next backup into `dir`, one second after the last (backup ids are per second). */
+  async function backUp(): Promise<string> {
+    await new Promise((r) => setTimeout(r, 1_100));
+    const run = await runBackup(ctx, local);
+    expect(run.result.status, run.result.output).toBe('succeeded');
+    return run.id;
+  }
+
+  beforeAll(async () => {
+    clock.offset = 0;
+    store = new MemoryStateStore();
+    notifier = new RecordingNotifier();
+    dir = join(root, 'reliability');
+    ctx = contextFor(configFor(pgpassWith(cluster.password, 'pgpass-reliability'), dir));
+    objects = new FileObjectStore(dir);
+    local = { objects, pgBinDir: cluster.binDir };
+    for (let i = 0; i < 3; i += 1) ids.push(await backUp());
+  }, 90_000);
+
+  it('keeps every older good backup when the newest dump is altered in place at the same size, and drills an older one', async () => {
+    // Prepare: flip 64 bytes in the middle of the newest dump; size, name and inode stay the same
+    const [, previous, newest] = ids;
+    const dumpFile = join(dir, `${newest}.dump`);
+    const bytes = readFileSync(dumpFile);
+    const middle = Math.floor(bytes.length / 2);
+    for (let i = middle; i < middle + 64; i += 1) bytes[i] = (bytes[i] ?? 0) ^ 0xff;
+    writeFileSync(dumpFile, bytes);
+    // Act
+    const status = await monitorBackups(ctx, objects);
+    const prune = await applyRetention(ctx, objects);
+    const drill = await runDrill(ctx, local);
+    // Assess: the corruption is reported, nothing is pruned, and the drill restored the previous good backup
+    expect(status.status).toBe('failed');
+    expect(status.reasons.join(' ')).toContain(`latest attempt ${newest} is not a usable backup: dump ${newest}.dump`);
+    expect(status.reasons.join(' ')).toMatch(/has SHA-256 [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
+    expect(status.newestGood?.id).toBe(previous);
+    expect(prune.deleted).toEqual([]);
+    expect(prune.plan.refused).toMatch(/is not a usable backup/);
+    for (const backupId of ids) expect(readdirSync(dir)).toContain(`${backupId}.dump`);
+    expect(drill.result.status, drill.result.output).toBe('succeeded');
+    expect(drill.manifest.id).toBe(previous);
+    expect(drill.judgement?.contentMatches).toBe(true);
+    expect((await store.listOpenIncidents()).map((i) => [i.kind, i.severity])).toContainEqual(['backup', 'P2']);
+  }, 90_000);
+
+  it('records a failed drill, and the monitor keeps the drill incident open until a newer drill passes', async () => {
+    // Prepare: the previous test's drill passed; this one cannot log in to the scratch server
+    const wrong = contextFor(configFor(pgpassWith(`${cluster.password}-wrong`, 'pgpass-reliability-wrong'), dir));
+    // Act
+    const failed = await runDrill(wrong, local);
+    const status = await monitorBackups(ctx, objects);
+    // Assess
+    expect(failed.result.status).toBe('failed');
+    expect(readdirSync(dir).filter((f) => f.endsWith('.drill-failed.json'))).toHaveLength(1);
+    expect(status.drillStatus).toBe('failed');
+    expect(status.drillReasons.join(' ')).toMatch(/password authentication failed/);
+    const drillIncident = (await store.listOpenIncidents()).find((i) => i.kind === 'drill');
+    expect(drillIncident?.detail).toMatch(/password authentication failed/);
+    // A drill that failed leaves its backup unproven: the next drill takes the good one before it, and resolves
+    const [oldest] = ids;
+    expect(status.newestGood?.id).toBe(oldest);
+    const passed = await runDrill(ctx, local);
+    expect(passed.manifest.id).toBe(oldest);
+    expect(passed.judgement?.met).toBe(true);
+    expect((await monitorBackups(ctx, objects)).drillStatus).toBe('ok');
+    expect((await store.listOpenIncidents()).map((i) => i.kind)).not.toContain('drill');
+  }, 90_000);
+
+  it('opens the backup incident with the real cause when the attempt cannot write anything at all', async () => {
+    // Prepare: a fresh good backup is published, and the monitor is content
+    const fresh = await backUp();
+    expect((await monitorBackups(ctx, objects)).newestGood?.id).toBe(fresh);
+    const blocked = join(root, 'a-file');
+    writeFileSync(blocked, 'not a directory');
+    const unwritable = contextFor(
+      configFor(pgpassWith(cluster.password, 'pgpass-unwritable'), join(blocked, 'backups')),
+    );
+    await new Promise((r) => setTimeout(r, 1_100));
+    // Act
+    const run = await runBackup(unwritable, {
+      objects: new FileObjectStore(join(blocked, 'backups')),
+      pgBinDir: cluster.binDir,
+    });
+    const judged = await monitorBackups(ctx, objects);
+    // Assess: the attempt opened the incident, and the monitor, seeing only the earlier good backup, keeps it open
+    expect(run.result.status).toBe('failed');
+    const incident = (await store.listOpenIncidents()).find((i) => i.kind === 'backup');
+    expect(incident?.severity).toBe('P2');
+    expect(incident?.detail).toContain(`backup ${run.id} failed`);
+    expect(incident?.detail).toContain('cannot create the destination directory');
+    expect(judged.status).toBe('failed');
+    // Act: the next attempt works
+    await backUp();
+    await monitorBackups(ctx, objects);
+    // Assess
+    expect((await store.listOpenIncidents()).filter((i) => i.kind === 'backup')).toEqual([]);
+  }, 90_000);
+});
