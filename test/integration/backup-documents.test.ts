@@ -9,6 +9,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -210,6 +211,30 @@ async function backUp(destination: string, overrides: Record<string, string> = {
   return JSON.parse(lastLine(result.output)) as Manifest;
 }
 
+/**
+ * A PgBinDir whose pg_dump is a small Node program: it runs the cluster's pg_dump with the same arguments, then does
+ * `after` to the dump it wrote (a JavaScript body with `file`, `fs` and `process` in scope). pg_restore is the
+ * cluster's own.
+ */
+function pgBinWith(name: string, after: string): string {
+  const dir = directory(name);
+  const program = [
+    `#!${process.execPath}`,
+    "const { spawnSync } = require('node:child_process');",
+    "const fs = require('node:fs');",
+    `const real = ${JSON.stringify(join(cluster.binDir, 'pg_dump'))};`,
+    "const ran = spawnSync(real, process.argv.slice(2), { stdio: 'inherit' });",
+    'if (ran.status !== 0) process.exit(ran.status ?? 1);',
+    "const file = (process.argv.find((a) => a.startsWith('--file=')) ?? '').slice('--file='.length);",
+    `if (file) { ${after} }`,
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'pg_dump'), program, { mode: 0o755 });
+  writeFileSync(join(dir, 'package.json'), '{"type":"commonjs"}');
+  symlinkSync(join(cluster.binDir, 'pg_restore'), join(dir, 'pg_restore'));
+  return dir;
+}
+
 /** A backup that failed leaves its failure record and nothing else in a local destination. */
 function expectOnlyFailureRecord(destination: string, id: string, database = PRODUCTION): FailureRecord {
   expect(readdirSync(destination)).toEqual([`${id}.failed.json`]);
@@ -342,6 +367,34 @@ describe('acgs-backup-database to a local directory', () => {
       );
       await locker;
     }
+  });
+
+  it('fails, publishing nothing, when the dump is cut short though pg_restore --list still reads it', async () => {
+    // Prepare: pg_dump "succeeds" but the archive loses its last fifth (its table of contents is at the start)
+    const pgBin = pgBinWith('bin-truncating', 'fs.truncateSync(file, Math.floor(fs.statSync(file).size * 0.8));');
+    const destination = directory('local-truncated');
+    const params = backupParameters(destination, { PgBinDir: pgBin });
+    // Act
+    const result = await run('acgs-backup-database', params);
+    // Assess
+    expectFailed(result);
+    const record = expectOnlyFailureRecord(destination, params.BackupId ?? '');
+    expect(record.reason).toMatch(
+      /^reading the whole dump \(pg_restore --file=\/dev\/null\) failed \(exit 1\): pg_restore: error: .*end of file/,
+    );
+  });
+
+  it('reports a pg_dump killed by a signal as killed, naming the signal, not as a timeout', async () => {
+    // Prepare: pg_dump writes its archive, then is killed (the OOM killer, an operator)
+    const pgBin = pgBinWith('bin-killed', "process.kill(process.pid, 'SIGKILL');");
+    const destination = directory('local-killed');
+    const params = backupParameters(destination, { PgBinDir: pgBin, TimeoutSeconds: '60' });
+    // Act
+    const result = await run('acgs-backup-database', params);
+    // Assess
+    expectFailed(result);
+    const record = expectOnlyFailureRecord(destination, params.BackupId ?? '');
+    expect(record.reason).toMatch(/^pg_dump was killed by SIGKILL \(exit 137\)/);
   });
 
   it('refuses (exit 2) to overwrite a published backup, leaving it as it was', async () => {
