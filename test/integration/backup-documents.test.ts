@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3ObjectStore } from '../../lambdas/adapters/aws/s3-object-store.ts';
 import {
   DEFAULT_DOCUMENTS_DIR,
   ShellCommandRunner,
@@ -577,6 +578,14 @@ describe('the backup documents with S3', () => {
     expectSucceeded(drill);
     expect(JSON.parse(lastLine(drill.output))).toMatchObject({ tables: TABLES, sha256: manifest.sha256 });
     expect(await databaseExists(SCRATCH)).toBe(false);
+  });
+
+  it('stores the dump with its SHA-256 as an S3 checksum, so the monitor verifies it without downloading it', async () => {
+    // Act
+    const manifest = await backUp(`s3://${bucket}/${prefix}`, {}, s3Runner);
+    // Assess
+    const objects = new S3ObjectStore(s3, { bucket, prefix });
+    expect(await objects.contentSha256(manifest.dumpKey)).toBe(manifest.sha256);
   });
 
   it('encrypts with the KMS key given as KmsKeyId', async () => {
