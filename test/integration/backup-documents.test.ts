@@ -213,26 +213,27 @@ async function backUp(destination: string, overrides: Record<string, string> = {
 }
 
 /**
- * A PgBinDir whose pg_dump is a small Node program: it runs the cluster's pg_dump with the same arguments, then does
- * `after` to the dump it wrote (a JavaScript body with `file`, `fs` and `process` in scope). pg_restore is the
- * cluster's own.
+ * A PgBinDir whose `tool` is a small Node program: it runs the cluster's own with the same arguments, then does
+ * `after` (a JavaScript body with `args`, `file` (the `--file=` argument), `fs` and `process` in scope). The other
+ * client tools are the cluster's own.
  */
-function pgBinWith(name: string, after: string): string {
+function pgBinWith(name: string, tool: string, after: string): string {
   const dir = directory(name);
   const program = [
     `#!${process.execPath}`,
     "const { spawnSync } = require('node:child_process');",
     "const fs = require('node:fs');",
-    `const real = ${JSON.stringify(join(cluster.binDir, 'pg_dump'))};`,
-    "const ran = spawnSync(real, process.argv.slice(2), { stdio: 'inherit' });",
+    'const args = process.argv.slice(2);',
+    `const ran = spawnSync(${JSON.stringify(join(cluster.binDir, tool))}, args, { stdio: 'inherit' });`,
     'if (ran.status !== 0) process.exit(ran.status ?? 1);',
-    "const file = (process.argv.find((a) => a.startsWith('--file=')) ?? '').slice('--file='.length);",
-    `if (file) { ${after} }`,
+    "const file = (args.find((a) => a.startsWith('--file=')) ?? '').slice('--file='.length);",
+    after,
     '',
   ].join('\n');
-  writeFileSync(join(dir, 'pg_dump'), program, { mode: 0o755 });
+  writeFileSync(join(dir, tool), program, { mode: 0o755 });
   writeFileSync(join(dir, 'package.json'), '{"type":"commonjs"}');
-  symlinkSync(join(cluster.binDir, 'pg_restore'), join(dir, 'pg_restore'));
+  for (const other of ['pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb'].filter((t) => t !== tool))
+    symlinkSync(join(cluster.binDir, other), join(dir, other));
   return dir;
 }
 
@@ -372,7 +373,11 @@ describe('acgs-backup-database to a local directory', () => {
 
   it('fails, publishing nothing, when the dump is cut short though pg_restore --list still reads it', async () => {
     // Prepare: pg_dump "succeeds" but the archive loses its last fifth (its table of contents is at the start)
-    const pgBin = pgBinWith('bin-truncating', 'fs.truncateSync(file, Math.floor(fs.statSync(file).size * 0.8));');
+    const pgBin = pgBinWith(
+      'bin-truncating',
+      'pg_dump',
+      'if (file) fs.truncateSync(file, Math.floor(fs.statSync(file).size * 0.8));',
+    );
     const destination = directory('local-truncated');
     const params = backupParameters(destination, { PgBinDir: pgBin });
     // Act
@@ -387,7 +392,7 @@ describe('acgs-backup-database to a local directory', () => {
 
   it('reports a pg_dump killed by a signal as killed, naming the signal, not as a timeout', async () => {
     // Prepare: pg_dump writes its archive, then is killed (the OOM killer, an operator)
-    const pgBin = pgBinWith('bin-killed', "process.kill(process.pid, 'SIGKILL');");
+    const pgBin = pgBinWith('bin-killed', 'pg_dump', "if (file) process.kill(process.pid, 'SIGKILL');");
     const destination = directory('local-killed');
     const params = backupParameters(destination, { PgBinDir: pgBin, TimeoutSeconds: '60' });
     // Act
@@ -484,6 +489,21 @@ describe('acgs-restore-drill', () => {
     // Assess
     expectFailed(result);
     expect(lastLine(result.output)).toMatch(/lists 3 TABLE DATA entries, its manifest says 4/);
+  });
+
+  it('reports a pg_restore killed by a signal as killed, naming the signal, not as a timeout', async () => {
+    // Prepare: the restore runs, then pg_restore is killed (the OOM killer, an operator); --list is left alone
+    const pgBin = pgBinWith(
+      'bin-restore-killed',
+      'pg_restore',
+      "if (!args.includes('--list')) process.kill(process.pid, 'SIGKILL');",
+    );
+    // Act
+    const result = await run('acgs-restore-drill', drillParameters(source, manifest, { PgBinDir: pgBin }));
+    // Assess
+    expectFailed(result);
+    expect(lastLine(result.output)).toMatch(/pg_restore was killed by SIGKILL \(exit 137\)/);
+    expect(await databaseExists(SCRATCH)).toBe(false);
   });
 
   it('drops the scratch database when the restore itself fails', async () => {
