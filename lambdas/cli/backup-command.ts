@@ -1,3 +1,4 @@
+import type { CataloguedBackup } from '../core/backup-policy.ts';
 import { formatDuration } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
 import { applyRetention, loadCatalogue, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
@@ -8,11 +9,12 @@ import { formatJson, formatTable } from './output.ts';
 
 const USAGE = `Usage:
   acgs-ops backup run        take a backup now (pg_dump, judged and published by the SSM document)
-  acgs-ops backup list       published backups, failed attempts and drills, with their verdicts
+  acgs-ops backup list       published backups, failed attempts and failed drills, with their verdicts
   acgs-ops backup status     the monitor's judgement (freshness, size, last attempt, drill); opens or
                              resolves the backup incidents like the hourly monitor
-  acgs-ops backup prune [--dry-run]   grandfather-father-son retention (never the newest good backup,
-                             never after a failed or suspicious latest backup)
+  acgs-ops backup prune [--dry-run]   grandfather-father-son retention (never the newest good backup nor the
+                             newest one a drill restored, never after a failed or suspicious latest backup,
+                             never behind a newer backup that is unproven)
   acgs-ops backup drill      restore the newest good backup into the scratch database, measure RTO and RPO
 
 Works on this host's backup directory (backups.localDirectory in the config). Needs a backups section.
@@ -30,6 +32,15 @@ const OPTIONS = {
   'dry-run': { type: 'boolean', default: false },
   'pg-bin': { type: 'string' },
 } as const;
+
+/** What vouches for a good backup now, for the listing. */
+function proofOf(backup: CataloguedBackup): string {
+  const proofs = [
+    ...(backup.verified ? ['SHA-256 verified'] : []),
+    ...(backup.restorable ? ['restored by a drill'] : []),
+  ];
+  return proofs.join(', ') || 'unproven: the store gave no SHA-256, and no drill restored it';
+}
 
 export const backupCommand: CliCommand = {
   name: 'backup',
@@ -68,11 +79,18 @@ export const backupCommand: CliCommand = {
               b.verdict,
               new Date(b.manifest.startedAt).toISOString(),
               `${b.manifest.sizeBytes}`,
-              b.problems.join('; ') || '-',
+              b.problems.join('; ') || proofOf(b),
             ]),
             ...catalogue.failures.map((f) => [
               f.failure.id,
               'failed',
+              new Date(f.failure.startedAt).toISOString(),
+              '-',
+              f.failure.reason,
+            ]),
+            ...catalogue.drillFailures.map((f) => [
+              f.failure.backupId,
+              'drill failed',
               new Date(f.failure.startedAt).toISOString(),
               '-',
               f.failure.reason,
@@ -103,7 +121,7 @@ export const backupCommand: CliCommand = {
           const run = await applyRetention(ctx, backups.objects, { dryRun: values['dry-run'] });
           const text = run.plan.refused
             ? `nothing deleted: ${run.plan.refused}\n`
-            : `${values['dry-run'] ? 'would delete' : 'deleted'}: ${run.plan.delete.map((d) => d.id).join(', ') || 'nothing'}\nkept: ${run.plan.keep.map((k) => `${k.id} (${k.reasons.join(',')})`).join(', ')}\n`;
+            : `${values['dry-run'] ? 'would delete' : 'deleted'}: ${run.plan.delete.map((d) => d.id).join(', ') || 'nothing'}\nkept: ${run.plan.keep.map((k) => `${k.id} (${k.reasons.join(',')})`).join(', ')}\n${(run.plan.held ?? []).map((h) => `held: ${h.id}: ${h.why}\n`).join('')}`;
           out(run, text);
           return 0;
         }
