@@ -514,6 +514,7 @@ function judgeLatestDrill(
 ): Pick<BackupJudgement, 'drillStatus' | 'drillAgeMs' | 'drillReasons'> {
   const latest = catalogue.drills.at(-1)?.report;
   // A drill that failed after the latest completed one is the latest word: only a newer passing drill answers it.
+  // Records are stamped to the second; in the same second the failure decides.
   const failed = catalogue.drillFailures.at(-1)?.failure;
   if (failed && (!latest || failed.startedAt >= latest.startedAt)) {
     const drillReasons = [`latest restore drill (of ${failed.backupId}) failed: ${failed.reason}`];

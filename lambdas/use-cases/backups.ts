@@ -92,7 +92,11 @@ export interface BackupRun {
   readonly result: CommandResult;
 }
 
-/** Takes a backup now (the daily schedule, or an operator). The document's exit status is the truth. */
+/**
+ * Takes a backup now (the daily schedule, or an operator). The document's exit status is the truth: a failed attempt
+ * opens the backup incident itself, with the document's reason, since a destination it cannot write (read-only, full)
+ * keeps no failure record for the monitor to read.
+ */
 export async function runBackup(ctx: ControlPlaneContext, destination: BackupDestination): Promise<BackupRun> {
   backupsOf(ctx);
   const at = new Date(ctx.clock.now());
@@ -166,30 +170,35 @@ function problem(
 /**
  * The hourly backup monitor: judges what was published and keeps one backup incident (P2: no fresh good backup,
  * or the last attempt failed; P3: suspicious) and one drill incident (P3: overdue, never run or failed) in line
- * with it, resolving each when its problem is gone.
+ * with it, resolving each when its problem is gone. A backup incident a failed attempt opened (`runBackup`) is
+ * resolved only by a good backup started after that attempt, whatever else the store shows.
  */
 export async function monitorBackups(ctx: ControlPlaneContext, objects: ObjectStore): Promise<BackupJudgement> {
   const backups = backupsOf(ctx);
   const now = ctx.clock.now();
   const judged = judgeBackups(await loadCatalogue(ctx, objects), policyOf(backups), now);
   const windows = await mutingWindows(ctx, now);
-  const open = await ctx.incidents.findOpenIncident(backupKey(ctx, 'backup'));
-  const unanswered = failedAttemptUnanswered(open, judged, attemptFailedTitle(backups.database));
-  const judgement: BackupJudgement =
-    unanswered && judged.status === 'ok' ? { ...judged, status: 'failed', reasons: [unanswered] } : judged;
-  if (unanswered && judged.status === 'ok') {
-    // Nothing new to fold in: the attempt's own report stays the incident's detail.
-  } else if (judgement.status === 'ok') {
+  const attemptTitle = attemptFailedTitle(backups.database);
+  const unanswered = failedAttemptUnanswered(
+    await ctx.incidents.findOpenIncident(backupKey(ctx, 'backup')),
+    judged,
+    attemptTitle,
+  );
+  // What was published looks fine, but an attempt failed since without leaving a record there: it still decides.
+  const held = unanswered !== undefined && judged.status === 'ok';
+  const judgement: BackupJudgement = held
+    ? { ...judged, status: 'failed', reasons: [`${unanswered.detail} (${unanswered.since})`] }
+    : judged;
+  if (judgement.status === 'ok') {
     const age =
       judgement.dataAgeMs === undefined ? '' : `, newest good backup ${formatDuration(judgement.dataAgeMs)} old`;
     await clearProblem(ctx, backupKey(ctx, 'backup'), `backups healthy${age}`);
   } else {
     const severity: Severity = judgement.status === 'suspicious' ? 'P3' : 'P2';
-    // A failed attempt no good backup has answered yet keeps its title, so that it still holds the incident open.
-    const title = unanswered
-      ? attemptFailedTitle(backups.database)
-      : `Backups of ${backups.database}: ${judgement.status}`;
-    await raiseProblem(ctx, problem(ctx, 'backup', severity, title, judgement.reasons), undefined, windows);
+    // The attempt's title stays while no good backup has answered it, so that the next monitor still holds it.
+    const title = unanswered ? attemptTitle : `Backups of ${backups.database}: ${judgement.status}`;
+    const reasons = held ? [unanswered.detail] : judgement.reasons;
+    await raiseProblem(ctx, problem(ctx, 'backup', severity, title, reasons), undefined, windows);
   }
   if (backups.drill) {
     if (judgement.drillStatus === 'ok')
@@ -212,10 +221,13 @@ function failedAttemptUnanswered(
   open: Incident | undefined,
   judgement: BackupJudgement,
   title: string,
-): string | undefined {
+): { readonly detail: string; readonly since: string } | undefined {
   if (!open || open.title !== title) return undefined;
   if (judgement.newestGood && judgement.newestGood.startedAt >= open.failingSince) return undefined;
-  return `${open.detail} (since ${new Date(open.failingSince).toISOString()}; no good backup has started since)`;
+  return {
+    detail: open.detail,
+    since: `failing since ${new Date(open.failingSince).toISOString()}; no good backup has started since`,
+  };
 }
 
 export interface RetentionRun {
@@ -256,11 +268,6 @@ export interface DrillRun {
 }
 
 /**
- * The restore drill: restores the newest good backup into the scratch database on the database's server (through
- * the drill document, waiting for it), records the report next to the backups, and judges measured RTO and RPO
- * against the recovery objectives. A failed or breached drill raises the drill incident.
- */
-/**
  * Writes `<backup>-<start>.drill-failed.json` next to the backups, so the monitor judges by the failed drill, not by
  * the last one that passed. When the store refuses it (read-only, full), says so for the drill incident.
  */
@@ -277,8 +284,9 @@ async function recordDrillFailure(
     version: 1,
     backupId: manifest.id,
     source,
-    startedAt: new Date(startedAt).toISOString(),
-    failedAt: new Date(Math.max(startedAt, ctx.clock.now())).toISOString(),
+    // Whole seconds, as the documents stamp their reports: a drill that passes later never sorts before this one.
+    startedAt: wholeSeconds(startedAt),
+    failedAt: wholeSeconds(Math.max(startedAt, ctx.clock.now())),
     reason: reason.slice(0, 2_000) || 'no reason given',
   } satisfies Record<keyof DrillFailure, unknown>;
   const key = `${manifest.id}-${stamp(startedAt)}${DRILL_FAILURE_SUFFIX}`;
@@ -292,10 +300,20 @@ async function recordDrillFailure(
   }
 }
 
+function wholeSeconds(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+}
+
 function stamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:.]/g, '');
 }
 
+/**
+ * The restore drill: restores the newest good backup into the scratch database on the database's server (through
+ * the drill document, waiting for it), records the report next to the backups, and judges measured RTO and RPO
+ * against the recovery objectives. A failed drill is recorded (`.drill-failed.json`: its backup is bad until a newer
+ * drill of it passes) and raises the drill incident, as does a breached one.
+ */
 export async function runDrill(
   ctx: ControlPlaneContext,
   destination: BackupDestination,
