@@ -19,6 +19,7 @@ import {
 } from '../../lambdas/use-cases/backups.ts';
 import { type ControlPlaneContext, createContext } from '../../lambdas/use-cases/context.ts';
 import { RecordingNotifier } from '../support/harness.ts';
+import { runAcgsOps } from '../support/run-cli.ts';
 
 /**
  * The backup use-cases end to end on one host: the real backup and drill documents run by the shell runner against
@@ -42,6 +43,13 @@ const clock = {
 };
 
 function configFor(pgpassFile: string, dir: string): FleetConfig {
+  const parsed = parseFleetConfig(configYaml(pgpassFile, dir));
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.config;
+}
+
+/** The repository's fleet config, pointed at the test cluster and a backup directory of the test's. */
+function configYaml(pgpassFile: string, dir: string): string {
   const raw = parse(readFileSync(new URL('../../config/acgs-1.yaml', import.meta.url), 'utf8')) as Record<
     string,
     unknown
@@ -58,9 +66,7 @@ function configFor(pgpassFile: string, dir: string): FleetConfig {
     pgpassFile,
     drill: { scratchDatabase: 'acgs_drill', maxAge: '8d' },
   };
-  const parsed = parseFleetConfig(stringify(raw));
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  return parsed.config;
+  return stringify(raw);
 }
 
 function contextFor(config: FleetConfig): ControlPlaneContext {
@@ -308,4 +314,46 @@ describe('backup reliability against a real PostgreSQL', () => {
     // Assess
     expect((await store.listOpenIncidents()).filter((i) => i.kind === 'backup')).toEqual([]);
   }, 90_000);
+
+  it('does the same through acgs-ops: backup status reports the altered dump, prune deletes nothing, drill takes an older one', async () => {
+    // Prepare: three backups by the CLI into a directory of their own, then the newest altered in place
+    const cliDir = join(root, 'reliability-cli');
+    const configFile = join(root, 'reliability-cli.yaml');
+    writeFileSync(configFile, configYaml(pgpassWith(cluster.password, 'pgpass-cli'), cliDir));
+    const cli = (...args: string[]) =>
+      runAcgsOps(
+        ['backup', ...args, '--config', configFile, '--state', join(root, 'cli-state'), '--pg-bin', cluster.binDir],
+        {
+          killAfterMs: 60_000,
+        },
+      );
+    const made: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      await new Promise((r) => setTimeout(r, 1_100));
+      const run = await cli('run');
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      made.push(/^backup (\S+): succeeded/.exec(run.stdout)?.[1] ?? '');
+    }
+    const [, previous, newest] = made;
+    const dumpFile = join(cliDir, `${newest}.dump`);
+    const bytes = readFileSync(dumpFile);
+    bytes[Math.floor(bytes.length / 2)] = (bytes[Math.floor(bytes.length / 2)] ?? 0) ^ 0x01;
+    writeFileSync(dumpFile, bytes);
+    // Act
+    const status = await cli('status');
+    const prune = await cli('prune');
+    const listed = await cli('list');
+    const drill = await cli('drill');
+    // Assess
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/^backups: failed /);
+    expect(status.stdout).toMatch(new RegExp(`latest attempt ${newest} is not a usable backup: .*has SHA-256`));
+    expect(prune.code).toBe(0);
+    expect(prune.stdout).toMatch(/^nothing deleted: latest attempt .* is not a usable backup/);
+    for (const backupId of made) expect(readdirSync(cliDir)).toContain(`${backupId}.dump`);
+    expect(listed.stdout).toMatch(new RegExp(`${newest}\\s+bad\\s`));
+    expect(listed.stdout).toMatch(new RegExp(`${previous}\\s+good\\s.*SHA-256 verified`));
+    expect(drill.code, drill.stdout + drill.stderr).toBe(0);
+    expect(drill.stdout).toMatch(new RegExp(`^drill of ${previous}: objectives met`));
+  }, 120_000);
 });
