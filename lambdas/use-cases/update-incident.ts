@@ -2,23 +2,47 @@ import { NotFoundError, VersionConflictError } from '../core/errors.ts';
 import type { Incident, TimelineEntry } from '../core/incident.ts';
 import type { IncidentStore } from '../ports.ts';
 
-const MAX_ATTEMPTS = 8;
-
 export interface IncidentChange {
   readonly incident: Incident;
   readonly timeline: readonly TimelineEntry[];
 }
 
+export interface RetryOptions {
+  /**
+   * Writes tried before the conflict is thrown.
+   * @default 30
+   */
+  readonly maxAttempts?: number;
+  /** Waits between lost races; tests inject one that does not sleep. @default a real timer */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Uniform in [0, 1), for the jitter. @default Math.random */
+  readonly random?: () => number;
+}
+
+/** Enough for a hundred writers racing on one incident to all land (measured: test/integration/concurrent-updates). */
+const MAX_ATTEMPTS = 30;
+/** The first backoff's ceiling; it doubles with each lost race up to BACKOFF_CAP_MS. */
+const BACKOFF_BASE_MS = 5;
+const BACKOFF_CAP_MS = 500;
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /**
  * Optimistic read-modify-write of one incident. `change` sees the freshest stored incident and returns the new one
  * (or undefined for "nothing to do"); a lost race re-reads and re-applies, so concurrent writers never overwrite
- * each other's count, timeline or acknowledgement.
+ * each other's count, timeline or acknowledgement. Lost races back off exponentially with jitter (half fixed, half
+ * random, so the wait grows for everyone while racing writers still spread out), so a burst of writers on one
+ * incident drains instead of re-colliding in lockstep until the attempts run out.
  */
 export async function updateIncidentWithRetry(
   store: IncidentStore,
   start: Incident | string,
   change: (current: Incident) => IncidentChange | undefined | Promise<IncidentChange | undefined>,
+  options: RetryOptions = {},
 ): Promise<Incident | undefined> {
+  const maxAttempts = options.maxAttempts ?? MAX_ATTEMPTS;
+  const sleep = options.sleep ?? realSleep;
+  const random = options.random ?? Math.random;
   let current = typeof start === 'string' ? await store.getIncident(start) : start;
   for (let attempt = 1; ; attempt++) {
     if (!current) throw new NotFoundError(`incident ${typeof start === 'string' ? start : start.id}`);
@@ -27,8 +51,15 @@ export async function updateIncidentWithRetry(
     try {
       return await store.updateIncident(next.incident, next.timeline);
     } catch (error) {
-      if (!(error instanceof VersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;
+      if (!(error instanceof VersionConflictError) || attempt >= maxAttempts) throw error;
+      await sleep(backoffMs(attempt, random));
       current = await store.getIncident(current.id);
     }
   }
+}
+
+/** Wait after the `attempt`-th lost race: half of the ceiling fixed, the other half random. */
+export function backoffMs(attempt: number, random: () => number): number {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
