@@ -139,6 +139,7 @@ async function drillOne(
 
     const pages = new Map<string, number>();
     const notifier: Notifier = {
+      deliveryTimeoutMs: 1_000,
       notify: async (n: Notification) => {
         if (!pages.has(n.incident.id)) pages.set(n.incident.id, Date.now());
       },

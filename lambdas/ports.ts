@@ -94,6 +94,11 @@ export interface Notification {
 
 /** Delivers pages (SNS topic per level in AWS; console, JSON-lines file, webhook, email locally). */
 export interface Notifier {
+  /**
+   * The longest one `notify` call takes, whatever the channel does: the adapter enforces it. A step delivering pages
+   * holds its lease for this per attempt, so a crashed delivery is redone soon after, not minutes later.
+   */
+  readonly deliveryTimeoutMs: number;
   notify(notification: Notification): Promise<void>;
 }
 

@@ -42,6 +42,11 @@ export interface EscalationState {
   readonly leaseUntil?: number;
   /** Consecutive steps whose pages all failed to go out. */
   readonly deliveryFailures?: number;
+  /**
+   * Pages (`pageKey`) already delivered, and recorded, by a step that has not settled: a step redone after a crash
+   * leaves them out instead of paging the same people twice. Cleared when a step settles.
+   */
+  readonly delivered?: readonly string[];
 }
 
 export interface Page {
@@ -76,6 +81,21 @@ export interface EscalationOutcome {
   readonly incident: Incident;
   readonly pages: readonly Page[];
   readonly timeline: readonly TimelineEntry[];
+}
+
+/** What identifies a page within a step, for `delivered`: the level and the reason. */
+export function pageKey(page: Pick<Page, 'level' | 'why'>): string {
+  return `${page.level}:${page.why}`;
+}
+
+/** The outcome without the pages already delivered (`delivered`), when a step is redone after a crash. */
+export function withoutDelivered(outcome: EscalationOutcome, delivered: readonly string[]): EscalationOutcome {
+  if (delivered.length === 0) return outcome;
+  return {
+    ...outcome,
+    pages: outcome.pages.filter((p) => !delivered.includes(pageKey(p))),
+    timeline: outcome.timeline.filter((e) => e.type !== 'paged' || !delivered.includes(pageKey(e))),
+  };
 }
 
 export function freezePolicy(config: FleetConfig): EscalationPolicy {

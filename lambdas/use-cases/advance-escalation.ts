@@ -1,29 +1,49 @@
-import { type EscalationOutcome, type MaintenanceWindow, sweepEscalation } from '../core/escalation.ts';
+import {
+  type EscalationOutcome,
+  type EscalationState,
+  type MaintenanceWindow,
+  type Page,
+  pageKey,
+  sweepEscalation,
+  withoutDelivered,
+} from '../core/escalation.ts';
 import { DETAIL_TYPE, incidentEventDetail } from '../core/events.ts';
 import type { Incident, TimelineEntry } from '../core/incident.ts';
+import type { Notification } from '../ports.ts';
 import { type ControlPlaneContext, publishEvents } from './context.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 
 /** A step whose pages all failed is retried this much later. */
 export const PAGE_RETRY_MS = 60_000;
-/** How long a step that is delivering pages holds the incident; past it, a crashed delivery is redone. */
-export const PAGE_LEASE_MS = 120_000;
 /** Attempts at one page within a step (a transient error should not cost a minute). */
-const DELIVERY_ATTEMPTS = 3;
+export const DELIVERY_ATTEMPTS = 3;
+/** Lease time on top of the delivery bound: the claim and record writes, a busy event loop. */
+export const PAGE_LEASE_MARGIN_MS = 5_000;
 /** Steps in a row whose pages all failed before the step is recorded as undelivered and escalation moves on. */
 const MAX_FAILED_STEPS = 5;
 
 type Step = (incident: Incident, now: number) => EscalationOutcome | undefined;
 
 /**
+ * How long a step with `pages` pages still to deliver holds the incident: every attempt at every page within the
+ * notifier's delivery bound, and a margin. Past it, a crashed delivery is redone; a level's response time is not
+ * frozen by a fixed lease much longer than the delivery can take.
+ */
+export function pageLeaseMs(deliveryTimeoutMs: number, pages: number): number {
+  return pages * DELIVERY_ATTEMPTS * deliveryTimeoutMs + PAGE_LEASE_MARGIN_MS;
+}
+
+/**
  * Runs one escalation step for an incident, exactly once even when several sweeps or probe cycles race:
  *  1. claim: compute the step and, if it pages, take a lease on the incident with a conditional write (`leaseUntil`
- *     and `nextAt` moved past now); a step finding a live lease does nothing;
- *  2. deliver the pages (each tried a few times);
+ *     and `nextAt` moved past now, by `pageLeaseMs`); a step finding a live lease does nothing;
+ *  2. deliver the pages (each tried a few times), recording each one on the timeline as soon as it is delivered
+ *     (and renewing the lease for the pages left), so a delivered page is on record whatever happens next;
  *  3. settle: write the step's result over whatever changed meanwhile (an acknowledgement that came in during
- *     delivery stands). A crash between 1 and 3 leaves the lease to expire and the step to be redone: a page may
- *     be repeated, never lost. If every page failed, the step is retried after PAGE_RETRY_MS (nothing was delivered,
- *     so nobody is paged twice); if only some failed, the step counts as done and the failures are on the timeline.
+ *     delivery stands). A crash between 1 and 3 leaves the lease to expire and the step to be redone without the
+ *     pages already recorded: a page in flight may be repeated, never lost. If every page failed, the step is retried
+ *     after PAGE_RETRY_MS (nothing was delivered, so nobody is paged twice); if only some failed, the step counts as
+ *     done and the failures are on the timeline.
  */
 export async function advanceEscalation(
   ctx: ControlPlaneContext,
@@ -31,19 +51,22 @@ export async function advanceEscalation(
   windows: readonly MaintenanceWindow[],
   step: Step = (current, now) => sweepEscalation(current, now, windows),
 ): Promise<Incident | undefined> {
+  const bound = ctx.notifier.deliveryTimeoutMs;
   let planned: EscalationOutcome | undefined;
   const claimed = await updateIncidentWithRetry(ctx.incidents, incident, (current) => {
     const now = ctx.clock.now();
     planned = undefined;
-    if (current.escalation.leaseUntil !== undefined && current.escalation.leaseUntil > now) return undefined;
-    planned = step(current, now);
+    const { leaseUntil, delivered } = current.escalation;
+    if (leaseUntil !== undefined && leaseUntil > now) return undefined;
+    const outcome = step(current, now);
+    planned = outcome && delivered ? withoutDelivered(outcome, delivered) : outcome;
     if (!planned) return undefined;
     if (planned.pages.length === 0) return planned;
-    const leaseUntil = now + PAGE_LEASE_MS;
+    const until = now + pageLeaseMs(bound, planned.pages.length);
     const lease: Incident = {
       ...planned.incident,
       status: current.status,
-      escalation: { ...current.escalation, nextAt: leaseUntil, leaseUntil },
+      escalation: { ...current.escalation, nextAt: until, leaseUntil: until },
     };
     return { incident: lease, timeline: [] };
   });
@@ -52,18 +75,13 @@ export async function advanceEscalation(
 
   const now = ctx.clock.now();
   const failures: TimelineEntry[] = [];
+  const delivered: Page[] = [];
+  /** Delivered pages whose record could not be written as they went out: the settle writes them. */
+  const unrecorded: TimelineEntry[] = [];
+  let lease = claimed.escalation.leaseUntil;
   const recent = await ctx.incidents.getTimeline(claimed.id);
-  for (const page of plan.pages) {
-    let lastError = '';
-    for (let attempt = 1; attempt <= DELIVERY_ATTEMPTS; attempt++) {
-      try {
-        await ctx.notifier.notify({ page, incident: plan.incident, recent });
-        lastError = '';
-        break;
-      } catch (error) {
-        lastError = error instanceof Error ? error.message : String(error);
-      }
-    }
+  for (const [index, page] of plan.pages.entries()) {
+    const lastError = await deliver(ctx, { page, incident: plan.incident, recent });
     if (lastError) {
       ctx.log('page-failed', { incidentId: claimed.id, level: page.level, error: lastError });
       failures.push({
@@ -72,9 +90,22 @@ export async function advanceEscalation(
         by: 'control-plane',
         text: `page to level ${page.level} failed: ${lastError}`,
       });
+      continue;
+    }
+    delivered.push(page);
+    const renewed = ctx.clock.now() + pageLeaseMs(bound, plan.pages.length - index - 1);
+    try {
+      lease = await recordDelivered(ctx, claimed.id, page, lease, renewed);
+    } catch (error) {
+      ctx.log('page-record-failed', {
+        incidentId: claimed.id,
+        level: page.level,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      unrecorded.push(pagedEntry(page));
     }
   }
-  const allFailed = failures.length === plan.pages.length;
+  const allFailed = delivered.length === 0;
   const failedSteps = allFailed ? (claimed.escalation.deliveryFailures ?? 0) + 1 : 0;
   const giveUp = allFailed && failedSteps >= MAX_FAILED_STEPS;
   if (giveUp)
@@ -85,38 +116,99 @@ export async function advanceEscalation(
       text: `pages undelivered after ${failedSteps} attempts: escalation moves on`,
     });
 
-  const settled = await updateIncidentWithRetry(ctx.incidents, claimed, (fresh) => {
-    const untouched = fresh.escalation.nextAt === claimed.escalation.nextAt && fresh.status === claimed.status;
-    const { leaseUntil: _lease, deliveryFailures: _failures, ...freshEscalation } = fresh.escalation;
+  const settled = await updateIncidentWithRetry(ctx.incidents, claimed.id, (fresh) => {
+    const untouched = fresh.escalation.nextAt === lease && fresh.status === claimed.status;
+    const { leaseUntil: _lease, deliveryFailures: _failures, delivered: done, ...freshEscalation } = fresh.escalation;
     if (allFailed && !giveUp) {
       // Nothing went out: retry the same step soon, unless someone (an ack, a resolve) has set a timer meanwhile.
-      const escalation = { ...freshEscalation, deliveryFailures: failedSteps };
-      if (untouched) escalation.nextAt = now + PAGE_RETRY_MS;
+      const escalation: EscalationState = {
+        ...freshEscalation,
+        ...(done ? { delivered: done } : {}),
+        deliveryFailures: failedSteps,
+        ...(untouched ? { nextAt: now + PAGE_RETRY_MS } : {}),
+      };
       return { incident: { ...fresh, escalation }, timeline: failures };
     }
-    const timeline = [...plan.timeline, ...failures];
+    // The delivered pages are on the timeline already, each written as it went out.
+    const timeline = [...plan.timeline.filter((e) => e.type !== 'paged'), ...unrecorded, ...failures];
+    const pages = fresh.escalation.pages + unrecorded.length;
     if (untouched)
-      return { incident: { ...fresh, status: plan.incident.status, escalation: plan.incident.escalation }, timeline };
-    // Acknowledged, resolved or re-rated while the pages went out: that state stands; record what was paged, and
-    // the first page this step delivered is no longer owed (unless the severity rose again meanwhile).
+      return {
+        incident: { ...fresh, status: plan.incident.status, escalation: { ...plan.incident.escalation, pages } },
+        timeline,
+      };
+    // Acknowledged, resolved or re-rated while the pages went out: that state stands; the first page this step
+    // delivered is no longer owed (unless the severity rose again meanwhile).
     const { pending, ...rest } = freshEscalation;
     const stillOwed = pending !== undefined && pending !== claimed.escalation.pending;
-    const escalation = {
+    const escalation: EscalationState = {
       ...rest,
       ...(stillOwed ? { pending } : {}),
       level: Math.max(fresh.escalation.level, plan.incident.escalation.level),
-      pages: fresh.escalation.pages + plan.pages.length - failures.length,
+      pages,
     };
     return { incident: { ...fresh, escalation }, timeline };
   });
-  if (settled && !allFailed) {
+  if (settled && delivered.length > 0) {
     await publishEvents(
       ctx,
-      plan.pages.map((p) => ({
+      delivered.map((p) => ({
         detailType: DETAIL_TYPE.incidentEscalated,
         detail: { ...incidentEventDetail(settled, p.at), level: p.level, why: p.why },
       })),
     );
   }
   return settled;
+}
+
+/** Tries one page a few times; the last error, or '' once it went out. */
+async function deliver(ctx: ControlPlaneContext, notification: Notification): Promise<string> {
+  let lastError = '';
+  for (let attempt = 1; attempt <= DELIVERY_ATTEMPTS; attempt++) {
+    try {
+      await ctx.notifier.notify(notification);
+      return '';
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+    }
+  }
+  return lastError;
+}
+
+/**
+ * Records one delivered page at once: on the timeline, in the page count and in `delivered` (a redone step leaves it
+ * out). While the step still holds the incident its lease is renewed for the pages left; if an acknowledgement or
+ * a resolve took the incident meanwhile, that state stands and the level paged is recorded on it. Returns the lease
+ * the step now holds.
+ */
+async function recordDelivered(
+  ctx: ControlPlaneContext,
+  incidentId: string,
+  page: Page,
+  lease: number | undefined,
+  renewed: number,
+): Promise<number | undefined> {
+  let ours = false;
+  await updateIncidentWithRetry(ctx.incidents, incidentId, (fresh) => {
+    ours = fresh.escalation.nextAt === lease && fresh.escalation.leaseUntil === lease;
+    const escalation: EscalationState = {
+      ...fresh.escalation,
+      pages: fresh.escalation.pages + 1,
+      delivered: [...(fresh.escalation.delivered ?? []), pageKey(page)],
+      ...(ours ? { nextAt: renewed, leaseUntil: renewed } : { level: Math.max(fresh.escalation.level, page.level) }),
+    };
+    return { incident: { ...fresh, escalation }, timeline: [pagedEntry(page)] };
+  });
+  return ours ? renewed : lease;
+}
+
+function pagedEntry(page: Page): TimelineEntry {
+  return {
+    at: page.at,
+    type: 'paged',
+    level: page.level,
+    levelName: page.levelName,
+    contacts: page.contacts.map((c) => c.name),
+    why: page.why,
+  };
 }

@@ -39,6 +39,7 @@ export class ManualClock implements Clock {
 }
 
 export class RecordingNotifier implements Notifier {
+  deliveryTimeoutMs = 5_000;
   readonly sent: Notification[] = [];
   failNext = 0;
   /** Runs during delivery, before the page counts as sent: lets a test act while pages are in flight. */

@@ -7,6 +7,16 @@ import type { Notification, Notifier } from '../../ports.ts';
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 /** SNS subjects: printable ASCII, no line breaks, fewer than 100 characters. */
 const MAX_SUBJECT = 99;
+/** One publish, the SDK's own retries included. */
+const DEFAULT_DELIVERY_TIMEOUT_MS = 10_000;
+
+export interface SnsNotifierOptions extends MessageOptions {
+  /**
+   * How long one page may take to publish, the SDK's retries included; past it the publish is aborted and fails.
+   * @default 10 seconds
+   */
+  readonly deliveryTimeoutMs?: number;
+}
 
 /**
  * Pages through SNS, one topic per escalation level: who is on a level is the topic's subscriptions (email, SMS,
@@ -19,14 +29,16 @@ const MAX_SUBJECT = 99;
  * subscription filter pages without parsing them.
  */
 export class SnsNotifier implements Notifier {
+  readonly deliveryTimeoutMs: number;
   private readonly topics: ReadonlyMap<number, string>;
 
   /** @param topics escalation level -> topic ARN (keys as numbers or as the strings "1".."9" of a JSON object) */
   constructor(
     private readonly client: SNSClient,
     topics: Readonly<Record<string, string>>,
-    private readonly options: MessageOptions,
+    private readonly options: SnsNotifierOptions,
   ) {
+    this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
     const parsed = new Map<number, string>();
     for (const [level, arn] of Object.entries(topics)) {
       if (!/^[1-9][0-9]*$/.test(level))
@@ -60,6 +72,7 @@ export class SnsNotifier implements Notifier {
           why: text(page.why),
         },
       }),
+      { abortSignal: AbortSignal.timeout(this.deliveryTimeoutMs) },
     );
   }
 }

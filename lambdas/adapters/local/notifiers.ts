@@ -5,24 +5,37 @@ import type { ChannelConfig } from '../../core/config-schema.ts';
 import { ControlPlaneError } from '../../core/errors.ts';
 import { formatPage, type MessageOptions, type PageMessage } from '../../core/page-message.ts';
 import type { Notification, Notifier } from '../../ports.ts';
+import { runWithDeadline } from '../../probes/deadline.ts';
 
 /** One delivery channel; `deliver` throws when the message did not get through. */
 export interface Channel {
   readonly name: string;
   readonly levels?: readonly number[] | undefined;
+  /** How long a delivery may take; past it the page counts as not delivered through this channel. */
+  readonly timeoutMs: number;
   deliver(message: PageMessage, notification: Notification): Promise<void>;
 }
+
+/** Writing a line to the terminal or to a local file: anything slower is a hung disk or a blocked pipe. */
+const LOCAL_CHANNEL_TIMEOUT_MS = 2_000;
+/** The SMTP conversation as a whole (nodemailer's own timeouts bound each phase, not their sum). */
+const SMTP_TIMEOUT_MS = 30_000;
 
 /**
  * Routes each page to the channels that carry its level. Every channel is tried; the page counts as delivered when
  * at least one channel took it (an operator got it), and a failing channel is reported, never silently dropped.
+ * Channels run side by side, each within its own timeout, so a page takes at most the slowest channel's timeout.
  */
 export class RoutingNotifier implements Notifier {
+  readonly deliveryTimeoutMs: number;
+
   constructor(
     private readonly channels: readonly Channel[],
     private readonly options: MessageOptions,
     private readonly onChannelError: (channel: string, error: unknown) => void,
-  ) {}
+  ) {
+    this.deliveryTimeoutMs = Math.max(LOCAL_CHANNEL_TIMEOUT_MS, ...channels.map((c) => c.timeoutMs));
+  }
 
   async notify(notification: Notification): Promise<void> {
     const message = formatPage(notification.page, notification.incident, notification.recent, this.options);
@@ -30,7 +43,7 @@ export class RoutingNotifier implements Notifier {
     if (targets.length === 0) {
       throw new ControlPlaneError('NO_CHANNEL', `no notification channel carries level ${notification.page.level}`);
     }
-    const results = await Promise.allSettled(targets.map((c) => c.deliver(message, notification)));
+    const results = await Promise.allSettled(targets.map((c) => deliverWithin(c, message, notification)));
     const failed = results.flatMap((r, i) =>
       r.status === 'rejected' ? [{ channel: targets[i], reason: r.reason }] : [],
     );
@@ -44,7 +57,24 @@ export class RoutingNotifier implements Notifier {
   }
 }
 
+/** The channel's delivery, rejected when it has not finished within the channel's timeout. */
+async function deliverWithin(channel: Channel, message: PageMessage, notification: Notification): Promise<void> {
+  const failure = await runWithDeadline<Error | undefined>(
+    async () => {
+      await channel.deliver(message, notification);
+      return undefined;
+    },
+    channel.timeoutMs,
+    {
+      onTimeout: () => new Error(`no answer within ${channel.timeoutMs} ms`),
+      onError: (error) => (error instanceof Error ? error : new Error(String(error))),
+    },
+  );
+  if (failure) throw failure;
+}
+
 export class ConsoleChannel implements Channel {
+  readonly timeoutMs = LOCAL_CHANNEL_TIMEOUT_MS;
   constructor(
     readonly name: string,
     private readonly write: (text: string) => void,
@@ -57,6 +87,7 @@ export class ConsoleChannel implements Channel {
 }
 
 export class JsonLinesChannel implements Channel {
+  readonly timeoutMs = LOCAL_CHANNEL_TIMEOUT_MS;
   constructor(
     readonly name: string,
     private readonly file: string,
@@ -72,7 +103,7 @@ export class WebhookChannel implements Channel {
   constructor(
     readonly name: string,
     private readonly url: string,
-    private readonly timeoutMs: number,
+    readonly timeoutMs: number,
     private readonly token: string | undefined,
     readonly levels?: readonly number[],
   ) {}
@@ -93,6 +124,7 @@ export class WebhookChannel implements Channel {
 }
 
 export class SmtpChannel implements Channel {
+  readonly timeoutMs = SMTP_TIMEOUT_MS;
   private readonly transport: Transporter;
   constructor(
     readonly name: string,

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import type { Incident, TimelineEntry } from '../../../lambdas/core/incident.ts';
+import { openIncident } from '../../../lambdas/core/incident-planner.ts';
+import type { Notification } from '../../../lambdas/ports.ts';
+import { advanceEscalation, PAGE_LEASE_MARGIN_MS } from '../../../lambdas/use-cases/advance-escalation.ts';
+import { acknowledgeIncident } from '../../../lambdas/use-cases/operator-actions.ts';
+import { sweepEscalations } from '../../../lambdas/use-cases/sweep-escalations.ts';
+import { createHarness, type Harness, SECOND, T0 } from '../../support/harness.ts';
+import { acgsPolicy, fleetOutageReport } from '../../support/incident-fixtures.ts';
+
+/** The notifier's own bound on one delivery in these tests. */
+const DELIVERY_BOUND_MS = 2 * SECOND;
+/** Every page of a P1's first step: levels 1-3 of the shipped matrix. */
+const FIRST_PAGE_LEVELS = [1, 2, 3];
+
+/** A harness whose notifier promises to answer within DELIVERY_BOUND_MS, and an open P1 outage due now. */
+async function outageDue(): Promise<{ h: Harness; incident: Incident }> {
+  const h = createHarness();
+  h.notifier.deliveryTimeoutMs = DELIVERY_BOUND_MS;
+  const opened = openIncident(fleetOutageReport(['auth', 'ac']), acgsPolicy, T0);
+  const created = await h.store.createIncident(opened.incident, opened.timeline);
+  if (!created.created) throw new Error('not created');
+  return { h, incident: created.incident };
+}
+
+/** Makes the delivery of the page to `level` hang forever (a crash mid-delivery, as others see it). */
+function hangAt(h: Harness, level: number, before?: (n: Notification) => Promise<void>): Promise<void> {
+  return new Promise<void>((reached) => {
+    h.notifier.during = async (n) => {
+      await before?.(n);
+      if (n.page.level !== level) return;
+      reached();
+      await new Promise(() => {});
+    };
+  });
+}
+
+function paged(timeline: readonly TimelineEntry[]): string[] {
+  return timeline.flatMap((e) => (e.type === 'paged' ? [`L${e.level} ${e.why}`] : []));
+}
+
+describe('advanceEscalation: lease and records of a step delivering pages', () => {
+  it('leases the incident for the delivery bound of its pages times the attempts, not a fixed two minutes', async () => {
+    // Prepare
+    const { h, incident } = await outageDue();
+    let leaseUntil: number | undefined;
+    h.notifier.during = async (n) => {
+      if (n.page.level === 1) leaseUntil = (await h.store.getIncident(incident.id))?.escalation.leaseUntil;
+    };
+    // Act
+    await advanceEscalation(h.ctx, incident, []);
+    // Assess: three pages, three attempts each within 2 s, and the margin
+    expect(leaseUntil).toBe(T0 + 3 * 3 * DELIVERY_BOUND_MS + PAGE_LEASE_MARGIN_MS);
+    expect(h.notifier.lines().map((l) => l.split(' ')[0])).toEqual(['L1', 'L2', 'L3']);
+  });
+
+  it('records each page on the timeline as soon as it is delivered, before the step settles', async () => {
+    // Prepare
+    const { h, incident } = await outageDue();
+    const hung = hangAt(h, 3);
+    // Act
+    void advanceEscalation(h.ctx, incident, []);
+    await hung;
+    // Assess
+    const stored = await h.store.getIncident(incident.id);
+    expect(paged(await h.store.getTimeline(incident.id))).toEqual(['L1 opened', 'L2 opened']);
+    expect(stored?.escalation.pages).toBe(2);
+  });
+
+  it('resumes a crashed step once the renewed lease has run out, paging only the levels it had not reached', async () => {
+    // Prepare: the step dies while delivering the third page
+    const { h, incident } = await outageDue();
+    const hung = hangAt(h, 3);
+    void advanceEscalation(h.ctx, incident, []);
+    await hung;
+    h.notifier.during = undefined;
+    const stored = await h.store.getIncident(incident.id);
+    // Act / Assess: the lease left covers the one page left, no more
+    const leaseLeft = 3 * DELIVERY_BOUND_MS + PAGE_LEASE_MARGIN_MS;
+    expect(stored?.escalation.leaseUntil).toBe(T0 + leaseLeft);
+    h.clock.set(T0 + leaseLeft - 1);
+    expect(await sweepEscalations(h.ctx)).toEqual([]);
+    h.clock.set(T0 + leaseLeft);
+    const [resumed] = await sweepEscalations(h.ctx);
+    // Assess
+    expect(h.notifier.lines().map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual([
+      'L1 opened',
+      'L2 opened',
+      'L3 opened',
+    ]);
+    expect(paged(await h.store.getTimeline(incident.id))).toEqual(FIRST_PAGE_LEVELS.map((l) => `L${l} opened`));
+    expect(resumed?.escalation).toMatchObject({ level: 3, pages: 3 });
+    expect(resumed?.escalation.pending).toBeUndefined();
+    expect(resumed?.escalation.leaseUntil).toBeUndefined();
+    expect(resumed?.escalation.delivered).toBeUndefined();
+  });
+
+  it('keeps every delivered page on record when the incident is acknowledged during delivery and the step never settles', async () => {
+    // Prepare: an operator acknowledges while the second page goes out; the third page's delivery then dies
+    const { h, incident } = await outageDue();
+    const hung = hangAt(h, 3, async (n) => {
+      if (n.page.level === 2) await acknowledgeIncident(h.ctx, incident.id, 'alice');
+    });
+    // Act
+    void advanceEscalation(h.ctx, incident, []);
+    await hung;
+    // Assess
+    const stored = await h.store.getIncident(incident.id);
+    expect(stored?.status).toBe('acknowledged');
+    expect(stored?.escalation.level).toBeGreaterThanOrEqual(2);
+    const timeline = await h.store.getTimeline(incident.id);
+    expect(paged(timeline)).toEqual(['L1 opened', 'L2 opened']);
+    expect(timeline.map((e) => e.type)).toEqual(['opened', 'paged', 'acknowledged', 'paged']);
+  });
+});
