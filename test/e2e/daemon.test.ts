@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import type { SqliteStateStore } from '../../lambdas/adapters/local/sqlite-state-store.ts';
 import type { Incident, TimelineEntry } from '../../lambdas/core/incident.ts';
 import type { PageBody } from '../../lambdas/core/page-message.ts';
@@ -47,6 +49,8 @@ const ACK_TEST_LEVEL_RESPONSE_MS = 6_000;
 const E2E_TIMEOUT_MS = 60_000;
 /** The P1 response time of every level in the kill -9 test: long enough to tell a resumed timer from a fresh one. */
 const P1_LEVEL_RESPONSE_MS = 8_000;
+/** The P1 response time of every level in the slow-delivery kill -9 test: what a resumed escalation must beat. */
+const SLOW_LEVEL_RESPONSE_MS = 20_000;
 
 /** Fast timings: a probe and a sweep every second, two results to change health, short level response times. */
 const FAST: FleetConfigOptions = {
@@ -84,8 +88,13 @@ interface Scenario {
 }
 
 const scenarios: Scenario[] = [];
+const servers: http.Server[] = [];
 
 afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
   const leftovers: string[] = [];
   for (const scenario of scenarios.splice(0)) {
     for (const daemon of scenario.daemons) {
@@ -174,6 +183,47 @@ function remediations(timeline: readonly TimelineEntry[], outcome: string): Time
 
 async function pagesFor(s: Scenario, id: string): Promise<PageBody[]> {
   return (await readPages(s.stateDir)).filter((p) => p.incidentId === id);
+}
+
+/** A page as a webhook endpoint saw it: when it arrived and whether the answer got back to the daemon. */
+interface WebhookPage {
+  readonly body: PageBody;
+  readonly receivedAt: number;
+  answered?: boolean;
+}
+
+/**
+ * A webhook endpoint on 127.0.0.1 that takes `delayMs` to answer each page (200): slow, but within the channel's
+ * timeout. A page counts as answered when the answer was written to a client still connected.
+ */
+async function slowWebhook(delayMs: number): Promise<{ url: string; pages: WebhookPage[] }> {
+  const pages: WebhookPage[] = [];
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const page: WebhookPage = { body: JSON.parse(Buffer.concat(chunks).toString('utf8')), receivedAt: Date.now() };
+      pages.push(page);
+      setTimeout(() => {
+        if (response.socket?.destroyed !== false) return;
+        response.end('{}', () => {
+          page.answered = true;
+        });
+      }, delayMs);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return { url: `http://127.0.0.1:${address.port}/page`, pages };
+}
+
+/** Rewrites the scenario's config with these notification channels (the generated config has console + jsonl). */
+async function useChannels(s: Scenario, channels: readonly Record<string, unknown>[]): Promise<void> {
+  const config = parse(await readFile(s.configFile, 'utf8')) as { notifications: { channels: unknown } };
+  config.notifications.channels = channels;
+  await writeFile(s.configFile, stringify(config, { lineWidth: 0 }));
 }
 
 async function openIncidentAbout(s: Scenario, service: string): Promise<Incident> {
@@ -370,6 +420,77 @@ describe('acgs-ops run against a simulated fleet', () => {
       const pages = await pagesFor(s, outage.id);
       expect(pages.filter((p) => p.why === 'opened').map((p) => p.level)).toEqual([1, 2, 3]);
       expect(pages.filter((p) => p.level === 4 && p.why === 'escalated')).toHaveLength(1);
+      await expectCleanStop(second);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'resumes a delivery cut by a kill -9 within the level response time and records every page delivered',
+    async () => {
+      // Prepare: levels 1-2 page through the jsonl file, level 3 through a webhook that takes 2 s to answer (its
+      // timeout is 3 s); no restarts, so the outage stays as it is while no daemon runs.
+      const s = await scenario({
+        remediationEnabled: false,
+        levelResponseTimes: levelTimes(`${SLOW_LEVEL_RESPONSE_MS}ms`, '1m'),
+      });
+      const hook = await slowWebhook(2_000);
+      await useChannels(s, [
+        { name: 'pages-file', kind: 'jsonl', path: 'pages.jsonl', levels: [1, 2, 4] },
+        { name: 'slow-hook', kind: 'webhook', url: hook.url, timeout: '3s', levels: [3] },
+      ]);
+      const first = await runDaemon(s);
+      for (const name of ['auth', 'ac']) await setStartFailure(s.spec, name, true);
+      await Promise.all(['auth', 'ac'].map((name) => crash(s.spec, name)));
+      const outage = await waitUntil(
+        async () => (await store(s).listOpenIncidents()).find((i) => i.kind === 'fleet-outage'),
+        20_000,
+        'one P1 fleet outage',
+        { explain: explainer(s) },
+      );
+
+      // Act: kill -9 the daemon while the level 3 page is at the slow endpoint (levels 1 and 2 have gone out).
+      await waitUntil(
+        () => hook.pages.some((p) => p.body.incidentId === outage.id && p.body.level === 3),
+        20_000,
+        'the level 3 page to reach the slow webhook',
+        { intervalMs: 20, explain: explainer(s) },
+      );
+      expect(await first.kill9()).toEqual({ code: null, signal: 'SIGKILL' });
+      const killedAt = Date.now();
+      const second = startDaemon({ configFile: s.configFile, stateDir: s.stateDir });
+      s.daemons.push(second);
+      const resumed = await waitUntil(
+        () => hook.pages.find((p) => p.body.incidentId === outage.id && p.body.level === 3 && p.receivedAt > killedAt),
+        SLOW_LEVEL_RESPONSE_MS,
+        'the restarted daemon to page level 3 again within the level response time',
+        { intervalMs: 50, explain: explainer(s) },
+      );
+      await waitUntil(
+        async () => (await store(s).getIncident(outage.id))?.escalation.leaseUntil === undefined,
+        10_000,
+        'the resumed step to settle',
+        { explain: explainer(s) },
+      );
+
+      // Assess: resumed well within level 3's response time; every page that got through is on the timeline once.
+      const resumedAfterMs = resumed.receivedAt - killedAt;
+      expect(resumedAfterMs).toBeLessThan(SLOW_LEVEL_RESPONSE_MS);
+      const delivered = [
+        ...(await pagesFor(s, outage.id)).map((p) => `L${p.level} ${p.why}`),
+        ...hook.pages
+          .filter((p) => p.body.incidentId === outage.id && p.answered)
+          .map((p) => `L${p.body.level} ${p.body.why}`),
+      ];
+      const recorded = (await timelineOf(s, outage.id)).flatMap((e) =>
+        e.type === 'paged' ? [`L${e.level} ${e.why}`] : [],
+      );
+      expect(recorded.sort()).toEqual(delivered.sort());
+      expect(recorded.sort()).toEqual(['L1 opened', 'L2 opened', 'L3 opened']);
+      expect((await store(s).getIncident(outage.id))?.escalation).toMatchObject({ level: 3, pages: 3 });
+      console.info(
+        `escalation resumed ${resumedAfterMs} ms after the kill -9 (level response time ${SLOW_LEVEL_RESPONSE_MS} ms)`,
+      );
       await expectCleanStop(second);
     },
     E2E_TIMEOUT_MS,
