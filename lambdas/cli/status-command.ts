@@ -63,9 +63,15 @@ export const statusCommand: CliCommand = {
         const daemonLine = heartbeat
           ? `daemon ${alive ? 'alive' : 'SILENT'}: last cycle ${formatDuration(age ?? 0)} ago (pid ${heartbeat.pid}, ${heartbeat.cycles} cycles, last took ${heartbeat.lastCycleMs} ms)`
           : 'daemon has never run with this state directory';
+        const state = heartbeat?.state;
+        const stateLine =
+          state && !state.writable
+            ? `STATE NOT WRITABLE since ${state.since ?? '?'}: ${state.error ?? 'unknown error'}; the daemon holds ${state.pendingChanges} change(s) in memory and pages on`
+            : undefined;
         context.stdout(
           [
             daemonLine,
+            ...(stateLine ? [stateLine] : []),
             '',
             formatTable(
               ['TARGET', 'KIND', 'HEALTH', 'SINCE', 'LAST PROBLEM'],

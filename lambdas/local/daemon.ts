@@ -1,9 +1,15 @@
-import { rename, writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Cron } from 'croner';
+import {
+  isStorageFailure,
+  type StateWriteStatus,
+  WriteBehindStateStore,
+} from '../adapters/local/write-behind-state-store.ts';
 import { toCroner } from '../core/schedules.ts';
 import type { Prober } from '../ports.ts';
 import { applyRetention, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
+import type { ControlPlaneContext } from '../use-cases/context.ts';
 import { type ProbeCycleResult, runProbeCycle } from '../use-cases/run-probe-cycle.ts';
 import { sweepEscalations } from '../use-cases/sweep-escalations.ts';
 import type { LocalRuntime } from './runtime.ts';
@@ -16,7 +22,17 @@ export interface Heartbeat {
   readonly healthy: number;
   readonly openIncidents: number;
   readonly pid: number;
+  /** Whether the state directory takes writes; while it does not, changes are held in memory and paging goes on. */
+  readonly state: {
+    readonly writable: boolean;
+    readonly pendingChanges: number;
+    readonly since?: string;
+    readonly error?: string;
+  };
 }
+
+/** The heartbeat file is padded to this size, so it can be rewritten in place on a full disk. */
+const HEARTBEAT_BYTES = 1_024;
 
 /**
  * The single-host control plane: the probe cycle and the escalation sweep on the config's schedules (croner,
@@ -25,6 +41,9 @@ export interface Heartbeat {
  * breaker counts exactly where the last one stopped.
  */
 export class LocalDaemon {
+  /** The runtime's context, over state that is held in memory while the disk refuses writes. */
+  readonly ctx: ControlPlaneContext;
+  private readonly state: WriteBehindStateStore;
   private readonly jobs: Cron[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   /** Probe cycles and sweeps run one at a time; backup tasks one at a time beside them. */
@@ -38,11 +57,20 @@ export class LocalDaemon {
   constructor(
     private readonly runtime: LocalRuntime,
     private readonly prober: Prober,
-  ) {}
+  ) {
+    const { ctx } = runtime;
+    this.state = new WriteBehindStateStore(
+      runtime.store,
+      ctx.clock,
+      (status) => this.reportState(status),
+      (what, error) => ctx.log('state-change-refused', { what, error: describe(error) }),
+    );
+    this.ctx = { ...ctx, states: this.state, incidents: this.state, control: this.state };
+  }
 
   /** Runs one probe cycle and one sweep at once, then keeps them on schedule. */
   async start(): Promise<void> {
-    const { config } = this.runtime.ctx;
+    const { config } = this.ctx;
     const tz = config.schedules.timeZone;
     await this.probeCycle();
     await this.sweep();
@@ -50,7 +78,7 @@ export class LocalDaemon {
     this.jobs.push(this.schedule(toCroner(config.schedules.escalationSweep, tz), () => this.sweep()));
     const backups = this.runtime.backups;
     if (backups) {
-      const { ctx } = this.runtime;
+      const { ctx } = this;
       const tasks: ['backup' | 'backupMonitor' | 'cleanup' | 'drill', () => Promise<unknown>][] = [
         ['backup', () => runBackup(ctx, backups)],
         ['backupMonitor', () => monitorBackups(ctx, backups.objects)],
@@ -81,13 +109,19 @@ export class LocalDaemon {
     for (const job of this.jobs) job.stop();
     await Promise.allSettled(Object.values(this.queues));
     await Promise.allSettled([...this.inFlight]);
+    if (!(await this.state.flush().catch(() => false)))
+      this.ctx.log('state-unwritten', {
+        pendingChanges: this.state.status().pendingChanges,
+        note: 'the state directory still refuses writes: changes since the failure are lost with this process',
+      });
     this.runtime.close();
   }
 
   /** One probe cycle, serialised with the sweep (both write incidents). */
   probeCycle(): Promise<ProbeCycleResult | undefined> {
     return this.exclusive(async () => {
-      const result = await runProbeCycle(this.runtime.ctx, this.prober);
+      await this.state.flush();
+      const result = await runProbeCycle(this.ctx, this.prober);
       for (const p of result.remediation.inFlight) this.track(p);
       this.cycles++;
       await this.writeHeartbeat(result);
@@ -96,7 +130,10 @@ export class LocalDaemon {
   }
 
   sweep(): Promise<unknown> {
-    return this.exclusive(() => sweepEscalations(this.runtime.ctx));
+    return this.exclusive(async () => {
+      await this.state.flush();
+      return sweepEscalations(this.ctx);
+    });
   }
 
   /** Restarts still running; tests and the demo wait for them. */
@@ -125,7 +162,7 @@ export class LocalDaemon {
         try {
           return await work();
         } catch (error) {
-          this.runtime.ctx.log(queue === 'steps' ? 'step-failed' : 'backup-task-failed', report(error));
+          this.ctx.log(queue === 'steps' ? 'step-failed' : 'backup-task-failed', report(error));
           return undefined;
         }
       });
@@ -148,19 +185,57 @@ export class LocalDaemon {
     );
   }
 
+  /** One line when the state stops taking writes and one when it takes them again: never one per cycle. */
+  private reportState(status: StateWriteStatus): void {
+    const since = status.since === undefined ? undefined : new Date(status.since).toISOString();
+    if (!status.writable)
+      this.ctx.log('STATE-NOT-WRITABLE', {
+        stateDir: this.runtime.stateDir,
+        error: status.error,
+        note: 'paging goes on; changes are held in memory and written once the state directory takes writes again',
+      });
+    else
+      this.ctx.log('state-writable-again', { stateDir: this.runtime.stateDir, since, written: status.pendingChanges });
+  }
+
   private async writeHeartbeat(result: ProbeCycleResult): Promise<void> {
+    const state = this.state.status();
     const heartbeat: Heartbeat = {
-      at: new Date(this.runtime.ctx.clock.now()).toISOString(),
+      at: new Date(this.ctx.clock.now()).toISOString(),
       cycles: this.cycles,
       lastCycleMs: result.durationMs,
       targets: result.results.length,
       healthy: result.results.filter((r) => r.status === 'healthy').length,
       openIncidents: result.incidents.open.length,
       pid: process.pid,
+      state: {
+        writable: state.writable,
+        pendingChanges: state.pendingChanges,
+        ...(state.since === undefined ? {} : { since: new Date(state.since).toISOString() }),
+        ...(state.error === undefined ? {} : { error: state.error }),
+      },
     };
     const file = join(this.runtime.stateDir, 'heartbeat.json');
-    await writeFile(`${file}.tmp`, `${JSON.stringify(heartbeat, null, 2)}\n`);
-    await rename(`${file}.tmp`, file);
+    const text = JSON.stringify(heartbeat, null, 2);
+    const padded = `${text.padEnd(HEARTBEAT_BYTES - 1)}\n`;
+    try {
+      await writeFile(`${file}.tmp`, padded);
+      await rename(`${file}.tmp`, file);
+    } catch (error) {
+      await rm(`${file}.tmp`, { force: true });
+      if (!isStorageFailure(error)) throw error;
+      // A full disk has no room for a new file: overwrite the old one's bytes in place (same size, no new blocks).
+      await overwriteInPlace(file, padded);
+    }
+  }
+}
+
+async function overwriteInPlace(file: string, text: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.write(text, 0, 'utf8');
+  } finally {
+    await handle.close();
   }
 }
 

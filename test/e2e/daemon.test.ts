@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { SqliteStateStore } from '../../lambdas/adapters/local/sqlite-state-store.ts';
@@ -85,6 +87,8 @@ interface Scenario {
   readonly stateDir: string;
   readonly daemons: DaemonProcess[];
   store?: SqliteStateStore;
+  /** A file system mounted for the test (a small tmpfs), unmounted before the directory is removed. */
+  mounted?: string;
 }
 
 const scenarios: Scenario[] = [];
@@ -103,6 +107,7 @@ afterEach(async () => {
       if (daemon.running() || exit.signal === 'SIGKILL') await daemon.kill9();
     }
     scenario.store?.close();
+    if (scenario.mounted) spawnSync('umount', [scenario.mounted]);
     await stopFleet(scenario.spec);
     const left = simProcesses(scenario.spec);
     if (left.length > 0) leftovers.push(`${scenario.spec.faultsDir}: ${left.join(', ')}`);
@@ -217,6 +222,51 @@ async function slowWebhook(delayMs: number): Promise<{ url: string; pages: Webho
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   return { url: `http://127.0.0.1:${address.port}/page`, pages };
+}
+
+/**
+ * Mounts a tmpfs of `size` on the scenario's state directory: a disk the test can fill. Needs root (and a kernel
+ * that allows it); the test fails naming that requirement otherwise.
+ */
+function mountSmallDisk(s: Scenario, size: string): void {
+  mkdirSync(s.stateDir, { recursive: true });
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', s.stateDir], { encoding: 'utf8' });
+  if (mounted.status !== 0)
+    throw new Error(`this test needs to mount a tmpfs (root): mount said ${mounted.stderr || mounted.error}`);
+  s.mounted = s.stateDir;
+}
+
+/** Empties the SQLite write-ahead log, so the daemon's next write must grow a file. */
+function truncateWal(stateDir: string): void {
+  const db = new Database(join(stateDir, 'state.db'));
+  try {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      if (result?.busy === 0) return;
+    }
+    throw new Error('could not checkpoint the WAL: the daemon kept it busy');
+  } finally {
+    db.close();
+  }
+}
+
+/** Fills the file system holding `dir` to the last byte; returns the filler file (remove it to free the space). */
+function fillDisk(dir: string): string {
+  const filler = join(dir, 'filler');
+  const fd = openSync(filler, 'w');
+  try {
+    for (const size of [1 << 20, 1 << 12, 1]) {
+      const chunk = Buffer.alloc(size, 0x61);
+      try {
+        for (;;) writeSync(fd, chunk);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return filler;
 }
 
 /** Rewrites the scenario's config with these notification channels (the generated config has console + jsonl). */
@@ -492,6 +542,68 @@ describe('acgs-ops run against a simulated fleet', () => {
         `escalation resumed ${resumedAfterMs} ms after the kill -9 (level response time ${SLOW_LEVEL_RESPONSE_MS} ms)`,
       );
       await expectCleanStop(second);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'pages on the console while the state disk is full, says so once, and records everything once space returns',
+    async () => {
+      // Prepare: the state directory on a small disk; a healthy fleet on record; then the disk fills up.
+      const s = await scenario({ remediationEnabled: false });
+      mountSmallDisk(s, '8m');
+      const daemon = await runDaemon(s);
+      truncateWal(s.stateDir);
+      const filler = fillDisk(s.stateDir);
+      const before = daemon.output().length;
+
+      // Act
+      await crash(s.spec, 'auth');
+
+      // Assess: the page goes out on the console although nothing can be written
+      await waitUntil(
+        () => /PAGE {2}.*auth/i.test(daemon.output().slice(before)),
+        20_000,
+        'a console page about auth while the disk is full',
+        { explain: () => daemon.output().slice(-6_000) },
+      );
+      const beat = await waitUntil(
+        async () => {
+          const current = await readHeartbeat(s.stateDir);
+          return current?.state?.writable === false ? current : undefined;
+        },
+        10_000,
+        'the heartbeat to say the state cannot be written',
+        { explain: () => daemon.output().slice(-6_000) },
+      );
+      expect(beat.state.error).toMatch(/SQLITE_FULL|ENOSPC/);
+      const status = await cli(s, ['status']);
+      expect(status.stdout).toMatch(/STATE NOT WRITABLE since/);
+      expect(await store(s).listOpenIncidents()).toEqual([]);
+      await sleep(3 * PROBE_EVERY_MS);
+      const whileFull = daemon.output().slice(before);
+      expect(whileFull.match(/STATE-NOT-WRITABLE/g)).toHaveLength(1);
+      expect(whileFull).not.toMatch(/step-failed|\n\s+at /);
+
+      // Act: space returns
+      await rm(filler);
+
+      // Assess: the incident, its page and the health states are written; the daemon says so once
+      const incident = await openIncidentAbout(s, 'auth');
+      const recorded = await waitUntil(
+        async () => (await timelineOf(s, incident.id)).some((e) => e.type === 'paged' && e.level === 1),
+        10_000,
+        'the page delivered while the disk was full to be on the timeline',
+        { explain: explainer(s) },
+      );
+      expect(recorded).toBe(true);
+      expect(daemon.output().match(/state-writable-again/g)).toHaveLength(1);
+      await waitUntil(
+        async () => (await readHeartbeat(s.stateDir))?.state?.writable === true,
+        10_000,
+        'the heartbeat to say the state is writable again',
+      );
+      await expectCleanStop(daemon);
     },
     E2E_TIMEOUT_MS,
   );
