@@ -91,9 +91,15 @@ export function pageKey(page: Pick<Page, 'level' | 'why'>): string {
 /** The outcome without the pages already delivered (`delivered`), when a step is redone after a crash. */
 export function withoutDelivered(outcome: EscalationOutcome, delivered: readonly string[]): EscalationOutcome {
   if (delivered.length === 0) return outcome;
+  const pages = outcome.pages.filter((p) => !delivered.includes(pageKey(p)));
+  const { escalation } = outcome.incident;
   return {
-    ...outcome,
-    pages: outcome.pages.filter((p) => !delivered.includes(pageKey(p))),
+    // Delivered pages were counted as they went out.
+    incident: {
+      ...outcome.incident,
+      escalation: { ...escalation, pages: escalation.pages - (outcome.pages.length - pages.length) },
+    },
+    pages,
     timeline: outcome.timeline.filter((e) => e.type !== 'paged' || !delivered.includes(pageKey(e))),
   };
 }

@@ -112,4 +112,37 @@ describe('advanceEscalation: lease and records of a step delivering pages', () =
     expect(paged(timeline)).toEqual(['L1 opened', 'L2 opened']);
     expect(timeline.map((e) => e.type)).toEqual(['opened', 'paged', 'acknowledged', 'paged']);
   });
+  it('settles a step that died after recording its last page at the level it paged, without paging it again', async () => {
+    // Prepare: the first pages went out; level 3's time runs out and the step escalating to level 4 dies between
+    // recording the Executive page and settling.
+    const { h, incident } = await outageDue();
+    const first = await advanceEscalation(h.ctx, incident, []);
+    const dueAt = first?.escalation.nextAt ?? 0;
+    h.clock.set(dueAt);
+    const update = h.store.updateIncident.bind(h.store);
+    /** Writes still let through before the one that never ends; then everything goes through again. */
+    let writesBeforeHang = Number.POSITIVE_INFINITY;
+    h.store.updateIncident = (i, timeline) =>
+      writesBeforeHang-- === 0 ? new Promise<Incident>(() => {}) : update(i, timeline);
+    h.notifier.during = async (n) => {
+      if (n.page.level === 4) writesBeforeHang = 1; // the record goes through, the settle never ends
+    };
+    void advanceEscalation(h.ctx, (await h.store.getIncident(incident.id)) ?? incident, []);
+    while (writesBeforeHang >= 0) await new Promise((resolve) => setImmediate(resolve));
+    h.notifier.during = undefined;
+    expect((await h.store.getIncident(incident.id))?.escalation.level).toBe(3);
+    expect(paged(await h.store.getTimeline(incident.id))).toContain('L4 escalated');
+    // Act: the sweep after the lease left for the settle
+    h.clock.set(dueAt + PAGE_LEASE_MARGIN_MS);
+    const [settled] = await sweepEscalations(h.ctx);
+    // Assess
+    expect(h.notifier.lines().filter((l) => l.startsWith('L4'))).toHaveLength(1);
+    expect(settled?.escalation).toMatchObject({ level: 4, pages: 4 });
+    expect(paged(await h.store.getTimeline(incident.id))).toEqual([
+      'L1 opened',
+      'L2 opened',
+      'L3 opened',
+      'L4 escalated',
+    ]);
+  });
 });
