@@ -374,17 +374,27 @@ export class WriteBehindStateStore implements StateStore {
   }
 
   private async writeIncident(held: PendingIncident): Promise<void> {
+    let written: Incident;
     if (held.created) {
       const result = await this.store.createIncident({ ...held.incident, version: 1 }, held.timeline);
       // Someone opened one for the same problem meanwhile (an operator's declare): keep our record on theirs.
-      if (!result.created) await this.store.updateIncident(result.existing, held.timeline);
-      return;
+      if (!result.created) {
+        await this.store.updateIncident(result.existing, held.timeline);
+        return;
+      }
+      written = result.incident;
+    } else {
+      const stored = await this.store.getIncident(held.incident.id);
+      if (!stored) return;
+      if (stored.version !== held.baseVersion) {
+        await this.store.updateIncident(stored, held.timeline);
+        return;
+      }
+      written = await this.store.updateIncident({ ...held.incident, version: stored.version }, held.timeline);
     }
-    const stored = await this.store.getIncident(held.incident.id);
-    if (!stored) return;
-    if (stored.version === held.baseVersion)
-      await this.store.updateIncident({ ...held.incident, version: stored.version }, held.timeline);
-    else await this.store.updateIncident(stored, held.timeline);
+    // Bring the stored version up to the one handed out from memory: a writer still holding an older copy from
+    // memory must lose its race against the store as it would have against memory.
+    while (written.version < held.incident.version) written = await this.store.updateIncident(written, []);
   }
 
   private failed(error: unknown): void {

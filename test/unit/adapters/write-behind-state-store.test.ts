@@ -4,6 +4,7 @@ import {
   WriteBehindStateStore,
 } from '../../../lambdas/adapters/local/write-behind-state-store.ts';
 import { MemoryStateStore } from '../../../lambdas/adapters/memory/memory-state-store.ts';
+import { VersionConflictError } from '../../../lambdas/core/errors.ts';
 import { initialTargetState, type TargetState } from '../../../lambdas/core/health-state.ts';
 import type { Incident, TimelineEntry } from '../../../lambdas/core/incident.ts';
 import type { RemediationAttempt } from '../../../lambdas/core/remediation.ts';
@@ -101,6 +102,22 @@ describe('WriteBehindStateStore', () => {
     expect((await disk.loadTargetStates(['auth'])).get('auth')?.version).toBe(1);
     expect(store.status()).toEqual({ writable: true, pendingChanges: 0 });
     expect(reports).toMatchObject([{ writable: false }, { writable: true, pendingChanges: 3 }]);
+  });
+
+  it('refuses a write over a copy handed out from memory that memory had already moved past, after the write-out', async () => {
+    // Prepare: two changes in memory; a writer still holds the copy between them
+    const { disk, store } = writeBehind(false);
+    const created = await store.createIncident(newIncident('k'), []);
+    if (!created.created) throw new Error('not created');
+    disk.full = true;
+    const stale = await store.updateIncident({ ...created.incident, count: 2 }, []);
+    await store.updateIncident({ ...stale, count: 3 }, []);
+    disk.full = false;
+    // Act
+    await store.flush();
+    // Assess
+    await expect(store.updateIncident({ ...stale, count: 99 }, [])).rejects.toBeInstanceOf(VersionConflictError);
+    expect((await disk.getIncident(created.incident.id))?.count).toBe(3);
   });
 
   it('keeps the record of the daemon and the state an operator wrote when both changed an incident', async () => {
