@@ -95,7 +95,8 @@ export interface BackupRun {
 /**
  * Takes a backup now (the daily schedule, or an operator). The document's exit status is the truth: a failed attempt
  * opens the backup incident itself, with the document's reason, since a destination it cannot write (read-only, full)
- * keeps no failure record for the monitor to read.
+ * keeps no failure record for the monitor to read. Sent without waiting (SSM from the backups Lambda), the result is
+ * `pending`, and `finishBackupCommand` does the same when the command's status-change event comes.
  */
 export async function runBackup(ctx: ControlPlaneContext, destination: BackupDestination): Promise<BackupRun> {
   backupsOf(ctx);
@@ -114,20 +115,67 @@ export async function runBackup(ctx: ControlPlaneContext, destination: BackupDes
     timeoutMs: (Number(parameters.TimeoutSeconds) + 60) * 1000,
   });
   ctx.log('backup-finished', { id, status: result.status });
-  if (result.status !== 'succeeded' && result.status !== 'pending') {
-    // The attempt may have left no failure record (a destination it cannot write): the incident is its record.
+  if (attemptFailed(result.status)) {
     const cause = reasonLine(result.output) || `the backup document ${result.status}`;
-    const report = problem(ctx, 'backup', 'P2', attemptFailedTitle(backupsOf(ctx).database), [
-      `backup ${id} failed (${result.status}${result.exitCode === undefined ? '' : `, exit ${result.exitCode}`}): ${cause}`,
-    ]);
-    await raiseProblem(
-      ctx,
-      { ...report, failingSince: at.getTime() },
-      undefined,
-      await mutingWindows(ctx, ctx.clock.now()),
-    );
+    const exit = result.exitCode === undefined ? '' : `, exit ${result.exitCode}`;
+    await raiseAttemptFailed(ctx, at.getTime(), `backup ${id} failed (${result.status}${exit}): ${cause}`);
   }
   return { id, result };
+}
+
+/** How a backup command sent through SSM ended, as its status-change event tells it. */
+export interface BackupCommandOutcome {
+  readonly commandId: string;
+  /** SSM's own word for it (Success, Failed, TimedOut, DeliveryTimedOut...). */
+  readonly ssmStatus: string;
+  readonly status: CommandResult['status'];
+  /** Where it ran; absent: the configured database host, if any. */
+  readonly instanceId?: string;
+  /** When the command was sent (epoch ms): the attempt's start. Absent: now. */
+  readonly requestedAt?: number;
+}
+
+/**
+ * The end of a backup `runBackup` sent without waiting (SSM Run Command from the backups Lambda): a final status
+ * other than success opens the backup incident as a failed attempt does on one host, since a destination the
+ * document cannot write keeps no failure record for the monitor. Success and pending do nothing: the hourly monitor
+ * judges what was published. Returns the incident raised, if any.
+ */
+export async function finishBackupCommand(
+  ctx: ControlPlaneContext,
+  outcome: BackupCommandOutcome,
+): Promise<Incident | undefined> {
+  const backups = backupsOf(ctx);
+  ctx.log('backup-command-finished', { commandId: outcome.commandId, status: outcome.status });
+  if (!attemptFailed(outcome.status)) return undefined;
+  const instance = outcome.instanceId ?? backups.instanceId;
+  const where = instance === undefined ? 'on the database host' : `on ${instance}`;
+  return raiseAttemptFailed(
+    ctx,
+    outcome.requestedAt ?? ctx.clock.now(),
+    `backup command ${outcome.commandId} ${where} failed: SSM status ${outcome.ssmStatus}`,
+  );
+}
+
+/** A final result that is not a success: failed, timed out, or refused before it ran. */
+function attemptFailed(status: CommandResult['status']): boolean {
+  return status !== 'succeeded' && status !== 'pending';
+}
+
+/**
+ * Opens (or adds to) the backup incident for a failed attempt started at `startedAt`. The attempt may have left no
+ * failure record (a destination it cannot write): the incident is its record, and the monitor holds it until a
+ * good backup started after `startedAt`.
+ */
+async function raiseAttemptFailed(ctx: ControlPlaneContext, startedAt: number, reason: string): Promise<Incident> {
+  const report = problem(ctx, 'backup', 'P2', attemptFailedTitle(backupsOf(ctx).database), [reason]);
+  const raised = await raiseProblem(
+    ctx,
+    { ...report, failingSince: startedAt },
+    undefined,
+    await mutingWindows(ctx, ctx.clock.now()),
+  );
+  return raised.incident;
 }
 
 /** The title of the backup incident a failed attempt opens: the monitor keeps it until a newer good backup. */
