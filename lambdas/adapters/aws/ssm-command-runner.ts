@@ -291,11 +291,14 @@ export const commandStatusDetailSchema = z.object({
   'document-name': z.string().min(1),
   status: z.string().min(1),
   'instance-id': z.string().min(1).optional(),
+  'requested-date-time': z.iso.datetime({ offset: true }).optional(),
 });
 
 export const commandStatusEventSchema = z.object({
   source: z.literal(SSM_COMMAND_EVENT.source),
   'detail-type': z.enum([SSM_COMMAND_EVENT.detailType.command, SSM_COMMAND_EVENT.detailType.invocation]),
+  /** The ARNs of the command's target instances (EventBridge puts them here, not in the detail). */
+  resources: z.array(z.string()).optional(),
   detail: commandStatusDetailSchema,
 });
 
@@ -307,8 +310,10 @@ export interface CommandStatusChange {
   /** SSM's status as sent (Success, Failed, TimedOut, DeliveryTimedOut...). */
   readonly ssmStatus: string;
   readonly status: SsmCommandOutcome;
-  /** Invocation events only. */
+  /** The invocation's instance; for a command, its only target instance (none when it had several). */
   readonly instanceId?: string;
+  /** When the command was sent (epoch ms), when the event says. */
+  readonly requestedAt?: number;
 }
 
 /** Parses an SSM command (or invocation) status-change event; throws naming the field that is wrong. */
@@ -319,7 +324,9 @@ export function parseCommandStatusEvent(event: unknown): CommandStatusChange {
     throw new ControlPlaneError('INVALID_EVENT', `not an SSM command status-change event: ${problems.join('; ')}`);
   }
   const { detail } = parsed.data;
-  const instanceId = detail['instance-id'];
+  const targets = (parsed.data.resources ?? []).flatMap((arn) => INSTANCE_ARN.exec(arn)?.slice(1, 2) ?? []);
+  const instanceId = detail['instance-id'] ?? (targets.length === 1 ? targets[0] : undefined);
+  const requested = detail['requested-date-time'];
   return {
     kind: parsed.data['detail-type'] === SSM_COMMAND_EVENT.detailType.command ? 'command' : 'invocation',
     commandId: detail['command-id'],
@@ -327,8 +334,12 @@ export function parseCommandStatusEvent(event: unknown): CommandStatusChange {
     ssmStatus: detail.status,
     status: mapCommandStatus(detail.status),
     ...(instanceId === undefined ? {} : { instanceId }),
+    ...(requested === undefined ? {} : { requestedAt: Date.parse(requested) }),
   };
 }
+
+/** An EC2 instance's or an SSM managed node's ARN, capturing its id. */
+const INSTANCE_ARN = /^arn:[\w-]+:(?:ec2|ssm):[\w-]*:\d*:(?:instance|managed-instance)\/((?:i|mi)-[0-9a-f]+)$/;
 
 function rejected(reason: string): CommandResult {
   return { status: 'rejected', output: `rejected, nothing was run: ${reason}` };

@@ -379,14 +379,30 @@ describe('mapCommandStatus', () => {
 });
 
 describe('parseCommandStatusEvent', () => {
-  it('reads a command status-change event', () => {
+  it('reads a command status-change event, with its only target instance (from resources) and its request time', () => {
     expect(parseCommandStatusEvent(fixture('ssm-command-status-change.json'))).toEqual({
       kind: 'command',
       commandId: '5f7a6b1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b',
       documentName: DEPLOYED,
       ssmStatus: 'Failed',
       status: 'failed',
+      instanceId: 'i-0123456789abcdef0',
+      requestedAt: Date.parse('2026-12-01T02:03:01.123Z'),
     });
+  });
+
+  it('names no instance for a command sent to several, and reads a managed node as a sole target', () => {
+    const event = fixture('ssm-command-status-change.json') as Record<string, unknown>;
+    const several = {
+      ...event,
+      resources: [
+        'arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0',
+        'arn:aws:ec2:us-east-1:123456789012:instance/i-0fedcba9876543210',
+      ],
+    };
+    expect(parseCommandStatusEvent(several).instanceId).toBeUndefined();
+    const node = { ...event, resources: ['arn:aws:ssm:us-east-1:123456789012:managed-instance/mi-0123456789abcdef0'] };
+    expect(parseCommandStatusEvent(node).instanceId).toBe('mi-0123456789abcdef0');
   });
 
   it('reads an invocation status-change event with its instance, mapping DeliveryTimedOut to failed', () => {
@@ -397,6 +413,7 @@ describe('parseCommandStatusEvent', () => {
       ssmStatus: 'DeliveryTimedOut',
       status: 'failed',
       instanceId: 'i-0123456789abcdef0',
+      requestedAt: Date.parse('2026-12-01T02:03:01.123Z'),
     });
   });
 
@@ -408,5 +425,7 @@ describe('parseCommandStatusEvent', () => {
     expect(() =>
       parseCommandStatusEvent({ ...event, 'detail-type': 'EC2 Instance State-change Notification' }),
     ).toThrow(/detail-type/);
+    const badTime = { ...event.detail, 'requested-date-time': 'yesterday' };
+    expect(() => parseCommandStatusEvent({ ...event, detail: badTime })).toThrow(/detail\.requested-date-time/);
   });
 });
