@@ -170,6 +170,30 @@ describe('control-plane Lambdas against moto', () => {
     expect(attempt).toMatchObject({ service: 'auth', outcome: 'pending' });
   }, 60_000);
 
+  it('routes by the document the event names: a status change of a document it does not handle finishes no restart', async () => {
+    // Prepare: the restart's own command id, under another document's name
+    const [command] = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    const handler = createCommandStatusHandler(runtime);
+    // Act
+    const result = await handler(
+      {
+        source: 'aws.ssm',
+        'detail-type': 'EC2 Command Status-change Notification',
+        resources: [],
+        detail: {
+          'command-id': command?.CommandId,
+          'document-name': 'acgs-stack-acgs-restore-drill',
+          status: 'Failed',
+        },
+      },
+      context,
+    );
+    // Assess
+    expect(result).toEqual({ commandId: command?.CommandId, recorded: false, why: 'document not handled' });
+    const attempt = await runtime.ctx.control.findAttemptByCommand(command?.CommandId ?? '');
+    expect(attempt).toMatchObject({ service: 'auth', outcome: 'pending' });
+  }, 30_000);
+
   it('records the restart outcome from the SSM status-change event on the incident timeline', async () => {
     const [command] = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
     const handler = createCommandStatusHandler(runtime);

@@ -23,6 +23,7 @@ import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
 import { type AwsRuntime, createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
 import { createBackupsHandler, DRILL_MARGIN_MS } from '../../../lambdas/handlers/backups.ts';
+import { createCommandStatusHandler } from '../../../lambdas/handlers/command-status.ts';
 import type { HandlerEnvironment } from '../../../lambdas/handlers/environment.ts';
 import type { CommandRequest, CommandResult, CommandRunner, ObjectStore } from '../../../lambdas/ports.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../../lambdas/use-cases/backups.ts';
@@ -33,7 +34,8 @@ import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';
 /**
  * The backups Lambda end to end with its real adapters against moto_server: the backup command goes out through SSM
  * SendCommand (dispatch), the monitor reads the bucket and keeps its incident in DynamoDB, pages over SNS (delivered
- * to SQS) and publishes on EventBridge, retention and the drill report work on the S3 bucket.
+ * to SQS) and publishes on EventBridge, retention and the drill report work on the S3 bucket. The backup command's
+ * outcome comes back to the command-status Lambda as SSM's status-change event, written here as EventBridge sends it.
  *
  * What moto cannot do is run a document: SendCommand is recorded, never executed. So the backup's published dump and
  * manifest are put into the bucket by the test (as the document would publish them), and the drill's waiting
@@ -62,7 +64,9 @@ class ScriptedDrillRunner implements CommandRunner {
   }
 }
 
-const clock = new ManualClock(Date.UTC(2026, 11, 1, 3, 0, 0));
+/** When the daily backup task runs in the first test. */
+const SENT_AT = Date.UTC(2026, 11, 1, 3, 0, 0);
+const clock = new ManualClock(SENT_AT);
 let config: FleetConfig;
 let runtime: AwsRuntime;
 let objects: ObjectStore;
@@ -319,6 +323,72 @@ describe('the backups Lambda against moto', () => {
     });
     // The passed drill resolved the drill incident the first monitor opened.
     expect((await runtime.ctx.incidents.listOpenIncidents()).filter((i) => i.kind === 'drill')).toEqual([]);
+  }, 30_000);
+
+  /** The SSM status-change event of the backup command the first test sent, as EventBridge delivers it. */
+  async function backupCommandEvent(status: string) {
+    const [command] = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    expect(command?.DocumentName).toBe(DOCUMENT_NAMES[BACKUP_DOCUMENT]);
+    return {
+      version: '0',
+      id: `e-${status}`,
+      source: 'aws.ssm',
+      'detail-type': 'EC2 Command Status-change Notification',
+      account: '123456789012',
+      time: new Date(clock.now()).toISOString(),
+      region: 'us-east-1',
+      resources: [`arn:aws:ec2:us-east-1:123456789012:instance/${instanceId}`],
+      detail: {
+        'command-id': command?.CommandId,
+        'document-name': command?.DocumentName,
+        'expire-after': new Date(clock.now() + 3_600_000).toISOString(),
+        parameters: { BackupId: command?.Parameters?.BackupId },
+        // When the first test sent it by the test's clock (moto stamps the wall clock).
+        'requested-date-time': new Date(SENT_AT).toISOString(),
+        status,
+      },
+    };
+  }
+
+  it('command-status Lambda: a Success event of the backup command opens no incident', async () => {
+    // Prepare: the command ends minutes after the drill
+    clock.advance(10 * 60_000);
+    const event = await backupCommandEvent('Success');
+    // Act
+    const result = await createCommandStatusHandler(runtime)(event, context);
+    // Assess
+    expect(result).toEqual({
+      commandId: event.detail['command-id'],
+      document: BACKUP_DOCUMENT,
+      outcome: 'succeeded',
+      incidentId: null,
+    });
+    expect((await runtime.ctx.incidents.listOpenIncidents()).filter((i) => i.kind === 'backup')).toEqual([]);
+  }, 30_000);
+
+  it('command-status Lambda: a Failed event of the backup command opens the P2 backup incident and pages level 1', async () => {
+    // Prepare
+    clock.advance(10 * 60_000);
+    const event = await backupCommandEvent('Failed');
+    // Act
+    const result = await createCommandStatusHandler(runtime)(event, context);
+    // Assess
+    const backup = (await runtime.ctx.incidents.listOpenIncidents()).filter((i) => i.kind === 'backup');
+    expect(backup.map((i) => [i.severity, i.title])).toEqual([
+      ['P2', 'Backups of postgresql: the latest attempt failed'],
+    ]);
+    expect(result).toEqual({
+      commandId: event.detail['command-id'],
+      document: BACKUP_DOCUMENT,
+      outcome: 'failed',
+      incidentId: backup[0]?.id,
+    });
+    expect(backup[0]?.detail).toBe(
+      `backup command ${event.detail['command-id']} on ${instanceId} failed: SSM status Failed`,
+    );
+    expect(backup[0]?.failingSince).toBe(SENT_AT);
+    const subjects = (await pages()).map(subjectOf);
+    expect(subjects.filter((s) => s.includes('[P2]') && s.includes('the latest attempt failed'))).toHaveLength(1);
   }, 30_000);
 
   it('refuses an event that is not a backup task, naming the expected shape', async () => {
