@@ -188,8 +188,9 @@ export class ControlPlaneStack extends Stack {
       this.state.grantControlData(f.role);
       this.events.bus.grantPutEventsTo(f.role);
     }
-    // The backups Lambda raises and resolves backup and drill incidents, so it pages like the probe.
-    for (const f of [probe, escalationSweep, operatorApi, ...(backupJobs ? [backupJobs.fn] : [])])
+    // The backups Lambda raises and resolves backup and drill incidents, so it pages like the probe; so does the
+    // command-status Lambda with backups, since a backup command that fails on the host opens the backup incident.
+    for (const f of [probe, escalationSweep, operatorApi, ...(backupJobs ? [backupJobs.fn, commandStatus] : [])])
       this.escalation.grantPublish(f.role);
     // The probe cycle sends restarts and nothing else: the other service documents (stop, isolate, rolling update...)
     // are operators' tools, run from the console or the CLI with the operator's own permissions. The command-status
@@ -197,10 +198,14 @@ export class ControlPlaneStack extends Stack {
     const serviceDocuments = [RESTART_DOCUMENT];
     this.grantSendCommand(probe, this.runbooks.documentArns(serviceDocuments), config.aws.fleetTag);
 
-    // Remediation outcomes only: a backup's outcome is what it published, read by the backup monitor.
+    // Restart outcomes, and the backup's: a backup that fails on the host (an unwritable bucket) may publish nothing
+    // for the monitor to read, so its status event opens the incident. The drill is not routed: the backups Lambda
+    // waits for it.
     this.events.routeCommandStatus(
       commandStatus.fn,
-      serviceDocuments.map((key) => this.runbooks.documentNames[key] ?? key),
+      [...serviceDocuments, ...(backupJobs ? [BACKUP_DOCUMENT] : [])].map(
+        (key) => this.runbooks.documentNames[key] ?? key,
+      ),
     );
     this.schedules = new ControlPlaneSchedules(this, 'Schedules', {
       config,

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKUP_DOCUMENT } from '../../lambdas/use-cases/backups.ts';
+import { RESTART_DOCUMENT } from '../../lambdas/use-cases/remediate.ts';
 import { addControlPlane } from '../../lib/app.ts';
 import { cdkNagChecks } from './support/shared-checks.ts';
 import { ACGS_CONFIG, type Json, propsOf, REPOSITORY_ROOT, type Synthesized, synthesize } from './support/synth.ts';
@@ -66,6 +68,19 @@ describe('backups with the database host in the config and no drill', () => {
         Condition: { StringEquals: { 'ssm:resourceTag/acgs:fleet': 'acgs-1' } },
       }),
     ]);
+  });
+
+  it('routes the status changes of the backup document to the command-status Lambda, which may page', () => {
+    const rule = synth.stack.events.commandStatusRule;
+    if (!rule) throw new Error('no command status rule');
+    const { documentNames } = synth.stack.runbooks;
+    expect(props(rule).EventPattern.detail['document-name']).toEqual([
+      documentNames[RESTART_DOCUMENT],
+      documentNames[BACKUP_DOCUMENT],
+    ]);
+    const statements = props(synth.stack.functions.commandStatus.role.node.findChild('DefaultPolicy')).PolicyDocument
+      .Statement as Json[];
+    expect(statements.filter((s) => [s.Action].flat().includes('sns:Publish'))).toHaveLength(1);
   });
 
   it('schedules backup, monitor and retention, and no drill', () => {

@@ -442,7 +442,7 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets only the probe, the sweep, the operator API and the backups Lambda page; only the probe and backups touch SSM', () => {
+  it('lets only the probe, the sweep, the operator API, the backups and the command-status Lambda page; only the probe and backups touch SSM', () => {
     const holders = (matches: (action: string) => boolean) =>
       new Set(
         statements()
@@ -451,8 +451,15 @@ describe('least privilege', () => {
       );
     const policyOf = (name: keyof typeof synth.stack.functions) =>
       defaultPolicyOf(name === 'backups' ? backupsFunction() : synth.stack.functions[name]);
+    // The command-status Lambda opens the backup incident when a backup command fails on the host.
     expect(holders((a) => a === 'sns:Publish')).toEqual(
-      new Set([policyOf('probe'), policyOf('escalationSweep'), policyOf('operatorApi'), policyOf('backups')]),
+      new Set([
+        policyOf('probe'),
+        policyOf('escalationSweep'),
+        policyOf('operatorApi'),
+        policyOf('backups'),
+        policyOf('commandStatus'),
+      ]),
     );
     expect(holders((a) => a.startsWith('ssm:'))).toEqual(new Set([policyOf('probe'), policyOf('backups')]));
     expect(holders((a) => a === 'events:PutEvents').size).toBe(5);
@@ -543,18 +550,21 @@ describe('Lambdas', () => {
 });
 
 describe('events', () => {
-  it('routes SSM command status changes of the restart document on the default bus to the command-status Lambda', () => {
+  it('routes SSM command status changes of the restart and backup documents (not the drill) on the default bus to the command-status Lambda', () => {
     const rule = synth.stack.events.commandStatusRule;
     if (!rule) throw new Error('no command status rule');
     const ruleProps = props(rule);
+    const { documentNames } = synth.stack.runbooks;
     expect(ruleProps.EventBusName).toBeUndefined();
     expect(ruleProps.EventPattern).toEqual({
       source: ['aws.ssm'],
       'detail-type': ['EC2 Command Status-change Notification'],
       detail: {
-        'document-name': [synth.stack.runbooks.documentNames['acgs-restart-service']],
+        'document-name': [documentNames['acgs-restart-service'], documentNames[BACKUP_DOCUMENT]],
       },
     });
+    expect(documentNames[BACKUP_DOCUMENT]).toBe(`${synth.stack.stackName}-${BACKUP_DOCUMENT}`);
+    expect(ruleProps.EventPattern.detail['document-name']).not.toContain(documentNames[DRILL_DOCUMENT]);
     expect(ruleProps.Targets).toEqual([
       expect.objectContaining({
         Arn: arnOf(synth.stack.functions.commandStatus.fn),

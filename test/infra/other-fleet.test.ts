@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { toScheduler } from '../../lambdas/core/schedules.ts';
+import { RESTART_DOCUMENT } from '../../lambdas/use-cases/remediate.ts';
 import { contactEmails } from '../../lib/constructs/notifications.ts';
 import { controlPlaneServiceName } from '../../lib/metrics.ts';
 import { logRetention } from '../../lib/retention.ts';
@@ -72,6 +73,17 @@ describe('a stack synthesized from another fleet config', () => {
     expect(Object.keys(template.Outputs)).not.toContain('BackupHostAccessPolicyArn');
     for (const f of Object.values(resourcesOfType(synth.template, 'AWS::Lambda::Function')))
       expect(Object.keys(f.Properties.Environment.Variables)).not.toContain('ACGS_BACKUP_BUCKET');
+  });
+
+  it('routes only the restart document to the command-status Lambda, which pages nobody (no backups to fail)', () => {
+    const rule = synth.stack.events.commandStatusRule;
+    if (!rule) throw new Error('no command status rule');
+    expect(props(rule).EventPattern.detail['document-name']).toEqual([
+      synth.stack.runbooks.documentNames[RESTART_DOCUMENT],
+    ]);
+    const statements = props(synth.stack.functions.commandStatus.role.node.findChild('DefaultPolicy')).PolicyDocument
+      .Statement as Json[];
+    expect(statements.filter((s) => [s.Action].flat().includes('sns:Publish'))).toEqual([]);
   });
 
   it('has one topic per escalation level (two), with only the contacts that have an e-mail subscribed', () => {
