@@ -53,8 +53,8 @@ export const backupCommand: CliCommand = {
     if (!['run', 'list', 'status', 'prune', 'drill'].includes(action ?? ''))
       throw new UsageError('acgs-ops backup needs an action: run, list, status, prune or drill');
     const { config, runtime } = await openRuntimeFor(values, context, {
-      // Listing reads the backup directory only: it needs no control-plane state and creates none.
-      access: action === 'list' ? 'none' : 'write',
+      // Listing and pruning work on the backup directory only: they need no control-plane state and create none.
+      access: action === 'list' || action === 'prune' ? 'none' : 'write',
       pgBinDir: values['pg-bin'],
     });
     try {

@@ -22,14 +22,20 @@ export const LOCAL_OPTIONS_HELP = `  -c, --config FILE  fleet config (default: c
 /**
  * Loads the config and opens the local runtime. `access` says what the command does with the state: a command
  * that only looks (`read`) never creates it and says so when there is none (exit 64); a command that writes may
- * create the directory and the store. A state that cannot be opened is one line naming the file (exit 74).
+ * create the directory and the store; `none` touches no state at all. A state that cannot be opened is one line
+ * naming the file (exit 74). `check` sees the config before the state is opened: input it refuses creates nothing.
  */
 export async function openRuntimeFor(
   values: { config?: string | undefined; state?: string | undefined },
   context: CliContext,
-  options: { readonly access: StateAccess; readonly pgBinDir?: string | undefined },
+  options: {
+    readonly access: StateAccess;
+    readonly pgBinDir?: string | undefined;
+    readonly check?: (config: FleetConfig) => void;
+  },
 ): Promise<{ config: FleetConfig; runtime: LocalRuntime }> {
   const config = await loadFleetConfig(values.config);
+  options.check?.(config);
   const stateDir = resolve(values.state ?? DEFAULT_STATE_DIR);
   if (options.access !== 'none') checkStateDir(stateDir, options.access);
   try {

@@ -48,8 +48,16 @@ export const maintenanceCommand: CliCommand = {
     // Checked before the state is opened: bad input creates nothing.
     const reason = values.reason?.trim() ? checkInput(incidentReason, values.reason, '--reason') : undefined;
     const by = operatorName(values.by);
-    const { config, runtime } = await openRuntimeFor(values, context, {
+    const start = action === 'start' ? startOptions(values, reason) : undefined;
+    const subjects = values.service ?? ['*'];
+    const { runtime } = await openRuntimeFor(values, context, {
       access: action === 'list' ? 'read' : 'write',
+      check: (config) => {
+        if (action !== 'start') return;
+        const names = new Set([...config.services.map((s) => s.name), ...config.checks.map((c) => c.name)]);
+        const unknown = subjects.filter((s) => s !== '*' && !names.has(s));
+        if (unknown.length > 0) throw new UsageError(`unknown service or check: ${unknown.join(', ')}`);
+      },
     });
     try {
       const { ctx } = runtime;
@@ -86,27 +94,21 @@ export const maintenanceCommand: CliCommand = {
         );
         return 0;
       }
-      if (values.for === undefined) throw new UsageError('maintenance start needs --for DURATION (e.g. 45m)');
-      const length = durationOption('--for', values.for, MAINTENANCE_WINDOW_LENGTH);
-      const delay = values.in === undefined ? 0 : durationOption('--in', values.in, MAINTENANCE_WINDOW_DELAY);
-      if (reason === undefined) throw new UsageError('maintenance start needs --reason TEXT');
-      const names = new Set([...config.services.map((s) => s.name), ...config.checks.map((c) => c.name)]);
-      const subjects = values.service ?? ['*'];
-      const unknown = subjects.filter((s) => s !== '*' && !names.has(s));
-      if (unknown.length > 0) throw new UsageError(`unknown service or check: ${unknown.join(', ')}`);
-      const window: MaintenanceWindow = {
+      // Only start gets here, and startOptions has checked its options.
+      if (start === undefined) throw new UsageError('maintenance start needs --for and --reason');
+      const opened: MaintenanceWindow = {
         id: `mw-${now.toString(36)}`,
         subjects,
-        startsAt: now + delay,
-        endsAt: now + delay + length,
-        reason,
+        startsAt: now + start.delay,
+        endsAt: now + start.delay + start.length,
+        reason: start.reason,
         createdBy: by,
       };
-      await ctx.control.putMaintenanceWindow(window);
+      await ctx.control.putMaintenanceWindow(opened);
       context.stdout(
         values.json
-          ? formatJson(window)
-          : `opened ${window.id} for ${subjects.join(', ')} from ${formatInstant(window.startsAt)} until ${formatInstant(window.endsAt)}\n`,
+          ? formatJson(opened)
+          : `opened ${opened.id} for ${subjects.join(', ')} from ${formatInstant(opened.startsAt)} until ${formatInstant(opened.endsAt)}\n`,
       );
       return 0;
     } finally {
@@ -114,3 +116,15 @@ export const maintenanceCommand: CliCommand = {
     }
   },
 };
+
+/** What `start` needs, checked in the order an operator fixes it: --for, its range, --in, --reason (exit 64). */
+function startOptions(
+  values: { for?: string | undefined; in?: string | undefined },
+  reason: string | undefined,
+): { length: number; delay: number; reason: string } {
+  if (values.for === undefined) throw new UsageError('maintenance start needs --for DURATION (e.g. 45m)');
+  const length = durationOption('--for', values.for, MAINTENANCE_WINDOW_LENGTH);
+  const delay = values.in === undefined ? 0 : durationOption('--in', values.in, MAINTENANCE_WINDOW_DELAY);
+  if (reason === undefined) throw new UsageError('maintenance start needs --reason TEXT');
+  return { length, delay, reason };
+}

@@ -93,14 +93,20 @@ export const serviceCommand: CliCommand = {
       throw new UsageError(`--update must be ${UPDATE_MODES.join(' or ')}, got "${values.update}"`);
     if (values.branch !== undefined && update !== 'git-pull') throw new UsageError('--branch needs --update git-pull');
 
-    const { config, runtime } = await openRuntimeFor(values, context, { access: 'write' });
+    const by = operatorName(values.by);
+    const { config, runtime } = await openRuntimeFor(values, context, {
+      // Diagnostics only runs its document: it records nothing and needs no state.
+      access: action === 'diagnostics' ? 'none' : 'write',
+      check: (config) => {
+        const known = config.services.map((s) => s.name);
+        const unknown = names.filter((n) => !known.includes(n));
+        if (unknown.length > 0)
+          throw new UsageError(`unknown service ${unknown.join(', ')} (services: ${known.join(', ')})`);
+      },
+    });
     try {
       const { ctx } = runtime;
       const known = new Set(config.services.map((s) => s.name));
-      const unknown = names.filter((n) => !known.has(n));
-      if (unknown.length > 0)
-        throw new UsageError(`unknown service ${unknown.join(', ')} (services: ${[...known].join(', ')})`);
-      const by = operatorName(values.by);
       const now = ctx.clock.now();
       const runner = new ShellCommandRunner();
       const timeoutMs = config.remediation.restartTimeout;

@@ -48,6 +48,8 @@ describe('duration options', () => {
   });
 
   it('opens no window when --for is refused', async () => {
+    // Prepare: the state exists (a refused command creates none, so none of the runs above made it).
+    new SqliteStateStore(join(stateDir, 'state.db')).close();
     // Act
     await acgsOps('service', 'stop', 'auth', '--for', '99999999999999999999d');
     const list = await acgsOps('maintenance', 'list');

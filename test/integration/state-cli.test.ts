@@ -148,6 +148,39 @@ describe('acgs-ops with a broken state directory', () => {
     expect(existsSync(typo)).toBe(false);
   });
 
+  it('creates no state for diagnostics and backup prune, which only look at the host and the backup directory', async () => {
+    // Prepare
+    const typo = join(await freshDir(), 'stat-typo');
+    // Act
+    const diagnostics = await runAcgsOps(['service', 'diagnostics', 'auth', '--state', typo]);
+    const dryRun = await runAcgsOps(['backup', 'prune', '--dry-run', '--state', typo]);
+    // Assess
+    expect(existsSync(typo)).toBe(false);
+    expect(diagnostics.stdout).toContain('=== end of diagnostics ===');
+    expect(dryRun.stderr).not.toMatch(/no control-plane state|state file/);
+  });
+
+  it('exits 64 and creates no state when maintenance start or service stop is given input it refuses', async () => {
+    // Prepare
+    const typo = join(await freshDir(), 'stat-typo');
+    // Act
+    const runs = await Promise.all([
+      runAcgsOps(['maintenance', 'start', '--for', '99d', '--reason', 'x', '--state', typo]),
+      runAcgsOps(['maintenance', 'start', '--for', '1h', '--in', '99d', '--reason', 'x', '--state', typo]),
+      runAcgsOps(['maintenance', 'start', '--for', '1h', '--reason', 'x', '--service', 'nope', '--state', typo]),
+      runAcgsOps(['service', 'stop', 'nope', '--state', typo]),
+    ]);
+    // Assess
+    for (const run of runs) expectOneLineError(run, 64);
+    expect(runs.map((r) => r.stderr)).toEqual([
+      expect.stringMatching(/--for/),
+      expect.stringMatching(/--in/),
+      expect.stringMatching(/unknown service or check: nope/),
+      expect.stringMatching(/unknown service nope/),
+    ]);
+    expect(existsSync(typo)).toBe(false);
+  });
+
   it('exits 0 and lists nothing when a read-only command finds an empty store', async () => {
     // Prepare
     const dir = await stateDirWithStore();
