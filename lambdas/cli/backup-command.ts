@@ -24,7 +24,8 @@ ${LOCAL_OPTIONS_HELP}
       --dry-run      prune: show what would be deleted
       --pg-bin DIR   directory of pg_dump/pg_restore/psql (default: found on PATH)
 
-Exit status: 0 done and healthy, 1 the backup/drill failed or the judgement is not ok, 64 usage or config error.
+Exit status: 0 done and healthy, 1 the backup/drill failed or the judgement is not ok, 64 usage or config error,
+74 the state cannot be opened or created (run, status and drill record incidents in it; list and prune need none).
 `;
 
 const OPTIONS = {

@@ -21,34 +21,41 @@ export const LOCAL_OPTIONS_HELP = `  -c, --config FILE  fleet config (default: c
 
 /**
  * Loads the config and opens the local runtime. `access` says what the command does with the state: a command
- * that only looks (`read`) never creates it and says so when there is none (exit 64); a command that writes may
- * create the directory and the store; `none` touches no state at all. A state that cannot be opened is one line
- * naming the file (exit 74). `check` sees the config before the state is opened: input it refuses creates nothing.
+ * that only looks (`read`) never creates it and says so when there is none (exit 64), unless `whenMissing` is
+ * `empty`: then it gets an empty in-memory store and `stateMissing` says so; a command that writes may create the
+ * directory and the store; `none` touches no state at all. A state that cannot be opened is one line naming the
+ * file (exit 74). `check` sees the config before the state is opened: input it refuses creates nothing.
  */
 export async function openRuntimeFor(
   values: { config?: string | undefined; state?: string | undefined },
   context: CliContext,
   options: {
     readonly access: StateAccess;
+    readonly whenMissing?: 'refuse' | 'empty';
     readonly pgBinDir?: string | undefined;
     readonly check?: (config: FleetConfig) => void;
   },
-): Promise<{ config: FleetConfig; runtime: LocalRuntime }> {
+): Promise<{ config: FleetConfig; runtime: LocalRuntime; stateMissing: boolean }> {
   const config = await loadFleetConfig(values.config);
   options.check?.(config);
   const stateDir = resolve(values.state ?? DEFAULT_STATE_DIR);
-  if (options.access !== 'none') checkStateDir(stateDir, options.access);
+  const found = options.access === 'none' || hasState(stateDir);
+  const stateMissing = options.access === 'read' && !found;
+  if (stateMissing && options.whenMissing !== 'empty')
+    throw new UsageError(
+      `no control-plane state in ${stateDir} (run the daemon there first, or pass --state to name its state directory)`,
+    );
   try {
     const runtime = openLocalRuntime({
       config,
       stateDir,
-      access: options.access,
+      access: stateMissing ? 'none' : options.access,
       env: process.env,
       write: context.stderr,
       clock: context.clock,
       ...(options.pgBinDir === undefined ? {} : { pgBinDir: options.pgBinDir }),
     });
-    return { config, runtime };
+    return { config, runtime, stateMissing };
   } catch (error) {
     if (error instanceof StateUnavailableError)
       throw new StateUnavailableError(`${error.message}, or pass another --state`, { cause: error });
@@ -56,8 +63,11 @@ export async function openRuntimeFor(
   }
 }
 
-/** `--state` naming a file, or a read-only command pointed where there is no state, is the operator's mistake. */
-function checkStateDir(stateDir: string, access: StateAccess): void {
+/**
+ * Whether `stateDir` holds a state file (one that cannot be examined counts: opening describes it). `--state`
+ * naming a file is the operator's mistake (exit 64).
+ */
+function hasState(stateDir: string): boolean {
   const kind = (path: string) => {
     try {
       return statSync(path).isDirectory() ? 'directory' : 'file';
@@ -70,10 +80,7 @@ function checkStateDir(stateDir: string, access: StateAccess): void {
   const dir = kind(stateDir);
   if (dir === 'file')
     throw new UsageError(`state directory ${stateDir} is a file, not a directory (pass the directory with --state)`);
-  if (access === 'read' && (dir === 'missing' || kind(join(stateDir, 'state.db')) === 'missing'))
-    throw new UsageError(
-      `no control-plane state in ${stateDir} (run the daemon there first, or pass --state to name its state directory)`,
-    );
+  return dir !== 'missing' && kind(join(stateDir, 'state.db')) !== 'missing';
 }
 
 /** Who is acting: `--by` (one line, bounded), else the login name. Recorded on the timeline. */

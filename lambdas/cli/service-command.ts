@@ -52,7 +52,9 @@ ${LOCAL_OPTIONS_HELP}
       --branch B     rolling-update with git-pull: the branch of origin (default main)
       --by NAME      who acts (default: your login name)
 
-Exit status: 0 done, 1 the document failed, 2 refused (isolated, or the port is held by something else), 64 usage.
+Exit status: 0 done, 1 the document failed, 2 refused (isolated, or the port is held by something else), 64 usage
+(including an unknown service, or start of an isolated one without --force), 74 the state cannot be opened or
+created (every action but diagnostics records in it).
 `;
 
 const OPTIONS = {

@@ -17,8 +17,8 @@ Options:
 ${LOCAL_OPTIONS_HELP}
 
 Exit status: 0 daemon alive and no open incident, 1 open incidents, 2 daemon silent (no heartbeat within three
-probe intervals) or never ran, 64 usage or config error or no state in the directory, 74 the state cannot be
-opened (read-only, empty or corrupt).
+probe intervals) or never ran (no state in the directory: nothing is created), 64 usage or config error or --state
+naming a file, 74 the state cannot be opened (empty, corrupt, foreign or unreadable).
 `;
 
 export const statusCommand: CliCommand = {
@@ -27,7 +27,9 @@ export const statusCommand: CliCommand = {
   usage: USAGE,
   async run(args, context) {
     const values = parseCommandArgs('status', args, LOCAL_OPTIONS);
-    const { runtime } = await openRuntimeFor(values, context, { access: 'read' });
+    // No state at all is a host where no daemon has run: critical (2), which monitors watch for, not a usage error.
+    const { runtime, stateMissing } = await openRuntimeFor(values, context, { access: 'read', whenMissing: 'empty' });
+    const neverRan = `daemon has never run here: no control-plane state in ${runtime.stateDir}`;
     try {
       const { ctx } = runtime;
       const now = ctx.clock.now();
@@ -50,6 +52,7 @@ export const statusCommand: CliCommand = {
         };
       });
       if (values.json) {
+        if (stateMissing) context.stderr(`acgs-ops: ${neverRan}\n`);
         context.stdout(
           formatJson({
             daemon: { alive, heartbeat: heartbeat ?? null, ageMs: age ?? null },
@@ -60,9 +63,11 @@ export const statusCommand: CliCommand = {
           }),
         );
       } else {
-        const daemonLine = heartbeat
-          ? `daemon ${alive ? 'alive' : 'SILENT'}: last cycle ${formatDuration(age ?? 0)} ago (pid ${heartbeat.pid}, ${heartbeat.cycles} cycles, last took ${heartbeat.lastCycleMs} ms)`
-          : 'daemon has never run with this state directory';
+        const daemonLine = stateMissing
+          ? `${neverRan} (start it with acgs-ops run, or pass --state to name its state directory)`
+          : heartbeat
+            ? `daemon ${alive ? 'alive' : 'SILENT'}: last cycle ${formatDuration(age ?? 0)} ago (pid ${heartbeat.pid}, ${heartbeat.cycles} cycles, last took ${heartbeat.lastCycleMs} ms)`
+            : 'daemon has never run with this state directory';
         const state = heartbeat?.state;
         const stateLine =
           state && !state.writable

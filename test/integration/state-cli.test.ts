@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStateStore } from '../../lambdas/adapters/local/sqlite-state-store.ts';
+import { backupCommand } from '../../lambdas/cli/backup-command.ts';
+import { serviceCommand } from '../../lambdas/cli/service-command.ts';
+import { statusCommand } from '../../lambdas/cli/status-command.ts';
 import { type CliRun, runAcgsOps } from '../support/run-cli.ts';
 
 /**
@@ -40,10 +43,10 @@ function expectOneLineError(run: CliRun, code: number, ...parts: (string | RegEx
   for (const part of parts) expect(run.stderr).toMatch(part);
 }
 
+/** Commands that only read the state (status, which reports no state as critical, is tested on its own). */
 const READ_COMMANDS: readonly (readonly string[])[] = [
   ['incident', 'list'],
   ['incident', 'show', 'INC-1'],
-  ['status'],
   ['maintenance', 'list'],
 ];
 
@@ -118,9 +121,10 @@ describe('acgs-ops with a broken state directory', () => {
     await writeFile(file, 'x');
     // Act
     const read = await runAcgsOps(['incident', 'list', '--state', file]);
+    const status = await runAcgsOps(['status', '--state', file]);
     const write = await runAcgsOps(['maintenance', 'start', '--for', '1h', '--reason', 'x', '--state', file]);
     // Assess
-    for (const run of [read, write]) expectOneLineError(run, 64, file, /is a file, not a directory/);
+    for (const run of [read, status, write]) expectOneLineError(run, 64, file, /is a file, not a directory/);
     expect(readFileSync(file, 'utf8')).toBe('x');
   });
 
@@ -136,6 +140,45 @@ describe('acgs-ops with a broken state directory', () => {
     expect(existsSync(typo)).toBe(false);
     expectOneLineError(empty, 64, `no control-plane state in ${dir}`);
     expect(existsSync(join(dir, 'state.db'))).toBe(false);
+  });
+
+  it('exits 2 (critical) saying no daemon has run there, and creates nothing, when status finds no state', async () => {
+    // Prepare: a host where the daemon never started: no directory, or a directory without state.db.
+    const dir = await freshDir();
+    const typo = join(dir, 'stat-typo');
+    // Act
+    const missing = await runAcgsOps(['status', '--state', typo]);
+    const empty = await runAcgsOps(['status', '--state', dir]);
+    const json = await runAcgsOps(['status', '--json', '--state', dir]);
+    // Assess
+    for (const [run, where] of [
+      [missing, typo],
+      [empty, dir],
+    ] as const) {
+      expect(run.code).toBe(2);
+      expect(run.stdout.split('\n')[0]).toBe(
+        `daemon has never run here: no control-plane state in ${where} (start it with acgs-ops run, or pass --state to name its state directory)`,
+      );
+    }
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).daemon).toEqual({ alive: false, heartbeat: null, ageMs: null });
+    expect(json.stderr).toBe(`acgs-ops: daemon has never run here: no control-plane state in ${dir}\n`);
+    expect(existsSync(typo)).toBe(false);
+    expect(existsSync(join(dir, 'state.db'))).toBe(false);
+  });
+
+  it('lists 74 in the exit status of every command whose usage lists exit codes and that opens state', () => {
+    // Act
+    const exitStatus = [backupCommand, serviceCommand, statusCommand].map((c) => ({
+      name: c.name,
+      listed: /Exit status:[^]*\b74 the state cannot be opened/.test(c.usage),
+    }));
+    // Assess
+    expect(exitStatus).toEqual([
+      { name: 'backup', listed: true },
+      { name: 'service', listed: true },
+      { name: 'status', listed: true },
+    ]);
   });
 
   it('lists backups without needing or creating state', async () => {
