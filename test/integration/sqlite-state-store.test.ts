@@ -1,5 +1,6 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -33,6 +34,30 @@ function openStore(file = join(dir, `state-${n++}.db`)): SqliteStateStore {
 }
 
 describeStateStoreContract('SqliteStateStore', () => openStore());
+
+/**
+ * The cases on directories nothing can write need root (as root, chmod stops no write) and `chattr` (e2fsprogs):
+ * without them the test fails on this assertion, naming what is missing.
+ */
+function requireRootWith(...tools: string[]): void {
+  const missing = [
+    ...(process.getuid?.() === 0 ? [] : ['root']),
+    ...tools.filter((tool) => spawnSync('sh', ['-c', 'command -v "$0"', tool]).status !== 0),
+  ];
+  expect(missing, `this test needs root and ${tools.join(', ')}; missing`).toEqual([]);
+}
+
+/** Runs `act` while `path` is immutable (chattr +i): nothing can be created, changed or removed in it, even by root. */
+function whileImmutable(path: string, act: () => void): void {
+  requireRootWith('chattr');
+  execFileSync('chattr', ['+i', path]);
+  try {
+    expect(() => writeFileSync(join(path, 'probe'), '')).toThrow(/EPERM/);
+    act();
+  } finally {
+    execFileSync('chattr', ['-i', path]);
+  }
+}
 
 describe('SqliteStateStore on disk', () => {
   it('keeps everything when the file is closed and opened again', async () => {
@@ -173,24 +198,44 @@ describe('SqliteStateStore opening', () => {
     await expect(reader.createIncident(newIncident('other'), [])).rejects.toThrow(/readonly/);
   });
 
-  it('refuses to open, for reading or writing, in a directory where nothing can be created (immutable, as root)', () => {
-    // Prepare: as root, chmod stops no write; an immutable directory does (chattr +i, checked below).
+  it('refuses to open for writing, and reads what is stored, in a directory where nothing can be created (immutable, as root)', async () => {
+    // Prepare: a closed store (no write-ahead log left), in a directory made immutable.
     const immutable = caseDir('immutable');
     const file = join(immutable, 'state.db');
-    new SqliteStateStore(file).close();
-    execFileSync('chattr', ['+i', immutable]);
-    try {
-      expect(() => writeFileSync(join(immutable, 'probe'), '')).toThrow(/EPERM/);
+    const writer = new SqliteStateStore(file);
+    await writer.createIncident(newIncident('seen'), []);
+    writer.close();
+    let reader: SqliteStateStore | undefined;
+    whileImmutable(immutable, () => {
       // Act
       const open = () => new SqliteStateStore(file);
+      reader = new SqliteStateStore(file, { readOnly: true });
+      opened.push(reader);
+      // Assess
+      expect(open).toThrow(StateUnavailableError);
+      expect(open).toThrow(`cannot open state file ${file}: its directory is read-only`);
+      expect(readdirSync(immutable)).toEqual(['state.db']);
+    });
+    expect((await reader?.findOpenIncident('seen'))?.id).toBe(newIncident('seen').id);
+    await expect(reader?.createIncident(newIncident('other'), [])).rejects.toThrow(/readonly/);
+  });
+
+  it('refuses to read, rather than read stale, a store whose write-ahead log it cannot read in an immutable directory', async () => {
+    // Prepare: a copy of a live store (its write-ahead log holds the incident; no -shm), made immutable.
+    const live = join(caseDir('live'), 'state.db');
+    const writer = openStore(live);
+    await writer.createIncident(newIncident('in-the-log'), []);
+    const immutable = caseDir('immutable-wal');
+    const file = join(immutable, 'state.db');
+    copyFileSync(live, file);
+    copyFileSync(`${live}-wal`, `${file}-wal`);
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(0);
+    whileImmutable(immutable, () => {
+      // Act
       const read = () => new SqliteStateStore(file, { readOnly: true });
       // Assess
-      for (const attempt of [open, read]) {
-        expect(attempt).toThrow(StateUnavailableError);
-        expect(attempt).toThrow(`cannot open state file ${file}: its directory is read-only`);
-      }
-    } finally {
-      execFileSync('chattr', ['-i', immutable]);
-    }
+      expect(read).toThrow(StateUnavailableError);
+      expect(read).toThrow(`its write-ahead log ${file}-wal`);
+    });
   });
 });

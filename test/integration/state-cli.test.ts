@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { backupCommand } from '../../lambdas/cli/backup-command.ts';
 import { serviceCommand } from '../../lambdas/cli/service-command.ts';
 import { statusCommand } from '../../lambdas/cli/status-command.ts';
 import { type CliRun, runAcgsOps } from '../support/run-cli.ts';
+import { newIncident } from '../support/state-store-contract.ts';
 
 /**
  * Broken config and broken state directories, with real files on disk: every case ends in one line naming the
@@ -35,6 +37,18 @@ async function stateDirWithStore(): Promise<string> {
   const dir = await freshDir();
   new SqliteStateStore(join(dir, 'state.db')).close();
   return dir;
+}
+
+/**
+ * The read-only mount case needs root and util-linux (`unshare`, `mount`): without them the test fails on this
+ * assertion, naming what is missing.
+ */
+function requireRootWith(...tools: string[]): void {
+  const missing = [
+    ...(process.getuid?.() === 0 ? [] : ['root']),
+    ...tools.filter((tool) => spawnSync('sh', ['-c', 'command -v "$0"', tool]).status !== 0),
+  ];
+  expect(missing, `this test needs root and ${tools.join(', ')}; missing`).toEqual([]);
 }
 
 function expectOneLineError(run: CliRun, code: number, ...parts: (string | RegExp)[]): void {
@@ -171,7 +185,7 @@ describe('acgs-ops with a broken state directory', () => {
     // Act
     const exitStatus = [backupCommand, serviceCommand, statusCommand].map((c) => ({
       name: c.name,
-      listed: /Exit status:[^]*\b74 the state cannot be opened/.test(c.usage),
+      listed: /Exit status:[\s\S]*\b74 the state cannot be opened/.test(c.usage),
     }));
     // Assess
     expect(exitStatus).toEqual([
@@ -249,14 +263,21 @@ describe('acgs-ops with a broken state directory', () => {
     expect(listed.stdout).toContain('patching');
   });
 
-  it('exits 74 naming the directory when it is on a read-only mount, for reading and for writing', async () => {
-    // Prepare: a real store, then the directory bind-mounted read-only in a private mount namespace (as root,
-    // chmod would not stop the writes; a read-only mount does).
-    const dir = await stateDirWithStore();
+  it('reads the state on a read-only mount, and exits 74 naming the directory for a command that writes', async () => {
+    // Prepare: a real store holding an incident, then the directory bind-mounted read-only in a private mount
+    // namespace (as root, chmod would not stop the writes; a read-only mount does).
+    requireRootWith('unshare', 'mount');
+    const dir = await freshDir();
+    const store = new SqliteStateStore(join(dir, 'state.db'));
+    const incident = newIncident('auth-down');
+    await store.createIncident(incident, []);
+    store.close();
     // Act
     const read = await runAcgsOps(['incident', 'list', '--state', dir], { readOnlyDir: dir });
-    const write = await runAcgsOps(['incident', 'ack', 'INC-1', '--state', dir], { readOnlyDir: dir });
+    const write = await runAcgsOps(['incident', 'ack', incident.id, '--state', dir], { readOnlyDir: dir });
     // Assess
-    for (const run of [read, write]) expectOneLineError(run, 74, dir, /read-only/);
+    expect({ code: read.code, stderr: read.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(read.stdout).toContain(incident.id);
+    expectOneLineError(write, 74, dir, /read-only/);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { accessSync, constants, existsSync, linkSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StateUnavailableError, VersionConflictError } from '../../core/errors.ts';
@@ -341,6 +341,44 @@ function openStateFile(file: string, readOnly: boolean): Database.Database {
     checkSchemaVersion(db, file);
     // Writers also add any table or index newer than the store; existing ones are left alone.
     return readOnly ? db : createSchema(db);
+  } catch (error) {
+    db?.close();
+    if (error instanceof StateUnavailableError) throw error;
+    if (readOnly && errorCode(error) === 'SQLITE_CANTOPEN' && !canWrite(dirname(file))) return openImage(file, error);
+    throw describeOpenError(file, error);
+  }
+}
+
+/**
+ * A WAL store in a directory where SQLite cannot create its -shm file (a read-only mount, an immutable directory)
+ * and without a write-ahead log: the file alone holds all of it, and nothing can write it while the directory stays
+ * read-only. It is read whole into memory, the way SQLite's `immutable=1` would read it without locks. (That URI
+ * parameter is out of reach: better-sqlite3 builds SQLite with SQLITE_USE_URI=0 and opens without
+ * SQLITE_OPEN_URI, so `file:...?immutable=1` names a file; only SQLITE_USE_URI=1 in the environment before the
+ * addon first loads turns URIs on, for the whole process.) A write-ahead log there may hold committed changes the
+ * file lacks, and SQLite reads it only with its -shm file: that is refused rather than read stale.
+ */
+function openImage(file: string, cause: unknown): Database.Database {
+  const wal = `${file}-wal`;
+  const walBytes = existsSync(wal) ? statSync(wal).size : 0;
+  if (walBytes > 0)
+    throw new StateUnavailableError(
+      `cannot open state file ${file}: its directory is read-only and its write-ahead log ${wal} (${walBytes} bytes) cannot be read without the ${file}-shm file SQLite would create there: make it writable`,
+      { cause },
+    );
+  let image: Buffer;
+  try {
+    image = readFileSync(file);
+  } catch (error) {
+    throw describeOpenError(file, error);
+  }
+  // Header bytes 18 and 19 say WAL (2); an in-memory copy opens only in rollback mode (1), which reads the same pages.
+  if (image[18] === 2 && image[19] === 2) image.fill(1, 18, 20);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(image, { readonly: true });
+    checkSchemaVersion(db, file);
+    return db;
   } catch (error) {
     db?.close();
     throw error instanceof StateUnavailableError ? error : describeOpenError(file, error);
