@@ -64,7 +64,8 @@ export const DOCUMENT_PATTERNS = {
   address: anchored(`(${HOST_NAME}|${IPV6})`),
   postgresName: anchored(POSTGRES_NAME),
   timeoutSeconds: anchored('[1-9][0-9]{0,3}'),
-  graceSeconds: anchored('[0-9]{1,3}'),
+  /** No leading zero: the documents do bash arithmetic, which reads 08 as bad octal and 010 as 8. */
+  graceSeconds: anchored('(0|[1-9][0-9]{0,2})'),
   logLines: anchored('[1-9][0-9]{0,3}'),
   byteCount: anchored('[1-9][0-9]{0,11}'),
   entryCount: anchored('(0|[1-9][0-9]{0,8})'),
