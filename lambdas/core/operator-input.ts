@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DOCUMENT_PATTERNS } from './document-patterns.ts';
 import { UsageError } from './errors.ts';
 
 /**
@@ -25,8 +26,8 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u20
 const CONTROL_BUT_NEWLINE_AND_TAB = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const HAS_CONTROL = new RegExp(CONTROL.source);
 
-/** Like the config's service names: lower-case letters, digits and dashes, 2-40 characters. */
-const SERVICE_NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
+/** The config's (and the documents') service names: lower-case letters, digits and dashes, 2-40 characters. */
+const SERVICE_NAME = new RegExp(DOCUMENT_PATTERNS.serviceName);
 
 const bounded = (max: number) =>
   z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);

@@ -5,6 +5,7 @@ import {
   DOCUMENT_PATTERNS,
   type DocumentValueKind,
 } from '../../lambdas/core/document-patterns.ts';
+import { serviceNames } from '../../lambdas/core/operator-input.ts';
 import { parseSsmDocument, SERVICE_LIST_MAX_CHARS, type SsmDocument } from '../../lambdas/core/ssm-document.ts';
 
 const DOCUMENTS_DIR = new URL('../../ssm-documents/', import.meta.url);
@@ -176,6 +177,19 @@ describe('the patterns of the kinds', () => {
     // Act
     const refused = values.valid.filter((v) => !pattern.test(v));
     const taken = values.invalid.filter((v) => pattern.test(v));
+    // Assess
+    expect(refused).toEqual([]);
+    expect(taken).toEqual([]);
+  });
+});
+
+describe('service names an operator types', () => {
+  it('takes and refuses what the documents do when an incident is declared with --service', () => {
+    // Prepare
+    const { valid, invalid } = VALUES.serviceName;
+    // Act
+    const refused = valid.filter((name) => !serviceNames.safeParse([name]).success);
+    const taken = invalid.filter((name) => serviceNames.safeParse([name]).success);
     // Assess
     expect(refused).toEqual([]);
     expect(taken).toEqual([]);

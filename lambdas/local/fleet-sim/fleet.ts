@@ -83,7 +83,8 @@ export const START_COMMAND_CHARS = /^[A-Za-z0-9 ._/:=-]+$/;
 export const SSM_START_COMMAND_PATTERN = new RegExp(DOCUMENT_PATTERNS.startCommand);
 /** The SSM documents' pattern for absolute paths (Directory, LogFile). */
 export const SSM_PATH_PATTERN = new RegExp(DOCUMENT_PATTERNS.path);
-const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
+/** The SSM documents' ServiceName pattern, which the config's service names follow too. */
+const NAME = new RegExp(DOCUMENT_PATTERNS.serviceName);
 
 /**
  * Picks free ports on 127.0.0.1 (all held at once while picking, so the services never share one), creates
