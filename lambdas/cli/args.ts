@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type DurationBounds, parseBoundedDuration } from '../core/duration.ts';
-import { UsageError } from '../core/errors.ts';
+import { errorCode, UsageError } from '../core/errors.ts';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -38,7 +38,7 @@ export function durationOption(option: string, text: string, bounds: DurationBou
 
 function describeArgsError(command: string, error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  const code = errorCode(error);
   const quoted = /'([^']+)'/.exec(message)?.[1];
   const help = `(see acgs-ops ${command} --help)`;
   switch (code) {

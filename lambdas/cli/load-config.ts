@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { formatConfigProblems, parseFleetConfig } from '../core/config.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
-import { UsageError } from '../core/errors.ts';
+import { errorCode, UsageError } from '../core/errors.ts';
 
 /** The ACGS-1 fleet, found next to the code rather than in the current directory. */
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/acgs-1.yaml', import.meta.url));
@@ -24,7 +24,7 @@ export async function loadFleetConfig(path: string = DEFAULT_CONFIG_PATH): Promi
 }
 
 function describeReadError(error: unknown): string {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  const code = errorCode(error);
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EISDIR') return 'it is a directory';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';

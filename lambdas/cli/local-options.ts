@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FleetConfig } from '../core/config-schema.ts';
-import { StateUnavailableError, UsageError } from '../core/errors.ts';
+import { errorCode, StateUnavailableError, UsageError } from '../core/errors.ts';
 import { callerName, checkInput } from '../core/operator-input.ts';
 import { DEFAULT_STATE_DIR, type LocalRuntime, openLocalRuntime, type StateAccess } from '../local/runtime.ts';
 import type { CliContext } from './command.ts';
@@ -72,7 +72,7 @@ function hasState(stateDir: string): boolean {
     try {
       return statSync(path).isDirectory() ? 'directory' : 'file';
     } catch (error) {
-      const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+      const code = errorCode(error);
       // Anything but "not there" (e.g. permission denied) is left for opening to describe.
       return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unknown';
     }

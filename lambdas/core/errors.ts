@@ -41,3 +41,13 @@ export class StateUnavailableError extends ControlPlaneError {
     super('STATE_UNAVAILABLE', message, options);
   }
 }
+
+/**
+ * The `code` of a Node.js or SQLite error (`ENOENT`, `EROFS`, `SQLITE_CANTOPEN`...), or undefined: the one check
+ * every adapter and command uses before it names what went wrong.
+ */
+export function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
+}

@@ -6,7 +6,7 @@ import { channelsFromConfig, RoutingNotifier } from '../adapters/local/notifiers
 import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
 import { SqliteStateStore } from '../adapters/local/sqlite-state-store.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
-import { StateUnavailableError } from '../core/errors.ts';
+import { errorCode, StateUnavailableError } from '../core/errors.ts';
 import { type Clock, type CommandRunner, type Notifier, systemClock } from '../ports.ts';
 import type { BackupDestination } from '../use-cases/backups.ts';
 import { type ControlPlaneContext, createContext } from '../use-cases/context.ts';
@@ -96,7 +96,7 @@ function createStateDir(stateDir: string): void {
   try {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+    const code = errorCode(error);
     const why =
       code === 'EROFS'
         ? 'the file system is read-only'

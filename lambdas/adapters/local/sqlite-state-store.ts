@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { accessSync, constants, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { StateUnavailableError, VersionConflictError } from '../../core/errors.ts';
+import { errorCode, StateUnavailableError, VersionConflictError } from '../../core/errors.ts';
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
 import type { Incident, TimelineEntry } from '../../core/incident.ts';
@@ -460,10 +460,4 @@ function canRead(file: string): boolean {
   } catch {
     return false;
   }
-}
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-    ? error.code
-    : undefined;
 }

@@ -1,4 +1,4 @@
-import { VersionConflictError } from '../../core/errors.ts';
+import { errorCode, VersionConflictError } from '../../core/errors.ts';
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
 import type { Incident, TimelineEntry } from '../../core/incident.ts';
@@ -21,8 +21,8 @@ export interface StateWriteStatus {
 const STORAGE_FAILURE = /^(SQLITE_(FULL|IOERR|READONLY|CANTOPEN)|ENOSPC|EDQUOT|EIO|EROFS)/;
 
 export function isStorageFailure(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && STORAGE_FAILURE.test(code);
+  const code = errorCode(error);
+  return code !== undefined && STORAGE_FAILURE.test(code);
 }
 
 interface PendingIncident {
@@ -412,7 +412,7 @@ export class WriteBehindStateStore implements StateStore {
 }
 
 function describe(error: unknown): string {
-  const code = (error as { code?: unknown } | undefined)?.code;
+  const code = errorCode(error);
   const message = error instanceof Error ? error.message : String(error);
-  return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
+  return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
 }
