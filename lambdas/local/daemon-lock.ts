@@ -1,33 +1,47 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { ControlPlaneError } from '../core/errors.ts';
 
 /**
  * One daemon per state directory: two would both probe, page and restart.
  *
- * Taking the lock is one atomic step: the owner's identity is written complete to a private temporary file, which
- * is then hard-linked to `daemon.lock`; link(2) fails with EEXIST if the name exists, so of racing processes exactly
- * one wins and nobody ever reads a half-written lock. The owner is identified by more than its pid (pids are reused,
- * across reboots above all): the pid, the process's start time (/proc/PID/stat) and the boot id
- * (/proc/sys/kernel/random/boot_id). A lock whose owner is gone (kill -9, a reboot, its pid now another program's)
- * is taken over; where /proc is absent only the pid can be checked.
+ * The lock is a symbolic link, `daemon.lock`, whose target is the owner's identity (`acgs:PID:START:BOOT:NONCE`).
+ * symlink(2) creates it in one atomic step and fails with EEXIST if the name exists, so of racing processes exactly
+ * one wins and nobody ever reads a half-written lock. A short target lives in the inode (under 60 bytes on ext4,
+ * 128 on tmpfs), so the lock needs no data block: a daemon restarted on a full disk still starts and pages, which
+ * is what its write-behind state store is for. It does need an inode: where the file system has none left,
+ * symlink(2) fails with ENOSPC and the daemon refuses to start, saying so.
+ *
+ * The owner is identified by more than its pid (pids are reused, across reboots above all): the pid, the process's
+ * start time (/proc/PID/stat) and the boot id (/proc/sys/kernel/random/boot_id); the nonce tells apart two
+ * acquisitions by one process. A lock whose owner is gone (kill -9, a reboot, its pid now another program's) is
+ * taken over; where /proc is absent only the pid can be checked. Locks of earlier builds, a file holding a JSON
+ * line or the pid alone, are read the same way and taken over when stale.
+
  */
 export interface DaemonLock {
   release(): void;
 }
 
-/** What a lock file says about its owner. Earlier builds wrote the pid alone. */
+/** What a lock says about its owner. */
 interface LockOwner {
   readonly pid: number;
   /** Clock ticks after boot at which the owner started (field 22 of /proc/PID/stat). */
   readonly startTime?: string;
-  readonly bootId?: string;
-  /** Unique per acquisition: release and takeover check they act on this very lock. */
-  readonly nonce?: string;
+  /** The boot id, as its first BOOT_KEY_LENGTH hex digits (see `bootKey`). */
+  readonly bootKey?: string;
+}
+
+interface FoundLock {
+  /** The identity exactly as stored: the link's target, or the file's content. */
+  readonly text: string;
+  readonly writtenAt: number;
 }
 
 const LOCK_FILE = 'daemon.lock';
+/** 64 bits of the boot id tell boots apart and keep the link target short enough to live in the inode. */
+const BOOT_KEY_LENGTH = 16;
 const ATTEMPTS = 5;
 /** /proc start times are in USER_HZ ticks, 100 per second on every Linux architecture Node runs on. */
 const TICKS_PER_SECOND = 100;
@@ -36,94 +50,103 @@ const START_TIME_SLACK_MS = 2_000;
 
 export function acquireDaemonLock(stateDir: string, pid = process.pid): DaemonLock {
   const file = join(stateDir, LOCK_FILE);
-  const nonce = randomBytes(8).toString('hex');
-  const bootId = readBootId();
-  const startTime = processStartTicks(pid);
-  const owner: LockOwner = {
-    pid,
-    ...(startTime === undefined ? {} : { startTime }),
-    ...(bootId === undefined ? {} : { bootId }),
-    nonce,
-  };
-  const temp = join(stateDir, `${LOCK_FILE}.${pid}.${nonce}.tmp`);
-  writeFileSync(temp, `${JSON.stringify(owner)}\n`, { flag: 'wx', mode: 0o600 });
-  try {
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      try {
-        linkSync(temp, file);
-        return { release: () => releaseIfOwn(file, nonce) };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      const found = readLock(file);
-      if (found === undefined) continue; // released meanwhile: try again
-      const current = parseOwner(found.text);
-      if (current !== undefined && current.pid !== pid && ownerIsAlive(current, found.writtenAt))
-        throw new ControlPlaneError(
-          'DAEMON_RUNNING',
-          `a daemon (pid ${current.pid}) already runs on ${stateDir}; stop it first, or use another --state`,
-        );
-      removeStale(file, found.text, nonce);
+  const me = identity(pid);
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    try {
+      fs.symlinkSync(me, file);
+      return { release: () => releaseIfOwn(file, me) };
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') throw lockError(stateDir, error);
     }
-  } finally {
-    rmSync(temp, { force: true });
+    const found = readLock(file);
+    if (found === undefined) continue; // released meanwhile: try again
+    const current = parseOwner(found.text);
+    if (current !== undefined && current.pid !== pid && ownerIsAlive(current, found.writtenAt))
+      throw new ControlPlaneError(
+        'DAEMON_RUNNING',
+        `a daemon (pid ${current.pid}) already runs on ${stateDir}; stop it first, or use another --state`,
+      );
+    removeStale(file, found.text, me);
   }
   throw new ControlPlaneError('DAEMON_LOCK', `could not take the daemon lock ${file}`);
 }
 
-function releaseIfOwn(file: string, nonce: string): void {
-  const found = readLock(file);
-  if (found && parseOwner(found.text)?.nonce === nonce) rmSync(file, { force: true });
+/**
+ * Removes the lock only while it is still this acquisition's: a lock taken over (which needs this process judged
+ * gone) is another's and stays.
+ */
+function releaseIfOwn(file: string, me: string): void {
+  if (readLock(file)?.text === me) unlinkIfPresent(file);
 }
 
 /**
- * Removes the stale lock whose content is `stale`, and nothing else: another process may have removed it and taken
- * the lock since it was read. Renaming is atomic, so the lock is moved aside first and its content checked; a live
+ * Removes the stale lock whose identity is `stale`, and nothing else: another process may have removed it and taken
+ * the lock since it was read. Renaming is atomic, so the lock is moved aside first and its identity checked; a live
  * lock moved aside by mistake is linked back at once.
  */
-function removeStale(file: string, stale: string, nonce: string): void {
-  const aside = `${file}.${nonce}.stale`;
+function removeStale(file: string, stale: string, me: string): void {
+  const aside = `${file}.${me.slice(me.lastIndexOf(':') + 1)}.stale`;
   try {
-    renameSync(file, aside);
+    fs.renameSync(file, aside);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (errorCode(error) === 'ENOENT') return;
     throw error;
   }
   try {
     if (readLock(aside)?.text === stale) return;
     try {
-      linkSync(aside, file);
+      fs.linkSync(aside, file);
     } catch (error) {
       // A third process took the name meanwhile; the lock linked back would be a second one: theirs stands.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (errorCode(error) !== 'EEXIST') throw error;
     }
   } finally {
-    rmSync(aside, { force: true });
+    fs.rmSync(aside, { force: true });
   }
 }
 
-function readLock(file: string): { text: string; writtenAt: number } | undefined {
+/** This process's identity as a lock names it: short enough to be stored in the link's inode. */
+function identity(pid: number): string {
+  const nonce = randomBytes(4).toString('hex');
+  return ['acgs', pid, processStartTicks(pid) ?? '-', currentBootKey() ?? '-', nonce].join(':');
+}
+
+/** What `file` says, or undefined if it is gone or changed while being read (the caller looks again). */
+function readLock(file: string): FoundLock | undefined {
   try {
-    const writtenAt = statSync(file).mtimeMs;
-    return { text: readFileSync(file, 'utf8'), writtenAt };
+    const stat = fs.lstatSync(file);
+    const text = stat.isSymbolicLink() ? fs.readlinkSync(file, 'utf8') : fs.readFileSync(file, 'utf8');
+    return { text, writtenAt: stat.mtimeMs };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // ENOENT: removed meanwhile; EINVAL: a file replaced by a link between lstat and readlink.
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'EINVAL') return undefined;
     throw error;
   }
 }
 
-/** The owner a lock names; undefined for content no daemon writes (nobody can own it, so it is stale). */
+/**
+ * The owner a lock names, in any format a daemon ever wrote: the link target of this build, a JSON line (pid,
+ * startTime, bootId), or the pid alone. Undefined for anything else: nobody can own it, so it is stale.
+ */
 function parseOwner(text: string): LockOwner | undefined {
   const trimmed = text.trim();
+  const link = /^acgs:([1-9][0-9]*):([0-9]+|-):([0-9a-f]+|-):[0-9a-f]+$/.exec(trimmed);
+  if (link) {
+    const [, pid = '', startTime = '-', boot = '-'] = link;
+    return {
+      pid: Number(pid),
+      ...(startTime === '-' ? {} : { startTime }),
+      ...(boot === '-' ? {} : { bootKey: boot }),
+    };
+  }
   if (/^[1-9][0-9]*$/.test(trimmed)) return { pid: Number(trimmed) };
   try {
-    const parsed = JSON.parse(trimmed) as Partial<Record<keyof LockOwner, unknown>>;
+    const parsed = JSON.parse(trimmed) as Partial<Record<'pid' | 'startTime' | 'bootId', unknown>>;
     if (typeof parsed.pid !== 'number' || !Number.isInteger(parsed.pid) || parsed.pid <= 0) return undefined;
     return {
       pid: parsed.pid,
       ...(typeof parsed.startTime === 'string' ? { startTime: parsed.startTime } : {}),
-      ...(typeof parsed.bootId === 'string' ? { bootId: parsed.bootId } : {}),
-      ...(typeof parsed.nonce === 'string' ? { nonce: parsed.nonce } : {}),
+      ...(typeof parsed.bootId === 'string' ? { bootKey: bootKey(parsed.bootId) } : {}),
     };
   } catch {
     return undefined;
@@ -137,8 +160,8 @@ function parseOwner(text: string): LockOwner | undefined {
  */
 function ownerIsAlive(owner: LockOwner, writtenAt: number): boolean {
   if (!pidIsAlive(owner.pid)) return false;
-  const bootId = readBootId();
-  if (owner.bootId !== undefined && bootId !== undefined && owner.bootId !== bootId) return false;
+  const current = currentBootKey();
+  if (owner.bootKey !== undefined && current !== undefined && owner.bootKey !== current) return false;
   const startTime = processStartTicks(owner.pid);
   if (owner.startTime !== undefined && startTime !== undefined) return owner.startTime === startTime;
   const startedAt = processStartedAt(startTime);
@@ -150,12 +173,17 @@ function pidIsAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return errorCode(error) === 'EPERM';
   }
 }
 
-function readBootId(): string | undefined {
-  return readProc('/proc/sys/kernel/random/boot_id')?.trim() || undefined;
+function currentBootKey(): string | undefined {
+  const bootId = readProc('/proc/sys/kernel/random/boot_id')?.trim();
+  return bootId ? bootKey(bootId) : undefined;
+}
+
+function bootKey(bootId: string): string {
+  return bootId.replaceAll('-', '').toLowerCase().slice(0, BOOT_KEY_LENGTH);
 }
 
 /** Field 22 of /proc/PID/stat (after the parenthesised command name, which may itself contain spaces). */
@@ -176,8 +204,29 @@ function processStartedAt(ticks: string | undefined): number | undefined {
 
 function readProc(path: string): string | undefined {
   try {
-    return readFileSync(path, 'utf8');
+    return fs.readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
+}
+
+function unlinkIfPresent(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') throw error;
+  }
+}
+
+function lockError(stateDir: string, cause: unknown): ControlPlaneError {
+  const full = errorCode(cause) === 'ENOSPC' ? ' (its file system has no inode left for the lock)' : '';
+  return new ControlPlaneError(
+    'DAEMON_LOCK',
+    `could not take the daemon lock in ${stateDir}${full}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    { cause },
+  );
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
 }

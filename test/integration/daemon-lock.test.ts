@@ -1,22 +1,47 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireDaemonLock } from '../../lambdas/local/daemon-lock.ts';
 import { REPO_ROOT } from '../support/run-cli.ts';
+import { fillDisk, mountSmallDisk, unmountSmallDisk, useUpInodes } from '../support/small-disk.ts';
 
 const dirs: string[] = [];
+const mounts: string[] = [];
 const children: ChildProcessWithoutNullStreams[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
+  for (const m of mounts.splice(0)) unmountSmallDisk(m);
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 function stateDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'acgs-lock-'));
   dirs.push(d);
   return d;
+}
+
+/** A state directory on a 1 MiB tmpfs of its own (at most `inodes` files when given), unmounted after the test. */
+function smallDiskStateDir(inodes?: number): string {
+  const d = stateDir();
+  mountSmallDisk(d, '1m', inodes);
+  mounts.push(d);
+  return d;
+}
+
+/** The identity the lock names, whatever its representation. */
+function lockOwnerText(dir: string): string {
+  return readlinkSync(join(dir, 'daemon.lock'));
 }
 
 /** A process that stays alive until killed (a stand-in for a running daemon, or for an unrelated program). */
@@ -60,7 +85,7 @@ describe('daemon lock', () => {
     const dir = stateDir();
     const child = liveProcess();
     acquireDaemonLock(dir, child.pid);
-    expect(() => acquireDaemonLock(dir)).toThrow(new RegExp(`a daemon \\(pid ${child.pid}\\) already runs`));
+    expect(() => acquireDaemonLock(dir)).toThrow(`a daemon (pid ${child.pid}) already runs on ${dir};`);
   });
 
   it('takes over the lock of a daemon that died without releasing it', async () => {
@@ -69,9 +94,9 @@ describe('daemon lock', () => {
     await new Promise((r) => child.once('exit', r));
     writeFileSync(join(dir, 'daemon.lock'), `${child.pid}\n`);
     const lock = acquireDaemonLock(dir);
-    expect(JSON.parse(readFileSync(join(dir, 'daemon.lock'), 'utf8'))).toMatchObject({ pid: process.pid });
+    expect(lockOwnerText(dir)).toMatch(new RegExp(`^acgs:${process.pid}:`));
     lock.release();
-    expect(existsSync(join(dir, 'daemon.lock'))).toBe(false);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('takes over a lock naming a live but unrelated process when the pid was reused after a reboot', () => {
@@ -85,7 +110,7 @@ describe('daemon lock', () => {
     // Act
     const lock = acquireDaemonLock(dir);
     // Assess
-    expect(JSON.parse(readFileSync(join(dir, 'daemon.lock'), 'utf8'))).toMatchObject({ pid: process.pid });
+    expect(lockOwnerText(dir)).toMatch(new RegExp(`^acgs:${process.pid}:`));
     lock.release();
   });
 
@@ -100,7 +125,7 @@ describe('daemon lock', () => {
     // Act
     const lock = acquireDaemonLock(dir);
     // Assess
-    expect(readFileSync(file, 'utf8')).toContain(`"pid":${process.pid}`);
+    expect(lockOwnerText(dir)).toMatch(new RegExp(`^acgs:${process.pid}:`));
     lock.release();
   });
 
@@ -109,43 +134,106 @@ describe('daemon lock', () => {
     const dir = stateDir();
     const unrelated = liveProcess();
     const held = acquireDaemonLock(dir, unrelated.pid);
-    const written = JSON.parse(readFileSync(join(dir, 'daemon.lock'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(join(dir, 'daemon.lock'), `${JSON.stringify({ ...written, startTime: '1' })}\n`);
+    const [, pid, , boot, nonce] = lockOwnerText(dir).split(':');
+    unlinkSync(join(dir, 'daemon.lock'));
+    symlinkSync(['acgs', pid, '1', boot, nonce].join(':'), join(dir, 'daemon.lock'));
     // Act
     const lock = acquireDaemonLock(dir);
     // Assess
-    expect(JSON.parse(readFileSync(join(dir, 'daemon.lock'), 'utf8'))).toMatchObject({ pid: process.pid });
+    expect(lockOwnerText(dir)).toMatch(new RegExp(`^acgs:${process.pid}:`));
     held.release();
-    expect(existsSync(join(dir, 'daemon.lock'))).toBe(true);
+    expect(readdirSync(dir)).toEqual(['daemon.lock']);
     lock.release();
   });
 
-  it('lets exactly one of two processes racing for the lock at the same instant win, round after round', async () => {
-    // Prepare: two real processes, each acquiring on the same directory at the same millisecond; every other
-    // round starts from the stale lock a killed daemon leaves behind.
-    const racers = [racer(), racer()];
-    for (const r of racers) expect(await r.next()).toBe('ready');
-    const dead = spawn(process.execPath, ['-e', '']);
-    await new Promise((r) => dead.once('exit', r));
-    const winners: number[] = [];
-    for (let round = 0; round < RACE_ROUNDS; round++) {
-      const dir = stateDir();
-      if (round % 2 === 1) writeFileSync(join(dir, 'daemon.lock'), `${dead.pid}\n`);
+  it('takes the lock on a state directory whose file system is full to the last byte', () => {
+    // Prepare
+    const dir = smallDiskStateDir();
+    fillDisk(dir);
+    const daemon = liveProcess();
+    // Act
+    const lock = acquireDaemonLock(dir, daemon.pid);
+    // Assess: it is held (a second daemon is refused) and released
+    expect(() => acquireDaemonLock(dir)).toThrow(`a daemon (pid ${daemon.pid}) already runs on ${dir};`);
+    lock.release();
+    expect(readdirSync(dir)).toEqual(['filler']);
+  });
+
+  it('takes over a stale lock on a state directory whose file system is full to the last byte', async () => {
+    // Prepare: the lock of a daemon killed while the disk filled up, in each format a daemon ever wrote.
+    const dead = await deadPid();
+    for (const stale of [
+      (dir: string) => acquireDaemonLock(dir, dead),
+      (dir: string) => writeFileSync(join(dir, 'daemon.lock'), `${JSON.stringify({ pid: dead, nonce: 'old' })}\n`),
+      (dir: string) => writeFileSync(join(dir, 'daemon.lock'), `${dead}\n`),
+    ]) {
+      const dir = smallDiskStateDir();
+      stale(dir);
+      fillDisk(dir);
       // Act
-      const at = Date.now() + 150;
-      for (const r of racers) r.child.stdin.write(`go ${dir} ${at}\n`);
-      const answers = await Promise.all(racers.map((r) => r.next()));
+      const lock = acquireDaemonLock(dir);
       // Assess
-      const won = answers.filter((a) => a === 'acquired').length;
-      winners.push(won);
-      expect(answers.filter((a) => a !== 'acquired').every((a) => a.startsWith('refused a daemon'))).toBe(true);
-      for (const [i, r] of racers.entries()) {
-        if (answers[i] !== 'acquired') continue;
-        r.child.stdin.write('release\n');
-        expect(await r.next()).toBe('released');
-      }
-      expect(readdirSync(dir)).toEqual([]);
+      expect(lockOwnerText(dir)).toMatch(new RegExp(`^acgs:${process.pid}:`));
+      lock.release();
+      expect(readdirSync(dir)).toEqual(['filler']);
     }
+  });
+
+  it('refuses to start, naming the state directory, when its file system has no inode left for the lock', () => {
+    // Prepare: data blocks to spare, but every inode in use.
+    const dir = smallDiskStateDir(64);
+    useUpInodes(dir);
+    // Act and assess
+    expect(() => acquireDaemonLock(dir)).toThrow(
+      `could not take the daemon lock in ${dir} (its file system has no inode left for the lock)`,
+    );
+  });
+
+  it('lets exactly one of two processes racing for the lock at the same instant win, round after round', async () => {
+    // Prepare: every other round starts from the stale lock a killed daemon leaves behind.
+    const dead = await deadPid();
+    // Act
+    const winners = await raceRounds(2, (dir, round) => {
+      if (round % 2 === 1) writeFileSync(join(dir, 'daemon.lock'), `${dead}\n`);
+    });
+    // Assess
     expect(winners).toEqual(Array.from({ length: RACE_ROUNDS }, () => 1));
   }, 60_000);
 });
+
+/** The pid of a process that has exited: a lock naming it is stale. */
+async function deadPid(): Promise<number> {
+  const dead = spawn(process.execPath, ['-e', '']);
+  await new Promise((r) => dead.once('exit', r));
+  if (dead.pid === undefined) throw new Error('could not start a process');
+  return dead.pid;
+}
+
+/**
+ * Races `count` real processes for the lock of a fresh state directory, RACE_ROUNDS times, all starting at the
+ * same millisecond; `prepare` sets up each round's directory. Every loser must be refused because a daemon runs,
+ * and the winner's release must leave the directory empty. Returns the number of winners of each round.
+ */
+async function raceRounds(count: number, prepare: (dir: string, round: number) => void): Promise<number[]> {
+  const racers = Array.from({ length: count }, () => racer());
+  for (const r of racers) expect(await r.next()).toBe('ready');
+  const winners: number[] = [];
+  for (let round = 0; round < RACE_ROUNDS; round++) {
+    const dir = stateDir();
+    prepare(dir, round);
+    const at = Date.now() + 150;
+    for (const r of racers)
+      r.child.stdin.write(`go ${dir} ${at}
+`);
+    const answers = await Promise.all(racers.map((r) => r.next()));
+    winners.push(answers.filter((a) => a === 'acquired').length);
+    expect(answers.filter((a) => a !== 'acquired').every((a) => a.startsWith('refused a daemon'))).toBe(true);
+    for (const [i, r] of racers.entries()) {
+      if (answers[i] !== 'acquired') continue;
+      r.child.stdin.write('release\n');
+      expect(await r.next()).toBe('released');
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  }
+  return winners;
+}
