@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
 import { ControlPlaneError } from '../core/errors.ts';
 
@@ -18,11 +18,19 @@ import { ControlPlaneError } from '../core/errors.ts';
  * acquisitions by one process. A lock whose owner is gone (kill -9, a reboot, its pid now another program's) is
  * taken over; where /proc is absent only the pid can be checked. Locks of earlier builds, a file holding a JSON
  * line or the pid alone, are read the same way and taken over when stale.
-
+ *
+ * Taking over a stale lock is serialised by a takeover token; see `removeStale` for why that is safe for any number
+ * of racing processes.
  */
 export interface DaemonLock {
   release(): void;
 }
+
+/** The file operations the lock makes: node:fs, or in a test a wrapper that slows them down to force a schedule. */
+export type LockFileSystem = Pick<
+  typeof nodeFs,
+  'lstatSync' | 'readFileSync' | 'readlinkSync' | 'symlinkSync' | 'unlinkSync'
+>;
 
 /** What a lock says about its owner. */
 interface LockOwner {
@@ -42,67 +50,102 @@ interface FoundLock {
 const LOCK_FILE = 'daemon.lock';
 /** 64 bits of the boot id tell boots apart and keep the link target short enough to live in the inode. */
 const BOOT_KEY_LENGTH = 16;
-const ATTEMPTS = 5;
+/** How long to wait for another process's takeover of a stale lock (it takes a few system calls) before giving up. */
+const TAKEOVER_WAIT_MS = 5_000;
+const RETRY_PAUSE_MS = 1;
+/** Each level is a takeover whose holder died mid-way; more than a few in a row is not a race but a fault. */
+const MAX_TAKEOVER_DEPTH = 8;
 /** /proc start times are in USER_HZ ticks, 100 per second on every Linux architecture Node runs on. */
 const TICKS_PER_SECOND = 100;
 /** The boot time is known to the second: allow that much (and a little) when comparing with the lock's mtime. */
 const START_TIME_SLACK_MS = 2_000;
 
-export function acquireDaemonLock(stateDir: string, pid = process.pid): DaemonLock {
+export function acquireDaemonLock(stateDir: string, pid = process.pid, fs: LockFileSystem = nodeFs): DaemonLock {
   const file = join(stateDir, LOCK_FILE);
   const me = identity(pid);
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+  const deadline = Date.now() + TAKEOVER_WAIT_MS;
+  for (;;) {
     try {
       fs.symlinkSync(me, file);
-      return { release: () => releaseIfOwn(file, me) };
+      return { release: () => releaseIfOwn(fs, file, me) };
     } catch (error) {
       if (errorCode(error) !== 'EEXIST') throw lockError(stateDir, error);
     }
-    const found = readLock(file);
-    if (found === undefined) continue; // released meanwhile: try again
-    const current = parseOwner(found.text);
-    if (current !== undefined && current.pid !== pid && ownerIsAlive(current, found.writtenAt))
+    const found = readLock(fs, file);
+    if (found !== undefined) {
+      const current = parseOwner(found.text);
+      if (current !== undefined && current.pid !== pid && ownerIsAlive(current, found.writtenAt))
+        throw new ControlPlaneError(
+          'DAEMON_RUNNING',
+          `a daemon (pid ${current.pid}) already runs on ${stateDir}; stop it first, or use another --state`,
+        );
+      const removed = removeStale(fs, stateDir, file, found.text, identity(process.pid), 0);
+      if (removed) continue;
+    }
+    if (Date.now() > deadline)
       throw new ControlPlaneError(
-        'DAEMON_RUNNING',
-        `a daemon (pid ${current.pid}) already runs on ${stateDir}; stop it first, or use another --state`,
+        'DAEMON_LOCK',
+        `could not take the daemon lock ${file}: another takeover never ended`,
       );
-    removeStale(file, found.text, me);
+    pause(RETRY_PAUSE_MS);
   }
-  throw new ControlPlaneError('DAEMON_LOCK', `could not take the daemon lock ${file}`);
 }
 
 /**
  * Removes the lock only while it is still this acquisition's: a lock taken over (which needs this process judged
- * gone) is another's and stays.
+ * gone) is another's and stays. Nothing else can replace a live owner's lock between the read and the unlink (see
+ * `removeStale`), so the check holds when the unlink runs.
  */
-function releaseIfOwn(file: string, me: string): void {
-  if (readLock(file)?.text === me) unlinkIfPresent(file);
+function releaseIfOwn(fs: LockFileSystem, file: string, me: string): void {
+  if (readLock(fs, file)?.text === me) unlinkIfPresent(fs, file);
 }
 
 /**
- * Removes the stale lock whose identity is `stale`, and nothing else: another process may have removed it and taken
- * the lock since it was read. Renaming is atomic, so the lock is moved aside first and its identity checked; a live
- * lock moved aside by mistake is linked back at once.
+ * Removes the stale lock at `file` whose identity is `stale`, and nothing else. Returns false while another live
+ * process is removing it (the caller waits and looks again), true once it is gone.
+ *
+ * Why this is safe for any number of racers. Unlinking by name after reading is not: A and B both read the stale X,
+ * A removes X and takes the lock, then B's unlink removes A's lock and a third process takes the name (moving X
+ * aside with rename(2) and checking what was moved has the same hole: while A's lock is aside, a third process takes
+ * the name, and A's lock cannot be put back). So only the holder of the takeover token for X may remove X. The token
+ * is a symlink named after X's identity (`daemon.lock.takeover.HASH`), created with symlink(2): at most one process
+ * holds it at a time, and it names its holder the way the lock does. Under the token the holder reads the lock
+ * again; if it still is X, it stays X until the holder unlinks it, because nothing else removes it: X's owner is
+ * gone (that is what stale means), and removing X needs the token. If it is not X, X is gone for good (identities
+ * carry a nonce and are never reused) and there is nothing to do. Whoever removed X, the racers then meet at
+ * symlink(2) on an empty name, where exactly one wins. The token is unlinked by its holder when done; one whose
+ * holder died mid-way is itself a stale lock, removed the same way under a token named after its own identity, so
+ * the argument repeats one level up (each level needs another death in the middle of a takeover).
  */
-function removeStale(file: string, stale: string, me: string): void {
-  const aside = `${file}.${me.slice(me.lastIndexOf(':') + 1)}.stale`;
+function removeStale(
+  fs: LockFileSystem,
+  stateDir: string,
+  file: string,
+  stale: string,
+  me: string,
+  depth: number,
+): boolean {
+  const token = join(
+    stateDir,
+    `${LOCK_FILE}.takeover.${createHash('sha256').update(stale).digest('hex').slice(0, 16)}`,
+  );
   try {
-    fs.renameSync(file, aside);
+    fs.symlinkSync(me, token);
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return;
-    throw error;
+    if (errorCode(error) !== 'EEXIST') throw lockError(stateDir, error);
+    const holding = readLock(fs, token);
+    if (holding === undefined || depth >= MAX_TAKEOVER_DEPTH) return false;
+    const holder = parseOwner(holding.text);
+    if (holder !== undefined && holder.pid !== process.pid && ownerIsAlive(holder, holding.writtenAt)) return false;
+    removeStale(fs, stateDir, token, holding.text, me, depth + 1);
+    return false;
   }
   try {
-    if (readLock(aside)?.text === stale) return;
-    try {
-      fs.linkSync(aside, file);
-    } catch (error) {
-      // A third process took the name meanwhile; the lock linked back would be a second one: theirs stands.
-      if (errorCode(error) !== 'EEXIST') throw error;
-    }
+    if (readLock(fs, file)?.text === stale) unlinkIfPresent(fs, file);
   } finally {
-    fs.rmSync(aside, { force: true });
+    unlinkIfPresent(fs, token);
   }
+  return true;
 }
 
 /** This process's identity as a lock names it: short enough to be stored in the link's inode. */
@@ -112,7 +155,7 @@ function identity(pid: number): string {
 }
 
 /** What `file` says, or undefined if it is gone or changed while being read (the caller looks again). */
-function readLock(file: string): FoundLock | undefined {
+function readLock(fs: LockFileSystem, file: string): FoundLock | undefined {
   try {
     const stat = fs.lstatSync(file);
     const text = stat.isSymbolicLink() ? fs.readlinkSync(file, 'utf8') : fs.readFileSync(file, 'utf8');
@@ -204,13 +247,13 @@ function processStartedAt(ticks: string | undefined): number | undefined {
 
 function readProc(path: string): string | undefined {
   try {
-    return fs.readFileSync(path, 'utf8');
+    return nodeFs.readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
 }
 
-function unlinkIfPresent(file: string): void {
+function unlinkIfPresent(fs: LockFileSystem, file: string): void {
   try {
     fs.unlinkSync(file);
   } catch (error) {
@@ -219,7 +262,8 @@ function unlinkIfPresent(file: string): void {
 }
 
 function lockError(stateDir: string, cause: unknown): ControlPlaneError {
-  const full = errorCode(cause) === 'ENOSPC' ? ' (its file system has no inode left for the lock)' : '';
+  const full =
+    errorCode(cause) === 'ENOSPC' ? ' (its file system has no inode, or no directory space, left for the lock)' : '';
   return new ControlPlaneError(
     'DAEMON_LOCK',
     `could not take the daemon lock in ${stateDir}${full}: ${cause instanceof Error ? cause.message : String(cause)}`,
@@ -229,4 +273,9 @@ function lockError(stateDir: string, cause: unknown): ControlPlaneError {
 
 function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** A synchronous pause: the lock is taken before the daemon's event loop has anything to do. */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }

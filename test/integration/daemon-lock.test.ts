@@ -185,7 +185,7 @@ describe('daemon lock', () => {
     useUpInodes(dir);
     // Act and assess
     expect(() => acquireDaemonLock(dir)).toThrow(
-      `could not take the daemon lock in ${dir} (its file system has no inode left for the lock)`,
+      `could not take the daemon lock in ${dir} (its file system has no inode, or no directory space, left for the lock)`,
     );
   });
 
@@ -199,7 +199,47 @@ describe('daemon lock', () => {
     // Assess
     expect(winners).toEqual(Array.from({ length: RACE_ROUNDS }, () => 1));
   }, 60_000);
+
+  it.each([3, 5])(
+    'lets exactly one of %i processes taking over the same stale lock at the same instant win, round after round',
+    async (count) => {
+      // Prepare: each round starts from a stale lock (in turn of each format a daemon ever wrote).
+      const dead = await deadPid();
+      // Act
+      const winners = await raceRounds(count, (dir, round) => leaveStaleLock(dir, dead, round));
+      // Assess
+      expect(winners).toEqual(Array.from({ length: RACE_ROUNDS }, () => 1));
+    },
+    120_000,
+  );
+
+  it.each([3, 5])(
+    'lets exactly one of %i processes win when one read the stale lock, slept, and woke after another took over',
+    async (count) => {
+      // Prepare: racer 0 reads the stale lock at once but sleeps 40 ms after each read, so what it read is out of
+      // date when it acts (a descheduled process); racer 1 arrives 60 ms in and takes over the stale lock
+      // meanwhile; the rest arrive from 120 ms on, when a takeover acting on racer 0's old reading would leave the
+      // name free for them.
+      const dead = await deadPid();
+      // Act
+      const winners = await raceRounds(
+        count,
+        (dir, round) => leaveStaleLock(dir, dead, round),
+        (i) => (i === 0 ? { startMs: 0, stallMs: 40 } : { startMs: i === 1 ? 60 : 120 + 20 * (i - 2) }),
+      );
+      // Assess
+      expect(winners).toEqual(Array.from({ length: RACE_ROUNDS }, () => 1));
+    },
+    120_000,
+  );
 });
+
+/** Leaves the lock of the dead daemon `pid` in `dir`, in turn as this build, the JSON-line and the pid-only build wrote it. */
+function leaveStaleLock(dir: string, pid: number, round: number): void {
+  if (round % 3 === 0) acquireDaemonLock(dir, pid);
+  else if (round % 3 === 1) writeFileSync(join(dir, 'daemon.lock'), `${JSON.stringify({ pid, nonce: 'old' })}\n`);
+  else writeFileSync(join(dir, 'daemon.lock'), `${pid}\n`);
+}
 
 /** The pid of a process that has exited: a lock naming it is stale. */
 async function deadPid(): Promise<number> {
@@ -209,12 +249,22 @@ async function deadPid(): Promise<number> {
   return dead.pid;
 }
 
+/** When a racer starts after the others (ms), and how long it sleeps after each read of the lock (ms), if at all. */
+interface RacerSchedule {
+  readonly startMs: number;
+  readonly stallMs?: number;
+}
+
 /**
  * Races `count` real processes for the lock of a fresh state directory, RACE_ROUNDS times, all starting at the
- * same millisecond; `prepare` sets up each round's directory. Every loser must be refused because a daemon runs,
+ * same instant unless `schedule` says otherwise; `prepare` sets up each round's directory. Every loser must be refused because a daemon runs,
  * and the winner's release must leave the directory empty. Returns the number of winners of each round.
  */
-async function raceRounds(count: number, prepare: (dir: string, round: number) => void): Promise<number[]> {
+async function raceRounds(
+  count: number,
+  prepare: (dir: string, round: number) => void,
+  schedule: (racer: number) => RacerSchedule = () => ({ startMs: 0 }),
+): Promise<number[]> {
   const racers = Array.from({ length: count }, () => racer());
   for (const r of racers) expect(await r.next()).toBe('ready');
   const winners: number[] = [];
@@ -222,9 +272,10 @@ async function raceRounds(count: number, prepare: (dir: string, round: number) =
     const dir = stateDir();
     prepare(dir, round);
     const at = Date.now() + 150;
-    for (const r of racers)
-      r.child.stdin.write(`go ${dir} ${at}
-`);
+    for (const [i, r] of racers.entries()) {
+      const { startMs, stallMs } = schedule(i);
+      r.child.stdin.write(`go ${dir} ${at + startMs}${stallMs === undefined ? '' : ` ${stallMs}`}\n`);
+    }
     const answers = await Promise.all(racers.map((r) => r.next()));
     winners.push(answers.filter((a) => a === 'acquired').length);
     expect(answers.filter((a) => a !== 'acquired').every((a) => a.startsWith('refused a daemon'))).toBe(true);
