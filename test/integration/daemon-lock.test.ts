@@ -146,6 +146,28 @@ describe('daemon lock', () => {
     lock.release();
   });
 
+  it('takes over a stale lock whose previous taker was killed in the middle of the takeover', async () => {
+    // Prepare: a racer starts taking over a stale lock, sleeping 40 ms after each read, and is killed with
+    // SIGKILL while it holds the takeover token (it reads the lock again under the token 80 ms to 160 ms in).
+    const dir = stateDir();
+    leaveStaleLock(dir, await deadPid(), 0);
+    const taker = racer();
+    expect(await taker.next()).toBe('ready');
+    const at = Date.now() + 150;
+    taker.child.stdin.write(`go ${dir} ${at} 40\n`);
+    await new Promise((r) => setTimeout(r, at + 120 - Date.now()));
+    taker.child.kill('SIGKILL');
+    await new Promise((r) => taker.child.once('exit', r));
+    expect(readdirSync(dir).sort()).toEqual(['daemon.lock', expect.stringMatching(/^daemon\.lock\.takeover\./)]);
+    // Act
+    const lock = acquireDaemonLock(dir);
+    // Assess
+    expect(lockOwnerText(dir)).toMatch(new RegExp(`^acgs:${process.pid}:`));
+    expect(readdirSync(dir)).toEqual(['daemon.lock']);
+    lock.release();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('takes the lock on a state directory whose file system is full to the last byte', () => {
     // Prepare
     const dir = smallDiskStateDir();
