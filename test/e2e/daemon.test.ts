@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -35,6 +35,7 @@ import {
   waitUntil,
 } from '../support/daemon-process.ts';
 import { type CliRun, runAcgsOps } from '../support/run-cli.ts';
+import { fillDisk, mountSmallDisk as mountTmpfs } from '../support/small-disk.ts';
 
 /**
  * The real `acgs-ops run` daemon, as a child process, against a simulated fleet of real processes: detection,
@@ -230,9 +231,7 @@ async function slowWebhook(delayMs: number): Promise<{ url: string; pages: Webho
  */
 function mountSmallDisk(s: Scenario, size: string): void {
   mkdirSync(s.stateDir, { recursive: true });
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', s.stateDir], { encoding: 'utf8' });
-  if (mounted.status !== 0)
-    throw new Error(`this test needs to mount a tmpfs (root): mount said ${mounted.stderr || mounted.error}`);
+  mountTmpfs(s.stateDir, size);
   s.mounted = s.stateDir;
 }
 
@@ -248,25 +247,6 @@ function truncateWal(stateDir: string): void {
   } finally {
     db.close();
   }
-}
-
-/** Fills the file system holding `dir` to the last byte; returns the filler file (remove it to free the space). */
-function fillDisk(dir: string): string {
-  const filler = join(dir, 'filler');
-  const fd = openSync(filler, 'w');
-  try {
-    for (const size of [1 << 20, 1 << 12, 1]) {
-      const chunk = Buffer.alloc(size, 0x61);
-      try {
-        for (;;) writeSync(fd, chunk);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return filler;
 }
 
 /** Rewrites the scenario's config with these notification channels (the generated config has console + jsonl). */
@@ -604,6 +584,36 @@ describe('acgs-ops run against a simulated fleet', () => {
         'the heartbeat to say the state is writable again',
       );
       await expectCleanStop(daemon);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'starts again after a kill -9 on a state disk full to the last byte, taking over its lock, and pages',
+    async () => {
+      // Prepare: the daemon runs with its state on a small disk, is killed with SIGKILL (its lock stays behind),
+      // and the disk fills up before it is started again. SQLite's files stay as the kill left them: the shared
+      // memory file must exist to open the database on a full disk (the open needs room to create it).
+      const s = await scenario({ remediationEnabled: false });
+      mountSmallDisk(s, '8m');
+      const first = await runDaemon(s);
+      expect(await first.kill9()).toEqual({ code: null, signal: 'SIGKILL' });
+      fillDisk(s.stateDir);
+
+      // Act
+      const second = await runDaemon(s);
+      await crash(s.spec, 'auth');
+
+      // Assess: it took the dead daemon's lock and pages on the console although nothing can be written
+      await waitUntil(
+        () => /PAGE {2}.*auth/i.test(second.output()),
+        20_000,
+        'a console page about auth from the daemon restarted on the full disk',
+        { explain: () => second.output().slice(-6_000) },
+      );
+      expect(second.output()).toMatch(/STATE-NOT-WRITABLE/);
+      expect(second.output()).not.toMatch(/daemon lock|already runs/);
+      await expectCleanStop(second);
     },
     E2E_TIMEOUT_MS,
   );
