@@ -29,7 +29,7 @@ export interface DaemonLock {
 /** The file operations the lock makes: node:fs, or in a test a wrapper that slows them down to force a schedule. */
 export type LockFileSystem = Pick<
   typeof nodeFs,
-  'lstatSync' | 'readFileSync' | 'readlinkSync' | 'symlinkSync' | 'unlinkSync'
+  'lstatSync' | 'readdirSync' | 'readFileSync' | 'readlinkSync' | 'symlinkSync' | 'unlinkSync'
 >;
 
 /** What a lock says about its owner. */
@@ -65,16 +65,20 @@ export function acquireDaemonLock(stateDir: string, pid = process.pid, fs: LockF
   const me = identity(pid);
   const deadline = Date.now() + TAKEOVER_WAIT_MS;
   for (;;) {
-    try {
-      fs.symlinkSync(me, file);
-      return { release: () => releaseIfOwn(fs, file, me) };
-    } catch (error) {
-      if (errorCode(error) !== 'EEXIST') throw lockError(stateDir, error);
+    if (takeLink(fs, stateDir, me, file)) {
+      const lock = { release: () => releaseIfOwn(fs, file, me) };
+      try {
+        sweepTokens(fs, stateDir);
+      } catch (error) {
+        lock.release();
+        throw error;
+      }
+      return lock;
     }
     const found = readLock(fs, file);
     if (found !== undefined) {
-      const current = parseOwner(found.text);
-      if (current !== undefined && current.pid !== pid && ownerIsAlive(current, found.writtenAt))
+      const current = liveOwner(found, pid);
+      if (current !== undefined)
         throw new ControlPlaneError(
           'DAEMON_RUNNING',
           `a daemon (pid ${current.pid}) already runs on ${stateDir}; stop it first, or use another --state`,
@@ -88,6 +92,17 @@ export function acquireDaemonLock(stateDir: string, pid = process.pid, fs: LockF
         `could not take the daemon lock ${file}: another takeover never ended`,
       );
     pause(RETRY_PAUSE_MS);
+  }
+}
+
+/** Creates `file` as a link to `target`: true if this call created it, false if the name was taken. */
+function takeLink(fs: LockFileSystem, stateDir: string, target: string, file: string): boolean {
+  try {
+    fs.symlinkSync(target, file);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return false;
+    throw lockError(stateDir, error);
   }
 }
 
@@ -129,14 +144,10 @@ function removeStale(
     stateDir,
     `${LOCK_FILE}.takeover.${createHash('sha256').update(stale).digest('hex').slice(0, 16)}`,
   );
-  try {
-    fs.symlinkSync(me, token);
-  } catch (error) {
-    if (errorCode(error) !== 'EEXIST') throw lockError(stateDir, error);
+  if (!takeLink(fs, stateDir, me, token)) {
     const holding = readLock(fs, token);
     if (holding === undefined || depth >= MAX_TAKEOVER_DEPTH) return false;
-    const holder = parseOwner(holding.text);
-    if (holder !== undefined && holder.pid !== process.pid && ownerIsAlive(holder, holding.writtenAt)) return false;
+    if (liveOwner(holding, process.pid) !== undefined) return false;
     removeStale(fs, stateDir, token, holding.text, me, depth + 1);
     return false;
   }
@@ -146,6 +157,21 @@ function removeStale(
     unlinkIfPresent(fs, token);
   }
   return true;
+}
+
+/**
+ * Removes takeover tokens whose holder died after removing the stale lock but before its token (a kill between two
+ * system calls): nothing else would. Each is removed as any stale lock is, under a token of its own, so a racer that
+ * holds or is breaking one is never undercut.
+ */
+function sweepTokens(fs: LockFileSystem, stateDir: string): void {
+  for (const name of fs.readdirSync(stateDir)) {
+    if (!name.startsWith(`${LOCK_FILE}.takeover.`)) continue;
+    const token = join(stateDir, name);
+    const holding = readLock(fs, token);
+    if (holding === undefined || liveOwner(holding, process.pid) !== undefined) continue;
+    removeStale(fs, stateDir, token, holding.text, identity(process.pid), 1);
+  }
 }
 
 /** This process's identity as a lock names it: short enough to be stored in the link's inode. */
@@ -194,6 +220,15 @@ function parseOwner(text: string): LockOwner | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The owner a lock or token names if it still runs; undefined if it is stale. One naming `self` (the pid acquiring)
+ * is stale too: it is left by an earlier process that had the same pid, as a daemon restarted in a container has.
+ */
+function liveOwner(found: FoundLock, self: number): LockOwner | undefined {
+  const owner = parseOwner(found.text);
+  return owner !== undefined && owner.pid !== self && ownerIsAlive(owner, found.writtenAt) ? owner : undefined;
 }
 
 /**

@@ -168,6 +168,17 @@ describe('daemon lock', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('removes a takeover token left by a taker killed after it removed the stale lock', async () => {
+    // Prepare: no lock, but the token of a takeover whose taker is gone.
+    const dir = stateDir();
+    symlinkSync(`acgs:${await deadPid()}:-:-:0badc0de`, join(dir, 'daemon.lock.takeover.0123456789abcdef'));
+    // Act
+    const lock = acquireDaemonLock(dir);
+    // Assess
+    expect(readdirSync(dir)).toEqual(['daemon.lock']);
+    lock.release();
+  });
+
   it('takes the lock on a state directory whose file system is full to the last byte', () => {
     // Prepare
     const dir = smallDiskStateDir();
