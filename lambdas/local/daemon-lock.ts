@@ -9,8 +9,8 @@ import { ControlPlaneError } from '../core/errors.ts';
  * The lock is a symbolic link, `daemon.lock`, whose target is the owner's identity (`acgs:PID:START:BOOT:NONCE`).
  * symlink(2) creates it in one atomic step and fails with EEXIST if the name exists, so of racing processes exactly
  * one wins and nobody ever reads a half-written lock. A short target lives in the inode (under 60 bytes on ext4,
- * 128 on tmpfs), so the lock needs no data block: a daemon restarted on a full disk still starts and pages, which
- * is what its write-behind state store is for. It does need an inode: where the file system has none left,
+ * 128 on tmpfs), so the lock needs no data block and does not stop a daemon restarted on a full disk from paging,
+ * which is what its write-behind state store is for. It does need an inode: where the file system has none left,
  * symlink(2) fails with ENOSPC and the daemon refuses to start, saying so.
  *
  * The owner is identified by more than its pid (pids are reused, across reboots above all): the pid, the process's
