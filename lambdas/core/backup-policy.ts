@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { BackupConfig, FleetConfig } from './config-schema.ts';
-import { formatDuration } from './duration.ts';
+import { DOCUMENT_PATTERNS } from './document-patterns.ts';
+import { DAY_MS, formatDuration } from './duration.ts';
 
 /**
  * Judging backups by what they contain, and pruning them without ever losing the last good one.
@@ -20,12 +21,15 @@ export const DRILL_SUFFIX = '.drill.json';
 /** Not a `DRILL_SUFFIX` name: an older reader takes it for an unreferenced object, never for an unreadable drill. */
 export const DRILL_FAILURE_SUFFIX = '.drill-failed.json';
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const id = z.string().regex(ID, 'must be 1-128 letters, digits and . _ - (it names the record files)');
-const pgName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a PostgreSQL database name');
+// The documents' own patterns (one definition): a record names what the documents were given, so it must take every
+// id, database name and digest a document can be given.
+const id = z
+  .string()
+  .regex(new RegExp(DOCUMENT_PATTERNS.backupId), 'must be a backup id: 1-128 letters, digits, _ and -, not starting with -');
+const pgName = z.string().regex(new RegExp(DOCUMENT_PATTERNS.postgresName), 'must be a PostgreSQL database name');
 const instant = z.iso.datetime({ offset: true }).transform((text) => Date.parse(text));
 const count = z.int().min(0);
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
+const sha256 = z.string().regex(new RegExp(DOCUMENT_PATTERNS.sha256), 'must be 64 lower-case hex digits');
 
 const finishesAfterStart = (record: { startedAt: number; finishedAt: number }) => record.finishedAt >= record.startedAt;
 const finishesAfterStartProblem = { message: 'must not be before startedAt', path: ['finishedAt'] };
@@ -736,8 +740,6 @@ function refusal(catalogue: Catalogue, policy: BackupPolicy, now: number): strin
 function startedInTheFuture(attempt: BackupAttempt, now: number): string {
   return `attempt ${attempt.id} started ${formatDuration(attempt.startedAt - now)} in the future: clocks disagree`;
 }
-
-const DAY_MS = 86_400_000;
 
 function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);

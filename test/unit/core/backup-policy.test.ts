@@ -15,6 +15,7 @@ import {
   type RecordText,
   recordKeys,
 } from '../../../lambdas/core/backup-policy.ts';
+import { backupId as documentBackupId } from '../../../lambdas/core/ssm-document.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -47,6 +48,8 @@ interface BackupOptions {
   readonly tocEntries?: number;
   readonly tableDataEntries?: number;
   readonly id?: string;
+  /** @default acgs_pgp_db */
+  readonly database?: string;
   readonly tookMs?: number;
   /** SHA-256 the store gives for the dump now; `none`: a store that cannot tell. @default the manifest's */
   readonly checksum?: string | 'none';
@@ -62,7 +65,7 @@ function backup(startedAt: number, options: BackupOptions = {}): Objects {
     kind: 'acgs-ops.backup',
     version: 1,
     id: backupId,
-    database: 'acgs_pgp_db',
+    database: options.database ?? 'acgs_pgp_db',
     host: '10.0.1.20',
     port: 5432,
     startedAt: new Date(startedAt).toISOString(),
@@ -283,6 +286,16 @@ describe('buildCatalogue', () => {
         key: `2026-12-01/${idAt(T)}.manifest.json`,
       }),
     ]);
+  });
+
+  it('reads the backup of a database whose name starts with _ under the id the documents give it', () => {
+    // Prepare: the id backupId gives `_acgs` backups, which document-patterns' backupId accepts
+    const backupIdOf = documentBackupId('_acgs', new Date(T));
+    // Act
+    const c = catalogue(backup(T, { id: backupIdOf, database: '_acgs' }));
+    // Assess
+    expect(c.unreadable).toEqual([]);
+    expect(c.backups.map((b) => [b.manifest.id, b.verdict])).toEqual([[backupIdOf, 'good']]);
   });
 
   it('judges a 0-byte backup bad, and one below the minimum size', () => {
