@@ -621,7 +621,7 @@ function measure(measuredMs: number, targetMs: number): ObjectiveMeasure {
   return { measuredMs, targetMs, met: measuredMs <= targetMs };
 }
 
-export type KeepReason = 'newest-good' | 'newest-restorable' | 'daily' | 'weekly' | 'monthly';
+export type KeepReason = 'newest-good' | 'newest-restorable' | 'newest-proven' | 'daily' | 'weekly' | 'monthly';
 
 export interface RetentionPlan {
   /** Good backups kept, oldest first, with every rule that keeps each. */
@@ -633,7 +633,8 @@ export interface RetentionPlan {
   readonly delete: readonly { readonly id: string; readonly keys: readonly string[]; readonly why: string }[];
   /**
    * Backups no rule keeps that are not deleted yet, oldest first: a newer backup is unproven (the store could not
-   * verify its content and no drill restored it), so nothing older may go on the strength of it. Absent when none.
+   * verify its content and no drill restored it) and none newer is proven, so nothing older may go on the strength
+   * of it. Absent when none.
    */
   readonly held?: readonly { readonly id: string; readonly why: string }[];
   /** Why nothing at all may be deleted now; then `keep` and `delete` are empty. */
@@ -645,8 +646,9 @@ export interface RetentionPlan {
  * the last `weekly` ISO weeks, of the last `monthly` UTC months; the newest good backup always. Periods without a
  * backup do not count, so backups that stop never age the kept ones away. Bad backups (all older than the newest
  * good one, or the plan is refused) and failure records older than the oldest kept backup go. The newest backup a
- * drill proved restorable is always kept, and nothing is deleted while a newer good backup is unproven: neither
- * verified against its manifest by the store now nor restored by a drill.
+ * drill proved restorable is always kept, and so is the newest proven one (verified or restorable); a backup is held
+ * (not deleted) while a newer good backup is unproven, neither verified against its manifest by the store now nor
+ * restored by a drill, and no newer one is proven.
  */
 export function planRetention(catalogue: Catalogue, policy: BackupPolicy, now: number): RetentionPlan {
   const refused = refusal(catalogue, policy, now);
@@ -662,6 +664,8 @@ export function planRetention(catalogue: Catalogue, policy: BackupPolicy, now: n
   if (newest) keepFor(newest.manifest.id, 'newest-good');
   const restorable = newestFirst.find((b) => b.restorable);
   if (restorable) keepFor(restorable.manifest.id, 'newest-restorable');
+  const proven = newestFirst.find(isProven);
+  if (proven && proven !== restorable && proven !== newest) keepFor(proven.manifest.id, 'newest-proven');
   const periods: [KeepReason, number, (ms: number) => string][] = [
     ['daily', policy.retention.daily, utcDay],
     ['weekly', policy.retention.weekly, isoWeek],
@@ -686,7 +690,10 @@ export function planRetention(catalogue: Catalogue, policy: BackupPolicy, now: n
   const held: { id: string; why: string }[] = [];
   for (const b of catalogue.backups) {
     if (reasons.has(b.manifest.id)) continue;
-    const unproven = good.find((g) => byStart(g.manifest, b.manifest) > 0 && !g.verified && !g.restorable);
+    // Held only while nothing newer is proven: a proven backup newer than b answers for b, however many unproven
+    // ones lie beyond it (dumps S3 keeps no checksum for would otherwise stop retention for good).
+    const newer = good.filter((g) => byStart(g.manifest, b.manifest) > 0);
+    const unproven = newer.some(isProven) ? undefined : newer.at(-1);
     if (unproven) {
       held.push({
         id: b.manifest.id,
@@ -718,6 +725,11 @@ export function planRetention(catalogue: Catalogue, policy: BackupPolicy, now: n
       )
       .map(({ id: deletedId, keys, why }) => ({ id: deletedId, keys, why })),
   };
+}
+
+/** Proven: the store verified the dump against its manifest now, or its latest drill restored it. */
+function isProven(b: CataloguedBackup): boolean {
+  return b.verified || b.restorable;
 }
 
 /** Why nothing may be pruned now, if so: never prune on the back of a failed or doubtful backup. */

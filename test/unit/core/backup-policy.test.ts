@@ -801,12 +801,10 @@ describe('planRetention', () => {
     ]);
   });
 
-  it('deletes nothing older than a backup the store could not verify and no drill proved', () => {
-    const c = catalogue(
-      ...dailyBackups('2026-12-01', '2026-12-08'),
-      backup(at('2026-12-09T02:00:00Z'), { checksum: 'none' }),
-      backup(at('2026-12-10T02:00:00Z')),
-    );
+  it('deletes nothing older than a backup the store could not verify and no drill proved, while none newer is proven', () => {
+    // Prepare: a store that gives no checksum at all (S3 multipart uploads), and no drill yet
+    const days = [...Array(10).keys()].map((i) => at('2026-12-01T02:00:00Z') + i * DAY);
+    const c = catalogue(...days.map((d) => backup(d, { checksum: 'none' })));
     const plan = planRetention(
       c,
       { ...policy, retention: { daily: 2, weekly: 0, monthly: 0 } },
@@ -816,9 +814,52 @@ describe('planRetention', () => {
     expect(plan.held).toEqual(
       dailyBackups('2026-12-01', '2026-12-08').map((_, i) => ({
         id: id(`2026-12-0${i + 1}T02:00:00Z`),
-        why: `a newer backup is unproven: ${id('2026-12-09T02:00:00Z')} (the store gave no checksum to verify, and no drill restored it)`,
+        why: `a newer backup is unproven: ${id('2026-12-10T02:00:00Z')} (the store gave no checksum to verify, and no drill restored it)`,
       })),
     );
+  });
+
+  it('prunes behind a proven backup however many unproven ones are newer, and keeps the newest proven one', () => {
+    // Prepare: 30 dailies S3 gave no checksum for (multipart, or uploaded before checksums); one drilled 3 days ago
+    const days = [...Array(30).keys()].map((i) => at('2026-11-11T02:00:00Z') + i * DAY);
+    const drilled = at('2026-12-07T02:00:00Z');
+    const c = catalogue(
+      ...days.map((d) => backup(d, { checksum: 'none' })),
+      drill(dumpUrl(drilled), drilled + 3 * HOUR),
+    );
+    // Act
+    const plan = planRetention(
+      c,
+      { ...policy, retention: { daily: 1, weekly: 0, monthly: 0 } },
+      at('2026-12-10T09:00:00Z'),
+    );
+    // Assess: the 26 older than the drilled one go; the two between it and the newest wait for proof
+    expect(plan.keep).toEqual([
+      { id: idAt(drilled), reasons: ['newest-restorable'] },
+      { id: id('2026-12-10T02:00:00Z'), reasons: ['newest-good', 'daily'] },
+    ]);
+    expect(plan.delete.map((d) => d.id)).toEqual(days.filter((d) => d < drilled).map(idAt));
+    expect(plan.held?.map((h) => h.id)).toEqual([id('2026-12-08T02:00:00Z'), id('2026-12-09T02:00:00Z')]);
+  });
+
+  it('always keeps the newest backup the store verified, and holds nothing behind it', () => {
+    const c = catalogue(
+      ...dailyBackups('2026-12-01', '2026-12-05'),
+      backup(at('2026-12-06T02:00:00Z'), { checksum: 'none' }),
+    );
+    const plan = planRetention(
+      c,
+      { ...policy, retention: { daily: 1, weekly: 0, monthly: 0 } },
+      at('2026-12-06T09:00:00Z'),
+    );
+    expect(plan.keep).toEqual([
+      { id: id('2026-12-05T02:00:00Z'), reasons: ['newest-proven'] },
+      { id: id('2026-12-06T02:00:00Z'), reasons: ['newest-good', 'daily'] },
+    ]);
+    expect(plan.delete.map((d) => d.id)).toEqual(
+      dailyBackups('2026-12-01', '2026-12-04').map((_, i) => id(`2026-12-0${i + 1}T02:00:00Z`)),
+    );
+    expect(plan.held).toBeUndefined();
   });
 
   it('prunes behind an unverified backup once a drill proved it restorable', () => {
