@@ -25,7 +25,10 @@ export const DRILL_FAILURE_SUFFIX = '.drill-failed.json';
 // id, database name and digest a document can be given.
 const id = z
   .string()
-  .regex(new RegExp(DOCUMENT_PATTERNS.backupId), 'must be a backup id: 1-128 letters, digits, _ and -, not starting with -');
+  .regex(
+    new RegExp(DOCUMENT_PATTERNS.backupId),
+    'must be a backup id: 1-128 letters, digits, _ and -, not starting with -',
+  );
 const pgName = z.string().regex(new RegExp(DOCUMENT_PATTERNS.postgresName), 'must be a PostgreSQL database name');
 const instant = z.iso.datetime({ offset: true }).transform((text) => Date.parse(text));
 const count = z.int().min(0);
@@ -99,6 +102,17 @@ export const drillReportSchema = z
   .refine(finishesAfterStart, finishesAfterStartProblem);
 
 /**
+ * Why a drill did not complete. `content`: the drill found the dump's content unrestorable (its SHA-256 or TABLE DATA
+ * entries differ from the manifest, pg_restore cannot read it, nothing was restored: the drill document's exit 3);
+ * the backup is bad. `environment`: the drill could not do its work (the scratch server down or refusing the
+ * password, no aws CLI, the deadline): that says nothing of the dump, so the backup stays as good as it was, and
+ * only the drill is failed. A record without one (written before causes were told apart) is taken as environment:
+ * the store's checksum and the next drill still judge the content.
+ */
+export const DRILL_FAILURE_CAUSES = ['content', 'environment'] as const;
+export type DrillFailureCause = (typeof DRILL_FAILURE_CAUSES)[number];
+
+/**
  * A restore drill that did not complete (the drill document failed, timed out or printed no report), written by the
  * control plane: the next judgement must not take the last passing drill for the latest.
  */
@@ -113,6 +127,8 @@ export const drillFailureSchema = z
     startedAt: instant,
     failedAt: instant,
     reason: z.string().min(1).max(2_000),
+    /** See DRILL_FAILURE_CAUSES; absent in records written before it. @default environment */
+    cause: z.enum(DRILL_FAILURE_CAUSES).default('environment'),
   })
   .refine((f) => f.failedAt >= f.startedAt, { message: 'must not be before startedAt', path: ['failedAt'] });
 
@@ -311,7 +327,8 @@ export function buildCatalogue(input: CatalogueInput, policy: Pick<BackupPolicy,
     const failure = failed.get(backupId);
     if (failure && failure.startedAt >= only.manifest.startedAt)
       problems.push(`a failure record says this attempt failed: ${failure.reason}`);
-    // The latest drill of this backup decides: a failed one makes it bad until a newer drill of it passes.
+    // The latest drill of this backup that judged its content decides: one that found the content unrestorable makes
+    // it bad until a newer drill of it passes. A drill that could not run (environment) only fails the drill.
     const drilled = latestDrillOf(only.manifest, drills, drillFailures);
     if (drilled?.failed) problems.push(drilled.failed);
     const sha256 = listed.get(only.manifest.dumpKey)?.sha256;
@@ -363,7 +380,10 @@ function manifestProblems(m: BackupManifest, listed: Map<string, ListedObject>, 
   return problems;
 }
 
-/** The latest drill of the backup, passed or failed (`failed`: why, as a problem of the backup). */
+/**
+ * The latest drill of the backup that said something of its content, passed or failed (`failed`: why, as a problem
+ * of the backup). A drill that failed for its environment says nothing of the dump and is not counted here.
+ */
 function latestDrillOf(
   manifest: BackupManifest,
   drills: readonly CataloguedDrill[],
@@ -382,6 +402,7 @@ function latestDrillOf(
           };
   }
   for (const { failure } of failures) {
+    if (failure.cause !== 'content') continue;
     if (failure.backupId !== manifest.id || (latest && latest.startedAt > failure.startedAt)) continue;
     latest = {
       startedAt: failure.startedAt,
@@ -521,7 +542,8 @@ function judgeLatestDrill(
   // Records are stamped to the second; in the same second the failure decides.
   const failed = catalogue.drillFailures.at(-1)?.failure;
   if (failed && (!latest || failed.startedAt >= latest.startedAt)) {
-    const drillReasons = [`latest restore drill (of ${failed.backupId}) failed: ${failed.reason}`];
+    const how = failed.cause === 'content' ? 'found its content unrestorable' : 'could not run (not the dump)';
+    const drillReasons = [`latest restore drill (of ${failed.backupId}) ${how}: ${failed.reason}`];
     if (!latest) return { drillStatus: 'failed', drillReasons };
     return { drillStatus: 'failed', drillAgeMs: now - latest.finishedAt, drillReasons };
   }

@@ -6,6 +6,7 @@ import {
   DRILL_FAILURE_SUFFIX,
   DRILL_SUFFIX,
   type DrillFailure,
+  type DrillFailureCause,
   type DrillJudgement,
   drillIsOf,
   judgeBackups,
@@ -326,6 +327,7 @@ async function recordDrillFailure(
   source: string,
   startedAt: number,
   reason: string,
+  cause: DrillFailureCause,
 ): Promise<string | undefined> {
   const failure = {
     kind: 'acgs-ops.drill-failure',
@@ -336,6 +338,7 @@ async function recordDrillFailure(
     startedAt: wholeSeconds(startedAt),
     failedAt: wholeSeconds(Math.max(startedAt, ctx.clock.now())),
     reason: reason.slice(0, 2_000) || 'no reason given',
+    cause,
   } satisfies Record<keyof DrillFailure, unknown>;
   const key = `${manifest.id}-${stamp(startedAt)}${DRILL_FAILURE_SUFFIX}`;
   try {
@@ -346,6 +349,13 @@ async function recordDrillFailure(
     ctx.log('drill-failure-unrecorded', { key, error: message });
     return `the failed drill could not be recorded as ${key}: ${message}`;
   }
+}
+
+/** The drill document's exit 3, and only that, says the dump's content is bad; anything else is the environment. */
+const DRILL_CONTENT_EXIT = 3;
+
+function drillFailureCause(result: CommandResult): DrillFailureCause {
+  return result.status === 'failed' && result.exitCode === DRILL_CONTENT_EXIT ? 'content' : 'environment';
 }
 
 function wholeSeconds(ms: number): string {
@@ -359,8 +369,10 @@ function stamp(ms: number): string {
 /**
  * The restore drill: restores the newest good backup into the scratch database on the database's server (through
  * the drill document, waiting for it), records the report next to the backups, and judges measured RTO and RPO
- * against the recovery objectives. A failed drill is recorded (`.drill-failed.json`: its backup is bad until a newer
- * drill of it passes) and raises the drill incident, as does a breached one.
+ * against the recovery objectives. A failed drill is recorded (`.drill-failed.json`, with its cause) and raises the
+ * drill incident, as does a breached one. Only a drill that found the dump's content unrestorable (the document's
+ * exit 3) makes its backup bad until a newer drill of it passes; one that could not run (the scratch server down, a
+ * wrong password, the deadline) leaves the backup as it was, so a broken environment never condemns good backups.
  */
 export async function runDrill(
   ctx: ControlPlaneContext,
@@ -395,6 +407,7 @@ export async function runDrill(
       result.status === 'succeeded'
         ? `the drill printed no report (${parsed?.error ?? 'empty output'})`
         : `drill ${result.status}: ${lastLine}`;
+    const cause = drillFailureCause(result);
     const unrecorded = await recordDrillFailure(
       ctx,
       destination.objects,
@@ -402,11 +415,17 @@ export async function runDrill(
       parameters.Source ?? manifest.dumpKey,
       started,
       why,
+      cause,
     );
+    const verdict =
+      cause === 'content'
+        ? `backup ${manifest.id} is bad: the drill found its content unrestorable`
+        : `backup ${manifest.id} stays as good as it was: the drill could not run, which says nothing of the dump`;
     await raiseProblem(
       ctx,
       problem(ctx, 'drill', 'P3', `Restore drill of ${backups.database} failed`, [
         why,
+        verdict,
         ...(unrecorded ? [unrecorded] : []),
       ]),
       undefined,

@@ -464,7 +464,7 @@ describe('acgs-restore-drill', () => {
     expect(await databaseExists(SCRATCH)).toBe(false);
   });
 
-  it('fails on the checksum, creating nothing, when the dump was altered', async () => {
+  it('fails on the checksum with exit 3 (the content), creating nothing, when the dump was altered', async () => {
     // Prepare: the same file name, a few bytes flipped in the middle
     const tampered = join(directory('drill-tampered'), manifest.dumpKey);
     copyFileSync(source, tampered);
@@ -475,19 +475,19 @@ describe('acgs-restore-drill', () => {
     // Act
     const result = await run('acgs-restore-drill', drillParameters(tampered, manifest));
     // Assess
-    expectFailed(result);
+    expectFailed(result, 3);
     expect(lastLine(result.output)).toMatch(/sha256 mismatch: the dump has [0-9a-f]{64}, its manifest says/);
     expect(await databaseExists(SCRATCH)).toBe(false);
   });
 
-  it('fails when the dump lists another number of TABLE DATA entries than its manifest', async () => {
+  it('fails with exit 3 (the content) when the dump lists another number of TABLE DATA entries than its manifest', async () => {
     // Act
     const result = await run(
       'acgs-restore-drill',
       drillParameters(source, manifest, { ExpectedTableDataEntries: String(TABLES + 1) }),
     );
     // Assess
-    expectFailed(result);
+    expectFailed(result, 3);
     expect(lastLine(result.output)).toMatch(/lists 3 TABLE DATA entries, its manifest says 4/);
   });
 
@@ -503,6 +503,31 @@ describe('acgs-restore-drill', () => {
     // Assess
     expectFailed(result);
     expect(lastLine(result.output)).toMatch(/pg_restore was killed by SIGKILL \(exit 137\)/);
+    expect(await databaseExists(SCRATCH)).toBe(false);
+  });
+
+  it('fails with exit 1 (the environment, not the dump) when the scratch server refuses the password', async () => {
+    // Act
+    const result = await run('acgs-restore-drill', drillParameters(source, manifest, { PgpassFile: wrongPgpass }));
+    // Assess
+    expectFailed(result, 1);
+    expect(lastLine(result.output)).toMatch(/password authentication failed/);
+  });
+
+  it('fails with exit 3 (the content) when pg_restore cannot read the archive while restoring', async () => {
+    // Prepare: the restore ends with the error pg_restore gives for a corrupt data block; --list is left alone
+    const pgBin = pgBinWith(
+      'bin-restore-corrupt',
+      'pg_restore',
+      "if (!args.includes('--list')) { process.stderr.write('pg_restore: error: could not uncompress data: incorrect data check\\n'); process.exit(1); }",
+    );
+    // Act
+    const result = await run('acgs-restore-drill', drillParameters(source, manifest, { PgBinDir: pgBin }));
+    // Assess
+    expectFailed(result, 3);
+    expect(lastLine(result.output)).toMatch(
+      /pg_restore failed \(exit 1\): pg_restore: error: could not uncompress data/,
+    );
     expect(await databaseExists(SCRATCH)).toBe(false);
   });
 

@@ -128,8 +128,16 @@ function drill(source: string, startedAt: number, over: Record<string, unknown> 
   return { listing: [{ key, size: text.length }], records: [{ key, text }] };
 }
 
-/** A drill of the backup started at `backupStartedAt` that failed (the document exited non-zero). */
-function drillFailure(backupStartedAt: number, startedAt: number, reason: string): Objects {
+/**
+ * A drill of the backup started at `backupStartedAt` that failed (the document exited non-zero): `content` (exit 3,
+ * the dump is unrestorable) or `environment` (the drill could not run); `none` writes a record from before causes.
+ */
+function drillFailure(
+  backupStartedAt: number,
+  startedAt: number,
+  reason: string,
+  cause: 'content' | 'environment' | 'none' = 'content',
+): Objects {
   const backupId = idAt(backupStartedAt);
   const key = `drills/${backupId}-${new Date(startedAt).toISOString().replace(/[-:.]/g, '')}.drill-failed.json`;
   const text = JSON.stringify({
@@ -140,6 +148,7 @@ function drillFailure(backupStartedAt: number, startedAt: number, reason: string
     startedAt: new Date(startedAt).toISOString(),
     failedAt: new Date(startedAt + MINUTE).toISOString(),
     reason,
+    ...(cause === 'none' ? {} : { cause }),
   });
   return { listing: [{ key, size: text.length }], records: [{ key, text }] };
 }
@@ -442,8 +451,47 @@ describe('buildCatalogue', () => {
   });
 
   it('lets a newer passing drill of the same backup stand over an earlier failed one', () => {
-    const c = catalogue(backup(T), drillFailure(T, T + HOUR, 'could not connect'), drill(dumpUrl(T), T + 2 * HOUR));
+    const c = catalogue(backup(T), drillFailure(T, T + HOUR, 'no table data'), drill(dumpUrl(T), T + 2 * HOUR));
     expect(c.backups[0]).toMatchObject({ verdict: 'good', restorable: true, problems: [] });
+  });
+
+  it('keeps a backup good when its drill could not run (environment), and when the record predates causes', () => {
+    // Prepare: the scratch server refused the password; an older record says nothing of its cause
+    const c = catalogue(
+      backup(T - DAY),
+      backup(T),
+      drillFailure(T - DAY, T - DAY + HOUR, 'psql: FATAL: password authentication failed', 'none'),
+      drillFailure(T, T + HOUR, 'createdb failed (exit 1): connection refused', 'environment'),
+    );
+    // Assess: both stay good and verified; the failures are the drill's alone
+    expect(c.backups.map((b) => [b.verdict, b.verified, b.problems])).toEqual([
+      ['good', true, []],
+      ['good', true, []],
+    ]);
+    expect(c.drillFailures.map((f) => f.failure.cause)).toEqual(['environment', 'environment']);
+    expect(judgeBackups(c, policy, T + 2 * HOUR)).toMatchObject({
+      status: 'ok',
+      drillStatus: 'failed',
+      drillReasons: [
+        `latest restore drill (of ${idAt(T)}) could not run (not the dump): createdb failed (exit 1): connection refused`,
+      ],
+    });
+  });
+
+  it('never deletes a verified backup whose drill could not run, however often it failed', () => {
+    const days = [...Array(5).keys()].map((i) => at('2026-12-01T02:00:00Z') + i * DAY);
+    const c = catalogue(
+      ...days.map((d) => backup(d)),
+      ...days.map((d) => drillFailure(d, d + HOUR, 'psql: FATAL: password authentication failed', 'environment')),
+    );
+    const plan = planRetention(
+      c,
+      { ...policy, retention: { daily: 7, weekly: 0, monthly: 0 } },
+      at('2026-12-05T04:00:00Z'),
+    );
+    expect(plan.refused).toBeUndefined();
+    expect(plan.delete).toEqual([]);
+    expect(plan.keep.map((k) => k.id)).toEqual(days.map(idAt));
   });
 
   it("says whether the store vouched for the dump's content now (verified) and a drill restored it (restorable)", () => {
@@ -600,7 +648,7 @@ describe('judgeBackups', () => {
     expect(judgeBackups(catalogue(backup(T - DAY), backup(T), passed, failed), policy, T + 2 * HOUR)).toMatchObject({
       drillStatus: 'failed',
       drillReasons: [
-        `latest restore drill (of ${idAt(T)}) failed: pg_restore: error: could not read from input file: end of file`,
+        `latest restore drill (of ${idAt(T)}) found its content unrestorable: pg_restore: error: could not read from input file: end of file`,
       ],
     });
     const again = drill(dumpUrl(T - DAY), T + 3 * HOUR);

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import type {
+  ObjectInfo,
+  ObjectStore,
+  ObjectSummary,
+  PutObjectOptions,
+  PutObjectResult,
+  StoredObject,
+} from '../../lambdas/ports.ts';
+
+/**
+ * An ObjectStore in memory for use-case tests: it hashes what it holds now, as the file store does, and counts the
+ * hashes it computed (`hashed`), so a test can tell a re-read from a cached answer.
+ */
+export class MemoryObjectStore implements ObjectStore {
+  readonly objects = new Map<string, Uint8Array>();
+  readonly hashed: string[] = [];
+
+  async put(key: string, body: Uint8Array | string, _options?: PutObjectOptions): Promise<PutObjectResult> {
+    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    this.objects.set(key, bytes);
+    return { key, size: bytes.byteLength, sha256: sha256Of(bytes) };
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    const body = this.objects.get(key);
+    if (!body) return undefined;
+    return { ...info(key, body), body };
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const body = this.objects.get(key);
+    return body && info(key, body);
+  }
+
+  async contentSha256(key: string): Promise<string | undefined> {
+    const body = this.objects.get(key);
+    if (!body) return undefined;
+    this.hashed.push(key);
+    return sha256Of(body);
+  }
+
+  async list(prefix: string): Promise<ObjectSummary[]> {
+    return [...this.objects.keys()]
+      .filter((k) => k.startsWith(prefix))
+      .sort()
+      .map((key) => ({ key, size: this.objects.get(key)?.byteLength ?? 0, lastModified: 0 }));
+  }
+
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
+}
+
+export function sha256Of(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function info(key: string, body: Uint8Array): ObjectInfo {
+  return { key, size: body.byteLength, lastModified: 0, sha256: sha256Of(body), metadata: {} };
+}
