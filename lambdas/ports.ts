@@ -138,15 +138,24 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   /**
    * SHA-256 (hex) of the content as it is stored now, where the store can tell cheaply: the file store re-reads the
-   * file (a sidecar written at put time would vouch for bytes since altered in place); S3 gives the full-object
-   * checksum it verified on arrival. Undefined when the object is absent or the store keeps no such checksum (an
+   * file unless its hash cache holds the hash of this very file as it is now (same device, inode, size, and mtime
+   * and ctime to the nanosecond: any write changes them), unless `fresh`; a sidecar written at put time would vouch
+   * for bytes since altered in place. S3 gives the full-object checksum it verified on arrival. Undefined when the object is absent or the store keeps no such checksum (an
    * S3 object uploaded without one, or in parts).
    */
-  contentSha256(key: string): Promise<string | undefined>;
+  contentSha256(key: string, options?: ContentSha256Options): Promise<string | undefined>;
   /** Every object whose key starts with `prefix`, in key order. */
   list(prefix: string): Promise<ObjectSummary[]>;
   /** Deleting an object that does not exist is not an error. */
   delete(key: string): Promise<void>;
+}
+
+export interface ContentSha256Options {
+  /**
+   * Read the content again even where the store keeps an answer it trusts (the file store's hash cache): for the
+   * scrub that catches bit rot, and before a prune deletes anything. @default false
+   */
+  readonly fresh?: boolean;
 }
 
 export interface PutObjectOptions {

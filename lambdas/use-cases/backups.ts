@@ -19,7 +19,7 @@ import {
   recordKeys,
 } from '../core/backup-policy.ts';
 import type { BackupConfig, Severity } from '../core/config-schema.ts';
-import { formatDuration } from '../core/duration.ts';
+import { formatDuration, HOUR_MS } from '../core/duration.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import type { Incident } from '../core/incident.ts';
 import type { ProblemReport } from '../core/incident-planner.ts';
@@ -58,12 +58,25 @@ function policyOf(backups: BackupConfig) {
   return { ...backups, drill: backups.drill };
 }
 
+export interface LoadCatalogueOptions {
+  /**
+   * Which dumps the store must read again rather than answer from its hash cache: `all` (before a prune deletes
+   * anything), `scrub` (one dump per hour of the clock, in turn: bit rot changes no file time, so every dump is
+   * re-read every so many monitor runs), none by default.
+   */
+  readonly fresh?: 'all' | 'scrub';
+}
+
 /**
  * Lists the store, reads the records, and asks the store for the SHA-256 of every dump a manifest names, as it is
- * now (a re-hash of the file locally, S3's stored checksum in AWS): a dump altered after publication, even at the
- * same size, is judged bad by the monitor and before any prune.
+ * now (locally the file's hash, re-read whenever the file changed and in turn by the scrub; S3's stored checksum in
+ * AWS): a dump altered after publication, even at the same size, is judged bad by the monitor and before any prune.
  */
-export async function loadCatalogue(ctx: ControlPlaneContext, objects: ObjectStore): Promise<Catalogue> {
+export async function loadCatalogue(
+  ctx: ControlPlaneContext,
+  objects: ObjectStore,
+  options: LoadCatalogueOptions = {},
+): Promise<Catalogue> {
   const backups = backupsOf(ctx);
   const listing = await objects.list('');
   const records = (
@@ -81,11 +94,21 @@ export async function loadCatalogue(ctx: ControlPlaneContext, objects: ObjectSto
       return parsed.ok ? [parsed.value.dumpKey] : [];
     }),
   );
-  // One dump at a time: each may be gigabytes read from disk.
+  const scrubbed = options.fresh === 'scrub' ? scrubTurn([...dumpKeys].sort(), ctx.clock.now()) : undefined;
+  const fresh = (key: string) => options.fresh === 'all' || key === scrubbed;
+  // One dump at a time: each read may be gigabytes from disk.
   const verified = [];
   for (const o of listing)
-    verified.push(dumpKeys.has(o.key) ? { ...o, sha256: await objects.contentSha256(o.key) } : o);
+    verified.push(
+      dumpKeys.has(o.key) ? { ...o, sha256: await objects.contentSha256(o.key, { fresh: fresh(o.key) }) } : o,
+    );
   return buildCatalogue({ listing: verified, records }, backups);
+}
+
+/** The dump the hourly scrub reads again now: each in turn, one per hour of the clock. */
+function scrubTurn(dumpKeys: readonly string[], now: number): string | undefined {
+  if (dumpKeys.length === 0) return undefined;
+  return dumpKeys[Math.floor(now / HOUR_MS) % dumpKeys.length];
 }
 
 export interface BackupRun {
@@ -225,7 +248,7 @@ function problem(
 export async function monitorBackups(ctx: ControlPlaneContext, objects: ObjectStore): Promise<BackupJudgement> {
   const backups = backupsOf(ctx);
   const now = ctx.clock.now();
-  const judged = judgeBackups(await loadCatalogue(ctx, objects), policyOf(backups), now);
+  const judged = judgeBackups(await loadCatalogue(ctx, objects, { fresh: 'scrub' }), policyOf(backups), now);
   const windows = await mutingWindows(ctx, now);
   const attemptTitle = attemptFailedTitle(backups.database);
   const unanswered = failedAttemptUnanswered(
@@ -284,14 +307,22 @@ export interface RetentionRun {
   readonly deleted: readonly string[];
 }
 
-/** Weekly retention. Deletes nothing when the plan refuses (a failed or suspicious latest backup, no good one). */
+/**
+ * Weekly retention. Deletes nothing when the plan refuses (a failed or suspicious latest backup, no good one). A
+ * plan that would delete something is made again on every dump read afresh: nothing is deleted on the strength of a
+ * cached hash (a kept backup whose bytes rotted since would no longer answer for the older ones).
+ */
 export async function applyRetention(
   ctx: ControlPlaneContext,
   objects: ObjectStore,
   options: { readonly dryRun?: boolean } = {},
 ): Promise<RetentionRun> {
   const backups = backupsOf(ctx);
-  const plan = planRetention(await loadCatalogue(ctx, objects), policyOf(backups), ctx.clock.now());
+  const planned = planRetention(await loadCatalogue(ctx, objects), policyOf(backups), ctx.clock.now());
+  const plan =
+    options.dryRun || planned.delete.length === 0
+      ? planned
+      : planRetention(await loadCatalogue(ctx, objects, { fresh: 'all' }), policyOf(backups), ctx.clock.now());
   if (plan.refused) {
     ctx.log('retention-refused', { why: plan.refused });
     return { plan, deleted: [] };

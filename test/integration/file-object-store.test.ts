@@ -163,6 +163,37 @@ describe('FileObjectStore on a directory', () => {
     expect(await store.contentSha256('db.dump')).toBe(createHash('sha256').update('tampered content').digest('hex'));
   });
 
+  it('answers contentSha256 from its cache while the file is unchanged, and reads it again once it is written to', async () => {
+    // Prepare: a clock a minute ahead, so the file is old enough to cache (no sleep)
+    const root = await newRoot();
+    const store = new FileObjectStore(root, { now: () => Date.now() + 60_000 });
+    await writeFile(join(root, 'db.dump'), 'original content');
+    expect(await store.contentSha256('db.dump')).toBe(sha256('original content'));
+    // A cache entry that lies proves the answer comes from the cache, not from the file
+    const cacheFile = join(root, '.sha256-cache.json');
+    const cache = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, { sha256: string }>;
+    expect(Object.keys(cache)).toEqual(['db.dump']);
+    await writeFile(cacheFile, JSON.stringify({ 'db.dump': { ...cache['db.dump'], sha256: 'f'.repeat(64) } }));
+    // Act
+    const cached = await store.contentSha256('db.dump');
+    const fresh = await store.contentSha256('db.dump', { fresh: true });
+    await writeFile(join(root, 'db.dump'), 'tampered content'); // same size, same inode, in place
+    const afterWrite = await store.contentSha256('db.dump');
+    // Assess
+    expect(cached).toBe('f'.repeat(64));
+    expect(fresh).toBe(sha256('original content'));
+    expect(afterWrite).toBe(sha256('tampered content'));
+    expect(await store.list('')).toEqual([expect.objectContaining({ key: 'db.dump' })]);
+  });
+
+  it('does not cache the hash of a file written within the last two seconds (file times tick coarsely)', async () => {
+    const root = await newRoot();
+    const store = new FileObjectStore(root, { now: () => Date.now() });
+    await writeFile(join(root, 'db.dump'), 'original content');
+    expect(await store.contentSha256('db.dump')).toBe(sha256('original content'));
+    expect(await tree(root)).toEqual(['db.dump']);
+  });
+
   it('answers "missing" and an empty listing before anything was stored (the directory need not exist)', async () => {
     const store = new FileObjectStore(join(await newRoot(), 'not', 'yet'));
     expect(await store.list('')).toEqual([]);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type {
+  ContentSha256Options,
   ObjectInfo,
   ObjectStore,
   ObjectSummary,
@@ -9,12 +10,14 @@ import type {
 } from '../../lambdas/ports.ts';
 
 /**
- * An ObjectStore in memory for use-case tests: it hashes what it holds now, as the file store does, and counts the
- * hashes it computed (`hashed`), so a test can tell a re-read from a cached answer.
+ * An ObjectStore in memory for use-case tests: it hashes what it holds now, as the file store does, and records the
+ * keys it read afresh (`freshly`). `cached` stands for the file store's hash cache: an answer given unless `fresh`
+ * (set it to what a cache would still say after bit rot changed the bytes but no file time).
  */
 export class MemoryObjectStore implements ObjectStore {
   readonly objects = new Map<string, Uint8Array>();
-  readonly hashed: string[] = [];
+  readonly freshly: string[] = [];
+  readonly cached = new Map<string, string>();
 
   async put(key: string, body: Uint8Array | string, _options?: PutObjectOptions): Promise<PutObjectResult> {
     const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
@@ -33,10 +36,12 @@ export class MemoryObjectStore implements ObjectStore {
     return body && info(key, body);
   }
 
-  async contentSha256(key: string): Promise<string | undefined> {
+  async contentSha256(key: string, options: ContentSha256Options = {}): Promise<string | undefined> {
     const body = this.objects.get(key);
     if (!body) return undefined;
-    this.hashed.push(key);
+    const cached = this.cached.get(key);
+    if (!options.fresh && cached !== undefined) return cached;
+    if (options.fresh) this.freshly.push(key);
     return sha256Of(body);
   }
 

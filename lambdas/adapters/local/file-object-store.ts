@@ -4,6 +4,7 @@ import { type FileHandle, lstat, mkdir, open, readdir, readFile, rename, rm, unl
 import { dirname, join, resolve } from 'node:path';
 import { ControlPlaneError } from '../../core/errors.ts';
 import type {
+  ContentSha256Options,
   ObjectInfo,
   ObjectStore,
   ObjectSummary,
@@ -15,12 +16,25 @@ import type {
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 const MAX_KEY_BYTES = 1024;
 const META_SUFFIX = '.meta.json';
+/** The hash cache of `contentSha256`, hidden at the root (a key never starts with `.`, so it is never an object). */
+const HASH_CACHE = '.sha256-cache.json';
+/**
+ * A hash is cached only for a file whose ctime is at least this much older than the hash: file times tick coarsely
+ * (a kernel tick, not a nanosecond), so a write in the same tick as the hash would leave the times unchanged. As
+ * git's "racily clean" index entries: such a file is hashed again next time, until it is old enough.
+ */
+const RACY_NS = 2_000_000_000n;
 /** A file name's limit (255 bytes) less what the metadata file adds to it. */
 const MAX_NAME_BYTES = 255 - 1 - META_SUFFIX.length;
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 /** What S3 keeps of user metadata: header-token keys (it lower-cases them) and printable US-ASCII values. */
 const METADATA_KEY = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 const METADATA_VALUE = /^[\x20-\x7e]*$/;
+
+export interface FileObjectStoreProps {
+  /** Wall-clock time (epoch ms), compared with file ctimes by the hash cache. @default Date.now */
+  readonly now?: () => number;
+}
 
 /** Written next to each object as `.<name>.meta.json`; hidden, so never listed. */
 interface Sidecar {
@@ -44,10 +58,12 @@ interface Sidecar {
  */
 export class FileObjectStore implements ObjectStore {
   private readonly root: string;
+  private readonly now: () => number;
 
-  constructor(root: string) {
+  constructor(root: string, props: FileObjectStoreProps = {}) {
     if (!root) throw new ControlPlaneError('CONFIG', 'FileObjectStore: root directory is empty');
     this.root = resolve(root);
+    this.now = props.now ?? Date.now;
   }
 
   async put(key: string, body: Uint8Array | string, options: PutObjectOptions = {}): Promise<PutObjectResult> {
@@ -139,7 +155,13 @@ export class FileObjectStore implements ObjectStore {
     return objectInfo(key, stats, sidecar, sidecar?.sha256 ?? (await hashFile(path)));
   }
 
-  async contentSha256(key: string): Promise<string | undefined> {
+  /**
+   * Re-reads the file only when the hash cache has no hash of it as it is now: the cache entry names the device,
+   * inode, size, mtime and ctime (nanoseconds) the hash was computed for, and any write, rename over it or
+   * `touch` changes one of them (ctime cannot be set back from user space). `fresh` re-reads it regardless (bit rot
+   * changes no time). A file changed while it was read is not cached.
+   */
+  async contentSha256(key: string, options: ContentSha256Options = {}): Promise<string | undefined> {
     const path = this.pathOf(key);
     let stats: BigIntStats;
     try {
@@ -150,10 +172,56 @@ export class FileObjectStore implements ObjectStore {
     }
     if (stats.isDirectory()) return undefined;
     if (!stats.isFile()) throw notAFile(key);
+    const identity = fileIdentity(stats);
+    const cache = await this.readHashCache();
+    const cached = cache[key];
+    if (!options.fresh && cached && cached.identity === identity) return cached.sha256;
+    let sha256: string;
     try {
-      return await hashFile(path);
+      sha256 = await hashFile(path);
     } catch (error) {
       if (isAbsent(error)) return undefined; // deleted meanwhile
+      throw error;
+    }
+    const after = await lstat(path, { bigint: true }).catch(() => undefined);
+    const settled = after !== undefined && fileIdentity(after) === identity;
+    const hashedAtNs = BigInt(this.now()) * 1_000_000n;
+    if (settled && hashedAtNs - stats.ctimeNs >= RACY_NS) {
+      const entry = { identity, sha256, hashedAt: this.now() };
+      await this.writeHashCache({ ...(await this.readHashCache()), [key]: entry });
+    }
+    return sha256;
+  }
+
+  private async readHashCache(): Promise<Record<string, HashCacheEntry>> {
+    let text: string;
+    try {
+      text = await readFile(join(this.root, HASH_CACHE), 'utf8');
+    } catch (error) {
+      if (isAbsent(error)) return {};
+      throw error;
+    }
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (typeof parsed !== 'object' || parsed === null) return {};
+      const entries: Record<string, HashCacheEntry> = {};
+      for (const [k, v] of Object.entries(parsed as Record<string, Partial<HashCacheEntry>>))
+        if (typeof v?.identity === 'string' && typeof v.sha256 === 'string' && HEX_SHA256.test(v.sha256))
+          entries[k] = { identity: v.identity, sha256: v.sha256, hashedAt: Number(v.hashedAt ?? 0) };
+      return entries;
+    } catch {
+      return {}; // a torn or foreign cache only costs a re-read
+    }
+  }
+
+  /** Replaces the cache atomically; a concurrent writer may win, which only costs a re-read later. */
+  private async writeHashCache(entries: Record<string, HashCacheEntry>): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    const written = await writeTemporary(this.root, new TextEncoder().encode(JSON.stringify(entries)));
+    try {
+      await rename(written.path, join(this.root, HASH_CACHE));
+    } catch (error) {
+      await rm(written.path, { force: true });
       throw error;
     }
   }
@@ -251,6 +319,19 @@ function normaliseMetadata(key: string, metadata: Readonly<Record<string, string
     out[lower] = value;
   }
   return out;
+}
+
+interface HashCacheEntry {
+  /** `fileIdentity` of the file the hash was computed for. */
+  readonly identity: string;
+  readonly sha256: string;
+  /** When it was computed (epoch ms): for an operator reading the cache. */
+  readonly hashedAt: number;
+}
+
+/** Device, inode, size, mtime and ctime in nanoseconds: a write to the file, or another file in its place, changes it. */
+function fileIdentity(stats: BigIntStats): string {
+  return [stats.dev, stats.ino, stats.size, stats.mtimeNs, stats.ctimeNs].join(':');
 }
 
 function sidecarPath(path: string): string {
