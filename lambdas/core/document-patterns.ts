@@ -81,6 +81,8 @@ export const DOCUMENT_PATTERNS = {
   gitBranch: anchored(
     '[A-Za-z0-9_][A-Za-z0-9_-]*(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_][A-Za-z0-9_-]*(\\.[A-Za-z0-9_-]+)*)*',
   ),
+  /** When the control plane started a backup or drill, UTC to the second; empty: the host's clock. */
+  optionalInstant: anchored('([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?'),
 } as const;
 
 export type DocumentValueKind = keyof typeof DOCUMENT_PATTERNS;
@@ -140,6 +142,7 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
     BackupId: 'backupId',
     MinSizeBytes: 'byteCount',
     KmsKeyId: 'kmsKeyId',
+    StartedAt: 'optionalInstant',
   },
   'acgs-restore-drill': {
     ...DATABASE,
@@ -148,6 +151,7 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
     ExpectedTableDataEntries: 'entryCount',
     ScratchDatabase: 'postgresName',
     ProductionDatabase: 'postgresName',
+    StartedAt: 'optionalInstant',
   },
 };
 

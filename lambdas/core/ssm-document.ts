@@ -428,6 +428,7 @@ export const BACKUP_DOCUMENT_PARAMETERS = {
     'KmsKeyId',
     'PgBinDir',
     'TimeoutSeconds',
+    'StartedAt',
   ],
   'acgs-restore-drill': [
     'Source',
@@ -441,6 +442,7 @@ export const BACKUP_DOCUMENT_PARAMETERS = {
     'ProductionDatabase',
     'PgBinDir',
     'TimeoutSeconds',
+    'StartedAt',
   ],
 } as const;
 
@@ -463,6 +465,8 @@ export interface BackupCommandOptions {
 }
 
 export interface DrillCommandOptions {
+  /** When the drill starts: the report's times are this plus the time the drill ran. @default the host's clock */
+  readonly at?: Date;
   /** The bucket the backup was published to. @default backups.localDirectory */
   readonly bucket?: string;
   /** @default found on PATH */
@@ -473,6 +477,11 @@ export interface DrillCommandOptions {
 
 /** What the drill takes from a published backup's manifest: the dump's name next to it, and what it must hold. */
 export type DrillManifestFields = Pick<BackupManifest, 'dumpKey' | 'sha256' | 'tableDataEntries'>;
+
+/** `2026-12-01T02:00:00Z`: the UTC second of `at`, as the documents' StartedAt takes it. */
+function isoSecond(at: Date): string {
+  return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
 
 /** A backup's name: the database and the UTC second it started, e.g. `acgs_pgp_db-20261201T020000Z`. */
 export function backupId(database: string, at: Date): string {
@@ -495,6 +504,7 @@ export function backupCommandParameters(config: FleetConfig, options: BackupComm
     DatabaseName: database.database,
     Destination: options.bucket === undefined ? localBackupDirectory(backups) : s3BackupPrefix(backups, options.bucket),
     BackupId: backupId(database.database, options.at),
+    StartedAt: isoSecond(options.at),
     MinSizeBytes: String(backups.minSizeBytes),
     KmsKeyId: options.kmsKeyId ?? '',
   };
@@ -528,6 +538,7 @@ export function drillCommandParameters(
     ExpectedTableDataEntries: String(manifest.tableDataEntries),
     ScratchDatabase: backups.drill.scratchDatabase,
     ProductionDatabase: database.database,
+    StartedAt: options.at === undefined ? '' : isoSecond(options.at),
   };
   return pick(all, BACKUP_DOCUMENT_PARAMETERS['acgs-restore-drill']);
 }

@@ -415,11 +415,12 @@ export async function runDrill(
   const newest = [...catalogue.backups].reverse().find((b) => b.verdict === 'good');
   if (!newest) throw new ControlPlaneError('NO_GOOD_BACKUP', `no good backup of ${backups.database} to drill with`);
   const manifest = newest.manifest;
+  const started = ctx.clock.now();
   const parameters = drillCommandParameters(ctx.config, manifest, {
+    at: new Date(started),
     ...(destination.bucket === undefined ? {} : { bucket: destination.bucket }),
     ...(destination.pgBinDir === undefined ? {} : { pgBinDir: destination.pgBinDir }),
   });
-  const started = ctx.clock.now();
   ctx.log('drill-started', { backup: manifest.id });
   const result = await commands.run({
     document: DRILL_DOCUMENT,

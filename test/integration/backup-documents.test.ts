@@ -145,6 +145,7 @@ function backupParameters(destination: string, overrides: Record<string, string>
     KmsKeyId: '',
     PgBinDir: cluster.binDir,
     TimeoutSeconds: '60',
+    StartedAt: '',
     ...overrides,
   };
 }
@@ -162,6 +163,7 @@ function drillParameters(source: string, manifest: Manifest, overrides: Record<s
     ProductionDatabase: PRODUCTION,
     PgBinDir: cluster.binDir,
     TimeoutSeconds: '60',
+    StartedAt: '',
     ...overrides,
   };
 }
@@ -288,6 +290,19 @@ describe('acgs-backup-database to a local directory', () => {
     expect(toc).toMatch(/ TABLE DATA governance audit_log /);
     expect(statSync(dump).mode & 0o777).toBe(0o600);
     expect(statSync(join(destination, `${id}.manifest.json`)).mode & 0o777).toBe(0o600);
+  });
+
+  it("stamps the manifest with the StartedAt it is given plus the time it ran (the control plane's clock)", async () => {
+    // Act
+    const manifest = await backUp(directory('local-started-at'), {
+      BackupId: 'acgs_pgp_db-20300101T000000Z',
+      StartedAt: '2030-01-01T00:00:00Z',
+    });
+    // Assess
+    expect(manifest).toMatchObject({ startedAt: '2030-01-01T00:00:00Z' });
+    const finishedAt = Date.parse((manifest as unknown as { finishedAt: string }).finishedAt);
+    expect(finishedAt).toBeGreaterThanOrEqual(Date.parse('2030-01-01T00:00:00Z'));
+    expect(finishedAt).toBeLessThan(Date.parse('2030-01-01T00:01:00Z'));
   });
 
   it('fails, publishing only a failure record that names authentication, when the password is wrong', async () => {
@@ -450,6 +465,19 @@ describe('acgs-restore-drill', () => {
     expect(report.restoreSeconds).toBeGreaterThan(0);
     expect(drillReportSchema.safeParse(report).error).toBeUndefined();
     expect(await databaseExists(SCRATCH)).toBe(false);
+  });
+
+  it("stamps the report with the StartedAt it is given plus the time it ran (the control plane's clock)", async () => {
+    // Act
+    const result = await run(
+      'acgs-restore-drill',
+      drillParameters(source, manifest, { StartedAt: '2030-01-01T00:00:00Z' }),
+    );
+    // Assess
+    expectSucceeded(result);
+    const report = drillReportSchema.parse(JSON.parse(lastLine(result.output)));
+    expect(report.startedAt).toBe(Date.parse('2030-01-01T00:00:00Z'));
+    expect(report.finishedAt).toBeLessThan(Date.parse('2030-01-01T00:01:00Z'));
   });
 
   it('drops a scratch database an interrupted drill left behind before restoring', async () => {
@@ -708,6 +736,7 @@ describe('parameters derived from the fleet config', () => {
       KmsKeyId: '',
       PgBinDir: '',
       TimeoutSeconds: '3600',
+      StartedAt: '2026-12-01T02:00:00Z',
     });
     expect(s3).toMatchObject({
       Destination: 's3://acgs-backups/backups/acgs_pgp_db/',
@@ -721,7 +750,7 @@ describe('parameters derived from the fleet config', () => {
   it('gives acgs-restore-drill the dump of a manifest, the scratch database and the production name', () => {
     // Act
     const local = drillCommandParameters(config, manifest);
-    const s3 = drillCommandParameters(config, manifest, { bucket: 'acgs-backups' });
+    const s3 = drillCommandParameters(config, manifest, { bucket: 'acgs-backups', at });
     // Assess
     expect(local).toEqual({
       Source: '/var/backups/acgs-pgp/acgs_pgp_db-20261201T020000Z.dump',
@@ -735,7 +764,9 @@ describe('parameters derived from the fleet config', () => {
       ProductionDatabase: 'acgs_pgp_db',
       PgBinDir: '',
       TimeoutSeconds: '3600',
+      StartedAt: '',
     });
+    expect(s3.StartedAt).toBe('2026-12-01T02:00:00Z');
     expect(s3.Source).toBe('s3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z.dump');
     for (const params of [local, s3]) expect(validateParameters(documentOf('acgs-restore-drill'), params)).toEqual([]);
   });
@@ -792,7 +823,9 @@ describe('injection into the backup documents', () => {
     };
     const valid: Record<string, Record<string, string>> = {
       'acgs-backup-database': backupParameters(join(root, 'injection')),
-      'acgs-restore-drill': drillParameters(join(root, 'injection', `${PRODUCTION}-x.dump`), manifest),
+      'acgs-restore-drill': drillParameters(join(root, 'injection', `${PRODUCTION}-x.dump`), manifest, {
+        StartedAt: '2026-12-01T02:00:00Z',
+      }),
     };
     let checked = 0;
     for (const [document, names] of Object.entries(BACKUP_DOCUMENT_PARAMETERS)) {
@@ -829,7 +862,7 @@ describe('injection into the backup documents', () => {
         }
       }
     }
-    expect(checked).toBe(22 * 17);
+    expect(checked).toBe(24 * 17);
     expect(spawns).toBe(0);
     expect(existsSync(marker)).toBe(false);
   });

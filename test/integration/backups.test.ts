@@ -18,29 +18,24 @@ import {
   runDrill,
 } from '../../lambdas/use-cases/backups.ts';
 import { type ControlPlaneContext, createContext } from '../../lambdas/use-cases/context.ts';
-import { RecordingNotifier } from '../support/harness.ts';
+import { ManualClock, RecordingNotifier } from '../support/harness.ts';
 import { runAcgsOps } from '../support/run-cli.ts';
 
 /**
  * The backup use-cases end to end on one host: the real backup and drill documents run by the shell runner against
  * a throwaway PostgreSQL, published to a directory read back through the file object store, judged by the monitor
- * into incidents. The clock is manual only so the test can age the backups; the dumps themselves are real.
+ * into incidents. The clock is manual: the documents stamp their records with the StartedAt they are given plus the
+ * time they ran, so one clock orders everything, and the test moves it instead of sleeping. The dumps are real.
  */
 const DB = 'acgs_pgp_db';
 let cluster: PostgresCluster;
 let root = '';
 let store: MemoryStateStore;
 let notifier: RecordingNotifier;
-/** Real time (the documents stamp real times) plus an offset the test moves to age the backups. */
-const clock = {
-  offset: 0,
-  now(): number {
-    return Date.now() + this.offset;
-  },
-  advance(ms: number): void {
-    this.offset += ms;
-  },
-};
+const MINUTE = 60_000;
+/** A whole second an hour ago: backups are named by the second, and the acgs-ops CLI (real time) must come after. */
+const anHourAgo = () => Math.floor(Date.now() / 1_000) * 1_000 - 60 * MINUTE;
+const clock = new ManualClock(anHourAgo());
 
 function configFor(pgpassFile: string, dir: string): FleetConfig {
   const parsed = parseFleetConfig(configYaml(pgpassFile, dir));
@@ -69,15 +64,21 @@ function configYaml(pgpassFile: string, dir: string): string {
   return stringify(raw);
 }
 
-function contextFor(config: FleetConfig): ControlPlaneContext {
+interface ContextDeps {
+  readonly store: MemoryStateStore;
+  readonly notifier: RecordingNotifier;
+  readonly clock: ManualClock;
+}
+
+function contextFor(config: FleetConfig, deps: ContextDeps = { store, notifier, clock }): ControlPlaneContext {
   return createContext(config, {
-    states: store,
-    incidents: store,
-    control: store,
-    notifier,
+    states: deps.store,
+    incidents: deps.store,
+    control: deps.store,
+    notifier: deps.notifier,
     commands: new ShellCommandRunner(),
     events: new MemoryEventPublisher(),
-    clock,
+    clock: deps.clock,
     log: () => {},
   });
 }
@@ -169,7 +170,7 @@ describe('backups on one host, against a real PostgreSQL', () => {
   }, 60_000);
 
   it('publishes nothing for a backup that cannot authenticate, and the monitor and retention see the failure', async () => {
-    await new Promise((r) => setTimeout(r, 1_100)); // backup ids are per second: the next one must not collide
+    clock.advance(MINUTE); // backup ids are per second: the next one must not collide
     const run = await runBackup(badPassword, destination);
     expect(run.result.status).toBe('failed');
     expect(readdirSync(backupDir).filter((f) => f.startsWith(run.id))).toEqual([`${run.id}.failed.json`]);
@@ -182,9 +183,10 @@ describe('backups on one host, against a real PostgreSQL', () => {
   }, 60_000);
 
   it('restores the newest good backup in a drill, measures RTO and RPO, and resolves the drill incident', async () => {
-    await new Promise((r) => setTimeout(r, 1_100)); // backup ids are per second: the next one must not collide
+    clock.advance(MINUTE); // backup ids are per second: the next one must not collide
     const fresh = await runBackup(good, destination);
     expect(fresh.result.status).toBe('succeeded');
+    clock.advance(MINUTE); // the drill comes after the backup finished
     const drill = await runDrill(good, destination);
     expect(drill.result.status).toBe('succeeded');
     expect(drill.manifest.id).toBe(fresh.id);
@@ -206,38 +208,49 @@ describe('backups on one host, against a real PostgreSQL', () => {
 });
 
 /**
- * What issue 7 found: a dump altered after publication, a drill that failed, and an attempt that could not write
- * anything at all. Each on a directory of its own, judged into a fresh incident store.
+ * What issue 7 found: a dump altered after publication, a drill that could not run, and an attempt that could not
+ * write anything at all. Each test has a directory, an incident store and a clock of its own.
  */
 describe('backup reliability against a real PostgreSQL', () => {
-  let dir = '';
-  let ctx: ControlPlaneContext;
-  let objects: FileObjectStore;
-  let local: BackupDestination;
-  const ids: string[] = [];
-
-  /** The next backup into `dir`, one second after the last (backup ids are per second). */
-  async function backUp(): Promise<string> {
-    await new Promise((r) => setTimeout(r, 1_100));
-    const run = await runBackup(ctx, local);
-    expect(run.result.status, run.result.output).toBe('succeeded');
-    return run.id;
+  interface Reliability extends ContextDeps {
+    readonly dir: string;
+    readonly ctx: ControlPlaneContext;
+    readonly objects: FileObjectStore;
+    readonly local: BackupDestination;
+    readonly ids: string[];
+    /** The next backup into `dir`, a minute after the last on the test's clock. */
+    backUp(): Promise<string>;
+    /** A context like `ctx` on another config: the same store, notifier and clock. */
+    contextWith(config: FleetConfig): ControlPlaneContext;
   }
 
-  beforeAll(async () => {
-    clock.offset = 0;
-    store = new MemoryStateStore();
-    notifier = new RecordingNotifier();
-    dir = join(root, 'reliability');
-    ctx = contextFor(configFor(pgpassWith(cluster.password, 'pgpass-reliability'), dir));
-    objects = new FileObjectStore(dir);
-    local = { objects, pgBinDir: cluster.binDir };
-    for (let i = 0; i < 3; i += 1) ids.push(await backUp());
-  }, 90_000);
+  async function reliability(name: string, backups = 3, startAt = anHourAgo()): Promise<Reliability> {
+    const deps = { store: new MemoryStateStore(), notifier: new RecordingNotifier(), clock: new ManualClock(startAt) };
+    const dir = join(root, name);
+    const ctx = contextFor(configFor(pgpassWith(cluster.password, `pgpass-${name}`), dir), deps);
+    // Its hash cache a minute ahead: it caches the hashes of dumps just written, as it would of older ones, so
+    // that a dump altered after the cache vouched for it is still caught (the write changes its mtime and ctime).
+    const objects = new FileObjectStore(dir, { now: () => Date.now() + MINUTE });
+    const local = { objects, pgBinDir: cluster.binDir };
+    const ids: string[] = [];
+    const backUp = async () => {
+      deps.clock.advance(MINUTE);
+      const run = await runBackup(ctx, local);
+      expect(run.result.status, run.result.output).toBe('succeeded');
+      ids.push(run.id);
+      return run.id;
+    };
+    for (let i = 0; i < backups; i += 1) await backUp();
+    return { ...deps, dir, ctx, objects, local, ids, backUp, contextWith: (config) => contextFor(config, deps) };
+  }
 
   it('keeps every older good backup when the newest dump is altered in place at the same size, and drills an older one', async () => {
     // Prepare: flip 64 bytes in the middle of the newest dump; size, name and inode stay the same
+    const { dir, ctx, objects, local, ids, store: incidents, clock: time } = await reliability('altered');
     const [, previous, newest] = ids;
+    time.advance(MINUTE);
+    expect((await monitorBackups(ctx, objects)).status).toBe('ok');
+    expect(readdirSync(dir, { recursive: true })).toContain('.sha256-cache.json'); // the hashes are cached
     const dumpFile = join(dir, `${newest}.dump`);
     const bytes = readFileSync(dumpFile);
     const middle = Math.floor(bytes.length / 2);
@@ -258,68 +271,80 @@ describe('backup reliability against a real PostgreSQL', () => {
     expect(drill.result.status, drill.result.output).toBe('succeeded');
     expect(drill.manifest.id).toBe(previous);
     expect(drill.judgement?.contentMatches).toBe(true);
-    expect((await store.listOpenIncidents()).map((i) => [i.kind, i.severity])).toContainEqual(['backup', 'P2']);
+    expect((await incidents.listOpenIncidents()).map((i) => [i.kind, i.severity])).toContainEqual(['backup', 'P2']);
   }, 90_000);
 
-  it('records a failed drill, and the monitor keeps the drill incident open until a newer drill passes', async () => {
-    // Prepare: the previous test's drill passed; this one cannot log in to the scratch server
-    const wrong = contextFor(configFor(pgpassWith(`${cluster.password}-wrong`, 'pgpass-reliability-wrong'), dir));
+  it('records a drill that could not run, keeps its backup good, and keeps the drill incident open until a drill passes', async () => {
+    // Prepare: the drill cannot log in to the scratch server (its environment, not the dump)
+    const r = await reliability('drill-environment');
+    const [, , newest] = r.ids;
+    const wrong = r.contextWith(configFor(pgpassWith(`${cluster.password}-wrong`, 'pgpass-drill-wrong'), r.dir));
+    r.clock.advance(MINUTE);
     // Act
-    const failed = await runDrill(wrong, local);
-    const status = await monitorBackups(ctx, objects);
-    // Assess
+    const failed = await runDrill(wrong, r.local);
+    r.clock.advance(MINUTE);
+    const status = await monitorBackups(r.ctx, r.objects);
+    // Assess: the drill failed and says why; the backup it was given is still the newest good one, and no backup
+    // incident was opened on the strength of it
     expect(failed.result.status).toBe('failed');
-    expect(readdirSync(dir).filter((f) => f.endsWith('.drill-failed.json'))).toHaveLength(1);
+    expect(failed.result.exitCode).toBe(1);
+    expect(readdirSync(r.dir).filter((f) => f.endsWith('.drill-failed.json'))).toHaveLength(1);
     expect(status.drillStatus).toBe('failed');
-    expect(status.drillReasons.join(' ')).toMatch(/password authentication failed/);
-    const drillIncident = (await store.listOpenIncidents()).find((i) => i.kind === 'drill');
-    expect(drillIncident?.detail).toMatch(/password authentication failed/);
-    // A drill that failed leaves its backup unproven: the next drill takes the good one before it, and resolves
-    const [oldest] = ids;
-    expect(status.newestGood?.id).toBe(oldest);
-    await new Promise((r) => setTimeout(r, 1_100)); // drill reports are stamped per second: this one comes after
-    const passed = await runDrill(ctx, local);
-    expect(passed.manifest.id).toBe(oldest);
+    expect(status.drillReasons.join(' ')).toMatch(/could not run \(not the dump\).*password authentication failed/);
+    expect(status.status).toBe('ok');
+    expect(status.newestGood?.id).toBe(newest);
+    const open = await r.store.listOpenIncidents();
+    expect(open.map((i) => i.kind)).toEqual(['drill']);
+    expect(open[0]?.detail).toMatch(/password authentication failed/);
+    // Act: the environment is fixed; the next drill takes the same backup, and passes
+    r.clock.advance(MINUTE);
+    const passed = await runDrill(r.ctx, r.local);
+    r.clock.advance(MINUTE);
+    const after = await monitorBackups(r.ctx, r.objects);
+    // Assess
+    expect(passed.manifest.id).toBe(newest);
     expect(passed.judgement?.met).toBe(true);
-    expect((await monitorBackups(ctx, objects)).drillStatus).toBe('ok');
-    expect((await store.listOpenIncidents()).map((i) => i.kind)).not.toContain('drill');
+    expect(after.drillStatus).toBe('ok');
+    expect((await r.store.listOpenIncidents()).map((i) => i.kind)).not.toContain('drill');
   }, 90_000);
 
   it('opens the backup incident with the real cause when the attempt cannot write anything at all', async () => {
     // Prepare: a fresh good backup is published, and the monitor is content
-    const fresh = await backUp();
-    expect((await monitorBackups(ctx, objects)).newestGood?.id).toBe(fresh);
-    const blocked = join(root, 'a-file');
+    const r = await reliability('unwritable', 1);
+    const [fresh] = r.ids;
+    expect((await monitorBackups(r.ctx, r.objects)).newestGood?.id).toBe(fresh);
+    const blocked = join(root, 'unwritable-a-file');
     writeFileSync(blocked, 'not a directory');
-    const unwritable = contextFor(
+    const unwritable = r.contextWith(
       configFor(pgpassWith(cluster.password, 'pgpass-unwritable'), join(blocked, 'backups')),
     );
-    await new Promise((r) => setTimeout(r, 1_100));
+    r.clock.advance(MINUTE);
     // Act
     const run = await runBackup(unwritable, {
       objects: new FileObjectStore(join(blocked, 'backups')),
       pgBinDir: cluster.binDir,
     });
-    const judged = await monitorBackups(ctx, objects);
+    const judged = await monitorBackups(r.ctx, r.objects);
     // Assess: the attempt opened the incident, and the monitor, seeing only the earlier good backup, keeps it open
     expect(run.result.status).toBe('failed');
-    const incident = (await store.listOpenIncidents()).find((i) => i.kind === 'backup');
+    const incident = (await r.store.listOpenIncidents()).find((i) => i.kind === 'backup');
     expect(incident?.severity).toBe('P2');
     expect(incident?.detail).toContain(`backup ${run.id} failed`);
     expect(incident?.detail).toContain('cannot create the destination directory');
     expect(judged.status).toBe('failed');
     // Act: the next attempt works
-    await backUp();
-    await monitorBackups(ctx, objects);
+    await r.backUp();
+    await monitorBackups(r.ctx, r.objects);
     // Assess
-    expect((await store.listOpenIncidents()).filter((i) => i.kind === 'backup')).toEqual([]);
+    expect((await r.store.listOpenIncidents()).filter((i) => i.kind === 'backup')).toEqual([]);
   }, 90_000);
 
   it('does the same through acgs-ops: backup status reports the altered dump, prune deletes nothing, drill takes an older one', async () => {
-    // Prepare: three backups by the CLI into a directory of their own, then the newest altered in place
-    const cliDir = join(root, 'reliability-cli');
+    // Prepare: two backups taken minutes before (on the test's clock), one by the CLI now (real time), into a
+    // directory of their own; then the newest altered in place
+    const r = await reliability('reliability-cli', 2, anHourAgo() + 55 * MINUTE);
     const configFile = join(root, 'reliability-cli.yaml');
-    writeFileSync(configFile, configYaml(pgpassWith(cluster.password, 'pgpass-cli'), cliDir));
+    writeFileSync(configFile, configYaml(pgpassWith(cluster.password, 'pgpass-cli'), r.dir));
     const cli = (...args: string[]) =>
       runAcgsOps(
         ['backup', ...args, '--config', configFile, '--state', join(root, 'cli-state'), '--pg-bin', cluster.binDir],
@@ -327,15 +352,11 @@ describe('backup reliability against a real PostgreSQL', () => {
           killAfterMs: 60_000,
         },
       );
-    const made: string[] = [];
-    for (let i = 0; i < 3; i += 1) {
-      await new Promise((r) => setTimeout(r, 1_100));
-      const run = await cli('run');
-      expect(run.code, run.stdout + run.stderr).toBe(0);
-      made.push(/^backup (\S+): succeeded/.exec(run.stdout)?.[1] ?? '');
-    }
+    const run = await cli('run');
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const made = [...r.ids, /^backup (\S+): succeeded/.exec(run.stdout)?.[1] ?? ''];
     const [, previous, newest] = made;
-    const dumpFile = join(cliDir, `${newest}.dump`);
+    const dumpFile = join(r.dir, `${newest}.dump`);
     const bytes = readFileSync(dumpFile);
     bytes[Math.floor(bytes.length / 2)] = (bytes[Math.floor(bytes.length / 2)] ?? 0) ^ 0x01;
     writeFileSync(dumpFile, bytes);
@@ -350,7 +371,7 @@ describe('backup reliability against a real PostgreSQL', () => {
     expect(status.stdout).toMatch(new RegExp(`latest attempt ${newest} is not a usable backup: .*has SHA-256`));
     expect(prune.code).toBe(0);
     expect(prune.stdout).toMatch(/^nothing deleted: latest attempt .* is not a usable backup/);
-    for (const backupId of made) expect(readdirSync(cliDir)).toContain(`${backupId}.dump`);
+    for (const backupId of made) expect(readdirSync(r.dir)).toContain(`${backupId}.dump`);
     expect(listed.stdout).toMatch(new RegExp(`${newest}\\s+bad\\s`));
     expect(listed.stdout).toMatch(new RegExp(`${previous}\\s+good\\s.*SHA-256 verified`));
     expect(drill.code, drill.stdout + drill.stderr).toBe(0);

@@ -63,6 +63,7 @@ const VALID: Record<string, string> = {
   ExpectedTableDataEntries: '42',
   ScratchDatabase: 'acgs_restore_drill',
   ProductionDatabase: 'acgs_pgp_db',
+  StartedAt: '2026-12-01T02:00:00Z',
 };
 const VALID_BY_DOCUMENT: Record<string, Record<string, string>> = {
   'acgs-start-all': {
