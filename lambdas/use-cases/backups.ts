@@ -27,6 +27,7 @@ import { backupCommandParameters, backupId, drillCommandParameters } from '../co
 import type { CommandResult, CommandRunner, ObjectStore } from '../ports.ts';
 import { type ControlPlaneContext, mutingWindows } from './context.ts';
 import { clearProblem, raiseProblem } from './reconcile-incidents.ts';
+import { updateIncidentWithRetry } from './update-incident.ts';
 
 /**
  * Backups as the runbook wants them and the field notes demand: the dump is taken and judged on the database host
@@ -186,20 +187,42 @@ function attemptFailed(status: CommandResult['status']): boolean {
   return status !== 'succeeded' && status !== 'pending';
 }
 
+/** The timeline entry's `action` that records a failed backup attempt in the backup incident. */
+const FAILED_ATTEMPT_ACTION = 'backup-attempt';
+
 /**
  * Opens (or adds to) the backup incident for a failed attempt started at `startedAt`. The attempt may have left no
- * failure record (a destination it cannot write): the incident is its record, and the monitor holds it until a
- * good backup started after `startedAt`.
+ * failure record (a destination it cannot write): the incident is its record, as a timeline entry stamped with the
+ * attempt's start, and the monitor holds the incident until a good backup started after it. Not the incident's
+ * `failingSince` (an incident already open keeps its earlier one) nor its title (the monitor rewrites it).
  */
 async function raiseAttemptFailed(ctx: ControlPlaneContext, startedAt: number, reason: string): Promise<Incident> {
-  const report = problem(ctx, 'backup', 'P2', attemptFailedTitle(backupsOf(ctx).database), [reason]);
+  const database = backupsOf(ctx).database;
+  const report = problem(ctx, 'backup', 'P2', attemptFailedTitle(database), [reason]);
   const raised = await raiseProblem(
     ctx,
     { ...report, failingSince: startedAt },
     undefined,
     await mutingWindows(ctx, ctx.clock.now()),
   );
-  return raised.incident;
+  const recorded = await updateIncidentWithRetry(ctx.incidents, raised.incident, (current) =>
+    current.status === 'resolved'
+      ? undefined
+      : {
+          incident: current,
+          timeline: [
+            {
+              at: startedAt,
+              type: 'remediation',
+              action: FAILED_ATTEMPT_ACTION,
+              service: database,
+              outcome: 'failed',
+              detail: reason,
+            },
+          ],
+        },
+  );
+  return recorded ?? raised.incident;
 }
 
 /** The title of the backup incident a failed attempt opens: the monitor keeps it until a newer good backup. */
@@ -251,10 +274,10 @@ export async function monitorBackups(ctx: ControlPlaneContext, objects: ObjectSt
   const judged = judgeBackups(await loadCatalogue(ctx, objects, { fresh: 'scrub' }), policyOf(backups), now);
   const windows = await mutingWindows(ctx, now);
   const attemptTitle = attemptFailedTitle(backups.database);
-  const unanswered = failedAttemptUnanswered(
+  const unanswered = await failedAttemptUnanswered(
+    ctx,
     await ctx.incidents.findOpenIncident(backupKey(ctx, 'backup')),
     judged,
-    attemptTitle,
   );
   // What was published looks fine, but an attempt failed since without leaving a record there: it still decides.
   const held = unanswered !== undefined && judged.status === 'ok';
@@ -285,20 +308,25 @@ export async function monitorBackups(ctx: ControlPlaneContext, objects: ObjectSt
 }
 
 /**
- * Why the open backup incident must stay open although the published backups look fine, if so: a backup attempt
- * opened it (it may have recorded nothing in the store, e.g. a destination it cannot write), and no good backup has
- * started since.
+ * Why the open backup incident must stay open although the published backups look fine, if so: a failed attempt is
+ * recorded in it (it may have recorded nothing in the store, e.g. a destination it cannot write), and no good backup
+ * has started since the latest such attempt started.
  */
-function failedAttemptUnanswered(
+async function failedAttemptUnanswered(
+  ctx: ControlPlaneContext,
   open: Incident | undefined,
   judgement: BackupJudgement,
-  title: string,
-): { readonly detail: string; readonly since: string } | undefined {
-  if (!open || open.title !== title) return undefined;
-  if (judgement.newestGood && judgement.newestGood.startedAt >= open.failingSince) return undefined;
+): Promise<{ readonly detail: string; readonly since: string } | undefined> {
+  if (!open) return undefined;
+  let latest: { at: number; detail: string } | undefined;
+  for (const entry of await ctx.incidents.getTimeline(open.id))
+    if (entry.type === 'remediation' && entry.action === FAILED_ATTEMPT_ACTION && entry.outcome === 'failed')
+      if (!latest || entry.at >= latest.at) latest = { at: entry.at, detail: entry.detail };
+  if (!latest) return undefined;
+  if (judgement.newestGood && judgement.newestGood.startedAt > latest.at) return undefined;
   return {
-    detail: open.detail,
-    since: `failing since ${new Date(open.failingSince).toISOString()}; no good backup has started since`,
+    detail: latest.detail,
+    since: `the attempt started ${new Date(latest.at).toISOString()}; no good backup has started since`,
   };
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { backupId } from '../../lambdas/core/ssm-document.ts';
 import type {
   ContentSha256Options,
   ObjectInfo,
@@ -55,6 +56,37 @@ export class MemoryObjectStore implements ObjectStore {
   async delete(key: string): Promise<void> {
     this.objects.delete(key);
   }
+}
+
+/**
+ * Publishes a dump (`repeat` copies of its id) and its manifest as the backup document does, for a backup of
+ * acgs_pgp_db started at `startedAt`; returns its id.
+ */
+export async function publishBackup(objects: MemoryObjectStore, startedAt: number, repeat = 200): Promise<string> {
+  const id = backupId('acgs_pgp_db', new Date(startedAt));
+  const dump = `${id} `.repeat(repeat);
+  await objects.put(`${id}.dump`, dump);
+  await objects.put(
+    `${id}.manifest.json`,
+    JSON.stringify({
+      kind: 'acgs-ops.backup',
+      version: 1,
+      id,
+      database: 'acgs_pgp_db',
+      host: '10.0.1.20',
+      port: 5432,
+      startedAt: new Date(startedAt).toISOString(),
+      finishedAt: new Date(startedAt + 60_000).toISOString(),
+      dumpKey: `${id}.dump`,
+      sizeBytes: Buffer.byteLength(dump),
+      sha256: sha256Of(dump),
+      format: 'custom',
+      tocEntries: 12,
+      tableDataEntries: 4,
+      pgDumpVersion: 'pg_dump (PostgreSQL) 15.8',
+    }),
+  );
+  return id;
 }
 
 export function sha256Of(bytes: Uint8Array | string): string {

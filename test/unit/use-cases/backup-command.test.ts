@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../../../lambdas/ports.ts';
-import { finishBackupCommand, runBackup } from '../../../lambdas/use-cases/backups.ts';
+import { finishBackupCommand, monitorBackups, runBackup } from '../../../lambdas/use-cases/backups.ts';
 import { createHarness, MINUTE, T0 } from '../../support/harness.ts';
+import { MemoryObjectStore, publishBackup as publish } from '../../support/memory-object-store.ts';
+
+const HOUR = 60 * MINUTE;
 
 /**
  * A backup sent through SSM without waiting (the backups Lambda) ends later, in a command status-change event:
@@ -112,5 +115,39 @@ describe('finishBackupCommand', () => {
     const all = await h.store.listIncidents({});
     expect(all.map((i) => [i.kind, i.count])).toEqual([['backup', 2]]);
     expect(h.notifier.sent).toHaveLength(1);
+  });
+});
+
+describe('the failed attempt the monitor holds the backup incident for', () => {
+  it('keeps the incident open when an attempt fails after a good backup, although a suspicious incident opened earlier', async () => {
+    // Prepare: a dump far smaller than the one before opens a suspicious incident at T0 (its failingSince)
+    const h = createHarness();
+    const objects = new MemoryObjectStore();
+    await publish(objects, T0 - 2 * HOUR, 400);
+    await publish(objects, T0 - HOUR, 100);
+    h.clock.set(T0);
+    expect((await monitorBackups(h.ctx, objects)).status).toBe('suspicious');
+    // A good backup lands (the size is back), then an attempt fails and leaves nothing in the store
+    await publish(objects, T0 + HOUR, 400);
+    h.clock.set(T0 + 2 * HOUR);
+    h.commands.next = { status: 'failed', exitCode: 1, output: 'cannot write /var/backups/acgs-pgp' };
+    await runBackup(h.ctx, { objects: untouched });
+    // Act
+    h.clock.set(T0 + 3 * HOUR);
+    const held = await monitorBackups(h.ctx, objects);
+    // Assess: the attempt is newer than the good backup: the incident stays, failed
+    expect(held.status).toBe('failed');
+    expect(held.reasons.join(' ')).toContain('cannot write /var/backups/acgs-pgp');
+    expect((await h.store.listOpenIncidents()).map((i) => [i.kind, i.severity])).toEqual([
+      ['backup', 'P2'],
+      ['drill', 'P3'],
+    ]);
+    // Act: a good backup started after the attempt answers it
+    await publish(objects, T0 + 4 * HOUR, 400);
+    h.clock.set(T0 + 5 * HOUR);
+    const answered = await monitorBackups(h.ctx, objects);
+    // Assess
+    expect(answered.status).toBe('ok');
+    expect((await h.store.listOpenIncidents()).map((i) => i.kind)).toEqual(['drill']);
   });
 });

@@ -1,38 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { backupId } from '../../../lambdas/core/ssm-document.ts';
 import { applyRetention, loadCatalogue, monitorBackups, runDrill } from '../../../lambdas/use-cases/backups.ts';
 import { createHarness, MINUTE, T0 } from '../../support/harness.ts';
-import { MemoryObjectStore, sha256Of } from '../../support/memory-object-store.ts';
+import { MemoryObjectStore, publishBackup as publish, sha256Of } from '../../support/memory-object-store.ts';
 
 const HOUR = 60 * MINUTE;
-
-/** Publishes a dump and its manifest as the backup document does, for a backup started at `startedAt`. */
-async function publish(objects: MemoryObjectStore, startedAt: number): Promise<string> {
-  const id = backupId('acgs_pgp_db', new Date(startedAt));
-  const dump = `${id} `.repeat(200);
-  await objects.put(`${id}.dump`, dump);
-  await objects.put(
-    `${id}.manifest.json`,
-    JSON.stringify({
-      kind: 'acgs-ops.backup',
-      version: 1,
-      id,
-      database: 'acgs_pgp_db',
-      host: '10.0.1.20',
-      port: 5432,
-      startedAt: new Date(startedAt).toISOString(),
-      finishedAt: new Date(startedAt + MINUTE).toISOString(),
-      dumpKey: `${id}.dump`,
-      sizeBytes: Buffer.byteLength(dump),
-      sha256: sha256Of(dump),
-      format: 'custom',
-      tocEntries: 12,
-      tableDataEntries: 4,
-      pgDumpVersion: 'pg_dump (PostgreSQL) 15.8',
-    }),
-  );
-  return id;
-}
 
 describe('runDrill', () => {
   it('keeps the backup good when the drill could not run (exit 1: the environment), and drills it again next time', async () => {
