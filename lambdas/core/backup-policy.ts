@@ -62,6 +62,12 @@ export const backupManifestSchema = z
     /** Of those, `TABLE DATA` entries. */
     tableDataEntries: count,
     pgDumpVersion: z.string().min(1).max(200),
+    /**
+     * The store was given the dump so that it can answer with its SHA-256 (a local file, or one S3 PUT carrying the
+     * checksum): a store that then gives none holds something else (replaced, or uploaded again without one).
+     * Absent in manifests written before it: then a missing checksum only leaves the dump unverified.
+     */
+    checksumStored: z.boolean().default(false),
   })
   .refine(finishesAfterStart, finishesAfterStartProblem);
 
@@ -372,6 +378,10 @@ function manifestProblems(m: BackupManifest, listed: Map<string, ListedObject>, 
       problems.push(`dump ${m.dumpKey} in the store is ${stored.size} bytes, the manifest says ${m.sizeBytes}`);
     if (stored.sha256 !== undefined && stored.sha256 !== m.sha256)
       problems.push(`dump ${m.dumpKey} in the store has SHA-256 ${stored.sha256}, the manifest says ${m.sha256}`);
+    if (stored.sha256 === undefined && m.checksumStored)
+      problems.push(
+        `dump ${m.dumpKey} was stored with its SHA-256, but the store gives none now (replaced, or uploaded again)`,
+      );
   }
   if (m.tocEntries === 0) problems.push('pg_restore --list found no entries in the dump');
   else if (m.tableDataEntries === 0) problems.push('pg_restore --list found no table data in the dump');

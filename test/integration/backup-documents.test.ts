@@ -281,6 +281,7 @@ describe('acgs-backup-database to a local directory', () => {
     });
     expect(manifest.sizeBytes).toBeGreaterThanOrEqual(1024);
     expect(manifest.tocEntries).toBeGreaterThan(TABLES);
+    expect(manifest).toMatchObject({ checksumStored: true }); // a local file is always hashed
     expect(manifest.pgDumpVersion).toMatch(/^15\.\d+/);
     expect(manifest.startedAt).toMatch(ISO_UTC);
     expect(manifest.finishedAt).toMatch(ISO_UTC);
@@ -659,6 +660,8 @@ describe('the backup documents with S3', () => {
     // Assess
     const objects = new S3ObjectStore(s3, { bucket, prefix });
     expect(await objects.contentSha256(manifest.dumpKey)).toBe(manifest.sha256);
+    // and says so in the manifest: a dump the store later gives no checksum for is not this one
+    expect(manifest).toMatchObject({ checksumStored: true });
   });
 
   it('encrypts with the KMS key given as KmsKeyId', async () => {

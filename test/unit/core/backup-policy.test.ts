@@ -53,6 +53,8 @@ interface BackupOptions {
   readonly tookMs?: number;
   /** SHA-256 the store gives for the dump now; `none`: a store that cannot tell. @default the manifest's */
   readonly checksum?: string | 'none';
+  /** The manifest's `checksumStored`; absent: a manifest from before it. */
+  readonly checksumStored?: boolean;
 }
 
 /** A manifest and its dump, as the backup document publishes them under `<day>/`. */
@@ -77,6 +79,7 @@ function backup(startedAt: number, options: BackupOptions = {}): Objects {
     tocEntries: options.tocEntries ?? 120,
     tableDataEntries: options.tableDataEntries ?? 40,
     pgDumpVersion: 'pg_dump (PostgreSQL) 15.8',
+    ...(options.checksumStored === undefined ? {} : { checksumStored: options.checksumStored }),
   };
   const manifestKey = `${folder}/${backupId}.manifest.json`;
   const text = JSON.stringify(manifest);
@@ -336,6 +339,27 @@ describe('buildCatalogue', () => {
     const listing = parts.listing.map((o) => (o.key.endsWith('.dump') ? { ...o, sha256: 'b'.repeat(64) } : o));
     const c = buildCatalogue({ listing, records: parts.records }, policy);
     expect(c.backups[0]?.problems).toEqual([expect.stringMatching(/has SHA-256 b{64}, the manifest says a{64}$/)]);
+  });
+
+  it('judges a dump bad when it was stored with its checksum and the store gives none now, unverified otherwise', () => {
+    // Prepare: one PUT with a checksum, then replaced by an upload without one; a multipart dump; an older manifest
+    const c = catalogue(
+      backup(T, { checksum: 'none', checksumStored: true }),
+      backup(T + DAY, { checksum: 'none', checksumStored: false }),
+      backup(T + 2 * DAY, { checksum: 'none' }),
+    );
+    // Assess
+    expect(c.backups.map((b) => [b.verdict, b.verified, b.problems])).toEqual([
+      [
+        'bad',
+        false,
+        [
+          `dump 2026-12-01/${idAt(T)}.dump was stored with its SHA-256, but the store gives none now (replaced, or uploaded again)`,
+        ],
+      ],
+      ['good', false, []],
+      ['good', false, []],
+    ]);
   });
 
   it('judges a dump bad when pg_restore --list found no entries, or no table data', () => {
