@@ -677,7 +677,7 @@ export interface RetentionPlan {
  * Grandfather-father-son over the GOOD backups: the newest of each of the last `daily` UTC days that have one, of
  * the last `weekly` ISO weeks, of the last `monthly` UTC months; the newest good backup always. Periods without a
  * backup do not count, so backups that stop never age the kept ones away. Bad backups (all older than the newest
- * good one, or the plan is refused) and failure records older than the oldest kept backup go. The newest backup a
+ * good one, or the plan is refused) and failure records (of backups and of drills) older than the oldest kept backup go. The newest backup a
  * drill proved restorable is always kept, and so is the newest proven one (verified or restorable); a backup is held
  * (not deleted) while a newer good backup is unproven, neither verified against its manifest by the store now nor
  * restored by a drill, and no newer one is proven.
@@ -746,6 +746,15 @@ export function planRetention(catalogue: Catalogue, policy: BackupPolicy, now: n
       startedAt: f.failure.startedAt,
       keys: [f.key],
       why: 'failure record older than the oldest kept backup',
+    });
+  }
+  for (const f of catalogue.drillFailures) {
+    if (f.failure.startedAt >= oldestKept) continue;
+    deletions.push({
+      id: f.failure.backupId,
+      startedAt: f.failure.startedAt,
+      keys: [f.key],
+      why: 'drill failure record older than the oldest kept backup',
     });
   }
   return {

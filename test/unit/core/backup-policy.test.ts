@@ -846,6 +846,30 @@ describe('planRetention', () => {
     expect(plan.keep.map((k) => k.id)).toEqual([idAt(T)]);
   });
 
+  it('deletes drill failure records older than the oldest kept backup, and keeps the later ones', () => {
+    // Prepare: a drill of the first backup could not run; a later one of the third could not either
+    const c = catalogue(
+      ...dailyBackups('2026-12-01', '2026-12-04'),
+      drillFailure(at('2026-12-01T02:00:00Z'), at('2026-12-01T05:00:00Z'), 'connection refused', 'environment'),
+      drillFailure(at('2026-12-03T02:00:00Z'), at('2026-12-03T05:00:00Z'), 'connection refused', 'environment'),
+    );
+    // Act
+    const plan = planRetention(
+      c,
+      { ...policy, retention: { daily: 2, weekly: 0, monthly: 0 } },
+      at('2026-12-04T09:00:00Z'),
+    );
+    // Assess
+    expect(plan.keep.map((k) => k.id)).toEqual([id('2026-12-03T02:00:00Z'), id('2026-12-04T02:00:00Z')]);
+    expect(plan.delete.filter((d) => d.why.startsWith('drill failure'))).toEqual([
+      {
+        id: id('2026-12-01T02:00:00Z'),
+        keys: [`drills/${id('2026-12-01T02:00:00Z')}-20261201T050000000Z.drill-failed.json`],
+        why: 'drill failure record older than the oldest kept backup',
+      },
+    ]);
+  });
+
   it('deletes failure records older than the oldest kept backup, and keeps the later ones', () => {
     const c = catalogue(
       failure(at('2026-11-20T02:00:00Z'), 'disk full'),
