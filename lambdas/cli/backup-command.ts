@@ -1,7 +1,14 @@
 import type { CataloguedBackup } from '../core/backup-policy.ts';
 import { formatDuration } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
-import { applyRetention, loadCatalogue, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
+import {
+  applyRetention,
+  lastOutputLine,
+  loadCatalogue,
+  monitorBackups,
+  runBackup,
+  runDrill,
+} from '../use-cases/backups.ts';
 import { parseCommandLine } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor } from './local-options.ts';
@@ -65,7 +72,7 @@ export const backupCommand: CliCommand = {
       switch (action) {
         case 'run': {
           const run = await runBackup(ctx, backups);
-          const last = run.result.output.trim().split('\n').at(-1) ?? '';
+          const last = lastOutputLine(run.result.output);
           out(
             { id: run.id, status: run.result.status, output: last },
             `backup ${run.id}: ${run.result.status}\n${last}\n`,
@@ -133,7 +140,7 @@ export const backupCommand: CliCommand = {
             { backup: run.manifest.id, status: run.result.status, judgement: j ?? null, report: run.reportKey ?? null },
             j
               ? `drill of ${run.manifest.id}: ${j.met ? 'objectives met' : 'OBJECTIVES NOT MET'}\n${j.reasons.map((r) => `  ${r}`).join('\n')}\n`
-              : `drill of ${run.manifest.id} ${run.result.status}: ${run.result.output.trim().split('\n').at(-1) ?? ''}\n`,
+              : `drill of ${run.manifest.id} ${run.result.status}: ${lastOutputLine(run.result.output)}\n`,
           );
           return j?.met ? 0 : 1;
         }

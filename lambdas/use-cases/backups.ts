@@ -141,7 +141,7 @@ export async function runBackup(ctx: ControlPlaneContext, destination: BackupDes
   });
   ctx.log('backup-finished', { id, status: result.status });
   if (attemptFailed(result.status)) {
-    const cause = reasonLine(result.output) || `the backup document ${result.status}`;
+    const cause = lastOutputLine(result.output) || `the backup document ${result.status}`;
     const exit = result.exitCode === undefined ? '' : `, exit ${result.exitCode}`;
     await raiseAttemptFailed(ctx, at.getTime(), `backup ${id} failed (${result.status}${exit}): ${cause}`);
   }
@@ -230,8 +230,8 @@ function attemptFailedTitle(database: string): string {
   return `Backups of ${database}: the latest attempt failed`;
 }
 
-/** The last line of a document's output: its reason, by the documents' contract. */
-function reasonLine(output: string): string {
+/** The last line of a document's output: its reason, or its manifest or report, by the documents' contract. */
+export function lastOutputLine(output: string): string {
   return output.trim().split('\n').at(-1)?.trim() ?? '';
 }
 
@@ -458,9 +458,12 @@ export async function runDrill(
   const windows = await mutingWindows(ctx, ctx.clock.now());
   // The report is the document's last stdout line; stderr may interleave after it in the captured output, so take
   // the last line that is a drill report rather than the last line.
-  const outputLines = result.output.trim().split('\n');
-  const reportLine = [...outputLines].reverse().find((l) => l.startsWith('{') && l.includes('"acgs-ops.drill"'));
-  const lastLine = reportLine ?? outputLines.at(-1) ?? '';
+  const reportLine = result.output
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{') && l.includes('"acgs-ops.drill"'));
+  const lastLine = reportLine ?? lastOutputLine(result.output);
   const parsed = result.status === 'succeeded' ? parseDrillReport(lastLine) : undefined;
   if (!parsed?.ok) {
     const why =
