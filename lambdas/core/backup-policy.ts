@@ -275,16 +275,24 @@ function isRecordKey(key: string): boolean {
   );
 }
 
-/** Parses the records and judges every manifest against the listing. */
-export function buildCatalogue(input: CatalogueInput, policy: Pick<BackupPolicy, 'minSizeBytes'>): Catalogue {
-  const listed = new Map(input.listing.map((o) => [o.key, o]));
+/** The records parsed, before any is judged against the listing (`readRecords`). */
+export interface RecordsRead {
+  readonly manifests: readonly { readonly key: string; readonly manifest: BackupManifest }[];
+  readonly failures: readonly CataloguedFailure[];
+  readonly drills: readonly CataloguedDrill[];
+  readonly drillFailures: readonly CataloguedDrillFailure[];
+  readonly unreadable: readonly UnreadableRecord[];
+}
+
+/** Parses every record once: the caller may need the manifests' dump keys before the catalogue is built. */
+export function readRecords(records: readonly RecordText[]): RecordsRead {
   const unreadable: UnreadableRecord[] = [];
   const manifests: { key: string; manifest: BackupManifest }[] = [];
   const failures: CataloguedFailure[] = [];
   const drills: CataloguedDrill[] = [];
   const drillFailures: CataloguedDrillFailure[] = [];
 
-  for (const { key, text } of [...input.records].sort((a, b) => compareText(a.key, b.key))) {
+  for (const { key, text } of [...records].sort((a, b) => compareText(a.key, b.key))) {
     if (key.endsWith(MANIFEST_SUFFIX)) {
       const parsed = parseBackupManifest(text);
       if (!parsed.ok) unreadable.push({ key, problem: `not a backup manifest: ${parsed.error}` });
@@ -307,11 +315,29 @@ export function buildCatalogue(input: CatalogueInput, policy: Pick<BackupPolicy,
       else unreadable.push({ key, problem: `not a drill failure record: ${parsed.error}` });
     }
   }
+  return { manifests, failures, drills, drillFailures, unreadable };
+}
+
+/**
+ * Parses the records (unless the caller read them already, from the same `input.records`) and judges every manifest
+ * against the listing.
+ */
+export function buildCatalogue(
+  input: CatalogueInput,
+  policy: Pick<BackupPolicy, 'minSizeBytes'>,
+  read: RecordsRead = readRecords(input.records),
+): Catalogue {
+  const listed = new Map(input.listing.map((o) => [o.key, o]));
+  const unreadable = [...read.unreadable];
+  const { manifests } = read;
+  const failures = [...read.failures];
+  const drills = [...read.drills];
+  const drillFailures = [...read.drillFailures];
 
   // A record the caller did not read may be the latest attempt, a failed one: it must not be taken as absent.
-  const read = new Set(input.records.map((r) => r.key));
+  const fetched = new Set(input.records.map((r) => r.key));
   for (const key of recordKeys(input.listing))
-    if (!read.has(key)) unreadable.push({ key, problem: 'it is listed, but its text was not read' });
+    if (!fetched.has(key)) unreadable.push({ key, problem: 'it is listed, but its text was not read' });
 
   // Two manifests claiming one id: which is the backup? Neither is trusted, and nothing is pruned until it is settled.
   const byId = new Map<string, { key: string; manifest: BackupManifest }[]>();

@@ -11,11 +11,10 @@ import {
   drillIsOf,
   judgeBackups,
   judgeDrill,
-  MANIFEST_SUFFIX,
-  parseBackupManifest,
   parseDrillReport,
   planRetention,
   type RetentionPlan,
+  readRecords,
   recordKeys,
 } from '../core/backup-policy.ts';
 import type { BackupConfig, Severity } from '../core/config-schema.ts';
@@ -88,13 +87,8 @@ export async function loadCatalogue(
       }),
     )
   ).flat();
-  const dumpKeys = new Set(
-    records.flatMap((r) => {
-      if (!r.key.endsWith(MANIFEST_SUFFIX)) return [];
-      const parsed = parseBackupManifest(r.text);
-      return parsed.ok ? [parsed.value.dumpKey] : [];
-    }),
-  );
+  const read = readRecords(records);
+  const dumpKeys = new Set(read.manifests.map((m) => m.manifest.dumpKey));
   const scrubbed = options.fresh === 'scrub' ? scrubTurn([...dumpKeys].sort(), ctx.clock.now()) : undefined;
   const fresh = (key: string) => options.fresh === 'all' || key === scrubbed;
   // One dump at a time: each read may be gigabytes from disk.
@@ -103,7 +97,7 @@ export async function loadCatalogue(
     verified.push(
       dumpKeys.has(o.key) ? { ...o, sha256: await objects.contentSha256(o.key, { fresh: fresh(o.key) }) } : o,
     );
-  return buildCatalogue({ listing: verified, records }, backups);
+  return buildCatalogue({ listing: verified, records }, backups, read);
 }
 
 /** The dump the hourly scrub reads again now: each in turn, one per hour of the clock. */
