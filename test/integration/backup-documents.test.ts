@@ -560,6 +560,20 @@ describe('acgs-restore-drill', () => {
     expect(await databaseExists(SCRATCH)).toBe(false);
   });
 
+  it('fails with exit 1 (the environment) when the scratch server cannot read its own disk during the restore', async () => {
+    // Prepare: the server's error, passed on by pg_restore, names a read failure that is not the dump's
+    const pgBin = pgBinWith(
+      'bin-restore-server-disk',
+      'pg_restore',
+      "if (!args.includes('--list')) { process.stderr.write('pg_restore: error: could not execute query: ERROR:  could not read block 0 in file \\\"base/1/2\\\": read only 0 of 8192 bytes\\n'); process.exit(1); }",
+    );
+    // Act
+    const result = await run('acgs-restore-drill', drillParameters(source, manifest, { PgBinDir: pgBin }));
+    // Assess
+    expectFailed(result, 1);
+    expect(lastLine(result.output)).toMatch(/could not read block 0/);
+  });
+
   it('drops the scratch database when the restore itself fails', async () => {
     // Prepare: every new database starts with a table the dump also creates, so the restore fails midway
     await sql('template1', 'CREATE TABLE principles (id int)');

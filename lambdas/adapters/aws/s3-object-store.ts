@@ -106,7 +106,10 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  /** The checksum S3 verified on arrival (HeadObject, no download); none for an object put without a SHA-256. */
+  /**
+   * The checksum S3 verified on arrival (HeadObject, no download); none for an object put without a SHA-256. Always
+   * asked of S3, so `fresh` changes nothing: nothing is cached here.
+   */
   async contentSha256(key: string): Promise<string | undefined> {
     return (await this.head(key))?.sha256;
   }
