@@ -168,6 +168,17 @@ const VALUES: Record<DocumentValueKind, { valid: string[]; invalid: string[] }> 
     valid: ['main', 'release/1.2', 'feature/x_y-z', 'v2.0.1'],
     invalid: ['-x', '.hidden', 'a..b', 'a.', 'a/', 'a//b', 'a/.b', 'a b', 'a;b', '$(id)', ''],
   },
+  optionalInstant: {
+    valid: ['', '2026-12-03T02:00:00Z', '1999-01-31T23:59:59Z'],
+    invalid: [
+      '2026-12-03',
+      '2026-12-03T02:00:00',
+      '2026-12-03T02:00:00.123Z',
+      '2026-12-03 02:00:00Z',
+      '$(date)',
+      'now',
+    ],
+  },
 };
 
 describe('the patterns of the kinds', () => {
