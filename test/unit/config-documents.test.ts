@@ -16,6 +16,7 @@ import {
   serviceCommandParameters,
   validateParameters,
 } from '../../lambdas/core/ssm-document.ts';
+import { SHIPPED_CONFIG, shippedConfigWith } from '../support/shipped-config.ts';
 
 /*
  * A config that loads can always be run: every config field that reaches an SSM document parameter (see
@@ -23,25 +24,13 @@ import {
  * config accepts, the documents accept. The values are the kind operators write, good and bad.
  */
 
-const SHIPPED = readFileSync(new URL('../../config/acgs-1.yaml', import.meta.url), 'utf8');
+const SHIPPED = SHIPPED_CONFIG;
 const DOCUMENTS_DIR = new URL('../../ssm-documents/', import.meta.url);
 
 function loadDocument(name: string): SsmDocument {
   const parsed = parseSsmDocument(readFileSync(new URL(`${name}.yaml`, DOCUMENTS_DIR), 'utf8'));
   if (!parsed.ok) throw new Error(`${name}: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   return parsed.document;
-}
-
-/** The shipped config (services, postgres and redis checks, backups with a drill) with `value` at `path`. */
-function shippedWith(path: string, value: unknown): string {
-  const config = parse(SHIPPED) as Record<string, unknown>;
-  const keys = path.split('.');
-  const last = keys.pop();
-  let node: Record<string, unknown> = config;
-  for (const key of keys) node = node[key] as Record<string, unknown>;
-  if (last === undefined) throw new Error('empty path');
-  node[last] = value;
-  return stringify(config);
 }
 
 const AT = new Date(Date.UTC(2026, 11, 1, 2, 0));
@@ -149,7 +138,7 @@ const ACCEPTED: [path: string, value: unknown][] = [
 describe('config fields that reach an SSM document', () => {
   it.each(REFUSED)('refuses %s: %j, naming the field', (path, value) => {
     // Act
-    const parsed = parseFleetConfig(shippedWith(path, value));
+    const parsed = parseFleetConfig(shippedConfigWith(path, value));
     // Assess
     expect(parsed.ok, `${path}: ${JSON.stringify(value)} was accepted`).toBe(false);
     if (!parsed.ok) expect(parsed.problems.map((p) => p.path)).toContain(path);
@@ -157,7 +146,7 @@ describe('config fields that reach an SSM document', () => {
 
   it.each(ACCEPTED)('accepts %s: %j, and every document accepts what it derives from it', (path, value) => {
     // Prepare
-    const parsed = parseFleetConfig(shippedWith(path, value));
+    const parsed = parseFleetConfig(shippedConfigWith(path, value));
     if (!parsed.ok) throw new Error(formatConfigProblems(path, parsed.problems));
     // Act
     const errors = everyRun(parsed.config).flatMap(([document, params]) =>

@@ -4,8 +4,9 @@ import { parse, stringify } from 'yaml';
 import { formatConfigProblems, parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfigInput } from '../../lambdas/core/config-schema.ts';
 import { targetsFromConfig } from '../../lambdas/core/targets.ts';
+import { SHIPPED_CONFIG, shippedConfigWith } from '../support/shipped-config.ts';
 
-const SHIPPED = readFileSync(new URL('../../config/acgs-1.yaml', import.meta.url), 'utf8');
+const SHIPPED = SHIPPED_CONFIG;
 const THREE = readFileSync(new URL('../fixtures/three-service-fleet.yaml', import.meta.url), 'utf8');
 
 /** 1-based line of the first line containing `needle`. */
@@ -332,18 +333,6 @@ describe('cross-field checks', () => {
   });
 });
 
-/** The shipped config (it has every section, backups included) with `value` written at the dotted `path`. */
-function shippedYamlWith(path: string, value: unknown): string {
-  const config = parse(SHIPPED) as Record<string, unknown>;
-  const keys = path.split('.');
-  const last = keys.pop();
-  let node: Record<string, unknown> = config;
-  for (const key of keys) node = node[key] as Record<string, unknown>;
-  if (last === undefined) throw new Error('empty path');
-  node[last] = value;
-  return stringify(config);
-}
-
 describe('duration bounds', () => {
   it.each([
     ['severities.P1.ackTimeout', '0ms', 'must be between 1s and 7d, got "0ms"'],
@@ -362,7 +351,7 @@ describe('duration bounds', () => {
     ['recovery.rpo', '1e9d', '"1e9d" is not a duration: write one between 1s and 30d, such as 30s, 5m, 1h or 1d'],
   ])('refuses %s: %s, naming the field and the range', (path, value, message) => {
     // Act
-    const problems = problemsOf(shippedYamlWith(path, value));
+    const problems = problemsOf(shippedConfigWith(path, value));
     // Assess
     expect(problems).toEqual([expect.objectContaining({ path, message })]);
   });
@@ -374,7 +363,7 @@ describe('duration bounds', () => {
     ['backups.drill.maxAge', '366d'],
   ])('accepts %s at the edge of its range (%j)', (path, value) => {
     // Act
-    const parsed = parseFleetConfig(shippedYamlWith(path, value));
+    const parsed = parseFleetConfig(shippedConfigWith(path, value));
     // Assess
     if (!parsed.ok) throw new Error(formatConfigProblems('test', parsed.problems));
   });

@@ -140,8 +140,8 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
-  async head(key: string): Promise<ObjectInfo | undefined> {
-    const path = this.pathOf(key);
+  /** The file's stats when `key` names a stored object; undefined when there is none (or a directory is there). */
+  private async statObject(key: string, path: string): Promise<BigIntStats | undefined> {
     let stats: BigIntStats;
     try {
       stats = await lstat(path, { bigint: true });
@@ -151,6 +151,13 @@ export class FileObjectStore implements ObjectStore {
     }
     if (stats.isDirectory()) return undefined;
     if (!stats.isFile()) throw notAFile(key);
+    return stats;
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const path = this.pathOf(key);
+    const stats = await this.statObject(key, path);
+    if (!stats) return undefined;
     const sidecar = await readSidecar(path, stats);
     return objectInfo(key, stats, sidecar, sidecar?.sha256 ?? (await hashFile(path)));
   }
@@ -163,15 +170,8 @@ export class FileObjectStore implements ObjectStore {
    */
   async contentSha256(key: string, options: ContentSha256Options = {}): Promise<string | undefined> {
     const path = this.pathOf(key);
-    let stats: BigIntStats;
-    try {
-      stats = await lstat(path, { bigint: true });
-    } catch (error) {
-      if (isAbsent(error)) return undefined;
-      throw error;
-    }
-    if (stats.isDirectory()) return undefined;
-    if (!stats.isFile()) throw notAFile(key);
+    const stats = await this.statObject(key, path);
+    if (!stats) return undefined;
     const identity = fileIdentity(stats);
     const cache = await this.readHashCache();
     const cached = cache[key];
