@@ -77,12 +77,14 @@ describe('NetworkProber', () => {
         pump();
       }),
     );
+    // The response never ends: a prober that waited for its end would answer 'timeout'. Latency is not what this
+    // test is about, so a loaded machine must not turn the answer into 'degraded: latency'.
+    const generous = { timeoutMs: 5_000, slowAfterMs: 5_000 };
     // Act
-    const result = await new NetworkProber(clock).probe(http('big', `http://127.0.0.1:${endless.port}/`), OPTIONS);
+    const result = await new NetworkProber(clock).probe(http('big', `http://127.0.0.1:${endless.port}/`), generous);
     await endless.allSocketsClosed();
     // Assess
     expect(result).toMatchObject({ status: 'healthy', reason: 'ok', httpStatus: 200 });
-    expect(result.latencyMs).toBeLessThan(OPTIONS.timeoutMs);
   });
 
   it('says refused when nothing listens on the port', async () => {
