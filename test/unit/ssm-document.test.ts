@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
@@ -16,6 +17,7 @@ import {
   serviceCommandParameters,
   validateParameters,
 } from '../../lambdas/core/ssm-document.ts';
+import { GENERATE_COMMAND, generateDocuments, readDocumentSources } from '../../lib/ssm-document-sources.ts';
 
 const DOCUMENTS_DIR = new URL('../../ssm-documents/', import.meta.url);
 const FILES = readdirSync(DOCUMENTS_DIR)
@@ -216,18 +218,27 @@ describe('the documents in ssm-documents/', () => {
     expect(script).not.toMatch(/(^|[;&|]|\b(then|do|else)\b)\s*(source|\.)\s/m);
   });
 
-  it('carry identical copies of the shared acgs-lib block', () => {
+  it('are generated from ssm-documents/src/, and none is stale', () => {
     // Act
-    const blocks = NAMES.map((name) => {
-      const script = scriptOf(load(name));
-      const start = script.indexOf('# ---- acgs-lib begin');
-      const end = script.indexOf('# ---- acgs-lib end ----');
-      expect(start, name).toBeGreaterThan(0);
-      expect(end, name).toBeGreaterThan(start);
-      return script.slice(start, end);
-    });
+    const generated = generateDocuments(readDocumentSources(fileURLToPath(DOCUMENTS_DIR)));
     // Assess
-    for (const block of blocks) expect(block).toBe(blocks[0]);
+    expect(FILES, `every document needs a source in ssm-documents/src/ (then run \`${GENERATE_COMMAND}\`)`).toEqual(
+      Object.keys(generated),
+    );
+    for (const [file, text] of Object.entries(generated))
+      expect(
+        readFileSync(new URL(file, DOCUMENTS_DIR), 'utf8'),
+        `ssm-documents/${file} is stale: run \`${GENERATE_COMMAND}\``,
+      ).toBe(text);
+  });
+
+  it.each(NAMES)('%s carries the one acgs-lib, from ssm-documents/src/acgs-lib.sh', (name) => {
+    // Prepare
+    const library = readFileSync(new URL('src/acgs-lib.sh', DOCUMENTS_DIR), 'utf8');
+    // Act
+    const script = scriptOf(load(name));
+    // Assess
+    expect(script.split(library)).toHaveLength(2);
   });
 
   it.each(NAMES)('%s accepts the sample values and every default', (name) => {
