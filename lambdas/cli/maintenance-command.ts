@@ -1,8 +1,8 @@
 import { formatInstant } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
-import { MAINTENANCE_WINDOW_DELAY, MAINTENANCE_WINDOW_LENGTH, type MaintenanceWindow } from '../core/escalation.ts';
+import { MAINTENANCE_WINDOW_DELAY, MAINTENANCE_WINDOW_LENGTH } from '../core/escalation.ts';
 import { checkInput, incidentReason } from '../core/operator-input.ts';
-import { unmuteIncidents } from '../use-cases/unmute.ts';
+import { checkMaintenanceSubjects, endMaintenanceWindow, openMaintenanceWindow } from '../use-cases/maintenance.ts';
 import { durationOption, parseCommandLine } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
@@ -53,17 +53,13 @@ export const maintenanceCommand: CliCommand = {
     const { runtime } = await openRuntimeFor(values, context, {
       access: action === 'list' ? 'read' : 'write',
       check: (config) => {
-        if (action !== 'start') return;
-        const names = new Set([...config.services.map((s) => s.name), ...config.checks.map((c) => c.name)]);
-        const unknown = subjects.filter((s) => s !== '*' && !names.has(s));
-        if (unknown.length > 0) throw new UsageError(`unknown service or check: ${unknown.join(', ')}`);
+        if (action === 'start') checkMaintenanceSubjects(config, subjects);
       },
     });
     try {
       const { ctx } = runtime;
-      const now = ctx.clock.now();
       if (action === 'list') {
-        const windows = await ctx.control.listMaintenanceWindows(now);
+        const windows = await ctx.control.listMaintenanceWindows(ctx.clock.now());
         context.stdout(
           values.json
             ? formatJson(windows)
@@ -85,10 +81,7 @@ export const maintenanceCommand: CliCommand = {
       }
       if (action === 'end') {
         if (!id) throw new UsageError('maintenance end needs a window id (see acgs-ops maintenance list)');
-        const window = (await ctx.control.listMaintenanceWindows(now)).find((w) => w.id === id);
-        if (!window) throw new UsageError(`no current or future maintenance window ${id}`);
-        await ctx.control.putMaintenanceWindow({ ...window, endsAt: Math.max(window.startsAt, now) });
-        const unmuted = await unmuteIncidents(ctx, [id]);
+        const { unmuted } = await endMaintenanceWindow(ctx, id);
         context.stdout(
           `ended ${id}${unmuted.length > 0 ? `; ${unmuted.length} muted incident(s) page at the next sweep` : ''}\n`,
         );
@@ -96,19 +89,17 @@ export const maintenanceCommand: CliCommand = {
       }
       // Only start gets here, and startOptions has checked its options.
       if (start === undefined) throw new UsageError('maintenance start needs --for and --reason');
-      const opened: MaintenanceWindow = {
-        id: `mw-${now.toString(36)}`,
+      const opened = await openMaintenanceWindow(ctx, {
         subjects,
-        startsAt: now + start.delay,
-        endsAt: now + start.delay + start.length,
+        lengthMs: start.length,
+        delayMs: start.delay,
         reason: start.reason,
-        createdBy: by,
-      };
-      await ctx.control.putMaintenanceWindow(opened);
+        by,
+      });
       context.stdout(
         values.json
           ? formatJson(opened)
-          : `opened ${opened.id} for ${subjects.join(', ')} from ${formatInstant(opened.startsAt)} until ${formatInstant(opened.endsAt)}\n`,
+          : `opened ${opened.id} for ${opened.subjects.join(', ')} from ${formatInstant(opened.startsAt)} until ${formatInstant(opened.endsAt)}\n`,
       );
       return 0;
     } finally {
