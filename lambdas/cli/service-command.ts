@@ -1,19 +1,25 @@
-import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
 import { formatInstant } from '../core/duration.ts';
-import { UsageError } from '../core/errors.ts';
-import { MAINTENANCE_WINDOW_LENGTH, type MaintenanceWindow } from '../core/escalation.ts';
+import { ControlPlaneError, UsageError } from '../core/errors.ts';
+import { MAINTENANCE_WINDOW_LENGTH } from '../core/escalation.ts';
+import type { RollingUpdateMode } from '../core/ssm-document.ts';
+import type { ControlPlaneContext } from '../use-cases/context.ts';
 import {
-  fleetCommandParameters,
-  type RollingUpdateMode,
-  rollingUpdateParameters,
-  type ServiceDocumentName,
-  serviceCommandParameters,
-} from '../core/ssm-document.ts';
-import type { CommandResult } from '../ports.ts';
-import { isolationWindowId } from '../use-cases/context.ts';
-import { unmuteIncidents } from '../use-cases/unmute.ts';
+  checkServiceNames,
+  collectDiagnostics,
+  isolateService,
+  type ProcedureRun,
+  releaseService,
+  restartService,
+  rollingUpdate,
+  SERVICE_ISOLATED,
+  startAll,
+  startService,
+  stopAll,
+  stopService,
+  type WindowObserver,
+} from '../use-cases/service-procedures.ts';
 import { durationOption, parseCommandLine } from './args.ts';
-import type { CliCommand } from './command.ts';
+import type { CliCommand, CliContext } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
 import { formatJson } from './output.ts';
 
@@ -66,9 +72,6 @@ const OPTIONS = {
   branch: { type: 'string' },
 } as const;
 
-/** The maintenance window stop and stop-all open without --for. */
-const DEFAULT_WINDOW_MS = 30 * 60_000;
-
 const UPDATE_MODES: readonly RollingUpdateMode[] = ['restart-only', 'git-pull'];
 
 const SINGLE = new Set(['start', 'stop', 'restart', 'isolate', 'release', 'diagnostics']);
@@ -87,7 +90,7 @@ export const serviceCommand: CliCommand = {
     if (SINGLE.has(action) && names.length !== 1)
       throw new UsageError(`acgs-ops service ${action} takes exactly one service name`);
     const windowMs =
-      values.for === undefined ? DEFAULT_WINDOW_MS : durationOption('--for', values.for, MAINTENANCE_WINDOW_LENGTH);
+      values.for === undefined ? undefined : durationOption('--for', values.for, MAINTENANCE_WINDOW_LENGTH);
     if ((values.update !== undefined || values.branch !== undefined) && action !== 'rolling-update')
       throw new UsageError('--update and --branch apply to rolling-update only');
     const update = (values.update ?? 'restart-only') as RollingUpdateMode;
@@ -96,99 +99,19 @@ export const serviceCommand: CliCommand = {
     if (values.branch !== undefined && update !== 'git-pull') throw new UsageError('--branch needs --update git-pull');
 
     const by = operatorName(values.by);
-    const { config, runtime } = await openRuntimeFor(values, context, {
+    const { runtime } = await openRuntimeFor(values, context, {
       // Diagnostics only runs its document: it records nothing and needs no state.
       access: action === 'diagnostics' ? 'none' : 'write',
-      check: (config) => {
-        const known = config.services.map((s) => s.name);
-        const unknown = names.filter((n) => !known.includes(n));
-        if (unknown.length > 0)
-          throw new UsageError(`unknown service ${unknown.join(', ')} (services: ${known.join(', ')})`);
-      },
+      check: (config) => checkServiceNames(config, names),
     });
     try {
-      const { ctx } = runtime;
-      const known = new Set(config.services.map((s) => s.name));
-      const now = ctx.clock.now();
-      const runner = new ShellCommandRunner();
-      const timeoutMs = config.remediation.restartTimeout;
-      const stateDirectory = config.fleet.hostStateDirectory;
-      const targets = names.length > 0 ? names : [...known];
-
-      if (action === 'stop' || action === 'stop-all') {
-        const window: MaintenanceWindow = {
-          id: `mw-${now.toString(36)}`,
-          subjects: action === 'stop-all' && names.length === 0 ? ['*'] : targets,
-          startsAt: now,
-          endsAt: now + windowMs,
-          reason: `acgs-ops service ${action} by ${by}`,
-          createdBy: by,
-        };
-        await ctx.control.putMaintenanceWindow(window);
-        context.stderr(
-          `maintenance window ${window.id} for ${window.subjects.join(', ')} until ${formatInstant(window.endsAt)}\n`,
-        );
-      }
-      if (action === 'isolate') {
-        const [name] = targets;
-        if (name) await ctx.control.setIsolated(name, true, by, now);
-      }
-
-      let result: CommandResult;
-      if (action === 'rolling-update') {
-        // Per service: the git pull, the stop's grace and the restart's health wait fit in restartTimeout.
-        const rolloutMs = timeoutMs * Math.max(1, targets.length) + 60_000;
-        const window: MaintenanceWindow = {
-          id: `mw-${now.toString(36)}`,
-          subjects: targets,
-          startsAt: now,
-          endsAt: now + rolloutMs,
-          reason: `acgs-ops service rolling-update by ${by}`,
-          createdBy: by,
-        };
-        await ctx.control.putMaintenanceWindow(window);
-        context.stderr(`maintenance window ${window.id} for ${targets.join(', ')} during the rolling update\n`);
-        try {
-          result = await runner.run({
-            document: 'acgs-rolling-update',
-            parameters: rollingUpdateParameters(config, {
-              services: targets,
-              stateDirectory,
-              update,
-              ...(values.branch === undefined ? {} : { branch: values.branch }),
-            }),
-            timeoutMs: rolloutMs,
-          });
-        } finally {
-          await ctx.control.putMaintenanceWindow({ ...window, endsAt: Math.max(window.startsAt, ctx.clock.now()) });
-          await unmuteIncidents(ctx, [window.id]);
-          context.stderr(`maintenance window ${window.id} ended\n`);
-        }
-      } else if (FLEET.has(action)) {
-        const document = action === 'start-all' ? 'acgs-start-all' : 'acgs-stop-all';
-        result = await runner.run({
-          document,
-          parameters: fleetCommandParameters(config, document, { services: targets, stateDirectory }),
-          timeoutMs: timeoutMs * 2,
-        });
-      } else {
-        const [name] = targets;
-        if (!name) throw new UsageError('a service name is required');
-        if (action === 'start' && !values.force && (await ctx.control.listIsolated()).has(name))
-          throw new UsageError(`${name} is isolated; release it first, or start it with --force`);
-        const document =
-          `acgs-${action === 'diagnostics' ? 'collect-diagnostics' : `${action}-service`}` as ServiceDocumentName;
-        result = await runner.run({
-          document,
-          parameters: serviceCommandParameters(config, name, { document, stateDirectory, force: values.force }),
-          timeoutMs,
-        });
-        if (result.status === 'succeeded' && (action === 'release' || (action === 'start' && values.force))) {
-          await ctx.control.setIsolated(name, false, by, now);
-          await unmuteIncidents(ctx, [isolationWindowId(name)]);
-        }
-      }
-
+      const { services: targets, result } = await runAction(runtime.ctx, action, names, context, {
+        by,
+        force: values.force,
+        update,
+        ...(windowMs === undefined ? {} : { windowMs }),
+        ...(values.branch === undefined ? {} : { branch: values.branch }),
+      });
       if (values.json) context.stdout(formatJson({ action, services: targets, ...result }));
       else context.stdout(result.output.endsWith('\n') || result.output === '' ? result.output : `${result.output}\n`);
       if (result.status === 'succeeded') return 0;
@@ -203,3 +126,64 @@ export const serviceCommand: CliCommand = {
     }
   },
 };
+
+interface ActionOptions {
+  readonly by: string;
+  readonly force: boolean;
+  readonly update: RollingUpdateMode;
+  readonly windowMs?: number;
+  readonly branch?: string;
+}
+
+/** Runs the procedure of `action` (checked by the caller), telling the operator about the windows it opens. */
+function runAction(
+  ctx: ControlPlaneContext,
+  action: string,
+  names: readonly string[],
+  context: CliContext,
+  options: ActionOptions,
+): Promise<ProcedureRun> {
+  const { by, force, update, windowMs, branch } = options;
+  const [service = ''] = names;
+  const fleet = names.length > 0 ? { services: names } : {};
+  const length = windowMs === undefined ? {} : { windowMs };
+  const onWindow: WindowObserver = ({ window }) =>
+    context.stderr(
+      `maintenance window ${window.id} for ${window.subjects.join(', ')} until ${formatInstant(window.endsAt)}\n`,
+    );
+  switch (action) {
+    case 'start':
+      return startService(ctx, { service, by, force }).catch((error: unknown) => {
+        if (error instanceof ControlPlaneError && error.code === SERVICE_ISOLATED)
+          throw new UsageError(`${service} is isolated; release it first, or start it with --force`, { cause: error });
+        throw error;
+      });
+    case 'stop':
+      return stopService(ctx, { service, by, onWindow, ...length });
+    case 'restart':
+      return restartService(ctx, { service, force });
+    case 'isolate':
+      return isolateService(ctx, { service, by });
+    case 'release':
+      return releaseService(ctx, { service, by });
+    case 'diagnostics':
+      return collectDiagnostics(ctx, { service });
+    case 'start-all':
+      return startAll(ctx, fleet);
+    case 'stop-all':
+      return stopAll(ctx, { ...fleet, by, onWindow, ...length });
+    default:
+      return rollingUpdate(ctx, {
+        ...fleet,
+        by,
+        update,
+        ...(branch === undefined ? {} : { branch }),
+        onWindow: ({ change, window }) =>
+          context.stderr(
+            change === 'opened'
+              ? `maintenance window ${window.id} for ${window.subjects.join(', ')} during the rolling update\n`
+              : `maintenance window ${window.id} ended\n`,
+          ),
+      });
+  }
+}

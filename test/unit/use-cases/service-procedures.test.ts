@@ -1,0 +1,338 @@
+import { describe, expect, it } from 'vitest';
+import { ControlPlaneError, UsageError } from '../../../lambdas/core/errors.ts';
+import type { MaintenanceWindow } from '../../../lambdas/core/escalation.ts';
+import type { Incident } from '../../../lambdas/core/incident.ts';
+import type { CommandRequest } from '../../../lambdas/ports.ts';
+import { isolationWindowId } from '../../../lambdas/use-cases/context.ts';
+import {
+  DEFAULT_STOP_WINDOW_MS,
+  isolateService,
+  releaseService,
+  restartService,
+  rollingUpdate,
+  SERVICE_ISOLATED,
+  startAll,
+  startService,
+  stopAll,
+  stopService,
+} from '../../../lambdas/use-cases/service-procedures.ts';
+import { createHarness, type Harness, MINUTE, T0 } from '../../support/harness.ts';
+import { newIncident } from '../../support/state-store-contract.ts';
+
+const HOUR = 60 * MINUTE;
+const FLEET = ['auth', 'ac', 'integrity', 'fv', 'gs', 'pgc', 'ec'];
+
+/** What the store held when each document ran: the windows active and the services isolated at that moment. */
+function watchRuns(h: Harness) {
+  const seen: { document: string; windows: MaintenanceWindow[]; isolated: string[] }[] = [];
+  const run = h.commands.run.bind(h.commands);
+  h.commands.run = async (request: CommandRequest) => {
+    seen.push({
+      document: request.document,
+      windows: await h.store.listMaintenanceWindows(h.clock.now()),
+      isolated: [...(await h.store.listIsolated())],
+    });
+    return run(request);
+  };
+  return seen;
+}
+
+/** An open incident about auth whose pages are deferred by `windowId`. */
+async function incidentMutedBy(h: Harness, windowId: string): Promise<Incident> {
+  const created = await h.store.createIncident(newIncident('auth:health@127.0.0.1'), []);
+  if (!created.created) throw new Error('not created');
+  const { incident } = created;
+  return h.store.updateIncident(
+    { ...incident, escalation: { ...incident.escalation, level: 1, nextAt: T0 + 24 * HOUR, mutedBy: windowId } },
+    [],
+  );
+}
+
+/** The service names of a *-all document's Services parameter, in order. */
+function listed(request: CommandRequest | undefined): string[] {
+  return (request?.parameters.Services ?? '').split(',').map((entry) => entry.split(' ')[0] ?? '');
+}
+
+describe('stopService', () => {
+  it('opens a 30 minute maintenance window for the service before the stop document runs', async () => {
+    // Prepare
+    const h = createHarness();
+    const seen = watchRuns(h);
+    // Act
+    const run = await stopService(h.ctx, { service: 'auth', by: 'alice' });
+    // Assess
+    const expected = {
+      id: `mw-${T0.toString(36)}`,
+      subjects: ['auth'],
+      startsAt: T0,
+      endsAt: T0 + DEFAULT_STOP_WINDOW_MS,
+      reason: 'acgs-ops service stop by alice',
+      createdBy: 'alice',
+    };
+    expect(DEFAULT_STOP_WINDOW_MS).toBe(30 * MINUTE);
+    expect(seen).toEqual([{ document: 'acgs-stop-service', windows: [expected], isolated: [] }]);
+    expect(run).toMatchObject({ services: ['auth'], window: expected, result: { status: 'succeeded' } });
+  });
+
+  it('refuses a window longer than a week and runs nothing', async () => {
+    // Prepare
+    const h = createHarness();
+    // Act
+    const stopping = stopService(h.ctx, { service: 'auth', by: 'alice', windowMs: 8 * 24 * HOUR });
+    // Assess
+    await expect(stopping).rejects.toThrow(UsageError);
+    await expect(stopping).rejects.toThrow('a maintenance window lasts between 1m and 7d, got 8d (691200000 ms)');
+    expect(h.commands.requests).toEqual([]);
+    expect(await h.store.listMaintenanceWindows(0)).toEqual([]);
+  });
+
+  it('refuses a service the fleet does not have, before recording anything', async () => {
+    // Prepare
+    const h = createHarness();
+    // Act
+    const stopping = stopService(h.ctx, { service: 'nope', by: 'alice' });
+    // Assess
+    await expect(stopping).rejects.toThrow(/^unknown service nope \(services: auth, ac/);
+    expect(await h.store.listMaintenanceWindows(0)).toEqual([]);
+  });
+});
+
+describe('stopAll', () => {
+  it('opens a window for the whole fleet, of the length asked for, before stopping every service', async () => {
+    // Prepare
+    const h = createHarness();
+    const seen = watchRuns(h);
+    // Act
+    const run = await stopAll(h.ctx, { by: 'alice', windowMs: 2 * HOUR });
+    // Assess
+    expect(seen.map((s) => [s.document, s.windows.map((w) => [w.subjects, w.endsAt - w.startsAt])])).toEqual([
+      ['acgs-stop-all', [[['*'], 2 * HOUR]]],
+    ]);
+    expect(run.services).toEqual(FLEET);
+    expect(listed(h.commands.requests[0])).toEqual(FLEET);
+  });
+
+  it('covers only the services named, in the order given', async () => {
+    // Prepare
+    const h = createHarness();
+    // Act
+    const run = await stopAll(h.ctx, { services: ['gs', 'auth'], by: 'alice' });
+    // Assess
+    expect(run.window?.subjects).toEqual(['gs', 'auth']);
+    expect(listed(h.commands.requests[0])).toEqual(['gs', 'auth']);
+  });
+
+  it.each([
+    [0, '0ms (0 ms)'],
+    [59_999, '60.0s (59999 ms)'],
+    [7 * 24 * HOUR + 1, '7d (604800001 ms)'],
+  ])('refuses a window of %i ms, outside a minute to a week, and stops nothing', async (windowMs, shown) => {
+    // Prepare
+    const h = createHarness();
+    // Act
+    const stopping = stopAll(h.ctx, { by: 'alice', windowMs });
+    // Assess
+    await expect(stopping).rejects.toThrow(`a maintenance window lasts between 1m and 7d, got ${shown}`);
+    expect(h.commands.requests).toEqual([]);
+  });
+});
+
+describe('startService', () => {
+  it('refuses an isolated service unless forced, running nothing', async () => {
+    // Prepare
+    const h = createHarness();
+    await h.store.setIsolated('auth', true, 'alice', T0);
+    // Act
+    const starting = startService(h.ctx, { service: 'auth', by: 'bob' });
+    // Assess
+    await expect(starting).rejects.toBeInstanceOf(ControlPlaneError);
+    await expect(starting).rejects.toMatchObject({ code: SERVICE_ISOLATED });
+    expect(h.commands.requests).toEqual([]);
+    expect(await h.store.listIsolated()).toEqual(new Set(['auth']));
+  });
+
+  it('starts an isolated service when forced, then lifts the isolation and unmutes what it muted', async () => {
+    // Prepare
+    const h = createHarness();
+    await h.store.setIsolated('auth', true, 'alice', T0);
+    const muted = await incidentMutedBy(h, isolationWindowId('auth'));
+    // Act
+    const run = await startService(h.ctx, { service: 'auth', by: 'bob', force: true });
+    // Assess
+    expect(run.result.status).toBe('succeeded');
+    expect(h.commands.requests.map((r) => [r.document, r.parameters.Force])).toEqual([['acgs-start-service', 'true']]);
+    expect(await h.store.listIsolated()).toEqual(new Set());
+    expect((await h.store.getIncident(muted.id))?.escalation).toMatchObject({ nextAt: T0 });
+    expect((await h.store.getIncident(muted.id))?.escalation.mutedBy).toBeUndefined();
+  });
+
+  it('keeps the isolation when a forced start fails', async () => {
+    // Prepare
+    const h = createHarness();
+    await h.store.setIsolated('auth', true, 'alice', T0);
+    h.commands.next = { status: 'failed', exitCode: 1, output: 'not healthy within 10s' };
+    // Act
+    const run = await startService(h.ctx, { service: 'auth', by: 'bob', force: true });
+    // Assess
+    expect(run.result.status).toBe('failed');
+    expect(await h.store.listIsolated()).toEqual(new Set(['auth']));
+  });
+
+  it('starts a service that is not isolated without forcing', async () => {
+    // Prepare
+    const h = createHarness();
+    // Act
+    await startService(h.ctx, { service: 'auth', by: 'bob' });
+    // Assess
+    expect(h.commands.requests.map((r) => [r.document, r.parameters.ServiceName, r.parameters.Force])).toEqual([
+      ['acgs-start-service', 'auth', 'false'],
+    ]);
+  });
+});
+
+describe('isolateService', () => {
+  it('records the isolation before the isolate document runs, and keeps it when the document fails', async () => {
+    // Prepare
+    const h = createHarness();
+    const seen = watchRuns(h);
+    h.commands.next = { status: 'failed', exitCode: 1, output: 'could not stop auth' };
+    // Act
+    const run = await isolateService(h.ctx, { service: 'auth', by: 'alice' });
+    // Assess
+    expect(seen).toEqual([{ document: 'acgs-isolate-service', windows: [], isolated: ['auth'] }]);
+    expect(run.result.status).toBe('failed');
+    expect(await h.store.listIsolated()).toEqual(new Set(['auth']));
+  });
+});
+
+describe('releaseService', () => {
+  it('lifts the isolation and unmutes the incidents it muted when the release document succeeds', async () => {
+    // Prepare
+    const h = createHarness();
+    await h.store.setIsolated('auth', true, 'alice', T0);
+    const muted = await incidentMutedBy(h, isolationWindowId('auth'));
+    const other = await h.store.createIncident(newIncident('ac:health@127.0.0.1'), []);
+    h.clock.advance(5 * MINUTE);
+    // Act
+    await releaseService(h.ctx, { service: 'auth', by: 'alice' });
+    // Assess
+    expect(h.commands.requests.map((r) => r.document)).toEqual(['acgs-release-service']);
+    expect(await h.store.listIsolated()).toEqual(new Set());
+    const after = await h.store.getIncident(muted.id);
+    expect(after?.escalation.nextAt).toBe(T0 + 5 * MINUTE);
+    expect(after?.escalation.mutedBy).toBeUndefined();
+    expect(other.created && (await h.store.getIncident(other.incident.id))?.version).toBe(1);
+  });
+
+  it('keeps the isolation and the muting when the release document fails', async () => {
+    // Prepare
+    const h = createHarness();
+    await h.store.setIsolated('auth', true, 'alice', T0);
+    const muted = await incidentMutedBy(h, isolationWindowId('auth'));
+    h.commands.next = { status: 'rejected', output: 'StateDirectory: not an absolute path' };
+    // Act
+    await releaseService(h.ctx, { service: 'auth', by: 'alice' });
+    // Assess
+    expect(await h.store.listIsolated()).toEqual(new Set(['auth']));
+    expect((await h.store.getIncident(muted.id))?.escalation.mutedBy).toBe(isolationWindowId('auth'));
+  });
+});
+
+describe('restartService', () => {
+  it('runs the restart document for the service within the remediation timeout', async () => {
+    // Prepare
+    const h = createHarness();
+    // Act
+    await restartService(h.ctx, { service: 'gs' });
+    // Assess
+    expect(h.commands.requests).toMatchObject([
+      {
+        document: 'acgs-restart-service',
+        parameters: { ServiceName: 'gs', Force: 'false' },
+        timeoutMs: h.ctx.config.remediation.restartTimeout,
+      },
+    ]);
+  });
+});
+
+describe('startAll', () => {
+  it('starts every service in config order and opens no window', async () => {
+    // Prepare
+    const h = createHarness();
+    // Act
+    const run = await startAll(h.ctx, { timeoutSeconds: 15 });
+    // Assess
+    expect(run.services).toEqual(FLEET);
+    expect(h.commands.requests).toMatchObject([{ document: 'acgs-start-all', parameters: { TimeoutSeconds: '15' } }]);
+    expect(listed(h.commands.requests[0])).toEqual(FLEET);
+    expect(await h.store.listMaintenanceWindows(0)).toEqual([]);
+  });
+});
+
+describe('rollingUpdate', () => {
+  it('covers the services with a window for the rollout, then ends it and unmutes what it muted', async () => {
+    // Prepare
+    const h = createHarness();
+    const seen = watchRuns(h);
+    const opened = `mw-${T0.toString(36)}`;
+    const muted = await incidentMutedBy(h, opened);
+    const changes: string[] = [];
+    const run = h.commands.run;
+    h.commands.run = async (request) => {
+      h.clock.advance(3 * MINUTE);
+      return run(request);
+    };
+    // Act
+    const done = await rollingUpdate(h.ctx, {
+      services: ['auth', 'ac'],
+      by: 'alice',
+      onWindow: ({ change, window }) => changes.push(`${change} ${window.id}`),
+    });
+    // Assess
+    const rolloutMs = 2 * h.ctx.config.remediation.restartTimeout + MINUTE;
+    expect(seen[0]?.windows).toMatchObject([{ id: opened, subjects: ['auth', 'ac'], endsAt: T0 + rolloutMs }]);
+    expect(changes).toEqual([`opened ${opened}`, `ended ${opened}`]);
+    expect(done.window).toMatchObject({ id: opened, endsAt: T0 + 3 * MINUTE });
+    expect(await h.store.listMaintenanceWindows(T0 + 3 * MINUTE)).toEqual([]);
+    expect((await h.store.getIncident(muted.id))?.escalation.mutedBy).toBeUndefined();
+    expect(h.commands.requests).toMatchObject([{ document: 'acgs-rolling-update', timeoutMs: rolloutMs }]);
+  });
+
+  it('stops at the first failure the rollout reports: returns it, runs nothing after it, and ends the window', async () => {
+    // Prepare: the document restarts in order and stops at the first service that does not come back.
+    const h = createHarness();
+    h.commands.next = { status: 'failed', exitCode: 1, output: 'ac: not healthy within 10s; stopping the rollout' };
+    // Act
+    const done = await rollingUpdate(h.ctx, { services: ['auth', 'ac', 'gs'], by: 'alice' });
+    // Assess
+    expect(done.result).toMatchObject({ status: 'failed', exitCode: 1 });
+    expect(h.commands.requests.map((r) => r.document)).toEqual(['acgs-rolling-update']);
+    expect(listed(h.commands.requests[0])).toEqual(['auth', 'ac', 'gs']);
+    expect(await h.store.listMaintenanceWindows(T0)).toEqual([]);
+  });
+
+  it('ends the window when the runner throws', async () => {
+    // Prepare
+    const h = createHarness();
+    h.commands.run = async () => {
+      throw new Error('cannot read the document');
+    };
+    // Act
+    const rolling = rollingUpdate(h.ctx, { by: 'alice' });
+    // Assess
+    await expect(rolling).rejects.toThrow('cannot read the document');
+    expect(await h.store.listMaintenanceWindows(T0)).toEqual([]);
+  });
+
+  it('passes the update mode and branch, and refuses a branch without git-pull', async () => {
+    // Prepare
+    const h = createHarness();
+    // Act
+    await rollingUpdate(h.ctx, { services: ['auth'], by: 'alice', update: 'git-pull', branch: 'release' });
+    const refused = rollingUpdate(h.ctx, { services: ['auth'], by: 'alice', branch: 'release' });
+    // Assess
+    expect(h.commands.requests[0]?.parameters).toMatchObject({ Update: 'git-pull', Branch: 'release' });
+    await expect(refused).rejects.toThrow(UsageError);
+    expect(h.commands.requests).toHaveLength(1);
+  });
+});
