@@ -2,17 +2,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
 import { describeEntry } from '../cli/incident-command.ts';
 import { formatTable } from '../cli/output.ts';
 import { parseFleetConfig } from '../core/config.ts';
 import { formatDuration } from '../core/duration.ts';
 import type { Incident } from '../core/incident.ts';
 import { incidentMetrics } from '../core/incident.ts';
-import { fleetCommandParameters } from '../core/ssm-document.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
 import { monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
 import { acknowledgeIncident } from '../use-cases/operator-actions.ts';
+import { startAll } from '../use-cases/service-procedures.ts';
 import { LocalDaemon } from './daemon.ts';
 import {
   crash,
@@ -192,17 +191,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await acknowledgeIncident(runtime.ctx, outage.id, OPERATOR, 'start failures found, fixing');
     for (const name of victims) await setStartFailure(spec, name, false);
     write(`${OPERATOR}: start all (SSM document acgs-start-all)\n`);
-    const startAll = await new ShellCommandRunner().run({
-      document: 'acgs-start-all',
-      parameters: fleetCommandParameters(config, 'acgs-start-all', {
-        services: victims,
-        timeoutSeconds: 15,
-        stateDirectory: config.fleet.hostStateDirectory,
-      }),
-      timeoutMs: 60_000,
-    });
-    write(indent(`acgs-start-all ${startAll.status}: ${lastLine(startAll.output)}\n`));
-    if (startAll.status !== 'succeeded') throw new Error(`start-all ${startAll.status}: ${startAll.output}`);
+    const { result: startedAll } = await startAll(runtime.ctx, { services: victims, timeoutSeconds: 15 });
+    write(indent(`acgs-start-all ${startedAll.status}: ${lastLine(startedAll.output)}\n`));
+    if (startedAll.status !== 'succeeded') throw new Error(`start-all ${startedAll.status}: ${startedAll.output}`);
     await until('P1 resolved', 30_000, () => resolvedIncident(runtime, (i) => i.id === outage.id));
     await printIncident(runtime, outage, write);
 
