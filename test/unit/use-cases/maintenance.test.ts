@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../lambdas/core/errors.ts';
-import type { Incident } from '../../../lambdas/core/incident.ts';
 import { endMaintenanceWindow, openMaintenanceWindow } from '../../../lambdas/use-cases/maintenance.ts';
-import { createHarness, type Harness, MINUTE, T0 } from '../../support/harness.ts';
-import { newIncident } from '../../support/state-store-contract.ts';
+import { createHarness, MINUTE, T0 } from '../../support/harness.ts';
+import { incidentMutedBy } from '../../support/muted-incident.ts';
 
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-
-/** An open incident about auth whose pages are deferred by `windowId`. */
-async function incidentMutedBy(h: Harness, windowId: string): Promise<Incident> {
-  const created = await h.store.createIncident(newIncident('auth:health@127.0.0.1'), []);
-  if (!created.created) throw new Error('not created');
-  const { incident } = created;
-  return h.store.updateIncident(
-    { ...incident, escalation: { ...incident.escalation, level: 1, nextAt: T0 + 2 * HOUR, mutedBy: windowId } },
-    [],
-  );
-}
 
 describe('openMaintenanceWindow', () => {
   it('stores a window for the whole fleet when no subject is named, starting later when asked', async () => {
@@ -79,7 +67,7 @@ describe('endMaintenanceWindow', () => {
     // Prepare
     const h = createHarness();
     const window = await openMaintenanceWindow(h.ctx, { lengthMs: 4 * HOUR, reason: 'work', by: 'alice' });
-    const muted = await incidentMutedBy(h, window.id);
+    const muted = await incidentMutedBy(h, window.id, T0 + 2 * HOUR);
     h.clock.advance(30 * MINUTE);
     // Act
     const ended = await endMaintenanceWindow(h.ctx, window.id);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ControlPlaneError, UsageError } from '../../../lambdas/core/errors.ts';
 import type { MaintenanceWindow } from '../../../lambdas/core/escalation.ts';
-import type { Incident } from '../../../lambdas/core/incident.ts';
 import type { CommandRequest } from '../../../lambdas/ports.ts';
 import { isolationWindowId } from '../../../lambdas/use-cases/context.ts';
 import {
@@ -17,6 +16,7 @@ import {
   stopService,
 } from '../../../lambdas/use-cases/service-procedures.ts';
 import { createHarness, type Harness, MINUTE, T0 } from '../../support/harness.ts';
+import { incidentMutedBy } from '../../support/muted-incident.ts';
 import { newIncident } from '../../support/state-store-contract.ts';
 
 const HOUR = 60 * MINUTE;
@@ -35,17 +35,6 @@ function watchRuns(h: Harness) {
     return run(request);
   };
   return seen;
-}
-
-/** An open incident about auth whose pages are deferred by `windowId`. */
-async function incidentMutedBy(h: Harness, windowId: string): Promise<Incident> {
-  const created = await h.store.createIncident(newIncident('auth:health@127.0.0.1'), []);
-  if (!created.created) throw new Error('not created');
-  const { incident } = created;
-  return h.store.updateIncident(
-    { ...incident, escalation: { ...incident.escalation, level: 1, nextAt: T0 + 24 * HOUR, mutedBy: windowId } },
-    [],
-  );
 }
 
 /** The service names of a *-all document's Services parameter, in order. */
@@ -155,7 +144,7 @@ describe('startService', () => {
     // Prepare
     const h = createHarness();
     await h.store.setIsolated('auth', true, 'alice', T0);
-    const muted = await incidentMutedBy(h, isolationWindowId('auth'));
+    const muted = await incidentMutedBy(h, isolationWindowId('auth'), T0 + 24 * HOUR);
     // Act
     const run = await startService(h.ctx, { service: 'auth', by: 'bob', force: true });
     // Assess
@@ -210,7 +199,7 @@ describe('releaseService', () => {
     // Prepare
     const h = createHarness();
     await h.store.setIsolated('auth', true, 'alice', T0);
-    const muted = await incidentMutedBy(h, isolationWindowId('auth'));
+    const muted = await incidentMutedBy(h, isolationWindowId('auth'), T0 + 24 * HOUR);
     const other = await h.store.createIncident(newIncident('ac:health@127.0.0.1'), []);
     h.clock.advance(5 * MINUTE);
     // Act
@@ -228,7 +217,7 @@ describe('releaseService', () => {
     // Prepare
     const h = createHarness();
     await h.store.setIsolated('auth', true, 'alice', T0);
-    const muted = await incidentMutedBy(h, isolationWindowId('auth'));
+    const muted = await incidentMutedBy(h, isolationWindowId('auth'), T0 + 24 * HOUR);
     h.commands.next = { status: 'rejected', output: 'StateDirectory: not an absolute path' };
     // Act
     await releaseService(h.ctx, { service: 'auth', by: 'alice' });
@@ -275,7 +264,7 @@ describe('rollingUpdate', () => {
     const h = createHarness();
     const seen = watchRuns(h);
     const opened = `mw-${T0.toString(36)}`;
-    const muted = await incidentMutedBy(h, opened);
+    const muted = await incidentMutedBy(h, opened, T0 + 24 * HOUR);
     const changes: string[] = [];
     const run = h.commands.run;
     h.commands.run = async (request) => {
