@@ -17,13 +17,13 @@ import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import type { BackupTask } from '../lambdas/core/backup-task.ts';
 import type { BackupConfig, FleetConfig } from '../lambdas/core/config-schema.ts';
+import { BACKUP_DOCUMENT, DRILL_DOCUMENT, RESTART_DOCUMENT } from '../lambdas/core/document-names.ts';
+import type { HandlerEnvironment, HandlerName } from '../lambdas/core/handler-environment.ts';
+import { CONTROL_PLANE_METRICS, controlPlaneServiceName } from '../lambdas/core/metrics.ts';
 import type { ScheduleName } from '../lambdas/core/schedules.ts';
 import { targetsFromConfig } from '../lambdas/core/targets.ts';
-import type { BackupTask } from '../lambdas/handlers/backups.ts';
-import type { HandlerEnvironment, HandlerName } from '../lambdas/handlers/environment.ts';
-import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../lambdas/use-cases/backups.ts';
-import { RESTART_DOCUMENT } from '../lambdas/use-cases/remediate.ts';
 import { ArtifactBucket } from './constructs/artifact-bucket.ts';
 import {
   ControlPlaneFunction,
@@ -36,7 +36,6 @@ import { EscalationTopics } from './constructs/notifications.ts';
 import { Runbooks } from './constructs/runbooks.ts';
 import { ControlPlaneSchedules, type ScheduleTargetSpec } from './constructs/schedules.ts';
 import { ControlTable } from './constructs/state.ts';
-import { CONTROL_PLANE_METRICS, controlPlaneServiceName } from './metrics.ts';
 import { logRetention } from './retention.ts';
 import { clamp, schedulePeriodSeconds } from './schedule-period.ts';
 

@@ -5,17 +5,17 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { CONTROL_PLANE_METRICS } from '../../lib/metrics.ts';
 import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.ts';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { SsmCommandRunner, type SsmTarget } from '../adapters/aws/ssm-command-runner.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
 import { ControlPlaneError } from '../core/errors.ts';
+import { type HandlerEnvironment, handlerEnvironmentSchema } from '../core/handler-environment.ts';
+import { CONTROL_PLANE_METRICS } from '../core/metrics.ts';
 import { type Clock, type CommandRequest, systemClock } from '../ports.ts';
 import { type ControlPlaneContext, createContext } from '../use-cases/context.ts';
 import { bundledConfig } from './bundled-config.ts';
-import { type HandlerEnvironment, handlerEnvironmentSchema } from './environment.ts';
 
 /** What every control-plane Lambda is built from: the wired use-case context and the Powertools utilities. */
 export interface AwsRuntime {

@@ -6,18 +6,14 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.ts';
 import { SsmCommandRunner } from '../adapters/aws/ssm-command-runner.ts';
+import { backupTaskSchema } from '../core/backup-task.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import type { CommandRequest, CommandRunner, ObjectStore } from '../ports.ts';
 import { applyRetention, type BackupDestination, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
 import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS, jsonRecord } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
-
-/** What each backup schedule sends (the schedule's input). */
-export const backupTaskSchema = z.strictObject({ task: z.enum(['backup', 'monitor', 'retention', 'drill']) });
-export type BackupTask = z.output<typeof backupTaskSchema>['task'];
 
 /** Time kept back from the Lambda's deadline after the drill's wait: recording the report and the incident. */
 export const DRILL_MARGIN_MS = 60_000;

@@ -3,8 +3,9 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { parseCommandStatusEvent } from '../adapters/aws/ssm-command-runner.ts';
-import { BACKUP_DOCUMENT, finishBackupCommand } from '../use-cases/backups.ts';
-import { finishRemediation, RESTART_DOCUMENT } from '../use-cases/remediate.ts';
+import { BACKUP_DOCUMENT, RESTART_DOCUMENT } from '../core/document-names.ts';
+import { finishBackupCommand } from '../use-cases/backups.ts';
+import { finishRemediation } from '../use-cases/remediate.ts';
 import { type AwsRuntime, awsRuntime, jsonRecord } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
 

@@ -18,6 +18,7 @@ import {
   recordKeys,
 } from '../core/backup-policy.ts';
 import type { BackupConfig, Severity } from '../core/config-schema.ts';
+import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../core/document-names.ts';
 import { formatDuration, HOUR_MS } from '../core/duration.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import type { Incident } from '../core/incident.ts';
@@ -43,9 +44,6 @@ export interface BackupDestination {
   /** PostgreSQL client tools on the host; absent: found on PATH. */
   readonly pgBinDir?: string;
 }
-
-export const BACKUP_DOCUMENT = 'acgs-backup-database';
-export const DRILL_DOCUMENT = 'acgs-restore-drill';
 
 function backupsOf(ctx: ControlPlaneContext): BackupConfig {
   const { backups } = ctx.config;

@@ -1,3 +1,4 @@
+import { RESTART_DOCUMENT } from '../core/document-names.ts';
 import { escalate, type MaintenanceWindow } from '../core/escalation.ts';
 import { DETAIL_TYPE } from '../core/events.ts';
 import type { TargetState } from '../core/health-state.ts';
@@ -8,9 +9,6 @@ import type { CommandResult } from '../ports.ts';
 import { advanceEscalation } from './advance-escalation.ts';
 import { type ControlPlaneContext, publishEvents } from './context.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
-
-/** The SSM document that restarts one service (in `ssm-documents/`). */
-export const RESTART_DOCUMENT = 'acgs-restart-service' as const;
 
 export interface RemediationRun {
   readonly decisions: readonly (RemediationDecision & { readonly incidentId: string })[];

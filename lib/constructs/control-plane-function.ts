@@ -7,7 +7,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { HANDLERS, type HandlerEnvironment, type HandlerName } from '../../lambdas/handlers/environment.ts';
+import { HANDLERS, type HandlerEnvironment, type HandlerName } from '../../lambdas/core/handler-environment.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
 
 /**

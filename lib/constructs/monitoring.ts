@@ -13,7 +13,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { SEVERITIES } from '../../lambdas/core/config-schema.ts';
-import { CONTROL_PLANE_METRICS as M } from '../metrics.ts';
+import { CONTROL_PLANE_METRICS as M } from '../../lambdas/core/metrics.ts';
 import { clamp } from '../schedule-period.ts';
 import { ControlPlaneFunction } from './control-plane-function.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';

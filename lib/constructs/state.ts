@@ -10,7 +10,7 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { CONTROL_TABLE_SCHEMA, type ControlTableSchema } from '../../lambdas/adapters/aws/dynamodb-state-store.ts';
+import { CONTROL_TABLE_SCHEMA, type ControlTableSchema } from '../../lambdas/core/control-table.ts';
 
 /**
  * The item operations `DynamoDbStateStore` performs (transactions are authorised per item by these same actions).

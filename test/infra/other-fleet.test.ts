@@ -3,10 +3,10 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
+import { RESTART_DOCUMENT } from '../../lambdas/core/document-names.ts';
+import { controlPlaneServiceName } from '../../lambdas/core/metrics.ts';
 import { toScheduler } from '../../lambdas/core/schedules.ts';
-import { RESTART_DOCUMENT } from '../../lambdas/use-cases/remediate.ts';
 import { contactEmails } from '../../lib/constructs/notifications.ts';
-import { controlPlaneServiceName } from '../../lib/metrics.ts';
 import { logRetention } from '../../lib/retention.ts';
 import { cdkNagChecks, cfnLintCheck } from './support/shared-checks.ts';
 import {

@@ -18,6 +18,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { CONTROL_TABLE_SCHEMA, type ControlTableIndexName, type KeyAttribute } from '../../core/control-table.ts';
 import { ControlPlaneError, VersionConflictError } from '../../core/errors.ts';
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
@@ -33,10 +34,8 @@ import {
 } from '../../ports.ts';
 
 /**
- * The control table: one DynamoDB table (string keys `pk`/`sk`) holding every record of the control plane, three
- * global secondary indexes and a TTL attribute. The CDK stack and the tests create the table from this description.
- *
- * Items (pk / sk):
+ * The control table's items (pk / sk); its keys, indexes and TTL attribute are `CONTROL_TABLE_SCHEMA` in
+ * `core/control-table.ts`:
  * - `TARGET#<targetId>` / `STATE`: a target's health state; `version` guards every write.
  * - `INCIDENT#<id>` / `META`: an incident; `version` guards every write.
  * - `INCIDENT#<id>` / `TL#<at, 15 digits>#<incident version, 8 digits>#<index, 3 digits>`: its timeline entries,
@@ -45,57 +44,7 @@ import {
  * - `ATTEMPT#<id>` / `META`: a remediation attempt; `COMMAND#<commandId>` / `ATTEMPT`: the attempt a command carries.
  * - `ISOLATION` / `SERVICE#<name>` and `MAINTENANCE` / `WINDOW#<id>`: small collections, read whole with one
  *   strongly consistent query (an isolation mark must be seen by the very next restart decision).
- *
- * Indexes (all sparse, all projecting every attribute, so a query returns whole records):
- * - `listing` (`listKey`, `listAt`): `INCIDENTS` by opening time; `ATTEMPTS#<service>` by request time.
- * - `active` (`activeKey`, `activeAt`): `OPEN_INCIDENTS` by opening time, only while not resolved;
- *   `PENDING_ATTEMPTS` by request time, only while pending.
- * - `due` (`dueShard` = `DUE`, `nextAt`): incidents with an escalation timer, only while it is set.
- * One partition per list is plenty for one fleet (tens of open incidents, a few restarts an hour); index reads are
- * eventually consistent, which the sweeps tolerate: every write they lead to is conditional on a version.
  */
-export const CONTROL_TABLE_SCHEMA = {
-  partitionKey: { name: 'pk', type: 'S' },
-  sortKey: { name: 'sk', type: 'S' },
-  timeToLiveAttribute: 'expiresAt',
-  globalSecondaryIndexes: [
-    {
-      indexName: 'listing',
-      partitionKey: { name: 'listKey', type: 'S' },
-      sortKey: { name: 'listAt', type: 'N' },
-      projection: 'ALL',
-    },
-    {
-      indexName: 'active',
-      partitionKey: { name: 'activeKey', type: 'S' },
-      sortKey: { name: 'activeAt', type: 'N' },
-      projection: 'ALL',
-    },
-    {
-      indexName: 'due',
-      partitionKey: { name: 'dueShard', type: 'S' },
-      sortKey: { name: 'nextAt', type: 'N' },
-      projection: 'ALL',
-    },
-  ],
-} as const satisfies ControlTableSchema;
-
-export interface ControlTableSchema {
-  readonly partitionKey: KeyAttribute;
-  readonly sortKey: KeyAttribute;
-  readonly timeToLiveAttribute: string;
-  readonly globalSecondaryIndexes: readonly {
-    readonly indexName: string;
-    readonly partitionKey: KeyAttribute;
-    readonly sortKey: KeyAttribute;
-    readonly projection: 'ALL';
-  }[];
-}
-
-interface KeyAttribute {
-  readonly name: string;
-  readonly type: 'S' | 'N';
-}
 
 /** CreateTable input for the control table (on-demand capacity). */
 export function controlTableCreateInput(tableName: string): CreateTableCommandInput {
@@ -351,7 +300,7 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
 
   async listOpenIncidents(): Promise<Incident[]> {
     const items = await this.queryAll({
-      IndexName: 'active',
+      IndexName: 'active' satisfies ControlTableIndexName,
       KeyConditionExpression: '#k = :k',
       ExpressionAttributeNames: { '#k': 'activeKey' },
       ExpressionAttributeValues: { ':k': ACTIVE.incidents },
@@ -361,7 +310,7 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
 
   async listIncidentsDue(now: number): Promise<Incident[]> {
     const items = await this.queryAll({
-      IndexName: 'due',
+      IndexName: 'due' satisfies ControlTableIndexName,
       KeyConditionExpression: '#k = :k AND #at <= :now',
       ExpressionAttributeNames: { '#k': 'dueShard', '#at': 'nextAt' },
       ExpressionAttributeValues: { ':k': DUE, ':now': now },
@@ -373,7 +322,7 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
     const { since, limit } = query;
     const items = await this.queryAll(
       {
-        IndexName: 'listing',
+        IndexName: 'listing' satisfies ControlTableIndexName,
         KeyConditionExpression: '#k = :k',
         ScanIndexForward: false,
         ...(since === undefined
@@ -459,7 +408,7 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
     const lists = await Promise.all(
       services.map((service) =>
         this.queryAll({
-          IndexName: 'listing',
+          IndexName: 'listing' satisfies ControlTableIndexName,
           KeyConditionExpression: '#k = :k AND #at >= :since',
           ExpressionAttributeNames: { '#k': 'listKey', '#at': 'listAt' },
           ExpressionAttributeValues: { ':k': LIST.attempts(service), ':since': since },
@@ -505,7 +454,7 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
 
   async listPendingAttempts(before: number): Promise<RemediationAttempt[]> {
     const items = await this.queryAll({
-      IndexName: 'active',
+      IndexName: 'active' satisfies ControlTableIndexName,
       KeyConditionExpression: '#k = :k AND #at < :before',
       ExpressionAttributeNames: { '#k': 'activeKey', '#at': 'activeAt' },
       ExpressionAttributeValues: { ':k': ACTIVE.attempts, ':before': before },

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { HANDLERS } from '../../../lambdas/handlers/environment.ts';
+import { HANDLERS } from '../../../lambdas/core/handler-environment.ts';
 import { addControlPlane } from '../../../lib/app.ts';
 import type { ControlPlaneStack } from '../../../lib/control-plane-stack.ts';
 

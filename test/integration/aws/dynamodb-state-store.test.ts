@@ -14,11 +14,11 @@ import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, TransactWriteComma
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  CONTROL_TABLE_SCHEMA,
   controlTableCreateInput,
   controlTableTimeToLiveInput,
   DynamoDbStateStore,
 } from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
+import { CONTROL_TABLE_SCHEMA } from '../../../lambdas/core/control-table.ts';
 import { VersionConflictError } from '../../../lambdas/core/errors.ts';
 import { acknowledge, resolve } from '../../../lambdas/core/escalation.ts';
 import { initialTargetState } from '../../../lambdas/core/health-state.ts';

@@ -20,9 +20,9 @@ import {
 } from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
+import type { HandlerEnvironment } from '../../../lambdas/core/handler-environment.ts';
 import { type AwsRuntime, createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
 import { createCommandStatusHandler } from '../../../lambdas/handlers/command-status.ts';
-import type { HandlerEnvironment } from '../../../lambdas/handlers/environment.ts';
 import { createEscalationSweepHandler } from '../../../lambdas/handlers/escalation-sweep.ts';
 import { createOperatorApiHandler } from '../../../lambdas/handlers/operator-api.ts';
 import { createProbeHandler } from '../../../lambdas/handlers/probe.ts';

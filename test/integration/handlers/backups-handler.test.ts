@@ -21,12 +21,12 @@ import { S3ObjectStore } from '../../../lambdas/adapters/aws/s3-object-store.ts'
 import { DRILL_SUFFIX } from '../../../lambdas/core/backup-policy.ts';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
+import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../../lambdas/core/document-names.ts';
+import type { HandlerEnvironment } from '../../../lambdas/core/handler-environment.ts';
 import { type AwsRuntime, createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
 import { createBackupsHandler, DRILL_MARGIN_MS } from '../../../lambdas/handlers/backups.ts';
 import { createCommandStatusHandler } from '../../../lambdas/handlers/command-status.ts';
-import type { HandlerEnvironment } from '../../../lambdas/handlers/environment.ts';
 import type { CommandRequest, CommandResult, CommandRunner, ObjectStore } from '../../../lambdas/ports.ts';
-import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../../lambdas/use-cases/backups.ts';
 import { ManualClock } from '../../support/harness.ts';
 import { lambdaContext } from '../../support/lambda-context.ts';
 import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';

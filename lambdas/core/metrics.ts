@@ -3,8 +3,8 @@
  * alarms and dashboard read. One object, imported by both sides, so a renamed metric cannot silently blind an alarm.
  *
  * Powertools adds the dimension `service` (= POWERTOOLS_SERVICE_NAME, see `controlPlaneServiceName`) to every
- * metric it emits; the per-metric dimensions below come on top of it. This file imports nothing from the CDK so a
- * Lambda bundle can import it.
+ * metric it emits; the per-metric dimensions below come on top of it. A contract shared by `lib/` and the handlers,
+ * so it lives in the core (as `events.ts` does for the events) and imports nothing.
  */
 export const CONTROL_PLANE_METRICS = {
   namespace: 'ACGS/OpsControlPlane',
