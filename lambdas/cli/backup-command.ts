@@ -1,6 +1,7 @@
 import type { CataloguedBackup } from '../core/backup-policy.ts';
 import { formatDuration } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
+import { formatTable } from '../core/text-table.ts';
 import {
   applyRetention,
   lastOutputLine,
@@ -12,7 +13,7 @@ import {
 import { parseCommandLine } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor } from './local-options.ts';
-import { formatJson, formatTable } from './output.ts';
+import { formatJson } from './output.ts';
 
 const USAGE = `Usage:
   acgs-ops backup run        take a backup now (pg_dump, judged and published by the SSM document)

@@ -2,6 +2,7 @@ import type { FleetConfig } from '../core/config-schema.ts';
 import { formatDuration } from '../core/duration.ts';
 import { EXIT_CODE, type HealthSummary, type ProbeResult, summarizeHealth } from '../core/probe-evaluation.ts';
 import { type Target, targetsFromConfig } from '../core/targets.ts';
+import { formatTable } from '../core/text-table.ts';
 import type { Clock, Prober } from '../ports.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
 import { startStopwatch } from '../probes/probe-outcome.ts';
@@ -9,7 +10,7 @@ import { runProbes } from '../probes/run-probes.ts';
 import { parseCommandArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { loadFleetConfig } from './load-config.ts';
-import { formatJson, formatTable } from './output.ts';
+import { formatJson } from './output.ts';
 
 const USAGE = `Usage: acgs-ops health [--config FILE] [--json]
 

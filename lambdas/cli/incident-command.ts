@@ -1,8 +1,10 @@
 import { SEVERITIES } from '../core/config-schema.ts';
-import { formatDuration, formatInstant } from '../core/duration.ts';
+import { formatDuration } from '../core/duration.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import type { TimelineEntry } from '../core/incident.ts';
 import { checkInput, escapeControlCharacters } from '../core/operator-input.ts';
+import { formatTable } from '../core/text-table.ts';
+import { describeEntry } from '../core/timeline-wording.ts';
 import {
   type ApiRequest,
   type ApiResponse,
@@ -16,7 +18,7 @@ import { parseCommandLine } from './args.ts';
 import { callOperatorApi } from './aws-operator-client.ts';
 import type { CliCommand } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
-import { formatJson, formatTable } from './output.ts';
+import { formatJson } from './output.ts';
 
 const USAGE = `Usage:
   acgs-ops incident list [--all]
@@ -225,33 +227,4 @@ function showText(view: View & { timeline: Timeline }): string {
   ];
   // Stored text (titles, notes, names) may predate the input rules: never let it reach the terminal raw.
   return `${lines.map(escapeControlCharacters).join('\n')}\n`;
-}
-
-export function describeEntry(e: TimelineEntry): string {
-  switch (e.type) {
-    case 'opened':
-      return `opened ${e.severity}: ${e.detail}`;
-    case 'severity-raised':
-      return `severity ${e.from} -> ${e.to}: ${e.detail}`;
-    case 'impact-changed':
-      return `impact grew: ${e.added.join(', ')}`;
-    case 'flapping':
-      return e.flapping ? 'flapping started' : 'flapping stopped';
-    case 'paged':
-      return `paged level ${e.level} (${e.levelName}) [${e.why}]: ${e.contacts.join(', ')}`;
-    case 'page-muted':
-      return `page muted by maintenance window ${e.window} until ${formatInstant(e.until)}`;
-    case 'acknowledged':
-      return `acknowledged by ${e.by}${e.note ? `: ${e.note}` : ''}`;
-    case 'ack-expired':
-      return 'acknowledgement expired';
-    case 'remediation':
-      return `${e.action} ${e.service} ${e.outcome}: ${e.detail}`;
-    case 'breaker-open':
-      return `restart breaker open for ${e.service}: ${e.restarts} restarts in ${formatDuration(e.windowMs)}`;
-    case 'note':
-      return `note by ${e.by}: ${e.text}`;
-    case 'resolved':
-      return `resolved by ${e.by}: ${e.resolution}`;
-  }
 }

@@ -2,11 +2,12 @@ import { formatInstant } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
 import { MAINTENANCE_WINDOW_DELAY, MAINTENANCE_WINDOW_LENGTH } from '../core/escalation.ts';
 import { checkInput, incidentReason } from '../core/operator-input.ts';
+import { formatTable } from '../core/text-table.ts';
 import { checkMaintenanceSubjects, endMaintenanceWindow, openMaintenanceWindow } from '../use-cases/maintenance.ts';
 import { durationOption, parseCommandLine } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
-import { formatJson, formatTable } from './output.ts';
+import { formatJson } from './output.ts';
 
 const USAGE = `Usage:
   acgs-ops maintenance start --for DURATION --reason TEXT [--service NAME]... [--in DURATION]

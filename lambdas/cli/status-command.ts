@@ -2,11 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatDuration, formatInstant } from '../core/duration.ts';
 import { escapeControlCharacters } from '../core/operator-input.ts';
+import { formatTable } from '../core/text-table.ts';
 import type { Heartbeat } from '../local/daemon.ts';
 import { parseCommandArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor } from './local-options.ts';
-import { formatJson, formatTable } from './output.ts';
+import { formatJson } from './output.ts';
 
 const USAGE = `Usage: acgs-ops status [--config FILE] [--state DIR] [--json]
 

@@ -1,6 +1,7 @@
 import { formatDuration } from './duration.ts';
 import type { Page } from './escalation.ts';
 import type { Incident, TimelineEntry } from './incident.ts';
+import { describeEntry } from './timeline-wording.ts';
 
 /**
  * The words of a page, the same on every channel: what, where, severity, since when, what was done, and how to
@@ -59,7 +60,7 @@ export function formatPage(
   const where = [incident.services.length > 0 ? incident.services.join(', ') : undefined, incident.host]
     .filter(Boolean)
     .join(' on ');
-  const actions = recent.flatMap(describeAction);
+  const actions = recent.flatMap((entry) => describeEntry(entry, 'page') ?? []);
   const acknowledge = options.acknowledgeHint.replaceAll('{id}', incident.id);
   const subjectFull = `[${page.severity}] ${options.fleet}: ${incident.title} (${incident.id})`;
   const subject = subjectFull.length <= 99 ? subjectFull : `${subjectFull.slice(0, 96)}...`;
@@ -96,21 +97,4 @@ export function formatPage(
       at: new Date(page.at).toISOString(),
     },
   };
-}
-
-function describeAction(entry: TimelineEntry): string[] {
-  switch (entry.type) {
-    case 'remediation':
-      return [entry.detail];
-    case 'breaker-open':
-      return [
-        `restart breaker open for ${entry.service} (${entry.restarts} restarts in ${formatDuration(entry.windowMs)})`,
-      ];
-    case 'paged':
-      return [`paged level ${entry.level} (${entry.levelName})`];
-    case 'acknowledged':
-      return [`acknowledged by ${entry.by}`];
-    default:
-      return [];
-  }
 }
