@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import type { Schedule } from '../lambdas/core/config-schema.ts';
+import type { Schedule } from '../lambdas/core/schedules.ts';
 import { toCroner } from '../lambdas/core/schedules.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
-import { SCHEDULE_NAMES, scheduleProblem } from './schedules.ts';
-import { encodeServiceList, SERVICE_LIST_MAX_CHARS, serviceCommandSpec } from './ssm-document.ts';
+import { SCHEDULE_NAMES, type Schedule, scheduleProblem } from './schedules.ts';
+import { encodeServiceList, SERVICE_LIST_MAX_CHARS, serviceCommandSpec } from './service-list.ts';
 
 /**
  * The fleet config: one file drives the CDK stack, the Lambdas and the local daemon.
@@ -144,7 +144,7 @@ const scheduleSchema = (min: number, max: number) =>
       },
       { error: SCHEDULE_SHAPE },
     )
-    .transform((s, ctx): { every: number } | { cron: string } => {
+    .transform((s, ctx): Schedule => {
       if (s.every !== undefined && s.cron === undefined) return { every: s.every };
       if (s.cron !== undefined && s.every === undefined) return { cron: s.cron };
       ctx.addIssue({ code: 'custom', message: SCHEDULE_SHAPE });
@@ -469,7 +469,6 @@ export type FleetConfigInput = z.input<typeof fleetConfigSchema>;
 export type FleetConfig = z.output<typeof fleetConfigSchema>;
 export type ServiceConfig = FleetConfig['services'][number];
 export type CheckConfig = FleetConfig['checks'][number];
-export type Schedule = z.output<typeof frequentSchedule>;
 export type EscalationLevel = FleetConfig['escalation']['levels'][number];
 export type Contact = EscalationLevel['contacts'][number];
 export type ChannelConfig = FleetConfig['notifications']['channels'][number];

@@ -1,6 +1,6 @@
 import type { Contact, FleetConfig, Severity } from './config-schema.ts';
 import { DAY_MS, type DurationBounds, formatDuration, MINUTE_MS } from './duration.ts';
-import type { Incident, PageReason, TimelineEntry } from './incident.ts';
+import type { EscalationPolicy, Incident, PageReason, TimelineEntry } from './incident.ts';
 
 /**
  * Escalation as data. The policy is frozen onto the incident when it opens (a config change never rewrites the
@@ -13,41 +13,9 @@ import type { Incident, PageReason, TimelineEntry } from './incident.ts';
  * - resolved -> nothing more;
  * - a maintenance window covering every subject of the incident defers any page to the window's end (detection and
  *   the incident itself are not muted).
+ *
+ * The policy and the state are types of the incident (`core/incident.ts`), which carries them.
  */
-export interface EscalationPolicy {
-  readonly levels: readonly {
-    readonly level: number;
-    readonly name: string;
-    readonly responseTime: Partial<Record<Severity, number | undefined>>;
-    readonly contacts: readonly Contact[];
-  }[];
-  readonly firstPage: Record<Severity, { readonly throughLevel: number; readonly roles: readonly Contact['role'][] }>;
-  readonly repeatEvery: number;
-  readonly ackTimeout: Record<Severity, number>;
-  readonly responseTime: Record<Severity, number>;
-}
-
-export interface EscalationState {
-  readonly policy: EscalationPolicy;
-  /** Highest level paged so far; 0 before the first page. */
-  readonly level: number;
-  /** When the sweep must look at this incident next; absent once resolved. */
-  readonly nextAt?: number;
-  /** A first page for the current severity is owed (new incident, or its severity rose). */
-  readonly pending?: 'opened' | 'severity-raised';
-  readonly pages: number;
-  /** The window that deferred the next step (its end is `nextAt`); ending the window early brings `nextAt` in. */
-  readonly mutedBy?: string;
-  /** A step is delivering pages until then: nobody else may take a step before it ends (or expires, after a crash). */
-  readonly leaseUntil?: number;
-  /** Consecutive steps whose pages all failed to go out. */
-  readonly deliveryFailures?: number;
-  /**
-   * Pages (`pageKey`) already delivered, and recorded, by a step that has not settled: a step redone after a crash
-   * leaves them out instead of paging the same people twice. Cleared when a step settles.
-   */
-  readonly delivered?: readonly string[];
-}
 
 export interface Page {
   readonly incidentId: string;

@@ -1,8 +1,8 @@
 import type { FleetConfig, Severity } from './config-schema.ts';
-import type { EscalationPolicy } from './escalation.ts';
 import type { TargetState } from './health-state.ts';
 import { isTroubled } from './health-state.ts';
 import {
+  type EscalationPolicy,
   higherSeverity,
   type Incident,
   type IncidentKind,

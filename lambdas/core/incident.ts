@@ -1,5 +1,4 @@
-import type { Severity } from './config-schema.ts';
-import type { EscalationState } from './escalation.ts';
+import type { Contact, Severity } from './config-schema.ts';
 
 /**
  * The incident record and its typed timeline. Kept small: the timeline is stored apart (append-only), so a long
@@ -54,6 +53,43 @@ export interface Incident {
   /** Services whose restart breaker tripped while this incident was open (escalated once each). */
   readonly breakerTripped: readonly string[];
   readonly version: number;
+}
+
+/** The escalation rules frozen onto an incident when it opens (`freezePolicy` in `core/escalation.ts`). */
+export interface EscalationPolicy {
+  readonly levels: readonly {
+    readonly level: number;
+    readonly name: string;
+    readonly responseTime: Partial<Record<Severity, number | undefined>>;
+    readonly contacts: readonly Contact[];
+  }[];
+  readonly firstPage: Record<Severity, { readonly throughLevel: number; readonly roles: readonly Contact['role'][] }>;
+  readonly repeatEvery: number;
+  readonly ackTimeout: Record<Severity, number>;
+  readonly responseTime: Record<Severity, number>;
+}
+
+/** Where an incident's escalation stands; `core/escalation.ts` moves it on. */
+export interface EscalationState {
+  readonly policy: EscalationPolicy;
+  /** Highest level paged so far; 0 before the first page. */
+  readonly level: number;
+  /** When the sweep must look at this incident next; absent once resolved. */
+  readonly nextAt?: number;
+  /** A first page for the current severity is owed (new incident, or its severity rose). */
+  readonly pending?: 'opened' | 'severity-raised';
+  readonly pages: number;
+  /** The window that deferred the next step (its end is `nextAt`); ending the window early brings `nextAt` in. */
+  readonly mutedBy?: string;
+  /** A step is delivering pages until then: nobody else may take a step before it ends (or expires, after a crash). */
+  readonly leaseUntil?: number;
+  /** Consecutive steps whose pages all failed to go out. */
+  readonly deliveryFailures?: number;
+  /**
+   * Pages (`pageKey`) already delivered, and recorded, by a step that has not settled: a step redone after a crash
+   * leaves them out instead of paging the same people twice. Cleared when a step settles.
+   */
+  readonly delivered?: readonly string[];
 }
 
 export type TimelineEntry = { readonly at: number } & (

@@ -1,5 +1,4 @@
 import { Cron } from 'croner';
-import type { FleetConfig, Schedule } from './config-schema.ts';
 import { ControlPlaneError } from './errors.ts';
 
 /**
@@ -9,6 +8,12 @@ import { ControlPlaneError } from './errors.ts';
  */
 export const SCHEDULE_NAMES = ['probe', 'escalationSweep', 'backup', 'backupMonitor', 'cleanup', 'drill'] as const;
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
+
+/** A schedule as the config declares it (the config schema validates it): a period in ms, or a 5-field cron expression. */
+export type Schedule = { readonly every: number } | { readonly cron: string };
+
+/** The schedules of a fleet config (`FleetConfig['schedules']` has this shape). */
+export type DeclaredSchedules = { readonly [name in ScheduleName]?: Schedule | undefined };
 
 export interface CronerSchedule {
   /** A 6-field croner pattern (seconds first) in `timezone`. */
@@ -24,7 +29,7 @@ export interface SchedulerSchedule {
   readonly timezone: string;
 }
 
-export function declaredSchedules(config: FleetConfig): [ScheduleName, Schedule][] {
+export function declaredSchedules(config: { readonly schedules: DeclaredSchedules }): [ScheduleName, Schedule][] {
   return SCHEDULE_NAMES.flatMap((name) => {
     const s = config.schedules[name];
     return s === undefined ? [] : [[name, s] as [ScheduleName, Schedule]];

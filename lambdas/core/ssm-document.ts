@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { BackupManifest } from './backup-policy.ts';
-import type { BackupConfig, FleetConfig, ServiceConfig } from './config-schema.ts';
+import type { BackupConfig, FleetConfig } from './config-schema.ts';
 import { ControlPlaneError, NotFoundError } from './errors.ts';
+import { encodeServiceList, serviceCommandSpec } from './service-list.ts';
 import { parseYamlWithSchema, type YamlProblem } from './yaml-schema.ts';
 
 /**
@@ -281,28 +282,6 @@ export interface ServiceCommandOptions {
   readonly logLines?: number;
 }
 
-/** What the documents need to know about one service, with paths made absolute against `fleet.root`. */
-export interface ServiceCommandSpec {
-  readonly name: string;
-  readonly port: number;
-  readonly directory: string;
-  readonly startCommand: string;
-  readonly logFile: string;
-  readonly healthUrl: string;
-}
-
-export function serviceCommandSpec(config: FleetConfig, service: ServiceConfig): ServiceCommandSpec {
-  const host = service.host.includes(':') && !service.host.startsWith('[') ? `[${service.host}]` : service.host;
-  return {
-    name: service.name,
-    port: service.port,
-    directory: underRoot(config.fleet.root, service.directory),
-    startCommand: service.start,
-    logFile: underRoot(config.fleet.root, service.logFile),
-    healthUrl: `${service.scheme}://${host}:${service.port}${service.healthPath}`,
-  };
-}
-
 /**
  * The full parameter map of a service document for one service of the fleet (by default `acgs-restart-service`).
  * A config that loads yields values the documents accept (the config and the documents share the patterns of
@@ -364,16 +343,6 @@ export function fleetCommandParameters(
   return pick(all, FLEET_DOCUMENT_PARAMETERS[document]);
 }
 
-/** The maxChars of the `Services` parameter of acgs-start-all, acgs-stop-all and acgs-rolling-update. */
-export const SERVICE_LIST_MAX_CHARS = 8192;
-
-/** The `Services` value of the *-all documents: entries `name port directory logFile healthUrl startCommand...`. */
-export function encodeServiceList(services: readonly ServiceCommandSpec[]): string {
-  return services
-    .map((s) => [s.name, String(s.port), s.directory, s.logFile, s.healthUrl, s.startCommand].join(' '))
-    .join(',');
-}
-
 /** A restart (stop with grace, then start and wait) must end within the remediation command timeout. */
 function defaultTimeoutSeconds(config: FleetConfig, graceSeconds: number): number {
   const budget = Math.floor(Math.min(config.recovery.serviceRestart, config.remediation.restartTimeout) / 1000);
@@ -397,11 +366,6 @@ function clientHost(host: string): string {
 }
 
 /** `path` made absolute against `root`, without trailing slashes (the documents' path pattern has none). */
-function underRoot(root: string, path: string): string {
-  const absolute = path.startsWith('/') ? path : `${root.replace(/\/+$/, '')}/${path.replace(/^(\.\/)+/, '')}`;
-  return absolute.replace(/(.)\/+$/, '$1');
-}
-
 function pick(all: Readonly<Record<string, string>>, names: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of names) {

@@ -1,6 +1,5 @@
 import {
   type EscalationOutcome,
-  type EscalationState,
   type MaintenanceWindow,
   type Page,
   pageKey,
@@ -8,7 +7,7 @@ import {
   withoutDelivered,
 } from '../core/escalation.ts';
 import { DETAIL_TYPE, incidentEventDetail } from '../core/events.ts';
-import type { Incident, TimelineEntry } from '../core/incident.ts';
+import type { EscalationState, Incident, TimelineEntry } from '../core/incident.ts';
 import type { Notification } from '../ports.ts';
 import { type ControlPlaneContext, publishEvents } from './context.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';

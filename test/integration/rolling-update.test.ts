@@ -19,7 +19,7 @@ import {
   ShellCommandRunner,
   type SpawnProcess,
 } from '../../lambdas/adapters/local/shell-command-runner.ts';
-import { encodeServiceList, type ServiceCommandSpec } from '../../lambdas/core/ssm-document.ts';
+import { encodeServiceList, type ServiceCommandSpec } from '../../lambdas/core/service-list.ts';
 import type { CommandResult } from '../../lambdas/ports.ts';
 
 /*

@@ -20,13 +20,12 @@ import {
   ShellCommandRunner,
   type SpawnProcess,
 } from '../../lambdas/adapters/local/shell-command-runner.ts';
+import { encodeServiceList, type ServiceCommandSpec } from '../../lambdas/core/service-list.ts';
 import {
-  encodeServiceList,
   FLEET_DOCUMENT_PARAMETERS,
   parseSsmDocument,
   renderScript,
   SERVICE_DOCUMENT_PARAMETERS,
-  type ServiceCommandSpec,
   type SsmDocument,
 } from '../../lambdas/core/ssm-document.ts';
 import type { CommandResult } from '../../lambdas/ports.ts';

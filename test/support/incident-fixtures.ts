@@ -1,7 +1,7 @@
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
-import { type EscalationPolicy, freezePolicy, type MaintenanceWindow } from '../../lambdas/core/escalation.ts';
+import { freezePolicy, type MaintenanceWindow } from '../../lambdas/core/escalation.ts';
 import { initialTargetState, type TargetHealth, type TargetState } from '../../lambdas/core/health-state.ts';
-import type { Incident } from '../../lambdas/core/incident.ts';
+import type { EscalationPolicy, Incident } from '../../lambdas/core/incident.ts';
 import { openIncident, type ProblemReport } from '../../lambdas/core/incident-planner.ts';
 import { loadShippedConfig, MINUTE, T0 } from './harness.ts';
 

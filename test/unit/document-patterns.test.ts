@@ -6,7 +6,8 @@ import {
   type DocumentValueKind,
 } from '../../lambdas/core/document-patterns.ts';
 import { serviceNames } from '../../lambdas/core/operator-input.ts';
-import { parseSsmDocument, SERVICE_LIST_MAX_CHARS, type SsmDocument } from '../../lambdas/core/ssm-document.ts';
+import { SERVICE_LIST_MAX_CHARS } from '../../lambdas/core/service-list.ts';
+import { parseSsmDocument, type SsmDocument } from '../../lambdas/core/ssm-document.ts';
 
 const DOCUMENTS_DIR = new URL('../../ssm-documents/', import.meta.url);
 const NAMES = readdirSync(DOCUMENTS_DIR)

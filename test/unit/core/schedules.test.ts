@@ -3,7 +3,7 @@ import { Cron } from 'croner';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
-import type { Schedule } from '../../../lambdas/core/config-schema.ts';
+import type { Schedule } from '../../../lambdas/core/schedules.ts';
 import { declaredSchedules, toCroner, toScheduler } from '../../../lambdas/core/schedules.ts';
 import { loadShippedConfig } from '../../support/harness.ts';
 
