@@ -26,7 +26,7 @@ import type { ProblemReport } from '../core/incident-planner.ts';
 import { backupCommandParameters, backupId, drillCommandParameters } from '../core/ssm-document.ts';
 import type { CommandResult, CommandRunner, ObjectStore } from '../ports.ts';
 import { type ControlPlaneContext, mutingWindows } from './context.ts';
-import { clearProblem, raiseProblem } from './reconcile-incidents.ts';
+import { clearProblem, raiseProblem } from './problems.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 
 /**
