@@ -28,15 +28,10 @@ import type { ProbeResult } from '../lambdas/core/probe-evaluation.ts';
 import type { RemediationAttempt } from '../lambdas/core/remediation.ts';
 import type { Target } from '../lambdas/core/targets.ts';
 import { LocalDaemon } from '../lambdas/local/daemon.ts';
-import {
-  crash,
-  fleetConfigYaml,
-  planSimulatedFleet,
-  request,
-  type SimulatedFleetSpec,
-  startFleet,
-  stopFleet,
-} from '../lambdas/local/fleet-sim/fleet.ts';
+import { fleetConfigYaml } from '../lambdas/local/fleet-sim/config-text.ts';
+import { request } from '../lambdas/local/fleet-sim/loopback.ts';
+import { planSimulatedFleet, type SimulatedFleetSpec } from '../lambdas/local/fleet-sim/plan.ts';
+import { crash, startFleet, stopFleet } from '../lambdas/local/fleet-sim/processes.ts';
 import { type LocalRuntime, openLocalRuntime } from '../lambdas/local/runtime.ts';
 import type { Notification, Notifier, ProbeOptions, Prober } from '../lambdas/ports.ts';
 import { NetworkProber } from '../lambdas/probes/network-prober.ts';

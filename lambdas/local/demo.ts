@@ -13,16 +13,9 @@ import { monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
 import { acknowledgeIncident } from '../use-cases/operator-actions.ts';
 import { startAll } from '../use-cases/service-procedures.ts';
 import { LocalDaemon } from './daemon.ts';
-import {
-  crash,
-  fleetConfigYaml,
-  planSimulatedFleet,
-  type SimulatedFleetSpec,
-  setFault,
-  setStartFailure,
-  startFleet,
-  stopFleet,
-} from './fleet-sim/fleet.ts';
+import { fleetConfigYaml } from './fleet-sim/config-text.ts';
+import { planSimulatedFleet, type SimulatedFleetSpec } from './fleet-sim/plan.ts';
+import { crash, setFault, setStartFailure, startFleet, stopFleet } from './fleet-sim/processes.ts';
 import { type PostgresCluster, startPostgresCluster } from './postgres-cluster.ts';
 import { type LocalRuntime, openLocalRuntime } from './runtime.ts';
 

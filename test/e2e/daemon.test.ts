@@ -10,21 +10,22 @@ import { parse, stringify } from 'yaml';
 import type { SqliteStateStore } from '../../lambdas/adapters/local/sqlite-state-store.ts';
 import type { Incident, TimelineEntry } from '../../lambdas/core/incident.ts';
 import type { PageBody } from '../../lambdas/core/page-message.ts';
+import { type FleetConfigOptions, fleetConfigYaml } from '../../lambdas/local/fleet-sim/config-text.ts';
+import { portIsFree } from '../../lambdas/local/fleet-sim/loopback.ts';
 import {
   ACGS_SIMULATED_SERVICES,
-  crash,
-  type FleetConfigOptions,
-  fleetConfigYaml,
-  pidOf,
   planSimulatedFleet,
-  portIsFree,
   type SimulatedFleetSpec,
+} from '../../lambdas/local/fleet-sim/plan.ts';
+import {
+  crash,
+  pidOf,
   serviceOf,
   setFault,
   setStartFailure,
   startFleet,
   stopFleet,
-} from '../../lambdas/local/fleet-sim/fleet.ts';
+} from '../../lambdas/local/fleet-sim/processes.ts';
 import {
   type DaemonProcess,
   openStateStore,

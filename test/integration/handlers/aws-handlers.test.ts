@@ -26,14 +26,9 @@ import { createCommandStatusHandler } from '../../../lambdas/handlers/command-st
 import { createEscalationSweepHandler } from '../../../lambdas/handlers/escalation-sweep.ts';
 import { createOperatorApiHandler } from '../../../lambdas/handlers/operator-api.ts';
 import { createProbeHandler } from '../../../lambdas/handlers/probe.ts';
-import {
-  crash,
-  fleetConfigYaml,
-  planSimulatedFleet,
-  type SimulatedFleetSpec,
-  startFleet,
-  stopFleet,
-} from '../../../lambdas/local/fleet-sim/fleet.ts';
+import { fleetConfigYaml } from '../../../lambdas/local/fleet-sim/config-text.ts';
+import { planSimulatedFleet, type SimulatedFleetSpec } from '../../../lambdas/local/fleet-sim/plan.ts';
+import { crash, startFleet, stopFleet } from '../../../lambdas/local/fleet-sim/processes.ts';
 import { ManualClock, SECOND } from '../../support/harness.ts';
 import { lambdaContext } from '../../support/lambda-context.ts';
 import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';
