@@ -1,4 +1,4 @@
-import { runDemo } from '../local/demo.ts';
+import { runDemo } from '../demo/demo.ts';
 import { parseCommandArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
 

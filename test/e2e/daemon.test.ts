@@ -10,13 +10,13 @@ import { parse, stringify } from 'yaml';
 import type { SqliteStateStore } from '../../lambdas/adapters/local/sqlite-state-store.ts';
 import type { Incident, TimelineEntry } from '../../lambdas/core/incident.ts';
 import type { PageBody } from '../../lambdas/core/page-message.ts';
-import { type FleetConfigOptions, fleetConfigYaml } from '../../lambdas/local/fleet-sim/config-text.ts';
-import { portIsFree } from '../../lambdas/local/fleet-sim/loopback.ts';
+import { type FleetConfigOptions, fleetConfigYaml } from '../../lambdas/demo/fleet-sim/config-text.ts';
+import { portIsFree } from '../../lambdas/demo/fleet-sim/loopback.ts';
 import {
   ACGS_SIMULATED_SERVICES,
   planSimulatedFleet,
   type SimulatedFleetSpec,
-} from '../../lambdas/local/fleet-sim/plan.ts';
+} from '../../lambdas/demo/fleet-sim/plan.ts';
 import {
   crash,
   pidOf,
@@ -25,7 +25,7 @@ import {
   setStartFailure,
   startFleet,
   stopFleet,
-} from '../../lambdas/local/fleet-sim/processes.ts';
+} from '../../lambdas/demo/fleet-sim/processes.ts';
 import {
   type DaemonProcess,
   openStateStore,

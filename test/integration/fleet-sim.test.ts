@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import { evaluateHttp } from '../../lambdas/core/probe-evaluation.ts';
 import type { HttpTarget } from '../../lambdas/core/targets.ts';
-import { fleetConfigYaml } from '../../lambdas/local/fleet-sim/config-text.ts';
-import { portIsFree, request } from '../../lambdas/local/fleet-sim/loopback.ts';
+import { fleetConfigYaml } from '../../lambdas/demo/fleet-sim/config-text.ts';
+import { portIsFree, request } from '../../lambdas/demo/fleet-sim/loopback.ts';
 import {
   ACGS_SIMULATED_SERVICES,
   planSimulatedFleet,
@@ -17,7 +17,7 @@ import {
   type SimulatedServiceInput,
   SSM_PATH_PATTERN,
   SSM_START_COMMAND_PATTERN,
-} from '../../lambdas/local/fleet-sim/plan.ts';
+} from '../../lambdas/demo/fleet-sim/plan.ts';
 import {
   crash,
   isAlive,
@@ -31,7 +31,7 @@ import {
   stateOf,
   stopFleet,
   stopService,
-} from '../../lambdas/local/fleet-sim/processes.ts';
+} from '../../lambdas/demo/fleet-sim/processes.ts';
 import { freePort } from '../support/local-servers.ts';
 
 const THREE: readonly SimulatedServiceInput[] = [

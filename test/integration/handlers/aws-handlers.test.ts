@@ -21,14 +21,14 @@ import {
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
 import type { HandlerEnvironment } from '../../../lambdas/core/handler-environment.ts';
+import { fleetConfigYaml } from '../../../lambdas/demo/fleet-sim/config-text.ts';
+import { planSimulatedFleet, type SimulatedFleetSpec } from '../../../lambdas/demo/fleet-sim/plan.ts';
+import { crash, startFleet, stopFleet } from '../../../lambdas/demo/fleet-sim/processes.ts';
 import { type AwsRuntime, createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
 import { createCommandStatusHandler } from '../../../lambdas/handlers/command-status.ts';
 import { createEscalationSweepHandler } from '../../../lambdas/handlers/escalation-sweep.ts';
 import { createOperatorApiHandler } from '../../../lambdas/handlers/operator-api.ts';
 import { createProbeHandler } from '../../../lambdas/handlers/probe.ts';
-import { fleetConfigYaml } from '../../../lambdas/local/fleet-sim/config-text.ts';
-import { planSimulatedFleet, type SimulatedFleetSpec } from '../../../lambdas/local/fleet-sim/plan.ts';
-import { crash, startFleet, stopFleet } from '../../../lambdas/local/fleet-sim/processes.ts';
 import { ManualClock, SECOND } from '../../support/harness.ts';
 import { lambdaContext } from '../../support/lambda-context.ts';
 import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';

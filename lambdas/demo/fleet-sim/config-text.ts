@@ -226,7 +226,7 @@ export function fleetConfigYaml(spec: SimulatedFleetSpec, options: FleetConfigOp
     },
     recovery: { rto: '5m', rpo: '1m', serviceRestart: duration(t.restartTimeout), healthCheck: '5s' },
   };
-  const text = `# Simulated ACGS-1 fleet (lambdas/local/fleet-sim): real processes on 127.0.0.1, demo timings.\n${stringify(config, { lineWidth: 0 })}`;
+  const text = `# Simulated ACGS-1 fleet (lambdas/demo/fleet-sim): real processes on 127.0.0.1, demo timings.\n${stringify(config, { lineWidth: 0 })}`;
   const parsed = parseFleetConfig(text);
   if (!parsed.ok)
     throw new Error(

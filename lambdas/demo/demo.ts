@@ -8,16 +8,16 @@ import type { Incident } from '../core/incident.ts';
 import { incidentMetrics } from '../core/incident.ts';
 import { formatTable } from '../core/text-table.ts';
 import { describeEntry } from '../core/timeline-wording.ts';
+import { LocalDaemon } from '../local/daemon.ts';
+import { type PostgresCluster, startPostgresCluster } from '../local/postgres-cluster.ts';
+import { type LocalRuntime, openLocalRuntime } from '../local/runtime.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
 import { monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
 import { acknowledgeIncident } from '../use-cases/operator-actions.ts';
 import { startAll } from '../use-cases/service-procedures.ts';
-import { LocalDaemon } from './daemon.ts';
 import { fleetConfigYaml } from './fleet-sim/config-text.ts';
 import { planSimulatedFleet, type SimulatedFleetSpec } from './fleet-sim/plan.ts';
 import { crash, setFault, setStartFailure, startFleet, stopFleet } from './fleet-sim/processes.ts';
-import { type PostgresCluster, startPostgresCluster } from './postgres-cluster.ts';
-import { type LocalRuntime, openLocalRuntime } from './runtime.ts';
 
 export interface DemoOptions {
   readonly write: (text: string) => void;
