@@ -1,10 +1,6 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.ts';
 import { SsmCommandRunner } from '../adapters/aws/ssm-command-runner.ts';
@@ -14,6 +10,7 @@ import type { CommandRequest, CommandRunner, ObjectStore } from '../ports.ts';
 import { applyRetention, type BackupDestination, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
 import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS, jsonRecord } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
+import { withPowertools } from './middleware.ts';
 
 /** Time kept back from the Lambda's deadline after the drill's wait: recording the report and the incident. */
 export const DRILL_MARGIN_MS = 60_000;
@@ -30,7 +27,7 @@ export interface BackupWiring {
  */
 export function createBackupsHandler(runtime: AwsRuntime, wiring: BackupWiring) {
   const { ctx } = runtime;
-  return middy(async (event: unknown, context: Context) => {
+  return withPowertools(runtime, async (event: unknown, context: Context) => {
     const parsed = backupTaskSchema.safeParse(event);
     if (!parsed.success)
       throw new ControlPlaneError('INVALID_EVENT', `expected {"task": "backup"|"monitor"|"retention"|"drill"}`);
@@ -59,10 +56,7 @@ export function createBackupsHandler(runtime: AwsRuntime, wiring: BackupWiring) 
         return { task: 'drill', backup: run.manifest.id, status: run.result.status, met: run.judgement?.met ?? false };
       }
     }
-  })
-    .use(injectLambdaContext(runtime.logger))
-    .use(logMetrics(runtime.metrics))
-    .use(captureLambdaHandler(runtime.tracer));
+  });
 }
 
 /**

@@ -1,13 +1,10 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import { parseCommandStatusEvent } from '../adapters/aws/ssm-command-runner.ts';
 import { BACKUP_DOCUMENT, RESTART_DOCUMENT } from '../core/document-names.ts';
 import { finishBackupCommand } from '../use-cases/backups.ts';
 import { finishRemediation } from '../use-cases/remediate.ts';
 import { type AwsRuntime, awsRuntime, jsonRecord } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
+import { withPowertools } from './middleware.ts';
 
 /**
  * SSM command status change (EventBridge, default bus), routed by the document that ended: a restart sent by the
@@ -20,7 +17,7 @@ export function createCommandStatusHandler(runtime: AwsRuntime) {
   const ours = new Map(
     Object.entries(jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES)).map(([key, name]) => [name, key]),
   );
-  return middy(async (event: unknown) => {
+  return withPowertools(runtime, async (event: unknown) => {
     const change = parseCommandStatusEvent(event);
     if (change.status === 'pending') return { commandId: change.commandId, recorded: false, why: 'not final' };
     const document = ours.get(change.documentName);
@@ -54,10 +51,7 @@ export function createCommandStatusHandler(runtime: AwsRuntime) {
         });
         return { commandId: change.commandId, recorded: false, why: 'document not handled' };
     }
-  })
-    .use(injectLambdaContext(runtime.logger))
-    .use(logMetrics(runtime.metrics))
-    .use(captureLambdaHandler(runtime.tracer));
+  });
 }
 
 export const handler = lazyHandler(() => createCommandStatusHandler(awsRuntime()));
