@@ -30,8 +30,6 @@ const FAKE_ENV = {
   }),
   ACGS_DOCUMENT_NAMES: JSON.stringify({ 'acgs-restart-service': 'bench-restart' }),
   ACGS_COMMAND_LOG_GROUP: '/bench',
-  ACGS_FLEET_TAG_KEY: 'acgs:fleet',
-  ACGS_FLEET_TAG_VALUE: 'acgs-1',
   POWERTOOLS_SERVICE_NAME: 'bench',
   POWERTOOLS_METRICS_NAMESPACE: 'Bench',
   POWERTOOLS_METRICS_DISABLED: 'true',

@@ -121,8 +121,6 @@ export class ControlPlaneStack extends Stack {
       ACGS_TOPIC_ARNS: this.toJsonString(this.escalation.topicArnsByLevel()),
       ACGS_DOCUMENT_NAMES: this.toJsonString(this.runbooks.documentNames),
       ACGS_COMMAND_LOG_GROUP: commandOutput.logGroupName,
-      ACGS_FLEET_TAG_KEY: config.aws.fleetTag.key,
-      ACGS_FLEET_TAG_VALUE: config.aws.fleetTag.value,
       POWERTOOLS_SERVICE_NAME: serviceName,
       POWERTOOLS_METRICS_NAMESPACE: CONTROL_PLANE_METRICS.namespace,
     };

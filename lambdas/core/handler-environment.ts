@@ -13,8 +13,6 @@ export const handlerEnvironmentSchema = z.object({
   /** JSON object: document name in ssm-documents/ -> deployed SSM document name. */
   ACGS_DOCUMENT_NAMES: z.string().min(2),
   ACGS_COMMAND_LOG_GROUP: z.string().min(1),
-  ACGS_FLEET_TAG_KEY: z.string().min(1),
-  ACGS_FLEET_TAG_VALUE: z.string(),
   /** The backup bucket and its KMS key (backups Lambda only). */
   ACGS_BACKUP_BUCKET: z.string().min(1).optional(),
   ACGS_BACKUP_KMS_KEY: z.string().min(1).optional(),

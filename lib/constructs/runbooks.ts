@@ -71,9 +71,4 @@ export class Runbooks extends Construct {
       });
     });
   }
-
-  /** Keys of every document except `excluded`, in file order. */
-  documentKeysExcept(excluded: readonly string[]): string[] {
-    return Object.keys(this.documentNames).filter((key) => !excluded.includes(key));
-  }
 }

@@ -491,8 +491,6 @@ describe('Lambdas', () => {
         ].sort(),
       );
       expect(fnProps.Environment.Variables).toMatchObject({
-        ACGS_FLEET_TAG_KEY: config.aws.fleetTag.key,
-        ACGS_FLEET_TAG_VALUE: config.aws.fleetTag.value,
         POWERTOOLS_SERVICE_NAME: controlPlaneServiceName(config.fleet.name),
         POWERTOOLS_METRICS_NAMESPACE: CONTROL_PLANE_METRICS.namespace,
         ACGS_DOCUMENT_NAMES: JSON.stringify(synth.stack.runbooks.documentNames),

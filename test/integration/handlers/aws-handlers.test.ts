@@ -116,8 +116,6 @@ beforeAll(async () => {
     ACGS_TOPIC_ARNS: JSON.stringify(topics),
     ACGS_DOCUMENT_NAMES: JSON.stringify({ 'acgs-restart-service': RESTART_DOC }),
     ACGS_COMMAND_LOG_GROUP: '/acgs/commands',
-    ACGS_FLEET_TAG_KEY: key,
-    ACGS_FLEET_TAG_VALUE: value,
     POWERTOOLS_SERVICE_NAME: 'acgs-1-demo-control-plane',
     POWERTOOLS_METRICS_NAMESPACE: 'ACGS/OpsControlPlane',
   };

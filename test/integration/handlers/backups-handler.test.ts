@@ -201,8 +201,6 @@ beforeAll(async () => {
     ACGS_TOPIC_ARNS: JSON.stringify(topics),
     ACGS_DOCUMENT_NAMES: JSON.stringify(DOCUMENT_NAMES),
     ACGS_COMMAND_LOG_GROUP: '/acgs/commands',
-    ACGS_FLEET_TAG_KEY: 'acgs:fleet',
-    ACGS_FLEET_TAG_VALUE: 'acgs-1',
     ACGS_BACKUP_BUCKET: BUCKET,
     POWERTOOLS_SERVICE_NAME: 'acgs-1-control-plane',
     POWERTOOLS_METRICS_NAMESPACE: 'ACGS/OpsControlPlane',
