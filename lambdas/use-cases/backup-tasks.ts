@@ -1,0 +1,109 @@
+import type { BackupTask } from '../core/backup-task.ts';
+import { HOUR_MS } from '../core/duration.ts';
+import type { CommandRequest, CommandRunner } from '../ports.ts';
+import { applyRetention, type BackupDestination, monitorBackups, runBackup, runDrill } from './backups.ts';
+import type { ControlPlaneContext } from './context.ts';
+
+/** Time kept back from the Lambda's deadline after the drill's wait: recording the report and the incident. */
+export const DRILL_MARGIN_MS = 60_000;
+
+export interface BackupTaskWiring {
+  readonly destination: BackupDestination;
+  /** Waits for the drill document's result (the drill's report is its output). */
+  readonly drillRunner: CommandRunner;
+}
+
+/** What the invocation running the task has to work with. */
+export interface BackupTaskInvocation {
+  /** Time left before the invocation is killed; the drill's wait is bounded by it, less DRILL_MARGIN_MS. */
+  readonly remainingMs: number;
+}
+
+export type BackupTaskSummary =
+  | { readonly task: 'backup'; readonly id: string; readonly status: string; readonly commandId: string | null }
+  | {
+      readonly task: 'monitor';
+      readonly status: string;
+      readonly drill: string;
+      readonly reasons: readonly string[];
+    }
+  | { readonly task: 'retention'; readonly refused: string | null; readonly deleted: readonly string[] }
+  | { readonly task: 'drill'; readonly backup: string; readonly status: string; readonly met: boolean };
+
+export interface BackupTaskOutcome {
+  readonly summary: BackupTaskSummary;
+  /** Age of the newest good backup, in hours (monitor only, when there is one): the caller's metric. */
+  readonly backupAgeHours?: number;
+}
+
+/**
+ * One backup schedule's task: take the daily backup (dispatched; the document publishes it), judge what was
+ * published, prune, or run the restore drill, waiting for it within the time the invocation has left.
+ */
+export async function runBackupTask(
+  ctx: ControlPlaneContext,
+  task: BackupTask,
+  wiring: BackupTaskWiring,
+  invocation: BackupTaskInvocation,
+): Promise<BackupTaskOutcome> {
+  switch (task) {
+    case 'backup': {
+      const run = await runBackup(ctx, wiring.destination);
+      return {
+        summary: { task: 'backup', id: run.id, status: run.result.status, commandId: run.result.commandId ?? null },
+      };
+    }
+    case 'monitor': {
+      const judgement = await monitorBackups(ctx, wiring.destination.objects);
+      const summary: BackupTaskSummary = {
+        task: 'monitor',
+        status: judgement.status,
+        drill: judgement.drillStatus,
+        reasons: judgement.reasons,
+      };
+      return judgement.dataAgeMs === undefined
+        ? { summary }
+        : { summary, backupAgeHours: judgement.dataAgeMs / HOUR_MS };
+    }
+    case 'retention': {
+      const run = await applyRetention(ctx, wiring.destination.objects);
+      return { summary: { task: 'retention', refused: run.plan.refused ?? null, deleted: run.deleted } };
+    }
+    case 'drill': {
+      const runner = withinDeadline(wiring.drillRunner, invocation.remainingMs - DRILL_MARGIN_MS);
+      const run = await runDrill(ctx, wiring.destination, runner);
+      return {
+        summary: {
+          task: 'drill',
+          backup: run.manifest.id,
+          status: run.result.status,
+          met: run.judgement?.met ?? false,
+        },
+      };
+    }
+  }
+}
+
+/**
+ * The drill runner, bounded to the time the Lambda has left: the document's own TimeoutSeconds and the wait are cut
+ * to `budgetMs`, so a drill that cannot finish in time ends as `timed-out` (and is reported as a failed drill)
+ * instead of the Lambda being killed mid-wait with nothing recorded.
+ */
+export function withinDeadline(runner: CommandRunner, budgetMs: number): CommandRunner {
+  return {
+    run: (request: CommandRequest) => {
+      const seconds = Math.floor(budgetMs / 1000);
+      if (seconds < 1)
+        return Promise.resolve({ status: 'rejected', output: `no time left for the drill (${budgetMs} ms)` });
+      const declared = Number(request.parameters.TimeoutSeconds);
+      if (Number.isFinite(declared) && declared > 0 && declared * 1000 <= budgetMs && request.timeoutMs <= budgetMs)
+        return runner.run(request);
+      const bounded = Math.min(seconds, Number.isFinite(declared) && declared > 0 ? declared : seconds);
+      return runner.run({
+        ...request,
+        parameters: { ...request.parameters, TimeoutSeconds: String(bounded) },
+        timeoutMs: Math.min(request.timeoutMs, budgetMs),
+      });
+    },
+  };
+}
