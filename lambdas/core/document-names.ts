@@ -9,3 +9,24 @@ export const RESTART_DOCUMENT = 'acgs-restart-service' as const;
 export const BACKUP_DOCUMENT = 'acgs-backup-database';
 /** Restores the newest backup on a scratch server and reports (the restore drill). */
 export const DRILL_DOCUMENT = 'acgs-restore-drill';
+
+/** Where a document's commands run: the database host (`backups.instanceId`), or the fleet's service hosts. */
+export type DocumentHost = 'database-host' | 'fleet';
+
+/**
+ * Every document of `ssm-documents/` and the host it runs on, declared rather than guessed from its parameters: the
+ * backup documents run on the database host only, never fleet-wide.
+ */
+export const DOCUMENT_HOSTS: Readonly<Record<string, DocumentHost>> = {
+  [BACKUP_DOCUMENT]: 'database-host',
+  [DRILL_DOCUMENT]: 'database-host',
+  'acgs-collect-diagnostics': 'fleet',
+  'acgs-isolate-service': 'fleet',
+  'acgs-release-service': 'fleet',
+  [RESTART_DOCUMENT]: 'fleet',
+  'acgs-rolling-update': 'fleet',
+  'acgs-start-all': 'fleet',
+  'acgs-start-service': 'fleet',
+  'acgs-stop-all': 'fleet',
+  'acgs-stop-service': 'fleet',
+};

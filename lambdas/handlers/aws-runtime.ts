@@ -10,6 +10,7 @@ import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { SsmCommandRunner, type SsmTarget } from '../adapters/aws/ssm-command-runner.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
+import { DOCUMENT_HOSTS } from '../core/document-names.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import { type HandlerEnvironment, handlerEnvironmentSchema } from '../core/handler-environment.ts';
 import { CONTROL_PLANE_METRICS } from '../core/metrics.ts';
@@ -60,14 +61,17 @@ export function jsonRecord(name: string, text: string): Record<string, string> {
 }
 
 /**
- * Where a service's commands run: its configured instance, else the instances carrying the fleet tag and the
- * service's host as `acgs:host` (the IAM policy only allows instances with the fleet tag either way).
+ * Where a command runs, by the host its document declares (DOCUMENT_HOSTS): the database host is
+ * `backups.instanceId`; a fleet document runs on its service's configured instance, else on the instances carrying
+ * the fleet tag (the IAM policy only allows instances with the fleet tag either way).
  */
 export function commandTarget(config: FleetConfig): (request: CommandRequest) => SsmTarget {
   const { key, value } = config.aws.fleetTag;
   return (request) => {
-    // The backup documents run on the database host only, never fleet-wide.
-    if (request.parameters.BackupId !== undefined || request.parameters.ScratchDatabase !== undefined) {
+    const host = DOCUMENT_HOSTS[request.document];
+    if (host === undefined)
+      throw new ControlPlaneError('UNKNOWN_DOCUMENT', `${request.document} declares no host in DOCUMENT_HOSTS`);
+    if (host === 'database-host') {
       const instanceId = config.backups?.instanceId;
       if (!instanceId) throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', 'backups.instanceId is not set');
       return { instanceIds: [instanceId] };
