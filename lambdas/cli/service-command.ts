@@ -1,7 +1,7 @@
+import type { RollingUpdateMode } from '../core/document-parameters.ts';
 import { formatInstant } from '../core/duration.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import { MAINTENANCE_WINDOW_LENGTH } from '../core/escalation.ts';
-import type { RollingUpdateMode } from '../core/ssm-document.ts';
 import type { ControlPlaneContext } from '../use-cases/context.ts';
 import {
   checkServiceNames,

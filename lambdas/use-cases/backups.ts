@@ -19,11 +19,11 @@ import {
 } from '../core/backup-policy.ts';
 import type { BackupConfig, Severity } from '../core/config-schema.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../core/document-names.ts';
+import { backupCommandParameters, backupId, drillCommandParameters } from '../core/document-parameters.ts';
 import { formatDuration, HOUR_MS } from '../core/duration.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import type { Incident } from '../core/incident.ts';
 import type { ProblemReport } from '../core/incident-planner.ts';
-import { backupCommandParameters, backupId, drillCommandParameters } from '../core/ssm-document.ts';
 import type { CommandResult, CommandRunner, ObjectStore } from '../ports.ts';
 import { type ControlPlaneContext, mutingWindows } from './context.ts';
 import { clearProblem, raiseProblem } from './problems.ts';

@@ -1,10 +1,10 @@
 import { RESTART_DOCUMENT } from '../core/document-names.ts';
+import { serviceCommandParameters } from '../core/document-parameters.ts';
 import { escalate, type MaintenanceWindow } from '../core/escalation.ts';
 import { DETAIL_TYPE } from '../core/events.ts';
 import type { TargetState } from '../core/health-state.ts';
 import type { Incident } from '../core/incident.ts';
 import { planRemediation, type RemediationAttempt, type RemediationDecision } from '../core/remediation.ts';
-import { serviceCommandParameters } from '../core/ssm-document.ts';
 import type { CommandResult } from '../ports.ts';
 import { advanceEscalation } from './advance-escalation.ts';
 import { type ControlPlaneContext, publishEvents } from './context.ts';

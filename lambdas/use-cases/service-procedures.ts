@@ -1,7 +1,3 @@
-import { MINUTE_MS } from '../core/duration.ts';
-import { ControlPlaneError, UsageError } from '../core/errors.ts';
-import type { MaintenanceWindow } from '../core/escalation.ts';
-import { checkWindowTiming, maintenanceWindow } from '../core/maintenance-window.ts';
 import {
   type FleetDocumentName,
   fleetCommandParameters,
@@ -9,7 +5,11 @@ import {
   rollingUpdateParameters,
   type ServiceDocumentName,
   serviceCommandParameters,
-} from '../core/ssm-document.ts';
+} from '../core/document-parameters.ts';
+import { MINUTE_MS } from '../core/duration.ts';
+import { ControlPlaneError, UsageError } from '../core/errors.ts';
+import type { MaintenanceWindow } from '../core/escalation.ts';
+import { checkWindowTiming, maintenanceWindow } from '../core/maintenance-window.ts';
 import type { CommandResult } from '../ports.ts';
 import { type ControlPlaneContext, isolationWindowId } from './context.ts';
 import { closeMaintenanceWindow } from './maintenance.ts';

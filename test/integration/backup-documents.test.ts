@@ -26,14 +26,13 @@ import {
 import { backupFailureSchema, backupManifestSchema, drillReportSchema } from '../../lambdas/core/backup-policy.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
-import { NotFoundError } from '../../lambdas/core/errors.ts';
 import {
   BACKUP_DOCUMENT_PARAMETERS,
   backupCommandParameters,
   drillCommandParameters,
-  parseSsmDocument,
-  validateParameters,
-} from '../../lambdas/core/ssm-document.ts';
+} from '../../lambdas/core/document-parameters.ts';
+import { NotFoundError } from '../../lambdas/core/errors.ts';
+import { parseSsmDocument, validateParameters } from '../../lambdas/core/ssm-document.ts';
 import type { CommandResult } from '../../lambdas/ports.ts';
 import { awsCli, awsClientConfig, useMotoServer } from '../support/moto.ts';
 import { type PostgresCluster, startPostgresCluster } from '../support/postgres-cluster.ts';

@@ -20,14 +20,9 @@ import {
   ShellCommandRunner,
   type SpawnProcess,
 } from '../../lambdas/adapters/local/shell-command-runner.ts';
+import { FLEET_DOCUMENT_PARAMETERS, SERVICE_DOCUMENT_PARAMETERS } from '../../lambdas/core/document-parameters.ts';
 import { encodeServiceList, type ServiceCommandSpec } from '../../lambdas/core/service-list.ts';
-import {
-  FLEET_DOCUMENT_PARAMETERS,
-  parseSsmDocument,
-  renderScript,
-  SERVICE_DOCUMENT_PARAMETERS,
-  type SsmDocument,
-} from '../../lambdas/core/ssm-document.ts';
+import { parseSsmDocument, renderScript, type SsmDocument } from '../../lambdas/core/ssm-document.ts';
 import type { CommandResult } from '../../lambdas/ports.ts';
 
 /*

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { backupId } from '../../lambdas/core/ssm-document.ts';
+import { backupId } from '../../lambdas/core/document-parameters.ts';
 import type {
   ContentSha256Options,
   ObjectInfo,

@@ -9,13 +9,11 @@ import {
   drillCommandParameters,
   FLEET_DOCUMENT_PARAMETERS,
   fleetCommandParameters,
-  parseSsmDocument,
   rollingUpdateParameters,
   SERVICE_DOCUMENT_PARAMETERS,
-  type SsmDocument,
   serviceCommandParameters,
-  validateParameters,
-} from '../../lambdas/core/ssm-document.ts';
+} from '../../lambdas/core/document-parameters.ts';
+import { parseSsmDocument, type SsmDocument, validateParameters } from '../../lambdas/core/ssm-document.ts';
 import { SHIPPED_CONFIG, shippedConfigWith } from '../support/shipped-config.ts';
 
 /*

@@ -3,18 +3,20 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
-import { NotFoundError } from '../../lambdas/core/errors.ts';
 import {
   BACKUP_DOCUMENT_PARAMETERS,
   FLEET_DOCUMENT_PARAMETERS,
   fleetCommandParameters,
-  parseSsmDocument,
   ROLLING_UPDATE_DOCUMENT_PARAMETERS,
-  renderScript,
   rollingUpdateParameters,
   SERVICE_DOCUMENT_PARAMETERS,
-  type SsmDocument,
   serviceCommandParameters,
+} from '../../lambdas/core/document-parameters.ts';
+import { NotFoundError } from '../../lambdas/core/errors.ts';
+import {
+  parseSsmDocument,
+  renderScript,
+  type SsmDocument,
   validateParameters,
 } from '../../lambdas/core/ssm-document.ts';
 import { GENERATE_COMMAND, generateDocuments, readDocumentSources } from '../../lib/ssm-document-sources.ts';
@@ -165,7 +167,7 @@ describe('the documents in ssm-documents/', () => {
     expect(doc.mainSteps[0].action).toBe('aws:runShellScript');
   });
 
-  it.each(NAMES)('%s declares the parameters its table in ssm-document.ts lists', (name) => {
+  it.each(NAMES)('%s declares the parameters its table in document-parameters.ts lists', (name) => {
     // Prepare
     const tables: Record<string, readonly string[]> = {
       ...SERVICE_DOCUMENT_PARAMETERS,

@@ -18,7 +18,7 @@ import {
   SsmCommandRunner,
   type SsmCommandRunnerOptions,
 } from '../../../lambdas/adapters/aws/ssm-command-runner.ts';
-import { serviceCommandParameters } from '../../../lambdas/core/ssm-document.ts';
+import { serviceCommandParameters } from '../../../lambdas/core/document-parameters.ts';
 import type { CommandRequest } from '../../../lambdas/ports.ts';
 import { loadShippedConfig, ManualClock, SECOND, T0 } from '../../support/harness.ts';
 import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';

@@ -15,7 +15,7 @@ import {
   type RecordText,
   recordKeys,
 } from '../../../lambdas/core/backup-policy.ts';
-import { backupId as documentBackupId } from '../../../lambdas/core/ssm-document.ts';
+import { backupId as documentBackupId } from '../../../lambdas/core/document-parameters.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
