@@ -1,4 +1,4 @@
-import type { CataloguedBackup } from '../core/backup-policy.ts';
+import type { CataloguedBackup } from '../core/backup-catalogue.ts';
 import { formatDuration } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
 import { formatTable } from '../core/text-table.ts';

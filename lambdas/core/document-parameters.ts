@@ -1,4 +1,4 @@
-import type { BackupManifest } from './backup-policy.ts';
+import type { BackupManifest } from './backup-records.ts';
 import type { BackupConfig, FleetConfig } from './config-schema.ts';
 import { ControlPlaneError, NotFoundError } from './errors.ts';
 import { encodeServiceList, serviceCommandSpec } from './service-list.ts';

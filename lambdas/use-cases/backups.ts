@@ -1,22 +1,15 @@
+import { buildCatalogue, type Catalogue, readRecords, recordKeys } from '../core/backup-catalogue.ts';
+import { type DrillJudgement, drillIsOf, judgeDrill } from '../core/backup-drill.ts';
+import { type BackupJudgement, judgeBackups } from '../core/backup-judgement.ts';
 import {
-  type BackupJudgement,
   type BackupManifest,
-  buildCatalogue,
-  type Catalogue,
   DRILL_FAILURE_SUFFIX,
   DRILL_SUFFIX,
   type DrillFailure,
   type DrillFailureCause,
-  type DrillJudgement,
-  drillIsOf,
-  judgeBackups,
-  judgeDrill,
   parseDrillReport,
-  planRetention,
-  type RetentionPlan,
-  readRecords,
-  recordKeys,
-} from '../core/backup-policy.ts';
+} from '../core/backup-records.ts';
+import { planRetention, type RetentionPlan } from '../core/backup-retention.ts';
 import type { BackupConfig, Severity } from '../core/config-schema.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../core/document-names.ts';
 import { backupCommandParameters, backupId, drillCommandParameters } from '../core/document-parameters.ts';

@@ -23,7 +23,7 @@ import {
   ShellCommandRunner,
   type SpawnProcess,
 } from '../../lambdas/adapters/local/shell-command-runner.ts';
-import { backupFailureSchema, backupManifestSchema, drillReportSchema } from '../../lambdas/core/backup-policy.ts';
+import { backupFailureSchema, backupManifestSchema, drillReportSchema } from '../../lambdas/core/backup-records.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import {

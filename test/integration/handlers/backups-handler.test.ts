@@ -18,7 +18,7 @@ import {
   controlTableTimeToLiveInput,
 } from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
 import { S3ObjectStore } from '../../../lambdas/adapters/aws/s3-object-store.ts';
-import { DRILL_SUFFIX } from '../../../lambdas/core/backup-policy.ts';
+import { DRILL_SUFFIX } from '../../../lambdas/core/backup-records.ts';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../../lambdas/core/document-names.ts';

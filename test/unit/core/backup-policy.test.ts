@@ -4,17 +4,19 @@ import {
   buildCatalogue,
   type Catalogue,
   type CatalogueInput,
-  type DrillReport,
-  judgeBackups,
-  judgeDrill,
   type ListedObject,
+  type RecordText,
+  recordKeys,
+} from '../../../lambdas/core/backup-catalogue.ts';
+import { judgeDrill } from '../../../lambdas/core/backup-drill.ts';
+import { judgeBackups } from '../../../lambdas/core/backup-judgement.ts';
+import {
+  type DrillReport,
   parseBackupFailure,
   parseBackupManifest,
   parseDrillReport,
-  planRetention,
-  type RecordText,
-  recordKeys,
-} from '../../../lambdas/core/backup-policy.ts';
+} from '../../../lambdas/core/backup-records.ts';
+import { planRetention } from '../../../lambdas/core/backup-retention.ts';
 import { backupId as documentBackupId } from '../../../lambdas/core/document-parameters.ts';
 
 const MINUTE = 60_000;
