@@ -90,22 +90,28 @@ export function planRetention(catalogue: Catalogue, policy: BackupPolicy, now: n
     const why = b.verdict === 'good' ? 'good, but no retention rule keeps it' : `bad backup: ${b.problems.join('; ')}`;
     deletions.push({ id: b.manifest.id, startedAt: b.manifest.startedAt, keys, why });
   }
-  for (const f of catalogue.failures) {
-    if (f.failure.startedAt >= oldestKept) continue;
-    deletions.push({
+  // Failure records (of attempts and of drills) say nothing about the backups kept: those older than all of them go.
+  const records = [
+    ...catalogue.failures.map((f) => ({
       id: f.failure.id,
       startedAt: f.failure.startedAt,
-      keys: [f.key],
-      why: 'failure record older than the oldest kept backup',
-    });
-  }
-  for (const f of catalogue.drillFailures) {
-    if (f.failure.startedAt >= oldestKept) continue;
-    deletions.push({
+      key: f.key,
+      what: 'failure',
+    })),
+    ...catalogue.drillFailures.map((f) => ({
       id: f.failure.backupId,
       startedAt: f.failure.startedAt,
-      keys: [f.key],
-      why: 'drill failure record older than the oldest kept backup',
+      key: f.key,
+      what: 'drill failure',
+    })),
+  ];
+  for (const r of records) {
+    if (r.startedAt >= oldestKept) continue;
+    deletions.push({
+      id: r.id,
+      startedAt: r.startedAt,
+      keys: [r.key],
+      why: `${r.what} record older than the oldest kept backup`,
     });
   }
   return {
