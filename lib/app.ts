@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { formatConfigProblems, parseFleetConfig } from '../lambdas/core/config.ts';
+import { errorMessage } from '../lambdas/core/errors.ts';
 import { ControlPlaneStack, type ControlPlaneStackProps } from './control-plane-stack.ts';
 
 export interface ControlPlaneAppOptions {
@@ -27,10 +28,7 @@ export function addControlPlane(app: App, options: ControlPlaneAppOptions): Cont
   try {
     configText = readFileSync(options.configPath, 'utf8');
   } catch (error) {
-    throw new FleetConfigError(
-      `cannot read config ${options.configPath}: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
+    throw new FleetConfigError(`cannot read config ${options.configPath}: ${errorMessage(error)}`, { cause: error });
   }
   const parsed = parseFleetConfig(configText);
   if (!parsed.ok) throw new FleetConfigError(formatConfigProblems(options.configPath, parsed.problems));

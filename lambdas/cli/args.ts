@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type DurationBounds, parseBoundedDuration } from '../core/duration.ts';
-import { errorCode, UsageError } from '../core/errors.ts';
+import { errorCode, errorMessage, UsageError } from '../core/errors.ts';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -37,7 +37,7 @@ export function durationOption(option: string, text: string, bounds: DurationBou
 }
 
 function describeArgsError(command: string, error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   const code = errorCode(error);
   const quoted = /'([^']+)'/.exec(message)?.[1];
   const help = `(see acgs-ops ${command} --help)`;

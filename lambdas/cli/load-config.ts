@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { formatConfigProblems, parseFleetConfig } from '../core/config.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
-import { errorCode, UsageError } from '../core/errors.ts';
+import { errorCode, errorMessage, UsageError } from '../core/errors.ts';
 
 /** The ACGS-1 fleet, found next to the code rather than in the current directory. */
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/acgs-1.yaml', import.meta.url));
@@ -28,5 +28,5 @@ function describeReadError(error: unknown): string {
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EISDIR') return 'it is a directory';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DOCUMENT_PATTERNS } from './document-patterns.ts';
+import { errorMessage } from './errors.ts';
 
 /**
  * The records backups are judged by, and their parsing. The backup document publishes three kinds of small JSON
@@ -163,7 +164,7 @@ function parseRecord<S extends z.ZodType>(text: string, schema: S): RecordParseR
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    return { ok: false, error: `not JSON: ${error instanceof Error ? error.message : String(error)}` };
+    return { ok: false, error: `not JSON: ${errorMessage(error)}` };
   }
   const parsed = schema.safeParse(raw);
   if (parsed.success) return { ok: true, value: parsed.data };

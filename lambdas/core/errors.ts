@@ -43,11 +43,24 @@ export class StateUnavailableError extends ControlPlaneError {
 }
 
 /**
- * The `code` of a Node.js or SQLite error (`ENOENT`, `EROFS`, `SQLITE_CANTOPEN`...), or undefined: the one check
- * every adapter and command uses before it names what went wrong.
+ * The `code` of a Node.js or SQLite error (`ENOENT`, `EROFS`, `SQLITE_CANTOPEN`, `ECONNREFUSED`...), looking inside an
+ * AggregateError (happy eyeballs tries several addresses), or undefined: the one check every adapter and command uses
+ * before it names what went wrong.
  */
 export function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-    ? error.code
-    : undefined;
+  if (typeof error !== 'object' || error === null) return undefined;
+  if ('code' in error && typeof error.code === 'string') return error.code;
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors) {
+      const code = errorCode(inner);
+      if (code !== undefined) return code;
+    }
+  }
+  return undefined;
+}
+
+/** The message of anything thrown: an Error's message, an AggregateError's inner messages when it has none, else the value as text. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof AggregateError && error.message === '') return error.errors.map(errorMessage).join('; ');
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import { ControlPlaneError } from './errors.ts';
+import { ControlPlaneError, errorMessage } from './errors.ts';
 
 /**
  * Schedules are declared once in the config and turned into both an EventBridge Scheduler expression (AWS) and a
@@ -117,6 +117,6 @@ export function scheduleProblem(schedule: Schedule, timezone: string): string | 
     toScheduler(schedule, timezone);
     return undefined;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return errorMessage(error);
   }
 }

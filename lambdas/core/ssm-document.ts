@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ControlPlaneError } from './errors.ts';
+import { ControlPlaneError, errorMessage } from './errors.ts';
 import { parseYamlWithSchema, type YamlProblem } from './yaml-schema.ts';
 
 /**
@@ -174,7 +174,7 @@ function patternProblem(pattern: string): string | undefined {
     new RegExp(pattern);
     return undefined;
   } catch (error) {
-    return `is not a valid regular expression (${error instanceof Error ? error.message : String(error)})`;
+    return `is not a valid regular expression (${errorMessage(error)})`;
   }
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseFleetConfig } from '../core/config.ts';
 import { formatDuration } from '../core/duration.ts';
+import { errorMessage } from '../core/errors.ts';
 import type { Incident } from '../core/incident.ts';
 import { incidentMetrics } from '../core/incident.ts';
 import { formatTable } from '../core/text-table.ts';
@@ -218,9 +219,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     return 0;
   } catch (error) {
     failure = error;
-    write(
-      `\ndemo ${signal.aborted ? 'interrupted' : 'FAILED'}: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
+    write(`\ndemo ${signal.aborted ? 'interrupted' : 'FAILED'}: ${errorMessage(error)}\n`);
     return signal.aborted ? 130 : 1;
   } finally {
     for (const cleanup of cleanups) await cleanup().catch((e: unknown) => write(`cleanup: ${firstLine(e)}\n`));
@@ -297,7 +296,7 @@ function lastLine(text: string): string {
 }
 
 function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  return errorMessage(error).split('\n')[0] ?? '';
 }
 
 export type { SimulatedFleetSpec };

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
-import { ControlPlaneError } from '../core/errors.ts';
+import { ControlPlaneError, errorMessage } from '../core/errors.ts';
 
 /**
  * One daemon per state directory: two would both probe, page and restart.
@@ -301,7 +301,7 @@ function lockError(stateDir: string, cause: unknown): ControlPlaneError {
     errorCode(cause) === 'ENOSPC' ? ' (its file system has no inode, or no directory space, left for the lock)' : '';
   return new ControlPlaneError(
     'DAEMON_LOCK',
-    `could not take the daemon lock in ${stateDir}${full}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    `could not take the daemon lock in ${stateDir}${full}: ${errorMessage(cause)}`,
     { cause },
   );
 }

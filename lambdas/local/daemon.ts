@@ -6,6 +6,7 @@ import {
   type StateWriteStatus,
   WriteBehindStateStore,
 } from '../adapters/local/write-behind-state-store.ts';
+import { errorMessage } from '../core/errors.ts';
 import { toCroner } from '../core/schedules.ts';
 import type { Prober } from '../ports.ts';
 import { applyRetention, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
@@ -63,7 +64,7 @@ export class LocalDaemon {
       runtime.store,
       ctx.clock,
       (status) => this.reportState(status),
-      (what, error) => ctx.log('state-change-refused', { what, error: describe(error) }),
+      (what, error) => ctx.log('state-change-refused', { what, error: errorMessage(error) }),
     );
     this.ctx = { ...ctx, states: this.state, incidents: this.state, control: this.state };
   }
@@ -97,7 +98,7 @@ export class LocalDaemon {
    * delay detection. Their incident writes are optimistic, like everyone else's.
    */
   backupTask(name: string, task: () => Promise<unknown>): Promise<unknown> {
-    const next = this.serial('backups', task, (error) => ({ task: name, error: describe(error) }));
+    const next = this.serial('backups', task, (error) => ({ task: name, error: errorMessage(error) }));
     this.track(next.then(() => {}));
     return next;
   }
@@ -144,7 +145,7 @@ export class LocalDaemon {
   private exclusive<T>(work: () => Promise<T>): Promise<T | undefined> {
     // A failed cycle is reported and the next one runs: the daemon must not die of one bad step.
     return this.serial('steps', work, (error) => ({
-      error: error instanceof Error ? (error.stack ?? describe(error)) : describe(error),
+      error: error instanceof Error ? (error.stack ?? errorMessage(error)) : errorMessage(error),
     }));
   }
 
@@ -237,8 +238,4 @@ async function overwriteInPlace(file: string, text: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { errorMessage } from '../core/errors.ts';
 
 const run = promisify(execFile);
 
@@ -103,7 +104,7 @@ export async function startPostgresCluster(options: { binDir?: string } = {}): P
   } catch (error) {
     const log = await readFile(join(dir, 'postgres.log'), 'utf8').catch(() => '');
     await rm(dir, { recursive: true, force: true });
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     throw new Error(`throwaway PostgreSQL cluster failed to start: ${message}${log ? `\nserver log:\n${log}` : ''}`, {
       cause: error,
     });

@@ -6,7 +6,7 @@ import { channelsFromConfig, RoutingNotifier } from '../adapters/local/notifiers
 import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
 import { SqliteStateStore } from '../adapters/local/sqlite-state-store.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
-import { errorCode, StateUnavailableError } from '../core/errors.ts';
+import { errorCode, errorMessage, StateUnavailableError } from '../core/errors.ts';
 import { type Clock, type CommandRunner, type Notifier, systemClock } from '../ports.ts';
 import type { BackupDestination } from '../use-cases/backups.ts';
 import { type ControlPlaneContext, createContext } from '../use-cases/context.ts';
@@ -70,8 +70,7 @@ export function openLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     new RoutingNotifier(
       channelsFromConfig(options.config.notifications.channels, stateDir, options.env, options.write),
       { fleet: options.config.fleet.name, acknowledgeHint: options.config.notifications.acknowledgeHint },
-      (channel, error) =>
-        log('channel-failed', { channel, error: error instanceof Error ? error.message : String(error) }),
+      (channel, error) => log('channel-failed', { channel, error: errorMessage(error) }),
     );
   const ctx = createContext(options.config, {
     states: store,

@@ -1,24 +1,5 @@
+import { errorCode, errorMessage } from '../core/errors.ts';
 import { type ProbeReason, reasonForErrorCode } from '../core/probe-evaluation.ts';
-
-/** The Node.js error code of a network error (`ECONNREFUSED`...), looking inside AggregateError (happy eyeballs). */
-export function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  if ('code' in error && typeof error.code === 'string') return error.code;
-  if (error instanceof AggregateError) {
-    for (const inner of error.errors) {
-      const code = errorCode(inner);
-      if (code !== undefined) return code;
-    }
-  }
-  return undefined;
-}
-
-export function errorMessage(error: unknown): string {
-  if (error instanceof AggregateError && error.message === '') {
-    return error.errors.map(errorMessage).join('; ');
-  }
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Turns a network error into a probe reason and one sentence naming the endpoint. */
 export function describeNetworkError(error: unknown, endpoint: string): { reason: ProbeReason; detail: string } {

@@ -1,8 +1,9 @@
 import net from 'node:net';
 import { Client, DatabaseError } from 'pg';
+import { errorMessage } from '../core/errors.ts';
 import type { ProbeReason } from '../core/probe-evaluation.ts';
 import type { PostgresTarget } from '../core/targets.ts';
-import { errorMessage, hostPort } from './network-errors.ts';
+import { hostPort } from './network-errors.ts';
 import { judgeLatency, type ProbeOutcome, type ProbeRequest, startStopwatch } from './probe-outcome.ts';
 
 /**

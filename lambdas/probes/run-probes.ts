@@ -1,8 +1,8 @@
+import { errorMessage } from '../core/errors.ts';
 import type { ProbeResult } from '../core/probe-evaluation.ts';
 import type { Target } from '../core/targets.ts';
 import type { Clock, ProbeOptions, Prober } from '../ports.ts';
 import { runWithDeadline } from './deadline.ts';
-import { errorMessage } from './network-errors.ts';
 import { timedOut } from './probe-outcome.ts';
 
 export interface RunProbesOptions {

@@ -1,3 +1,4 @@
+import { errorMessage } from '../core/errors.ts';
 import {
   type EscalationOutcome,
   type MaintenanceWindow,
@@ -99,7 +100,7 @@ export async function advanceEscalation(
       ctx.log('page-record-failed', {
         incidentId: claimed.id,
         level: page.level,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       unrecorded.push(pagedEntry(page));
     }
@@ -168,7 +169,7 @@ async function deliver(ctx: ControlPlaneContext, notification: Notification): Pr
       await ctx.notifier.notify(notification);
       return '';
     } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
+      lastError = errorMessage(error);
     }
   }
   return lastError;

@@ -14,7 +14,7 @@ import type { BackupConfig, Severity } from '../core/config-schema.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../core/document-names.ts';
 import { backupCommandParameters, backupId, drillCommandParameters } from '../core/document-parameters.ts';
 import { formatDuration, HOUR_MS } from '../core/duration.ts';
-import { ControlPlaneError } from '../core/errors.ts';
+import { ControlPlaneError, errorMessage } from '../core/errors.ts';
 import type { Incident } from '../core/incident.ts';
 import type { ProblemReport } from '../core/incident-planner.ts';
 import type { CommandResult, CommandRunner, ObjectStore } from '../ports.ts';
@@ -389,7 +389,7 @@ async function recordDrillFailure(
     await objects.put(key, JSON.stringify(failure), { contentType: 'application/json' });
     return undefined;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     ctx.log('drill-failure-unrecorded', { key, error: message });
     return `the failed drill could not be recorded as ${key}: ${message}`;
   }

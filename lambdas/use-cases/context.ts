@@ -1,4 +1,5 @@
 import type { FleetConfig } from '../core/config-schema.ts';
+import { errorMessage } from '../core/errors.ts';
 import type { MaintenanceWindow } from '../core/escalation.ts';
 import type { HealthPolicy } from '../core/health-state.ts';
 import type { Target } from '../core/targets.ts';
@@ -61,7 +62,7 @@ export async function publishEvents(
   try {
     await ctx.events.publish(events);
   } catch (error) {
-    ctx.log('events-failed', { count: events.length, error: error instanceof Error ? error.message : String(error) });
+    ctx.log('events-failed', { count: events.length, error: errorMessage(error) });
   }
 }
 

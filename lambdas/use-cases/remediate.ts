@@ -1,5 +1,6 @@
 import { RESTART_DOCUMENT } from '../core/document-names.ts';
 import { serviceCommandParameters } from '../core/document-parameters.ts';
+import { errorMessage } from '../core/errors.ts';
 import { escalate, type MaintenanceWindow } from '../core/escalation.ts';
 import { DETAIL_TYPE } from '../core/events.ts';
 import type { TargetState } from '../core/health-state.ts';
@@ -95,7 +96,7 @@ async function requestRestart(
     })
     .catch((error: unknown) => ({
       status: 'failed' as const,
-      output: error instanceof Error ? error.message : String(error),
+      output: errorMessage(error),
     }));
   const done = running.then(async (result) => {
     if (result.status === 'pending' && result.commandId !== undefined) {

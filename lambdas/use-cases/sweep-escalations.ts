@@ -1,3 +1,4 @@
+import { errorMessage } from '../core/errors.ts';
 import type { Incident } from '../core/incident.ts';
 import { advanceEscalation } from './advance-escalation.ts';
 import { type ControlPlaneContext, mutingWindows } from './context.ts';
@@ -19,7 +20,7 @@ export async function sweepEscalations(ctx: ControlPlaneContext): Promise<Incide
     } catch (error) {
       ctx.log('sweep-step-failed', {
         incidentId: incident.id,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     }
   }

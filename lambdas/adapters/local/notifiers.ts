@@ -2,7 +2,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { ChannelConfig } from '../../core/config-schema.ts';
-import { ControlPlaneError } from '../../core/errors.ts';
+import { ControlPlaneError, errorMessage } from '../../core/errors.ts';
 import { formatPage, type MessageOptions, type PageMessage } from '../../core/page-message.ts';
 import type { Notification, Notifier } from '../../ports.ts';
 import { runWithDeadline } from '../../probes/deadline.ts';
@@ -51,7 +51,7 @@ export class RoutingNotifier implements Notifier {
     if (failed.length === targets.length) {
       throw new ControlPlaneError(
         'PAGE_UNDELIVERED',
-        `no channel delivered the page: ${failed.map((f) => `${f.channel?.name}: ${errorText(f.reason)}`).join('; ')}`,
+        `no channel delivered the page: ${failed.map((f) => `${f.channel?.name}: ${errorMessage(f.reason)}`).join('; ')}`,
       );
     }
   }
@@ -203,8 +203,4 @@ function requireEnv(env: Readonly<Record<string, string | undefined>>, key: stri
       `channel ${channel} needs the environment variable ${key}, which is not set`,
     );
   return value;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

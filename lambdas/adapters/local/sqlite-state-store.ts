@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { accessSync, constants, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { errorCode, StateUnavailableError, VersionConflictError } from '../../core/errors.ts';
+import { errorCode, errorMessage, StateUnavailableError, VersionConflictError } from '../../core/errors.ts';
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
 import type { Incident, TimelineEntry } from '../../core/incident.ts';
@@ -440,7 +440,7 @@ function describeOpenError(file: string, error: unknown): StateUnavailableError 
     );
   if (code === 'EACCES' || code === 'EPERM' || !canRead(file))
     return new StateUnavailableError(`cannot open state file ${file}: permission denied`, options);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return new StateUnavailableError(`cannot open state file ${file}: ${message}${code ? ` (${code})` : ''}`, options);
 }
 

@@ -1,4 +1,4 @@
-import { errorCode, VersionConflictError } from '../../core/errors.ts';
+import { errorCode, errorMessage, VersionConflictError } from '../../core/errors.ts';
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
 import type { Incident, TimelineEntry } from '../../core/incident.ts';
@@ -413,6 +413,6 @@ export class WriteBehindStateStore implements StateStore {
 
 function describe(error: unknown): string {
   const code = errorCode(error);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
 }
