@@ -13,6 +13,7 @@ import {
 } from 'aws-cdk-lib';
 import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Key } from 'aws-cdk-lib/aws-kms';
 import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { CfnBucket } from 'aws-cdk-lib/aws-s3';
@@ -30,6 +31,7 @@ import {
   type ControlPlaneFunctionProps,
   type FunctionVpcPlacement,
 } from './constructs/control-plane-function.ts';
+import { ControlPlaneKey } from './constructs/control-plane-key.ts';
 import { ControlPlaneEvents } from './constructs/event-routing.ts';
 import { ControlPlaneMonitoring } from './constructs/monitoring.ts';
 import { EscalationTopics } from './constructs/notifications.ts';
@@ -79,6 +81,8 @@ export class ControlPlaneStack extends Stack {
     readonly backups?: ControlPlaneFunction;
   };
   readonly state: ControlTable;
+  /** The one customer-managed key: escalation topics and backups. */
+  readonly key: Key;
   readonly escalation: EscalationTopics;
   readonly runbooks: Runbooks;
   readonly artifacts: ArtifactBucket;
@@ -101,14 +105,19 @@ export class ControlPlaneStack extends Stack {
     const { timeZone } = config.schedules;
 
     this.state = new ControlTable(this, 'State');
+    this.key = new ControlPlaneKey(this, 'Encryption', { fleetName: config.fleet.name }).key;
     this.escalation = new EscalationTopics(this, 'Escalation', {
       levels: config.escalation.levels,
       displayPrefix: config.fleet.name,
+      key: this.key,
     });
     this.runbooks = new Runbooks(this, 'Runbooks', {
       documentsDir: props.documentsDir ?? join(projectRoot, 'ssm-documents'),
     });
-    this.artifacts = new ArtifactBucket(this, 'Artifacts', { accessLogRetentionDays: config.aws.retentionDays });
+    this.artifacts = new ArtifactBucket(this, 'Artifacts', {
+      accessLogRetentionDays: config.aws.retentionDays,
+      key: this.key,
+    });
     this.events = new ControlPlaneEvents(this, 'Events', {
       busName: `${config.fleet.name}-control-plane`,
       auditRetention: retention,
@@ -238,8 +247,7 @@ export class ControlPlaneStack extends Stack {
       serviceName,
       probePeriodSeconds: probePeriod,
       alarmTopic: this.escalation.topic(1),
-      services: config.services.map((s) => s.name),
-      dependencies: config.checks.filter((c) => c.kind !== 'prometheus').map((c) => c.name),
+      probeLogGroup: probe.logGroup,
       dashboardName: `${this.stackName}-overview`,
       ...(config.backups ? { backupMaxAgeHours: config.backups.maxAge / 3_600_000 } : {}),
     });

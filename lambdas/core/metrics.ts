@@ -10,21 +10,54 @@ export const CONTROL_PLANE_METRICS = {
   namespace: 'ACGS/OpsControlPlane',
   /** Count, 1 per finished probe cycle: the heartbeat. Dimensions: service. */
   probeCycles: 'ProbeCycles',
-  /** 1 when the target answered healthy (up or degraded), 0 otherwise; one datum per target per cycle. Dimensions: service, target. */
-  targetAvailability: 'TargetAvailability',
-  /** Milliseconds the probe of a target took. Dimensions: service, target. */
-  probeLatency: 'ProbeLatency',
+  /** Gauge: targets that answered unhealthy (down) in the cycle, emitted every cycle. Dimensions: service. */
+  unhealthyTargets: 'UnhealthyTargets',
   /** Gauge: incidents not resolved, per severity, emitted every cycle. Dimensions: service, severity. */
   openIncidents: 'OpenIncidents',
   /** Hours since the newest good backup started (the RPO right now), emitted by every backup monitor run. Dimensions: service. */
   backupAgeHours: 'BackupAgeHours',
   dimensions: {
     service: 'service',
-    /** The target's name: the service name for service health checks, the check name for dependencies. */
-    target: 'target',
     severity: 'severity',
   },
 } as const;
+
+/**
+ * Per-target detail (availability, latency, reason) is not a metric: a custom metric costs $0.30 a month per
+ * series, so one per target and measure was most of the bill. Each probe result is one structured log line instead
+ * (`message` = this name, fields below), read by the dashboard's Logs Insights widgets.
+ */
+export const PROBE_RESULT_LOG = {
+  message: 'target-probed',
+  fields: { target: 'target', status: 'status', healthy: 'healthy', latencyMs: 'latencyMs', reason: 'reason' },
+} as const;
+
+/** One metric series as CloudWatch counts (and bills) it: a name and its per-metric dimensions besides `service`. */
+export interface MetricSeries {
+  readonly name: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+}
+
+/**
+ * Every custom metric series the control plane of a fleet emits: the heartbeat, the unhealthy-target gauge, open
+ * incidents per severity and, with backups, the backup age. The cost estimate counts these; a handler test checks
+ * that the handlers emit nothing else.
+ */
+export function emittedMetricSeries(options: {
+  readonly severities: readonly string[];
+  readonly backups: boolean;
+}): MetricSeries[] {
+  const M = CONTROL_PLANE_METRICS;
+  return [
+    { name: M.probeCycles, dimensions: {} },
+    { name: M.unhealthyTargets, dimensions: {} },
+    ...options.severities.map((severity) => ({
+      name: M.openIncidents,
+      dimensions: { [M.dimensions.severity]: severity },
+    })),
+    ...(options.backups ? [{ name: M.backupAgeHours, dimensions: {} }] : []),
+  ];
+}
 
 /** POWERTOOLS_SERVICE_NAME of every control-plane Lambda of a fleet: one per fleet, so fleets sharing an account never mix. */
 export function controlPlaneServiceName(fleetName: string): string {

@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SEVERITIES } from '../core/config-schema.ts';
+import { PROBE_RESULT_LOG } from '../core/metrics.ts';
 import type { Prober } from '../ports.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
 import { runProbeCycle } from '../use-cases/run-probe-cycle.ts';
@@ -9,28 +10,28 @@ import { withPowertools } from './middleware.ts';
 
 /** Scheduled probe cycle: probe, fold health, reconcile incidents, page, send restarts; emit the heartbeat. */
 export function createProbeHandler(runtime: AwsRuntime, prober: Prober = new NetworkProber(runtime.ctx.clock)) {
-  const { ctx, metrics } = runtime;
+  const { ctx, metrics, logger } = runtime;
   return withPowertools(
     runtime,
     async () => {
       const cycle = await runProbeCycle(ctx, prober);
       // Restarts are only dispatched (SSM); wait for their attempts to be recorded before the Lambda freezes.
       await Promise.all(cycle.remediation.inFlight);
-      for (const r of cycle.results) {
-        const target = metrics.singleMetric();
-        target.addDimension(M.dimensions.target, r.name);
-        target.addMetric(M.targetAvailability, MetricUnit.Count, r.status === 'unhealthy' ? 0 : 1);
-        target.addMetric(M.probeLatency, MetricUnit.Milliseconds, r.latencyMs);
-      }
-      for (const severity of SEVERITIES) {
-        const open = metrics.singleMetric();
-        open.addDimension(M.dimensions.severity, severity);
-        open.addMetric(
-          M.openIncidents,
-          MetricUnit.Count,
-          cycle.incidents.open.filter((i) => i.severity === severity).length,
-        );
-      }
+      // Per-target detail goes to the log (the dashboard's Logs Insights widgets read it); metrics stay per fleet.
+      const F = PROBE_RESULT_LOG.fields;
+      for (const r of cycle.results)
+        logger.info(PROBE_RESULT_LOG.message, {
+          [F.target]: r.name,
+          [F.status]: r.status,
+          [F.healthy]: r.status === 'unhealthy' ? 0 : 1,
+          [F.latencyMs]: r.latencyMs,
+          ...(r.status === 'healthy' ? {} : { [F.reason]: `${r.reason}: ${r.detail}` }),
+        });
+      metrics.addMetric(
+        M.unhealthyTargets,
+        MetricUnit.Count,
+        cycle.results.filter((r) => r.status === 'unhealthy').length,
+      );
       metrics.addMetric(M.probeCycles, MetricUnit.Count, 1);
       return {
         targets: cycle.results.length,
@@ -41,7 +42,6 @@ export function createProbeHandler(runtime: AwsRuntime, prober: Prober = new Net
         durationMs: cycle.durationMs,
       };
     },
-    { captureColdStartMetric: true },
   );
 }
 

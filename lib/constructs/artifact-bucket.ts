@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
   BlockPublicAccess,
   Bucket,
@@ -11,6 +11,8 @@ import {
 import { Construct } from 'constructs';
 
 export interface ArtifactBucketProps {
+  /** The control plane's key (`ControlPlaneKey`); retained on delete, so backups stay readable. */
+  readonly key: IKey;
   /** Days to keep server access logs. */
   readonly accessLogRetentionDays: number;
   /**
@@ -23,7 +25,7 @@ export interface ArtifactBucketProps {
 /**
  * The bucket for database backups, manifests and drill reports, and the separate bucket its access logs go to.
  *
- * Backups hold the whole database, so they are encrypted with a customer-managed key (S3 Bucket Keys keep the KMS
+ * Backups hold the whole database, so they are encrypted with the control plane's customer-managed key (S3 Bucket Keys keep the KMS
  * request cost flat): reading a backup needs both bucket and key permissions, and the key can be disabled on its own.
  * Current versions move to Standard-IA after 30 days and to Glacier Instant Retrieval after 90: restore drills pick
  * any recent backup and must not wait hours for a Glacier restore. Retention of backups themselves is the control
@@ -32,18 +34,14 @@ export interface ArtifactBucketProps {
 export class ArtifactBucket extends Construct {
   readonly bucket: Bucket;
   readonly accessLogs: Bucket;
-  readonly key: Key;
+  readonly key: IKey;
 
   constructor(scope: Construct, id: string, props: ArtifactBucketProps) {
     super(scope, id);
     // Access logs are delivered under a bucket policy (logging.s3.amazonaws.com), never through ACLs, whatever the
     // app's feature flags say: both buckets enforce bucket-owner object ownership, which disables ACLs.
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
-    this.key = new Key(this, 'Key', {
-      description: 'Encrypts database backups and drill reports',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.key = props.key;
     // Server access logs can only be delivered to an SSE-S3 bucket.
     this.accessLogs = new Bucket(this, 'AccessLogs', {
       encryption: BucketEncryption.S3_MANAGED,

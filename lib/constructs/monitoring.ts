@@ -4,16 +4,18 @@ import {
   ComparisonOperator,
   Dashboard,
   GraphWidget,
-  MathExpression,
+  LogQueryVisualizationType,
+  LogQueryWidget,
   Metric,
   TextWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { SEVERITIES } from '../../lambdas/core/config-schema.ts';
-import { CONTROL_PLANE_METRICS as M } from '../../lambdas/core/metrics.ts';
+import { CONTROL_PLANE_METRICS as M, PROBE_RESULT_LOG } from '../../lambdas/core/metrics.ts';
 import { clamp } from '../schedule-period.ts';
 import { ControlPlaneFunction } from './control-plane-function.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
@@ -27,10 +29,8 @@ export interface ControlPlaneMonitoringProps {
   readonly probePeriodSeconds: number;
   /** Where every alarm (and its recovery) is sent: the level-1 topic. */
   readonly alarmTopic: ITopic;
-  /** Targets drawn on the dashboard, one availability and one latency line each: the fleet's services. */
-  readonly services: readonly string[];
-  /** Further probed targets (dependencies such as the database), drawn together. */
-  readonly dependencies: readonly string[];
+  /** The probe Lambda's log group: one `target-probed` line per target per cycle, read by the per-target widgets. */
+  readonly probeLogGroup: ILogGroup;
   readonly dashboardName: string;
 }
 
@@ -112,46 +112,26 @@ export class ControlPlaneMonitoring extends Construct {
       ),
     );
 
-    const fiveMinutes = Duration.minutes(5);
-    const availability = (targets: readonly string[]) =>
-      targets.map(
-        (target, i) =>
-          new MathExpression({
-            expression: `100 * m${i}`,
-            usingMetrics: {
-              [`m${i}`]: metric(M.targetAvailability, { [M.dimensions.target]: target }, 'Average', fiveMinutes),
-            },
-            label: target,
-            period: fiveMinutes,
-          }),
-      );
     this.dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
       defaultInterval: Duration.hours(24),
     });
     this.dashboard.addWidgets(
       new TextWidget({
-        markdown: `# ${props.serviceName}\nAvailability is the share of probes answered healthy; latency is the p95 of the probes' own timings.`,
+        markdown:
+          `# ${props.serviceName}\nHeadline from metrics; per-target availability (share of probes answered ` +
+          "healthy), p95 latency and the latest failures from the probe's log (Logs Insights, over the dashboard's period).",
         width: 24,
         height: 2,
       }),
     );
     this.dashboard.addWidgets(
       new GraphWidget({
-        title: 'Service availability (%)',
-        left: availability(props.services),
-        leftYAxis: { min: 0, max: 100 },
-        width: 12,
+        title: 'Unhealthy targets',
+        left: [metric(M.unhealthyTargets, {}, 'Maximum', Duration.minutes(1)).with({ label: 'unhealthy' })],
+        leftYAxis: { min: 0 },
+        width: 8,
       }),
-      new GraphWidget({
-        title: 'Service probe latency p95 (ms)',
-        left: props.services.map((target) =>
-          metric(M.probeLatency, { [M.dimensions.target]: target }, 'p95', fiveMinutes).with({ label: target }),
-        ),
-        width: 12,
-      }),
-    );
-    this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Open incidents by severity',
         left: SEVERITIES.map((severity) =>
@@ -163,17 +143,43 @@ export class ControlPlaneMonitoring extends Construct {
         width: 8,
       }),
       new GraphWidget({
-        title: 'Dependency availability (%)',
-        left: availability(props.dependencies),
-        leftYAxis: { min: 0, max: 100 },
-        width: 8,
-      }),
-      new GraphWidget({
         title: 'Probe cycles (heartbeat)',
         left: [metric(M.probeCycles, {}, 'Sum', Duration.minutes(1)).with({ label: 'cycles' })],
         leftYAxis: { min: 0 },
         width: 8,
       }),
+    );
+    const F = PROBE_RESULT_LOG.fields;
+    const probed = `filter message = "${PROBE_RESULT_LOG.message}"`;
+    const logWidget = (title: string, lines: string[], width: number) =>
+      new LogQueryWidget({
+        title,
+        logGroupNames: [props.probeLogGroup.logGroupName],
+        queryLines: [probed, ...lines],
+        view: LogQueryVisualizationType.TABLE,
+        width,
+        height: 8,
+      });
+    this.dashboard.addWidgets(
+      logWidget(
+        'Availability and latency per target',
+        [
+          `stats round(100 * avg(${F.healthy}), 2) as availability_pct, ` +
+            `round(pct(${F.latencyMs}, 95)) as p95_ms, max(${F.latencyMs}) as max_ms, count(*) as probes by ${F.target}`,
+          'sort availability_pct asc',
+        ],
+        12,
+      ),
+      logWidget(
+        'Latest failed probes',
+        [
+          `filter ${F.healthy} = 0`,
+          `fields @timestamp, ${F.target}, ${F.status}, ${F.reason}`,
+          'sort @timestamp desc',
+          'limit 50',
+        ],
+        12,
+      ),
     );
     if (props.backupMaxAgeHours !== undefined) {
       this.dashboard.addWidgets(

@@ -1,49 +1,34 @@
-import { ArnFormat, Aws, Stack } from 'aws-cdk-lib';
+import { Aws } from 'aws-cdk-lib';
 import { Effect, type IGrantable, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { EscalationLevel } from '../../lambdas/core/config-schema.ts';
+import { alarmArnPattern } from './control-plane-key.ts';
 
 export interface EscalationTopicsProps {
   /** The escalation levels of the fleet config, numbered 1, 2, 3... */
   readonly levels: readonly EscalationLevel[];
   /** Prefix of the topics' display names (the fleet name). */
   readonly displayPrefix: string;
+  /** The control plane's key (`ControlPlaneKey`), whose policy lets CloudWatch alarms publish. */
+  readonly key: IKey;
 }
 
 /**
  * One SNS topic per escalation level, each subscribed by the e-mail addresses of that level's contacts, all
- * encrypted with one customer-managed key. A customer-managed key, not `alias/aws/sns`: CloudWatch alarms publish
- * to the level-1 topic, and only a key whose policy names `cloudwatch.amazonaws.com` lets them.
+ * encrypted with the control plane's customer-managed key (see `ControlPlaneKey` for why not `alias/aws/sns`).
  */
 export class EscalationTopics extends Construct {
-  readonly key: Key;
+  readonly key: IKey;
   /** Level number -> topic. */
   readonly topics: ReadonlyMap<number, Topic>;
 
   constructor(scope: Construct, id: string, props: EscalationTopicsProps) {
     super(scope, id);
     const { levels } = props;
-    this.key = new Key(this, 'Key', {
-      description: `Encrypts the ${props.displayPrefix} escalation topics`,
-      enableKeyRotation: true,
-    });
-    // CloudWatch alarm actions publish as the CloudWatch service, which needs the data key; limited to alarms of this
-    // account (confused deputy).
-    this.key.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToPublishToEncryptedTopics',
-        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: ['*'],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-          ArnLike: { 'aws:SourceArn': alarmArnPattern(this) },
-        },
-      }),
-    );
+    this.key = props.key;
 
     const topics = new Map<number, Topic>();
     for (const level of levels) {
@@ -84,7 +69,7 @@ export class EscalationTopics extends Construct {
     return Object.fromEntries([...this.topics].map(([level, topic]) => [String(level), topic.topicArn]));
   }
 
-  /** Publish to every level's topic: sns:Publish on the topics and the key's data-key use, nothing wider. */
+  /** Publish to every level's topic: sns:Publish on the topics and the key's data-key use through SNS, nothing wider. */
   grantPublish(grantee: IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
@@ -93,7 +78,11 @@ export class EscalationTopics extends Construct {
       }),
     );
     grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [this.key.keyArn] }),
+      new PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sns.${Aws.REGION}.amazonaws.com` } },
+      }),
     );
   }
 }
@@ -101,13 +90,4 @@ export class EscalationTopics extends Construct {
 /** The distinct e-mail addresses of a level's contacts (contacts without one are paged by other channels). */
 export function contactEmails(level: EscalationLevel): string[] {
   return [...new Set(level.contacts.flatMap((c) => (c.email === undefined ? [] : [c.email])))];
-}
-
-function alarmArnPattern(scope: Construct): string {
-  return Stack.of(scope).formatArn({
-    service: 'cloudwatch',
-    resource: 'alarm',
-    resourceName: '*',
-    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-  });
 }

@@ -46,11 +46,15 @@ export interface ControlPlaneSchedulesProps {
 /**
  * EventBridge Scheduler schedules for the config's `schedules`, expressions and time zone from `toScheduler` (the one
  * place that turns config schedules into expressions). Each runs exactly on time (no flexible window), gives up on an
- * invocation older than one period (the next run replaces it), and puts what it gave up on in its own encrypted
- * dead-letter queue. Each has its own role that may invoke its target and nothing else (plus writing to its queue).
+ * invocation older than one period (the next run replaces it), and puts what it gave up on in the schedules' one
+ * encrypted dead-letter queue (Scheduler names the schedule in each message's attributes, SCHEDULE_ARN; one queue, so
+ * one alarm, $0.10 a month, instead of one per schedule). Each schedule has its own role that may invoke its target
+ * and nothing else (plus writing to the queue).
  */
 export class ControlPlaneSchedules extends Construct {
   readonly group: ScheduleGroup;
+  /** Where every schedule puts the invocations it gave up on. */
+  readonly deadLetterQueue: DeadLetterQueue;
   /** Deployed schedules by name. */
   readonly schedules: ReadonlyMap<ScheduleName, Schedule>;
 
@@ -59,6 +63,10 @@ export class ControlPlaneSchedules extends Construct {
     const { config } = props;
     const { timeZone } = config.schedules;
     this.group = new ScheduleGroup(this, 'Group', { scheduleGroupName: props.groupName });
+    this.deadLetterQueue = new DeadLetterQueue(this, 'Dlq', {
+      purpose: 'schedule invocations that could not be delivered (the SCHEDULE_ARN attribute names the schedule)',
+    });
+    const dlq = this.deadLetterQueue;
     const schedules = new Map<ScheduleName, Schedule>();
     for (const [name, target] of Object.entries(props.targets) as [ScheduleName, ScheduleTargetSpec | undefined][]) {
       if (!target) continue;
@@ -66,9 +74,6 @@ export class ControlPlaneSchedules extends Construct {
       if (declared === undefined) continue;
       const { expression, timezone } = toScheduler(declared, timeZone);
       const period = schedulePeriodSeconds(declared, timeZone);
-      const dlq = new DeadLetterQueue(this, `${pascal(name)}Dlq`, {
-        purpose: `${name} schedule invocations that could not be delivered`,
-      });
       const role = new Role(this, `${pascal(name)}Role`, {
         description: `Lets the ${name} schedule invoke its Lambda`,
         assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {

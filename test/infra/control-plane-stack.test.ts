@@ -10,7 +10,7 @@ import { CONTROL_TABLE_SCHEMA } from '../../lambdas/core/control-table.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../lambdas/core/document-names.ts';
 import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambdas/core/events.ts';
 import { handlerEnvironmentSchema } from '../../lambdas/core/handler-environment.ts';
-import { CONTROL_PLANE_METRICS, controlPlaneServiceName } from '../../lambdas/core/metrics.ts';
+import { CONTROL_PLANE_METRICS, controlPlaneServiceName, PROBE_RESULT_LOG } from '../../lambdas/core/metrics.ts';
 import { type ScheduleName, toScheduler } from '../../lambdas/core/schedules.ts';
 import type { ControlPlaneFunction } from '../../lib/constructs/control-plane-function.ts';
 import { contactEmails } from '../../lib/constructs/notifications.ts';
@@ -293,7 +293,7 @@ describe('escalation topics', () => {
   });
 
   it('lets CloudWatch alarms of this account use the topic key', () => {
-    const keyPolicy = props(synth.stack.escalation.key).KeyPolicy;
+    const keyPolicy = props(synth.stack.key).KeyPolicy;
     expect(keyPolicy.Statement).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
@@ -415,14 +415,16 @@ describe('least privilege', () => {
         Resource: { 'Fn::Join': ['', [arnOf(bucket), `/${prefix}*`]] },
       }),
     ]);
+    // The key also encrypts the escalation topics: the backups Lambda pages too, so it may use the key through SNS.
     const kms = granted.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(arnOf(key)));
+    const via = (service: string) => ({
+      StringEquals: {
+        'kms:ViaService': { 'Fn::Join': ['', [`${service}.`, { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+      },
+    });
     expect(kms).toEqual([
-      expect.objectContaining({
-        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        Condition: {
-          StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
-        },
-      }),
+      expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Condition: via('s3') }),
+      expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Condition: via('sns') }),
     ]);
     // No other Lambda touches the backups.
     const bucketUsers = statements()
@@ -612,8 +614,9 @@ describe('watching the watcher', () => {
 
   it('has a messages-visible alarm to level 1 for every SQS queue in the stack', () => {
     const queues = Object.keys(resourcesOfType(synth.template, 'AWS::SQS::Queue'));
-    // 7, plus the backups Lambda's and the four backup schedules' queues.
-    expect(queues.length).toBe(12);
+    // One for all schedules, one per asynchronously invoked Lambda (probe, sweep, command status, backups), the
+    // command-status rule's and the audit trail's.
+    expect(queues.length).toBe(7);
     for (const queue of queues) {
       const watching = alarms().filter(
         ([, a]) =>
@@ -641,15 +644,26 @@ describe('watching the watcher', () => {
     }
   });
 
-  it('draws availability and p95 latency of every service and open incidents by severity', () => {
+  it('draws the headline from metrics and per-target availability, latency and failures from the probe log', () => {
     const body = JSON.stringify(props(synth.stack.monitoring.dashboard).DashboardBody);
-    for (const service of config.services) {
-      expect(body).toContain(`"${CONTROL_PLANE_METRICS.targetAvailability}\\",\\"service\\",\\"`);
-      expect(body).toContain(`\\"target\\",\\"${service.name}\\"`);
-    }
-    expect(body).toContain(CONTROL_PLANE_METRICS.probeLatency);
-    expect(body).toContain('\\"stat\\":\\"p95\\"');
+    expect(body).toContain(`\\"${CONTROL_PLANE_METRICS.unhealthyTargets}\\",\\"service\\"`);
     for (const severity of ['P1', 'P2', 'P3']) expect(body).toContain(`\\"severity\\",\\"${severity}\\"`);
+    // Logs Insights over the probe's own log group, filtered on the line the probe handler writes per target.
+    expect(body).toContain(`"target-probed`.replace('target-probed', PROBE_RESULT_LOG.message));
+    expect(body).toContain('filter message = ');
+    expect(body).toContain(`pct(${PROBE_RESULT_LOG.fields.latencyMs}, 95)`);
+    expect(body).toContain(logicalId(synth.stack.functions.probe.logGroup));
+  });
+
+  it('uses one customer-managed key, every grant of it limited to the service it is for', () => {
+    synth.template.resourceCountIs('AWS::KMS::Key', 1);
+    const key = logicalId(synth.stack.key);
+    const grants = Object.values(resourcesOfType(synth.template, 'AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Json[],
+    );
+    const ofKey = grants.filter((g) => JSON.stringify(g.Resource).includes(key));
+    expect(ofKey.length).toBeGreaterThan(0);
+    for (const grant of ofKey) expect(Object.keys(grant.Condition?.StringEquals ?? {})).toEqual(['kms:ViaService']);
   });
 
   it('draws the age of the newest good backup against backups.maxAge', () => {
