@@ -4,12 +4,12 @@ import {
   DOCUMENT_PARAMETER_KINDS,
   DOCUMENT_PATTERNS,
   type DocumentValueKind,
-} from '../../lambdas/core/document-patterns.ts';
-import { serviceNames } from '../../lambdas/core/operator-input.ts';
-import { SERVICE_LIST_MAX_CHARS } from '../../lambdas/core/service-list.ts';
-import { parseSsmDocument, type SsmDocument } from '../../lambdas/core/ssm-document.ts';
+} from '../../../lambdas/core/document-patterns.ts';
+import { serviceNames } from '../../../lambdas/core/operator-input.ts';
+import { SERVICE_LIST_MAX_CHARS } from '../../../lambdas/core/service-list.ts';
+import { parseSsmDocument, type SsmDocument } from '../../../lambdas/core/ssm-document.ts';
 
-const DOCUMENTS_DIR = new URL('../../ssm-documents/', import.meta.url);
+const DOCUMENTS_DIR = new URL('../../../ssm-documents/', import.meta.url);
 const NAMES = readdirSync(DOCUMENTS_DIR)
   .filter((f) => f.endsWith('.yaml'))
   .map((f) => f.replace(/\.yaml$/, ''))

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { formatConfigProblems, parseFleetConfig } from '../../lambdas/core/config.ts';
-import type { FleetConfigInput } from '../../lambdas/core/config-schema.ts';
-import { targetsFromConfig } from '../../lambdas/core/targets.ts';
-import { SHIPPED_CONFIG, shippedConfigWith } from '../support/shipped-config.ts';
+import { formatConfigProblems, parseFleetConfig } from '../../../lambdas/core/config.ts';
+import type { FleetConfigInput } from '../../../lambdas/core/config-schema.ts';
+import { targetsFromConfig } from '../../../lambdas/core/targets.ts';
+import { SHIPPED_CONFIG, shippedConfigWith } from '../../support/shipped-config.ts';
 
 const SHIPPED = SHIPPED_CONFIG;
-const THREE = readFileSync(new URL('../fixtures/three-service-fleet.yaml', import.meta.url), 'utf8');
+const THREE = readFileSync(new URL('../../fixtures/three-service-fleet.yaml', import.meta.url), 'utf8');
 
 /** 1-based line of the first line containing `needle`. */
 function lineOf(text: string, needle: string): number {
