@@ -2,18 +2,18 @@ import { describe, expect, it } from 'vitest';
 import {
   type StateWriteStatus,
   WriteBehindStateStore,
-} from '../../../lambdas/adapters/local/write-behind-state-store.ts';
-import { MemoryStateStore } from '../../../lambdas/adapters/memory/memory-state-store.ts';
-import { VersionConflictError } from '../../../lambdas/core/errors.ts';
-import { initialTargetState, type TargetState } from '../../../lambdas/core/health-state.ts';
-import type { Incident, TimelineEntry } from '../../../lambdas/core/incident.ts';
-import type { RemediationAttempt } from '../../../lambdas/core/remediation.ts';
-import type { CreateIncidentResult } from '../../../lambdas/ports.ts';
-import { createContext } from '../../../lambdas/use-cases/context.ts';
-import { applyProbeResults } from '../../../lambdas/use-cases/run-probe-cycle.ts';
-import { sweepEscalations } from '../../../lambdas/use-cases/sweep-escalations.ts';
-import { createHarness, MINUTE, results, T0 } from '../../support/harness.ts';
-import { describeStateStoreContract, newIncident } from '../../support/state-store-contract.ts';
+} from '../../../../lambdas/adapters/local/write-behind-state-store.ts';
+import { MemoryStateStore } from '../../../../lambdas/adapters/memory/memory-state-store.ts';
+import { VersionConflictError } from '../../../../lambdas/core/errors.ts';
+import { initialTargetState, type TargetState } from '../../../../lambdas/core/health-state.ts';
+import type { Incident, TimelineEntry } from '../../../../lambdas/core/incident.ts';
+import type { RemediationAttempt } from '../../../../lambdas/core/remediation.ts';
+import type { CreateIncidentResult } from '../../../../lambdas/ports.ts';
+import { createContext } from '../../../../lambdas/use-cases/context.ts';
+import { applyProbeResults } from '../../../../lambdas/use-cases/run-probe-cycle.ts';
+import { sweepEscalations } from '../../../../lambdas/use-cases/sweep-escalations.ts';
+import { createHarness, MINUTE, results, T0 } from '../../../support/harness.ts';
+import { describeStateStoreContract, newIncident } from '../../../support/state-store-contract.ts';
 
 /** SQLite's answer to a write on a full disk. */
 function diskFull(): Error {

@@ -8,8 +8,8 @@ import {
   type ProbeStatus,
   reasonForErrorCode,
   summarizeHealth,
-} from '../../lambdas/core/probe-evaluation.ts';
-import type { HttpTarget, PrometheusTarget, Target } from '../../lambdas/core/targets.ts';
+} from '../../../lambdas/core/probe-evaluation.ts';
+import type { HttpTarget, PrometheusTarget, Target } from '../../../lambdas/core/targets.ts';
 
 const SLOW_AFTER_MS = 500;
 

@@ -1,61 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import {
-  DOCUMENT_PARAMETER_KINDS,
-  DOCUMENT_PATTERNS,
-  type DocumentValueKind,
-} from '../../lambdas/core/document-patterns.ts';
-import { serviceNames } from '../../lambdas/core/operator-input.ts';
-import { SERVICE_LIST_MAX_CHARS } from '../../lambdas/core/service-list.ts';
-import { parseSsmDocument, type SsmDocument } from '../../lambdas/core/ssm-document.ts';
+import type { DocumentValueKind } from '../../lambdas/core/document-patterns.ts';
 
-const DOCUMENTS_DIR = new URL('../../ssm-documents/', import.meta.url);
-const NAMES = readdirSync(DOCUMENTS_DIR)
-  .filter((f) => f.endsWith('.yaml'))
-  .map((f) => f.replace(/\.yaml$/, ''))
-  .sort();
-
-function loadDocument(name: string): SsmDocument {
-  const parsed = parseSsmDocument(readFileSync(new URL(`${name}.yaml`, DOCUMENTS_DIR), 'utf8'));
-  if (!parsed.ok) throw new Error(`${name}: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
-  return parsed.document;
-}
-
-describe('the allowedPattern of every document parameter', () => {
-  it('covers every document, and only documents that exist', () => {
-    // Act & Assess
-    expect(Object.keys(DOCUMENT_PARAMETER_KINDS).sort()).toEqual(NAMES);
-  });
-
-  it.each(NAMES)('%s: is the core pattern of the parameter kind', (name) => {
-    // Prepare
-    const doc = loadDocument(name);
-    const kinds = DOCUMENT_PARAMETER_KINDS[name] ?? {};
-    // Act
-    const mismatches = Object.entries(doc.parameters).flatMap(([parameter, p]) => {
-      const kind = kinds[parameter];
-      if (p.allowedPattern === undefined) return kind === undefined ? [] : [`${parameter}: no allowedPattern`];
-      if (kind === undefined) return [`${parameter}: no kind in DOCUMENT_PARAMETER_KINDS`];
-      return p.allowedPattern === DOCUMENT_PATTERNS[kind]
-        ? []
-        : [`${parameter}: ${p.allowedPattern} is not the ${kind} pattern ${DOCUMENT_PATTERNS[kind]}`];
-    });
-    const unknown = Object.keys(kinds).filter((parameter) => !Object.hasOwn(doc.parameters, parameter));
-    // Assess
-    expect(mismatches).toEqual([]);
-    expect(unknown).toEqual([]);
-  });
-});
-
-describe('the Services list of the *-all documents', () => {
-  it.each(['acgs-start-all', 'acgs-stop-all', 'acgs-rolling-update'])(
-    '%s takes as many characters as the config allows',
-    (name) => {
-      // Act & Assess
-      expect(loadDocument(name).parameters.Services?.maxChars).toBe(SERVICE_LIST_MAX_CHARS);
-    },
-  );
-});
+/*
+ * Values of every document parameter kind (lambdas/core/document-patterns.ts), valid and invalid: the unit tests
+ * of the patterns and of the service names an operator types (lambdas/core/operator-input.ts) both check them.
+ */
 
 const SHA256 = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
 const ENTRY =
@@ -65,7 +13,7 @@ const ENTRY =
  * Realistic values per kind, every kind (the type makes a missing one a compile error): what each document
  * parameter of that kind must take, and must refuse.
  */
-const VALUES: Record<DocumentValueKind, { valid: string[]; invalid: string[] }> = {
+export const VALUES: Record<DocumentValueKind, { valid: string[]; invalid: string[] }> = {
   serviceName: {
     valid: ['auth', 'pgc', 'acgs-1', 'a'.repeat(40)],
     invalid: ['a', 'Auth', '-auth', 'auth-', 'auth_svc', 'auth;x', 'a'.repeat(41), ''],
@@ -181,29 +129,3 @@ const VALUES: Record<DocumentValueKind, { valid: string[]; invalid: string[] }> 
     ],
   },
 };
-
-describe('the patterns of the kinds', () => {
-  it.each(Object.entries(VALUES))('%s takes the valid values and refuses the invalid ones', (kind, values) => {
-    // Prepare
-    const pattern = new RegExp(DOCUMENT_PATTERNS[kind as DocumentValueKind]);
-    // Act
-    const refused = values.valid.filter((v) => !pattern.test(v));
-    const taken = values.invalid.filter((v) => pattern.test(v));
-    // Assess
-    expect(refused).toEqual([]);
-    expect(taken).toEqual([]);
-  });
-});
-
-describe('service names an operator types', () => {
-  it('takes and refuses what the documents do when an incident is declared with --service', () => {
-    // Prepare
-    const { valid, invalid } = VALUES.serviceName;
-    // Act
-    const refused = valid.filter((name) => !serviceNames.safeParse([name]).success);
-    const taken = invalid.filter((name) => serviceNames.safeParse([name]).success);
-    // Assess
-    expect(refused).toEqual([]);
-    expect(taken).toEqual([]);
-  });
-});

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ProbeResult } from '../../lambdas/core/probe-evaluation.ts';
-import type { Target } from '../../lambdas/core/targets.ts';
-import type { Clock, ProbeOptions, Prober } from '../../lambdas/ports.ts';
-import { runProbes } from '../../lambdas/probes/run-probes.ts';
+import type { ProbeResult } from '../../../lambdas/core/probe-evaluation.ts';
+import type { Target } from '../../../lambdas/core/targets.ts';
+import type { Clock, ProbeOptions, Prober } from '../../../lambdas/ports.ts';
+import { runProbes } from '../../../lambdas/probes/run-probes.ts';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 const fixedClock: Clock = { now: () => NOW };

@@ -1,0 +1,80 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { parseSsmDocument, type SsmDocument } from '../../lambdas/core/ssm-document.ts';
+
+/*
+ * The shipped SSM documents in ssm-documents/, as the unit tests of the document model, the parameter tables, the
+ * document patterns and the config read them, and a valid sample value for every parameter they declare.
+ */
+
+export const DOCUMENTS_DIR = new URL('../../ssm-documents/', import.meta.url);
+/** The document files, `acgs-….yaml`, sorted. */
+export const DOCUMENT_FILES = readdirSync(DOCUMENTS_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+/** The document names, the files without `.yaml`, sorted. */
+export const DOCUMENT_NAMES = DOCUMENT_FILES.map((f) => f.replace(/\.yaml$/, '')).sort();
+
+export function loadDocument(name: string): SsmDocument {
+  const parsed = parseSsmDocument(readFileSync(new URL(`${name}.yaml`, DOCUMENTS_DIR), 'utf8'));
+  if (!parsed.ok) throw new Error(`${name}: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+  return parsed.document;
+}
+
+/** A valid value for every parameter name the documents use. */
+const VALID: Record<string, string> = {
+  ServiceName: 'auth',
+  Port: '8000',
+  Directory: '/home/ops/ACGS-1/services/platform/authentication/auth_service',
+  StartCommand: 'uvicorn app.main:app --host 0.0.0.0 --port 8000',
+  LogFile: '/home/ops/ACGS-1/logs/auth_service.log',
+  HealthUrl: 'http://127.0.0.1:8000/health',
+  TimeoutSeconds: '60',
+  GraceSeconds: '10',
+  StateDirectory: '/var/lib/acgs-ops',
+  Force: 'false',
+  LogLines: '100',
+  DatabaseHost: '127.0.0.1',
+  DatabasePort: '5432',
+  RedisHost: 'redis.internal',
+  RedisPort: '6379',
+  DatabaseName: 'acgs_pgp_db',
+  DatabaseUser: 'acgs_user',
+  PgpassFile: '/etc/acgs-ops/pgpass',
+  Destination: '/var/backups/acgs-pgp',
+  BackupId: 'acgs_pgp_db-20261201T020000Z',
+  MinSizeBytes: '1024',
+  KmsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  PgBinDir: '/usr/lib/postgresql/15/bin',
+  Source: 's3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z.dump',
+  ExpectedSha256: 'd3c0e679def75e96baf2afc217c287be75d35919cc38a9b57efec986ca2da602',
+  ExpectedTableDataEntries: '42',
+  ScratchDatabase: 'acgs_restore_drill',
+  ProductionDatabase: 'acgs_pgp_db',
+  StartedAt: '2026-12-01T02:00:00Z',
+};
+const VALID_BY_DOCUMENT: Record<string, Record<string, string>> = {
+  'acgs-start-all': {
+    Services:
+      'auth 8000 /srv/acgs/auth /srv/acgs/logs/auth.log http://127.0.0.1:8000/health uvicorn app.main:app --port 8000,' +
+      'fv 8003 /srv/acgs/fv /srv/acgs/logs/fv.log http://127.0.0.1:8003/health uvicorn main:app --port 8003',
+  },
+  'acgs-stop-all': { Services: 'auth 8000,fv 8003' },
+};
+
+// acgs-rolling-update: sample values for the generic document checks
+VALID_BY_DOCUMENT['acgs-rolling-update'] = {
+  Services: VALID_BY_DOCUMENT['acgs-start-all']?.Services ?? '',
+  Update: 'git-pull',
+  Branch: 'release/2026.1',
+};
+
+/** A valid sample value for every parameter `doc` declares. */
+export function validParameters(name: string, doc: SsmDocument): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const parameter of Object.keys(doc.parameters)) {
+    const value = VALID_BY_DOCUMENT[name]?.[parameter] ?? VALID[parameter];
+    if (value === undefined) throw new Error(`test has no valid sample for ${name}.${parameter}`);
+    values[parameter] = value;
+  }
+  return values;
+}
