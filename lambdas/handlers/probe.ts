@@ -11,38 +11,44 @@ import { withPowertools } from './middleware.ts';
 /** Scheduled probe cycle: probe, fold health, reconcile incidents, page, send restarts; emit the heartbeat. */
 export function createProbeHandler(runtime: AwsRuntime, prober: Prober = new NetworkProber(runtime.ctx.clock)) {
   const { ctx, metrics, logger } = runtime;
-  return withPowertools(
-    runtime,
-    async () => {
-      const cycle = await runProbeCycle(ctx, prober);
-      // Restarts are only dispatched (SSM); wait for their attempts to be recorded before the Lambda freezes.
-      await Promise.all(cycle.remediation.inFlight);
-      // Per-target detail goes to the log (the dashboard's Logs Insights widgets read it); metrics stay per fleet.
-      const F = PROBE_RESULT_LOG.fields;
-      for (const r of cycle.results)
-        logger.info(PROBE_RESULT_LOG.message, {
-          [F.target]: r.name,
-          [F.status]: r.status,
-          [F.healthy]: r.status === 'unhealthy' ? 0 : 1,
-          [F.latencyMs]: r.latencyMs,
-          ...(r.status === 'healthy' ? {} : { [F.reason]: `${r.reason}: ${r.detail}` }),
-        });
-      metrics.addMetric(
-        M.unhealthyTargets,
+  return withPowertools(runtime, async () => {
+    const cycle = await runProbeCycle(ctx, prober);
+    // Restarts are only dispatched (SSM); wait for their attempts to be recorded before the Lambda freezes.
+    await Promise.all(cycle.remediation.inFlight);
+    // Per-target detail goes to the log (the dashboard's Logs Insights widgets read it); metrics stay per fleet.
+    const F = PROBE_RESULT_LOG.fields;
+    for (const r of cycle.results)
+      logger.info(PROBE_RESULT_LOG.message, {
+        [F.target]: r.name,
+        [F.status]: r.status,
+        [F.healthy]: r.status === 'unhealthy' ? 0 : 1,
+        [F.latencyMs]: r.latencyMs,
+        ...(r.status === 'healthy' ? {} : { [F.reason]: `${r.reason}: ${r.detail}` }),
+      });
+    metrics.addMetric(
+      M.unhealthyTargets,
+      MetricUnit.Count,
+      cycle.results.filter((r) => r.status === 'unhealthy').length,
+    );
+    for (const severity of SEVERITIES) {
+      const open = metrics.singleMetric();
+      open.addDimension(M.dimensions.severity, severity);
+      open.addMetric(
+        M.openIncidents,
         MetricUnit.Count,
-        cycle.results.filter((r) => r.status === 'unhealthy').length,
+        cycle.incidents.open.filter((i) => i.severity === severity).length,
       );
-      metrics.addMetric(M.probeCycles, MetricUnit.Count, 1);
-      return {
-        targets: cycle.results.length,
-        healthy: cycle.results.filter((r) => r.status === 'healthy').length,
-        opened: cycle.incidents.opened.map((i) => i.id),
-        resolved: cycle.incidents.resolved.map((i) => i.id),
-        stateWrites: cycle.stateWrites,
-        durationMs: cycle.durationMs,
-      };
-    },
-  );
+    }
+    metrics.addMetric(M.probeCycles, MetricUnit.Count, 1);
+    return {
+      targets: cycle.results.length,
+      healthy: cycle.results.filter((r) => r.status === 'healthy').length,
+      opened: cycle.incidents.opened.map((i) => i.id),
+      resolved: cycle.incidents.resolved.map((i) => i.id),
+      stateWrites: cycle.stateWrites,
+      durationMs: cycle.durationMs,
+    };
+  });
 }
 
 export const handler = lazyHandler(() => createProbeHandler(awsRuntime()));
