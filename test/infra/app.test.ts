@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addControlPlane, FleetConfigError } from '../../lib/app.ts';
-import { ACGS_CONFIG, REPOSITORY_ROOT } from './support/synth.ts';
+import { ACGS_CONFIG, REPOSITORY_ROOT } from '../support/synth-stack.ts';
 
 const temporary: string[] = [];
 afterAll(() => {

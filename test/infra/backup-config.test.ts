@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BACKUP_DOCUMENT, RESTART_DOCUMENT } from '../../lambdas/core/document-names.ts';
 import { addControlPlane } from '../../lib/app.ts';
-import { cdkNagChecks } from './support/shared-checks.ts';
-import { ACGS_CONFIG, type Json, propsOf, REPOSITORY_ROOT, type Synthesized, synthesize } from './support/synth.ts';
+import { describeStackChecks } from '../support/stack-checks.ts';
+import { ACGS_CONFIG, type Json, REPOSITORY_ROOT, useSynthesizedStack } from '../support/synth-stack.ts';
 
 /**
  * The backups part of the stack under config variants the shipped config does not cover: a database host named in
@@ -27,38 +27,33 @@ function variant(name: string, edit: (text: string) => string): string {
   return path;
 }
 
-let synth: Synthesized;
-
-beforeAll(() => {
-  // The database host named in the config, and no restore drill.
-  const path = variant('named-host-no-drill', (text) =>
+// The database host named in the config, and no restore drill.
+const fleet = useSynthesizedStack(() =>
+  variant('named-host-no-drill', (text) =>
     text
       .replace('  database: postgresql\n', `  database: postgresql\n  instanceId: ${HOST}\n`)
       .replace(/ {2}drill:\n {4}scratchDatabase: acgs_restore_drill\n {4}maxAge: 8d\n/, ''),
-  );
-  synth = synthesize(path);
-}, 120_000);
+  ),
+);
+const props = fleet.props;
 
 afterAll(() => {
-  synth?.dispose();
   for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
 });
 
-const props = (construct: Parameters<typeof propsOf>[1]): Json => propsOf(synth.template, construct);
-
 describe('backups with the database host in the config and no drill', () => {
   it('asks for no deploy-time parameter and gives the Lambda the configured host', () => {
-    expect(synth.stack.backupInstanceParameter).toBeUndefined();
-    expect(Object.keys(synth.template.toJSON().Parameters ?? {})).not.toContain('BackupInstanceId');
-    const f = synth.stack.functions.backups;
+    expect(fleet.stack.backupInstanceParameter).toBeUndefined();
+    expect(Object.keys(fleet.template.toJSON().Parameters ?? {})).not.toContain('BackupInstanceId');
+    const f = fleet.stack.functions.backups;
     if (!f) throw new Error('no backups Lambda');
     expect(props(f.fn).Environment.Variables.ACGS_BACKUP_INSTANCE_ID).toBe(HOST);
   });
 
   it('lets the backups Lambda send commands to that one instance only, still only with the fleet tag', () => {
-    const f = synth.stack.functions.backups;
+    const f = fleet.stack.functions.backups;
     if (!f) throw new Error('no backups Lambda');
-    const stack = Stack.of(synth.stack);
+    const stack = Stack.of(fleet.stack);
     const statements = props(f.role.node.findChild('DefaultPolicy')).PolicyDocument.Statement as Json[];
     expect(statements.filter((s) => s.Sid === 'OnFleetInstancesOnly')).toEqual([
       expect.objectContaining({
@@ -70,26 +65,26 @@ describe('backups with the database host in the config and no drill', () => {
   });
 
   it('routes the status changes of the backup document to the command-status Lambda, which may page', () => {
-    const rule = synth.stack.events.commandStatusRule;
+    const rule = fleet.stack.events.commandStatusRule;
     if (!rule) throw new Error('no command status rule');
-    const { documentNames } = synth.stack.runbooks;
+    const { documentNames } = fleet.stack.runbooks;
     expect(props(rule).EventPattern.detail['document-name']).toEqual([
       documentNames[RESTART_DOCUMENT],
       documentNames[BACKUP_DOCUMENT],
     ]);
-    const statements = props(synth.stack.functions.commandStatus.role.node.findChild('DefaultPolicy')).PolicyDocument
+    const statements = props(fleet.stack.functions.commandStatus.role.node.findChild('DefaultPolicy')).PolicyDocument
       .Statement as Json[];
     expect(statements.filter((s) => [s.Action].flat().includes('sns:Publish'))).toHaveLength(1);
   });
 
   it('schedules backup, monitor and retention, and no drill', () => {
-    expect([...synth.stack.schedules.schedules.keys()].sort()).toEqual(
+    expect([...fleet.stack.schedules.schedules.keys()].sort()).toEqual(
       ['backup', 'backupMonitor', 'cleanup', 'escalationSweep', 'probe'].sort(),
     );
   });
 });
 
-describe('cdk-nag (AwsSolutions), database host in the config', () => cdkNagChecks(() => synth));
+describeStackChecks(() => fleet.synth, { context: 'database host in the config' });
 
 describe('a restore drill that is configured but not scheduled', () => {
   it('stops the synth, naming schedules.drill', () => {

@@ -2,10 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseFleetConfig } from '../../lambdas/core/config.ts';
-import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { CONTROL_TABLE_SCHEMA } from '../../lambdas/core/control-table.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../lambdas/core/document-names.ts';
 import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambdas/core/events.ts';
@@ -16,43 +14,27 @@ import type { ControlPlaneFunction } from '../../lib/constructs/control-plane-fu
 import { contactEmails } from '../../lib/constructs/notifications.ts';
 import { logRetention } from '../../lib/retention.ts';
 import { clamp, schedulePeriodSeconds } from '../../lib/schedule-period.ts';
-import { maskedTemplateSerializer, maskTemplate } from './support/mask-template.ts';
-import { cdkNagChecks, cfnLintCheck } from './support/shared-checks.ts';
+import { maskedTemplateSerializer, maskTemplate } from '../support/mask-template.ts';
+import { describeStackChecks } from '../support/stack-checks.ts';
 import {
   ACGS_CONFIG,
   type Json,
   logicalId,
-  propsOf,
   REPOSITORY_ROOT,
-  type Resource,
   resourcesOfType,
-  type Synthesized,
-  synthesize,
-} from './support/synth.ts';
-
-let synth: Synthesized;
-let config: FleetConfig;
-let resources: Record<string, Resource>;
+  useSynthesizedStack,
+} from '../support/synth-stack.ts';
 
 // One synth for the whole file: every describe below reads the same template.
-beforeAll(() => {
-  const parsed = parseFleetConfig(readFileSync(ACGS_CONFIG, 'utf8'));
-  if (!parsed.ok) throw new Error('config/acgs-1.yaml must be valid');
-  config = parsed.config;
-  synth = synthesize(ACGS_CONFIG);
-  resources = synth.template.toJSON().Resources;
-}, 120_000);
-
-afterAll(() => synth?.dispose());
-
-const props = (construct: Parameters<typeof logicalId>[0]): Json => propsOf(synth.template, construct);
+const fleet = useSynthesizedStack(ACGS_CONFIG);
+const props = fleet.props;
 
 const ref = (construct: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(construct) });
 const arnOf = (construct: Parameters<typeof logicalId>[0]) => ({ 'Fn::GetAtt': [logicalId(construct), 'Arn'] });
 
 /** Every statement of every IAM policy (inline and managed) in the template, with the policy's logical id. */
 function statements(): { policy: string; statement: Record<string, unknown> }[] {
-  return Object.entries(resources)
+  return Object.entries(fleet.resources)
     .filter(([, r]) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy')
     .flatMap(([policy, r]) =>
       ((r.Properties as Json).PolicyDocument.Statement as Record<string, unknown>[]).map((statement) => ({
@@ -65,14 +47,14 @@ const actionsOf = (s: Record<string, unknown>) => [s.Action].flat() as string[];
 
 /** The backups Lambda (config/acgs-1.yaml has a backups section, so it must exist). */
 function backupsFunction(): ControlPlaneFunction {
-  const f = synth.stack.functions.backups;
+  const f = fleet.stack.functions.backups;
   if (!f) throw new Error('no backups Lambda');
   return f;
 }
 
 /** The Lambda a schedule runs: the backup schedules all run the backups Lambda. */
 function functionOf(name: ScheduleName): ControlPlaneFunction {
-  return name === 'probe' || name === 'escalationSweep' ? synth.stack.functions[name] : backupsFunction();
+  return name === 'probe' || name === 'escalationSweep' ? fleet.stack.functions[name] : backupsFunction();
 }
 
 const defaultPolicyOf = (f: ControlPlaneFunction) => logicalId(f.role.node.findChild('DefaultPolicy'));
@@ -82,10 +64,10 @@ const BACKUP_ONLY_ENV = ['ACGS_BACKUP_BUCKET', 'ACGS_BACKUP_KMS_KEY', 'ACGS_BACK
 
 describe('schedules', () => {
   it('deploys every schedule of the config: probe, sweep, and the four backup schedules (drill: backups.drill is set)', () => {
-    expect([...synth.stack.schedules.schedules.keys()].sort()).toEqual(
+    expect([...fleet.stack.schedules.schedules.keys()].sort()).toEqual(
       ['backup', 'backupMonitor', 'cleanup', 'drill', 'escalationSweep', 'probe'].sort(),
     );
-    synth.template.resourceCountIs('AWS::Scheduler::Schedule', 6);
+    fleet.template.resourceCountIs('AWS::Scheduler::Schedule', 6);
   });
 
   it.each([
@@ -96,10 +78,10 @@ describe('schedules', () => {
   ] as const)(
     'runs %s on its config expression and time zone, sending the backups Lambda {"task": "%s"}, with retries and a DLQ',
     (name, task) => {
-      const declared = config.schedules[name];
+      const declared = fleet.config.schedules[name];
       if (!declared) throw new Error(`config/acgs-1.yaml has no ${name} schedule`);
-      const expected = toScheduler(declared, config.schedules.timeZone);
-      const schedule = synth.stack.schedules.schedules.get(name);
+      const expected = toScheduler(declared, fleet.config.schedules.timeZone);
+      const schedule = fleet.stack.schedules.schedules.get(name);
       if (!schedule) throw new Error(`no ${name} schedule`);
       const p = props(schedule);
       expect(p.ScheduleExpression).toBe(expected.expression);
@@ -109,15 +91,15 @@ describe('schedules', () => {
       expect(p.Target.Arn).toEqual(arnOf(backupsFunction().fn));
       expect(p.Target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
       expect(p.Target.RetryPolicy.MaximumEventAgeInSeconds).toBe(
-        clamp(schedulePeriodSeconds(declared, config.schedules.timeZone), 60, 86_400),
+        clamp(schedulePeriodSeconds(declared, fleet.config.schedules.timeZone), 60, 86_400),
       );
       const dlq = p.Target.DeadLetterConfig.Arn['Fn::GetAtt'][0];
-      expect(resources[dlq]?.Type).toBe('AWS::SQS::Queue');
+      expect(fleet.resources[dlq]?.Type).toBe('AWS::SQS::Queue');
     },
   );
 
   it('spells the expressions of the shipped backup schedules as EventBridge wants them', () => {
-    const expressionOf = (name: ScheduleName) => props(synth.stack.schedules.schedules.get(name) as never);
+    const expressionOf = (name: ScheduleName) => props(fleet.stack.schedules.schedules.get(name) as never);
     expect(expressionOf('backup').ScheduleExpression).toBe('cron(0 2 * * ? *)');
     expect(expressionOf('backupMonitor').ScheduleExpression).toBe('cron(0 * * * ? *)');
     expect(expressionOf('cleanup').ScheduleExpression).toBe('cron(0 3 ? * 1 *)');
@@ -127,8 +109,8 @@ describe('schedules', () => {
   it.each(['probe', 'escalationSweep'] as const)(
     'runs %s on the expression and time zone toScheduler derives from the config, on time, with retries and a DLQ',
     (name) => {
-      const expected = toScheduler(config.schedules[name], config.schedules.timeZone);
-      const schedule = synth.stack.schedules.schedules.get(name);
+      const expected = toScheduler(fleet.config.schedules[name], fleet.config.schedules.timeZone);
+      const schedule = fleet.stack.schedules.schedules.get(name);
       if (!schedule) throw new Error(`no ${name} schedule`);
       const schedulePropsOf = props(schedule);
       expect(schedulePropsOf.ScheduleExpression).toBe(expected.expression);
@@ -137,17 +119,17 @@ describe('schedules', () => {
       expect(schedulePropsOf.Target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
       expect(schedulePropsOf.Target.RetryPolicy.MaximumEventAgeInSeconds).toBe(60); // every 1m: one period
       const dlq = schedulePropsOf.Target.DeadLetterConfig.Arn['Fn::GetAtt'][0];
-      expect(resources[dlq]?.Type).toBe('AWS::SQS::Queue');
-      expect(schedulePropsOf.Target.Arn).toEqual(arnOf(synth.stack.functions[name].fn));
+      expect(fleet.resources[dlq]?.Type).toBe('AWS::SQS::Queue');
+      expect(schedulePropsOf.Target.Arn).toEqual(arnOf(fleet.stack.functions[name].fn));
     },
   );
 
   it('gives each schedule a role that may only invoke its own Lambda and write to its own DLQ', () => {
-    for (const [name, schedule] of synth.stack.schedules.schedules) {
+    for (const [name, schedule] of fleet.stack.schedules.schedules) {
       const target = props(schedule).Target;
       const role = target.RoleArn['Fn::GetAtt'][0];
       const granted = statements().filter(({ policy }) =>
-        JSON.stringify(resources[policy]?.Properties?.Roles ?? []).includes(role),
+        JSON.stringify(fleet.resources[policy]?.Properties?.Roles ?? []).includes(role),
       );
       expect(granted.map(({ statement }) => ({ actions: actionsOf(statement), resource: statement.Resource }))).toEqual(
         [
@@ -155,7 +137,7 @@ describe('schedules', () => {
           { actions: ['sqs:SendMessage'], resource: target.DeadLetterConfig.Arn },
         ],
       );
-      expect(resources[role]?.Properties?.AssumeRolePolicyDocument).toMatchObject({
+      expect(fleet.resources[role]?.Properties?.AssumeRolePolicyDocument).toMatchObject({
         Statement: [
           {
             Principal: { Service: 'scheduler.amazonaws.com' },
@@ -169,7 +151,7 @@ describe('schedules', () => {
 
 describe('control table', () => {
   it('is on-demand, encrypted, point-in-time recoverable, expires by TTL and is retained', () => {
-    const table = resources[logicalId(synth.stack.state.table)];
+    const table = fleet.resources[logicalId(fleet.stack.state.table)];
     expect(table?.DeletionPolicy).toBe('Retain');
     expect(table?.Properties).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
@@ -186,7 +168,7 @@ describe('control table', () => {
 
   it('has exactly the global secondary indexes of CONTROL_TABLE_SCHEMA', () => {
     expect(
-      props(synth.stack.state.table).GlobalSecondaryIndexes.map((g: Json) => ({
+      props(fleet.stack.state.table).GlobalSecondaryIndexes.map((g: Json) => ({
         name: g.IndexName,
         keys: g.KeySchema,
         projection: g.Projection,
@@ -206,7 +188,7 @@ describe('control table', () => {
 
 describe('artifact bucket', () => {
   it('blocks public access, is KMS-encrypted, versioned, logged to its own log bucket and TLS-only', () => {
-    const { bucket, accessLogs, key } = synth.stack.artifacts;
+    const { bucket, accessLogs, key } = fleet.stack.artifacts;
     expect(props(bucket)).toMatchObject({
       PublicAccessBlockConfiguration: {
         BlockPublicAcls: true,
@@ -226,7 +208,7 @@ describe('artifact bucket', () => {
       LoggingConfiguration: { DestinationBucketName: ref(accessLogs) },
     });
     for (const b of [bucket, accessLogs]) {
-      synth.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      fleet.template.hasResourceProperties('AWS::S3::BucketPolicy', {
         Bucket: ref(b),
         PolicyDocument: {
           Statement: Match.arrayWith([
@@ -242,7 +224,7 @@ describe('artifact bucket', () => {
   });
 
   it('expires noncurrent versions, aborts incomplete uploads and tiers current versions down', () => {
-    const rules = props(synth.stack.artifacts.bucket).LifecycleConfiguration.Rules;
+    const rules = props(fleet.stack.artifacts.bucket).LifecycleConfiguration.Rules;
     expect(rules).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' }),
@@ -260,13 +242,13 @@ describe('artifact bucket', () => {
 
 describe('escalation topics', () => {
   it('creates one KMS-encrypted, TLS-only topic per escalation level', () => {
-    synth.template.resourceCountIs('AWS::SNS::Topic', config.escalation.levels.length);
-    for (const level of config.escalation.levels) {
-      const topic = synth.stack.escalation.topic(level.level);
+    fleet.template.resourceCountIs('AWS::SNS::Topic', fleet.config.escalation.levels.length);
+    for (const level of fleet.config.escalation.levels) {
+      const topic = fleet.stack.escalation.topic(level.level);
       expect(props(topic)).toMatchObject({
-        KmsMasterKeyId: arnOf(synth.stack.escalation.key),
+        KmsMasterKeyId: arnOf(fleet.stack.escalation.key),
       });
-      synth.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      fleet.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
         Topics: [ref(topic)],
         PolicyDocument: {
           Statement: Match.arrayWith([
@@ -278,9 +260,9 @@ describe('escalation topics', () => {
   });
 
   it("subscribes exactly each level's contact e-mail addresses to that level's topic", () => {
-    const subscriptions = Object.values(resourcesOfType(synth.template, 'AWS::SNS::Subscription'));
-    for (const level of config.escalation.levels) {
-      const topic = ref(synth.stack.escalation.topic(level.level));
+    const subscriptions = Object.values(resourcesOfType(fleet.template, 'AWS::SNS::Subscription'));
+    for (const level of fleet.config.escalation.levels) {
+      const topic = ref(fleet.stack.escalation.topic(level.level));
       const endpoints = subscriptions
         .filter((s) => JSON.stringify(s.Properties?.TopicArn) === JSON.stringify(topic))
         .map((s) => {
@@ -293,7 +275,7 @@ describe('escalation topics', () => {
   });
 
   it('lets CloudWatch alarms of this account use the topic key', () => {
-    const keyPolicy = props(synth.stack.key).KeyPolicy;
+    const keyPolicy = props(fleet.stack.key).KeyPolicy;
     expect(keyPolicy.Statement).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
@@ -310,11 +292,11 @@ describe('runbooks', () => {
   const files = readdirSync(join(REPOSITORY_ROOT, 'ssm-documents')).filter((f) => f.endsWith('.yaml'));
 
   it('deploys every file of ssm-documents/ as a Command document named <stack>-<file>, updated by new versions', () => {
-    synth.template.resourceCountIs('AWS::SSM::Document', files.length);
+    fleet.template.resourceCountIs('AWS::SSM::Document', files.length);
     for (const file of files) {
       const key = basename(file, '.yaml');
-      synth.template.hasResourceProperties('AWS::SSM::Document', {
-        Name: `${synth.stack.stackName}-${key}`,
+      fleet.template.hasResourceProperties('AWS::SSM::Document', {
+        Name: `${fleet.stack.stackName}-${key}`,
         DocumentType: 'Command',
         UpdateMethod: 'NewVersion',
         Content: parse(readFileSync(join(REPOSITORY_ROOT, 'ssm-documents', file), 'utf8')),
@@ -325,8 +307,8 @@ describe('runbooks', () => {
 
 describe('least privilege', () => {
   const documentArn = (key: string) => {
-    const stack = Stack.of(synth.stack);
-    const name = synth.stack.runbooks.documentNames[key];
+    const stack = Stack.of(fleet.stack);
+    const name = fleet.stack.runbooks.documentNames[key];
     if (!name) throw new Error(`no document ${key}`);
     return stack.resolve(stack.formatArn({ service: 'ssm', resource: 'document', resourceName: name }));
   };
@@ -337,7 +319,7 @@ describe('least privilege', () => {
       )
       .map(({ statement }) => statement);
   const fleetTagCondition = () => ({
-    StringEquals: { [`ssm:resourceTag/${config.aws.fleetTag.key}`]: config.aws.fleetTag.value },
+    StringEquals: { [`ssm:resourceTag/${fleet.config.aws.fleetTag.key}`]: fleet.config.aws.fleetTag.value },
   });
   const backupKeys = [BACKUP_DOCUMENT, DRILL_DOCUMENT];
 
@@ -346,14 +328,14 @@ describe('least privilege', () => {
       .filter(({ statement }) => actionsOf(statement).some((a) => a.startsWith('ssm:Send')))
       .map((s) => s.policy);
     expect(new Set(senders)).toEqual(
-      new Set([defaultPolicyOf(synth.stack.functions.probe), defaultPolicyOf(backupsFunction())]),
+      new Set([defaultPolicyOf(fleet.stack.functions.probe), defaultPolicyOf(backupsFunction())]),
     );
   });
 
   it('lets the probe send only the restart document, and only to fleet-tagged instances', () => {
-    const stack = Stack.of(synth.stack);
+    const stack = Stack.of(fleet.stack);
     expect(files().map((f) => basename(f, '.yaml'))).toContain('acgs-restart-service');
-    expect(sendCommandOf(synth.stack.functions.probe)).toEqual([
+    expect(sendCommandOf(fleet.stack.functions.probe)).toEqual([
       expect.objectContaining({ Action: 'ssm:SendCommand', Resource: documentArn('acgs-restart-service') }),
       expect.objectContaining({
         Action: 'ssm:SendCommand',
@@ -364,9 +346,9 @@ describe('least privilege', () => {
   });
 
   it('lets the backups Lambda send only the backup and drill documents, only to the fleet-tagged database host', () => {
-    const stack = Stack.of(synth.stack);
+    const stack = Stack.of(fleet.stack);
     // config/acgs-1.yaml names no backups.instanceId: the host is the deploy-time parameter, an instance or a node.
-    const host = synth.stack.backupInstanceParameter;
+    const host = fleet.stack.backupInstanceParameter;
     if (!host) throw new Error('no BackupInstanceId parameter');
     expect(sendCommandOf(backupsFunction())).toEqual([
       expect.objectContaining({ Action: 'ssm:SendCommand', Resource: backupKeys.map(documentArn) }),
@@ -398,8 +380,8 @@ describe('least privilege', () => {
   });
 
   it('gives the backups Lambda the backup prefix of the bucket and the backup key through S3, nothing wider', () => {
-    const { bucket, key } = synth.stack.artifacts;
-    const prefix = config.backups?.s3Prefix;
+    const { bucket, key } = fleet.stack.artifacts;
+    const prefix = fleet.config.backups?.s3Prefix;
     const granted = statements()
       .filter(({ policy }) => policy === defaultPolicyOf(backupsFunction()))
       .map(({ statement }) => statement);
@@ -431,7 +413,7 @@ describe('least privilege', () => {
       .filter(({ statement }) => JSON.stringify(statement.Resource).includes(logicalId(bucket)))
       .map(({ policy }) => policy);
     expect(new Set(bucketUsers)).toEqual(
-      new Set([defaultPolicyOf(backupsFunction()), logicalId(synth.stack.backupHostAccess as never)]),
+      new Set([defaultPolicyOf(backupsFunction()), logicalId(fleet.stack.backupHostAccess as never)]),
     );
   });
 
@@ -451,8 +433,8 @@ describe('least privilege', () => {
           .filter(({ statement }) => actionsOf(statement).some(matches))
           .map(({ policy }) => policy),
       );
-    const policyOf = (name: keyof typeof synth.stack.functions) =>
-      defaultPolicyOf(name === 'backups' ? backupsFunction() : synth.stack.functions[name]);
+    const policyOf = (name: keyof typeof fleet.stack.functions) =>
+      defaultPolicyOf(name === 'backups' ? backupsFunction() : fleet.stack.functions[name]);
     // The command-status Lambda opens the backup incident when a backup command fails on the host.
     expect(holders((a) => a === 'sns:Publish')).toEqual(
       new Set([
@@ -475,7 +457,7 @@ describe('Lambdas', () => {
   it.each(names)(
     '%s runs Node 22 on ARM64 with active tracing, its own log group and the handler environment',
     (name) => {
-      const f = name === 'backups' ? backupsFunction() : synth.stack.functions[name];
+      const f = name === 'backups' ? backupsFunction() : fleet.stack.functions[name];
       const fnProps = props(f.fn);
       expect(fnProps).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -483,7 +465,7 @@ describe('Lambdas', () => {
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: { LogGroup: ref(f.logGroup) },
       });
-      expect(props(f.logGroup).RetentionInDays).toBe(logRetention(config.aws.retentionDays));
+      expect(props(f.logGroup).RetentionInDays).toBe(logRetention(fleet.config.aws.retentionDays));
       expect(Object.keys(fnProps.Environment.Variables).sort()).toEqual(
         [
           ...Object.keys(handlerEnvironmentSchema.shape).filter(
@@ -493,16 +475,16 @@ describe('Lambdas', () => {
         ].sort(),
       );
       expect(fnProps.Environment.Variables).toMatchObject({
-        POWERTOOLS_SERVICE_NAME: controlPlaneServiceName(config.fleet.name),
+        POWERTOOLS_SERVICE_NAME: controlPlaneServiceName(fleet.config.fleet.name),
         POWERTOOLS_METRICS_NAMESPACE: CONTROL_PLANE_METRICS.namespace,
-        ACGS_DOCUMENT_NAMES: JSON.stringify(synth.stack.runbooks.documentNames),
+        ACGS_DOCUMENT_NAMES: JSON.stringify(fleet.stack.runbooks.documentNames),
       });
     },
   );
 
   it('reserves one concurrent run for the probe and the sweep, so cycles never overlap', () => {
     for (const name of ['probe', 'escalationSweep'] as const)
-      expect(props(synth.stack.functions[name].fn).ReservedConcurrentExecutions).toBe(1);
+      expect(props(fleet.stack.functions[name].fn).ReservedConcurrentExecutions).toBe(1);
   });
 
   it('runs the backups Lambda one task at a time for up to 15 minutes, with the backup bucket, key and host', () => {
@@ -511,11 +493,11 @@ describe('Lambdas', () => {
     expect(p.Timeout).toBe(900);
     expect(p.ReservedConcurrentExecutions).toBe(1);
     expect(p.Environment.Variables).toMatchObject({
-      ACGS_BACKUP_BUCKET: ref(synth.stack.artifacts.bucket),
-      ACGS_BACKUP_KMS_KEY: arnOf(synth.stack.artifacts.key),
+      ACGS_BACKUP_BUCKET: ref(fleet.stack.artifacts.bucket),
+      ACGS_BACKUP_KMS_KEY: arnOf(fleet.stack.artifacts.key),
       ACGS_BACKUP_INSTANCE_ID: { Ref: 'BackupInstanceId' },
     });
-    synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+    fleet.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: ref(f.fn),
       MaximumRetryAttempts: 0,
       MaximumEventAgeInSeconds: 3600,
@@ -523,7 +505,7 @@ describe('Lambdas', () => {
   });
 
   it('asks for the database host at deploy time when the config names none (required, instance or node id)', () => {
-    const parameters = synth.template.toJSON().Parameters;
+    const parameters = fleet.template.toJSON().Parameters;
     expect(parameters.BackupInstanceId).toEqual({
       Type: 'String',
       AllowedPattern: '^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$',
@@ -535,9 +517,9 @@ describe('Lambdas', () => {
 
   it('sends failed asynchronous invocations of every asynchronously invoked Lambda to a dead-letter queue', () => {
     for (const name of ['probe', 'escalationSweep', 'commandStatus', 'backups'] as const) {
-      const f = name === 'backups' ? backupsFunction() : synth.stack.functions[name];
+      const f = name === 'backups' ? backupsFunction() : fleet.stack.functions[name];
       if (!f.deadLetterQueue) throw new Error(`${name} has no dead-letter queue`);
-      synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      fleet.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: ref(f.fn),
         DestinationConfig: { OnFailure: { Destination: arnOf(f.deadLetterQueue.queue) } },
       });
@@ -545,16 +527,16 @@ describe('Lambdas', () => {
   });
 
   it('puts the probe outside any VPC when the config has none', () => {
-    expect(props(synth.stack.functions.probe.fn).VpcConfig).toBeUndefined();
+    expect(props(fleet.stack.functions.probe.fn).VpcConfig).toBeUndefined();
   });
 });
 
 describe('events', () => {
   it('routes SSM command status changes of the restart and backup documents (not the drill) on the default bus to the command-status Lambda', () => {
-    const rule = synth.stack.events.commandStatusRule;
+    const rule = fleet.stack.events.commandStatusRule;
     if (!rule) throw new Error('no command status rule');
     const ruleProps = props(rule);
-    const { documentNames } = synth.stack.runbooks;
+    const { documentNames } = fleet.stack.runbooks;
     expect(ruleProps.EventBusName).toBeUndefined();
     expect(ruleProps.EventPattern).toEqual({
       source: ['aws.ssm'],
@@ -563,11 +545,11 @@ describe('events', () => {
         'document-name': [documentNames['acgs-restart-service'], documentNames[BACKUP_DOCUMENT]],
       },
     });
-    expect(documentNames[BACKUP_DOCUMENT]).toBe(`${synth.stack.stackName}-${BACKUP_DOCUMENT}`);
+    expect(documentNames[BACKUP_DOCUMENT]).toBe(`${fleet.stack.stackName}-${BACKUP_DOCUMENT}`);
     expect(ruleProps.EventPattern.detail['document-name']).not.toContain(documentNames[DRILL_DOCUMENT]);
     expect(ruleProps.Targets).toEqual([
       expect.objectContaining({
-        Arn: arnOf(synth.stack.functions.commandStatus.fn),
+        Arn: arnOf(fleet.stack.functions.commandStatus.fn),
         DeadLetterConfig: { Arn: expect.anything() },
         RetryPolicy: { MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) },
       }),
@@ -575,35 +557,35 @@ describe('events', () => {
   });
 
   it('keeps every control-plane event in the audit trail log group', () => {
-    const ruleProps = props(synth.stack.events.auditRule);
-    expect(ruleProps.EventBusName).toEqual(ref(synth.stack.events.bus));
+    const ruleProps = props(fleet.stack.events.auditRule);
+    expect(ruleProps.EventBusName).toEqual(ref(fleet.stack.events.bus));
     expect(ruleProps.EventPattern).toEqual({ source: [EVENT_SOURCE], 'detail-type': Object.values(DETAIL_TYPE) });
-    expect(JSON.stringify(ruleProps.Targets[0].Arn)).toContain(logicalId(synth.stack.events.auditLog));
+    expect(JSON.stringify(ruleProps.Targets[0].Arn)).toContain(logicalId(fleet.stack.events.auditLog));
     expect(ruleProps.Targets[0].DeadLetterConfig).toBeDefined();
     // The policy document is a Fn::Join (it names the log group's ARN), so look at it as text.
-    const policies = Object.values(resourcesOfType(synth.template, 'AWS::Logs::ResourcePolicy')).map((p) =>
+    const policies = Object.values(resourcesOfType(fleet.template, 'AWS::Logs::ResourcePolicy')).map((p) =>
       JSON.stringify(p.Properties?.PolicyDocument),
     );
     expect(policies).toHaveLength(1);
     expect(policies[0]).toContain('events.amazonaws.com');
     expect(policies[0]).toContain('logs:PutLogEvents');
-    expect(policies[0]).toContain(logicalId(synth.stack.events.auditLog));
+    expect(policies[0]).toContain(logicalId(fleet.stack.events.auditLog));
   });
 
   it('names the bus after the fleet', () => {
-    expect(props(synth.stack.events.bus).Name).toBe(`${config.fleet.name}-control-plane`);
+    expect(props(fleet.stack.events.bus).Name).toBe(`${fleet.config.fleet.name}-control-plane`);
   });
 });
 
 describe('watching the watcher', () => {
-  const alarms = () => Object.entries(resourcesOfType(synth.template, 'AWS::CloudWatch::Alarm'));
-  const levelOne = () => ref(synth.stack.escalation.topic(1));
+  const alarms = () => Object.entries(resourcesOfType(fleet.template, 'AWS::CloudWatch::Alarm'));
+  const levelOne = () => ref(fleet.stack.escalation.topic(1));
 
   it('alarms when the probe heartbeat goes silent, treating missing data as breaching', () => {
-    synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    fleet.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: CONTROL_PLANE_METRICS.namespace,
       MetricName: CONTROL_PLANE_METRICS.probeCycles,
-      Dimensions: [{ Name: 'service', Value: controlPlaneServiceName(config.fleet.name) }],
+      Dimensions: [{ Name: 'service', Value: controlPlaneServiceName(fleet.config.fleet.name) }],
       Statistic: 'Sum',
       ComparisonOperator: 'LessThanThreshold',
       Threshold: 1,
@@ -613,7 +595,7 @@ describe('watching the watcher', () => {
   });
 
   it('has a messages-visible alarm to level 1 for every SQS queue in the stack', () => {
-    const queues = Object.keys(resourcesOfType(synth.template, 'AWS::SQS::Queue'));
+    const queues = Object.keys(resourcesOfType(fleet.template, 'AWS::SQS::Queue'));
     // One for all schedules, one per asynchronously invoked Lambda (probe, sweep, command status, backups), the
     // command-status rule's and the audit trail's.
     expect(queues.length).toBe(7);
@@ -634,8 +616,8 @@ describe('watching the watcher', () => {
   });
 
   it('has an Errors alarm to level 1 for every Lambda', () => {
-    for (const f of Object.values(synth.stack.functions)) {
-      synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    for (const f of Object.values(fleet.stack.functions)) {
+      fleet.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
         MetricName: 'Errors',
         Dimensions: [{ Name: 'FunctionName', Value: ref(f.fn) }],
@@ -645,20 +627,20 @@ describe('watching the watcher', () => {
   });
 
   it('draws the headline from metrics and per-target availability, latency and failures from the probe log', () => {
-    const body = JSON.stringify(props(synth.stack.monitoring.dashboard).DashboardBody);
+    const body = JSON.stringify(props(fleet.stack.monitoring.dashboard).DashboardBody);
     expect(body).toContain(`\\"${CONTROL_PLANE_METRICS.unhealthyTargets}\\",\\"service\\"`);
     for (const severity of ['P1', 'P2', 'P3']) expect(body).toContain(`\\"severity\\",\\"${severity}\\"`);
     // Logs Insights over the probe's own log group, filtered on the line the probe handler writes per target.
     expect(body).toContain(`"target-probed`.replace('target-probed', PROBE_RESULT_LOG.message));
     expect(body).toContain('filter message = ');
     expect(body).toContain(`pct(${PROBE_RESULT_LOG.fields.latencyMs}, 95)`);
-    expect(body).toContain(logicalId(synth.stack.functions.probe.logGroup));
+    expect(body).toContain(logicalId(fleet.stack.functions.probe.logGroup));
   });
 
   it('uses one customer-managed key, every grant of it limited to the service it is for', () => {
-    synth.template.resourceCountIs('AWS::KMS::Key', 1);
-    const key = logicalId(synth.stack.key);
-    const grants = Object.values(resourcesOfType(synth.template, 'AWS::IAM::Policy')).flatMap(
+    fleet.template.resourceCountIs('AWS::KMS::Key', 1);
+    const key = logicalId(fleet.stack.key);
+    const grants = Object.values(resourcesOfType(fleet.template, 'AWS::IAM::Policy')).flatMap(
       (p) => p.Properties.PolicyDocument.Statement as Json[],
     );
     const ofKey = grants.filter((g) => JSON.stringify(g.Resource).includes(key));
@@ -667,24 +649,24 @@ describe('watching the watcher', () => {
   });
 
   it('draws the age of the newest good backup against backups.maxAge', () => {
-    const body = JSON.stringify(props(synth.stack.monitoring.dashboard).DashboardBody);
+    const body = JSON.stringify(props(fleet.stack.monitoring.dashboard).DashboardBody);
     expect(body).toContain(CONTROL_PLANE_METRICS.backupAgeHours);
     expect(body).toContain('\\"label\\":\\"maxAge\\"');
-    expect(body).toContain(`\\"value\\":${(config.backups?.maxAge ?? 0) / 3_600_000}`);
+    expect(body).toContain(`\\"value\\":${(fleet.config.backups?.maxAge ?? 0) / 3_600_000}`);
   });
 });
 
 describe('operator API', () => {
   it('is a Function URL with AWS_IAM auth', () => {
-    synth.template.hasResourceProperties('AWS::Lambda::Url', {
+    fleet.template.hasResourceProperties('AWS::Lambda::Url', {
       AuthType: 'AWS_IAM',
-      TargetFunctionArn: arnOf(synth.stack.functions.operatorApi.fn),
+      TargetFunctionArn: arnOf(fleet.stack.functions.operatorApi.fn),
     });
   });
 
   it('has an OperatorAccess managed policy that only invokes that function through its URL', () => {
-    const fn = arnOf(synth.stack.functions.operatorApi.fn);
-    expect(props(synth.stack.operatorAccess).PolicyDocument).toEqual({
+    const fn = arnOf(fleet.stack.functions.operatorApi.fn);
+    expect(props(fleet.stack.operatorAccess).PolicyDocument).toEqual({
       Version: '2012-10-17',
       Statement: [
         {
@@ -704,12 +686,12 @@ describe('operator API', () => {
   });
 
   it('outputs the table, bus, topics, bucket, operator URL, access policy and backup host policy', () => {
-    const outputs = Object.keys(synth.template.toJSON().Outputs);
+    const outputs = Object.keys(fleet.template.toJSON().Outputs);
     expect(outputs).toEqual(
       expect.arrayContaining([
         'ControlTableName',
         'EventBusName',
-        ...config.escalation.levels.map((l) => `EscalationTopicLevel${l.level}`),
+        ...fleet.config.escalation.levels.map((l) => `EscalationTopicLevel${l.level}`),
         'ArtifactBucketName',
         'OperatorApiUrl',
         'OperatorAccessPolicyArn',
@@ -721,12 +703,12 @@ describe('operator API', () => {
 
 describe('backup host access', () => {
   it('is a managed policy for the database host: the backup prefix, the key through S3, and the command log group', () => {
-    const policy = synth.stack.backupHostAccess;
+    const policy = fleet.stack.backupHostAccess;
     if (!policy) throw new Error('no BackupHostAccess policy');
-    const { bucket, key } = synth.stack.artifacts;
-    const prefix = config.backups?.s3Prefix;
+    const { bucket, key } = fleet.stack.artifacts;
+    const prefix = fleet.config.backups?.s3Prefix;
     const p = props(policy);
-    expect(p.ManagedPolicyName).toBe(`${synth.stack.stackName}-BackupHostAccess`);
+    expect(p.ManagedPolicyName).toBe(`${fleet.stack.stackName}-BackupHostAccess`);
     expect(p.Roles ?? []).toEqual([]);
     expect(p.PolicyDocument.Statement).toEqual([
       {
@@ -758,29 +740,28 @@ describe('backup host access', () => {
         Resource: expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/^CommandOutput/), 'Arn'] }),
       },
     ]);
-    expect(synth.template.toJSON().Outputs.BackupHostAccessPolicyArn.Value).toEqual(ref(policy));
+    expect(fleet.template.toJSON().Outputs.BackupHostAccessPolicyArn.Value).toEqual(ref(policy));
   });
 });
 
 describe('snapshot', () => {
   it('synthesizes the ACGS-1 control plane as reviewed (asset hashes and document bodies masked)', () => {
     expect.addSnapshotSerializer(maskedTemplateSerializer);
-    expect(synth.template.toJSON()).toMatchSnapshot();
+    expect(fleet.template.toJSON()).toMatchSnapshot();
   });
 
   it('masks asset hashes, so a code change alone does not change the snapshot', () => {
     const code = JSON.stringify(
-      Object.values(resourcesOfType(synth.template, 'AWS::Lambda::Function')).map((f) => f.Properties.Code),
+      Object.values(resourcesOfType(fleet.template, 'AWS::Lambda::Function')).map((f) => f.Properties.Code),
     );
     expect(code).toMatch(/[0-9a-f]{64}/);
-    const masked = JSON.stringify(maskTemplate(synth.template.toJSON()));
+    const masked = JSON.stringify(maskTemplate(fleet.template.toJSON()));
     expect(masked).not.toMatch(/[0-9a-f]{64}/);
     expect(masked).toContain('[ASSET HASH]');
   });
 });
 
-describe('cdk-nag (AwsSolutions)', () => cdkNagChecks(() => synth));
-describe('cfn-lint', () => cfnLintCheck(() => synth));
+describeStackChecks(() => fleet.synth, { cfnLint: true });
 
 function files(): string[] {
   return readdirSync(join(REPOSITORY_ROOT, 'ssm-documents')).filter((f) => f.endsWith('.yaml'));

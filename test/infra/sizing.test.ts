@@ -6,7 +6,7 @@ import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import { ControlPlaneStack, probeTimeoutSeconds } from '../../lib/control-plane-stack.ts';
 import { logRetention } from '../../lib/retention.ts';
 import { schedulePeriodSeconds } from '../../lib/schedule-period.ts';
-import { ACGS_CONFIG } from './support/synth.ts';
+import { ACGS_CONFIG } from '../support/synth-stack.ts';
 
 describe('logRetention', () => {
   it('keeps a supported period as it is and rounds any other up, never down', () => {

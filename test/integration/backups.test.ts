@@ -1,7 +1,6 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { FileObjectStore } from '../../lambdas/adapters/local/file-object-store.ts';
 import { ShellCommandRunner } from '../../lambdas/adapters/local/shell-command-runner.ts';
@@ -9,7 +8,6 @@ import { MemoryEventPublisher } from '../../lambdas/adapters/memory/memory-event
 import { MemoryStateStore } from '../../lambdas/adapters/memory/memory-state-store.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
-import { type PostgresCluster, startPostgresCluster } from '../../lambdas/local/postgres-cluster.ts';
 import {
   applyRetention,
   type BackupDestination,
@@ -19,6 +17,7 @@ import {
 } from '../../lambdas/use-cases/backups.ts';
 import { type ControlPlaneContext, createContext } from '../../lambdas/use-cases/context.ts';
 import { ManualClock, RecordingNotifier } from '../support/harness.ts';
+import { usePostgresCluster } from '../support/postgres-cluster.ts';
 import { runAcgsOps } from '../support/run-cli.ts';
 
 /**
@@ -28,8 +27,6 @@ import { runAcgsOps } from '../support/run-cli.ts';
  * time they ran, so one clock orders everything, and the test moves it instead of sleeping. The dumps are real.
  */
 const DB = 'acgs_pgp_db';
-let cluster: PostgresCluster;
-let root = '';
 let store: MemoryStateStore;
 let notifier: RecordingNotifier;
 const MINUTE = 60_000;
@@ -53,7 +50,9 @@ function configYaml(pgpassFile: string, dir: string): string {
     backups: Record<string, unknown>;
   };
   raw.checks = raw.checks.map((c) =>
-    c.name === 'postgresql' ? { ...c, host: cluster.host, port: cluster.port, database: DB, user: cluster.user } : c,
+    c.name === 'postgresql'
+      ? { ...c, host: pg.cluster.host, port: pg.cluster.port, database: DB, user: pg.cluster.user }
+      : c,
   );
   raw.backups = {
     ...raw.backups,
@@ -84,8 +83,8 @@ function contextFor(config: FleetConfig, deps: ContextDeps = { store, notifier, 
 }
 
 function pgpassWith(password: string, name: string): string {
-  const file = join(root, name);
-  writeFileSync(file, `${cluster.host}:${cluster.port}:*:${cluster.user}:${password}\n`, { mode: 0o600 });
+  const file = join(pg.root, name);
+  writeFileSync(file, `${pg.cluster.host}:${pg.cluster.port}:*:${pg.cluster.user}:${password}\n`, { mode: 0o600 });
   return file;
 }
 
@@ -94,57 +93,24 @@ let badPassword: ControlPlaneContext;
 let destination: BackupDestination;
 let backupDir = '';
 
+// Throws, naming what is missing, on a machine without the PostgreSQL 15 server binaries.
+const pg = usePostgresCluster({ tempPrefix: 'acgs-backups-it-', databases: [DB] });
+
 beforeAll(async () => {
-  // Throws, naming what is missing, on a machine without the PostgreSQL 15 server binaries.
-  cluster = await startPostgresCluster();
-  root = mkdtempSync(join(tmpdir(), 'acgs-backups-it-'));
-  backupDir = join(root, 'backups');
-  await cluster.runBinary(
-    'psql',
-    [
-      '-h',
-      cluster.host,
-      '-p',
-      String(cluster.port),
-      '-U',
-      cluster.user,
-      '-d',
-      'postgres',
-      '-c',
-      `CREATE DATABASE ${DB}`,
-    ],
-    { PGPASSWORD: cluster.password },
-  );
-  await cluster.runBinary(
-    'psql',
-    [
-      '-h',
-      cluster.host,
-      '-p',
-      String(cluster.port),
-      '-U',
-      cluster.user,
-      '-d',
-      DB,
-      '-c',
-      `CREATE TABLE principles (id serial PRIMARY KEY, title text NOT NULL);
+  backupDir = join(pg.root, 'backups');
+  await pg.sql(
+    DB,
+    `CREATE TABLE principles (id serial PRIMARY KEY, title text NOT NULL);
        INSERT INTO principles (title) SELECT 'principle ' || g FROM generate_series(1, 500) AS g;
        CREATE TABLE votes (id bigserial PRIMARY KEY, approve boolean);
        INSERT INTO votes (approve) SELECT g % 2 = 0 FROM generate_series(1, 2000) AS g;`,
-    ],
-    { PGPASSWORD: cluster.password },
   );
   store = new MemoryStateStore();
   notifier = new RecordingNotifier();
-  good = contextFor(configFor(pgpassWith(cluster.password, 'pgpass'), backupDir));
-  badPassword = contextFor(configFor(pgpassWith(`${cluster.password}-wrong`, 'pgpass-wrong'), backupDir));
-  destination = { objects: new FileObjectStore(backupDir), pgBinDir: cluster.binDir };
+  good = contextFor(configFor(pgpassWith(pg.cluster.password, 'pgpass'), backupDir));
+  badPassword = contextFor(configFor(pgpassWith(`${pg.cluster.password}-wrong`, 'pgpass-wrong'), backupDir));
+  destination = { objects: new FileObjectStore(backupDir), pgBinDir: pg.cluster.binDir };
 }, 120_000);
-
-afterAll(async () => {
-  await cluster?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
 
 describe('backups on one host, against a real PostgreSQL', () => {
   it('raises a P2 backup incident when there is no backup at all', async () => {
@@ -226,12 +192,12 @@ describe('backup reliability against a real PostgreSQL', () => {
 
   async function reliability(name: string, backups = 3, startAt = anHourAgo()): Promise<Reliability> {
     const deps = { store: new MemoryStateStore(), notifier: new RecordingNotifier(), clock: new ManualClock(startAt) };
-    const dir = join(root, name);
-    const ctx = contextFor(configFor(pgpassWith(cluster.password, `pgpass-${name}`), dir), deps);
+    const dir = join(pg.root, name);
+    const ctx = contextFor(configFor(pgpassWith(pg.cluster.password, `pgpass-${name}`), dir), deps);
     // Its hash cache a minute ahead: it caches the hashes of dumps just written, as it would of older ones, so
     // that a dump altered after the cache vouched for it is still caught (the write changes its mtime and ctime).
     const objects = new FileObjectStore(dir, { now: () => Date.now() + MINUTE });
-    const local = { objects, pgBinDir: cluster.binDir };
+    const local = { objects, pgBinDir: pg.cluster.binDir };
     const ids: string[] = [];
     const backUp = async () => {
       deps.clock.advance(MINUTE);
@@ -278,7 +244,7 @@ describe('backup reliability against a real PostgreSQL', () => {
     // Prepare: the drill cannot log in to the scratch server (its environment, not the dump)
     const r = await reliability('drill-environment');
     const [, , newest] = r.ids;
-    const wrong = r.contextWith(configFor(pgpassWith(`${cluster.password}-wrong`, 'pgpass-drill-wrong'), r.dir));
+    const wrong = r.contextWith(configFor(pgpassWith(`${pg.cluster.password}-wrong`, 'pgpass-drill-wrong'), r.dir));
     r.clock.advance(MINUTE);
     // Act
     const failed = await runDrill(wrong, r.local);
@@ -313,16 +279,16 @@ describe('backup reliability against a real PostgreSQL', () => {
     const r = await reliability('unwritable', 1);
     const [fresh] = r.ids;
     expect((await monitorBackups(r.ctx, r.objects)).newestGood?.id).toBe(fresh);
-    const blocked = join(root, 'unwritable-a-file');
+    const blocked = join(pg.root, 'unwritable-a-file');
     writeFileSync(blocked, 'not a directory');
     const unwritable = r.contextWith(
-      configFor(pgpassWith(cluster.password, 'pgpass-unwritable'), join(blocked, 'backups')),
+      configFor(pgpassWith(pg.cluster.password, 'pgpass-unwritable'), join(blocked, 'backups')),
     );
     r.clock.advance(MINUTE);
     // Act
     const run = await runBackup(unwritable, {
       objects: new FileObjectStore(join(blocked, 'backups')),
-      pgBinDir: cluster.binDir,
+      pgBinDir: pg.cluster.binDir,
     });
     const judged = await monitorBackups(r.ctx, r.objects);
     // Assess: the attempt opened the incident, and the monitor, seeing only the earlier good backup, keeps it open
@@ -343,11 +309,20 @@ describe('backup reliability against a real PostgreSQL', () => {
     // Prepare: two backups taken minutes before (on the test's clock), one by the CLI now (real time), into a
     // directory of their own; then the newest altered in place
     const r = await reliability('reliability-cli', 2, anHourAgo() + 55 * MINUTE);
-    const configFile = join(root, 'reliability-cli.yaml');
-    writeFileSync(configFile, configYaml(pgpassWith(cluster.password, 'pgpass-cli'), r.dir));
+    const configFile = join(pg.root, 'reliability-cli.yaml');
+    writeFileSync(configFile, configYaml(pgpassWith(pg.cluster.password, 'pgpass-cli'), r.dir));
     const cli = (...args: string[]) =>
       runAcgsOps(
-        ['backup', ...args, '--config', configFile, '--state', join(root, 'cli-state'), '--pg-bin', cluster.binDir],
+        [
+          'backup',
+          ...args,
+          '--config',
+          configFile,
+          '--state',
+          join(pg.root, 'cli-state'),
+          '--pg-bin',
+          pg.cluster.binDir,
+        ],
         {
           killAfterMs: 60_000,
         },

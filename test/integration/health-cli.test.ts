@@ -6,7 +6,7 @@ import {
   startFakeRedis,
   startHttpServer,
 } from '../support/local-servers.ts';
-import { type PostgresCluster, startPostgresCluster } from '../support/postgres-cluster.ts';
+import { usePostgresCluster } from '../support/postgres-cluster.ts';
 import { runAcgsOps } from '../support/run-cli.ts';
 import { configDir, fleetYaml } from '../support/test-fleet.ts';
 
@@ -305,20 +305,12 @@ describe('acgs-ops usage errors', () => {
 });
 
 describe('acgs-ops health against a throwaway PostgreSQL cluster', () => {
-  let cluster: PostgresCluster | undefined;
-
-  beforeAll(async () => {
-    // Fails (never skips) with the list of what is missing when PostgreSQL is not installed.
-    cluster = await startPostgresCluster();
-  });
-
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  // Fails (never skips) with the list of what is missing when PostgreSQL is not installed.
+  const postgres = usePostgresCluster();
 
   it('is healthy with the right password and says query with a clear detail for a wrong password, database or missing env', async () => {
     // Prepare
-    if (!cluster) throw new Error('cluster did not start');
+    const cluster = postgres.cluster;
     const pg = { kind: 'postgres', host: cluster.host, port: cluster.port, user: cluster.user };
     const config = await configs.write(
       'postgres.yaml',

@@ -1,15 +1,18 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { HANDLERS } from '../../../lambdas/core/handler-environment.ts';
-import { addControlPlane } from '../../../lib/app.ts';
-import type { ControlPlaneStack } from '../../../lib/control-plane-stack.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { parseFleetConfig } from '../../lambdas/core/config.ts';
+import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
+import { HANDLERS } from '../../lambdas/core/handler-environment.ts';
+import { addControlPlane } from '../../lib/app.ts';
+import type { ControlPlaneStack } from '../../lib/control-plane-stack.ts';
 
-export const REPOSITORY_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ACGS_CONFIG = join(REPOSITORY_ROOT, 'config', 'acgs-1.yaml');
 export const OTHER_FLEET_CONFIG = join(REPOSITORY_ROOT, 'test', 'fixtures', 'other-fleet.yaml');
 
@@ -44,6 +47,63 @@ export function synthesize(configPath: string): Synthesized {
     for (const dir of [outdir, projectRoot]) rmSync(dir, { recursive: true, force: true });
   };
   return { app, stack, template: Template.fromStack(stack), dispose };
+}
+
+/** One file's synthesized stack, read through accessors once `beforeAll` has run. */
+export interface SynthesizedStack {
+  /** The synth itself (app, stack, template). */
+  readonly synth: Synthesized;
+  readonly app: App;
+  readonly stack: ControlPlaneStack;
+  readonly template: Template;
+  /** The fleet config the stack was synthesized from, parsed. */
+  readonly config: FleetConfig;
+  /** The template's resources, by logical id. */
+  readonly resources: Record<string, Resource>;
+  /** The Properties of a construct's CloudFormation resource in the template (throws if it is not there). */
+  props(construct: IConstruct): Json;
+}
+
+/**
+ * Registers the synth of one file: `beforeAll` parses the config (it must be valid) and synthesizes the stack from
+ * it, `afterAll` disposes of the synth. `configPath` may be a function, called in `beforeAll`, for a config the file
+ * writes itself. One synth per file: every describe of the file reads the same template.
+ */
+export function useSynthesizedStack(configPath: string | (() => string)): SynthesizedStack {
+  let state: { synth: Synthesized; config: FleetConfig; resources: Record<string, Resource> } | undefined;
+  const current = () => {
+    if (!state) throw new Error('the stack is not synthesized yet (read it in a test or hook, not at file level)');
+    return state;
+  };
+  beforeAll(() => {
+    const path = typeof configPath === 'function' ? configPath() : configPath;
+    const parsed = parseFleetConfig(readFileSync(path, 'utf8'));
+    if (!parsed.ok) throw new Error(`${relative(REPOSITORY_ROOT, path)} must be valid`);
+    const synth = synthesize(path);
+    state = { synth, config: parsed.config, resources: synth.template.toJSON().Resources };
+  }, 120_000);
+  afterAll(() => state?.synth.dispose());
+  return {
+    get synth() {
+      return current().synth;
+    },
+    get app() {
+      return current().synth.app;
+    },
+    get stack() {
+      return current().synth.stack;
+    },
+    get template() {
+      return current().synth.template;
+    },
+    get config() {
+      return current().config;
+    },
+    get resources() {
+      return current().resources;
+    },
+    props: (construct) => propsOf(current().synth.template, construct),
+  };
 }
 
 /** The Properties of a construct's CloudFormation resource in the template (throws if it is not there). */

@@ -6,8 +6,8 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { expect, it } from 'vitest';
-import type { Synthesized } from './synth.ts';
+import { describe, expect, it } from 'vitest';
+import type { Synthesized } from './synth-stack.ts';
 
 /**
  * Checks every synthesized fleet stack must pass, registered inside a `describe` of the file that synthesized it
@@ -83,6 +83,18 @@ export function cdkNagChecks(synthesized: () => Synthesized): void {
       ).toBe(true);
     }
   });
+}
+
+/**
+ * The checks of a synthesized fleet stack, each group in its own describe: cdk-nag always (`cdk-nag (AwsSolutions)`,
+ * then `, <context>` when given), cfn-lint when asked.
+ */
+export function describeStackChecks(
+  synthesized: () => Synthesized,
+  options: { readonly context?: string; readonly cfnLint?: boolean } = {},
+): void {
+  describe(`cdk-nag (AwsSolutions)${options.context ? `, ${options.context}` : ''}`, () => cdkNagChecks(synthesized));
+  if (options.cfnLint) describe('cfn-lint', () => cfnLintCheck(synthesized));
 }
 
 /**
