@@ -1,16 +1,13 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
 import { parseFleetConfig } from '../lambdas/core/config.ts';
 import type { FleetConfig } from '../lambdas/core/config-schema.ts';
 import { SEVERITIES } from '../lambdas/core/config-schema.ts';
-import { HANDLERS } from '../lambdas/core/handler-environment.ts';
 import { CONTROL_PLANE_METRICS, emittedMetricSeries } from '../lambdas/core/metrics.ts';
 import type { ScheduleName } from '../lambdas/core/schedules.ts';
 import { targetsFromConfig } from '../lambdas/core/targets.ts';
-import { addControlPlane } from './app.ts';
 import { schedulePeriodSeconds } from './schedule-period.ts';
+import { synthesizeWithoutBundling } from './synth-without-bundling.ts';
 
 /**
  * us-east-1 list prices (USD) as of December 2026, no free tier except the permanent allowances named below. The
@@ -279,40 +276,19 @@ export function readmeCostTable(readme: string): string | undefined {
   return readme.slice(begin + README_COST_TABLE.begin.length, end).trim();
 }
 
-/**
- * Synthesizes the stack of `configPath` as `bin/app.ts` would (cdk.json's context and feature flags) but without
- * bundling the Lambdas, and estimates its monthly cost from the template. The handler entries are stubs in a
- * temporary project root: without bundling, CDK hashes the project root as the functions' asset, and the real one
- * holds node_modules.
- */
+/** Synthesizes the stack of `configPath` without bundling and estimates its monthly cost from the template. */
 export function costOfConfig(
   configPath: string,
-  projectRoot: string,
+  repositoryRoot: string,
 ): { estimate: CostEstimate; template: { Resources?: Record<string, Resource> }; config: FleetConfig } {
-  const cdk = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
-  const outdir = mkdtempSync(join(tmpdir(), 'acgs-cost-'));
-  const stubRoot = mkdtempSync(join(tmpdir(), 'acgs-cost-root-'));
+  const synth = synthesizeWithoutBundling(configPath, repositoryRoot);
   try {
-    mkdirSync(join(stubRoot, 'lambdas', 'handlers'), { recursive: true });
-    for (const { entry } of Object.values(HANDLERS))
-      writeFileSync(join(stubRoot, 'lambdas', 'handlers', entry), 'export const handler = async () => undefined;\n');
-    copyFileSync(join(projectRoot, 'package-lock.json'), join(stubRoot, 'package-lock.json'));
-    const app = new App({
-      context: { ...cdk.context, 'aws:cdk:bundling-stacks': [] },
-      analyticsReporting: false,
-      outdir,
-    });
-    const stack = addControlPlane(app, {
-      configPath,
-      projectRoot: stubRoot,
-      documentsDir: join(projectRoot, 'ssm-documents'),
-    });
-    const template = app.synth().getStackByName(stack.stackName).template;
+    const template = synth.app.synth().getStackByName(synth.stack.stackName).template;
     const parsed = parseFleetConfig(readFileSync(configPath, 'utf8'));
     if (!parsed.ok) throw new Error(`${configPath} is not a valid fleet config`);
     return { estimate: estimateMonthlyCost(template, parsed.config), template, config: parsed.config };
   } finally {
-    for (const dir of [outdir, stubRoot]) rmSync(dir, { recursive: true, force: true });
+    synth.dispose();
   }
 }
 

@@ -1,16 +1,14 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import { type App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll } from 'vitest';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
-import { HANDLERS } from '../../lambdas/core/handler-environment.ts';
-import { addControlPlane } from '../../lib/app.ts';
 import type { ControlPlaneStack } from '../../lib/control-plane-stack.ts';
+import { synthesizeWithoutBundling } from '../../lib/synth-without-bundling.ts';
 
 export const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ACGS_CONFIG = join(REPOSITORY_ROOT, 'config', 'acgs-1.yaml');
@@ -27,25 +25,9 @@ export interface Synthesized {
   readonly dispose: () => void;
 }
 
-/**
- * Synthesizes the app exactly as `bin/app.ts` builds it (cdk.json's context and feature flags, cdk-nag on) but
- * without bundling: `aws:cdk:bundling-stacks` is empty, so the Lambda code is not built. The handler entries are stubs
- * in a temporary project root, so these tests depend on the stack, not on the handlers' state; `npx cdk synth`
- * bundles the real ones.
- */
+/** The app as `bin/app.ts` builds it, without bundling (see `synthesizeWithoutBundling`), and its template. */
 export function synthesize(configPath: string): Synthesized {
-  const context = (JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'cdk.json'), 'utf8')) as { context: object }).context;
-  const outdir = mkdtempSync(join(tmpdir(), 'acgs-infra-cdk.out-'));
-  const projectRoot = stubProjectRoot();
-  const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] }, analyticsReporting: false, outdir });
-  const stack = addControlPlane(app, {
-    configPath,
-    projectRoot,
-    documentsDir: join(REPOSITORY_ROOT, 'ssm-documents'),
-  });
-  const dispose = () => {
-    for (const dir of [outdir, projectRoot]) rmSync(dir, { recursive: true, force: true });
-  };
+  const { app, stack, dispose } = synthesizeWithoutBundling(configPath, REPOSITORY_ROOT);
   return { app, stack, template: Template.fromStack(stack), dispose };
 }
 
@@ -111,16 +93,6 @@ export function propsOf(template: Template, construct: IConstruct): Json {
   const resource = (template.toJSON().Resources as Record<string, Resource>)[logicalId(construct)];
   if (!resource) throw new Error(`${construct.node.path} is not in the template`);
   return resource.Properties ?? {};
-}
-
-/** A project root with one stub per handler entry and the real lock file: enough for NodejsFunction without bundling. */
-function stubProjectRoot(): string {
-  const root = mkdtempSync(join(tmpdir(), 'acgs-infra-root-'));
-  mkdirSync(join(root, 'lambdas', 'handlers'), { recursive: true });
-  for (const { entry } of Object.values(HANDLERS))
-    writeFileSync(join(root, 'lambdas', 'handlers', entry), 'export const handler = async () => undefined;\n');
-  copyFileSync(join(REPOSITORY_ROOT, 'package-lock.json'), join(root, 'package-lock.json'));
-  return root;
 }
 
 export interface Resource {
