@@ -4,6 +4,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { LAMBDA_ASYNC_RETRY_DELAYS_MS, UNKNOWN_COMMAND_RETRY_WINDOW_MS } from '../../lambdas/core/command-status.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { CONTROL_TABLE_SCHEMA } from '../../lambdas/core/control-table.ts';
@@ -46,6 +47,20 @@ beforeAll(() => {
 afterAll(() => synth?.dispose());
 
 const props = (construct: Parameters<typeof logicalId>[0]): Json => propsOf(synth.template, construct);
+
+/**
+ * EventBridge's matching for the patterns this stack writes: every key of the pattern must be in the event, an array
+ * of values matches a value equal to one of them, an object matches field by field.
+ */
+function matchesPattern(pattern: unknown, event: unknown): boolean {
+  if (Array.isArray(pattern)) return pattern.some((value) => value === event);
+  if (typeof pattern !== 'object' || pattern === null)
+    throw new Error(`unsupported pattern ${JSON.stringify(pattern)}`);
+  if (typeof event !== 'object' || event === null) return false;
+  return Object.entries(pattern).every(([key, inner]) =>
+    matchesPattern(inner, (event as Record<string, unknown>)[key]),
+  );
+}
 
 const ref = (construct: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(construct) });
 const arnOf = (construct: Parameters<typeof logicalId>[0]) => ({ 'Fn::GetAtt': [logicalId(construct), 'Arn'] });
@@ -556,7 +571,7 @@ describe('events', () => {
     expect(ruleProps.EventBusName).toBeUndefined();
     expect(ruleProps.EventPattern).toEqual({
       source: ['aws.ssm'],
-      'detail-type': ['EC2 Command Status-change Notification'],
+      'detail-type': ['EC2 Command Status-change Notification', 'EC2 Command Invocation Status-change Notification'],
       detail: {
         'document-name': [documentNames['acgs-restart-service'], documentNames[BACKUP_DOCUMENT]],
       },
@@ -570,6 +585,51 @@ describe('events', () => {
         RetryPolicy: { MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) },
       }),
     ]);
+  });
+
+  it("matches the command and invocation status changes of this stack's restart and backup documents, and nothing else", () => {
+    const rule = synth.stack.events.commandStatusRule;
+    if (!rule) throw new Error('no command status rule');
+    const pattern = props(rule).EventPattern as Record<string, unknown>;
+    const { documentNames } = synth.stack.runbooks;
+    const fixture = (name: string) =>
+      JSON.parse(
+        readFileSync(join(REPOSITORY_ROOT, 'test/integration/aws/fixtures', `${name}.json`), 'utf8'),
+      ) as Record<string, unknown> & { detail: Record<string, unknown> };
+    const command = fixture('ssm-command-status-change');
+    const invocation = fixture('ssm-command-invocation-status-change');
+    const of = (event: typeof command, documentName: string | undefined) => ({
+      ...event,
+      detail: { ...event.detail, 'document-name': documentName },
+    });
+    for (const key of ['acgs-restart-service', BACKUP_DOCUMENT]) {
+      expect(matchesPattern(pattern, of(command, documentNames[key])), `command event of ${key}`).toBe(true);
+      expect(matchesPattern(pattern, of(invocation, documentNames[key])), `invocation event of ${key}`).toBe(true);
+    }
+    // Another stack's restart document, the drill (the backups Lambda waits for it), and SSM's own documents.
+    for (const other of ['other-stack-acgs-restart-service', documentNames[DRILL_DOCUMENT], 'AWS-RunShellScript']) {
+      expect(matchesPattern(pattern, of(command, other)), other).toBe(false);
+      expect(matchesPattern(pattern, of(invocation, other)), other).toBe(false);
+    }
+    // Other detail types of aws.ssm (an automation step) are not routed.
+    const automation = {
+      ...of(command, documentNames['acgs-restart-service']),
+      'detail-type': 'EC2 Automation Step Status-change Notification',
+    };
+    expect(matchesPattern(pattern, automation)).toBe(false);
+  });
+
+  it("retries the command-status Lambda's failed invocations twice, within the window an unknown command id is retried for", () => {
+    synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: ref(synth.stack.functions.commandStatus.fn),
+      MaximumRetryAttempts: LAMBDA_ASYNC_RETRY_DELAYS_MS.length,
+      MaximumEventAgeInSeconds: 3600,
+    });
+    // The last retry (a minute, then two more, after the first delivery) still falls inside the window, which
+    // itself is inside the event's maximum age.
+    const lastRetryMs = LAMBDA_ASYNC_RETRY_DELAYS_MS.reduce((a, b) => a + b, 0);
+    expect(lastRetryMs).toBeLessThan(UNKNOWN_COMMAND_RETRY_WINDOW_MS);
+    expect(UNKNOWN_COMMAND_RETRY_WINDOW_MS).toBeLessThan(3600 * 1000);
   });
 
   it('keeps every control-plane event in the audit trail log group', () => {
