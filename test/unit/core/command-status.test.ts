@@ -54,15 +54,21 @@ describe('parseCommandStatusEvent', () => {
   });
 });
 
-const facts = (overrides: Partial<CommandStatusFacts>): CommandStatusFacts => ({
-  kind: 'command',
-  commandId: COMMAND,
-  ssmStatus: 'Success',
-  status: 'succeeded',
-  targets: [HOST],
-  instanceId: HOST,
-  ...overrides,
-});
+/** The facts of a command that succeeded on HOST, with `overrides` (an undefined one removes the field). */
+const facts = (
+  overrides: { [K in keyof CommandStatusFacts]?: CommandStatusFacts[K] | undefined },
+): CommandStatusFacts =>
+  Object.fromEntries(
+    Object.entries({
+      kind: 'command',
+      commandId: COMMAND,
+      ssmStatus: 'Success',
+      status: 'succeeded',
+      targets: [HOST],
+      instanceId: HOST,
+      ...overrides,
+    }).filter(([, v]) => v !== undefined),
+  ) as unknown as CommandStatusFacts;
 
 describe('judgeCommandStatus', () => {
   it('waits for anything not final, of a command or an invocation', () => {

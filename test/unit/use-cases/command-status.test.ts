@@ -40,8 +40,12 @@ async function sentRestart(): Promise<Harness> {
   return h;
 }
 
-function event(h: Harness, overrides: Partial<CommandStatusEvent> = {}): CommandStatusEvent {
-  return {
+/** A command-level Failed event on HOST_A, emitted now, with `overrides` (an undefined one removes the field). */
+function event(
+  h: Harness,
+  overrides: { [K in keyof CommandStatusEvent]?: CommandStatusEvent[K] | undefined } = {},
+): CommandStatusEvent {
+  const all = {
     kind: 'command',
     commandId: COMMAND,
     ssmStatus: 'Failed',
@@ -51,6 +55,7 @@ function event(h: Harness, overrides: Partial<CommandStatusEvent> = {}): Command
     eventAt: h.clock.now(),
     ...overrides,
   };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as unknown as CommandStatusEvent;
 }
 
 async function outcomes(h: Harness): Promise<string[]> {
@@ -126,8 +131,7 @@ describe('recordCommandStatus: an event that comes before the command id is reco
 
   it("falls back to the command's requested time when the event has no time of its own", async () => {
     const h = createHarness();
-    const unknown = event(h, { requestedAt: h.clock.now() - 10 * MINUTE });
-    delete (unknown as { eventAt?: number }).eventAt;
+    const unknown = event(h, { requestedAt: h.clock.now() - 10 * MINUTE, eventAt: undefined });
     expect(await recordCommandStatus(h.ctx, RESTART, unknown)).toMatchObject({ recorded: false });
   });
 
