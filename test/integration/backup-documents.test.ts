@@ -766,7 +766,12 @@ describe('parameters derived from the fleet config', () => {
   it('gives acgs-restore-drill the dump of a manifest, the scratch database and the production name', () => {
     // Act
     const local = drillCommandParameters(config, manifest);
-    const s3 = drillCommandParameters(config, manifest, { bucket: 'acgs-backups', at });
+    const s3 = drillCommandParameters(config, manifest, {
+      bucket: 'acgs-backups',
+      at,
+      reportKey: 'acgs_pgp_db-20261201T020000Z-20261207T030000000Z.drill-report.json',
+      kmsKeyId: 'alias/acgs',
+    });
     // Assess
     expect(local).toEqual({
       Source: '/var/backups/acgs-pgp/acgs_pgp_db-20261201T020000Z.dump',
@@ -781,8 +786,14 @@ describe('parameters derived from the fleet config', () => {
       PgBinDir: '',
       TimeoutSeconds: '3600',
       StartedAt: '',
+      ReportLocation: '',
+      KmsKeyId: '',
     });
     expect(s3.StartedAt).toBe('2026-12-01T02:00:00Z');
+    expect(s3.ReportLocation).toBe(
+      's3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z-20261207T030000000Z.drill-report.json',
+    );
+    expect(s3.KmsKeyId).toBe('alias/acgs');
     expect(s3.Source).toBe('s3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z.dump');
     for (const params of [local, s3]) expect(validateParameters(documentOf('acgs-restore-drill'), params)).toEqual([]);
   });
