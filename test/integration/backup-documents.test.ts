@@ -15,7 +15,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../lambdas/adapters/aws/s3-object-store.ts';
 import {
@@ -23,7 +29,12 @@ import {
   ShellCommandRunner,
   type SpawnProcess,
 } from '../../lambdas/adapters/local/shell-command-runner.ts';
-import { backupFailureSchema, backupManifestSchema, drillReportSchema } from '../../lambdas/core/backup-records.ts';
+import {
+  backupFailureSchema,
+  backupManifestSchema,
+  DRILL_REPORT_SUFFIX,
+  drillReportSchema,
+} from '../../lambdas/core/backup-records.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import {
@@ -34,6 +45,9 @@ import {
 import { NotFoundError } from '../../lambdas/core/errors.ts';
 import { parseSsmDocument, validateParameters } from '../../lambdas/core/ssm-document.ts';
 import type { CommandResult } from '../../lambdas/ports.ts';
+import { runDrill } from '../../lambdas/use-cases/backups.ts';
+import { inlineLikeSsm, noisyPgBinDir, SSM_INLINE_OUTPUT_CHARS } from '../support/drill-output.ts';
+import { createHarness, loadShippedConfig } from '../support/harness.ts';
 import { awsCli, awsClientConfig, useMotoServer } from '../support/moto.ts';
 import { type PostgresCluster, startPostgresCluster } from '../support/postgres-cluster.ts';
 
@@ -163,6 +177,8 @@ function drillParameters(source: string, manifest: Manifest, overrides: Record<s
     PgBinDir: cluster.binDir,
     TimeoutSeconds: '60',
     StartedAt: '',
+    ReportLocation: '',
+    KmsKeyId: '',
     ...overrides,
   };
 }
@@ -689,6 +705,59 @@ describe('the backup documents with S3', () => {
     expect(head.SSEKMSKeyId).toContain(keyId);
   });
 
+  it('writes the whole drill report to S3 (checksummed, KMS-encrypted), where runDrill reads it though SSM cut the output', async () => {
+    // Prepare: a KMS-encrypted backup under a prefix of its own, and pg_restore warnings that make the drill's
+    // output longer than SSM returns inline
+    const reportPrefix = 'drill-report-it/';
+    const created = (await awsCli(moto.endpoint, ['kms', 'create-key'])) as { KeyMetadata: { KeyId: string } };
+    const kmsKeyId = created.KeyMetadata.KeyId;
+    await backUp(`s3://${bucket}/${reportPrefix}`, { KmsKeyId: kmsKeyId }, s3Runner);
+    const shipped = loadShippedConfig();
+    const h = createHarness({
+      ...shipped,
+      checks: shipped.checks.map((c) =>
+        c.kind === 'postgres' ? { ...c, host: cluster.host, port: cluster.port, user: cluster.user } : c,
+      ),
+      backups: shipped.backups && { ...shipped.backups, s3Prefix: reportPrefix, pgpassFile: pgpass },
+    });
+    h.clock.set(Math.floor(Date.now() / 1000) * 1000 + 60_000);
+    const heads: HeadObjectCommandOutput[] = [];
+    class WatchedStore extends S3ObjectStore {
+      override async delete(key: string): Promise<void> {
+        heads.push(
+          await s3.send(
+            new HeadObjectCommand({ Bucket: bucket, Key: `${reportPrefix}${key}`, ChecksumMode: 'ENABLED' }),
+          ),
+        );
+        return super.delete(key);
+      }
+    }
+    const objects = new WatchedStore(s3, { bucket, prefix: reportPrefix, kmsKeyId });
+    const seen: CommandResult[] = [];
+    const pgBinDir = noisyPgBinDir(directory('noisy-s3-bin'), cluster.binDir);
+    // Act
+    const drill = await runDrill(h.ctx, { objects, bucket, kmsKeyId, pgBinDir }, inlineLikeSsm(s3Runner, seen));
+    // Assess: the control plane's copy of the output had no report, yet the report arrived whole
+    const full = seen[0]?.output ?? '';
+    expect(full.length).toBeGreaterThan(SSM_INLINE_OUTPUT_CHARS);
+    expect(drill.result.output).not.toContain('"acgs-ops.drill"');
+    expect(drill.result.status, full).toBe('succeeded');
+    expect(drill.reportFrom).toBe('object');
+    expect(drill.judgement?.contentMatches).toBe(true);
+    const printed = full
+      .trim()
+      .split('\n')
+      .find((l) => l.startsWith('{"kind":"acgs-ops.drill"'));
+    expect((await body(`${reportPrefix}${drill.reportKey}`)).toString('utf8')).toBe(printed);
+    // The document's object was encrypted with the key and carried its SHA-256; it is gone once recorded.
+    expect(heads).toHaveLength(1);
+    expect(heads[0]?.ServerSideEncryption).toBe('aws:kms');
+    expect(heads[0]?.SSEKMSKeyId).toContain(kmsKeyId);
+    expect(heads[0]?.ChecksumSHA256).toBe(createHash('sha256').update(`${printed}\n`).digest('base64'));
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: reportPrefix }));
+    expect((listed.Contents ?? []).filter((o) => o.Key?.endsWith(DRILL_REPORT_SUFFIX))).toEqual([]);
+  }, 120_000);
+
   it('uploads only a failure record when the backup fails', async () => {
     // Prepare
     const params = backupParameters(`s3://${bucket}/${prefix}`, { PgpassFile: wrongPgpass });
@@ -852,6 +921,8 @@ describe('injection into the backup documents', () => {
       'acgs-backup-database': backupParameters(join(root, 'injection')),
       'acgs-restore-drill': drillParameters(join(root, 'injection', `${PRODUCTION}-x.dump`), manifest, {
         StartedAt: '2026-12-01T02:00:00Z',
+        ReportLocation: join(root, 'injection', `${PRODUCTION}-x-20261201T020000000Z.drill-report.json`),
+        KmsKeyId: 'alias/acgs-backups',
       }),
     };
     let checked = 0;
@@ -889,7 +960,7 @@ describe('injection into the backup documents', () => {
         }
       }
     }
-    expect(checked).toBe(24 * 17);
+    expect(checked).toBe(26 * 17);
     expect(spawns).toBe(0);
     expect(existsSync(marker)).toBe(false);
   });
