@@ -4,11 +4,13 @@ import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { DRILL_REPORT_SUFFIX } from '../../lambdas/core/backup-records.ts';
 import { LAMBDA_ASYNC_RETRY_DELAYS_MS, UNKNOWN_COMMAND_RETRY_WINDOW_MS } from '../../lambdas/core/command-status.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { CONTROL_TABLE_SCHEMA } from '../../lambdas/core/control-table.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../lambdas/core/document-names.ts';
+import { drillCommandParameters } from '../../lambdas/core/document-parameters.ts';
 import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambdas/core/events.ts';
 import { handlerEnvironmentSchema } from '../../lambdas/core/handler-environment.ts';
 import { CONTROL_PLANE_METRICS, controlPlaneServiceName } from '../../lambdas/core/metrics.ts';
@@ -805,6 +807,46 @@ describe('backup host access', () => {
       },
     ]);
     expect(synth.template.toJSON().Outputs.BackupHostAccessPolicyArn.Value).toEqual(ref(policy));
+  });
+});
+
+describe("the drill's report object", () => {
+  /** The S3 object keys of the backup bucket a statement grants `action` on, as a pattern (`*` any characters). */
+  function grants(statements: Json[], action: string, key: string): boolean {
+    const bucket = logicalId(synth.stack.artifacts.bucket);
+    return statements.some((s) => {
+      if (s.Effect !== 'Allow' || ![s.Action].flat().includes(action)) return false;
+      return [s.Resource].flat().some((r: Json) => {
+        const parts = r?.['Fn::Join']?.[1];
+        if (!Array.isArray(parts) || parts[0]?.['Fn::GetAtt']?.[0] !== bucket || typeof parts[1] !== 'string')
+          return false;
+        const glob = parts[1]
+          .replace(/^\//, '')
+          .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*');
+        return new RegExp(`^${glob}$`).test(key);
+      });
+    });
+  }
+
+  it('may be written by the database host and read and deleted by the backups Lambda, next to the backups', () => {
+    const { backups } = config;
+    if (!backups || !synth.stack.backupHostAccess) throw new Error('no backups');
+    // The key the drill document is given (drillCommandParameters), relative to the bucket.
+    const location = drillCommandParameters(
+      config,
+      { dumpKey: 'acgs_pgp_db-20261201T020000Z.dump', sha256: 'c'.repeat(64), tableDataEntries: 1 },
+      { bucket: 'bucket', reportKey: `acgs_pgp_db-20261201T020000Z-20261207T030000000Z${DRILL_REPORT_SUFFIX}` },
+    ).ReportLocation;
+    const key = location?.replace(/^s3:\/\/bucket\//, '') ?? '';
+    expect(key.startsWith(backups.s3Prefix)).toBe(true);
+    const host = props(synth.stack.backupHostAccess).PolicyDocument.Statement as Json[];
+    const lambda = props(backupsFunction().role.node.findChild('DefaultPolicy')).PolicyDocument.Statement as Json[];
+    expect(grants(host, 's3:PutObject', key)).toBe(true);
+    expect(grants(lambda, 's3:GetObject', key)).toBe(true);
+    expect(grants(lambda, 's3:DeleteObject', key)).toBe(true);
+    // and nothing outside the prefix
+    expect(grants(host, 's3:PutObject', `elsewhere/${key}`)).toBe(false);
   });
 });
 
