@@ -8,11 +8,16 @@
  * - An invocation that ends in anything but Success (Failed, TimedOut, DeliveryTimedOut, Cancelled...) fails the
  *   command at once, naming its instance: a mix of delivered and undelivered invocations never reads as success.
  * - An invocation that succeeded proves nothing of the others (there may be several, still running): it waits.
- * - Success comes from the command's own event only, SSM's aggregate ("Success: the command ran successfully on all
- *   invocations"; one invocation that is not Success makes it Incomplete or Failed), and only when the event names
- *   at least one instance it ran on. The command-level event is still needed: a command whose targets matched no
- *   instance has no invocation, hence no invocation event, and only its command event says it ended; a command
- *   cancelled before delivery likewise.
+ * - Success comes from the command's own event only, and only when it ran on exactly one instance (the event's
+ *   `resources` list one; or say nothing): then the summary is that one invocation's status. Over several instances
+ *   SSM's summary can say Success though an invocation was never delivered (DeliveryTimedOut does not count toward
+ *   MaxErrors), so it proves nothing: the attempt waits, failed by any invocation's failure, else expired by the
+ *   sweep. Restarts go to exactly the instance of their service, so a restart that reached several is wrong anyway.
+ * - A command Success whose event lists no instance ran nowhere (its targets matched none): failed.
+ *
+ * So the command-level event is still needed: a command whose targets matched no instance has no invocation, hence
+ * no invocation event, and only its command event says it ended (likewise a command cancelled before delivery); and
+ * it carries the success of a one-instance command.
  *
  * Outcomes are idempotent downstream (a finished attempt is never finished again), so whichever event comes first
  * decides, and a later one changes nothing: a failure cannot be overwritten by a success arriving late.
@@ -57,6 +62,11 @@ export function judgeCommandStatus(facts: CommandStatusFacts): CommandVerdict {
       action: 'finish',
       status: 'failed',
       detail: `SSM status ${facts.ssmStatus} but the command ran on no instance (none matched its targets; command ${facts.commandId})`,
+    };
+  if (facts.status === 'succeeded' && facts.targets !== undefined && facts.targets.length > 1)
+    return {
+      action: 'wait',
+      why: `SSM status ${facts.ssmStatus} over ${facts.targets.length} instances proves no invocation's success; their own events decide`,
     };
   return {
     action: 'finish',

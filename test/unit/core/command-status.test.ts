@@ -109,6 +109,17 @@ describe('judgeCommandStatus', () => {
     });
   });
 
+  it('waits on a command Success over several instances: the summary hides undelivered invocations', () => {
+    expect(judgeCommandStatus(facts({ targets: [HOST, 'i-0fedcba9876543210'], instanceId: undefined }))).toMatchObject({
+      action: 'wait',
+    });
+    expect(
+      judgeCommandStatus(
+        facts({ ssmStatus: 'Failed', status: 'failed', targets: [HOST, 'i-0fedcba9876543210'], instanceId: undefined }),
+      ),
+    ).toMatchObject({ action: 'finish', status: 'failed' });
+  });
+
   it('fails a command Success that lists no instance: its targets matched none, nothing was restarted', () => {
     expect(judgeCommandStatus(facts({ targets: [], instanceId: undefined }))).toMatchObject({
       action: 'finish',

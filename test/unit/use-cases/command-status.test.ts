@@ -165,7 +165,7 @@ describe('recordCommandStatus: invocation-level events', () => {
     // Assess
     expect(a).toMatchObject({ recorded: false, why: expect.stringContaining(`${HOST_A} succeeded`) });
     expect(b).toEqual({ commandId: COMMAND, recorded: true, outcome: 'failed' });
-    expect(summary).toEqual({ commandId: COMMAND, recorded: true, outcome: 'succeeded' });
+    expect(summary).toMatchObject({ recorded: false, why: expect.stringContaining('over 2 instances') });
     expect(await h.store.findAttemptByCommand(COMMAND)).toMatchObject({ outcome: 'failed' });
     expect(await outcomes(h)).toEqual([
       expect.stringMatching(/^requested: /),
@@ -183,6 +183,28 @@ describe('recordCommandStatus: invocation-level events', () => {
     expect(await h.store.findAttemptByCommand(COMMAND)).toMatchObject({ outcome: 'pending' });
     await recordCommandStatus(h.ctx, RESTART, event(h, { ssmStatus: 'Success', status: 'succeeded' }));
     expect(await h.store.findAttemptByCommand(COMMAND)).toMatchObject({ outcome: 'succeeded' });
+  });
+
+  it('does not read a Success over several instances as success, whichever events come first', async () => {
+    const h = await sentRestart();
+    // The summary first, then the invocations (EventBridge does not keep their order)
+    await recordCommandStatus(
+      h.ctx,
+      RESTART,
+      event(h, { ssmStatus: 'Success', status: 'succeeded', targets: [HOST_A, HOST_B], instanceId: undefined }),
+    );
+    await recordCommandStatus(
+      h.ctx,
+      RESTART,
+      event(h, { kind: 'invocation', ssmStatus: 'Success', status: 'succeeded', instanceId: HOST_A }),
+    );
+    expect(await h.store.findAttemptByCommand(COMMAND)).toMatchObject({ outcome: 'pending' });
+    await recordCommandStatus(
+      h.ctx,
+      RESTART,
+      event(h, { kind: 'invocation', ssmStatus: 'DeliveryTimedOut', status: 'failed', instanceId: HOST_B }),
+    );
+    expect(await h.store.findAttemptByCommand(COMMAND)).toMatchObject({ outcome: 'failed' });
   });
 
   it('fails a command that SSM ended as Success on no instance (its targets matched none)', async () => {
