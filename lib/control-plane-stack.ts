@@ -167,7 +167,9 @@ export class ControlPlaneStack extends Stack {
       ...common,
       handler: 'commandStatus',
       timeout: Duration.seconds(30),
-      // Finishing an attempt is idempotent, so a retried event is harmless.
+      // Finishing an attempt is idempotent, so a retried event is harmless. A restart's status that comes before the
+      // sender recorded its command id fails the invocation on purpose: Lambda retries it 1 and then 2 minutes later,
+      // inside the 5 minutes an unknown id is waited for (core/command-status.ts; an infra test holds them together).
       asyncInvocation: { retryAttempts: 2, maxEventAge: Duration.hours(1) },
     });
     // Invoked only synchronously through its Function URL: no asynchronous failures to queue.

@@ -15,6 +15,11 @@ export const FAILURE_SUFFIX = '.failed.json';
 export const DRILL_SUFFIX = '.drill.json';
 /** Not a `DRILL_SUFFIX` name: an older reader takes it for an unreferenced object, never for an unreadable drill. */
 export const DRILL_FAILURE_SUFFIX = '.drill-failed.json';
+/**
+ * The drill document's whole report, as it wrote it (SSM returns only the start of a command's output): read by the
+ * drill's caller, which records it as the `DRILL_SUFFIX` record and deletes it; never a record itself.
+ */
+export const DRILL_REPORT_SUFFIX = '.drill-report.json';
 
 // The documents' own patterns (one definition): a record names what the documents were given, so it must take every
 // id, database name and digest a document can be given.

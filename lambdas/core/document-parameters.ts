@@ -208,6 +208,8 @@ export const BACKUP_DOCUMENT_PARAMETERS = {
     'PgBinDir',
     'TimeoutSeconds',
     'StartedAt',
+    'ReportLocation',
+    'KmsKeyId',
   ],
 } as const;
 
@@ -238,6 +240,13 @@ export interface DrillCommandOptions {
   readonly pgBinDir?: string;
   /** @default 3600 */
   readonly timeoutSeconds?: number;
+  /**
+   * The key, next to the backups (in the bucket under `backups.s3Prefix`, or in `backups.localDirectory`), the drill
+   * writes its whole report to (`<name>.drill-report.json`). @default none: the report is only printed
+   */
+  readonly reportKey?: string;
+  /** KMS key of the report object in S3 (aws:kms). @default SSE-S3 (AES256) */
+  readonly kmsKeyId?: string;
 }
 
 /** What the drill takes from a published backup's manifest: the dump's name next to it, and what it must hold. */
@@ -304,6 +313,13 @@ export function drillCommandParameters(
     ScratchDatabase: backups.drill.scratchDatabase,
     ProductionDatabase: database.database,
     StartedAt: options.at === undefined ? '' : isoSecond(options.at),
+    ReportLocation:
+      options.reportKey === undefined
+        ? ''
+        : options.bucket === undefined
+          ? `${localBackupDirectory(backups)}/${options.reportKey}`
+          : `${s3BackupPrefix(backups, options.bucket)}${options.reportKey}`,
+    KmsKeyId: options.kmsKeyId ?? '',
   };
   return pick(all, BACKUP_DOCUMENT_PARAMETERS['acgs-restore-drill']);
 }

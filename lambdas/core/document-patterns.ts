@@ -74,6 +74,11 @@ export const DOCUMENT_PATTERNS = {
   destination: anchored(`(${ABSOLUTE_PATH}|s3://${BUCKET}/(${S3_SEGMENT}/)*)`),
   /** A published dump: `<directory>/<backupId>.dump` or `s3://bucket/prefix/<backupId>.dump`. */
   dumpSource: anchored(`((/${SEGMENT})*|s3://${BUCKET}(/${S3_SEGMENT})*)/${BACKUP_ID}\\.dump`),
+  /**
+   * Where the drill writes its full report, or empty for "printed only": `<directory>/<name>.drill-report.json` or
+   * `s3://bucket/prefix/<name>.drill-report.json`, the name a backup id and the drill's start.
+   */
+  reportLocation: anchored(`(((/${SEGMENT})*|s3://${BUCKET}(/${S3_SEGMENT})*)/${BACKUP_ID}\\.drill-report\\.json)?`),
   sha256: anchored('[0-9a-f]{64}'),
   kmsKeyId: anchored(
     '(|[A-Za-z0-9][A-Za-z0-9-]{0,63}|alias/[A-Za-z0-9/_-]{1,250}|arn:aws[a-z-]{0,20}:kms:[a-z0-9-]{1,30}:[0-9]{12}:(key/[A-Za-z0-9-]{1,64}|alias/[A-Za-z0-9/_-]{1,250}))',
@@ -152,6 +157,8 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
     ScratchDatabase: 'postgresName',
     ProductionDatabase: 'postgresName',
     StartedAt: 'optionalInstant',
+    ReportLocation: 'reportLocation',
+    KmsKeyId: 'kmsKeyId',
   },
 };
 

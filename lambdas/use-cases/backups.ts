@@ -4,6 +4,7 @@ import { type BackupJudgement, judgeBackups } from '../core/backup-judgement.ts'
 import {
   type BackupManifest,
   DRILL_FAILURE_SUFFIX,
+  DRILL_REPORT_SUFFIX,
   DRILL_SUFFIX,
   type DrillFailure,
   type DrillFailureCause,
@@ -358,6 +359,11 @@ export interface DrillRun {
   readonly result: CommandResult;
   readonly judgement?: DrillJudgement;
   readonly reportKey?: string;
+  /**
+   * Where the report of a drill that succeeded was read: the object the document wrote (whole), or, when that object
+   * is missing, the command's inline output (SSM keeps only its first ~2,400 characters).
+   */
+  readonly reportFrom?: 'object' | 'inline-output';
 }
 
 /**
@@ -429,9 +435,12 @@ export async function runDrill(
   if (!newest) throw new ControlPlaneError('NO_GOOD_BACKUP', `no good backup of ${backups.database} to drill with`);
   const manifest = newest.manifest;
   const started = ctx.clock.now();
+  const reportObjectKey = `${manifest.id}-${stamp(started)}${DRILL_REPORT_SUFFIX}`;
   const parameters = drillCommandParameters(ctx.config, manifest, {
     at: new Date(started),
+    reportKey: reportObjectKey,
     ...(destination.bucket === undefined ? {} : { bucket: destination.bucket }),
+    ...(destination.kmsKeyId === undefined ? {} : { kmsKeyId: destination.kmsKeyId }),
     ...(destination.pgBinDir === undefined ? {} : { pgBinDir: destination.pgBinDir }),
   });
   ctx.log('drill-started', { backup: manifest.id });
@@ -441,19 +450,30 @@ export async function runDrill(
     timeoutMs: (Number(parameters.TimeoutSeconds) + 60) * 1000,
   });
   const windows = await mutingWindows(ctx, ctx.clock.now());
-  // The report is the document's last stdout line; stderr may interleave after it in the captured output, so take
-  // the last line that is a drill report rather than the last line.
-  const reportLine = result.output
-    .trim()
-    .split('\n')
-    .reverse()
-    .find((l) => l.startsWith('{') && l.includes('"acgs-ops.drill"'));
+  // A drill that passed wrote its whole report next to the backups; the command's output is only the fallback.
+  const written = result.status === 'succeeded' ? await destination.objects.get(reportObjectKey) : undefined;
+  if (result.status === 'succeeded' && !written)
+    ctx.log('drill-report-inline', {
+      key: reportObjectKey,
+      why: "the report object is missing: the report is read from the command's inline output, which SSM cuts after ~2,400 characters",
+    });
+  // In the output the report is the document's last stdout line; stderr may interleave after it in the captured
+  // output, so take the last line that is a drill report rather than the last line.
+  const reportLine = written
+    ? Buffer.from(written.body).toString('utf8').trim()
+    : result.output
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{') && l.includes('"acgs-ops.drill"'));
   const lastLine = reportLine ?? lastOutputLine(result.output);
   const parsed = result.status === 'succeeded' ? parseDrillReport(lastLine) : undefined;
   if (!parsed?.ok) {
     const why =
       result.status === 'succeeded'
-        ? `the drill printed no report (${parsed?.error ?? 'empty output'})`
+        ? written
+          ? `the drill's report ${reportObjectKey} is not a drill report (${parsed?.error ?? 'empty'})`
+          : `the drill printed no report (${parsed?.error ?? 'empty output'}; no report object ${reportObjectKey} either)`
         : `drill ${result.status}: ${lastLine}`;
     const cause = drillFailureCause(result);
     const unrecorded = await recordDrillFailure(
@@ -484,6 +504,11 @@ export async function runDrill(
   const report = parsed.value;
   const reportKey = `${manifest.id}-${stamp(started)}${DRILL_SUFFIX}`;
   await destination.objects.put(reportKey, lastLine, { contentType: 'application/json' });
+  // Recorded: the document's copy has served (best effort; a leftover is never read as a record).
+  if (written)
+    await destination.objects.delete(reportObjectKey).catch((error: unknown) => {
+      ctx.log('drill-report-not-deleted', { key: reportObjectKey, error: errorMessage(error) });
+    });
   const judgement = judgeDrill(report, manifest, ctx.config.recovery);
   if (!drillIsOf(report, manifest)) throw new ControlPlaneError('DRILL_MISMATCH', 'the drill restored another backup');
   if (judgement.met)
@@ -493,5 +518,5 @@ export async function runDrill(
     await raiseProblem(ctx, problem(ctx, 'drill', 'P3', title, judgement.reasons), undefined, windows);
   }
   ctx.log('drill-finished', { backup: manifest.id, met: judgement.met, reasons: judgement.reasons });
-  return { manifest, result, judgement, reportKey };
+  return { manifest, result, judgement, reportKey, reportFrom: written ? 'object' : 'inline-output' };
 }

@@ -11,6 +11,8 @@ import { DeadLetterQueue } from './dead-letter-queue.ts';
 
 /** The detail type SSM Run Command uses for a command's status changes on the default bus. */
 export const SSM_COMMAND_STATUS_DETAIL_TYPE = 'EC2 Command Status-change Notification';
+/** The detail type SSM Run Command uses for the status changes of a command's invocation on one instance. */
+export const SSM_INVOCATION_STATUS_DETAIL_TYPE = 'EC2 Command Invocation Status-change Notification';
 
 /** Retries and event age of every rule target here: a delivery that fails for an hour goes to the rule's queue. */
 const RULE_TARGET_RETRY = { retryAttempts: 8, maxEventAge: Duration.hours(1) } as const;
@@ -52,16 +54,21 @@ export class ControlPlaneEvents extends Construct {
     this.auditRule.addTarget(new AuditLogTarget(this.auditLog, auditDlq));
   }
 
-  /** Routes SSM command status changes of `documentNames` (on the default bus) to `fn`. */
+  /**
+   * Routes SSM status changes of `documentNames` (on the default bus) to `fn`: the commands' own (their aggregate
+   * status, and the only event of a command that matched no instance) and their invocations' (one per instance, so
+   * that one instance's failure is seen even when others succeed).
+   */
   routeCommandStatus(fn: IFunction, documentNames: readonly string[]): Rule {
     const dlq = new DeadLetterQueue(this, 'CommandStatusDlq', {
       purpose: 'SSM command status events that could not be delivered to the command-status Lambda',
     });
     this.commandStatusRule = new Rule(this, 'CommandStatusRule', {
-      description: "SSM Run Command status changes of this stack's documents to the command-status Lambda",
+      description:
+        "SSM Run Command status changes (commands and invocations) of this stack's documents to the command-status Lambda",
       eventPattern: {
         source: ['aws.ssm'],
-        detailType: [SSM_COMMAND_STATUS_DETAIL_TYPE],
+        detailType: [SSM_COMMAND_STATUS_DETAIL_TYPE, SSM_INVOCATION_STATUS_DETAIL_TYPE],
         detail: { 'document-name': [...documentNames] },
       },
     });

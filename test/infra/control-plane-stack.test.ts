@@ -4,8 +4,11 @@ import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { DRILL_REPORT_SUFFIX } from '../../lambdas/core/backup-records.ts';
+import { LAMBDA_ASYNC_RETRY_DELAYS_MS, UNKNOWN_COMMAND_RETRY_WINDOW_MS } from '../../lambdas/core/command-status.ts';
 import { CONTROL_TABLE_SCHEMA } from '../../lambdas/core/control-table.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../lambdas/core/document-names.ts';
+import { drillCommandParameters } from '../../lambdas/core/document-parameters.ts';
 import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambdas/core/events.ts';
 import { handlerEnvironmentSchema } from '../../lambdas/core/handler-environment.ts';
 import { CONTROL_PLANE_METRICS, controlPlaneServiceName, PROBE_RESULT_LOG } from '../../lambdas/core/metrics.ts';
@@ -28,6 +31,20 @@ import {
 // One synth for the whole file: every describe below reads the same template.
 const fleet = useSynthesizedStack(ACGS_CONFIG);
 const props = fleet.props;
+
+/**
+ * EventBridge's matching for the patterns this stack writes: every key of the pattern must be in the event, an array
+ * of values matches a value equal to one of them, an object matches field by field.
+ */
+function matchesPattern(pattern: unknown, event: unknown): boolean {
+  if (Array.isArray(pattern)) return pattern.some((value) => value === event);
+  if (typeof pattern !== 'object' || pattern === null)
+    throw new Error(`unsupported pattern ${JSON.stringify(pattern)}`);
+  if (typeof event !== 'object' || event === null) return false;
+  return Object.entries(pattern).every(([key, inner]) =>
+    matchesPattern(inner, (event as Record<string, unknown>)[key]),
+  );
+}
 
 const ref = (construct: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(construct) });
 const arnOf = (construct: Parameters<typeof logicalId>[0]) => ({ 'Fn::GetAtt': [logicalId(construct), 'Arn'] });
@@ -540,7 +557,7 @@ describe('events', () => {
     expect(ruleProps.EventBusName).toBeUndefined();
     expect(ruleProps.EventPattern).toEqual({
       source: ['aws.ssm'],
-      'detail-type': ['EC2 Command Status-change Notification'],
+      'detail-type': ['EC2 Command Status-change Notification', 'EC2 Command Invocation Status-change Notification'],
       detail: {
         'document-name': [documentNames['acgs-restart-service'], documentNames[BACKUP_DOCUMENT]],
       },
@@ -554,6 +571,51 @@ describe('events', () => {
         RetryPolicy: { MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) },
       }),
     ]);
+  });
+
+  it("matches the command and invocation status changes of this stack's restart and backup documents, and nothing else", () => {
+    const rule = fleet.stack.events.commandStatusRule;
+    if (!rule) throw new Error('no command status rule');
+    const pattern = props(rule).EventPattern as Record<string, unknown>;
+    const { documentNames } = fleet.stack.runbooks;
+    const fixture = (name: string) =>
+      JSON.parse(
+        readFileSync(join(REPOSITORY_ROOT, 'test/integration/aws/fixtures', `${name}.json`), 'utf8'),
+      ) as Record<string, unknown> & { detail: Record<string, unknown> };
+    const command = fixture('ssm-command-status-change');
+    const invocation = fixture('ssm-command-invocation-status-change');
+    const of = (event: typeof command, documentName: string | undefined) => ({
+      ...event,
+      detail: { ...event.detail, 'document-name': documentName },
+    });
+    for (const key of ['acgs-restart-service', BACKUP_DOCUMENT]) {
+      expect(matchesPattern(pattern, of(command, documentNames[key])), `command event of ${key}`).toBe(true);
+      expect(matchesPattern(pattern, of(invocation, documentNames[key])), `invocation event of ${key}`).toBe(true);
+    }
+    // Another stack's restart document, the drill (the backups Lambda waits for it), and SSM's own documents.
+    for (const other of ['other-stack-acgs-restart-service', documentNames[DRILL_DOCUMENT], 'AWS-RunShellScript']) {
+      expect(matchesPattern(pattern, of(command, other)), other).toBe(false);
+      expect(matchesPattern(pattern, of(invocation, other)), other).toBe(false);
+    }
+    // Other detail types of aws.ssm (an automation step) are not routed.
+    const automation = {
+      ...of(command, documentNames['acgs-restart-service']),
+      'detail-type': 'EC2 Automation Step Status-change Notification',
+    };
+    expect(matchesPattern(pattern, automation)).toBe(false);
+  });
+
+  it("retries the command-status Lambda's failed invocations twice, within the window an unknown command id is retried for", () => {
+    fleet.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: ref(fleet.stack.functions.commandStatus.fn),
+      MaximumRetryAttempts: LAMBDA_ASYNC_RETRY_DELAYS_MS.length,
+      MaximumEventAgeInSeconds: 3600,
+    });
+    // The last retry (a minute, then two more, after the first delivery) still falls inside the window, which
+    // itself is inside the event's maximum age.
+    const lastRetryMs = LAMBDA_ASYNC_RETRY_DELAYS_MS.reduce((a, b) => a + b, 0);
+    expect(lastRetryMs).toBeLessThan(UNKNOWN_COMMAND_RETRY_WINDOW_MS);
+    expect(UNKNOWN_COMMAND_RETRY_WINDOW_MS).toBeLessThan(3600 * 1000);
   });
 
   it('keeps every control-plane event in the audit trail log group', () => {
@@ -741,6 +803,46 @@ describe('backup host access', () => {
       },
     ]);
     expect(fleet.template.toJSON().Outputs.BackupHostAccessPolicyArn.Value).toEqual(ref(policy));
+  });
+});
+
+describe("the drill's report object", () => {
+  /** The S3 object keys of the backup bucket a statement grants `action` on, as a pattern (`*` any characters). */
+  function grants(statements: Json[], action: string, key: string): boolean {
+    const bucket = logicalId(fleet.stack.artifacts.bucket);
+    return statements.some((s) => {
+      if (s.Effect !== 'Allow' || ![s.Action].flat().includes(action)) return false;
+      return [s.Resource].flat().some((r: Json) => {
+        const parts = r?.['Fn::Join']?.[1];
+        if (!Array.isArray(parts) || parts[0]?.['Fn::GetAtt']?.[0] !== bucket || typeof parts[1] !== 'string')
+          return false;
+        const glob = parts[1]
+          .replace(/^\//, '')
+          .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*');
+        return new RegExp(`^${glob}$`).test(key);
+      });
+    });
+  }
+
+  it('may be written by the database host and read and deleted by the backups Lambda, next to the backups', () => {
+    const { backups } = fleet.config;
+    if (!backups || !fleet.stack.backupHostAccess) throw new Error('no backups');
+    // The key the drill document is given (drillCommandParameters), relative to the bucket.
+    const location = drillCommandParameters(
+      fleet.config,
+      { dumpKey: 'acgs_pgp_db-20261201T020000Z.dump', sha256: 'c'.repeat(64), tableDataEntries: 1 },
+      { bucket: 'bucket', reportKey: `acgs_pgp_db-20261201T020000Z-20261207T030000000Z${DRILL_REPORT_SUFFIX}` },
+    ).ReportLocation;
+    const key = location?.replace(/^s3:\/\/bucket\//, '') ?? '';
+    expect(key.startsWith(backups.s3Prefix)).toBe(true);
+    const host = props(fleet.stack.backupHostAccess).PolicyDocument.Statement as Json[];
+    const lambda = props(backupsFunction().role.node.findChild('DefaultPolicy')).PolicyDocument.Statement as Json[];
+    expect(grants(host, 's3:PutObject', key)).toBe(true);
+    expect(grants(lambda, 's3:GetObject', key)).toBe(true);
+    expect(grants(lambda, 's3:DeleteObject', key)).toBe(true);
+    // and nothing outside the prefix
+    expect(grants(host, 's3:PutObject', `elsewhere/${key}`)).toBe(false);
   });
 });
 

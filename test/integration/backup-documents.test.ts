@@ -3,11 +3,22 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../lambdas/adapters/aws/s3-object-store.ts';
 import { DEFAULT_DOCUMENTS_DIR, ShellCommandRunner } from '../../lambdas/adapters/local/shell-command-runner.ts';
-import { backupFailureSchema, backupManifestSchema, drillReportSchema } from '../../lambdas/core/backup-records.ts';
+import {
+  backupFailureSchema,
+  backupManifestSchema,
+  DRILL_REPORT_SUFFIX,
+  drillReportSchema,
+} from '../../lambdas/core/backup-records.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import {
@@ -18,6 +29,9 @@ import {
 import { NotFoundError } from '../../lambdas/core/errors.ts';
 import { parseSsmDocument, validateParameters } from '../../lambdas/core/ssm-document.ts';
 import type { CommandResult } from '../../lambdas/ports.ts';
+import { runDrill } from '../../lambdas/use-cases/backups.ts';
+import { inlineLikeSsm, noisyPgBinDir, SSM_INLINE_OUTPUT_CHARS } from '../support/drill-output.ts';
+import { createHarness, loadShippedConfig } from '../support/harness.ts';
 import { expectEveryHostileValueRejected } from '../support/hostile-values.ts';
 import { awsCli, awsClientConfig, useMotoServer } from '../support/moto.ts';
 import { startPostgresCluster, usePostgresCluster } from '../support/postgres-cluster.ts';
@@ -116,6 +130,8 @@ function drillParameters(source: string, manifest: Manifest, overrides: Record<s
     PgBinDir: pg.cluster.binDir,
     TimeoutSeconds: '60',
     StartedAt: '',
+    ReportLocation: '',
+    KmsKeyId: '',
     ...overrides,
   };
 }
@@ -642,6 +658,59 @@ describe('the backup documents with S3', () => {
     expect(head.SSEKMSKeyId).toContain(keyId);
   });
 
+  it('writes the whole drill report to S3 (checksummed, KMS-encrypted), where runDrill reads it though SSM cut the output', async () => {
+    // Prepare: a KMS-encrypted backup under a prefix of its own, and pg_restore warnings that make the drill's
+    // output longer than SSM returns inline
+    const reportPrefix = 'drill-report-it/';
+    const created = (await awsCli(moto.endpoint, ['kms', 'create-key'])) as { KeyMetadata: { KeyId: string } };
+    const kmsKeyId = created.KeyMetadata.KeyId;
+    await backUp(`s3://${bucket}/${reportPrefix}`, { KmsKeyId: kmsKeyId }, s3Runner);
+    const shipped = loadShippedConfig();
+    const h = createHarness({
+      ...shipped,
+      checks: shipped.checks.map((c) =>
+        c.kind === 'postgres' ? { ...c, host: pg.cluster.host, port: pg.cluster.port, user: pg.cluster.user } : c,
+      ),
+      backups: shipped.backups && { ...shipped.backups, s3Prefix: reportPrefix, pgpassFile: pgpass },
+    });
+    h.clock.set(Math.floor(Date.now() / 1000) * 1000 + 60_000);
+    const heads: HeadObjectCommandOutput[] = [];
+    class WatchedStore extends S3ObjectStore {
+      override async delete(key: string): Promise<void> {
+        heads.push(
+          await s3.send(
+            new HeadObjectCommand({ Bucket: bucket, Key: `${reportPrefix}${key}`, ChecksumMode: 'ENABLED' }),
+          ),
+        );
+        return super.delete(key);
+      }
+    }
+    const objects = new WatchedStore(s3, { bucket, prefix: reportPrefix, kmsKeyId });
+    const seen: CommandResult[] = [];
+    const pgBinDir = noisyPgBinDir(directory('noisy-s3-bin'), pg.cluster.binDir);
+    // Act
+    const drill = await runDrill(h.ctx, { objects, bucket, kmsKeyId, pgBinDir }, inlineLikeSsm(s3Runner, seen));
+    // Assess: the control plane's copy of the output had no report, yet the report arrived whole
+    const full = seen[0]?.output ?? '';
+    expect(full.length).toBeGreaterThan(SSM_INLINE_OUTPUT_CHARS);
+    expect(drill.result.output).not.toContain('"acgs-ops.drill"');
+    expect(drill.result.status, full).toBe('succeeded');
+    expect(drill.reportFrom).toBe('object');
+    expect(drill.judgement?.contentMatches).toBe(true);
+    const printed = full
+      .trim()
+      .split('\n')
+      .find((l) => l.startsWith('{"kind":"acgs-ops.drill"'));
+    expect((await body(`${reportPrefix}${drill.reportKey}`)).toString('utf8')).toBe(printed);
+    // The document's object was encrypted with the key and carried its SHA-256; it is gone once recorded.
+    expect(heads).toHaveLength(1);
+    expect(heads[0]?.ServerSideEncryption).toBe('aws:kms');
+    expect(heads[0]?.SSEKMSKeyId).toContain(kmsKeyId);
+    expect(heads[0]?.ChecksumSHA256).toBe(createHash('sha256').update(`${printed}\n`).digest('base64'));
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: reportPrefix }));
+    expect((listed.Contents ?? []).filter((o) => o.Key?.endsWith(DRILL_REPORT_SUFFIX))).toEqual([]);
+  }, 120_000);
+
   it('uploads only a failure record when the backup fails', async () => {
     // Prepare
     const params = backupParameters(`s3://${bucket}/${prefix}`, { PgpassFile: wrongPgpass });
@@ -719,7 +788,12 @@ describe('parameters derived from the fleet config', () => {
   it('gives acgs-restore-drill the dump of a manifest, the scratch database and the production name', () => {
     // Act
     const local = drillCommandParameters(config, manifest);
-    const s3 = drillCommandParameters(config, manifest, { bucket: 'acgs-backups', at });
+    const s3 = drillCommandParameters(config, manifest, {
+      bucket: 'acgs-backups',
+      at,
+      reportKey: 'acgs_pgp_db-20261201T020000Z-20261207T030000000Z.drill-report.json',
+      kmsKeyId: 'alias/acgs',
+    });
     // Assess
     expect(local).toEqual({
       Source: '/var/backups/acgs-pgp/acgs_pgp_db-20261201T020000Z.dump',
@@ -734,8 +808,14 @@ describe('parameters derived from the fleet config', () => {
       PgBinDir: '',
       TimeoutSeconds: '3600',
       StartedAt: '',
+      ReportLocation: '',
+      KmsKeyId: '',
     });
     expect(s3.StartedAt).toBe('2026-12-01T02:00:00Z');
+    expect(s3.ReportLocation).toBe(
+      's3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z-20261207T030000000Z.drill-report.json',
+    );
+    expect(s3.KmsKeyId).toBe('alias/acgs');
     expect(s3.Source).toBe('s3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z.dump');
     for (const params of [local, s3]) expect(validateParameters(documentOf('acgs-restore-drill'), params)).toEqual([]);
   });
@@ -788,6 +868,8 @@ describe('injection into the backup documents', () => {
       'acgs-backup-database': backupParameters(join(pg.root, 'injection')),
       'acgs-restore-drill': drillParameters(join(pg.root, 'injection', `${PRODUCTION}-x.dump`), manifest, {
         StartedAt: '2026-12-01T02:00:00Z',
+        ReportLocation: join(pg.root, 'injection', `${PRODUCTION}-x-20261201T020000000Z.drill-report.json`),
+        KmsKeyId: 'alias/acgs-backups',
       }),
     };
     const targets = Object.entries(BACKUP_DOCUMENT_PARAMETERS).map(([document, names]) => {
@@ -797,7 +879,7 @@ describe('injection into the backup documents', () => {
     });
     // Act & Assess
     const checked = await expectEveryHostileValueRejected(targets, { marker });
-    // 24 parameters, 19 values each: the 17 this file tried before, and a newline alone and backticks after the value
-    expect(checked).toBe(24 * 19);
+    // 26 parameters, 19 values each: the 17 this file tried before, and a newline alone and backticks after the value
+    expect(checked).toBe(26 * 19);
   });
 });

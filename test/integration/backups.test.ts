@@ -6,8 +6,10 @@ import { FileObjectStore } from '../../lambdas/adapters/local/file-object-store.
 import { ShellCommandRunner } from '../../lambdas/adapters/local/shell-command-runner.ts';
 import { MemoryEventPublisher } from '../../lambdas/adapters/memory/memory-event-publisher.ts';
 import { MemoryStateStore } from '../../lambdas/adapters/memory/memory-state-store.ts';
+import { DRILL_REPORT_SUFFIX, drillReportSchema } from '../../lambdas/core/backup-records.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
+import type { CommandResult, CommandRunner } from '../../lambdas/ports.ts';
 import {
   applyRetention,
   type BackupDestination,
@@ -16,6 +18,7 @@ import {
   runDrill,
 } from '../../lambdas/use-cases/backups.ts';
 import { type ControlPlaneContext, createContext } from '../../lambdas/use-cases/context.ts';
+import { inlineLikeSsm, noisyPgBinDir, SSM_INLINE_OUTPUT_CHARS } from '../support/drill-output.ts';
 import { ManualClock, RecordingNotifier } from '../support/harness.ts';
 import { usePostgresCluster } from '../support/postgres-cluster.ts';
 import { runAcgsOps } from '../support/run-cli.ts';
@@ -163,6 +166,45 @@ describe('backups on one host, against a real PostgreSQL', () => {
     const judgement = await monitorBackups(good, destination.objects);
     expect([judgement.status, judgement.drillStatus]).toEqual(['ok', 'ok']);
     expect(await store.listOpenIncidents()).toEqual([]);
+  }, 90_000);
+
+  it('reads the whole drill report from the file the drill document wrote, though the command output is cut short', async () => {
+    // Prepare: pg_restore warnings make the output longer than SSM returns inline, which cuts the report off.
+    clock.advance(MINUTE);
+    const seen: CommandResult[] = [];
+    const runner = inlineLikeSsm(new ShellCommandRunner(), seen);
+    const noisy = { ...destination, pgBinDir: noisyPgBinDir(join(pg.root, 'noisy-bin'), pg.cluster.binDir) };
+    // Act
+    const drill = await runDrill(good, noisy, runner);
+    // Assess: the report was not in the output the control plane got, yet it arrived whole
+    const full = seen[0]?.output ?? '';
+    expect(full.length).toBeGreaterThan(SSM_INLINE_OUTPUT_CHARS);
+    expect(drill.result.output).not.toContain('"acgs-ops.drill"');
+    expect(drill.result.status).toBe('succeeded');
+    expect(drill.reportFrom).toBe('object');
+    expect(drill.judgement?.contentMatches).toBe(true);
+    const printed = full
+      .trim()
+      .split('\n')
+      .find((l) => l.startsWith('{"kind":"acgs-ops.drill"'));
+    const recorded = readFileSync(join(backupDir, drill.reportKey ?? ''), 'utf8');
+    expect(recorded).toBe(printed);
+    expect(drillReportSchema.parse(JSON.parse(recorded))).toMatchObject({ tables: 2, tableDataEntries: 2 });
+    // The document's copy served and is gone; the record stays.
+    expect(readdirSync(backupDir).filter((f) => f.endsWith(DRILL_REPORT_SUFFIX))).toEqual([]);
+    const judgement = await monitorBackups(good, destination.objects);
+    expect(judgement.drillStatus).toBe('ok');
+  }, 90_000);
+
+  it("falls back to the report in the command's output when the drill wrote no report file", async () => {
+    clock.advance(MINUTE);
+    const shell = new ShellCommandRunner();
+    const writesNoFile: CommandRunner = {
+      run: (request) => shell.run({ ...request, parameters: { ...request.parameters, ReportLocation: '' } }),
+    };
+    const drill = await runDrill(good, destination, writesNoFile);
+    expect(drill.reportFrom).toBe('inline-output');
+    expect(drill.judgement?.contentMatches).toBe(true);
   }, 90_000);
 
   it('calls the backups stale when the newest good one is older than maxAge', async () => {

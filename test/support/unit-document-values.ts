@@ -99,6 +99,21 @@ export const VALUES: Record<DocumentValueKind, { valid: string[]; invalid: strin
     valid: ['/var/backups/acgs/_acgs-20261201T020000Z.dump', 's3://acgs-backups/backups/db/db-20261201T020000Z.dump'],
     invalid: ['/var/backups/../db-1.dump', 's3://acgs-backups/../db-1.dump', '/var/backups/db-1.sql'],
   },
+  reportLocation: {
+    valid: [
+      '',
+      '/var/backups/acgs/acgs_pgp_db-20261201T020000Z-20261207T030000000Z.drill-report.json',
+      's3://acgs-backups/backups/db/db-20261201T020000Z-20261207T030000000Z.drill-report.json',
+    ],
+    invalid: [
+      '/var/backups/../db-1.drill-report.json',
+      's3://acgs-backups/../db-1.drill-report.json',
+      '/var/backups/db-1.drill.json',
+      'db-1.drill-report.json',
+      '/var/backups/db 1.drill-report.json',
+      "/var/backups/db';rm -rf ~;'.drill-report.json",
+    ],
+  },
   sha256: {
     valid: [SHA256],
     invalid: [SHA256.toUpperCase(), SHA256.slice(1), `${SHA256}0`, ''],

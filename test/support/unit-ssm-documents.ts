@@ -51,6 +51,8 @@ const VALID: Record<string, string> = {
   ScratchDatabase: 'acgs_restore_drill',
   ProductionDatabase: 'acgs_pgp_db',
   StartedAt: '2026-12-01T02:00:00Z',
+  ReportLocation:
+    's3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z-20261207T030000000Z.drill-report.json',
 };
 const VALID_BY_DOCUMENT: Record<string, Record<string, string>> = {
   'acgs-start-all': {

@@ -297,6 +297,8 @@ export const commandStatusDetailSchema = z.object({
 export const commandStatusEventSchema = z.object({
   source: z.literal(SSM_COMMAND_EVENT.source),
   'detail-type': z.enum([SSM_COMMAND_EVENT.detailType.command, SSM_COMMAND_EVENT.detailType.invocation]),
+  /** When EventBridge received the event (ISO 8601). */
+  time: z.iso.datetime({ offset: true }).optional(),
   /** The ARNs of the command's target instances (EventBridge puts them here, not in the detail). */
   resources: z.array(z.string()).optional(),
   detail: commandStatusDetailSchema,
@@ -314,6 +316,10 @@ export interface CommandStatusChange {
   readonly instanceId?: string;
   /** When the command was sent (epoch ms), when the event says. */
   readonly requestedAt?: number;
+  /** When the event was emitted (its EventBridge `time`, epoch ms), when it says. */
+  readonly eventAt?: number;
+  /** The instance ids of the event's `resources`; absent when the event has no `resources`. */
+  readonly targets?: readonly string[];
 }
 
 /** Parses an SSM command (or invocation) status-change event; throws naming the field that is wrong. */
@@ -327,6 +333,7 @@ export function parseCommandStatusEvent(event: unknown): CommandStatusChange {
   const targets = (parsed.data.resources ?? []).flatMap((arn) => INSTANCE_ARN.exec(arn)?.slice(1, 2) ?? []);
   const instanceId = detail['instance-id'] ?? (targets.length === 1 ? targets[0] : undefined);
   const requested = detail['requested-date-time'];
+  const time = parsed.data.time;
   return {
     kind: parsed.data['detail-type'] === SSM_COMMAND_EVENT.detailType.command ? 'command' : 'invocation',
     commandId: detail['command-id'],
@@ -335,6 +342,8 @@ export function parseCommandStatusEvent(event: unknown): CommandStatusChange {
     status: mapCommandStatus(detail.status),
     ...(instanceId === undefined ? {} : { instanceId }),
     ...(requested === undefined ? {} : { requestedAt: Date.parse(requested) }),
+    ...(time === undefined ? {} : { eventAt: Date.parse(time) }),
+    ...(parsed.data.resources === undefined ? {} : { targets }),
   };
 }
 

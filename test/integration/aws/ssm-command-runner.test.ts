@@ -387,7 +387,9 @@ describe('parseCommandStatusEvent', () => {
       ssmStatus: 'Failed',
       status: 'failed',
       instanceId: 'i-0123456789abcdef0',
+      targets: ['i-0123456789abcdef0'],
       requestedAt: Date.parse('2026-12-01T02:03:01.123Z'),
+      eventAt: Date.parse('2026-12-01T02:03:04Z'),
     });
   });
 
@@ -413,7 +415,9 @@ describe('parseCommandStatusEvent', () => {
       ssmStatus: 'DeliveryTimedOut',
       status: 'failed',
       instanceId: 'i-0123456789abcdef0',
+      targets: ['i-0123456789abcdef0'],
       requestedAt: Date.parse('2026-12-01T02:03:01.123Z'),
+      eventAt: Date.parse('2026-12-01T02:08:02Z'),
     });
   });
 

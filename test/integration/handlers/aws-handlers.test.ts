@@ -219,6 +219,33 @@ describe('control-plane Lambdas against moto', () => {
     ).toEqual(['requested', 'failed']);
   }, 30_000);
 
+  it('fails a restart status of a command id not recorded yet, so that Lambda retries it, and drops it once old', async () => {
+    // Prepare: an event of this stack's restart document for a command id no attempt carries (yet)
+    const handler = createCommandStatusHandler(runtime);
+    const unknown = '0a1b2c3d-4e5f-4a6b-8c7d-9e8f7a6b5c4d';
+    const invocation = (time: number) => ({
+      ...JSON.parse(
+        readFileSync(new URL('../aws/fixtures/ssm-command-invocation-status-change.json', import.meta.url), 'utf8'),
+      ),
+      time: new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      detail: {
+        'command-id': unknown,
+        'document-name': RESTART_DOC,
+        'instance-id': 'i-0123456789abcdef0',
+        'requested-date-time': new Date(time - 2_000).toISOString(),
+        status: 'Failed',
+      },
+    });
+    // Act + Assess: a recent one makes the invocation fail (Lambda's asynchronous retry brings it again)
+    await expect(handler(invocation(clock.now() - 30 * SECOND), context)).rejects.toMatchObject({
+      code: 'COMMAND_NOT_YET_RECORDED',
+    });
+    // An old one is dropped: the invocation succeeds, nothing is recorded
+    const old = await handler(invocation(clock.now() - 10 * 60 * SECOND), context);
+    expect(old).toMatchObject({ commandId: unknown, recorded: false, why: expect.stringContaining('unknown command') });
+    expect(await runtime.ctx.control.findAttemptByCommand(unknown)).toBeUndefined();
+  }, 30_000);
+
   it('escalates to level 2 over SNS when level 1 does not acknowledge in time', async () => {
     const sweep = createEscalationSweepHandler(runtime);
     const [incident] = await runtime.ctx.incidents.listOpenIncidents();
