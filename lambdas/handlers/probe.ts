@@ -1,7 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 import { SEVERITIES } from '../core/config-schema.ts';
 import type { Prober } from '../ports.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
+import { RUN_LEASES, runExclusive } from '../use-cases/run-exclusive.ts';
 import { runProbeCycle } from '../use-cases/run-probe-cycle.ts';
 import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS as M } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
@@ -12,10 +14,21 @@ export function createProbeHandler(runtime: AwsRuntime, prober: Prober = new Net
   const { ctx, metrics } = runtime;
   return withPowertools(
     runtime,
-    async () => {
-      const cycle = await runProbeCycle(ctx, prober);
-      // Restarts are only dispatched (SSM); wait for their attempts to be recorded before the Lambda freezes.
-      await Promise.all(cycle.remediation.inFlight);
+    async (_event: unknown, context: Context) => {
+      // One cycle at a time across Lambda instances: a cycle that starts while the last one still runs does nothing.
+      const run = await runExclusive(
+        ctx,
+        { name: RUN_LEASES.probe, holder: context.awsRequestId, maxRunMs: context.getRemainingTimeInMillis() },
+        async () => {
+          const cycle = await runProbeCycle(ctx, prober);
+          // Restarts are only dispatched (SSM); wait for their attempts to be recorded before the Lambda freezes.
+          await Promise.all(cycle.remediation.inFlight);
+          return cycle;
+        },
+      );
+      // No heartbeat for a skipped cycle: cycles that keep overrunning show as missing ones.
+      if (!run.ran) return { skipped: run.skipped, heldBy: run.heldBy, until: run.until };
+      const cycle = run.value;
       for (const r of cycle.results) {
         const target = metrics.singleMetric();
         target.addDimension(M.dimensions.target, r.name);
