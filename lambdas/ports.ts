@@ -83,7 +83,20 @@ export interface ControlStore {
   listIsolated(): Promise<Set<string>>;
   putMaintenanceWindow(window: MaintenanceWindow): Promise<void>;
   listMaintenanceWindows(activeAfter: number): Promise<MaintenanceWindow[]>;
+  /**
+   * Takes the lease `name` for `holder` until `until` (epoch ms), with one conditional write: granted when no one
+   * holds it, when its holder's time ran out (`until` at or before `now`), or when `holder` holds it already (then
+   * it is renewed to the new `until`). Otherwise nothing is written and the answer names the holder and its `until`.
+   * `now` is the caller's clock, so a lease taken by a crashed holder lapses by itself.
+   */
+  acquireLease(name: string, holder: string, now: number, until: number): Promise<LeaseClaim>;
+  /** Gives the lease up if `holder` still holds it; false when it does not (it lapsed, and perhaps was taken). */
+  releaseLease(name: string, holder: string): Promise<boolean>;
 }
+
+export type LeaseClaim =
+  | { readonly acquired: true }
+  | { readonly acquired: false; readonly holder: string; readonly until: number };
 
 export interface Notification {
   readonly page: Page;

@@ -134,6 +134,8 @@ export class ControlPlaneStack extends Stack {
       POWERTOOLS_METRICS_NAMESPACE: CONTROL_PLANE_METRICS.namespace,
     };
     const common = { projectRoot, environment, configText: props.configText, logRetention: retention };
+    // Opt-in (aws.reservedConcurrency): the default account quota of 10 leaves nothing to reserve.
+    const reserved = config.aws.reservedConcurrency ? { reservedConcurrentExecutions: 1 } : {};
 
     const probePeriod = schedulePeriodSeconds(config.schedules.probe, timeZone);
     const sweepPeriod = schedulePeriodSeconds(config.schedules.escalationSweep, timeZone);
@@ -150,8 +152,8 @@ export class ControlPlaneStack extends Stack {
       handler: 'probe',
       timeout: Duration.seconds(probeTimeout),
       memorySize: 512,
-      // One cycle at a time: an overrunning cycle makes the next invocation wait (and expire), never overlap.
-      reservedConcurrentExecutions: 1,
+      // Cycles never overlap: one that starts while another runs finds its lease taken and does nothing.
+      ...reserved,
       // A failed cycle is not retried: the next scheduled one replaces it.
       asyncInvocation: { retryAttempts: 0, maxEventAge: Duration.seconds(clamp(probePeriod, 60, 21_600)) },
       ...(config.aws.vpc ? { vpc: this.fleetVpc(config.aws.vpc) } : {}),
@@ -160,7 +162,7 @@ export class ControlPlaneStack extends Stack {
       ...common,
       handler: 'escalationSweep',
       timeout: Duration.seconds(Math.min(50, sweepPeriod - 10)),
-      reservedConcurrentExecutions: 1,
+      ...reserved,
       asyncInvocation: { retryAttempts: 0, maxEventAge: Duration.seconds(clamp(sweepPeriod, 60, 21_600)) },
     });
     const commandStatus = new ControlPlaneFunction(this, 'CommandStatus', {
@@ -226,8 +228,8 @@ export class ControlPlaneStack extends Stack {
     });
 
     this.operatorUrl = operatorApi.fn.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });
+    // IAM names are account-wide: CloudFormation names the policy (unique per stack and region); the output gives it.
     this.operatorAccess = new ManagedPolicy(this, 'OperatorAccess', {
-      managedPolicyName: `${this.stackName}-OperatorAccess`,
       description: `Call the ${config.fleet.name} operator API (its Function URL) and nothing else`,
       statements: [
         new PolicyStatement({
@@ -250,7 +252,8 @@ export class ControlPlaneStack extends Stack {
       probePeriodSeconds: probePeriod,
       alarmTopic: this.escalation.topic(1),
       probeLogGroup: probe.logGroup,
-      dashboardName: `${this.stackName}-overview`,
+      // Dashboard names are account-wide: the region keeps a second region's deploy of this fleet apart.
+      dashboardName: `${this.stackName}-${this.region}-overview`,
       ...(config.backups ? { backupMaxAgeHours: config.backups.maxAge / 3_600_000 } : {}),
     });
 
@@ -327,8 +330,8 @@ export class ControlPlaneStack extends Stack {
       // The drill waits for the restore on the host; the handler bounds the drill to the time left.
       timeout: Duration.minutes(15),
       memorySize: 512,
-      // One task at a time: a monitor that fires during the drill waits for it in Lambda's queue.
-      reservedConcurrentExecutions: 1,
+      // One task of each kind at a time (a lease per task); with aws.reservedConcurrency, one task at all.
+      ...(config.aws.reservedConcurrency ? { reservedConcurrentExecutions: 1 } : {}),
       // No retries (a backup is the host's to retry; the monitor runs hourly and reports what is missing), but an
       // event may wait behind a running drill; an hour-old one has been replaced and goes to the queue.
       asyncInvocation: { retryAttempts: 0, maxEventAge: Duration.hours(1) },
@@ -372,7 +375,6 @@ export class ControlPlaneStack extends Stack {
     });
 
     const hostAccess = new ManagedPolicy(this, 'BackupHostAccess', {
-      managedPolicyName: `${this.stackName}-BackupHostAccess`,
       description:
         `Attach to the instance role of the ${config.fleet.name} database host: publish backups under ` +
         `${backups.s3Prefix}, fetch them for restore drills, and write command output`,

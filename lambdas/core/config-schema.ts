@@ -370,8 +370,14 @@ export const fleetConfigSchema = z
           .optional(),
         /** Days to keep incident timelines and probe-cycle logs. */
         retentionDays: z.int().min(1).max(3650).default(90),
+        /**
+         * Reserve one concurrent execution each for the probe, the escalation sweep and the backups Lambda (a hard
+         * cap on top of the lease that already keeps their runs apart). Off by default: an account whose Lambda
+         * concurrency quota is the default of 10 cannot reserve any, and the deploy fails.
+         */
+        reservedConcurrency: z.boolean().default(false),
       })
-      .default({ fleetTag: { key: 'acgs:fleet', value: 'acgs-1' }, retentionDays: 90 }),
+      .default({ fleetTag: { key: 'acgs:fleet', value: 'acgs-1' }, retentionDays: 90, reservedConcurrency: false }),
     recovery: z.strictObject({
       rto: duration(SECOND_MS, 30 * DAY_MS),
       rpo: duration(SECOND_MS, 30 * DAY_MS),

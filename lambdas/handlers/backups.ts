@@ -8,6 +8,7 @@ import { backupTaskSchema } from '../core/backup-task.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import type { ObjectStore } from '../ports.ts';
 import { type BackupTaskWiring, runBackupTask } from '../use-cases/backup-tasks.ts';
+import { RUN_LEASES, runExclusive } from '../use-cases/run-exclusive.ts';
 import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS, jsonRecord } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
 import { withPowertools } from './middleware.ts';
@@ -23,9 +24,15 @@ export function createBackupsHandler(runtime: AwsRuntime, wiring: BackupTaskWiri
     const parsed = backupTaskSchema.safeParse(event);
     if (!parsed.success)
       throw new ControlPlaneError('INVALID_EVENT', `expected {"task": "backup"|"monitor"|"retention"|"drill"}`);
-    const outcome = await runBackupTask(runtime.ctx, parsed.data.task, wiring, {
-      remainingMs: context.getRemainingTimeInMillis(),
-    });
+    const { task } = parsed.data;
+    // One task of each kind at a time (a second delivery of the same schedule does nothing); kinds may overlap.
+    const run = await runExclusive(
+      runtime.ctx,
+      { name: RUN_LEASES.backup(task), holder: context.awsRequestId, maxRunMs: context.getRemainingTimeInMillis() },
+      () => runBackupTask(runtime.ctx, task, wiring, { remainingMs: context.getRemainingTimeInMillis() }),
+    );
+    if (!run.ran) return { task, skipped: run.skipped, heldBy: run.heldBy, until: run.until };
+    const outcome = run.value;
     if (outcome.backupAgeHours !== undefined)
       runtime.metrics.addMetric(CONTROL_PLANE_METRICS.backupAgeHours, MetricUnit.NoUnit, outcome.backupAgeHours);
     return outcome.summary;

@@ -1,8 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 import { SEVERITIES } from '../core/config-schema.ts';
 import { PROBE_RESULT_LOG } from '../core/metrics.ts';
 import type { Prober } from '../ports.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
+import { RUN_LEASES, runExclusive } from '../use-cases/run-exclusive.ts';
 import { runProbeCycle } from '../use-cases/run-probe-cycle.ts';
 import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS as M } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
@@ -11,10 +13,21 @@ import { withPowertools } from './middleware.ts';
 /** Scheduled probe cycle: probe, fold health, reconcile incidents, page, send restarts; emit the heartbeat. */
 export function createProbeHandler(runtime: AwsRuntime, prober: Prober = new NetworkProber(runtime.ctx.clock)) {
   const { ctx, metrics, logger } = runtime;
-  return withPowertools(runtime, async () => {
-    const cycle = await runProbeCycle(ctx, prober);
-    // Restarts are only dispatched (SSM); wait for their attempts to be recorded before the Lambda freezes.
-    await Promise.all(cycle.remediation.inFlight);
+  return withPowertools(runtime, async (_event: unknown, context: Context) => {
+    // One cycle at a time across Lambda instances: a cycle that starts while the last one still runs does nothing.
+    const run = await runExclusive(
+      ctx,
+      { name: RUN_LEASES.probe, holder: context.awsRequestId, maxRunMs: context.getRemainingTimeInMillis() },
+      async () => {
+        const cycle = await runProbeCycle(ctx, prober);
+        // Restarts are only dispatched (SSM); wait for their attempts to be recorded before the Lambda freezes.
+        await Promise.all(cycle.remediation.inFlight);
+        return cycle;
+      },
+    );
+    // No heartbeat for a skipped cycle: cycles that keep overrunning show as missing ones.
+    if (!run.ran) return { skipped: run.skipped, heldBy: run.heldBy, until: run.until };
+    const cycle = run.value;
     // Per-target detail goes to the log (the dashboard's Logs Insights widgets read it); metrics stay per fleet.
     const F = PROBE_RESULT_LOG.fields;
     for (const r of cycle.results)

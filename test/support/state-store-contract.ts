@@ -5,7 +5,7 @@ import { initialTargetState } from '../../lambdas/core/health-state.ts';
 import type { Incident } from '../../lambdas/core/incident.ts';
 import { openIncident } from '../../lambdas/core/incident-planner.ts';
 import type { ControlStore, IncidentStore, TargetStateStore } from '../../lambdas/ports.ts';
-import { loadShippedConfig, MINUTE, T0 } from './harness.ts';
+import { loadShippedConfig, ManualClock, MINUTE, T0 } from './harness.ts';
 
 export type AnyStateStore = TargetStateStore & IncidentStore & ControlStore;
 
@@ -175,6 +175,61 @@ export function describeStateStoreContract(name: string, open: () => Promise<Any
       expect(await store.findAttemptByCommand('cmd-999')).toBeUndefined();
       expect((await store.listPendingAttempts(T0 + 5 * MINUTE)).map((a) => a.id)).toEqual(['old']);
       await expect(store.attachCommand('missing', 'cmd-1')).rejects.toBeInstanceOf(VersionConflictError);
+    });
+
+    it('grants a lease to one holder at a time until its time runs out, and renews it for that holder', async () => {
+      const store = await open();
+      const clock = new ManualClock(T0);
+      const take = (holder: string, ttl = MINUTE) =>
+        store.acquireLease('probe', holder, clock.now(), clock.now() + ttl);
+      expect(await take('run-1')).toEqual({ acquired: true });
+      clock.advance(30_000);
+      expect(await take('run-2')).toEqual({ acquired: false, holder: 'run-1', until: T0 + MINUTE });
+      // Another lease name is another lease.
+      expect(await store.acquireLease('escalation-sweep', 'run-2', clock.now(), clock.now() + MINUTE)).toEqual({
+        acquired: true,
+      });
+      // Its holder renews it (Lambda retries an invocation with the same request id).
+      expect(await take('run-1')).toEqual({ acquired: true });
+      clock.advance(MINUTE - 1);
+      expect(await take('run-2')).toEqual({ acquired: false, holder: 'run-1', until: T0 + 30_000 + MINUTE });
+      // At its `until` the lease has lapsed (a crashed holder blocks no longer than that), and the next one takes it.
+      clock.advance(1);
+      expect(await take('run-2')).toEqual({ acquired: true });
+      expect(await take('run-1')).toEqual({ acquired: false, holder: 'run-2', until: clock.now() + MINUTE });
+    });
+
+    it('gives a lease up only for its holder, and then grants it at once', async () => {
+      const store = await open();
+      await store.acquireLease('backup:drill', 'run-1', T0, T0 + 15 * MINUTE);
+      expect(await store.releaseLease('backup:drill', 'run-2')).toBe(false);
+      expect(await store.acquireLease('backup:drill', 'run-2', T0 + 1, T0 + MINUTE)).toMatchObject({ acquired: false });
+      expect(await store.releaseLease('backup:drill', 'run-1')).toBe(true);
+      expect(await store.releaseLease('backup:drill', 'run-1')).toBe(false);
+      expect(await store.acquireLease('backup:drill', 'run-2', T0 + 2, T0 + MINUTE)).toEqual({ acquired: true });
+      expect(await store.releaseLease('never-taken', 'run-1')).toBe(false);
+    });
+
+    it('grants a free lease to exactly one of ten holders racing for it', async () => {
+      const store = await open();
+      const claims = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.acquireLease('probe', `run-${i}`, T0, T0 + MINUTE)),
+      );
+      expect(claims.filter((c) => c.acquired)).toHaveLength(1);
+      const winner = claims.findIndex((c) => c.acquired);
+      for (const c of claims.filter((c) => !c.acquired))
+        expect(c).toEqual({ acquired: false, holder: `run-${winner}`, until: T0 + MINUTE });
+    });
+
+    it('refuses a lease that would end before it starts, or a name it cannot key on, naming the field', async () => {
+      const store = await open();
+      await expect(store.acquireLease('probe', 'run-1', T0, T0)).rejects.toThrow(
+        `lease probe: until (${T0}) must be after now (${T0})`,
+      );
+      await expect(store.acquireLease('probe', 'run-1', T0, Number.NaN)).rejects.toThrow('until NaN');
+      await expect(store.acquireLease('', 'run-1', T0, T0 + 1)).rejects.toThrow('lease name ""');
+      await expect(store.acquireLease('probe', 'a b', T0, T0 + 1)).rejects.toThrow('lease holder "a b"');
+      expect(await store.acquireLease('probe', 'run-2', T0, T0 + 1)).toEqual({ acquired: true });
     });
   });
 }

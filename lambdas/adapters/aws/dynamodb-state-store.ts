@@ -23,12 +23,14 @@ import { ControlPlaneError, VersionConflictError } from '../../core/errors.ts';
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
 import type { Incident, TimelineEntry } from '../../core/incident.ts';
+import { checkLeaseRequest } from '../../core/lease.ts';
 import type { RemediationAttempt } from '../../core/remediation.ts';
 import {
   type Clock,
   type ControlStore,
   type CreateIncidentResult,
   type IncidentStore,
+  type LeaseClaim,
   systemClock,
   type TargetStateStore,
 } from '../../ports.ts';
@@ -44,6 +46,8 @@ import {
  * - `ATTEMPT#<id>` / `META`: a remediation attempt; `COMMAND#<commandId>` / `ATTEMPT`: the attempt a command carries.
  * - `ISOLATION` / `SERVICE#<name>` and `MAINTENANCE` / `WINDOW#<id>`: small collections, read whole with one
  *   strongly consistent query (an isolation mark must be seen by the very next restart decision).
+ * - `LEASE#<name>` / `LEASE`: who holds a lease (`holder`) until when (`until`, epoch ms); taken with one conditional
+ *   put, given up with a conditional delete. An abandoned one expires (TTL) a day after its `until`.
  */
 
 /** CreateTable input for the control table (on-demand capacity). */
@@ -114,6 +118,7 @@ const key = {
   command: (commandId: string) => ({ pk: `COMMAND#${commandId}`, sk: 'ATTEMPT' }),
   isolation: (service: string) => ({ pk: 'ISOLATION', sk: `SERVICE#${service}` }),
   window: (id: string) => ({ pk: 'MAINTENANCE', sk: `WINDOW#${id}` }),
+  lease: (name: string) => ({ pk: `LEASE#${name}`, sk: 'LEASE' }),
 };
 
 type Item = Record<string, unknown>;
@@ -526,6 +531,48 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
         }),
       )
       .sort((a, b) => a.endsAt - b.endsAt);
+  }
+
+  // ---- leases ----
+
+  async acquireLease(name: string, holder: string, now: number, until: number): Promise<LeaseClaim> {
+    checkLeaseRequest(name, holder, now, until);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...key.lease(name), holder, until, expiresAt: Math.floor(until / 1000) + DAY_SECONDS },
+          ConditionExpression: 'attribute_not_exists(pk) OR #until <= :now OR #holder = :holder',
+          ExpressionAttributeNames: { '#until': 'until', '#holder': 'holder' },
+          ExpressionAttributeValues: { ':now': now, ':holder': holder },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { acquired: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // The item that failed the condition, as it was: no second read that could see a different holder.
+      const held = (error.Item ?? {}) as Record<string, { S?: string; N?: string } | undefined>;
+      return { acquired: false, holder: held.holder?.S ?? 'unknown', until: Number(held.until?.N ?? 0) };
+    }
+  }
+
+  async releaseLease(name: string, holder: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: key.lease(name),
+          ConditionExpression: '#holder = :holder',
+          ExpressionAttributeNames: { '#holder': 'holder' },
+          ExpressionAttributeValues: { ':holder': holder },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   // ---- items ----

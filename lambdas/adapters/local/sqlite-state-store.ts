@@ -6,8 +6,9 @@ import { errorCode, errorMessage, StateUnavailableError, VersionConflictError } 
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
 import type { Incident, TimelineEntry } from '../../core/incident.ts';
+import { checkLeaseRequest } from '../../core/lease.ts';
 import type { RemediationAttempt } from '../../core/remediation.ts';
-import type { ControlStore, CreateIncidentResult, IncidentStore, TargetStateStore } from '../../ports.ts';
+import type { ControlStore, CreateIncidentResult, IncidentStore, LeaseClaim, TargetStateStore } from '../../ports.ts';
 
 const SCHEMA_VERSION = 1;
 
@@ -51,6 +52,7 @@ CREATE INDEX IF NOT EXISTS attempts_service ON attempts (service, requested_at);
 CREATE TABLE IF NOT EXISTS attempt_commands (command_id TEXT PRIMARY KEY, attempt_id TEXT NOT NULL REFERENCES attempts (id));
 CREATE TABLE IF NOT EXISTS isolation (service TEXT PRIMARY KEY, isolated_by TEXT NOT NULL, isolated_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS maintenance (id TEXT PRIMARY KEY, ends_at INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL);
 `;
 
 interface Row {
@@ -290,6 +292,32 @@ export class SqliteStateStore implements TargetStateStore, IncidentStore, Contro
       .prepare('SELECT body FROM maintenance WHERE ends_at > ? ORDER BY ends_at')
       .all(activeAfter) as Row[];
     return rows.map((r) => JSON.parse(r.body) as MaintenanceWindow);
+  }
+
+  async acquireLease(name: string, holder: string, now: number, until: number): Promise<LeaseClaim> {
+    checkLeaseRequest(name, holder, now, until);
+    // One write transaction: the upsert and, when it was refused, the read of who holds the lease see the same row.
+    return this.db
+      .transaction((): LeaseClaim => {
+        const changes = this.db
+          .prepare(
+            `INSERT INTO leases (name, holder, until) VALUES (@name, @holder, @until)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+             WHERE leases.until <= @now OR leases.holder = excluded.holder`,
+          )
+          .run({ name, holder, until, now }).changes;
+        if (changes === 1) return { acquired: true };
+        const row = this.db.prepare('SELECT holder, until FROM leases WHERE name = ?').get(name) as
+          | { holder: string; until: number }
+          | undefined;
+        if (!row) throw new Error(`lease ${name}: refused, yet not held`);
+        return { acquired: false, holder: row.holder, until: row.until };
+      })
+      .immediate();
+  }
+
+  async releaseLease(name: string, holder: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder).changes === 1;
   }
 }
 

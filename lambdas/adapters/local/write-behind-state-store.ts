@@ -3,7 +3,14 @@ import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
 import type { Incident, TimelineEntry } from '../../core/incident.ts';
 import type { RemediationAttempt } from '../../core/remediation.ts';
-import type { Clock, ControlStore, CreateIncidentResult, IncidentStore, TargetStateStore } from '../../ports.ts';
+import type {
+  Clock,
+  ControlStore,
+  CreateIncidentResult,
+  IncidentStore,
+  LeaseClaim,
+  TargetStateStore,
+} from '../../ports.ts';
 
 export type StateStore = TargetStateStore & IncidentStore & ControlStore;
 
@@ -279,6 +286,16 @@ export class WriteBehindStateStore implements StateStore {
 
   listMaintenanceWindows(activeAfter: number): Promise<MaintenanceWindow[]> {
     return this.store.listMaintenanceWindows(activeAfter);
+  }
+
+  // A lease is worth nothing unless the store holds it: never kept in memory. (The daemon takes none: its own lock
+  // and its schedules keep its cycles apart.)
+  acquireLease(name: string, holder: string, now: number, until: number): Promise<LeaseClaim> {
+    return this.store.acquireLease(name, holder, now, until);
+  }
+
+  releaseLease(name: string, holder: string): Promise<boolean> {
+    return this.store.releaseLease(name, holder);
   }
 
   // ---- internals ---------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@ import { VersionConflictError } from '../../core/errors.ts';
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
 import type { Incident, TimelineEntry } from '../../core/incident.ts';
+import { checkLeaseRequest } from '../../core/lease.ts';
 import type { RemediationAttempt } from '../../core/remediation.ts';
-import type { ControlStore, CreateIncidentResult, IncidentStore, TargetStateStore } from '../../ports.ts';
+import type { ControlStore, CreateIncidentResult, IncidentStore, LeaseClaim, TargetStateStore } from '../../ports.ts';
 
 /**
  * In-process state with the same guarantees as the durable stores: conditional create per open dedup key and
@@ -19,6 +20,7 @@ export class MemoryStateStore implements TargetStateStore, IncidentStore, Contro
   private readonly attempts = new Map<string, RemediationAttempt>();
   private readonly isolated = new Set<string>();
   private readonly windows = new Map<string, MaintenanceWindow>();
+  private readonly leases = new Map<string, { readonly holder: string; readonly until: number }>();
   /** Number of target-state writes, for tests and benchmarks of write amplification. */
   stateWrites = 0;
 
@@ -178,6 +180,23 @@ export class MemoryStateStore implements TargetStateStore, IncidentStore, Contro
   async listMaintenanceWindows(activeAfter: number): Promise<MaintenanceWindow[]> {
     await tick();
     return [...this.windows.values()].filter((w) => w.endsAt > activeAfter).map((w) => structuredClone(w));
+  }
+
+  async acquireLease(name: string, holder: string, now: number, until: number): Promise<LeaseClaim> {
+    checkLeaseRequest(name, holder, now, until);
+    await tick();
+    const held = this.leases.get(name);
+    if (held && held.holder !== holder && held.until > now)
+      return { acquired: false, holder: held.holder, until: held.until };
+    this.leases.set(name, { holder, until });
+    return { acquired: true };
+  }
+
+  async releaseLease(name: string, holder: string): Promise<boolean> {
+    await tick();
+    if (this.leases.get(name)?.holder !== holder) return false;
+    this.leases.delete(name);
+    return true;
   }
 }
 

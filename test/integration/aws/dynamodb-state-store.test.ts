@@ -209,6 +209,20 @@ describe('DynamoDbStateStore against moto', () => {
     ]);
   });
 
+  it('keeps a lease as one item whose TTL removes it a day after its end if its holder never gave it up', async () => {
+    const { store, table } = await openStore();
+    await store.acquireLease('probe', 'req-1', T0, T0 + MINUTE);
+    expect(await rawItem(table, 'LEASE#probe', 'LEASE')).toEqual({
+      pk: { S: 'LEASE#probe' },
+      sk: { S: 'LEASE' },
+      holder: { S: 'req-1' },
+      until: { N: String(T0 + MINUTE) },
+      expiresAt: { N: String((T0 + MINUTE) / 1000 + 86_400) },
+    });
+    await store.releaseLease('probe', 'req-1');
+    expect(await rawItem(table, 'LEASE#probe', 'LEASE')).toBeUndefined();
+  });
+
   it('stores versions and times as DynamoDB numbers and the incident record as its JSON body', async () => {
     const { store, table } = await openStore();
     const incident = newIncident('k');

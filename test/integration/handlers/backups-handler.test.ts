@@ -234,6 +234,24 @@ describe('the backups Lambda against moto', () => {
   const handler = () =>
     createBackupsHandler(runtime, { destination: { objects, bucket: BUCKET }, drillRunner: drillRunner });
 
+  it('a task that starts while the same task still runs (a second delivery of its schedule) does nothing', async () => {
+    // Prepare: another invocation holds the backup task's lease for its 15 minutes.
+    const until = clock.now() + REMAINING_MS;
+    await runtime.ctx.control.acquireLease('backup:backup', 'req-running', clock.now(), until);
+    // Act
+    const result = await handler()({ task: 'backup' }, { ...context, awsRequestId: 'req-duplicate' });
+    // Assess: no command sent; the answer says who holds the lease until when.
+    const at = new Date(until).toISOString();
+    expect(result).toEqual({
+      task: 'backup',
+      skipped: `skipped: previous backup:backup cycle still running (lease held by req-running until ${at})`,
+      heldBy: 'req-running',
+      until: at,
+    });
+    expect((await ssm.send(new ListCommandsCommand({}))).Commands ?? []).toEqual([]);
+    expect(await runtime.ctx.control.releaseLease('backup:backup', 'req-running')).toBe(true);
+  }, 30_000);
+
   it('task backup: sends acgs-backup-database to the database host, publishing to the bucket prefix', async () => {
     const result = await handler()({ task: 'backup' }, context);
     expect(result).toMatchObject({ task: 'backup', status: 'pending', id: 'acgs_pgp_db-20261201T030000Z' });
