@@ -40,7 +40,7 @@ const SECONDS_PER_MONTH = DAYS_PER_MONTH * 86_400;
  * reads. Probe cycles of a healthy fleet take 0.2-0.5 s here (`npm run bench`); one second leaves room for slow
  * targets. Each invocation logs its START/END/REPORT lines and the Powertools metric line (about 1.5 KB); each probe
  * result is one structured line (about 350 bytes). A probe cycle reads the target states and the open incidents
- * (about 10 read units); a steady fleet writes nothing.
+ * (about 10 read units); a steady fleet writes nothing but the run leases.
  */
 export const ASSUMPTIONS = {
   durationMs: { probe: 1_000, escalationSweep: 300, backups: 2_000, drill: 300_000 } as Record<string, number>,
@@ -48,6 +48,8 @@ export const ASSUMPTIONS = {
   probeResultLogBytes: 350,
   probeCycleReadUnits: 10,
   sweepReadUnits: 2,
+  /** Every scheduled run takes and gives back its lease in the control table (runExclusive): two writes. */
+  leaseWritesPerRun: 2,
   /** Backups kept per dumped GB: 7 daily, 4 weekly, 6 monthly (the default retention), tiered down after 30 days. */
   backupCopiesKept: 17,
 } as const;
@@ -98,6 +100,7 @@ export function estimateMonthlyCost(
   let gbSeconds = 0;
   let logBytes = 0;
   let readUnits = 0;
+  let writeUnits = 0;
   const schedules = ofType('AWS::Scheduler::Schedule');
   const targets = targetsFromConfig(config).length;
   for (const [, schedule] of schedules) {
@@ -115,6 +118,7 @@ export function estimateMonthlyCost(
     const duration = ASSUMPTIONS.durationMs[task];
     if (duration === undefined) throw new Error(`no duration assumed for the ${task} invocations`);
     invocations += runs;
+    writeUnits += runs * ASSUMPTIONS.leaseWritesPerRun;
     gbSeconds += (runs * duration * (fn.MemorySize ?? 128)) / 1_000 / 1_024;
     logBytes += runs * ASSUMPTIONS.invocationLogBytes;
     if (handler === 'probe') {
@@ -154,8 +158,8 @@ export function estimateMonthlyCost(
     },
     {
       item: 'DynamoDB',
-      basis: `~${(readUnits / 1e6).toFixed(1)} M read units on demand; a steady fleet writes nothing`,
-      monthly: (readUnits / 1e6) * PRICES.dynamoReadPerMillion,
+      basis: `~${(readUnits / 1e6).toFixed(1)} M read units on demand; a steady fleet writes only the run leases (~${(writeUnits / 1e6).toFixed(2)} M write units)`,
+      monthly: (readUnits / 1e6) * PRICES.dynamoReadPerMillion + (writeUnits / 1e6) * PRICES.dynamoWritePerMillion,
     },
     {
       item: 'Scheduler, SNS, SQS, EventBridge, X-Ray',
