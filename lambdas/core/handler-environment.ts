@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The environment every control-plane Lambda is given by the stack, parsed once at cold start. The fleet config

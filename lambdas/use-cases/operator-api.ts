@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SEVERITIES } from '../core/config-schema.ts';
 import { ControlPlaneError, NotFoundError, UsageError } from '../core/errors.ts';
 import { describeNextStep } from '../core/escalation.ts';
