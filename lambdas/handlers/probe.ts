@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SEVERITIES } from '../core/config-schema.ts';
+import { SEVERITIES } from '../core/fleet-constants.ts';
 import type { Prober } from '../ports.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
 import { runProbeCycle } from '../use-cases/run-probe-cycle.ts';
