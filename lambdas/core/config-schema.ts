@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
-import { SEVERITIES, type Severity, SIGNALS, type Signal } from './fleet-constants.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
+import { SEVERITIES, type Severity, SIGNALS, type Signal } from './fleet-constants.ts';
 import { SCHEDULE_NAMES, type Schedule, scheduleProblem } from './schedules.ts';
 import { encodeServiceList, SERVICE_LIST_MAX_CHARS, serviceCommandSpec } from './service-list.ts';
 
