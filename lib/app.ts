@@ -35,7 +35,6 @@ export function addControlPlane(app: App, options: ControlPlaneAppOptions): Cont
   const { config } = parsed;
   const props: ControlPlaneStackProps = {
     config,
-    configText,
     description: `ACGS operations control plane for the ${config.fleet.name} fleet (${config.fleet.environment})`,
     ...(options.projectRoot === undefined ? {} : { projectRoot: options.projectRoot }),
     ...(options.documentsDir === undefined ? {} : { documentsDir: options.documentsDir }),

@@ -55,8 +55,6 @@ const PROBE_CYCLE_OVERHEAD_SECONDS = 25;
 export interface ControlPlaneStackProps extends StackProps {
   /** The parsed fleet config: services, schedules, escalation levels, the `aws` section. */
   readonly config: FleetConfig;
-  /** The config file's text, baked into every Lambda bundle (they parse it at cold start). */
-  readonly configText: string;
   /**
    * The repository root: handler entries, the lock file and `ssm-documents/` are found from it.
    * @default the directory above lib/
@@ -133,7 +131,7 @@ export class ControlPlaneStack extends Stack {
       POWERTOOLS_SERVICE_NAME: serviceName,
       POWERTOOLS_METRICS_NAMESPACE: CONTROL_PLANE_METRICS.namespace,
     };
-    const common = { projectRoot, environment, configText: props.configText, logRetention: retention };
+    const common = { projectRoot, environment, config, logRetention: retention };
     // Opt-in (aws.reservedConcurrency): the default account quota of 10 leaves nothing to reserve.
     const reserved = config.aws.reservedConcurrency ? { reservedConcurrentExecutions: 1 } : {};
 

@@ -1,6 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
+import { SEVERITIES, type Severity, SIGNALS, type Signal } from './fleet-constants.ts';
 import { SCHEDULE_NAMES, type Schedule, scheduleProblem } from './schedules.ts';
 import { encodeServiceList, SERVICE_LIST_MAX_CHARS, serviceCommandSpec } from './service-list.ts';
 
@@ -47,11 +48,7 @@ const duration = (min: number, max: number) =>
     return z.NEVER;
   });
 
-export const SEVERITIES = ['P1', 'P2', 'P3'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-
-export const SIGNALS = ['latencyP95Ms', 'errorRatePercent', 'cpuPercent', 'memoryPercent'] as const;
-export type Signal = (typeof SIGNALS)[number];
+export { SEVERITIES, type Severity, SIGNALS, type Signal };
 
 const serviceSchema = z.strictObject({
   name,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The control plane's events: one source, a few detail types, a zod schema each. The CDK rules match on these

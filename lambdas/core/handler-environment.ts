@@ -1,9 +1,9 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The environment every control-plane Lambda is given by the stack, parsed once at cold start. The fleet config
- * itself is not in the environment (Lambda allows 4 KB of it): the stack bakes the config file's text into the
- * bundle as the constant `__ACGS_FLEET_CONFIG__` (esbuild define), and the handler parses it like any config file.
+ * itself is not in the environment (Lambda allows 4 KB of it): the stack parses it at synth time and bakes its JSON
+ * into the bundle as the constant `__ACGS_FLEET_CONFIG_JSON__` (esbuild define; see core/baked-config.ts).
  */
 export const handlerEnvironmentSchema = z.object({
   ACGS_TABLE_NAME: z.string().min(1),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DOCUMENT_PATTERNS } from './document-patterns.ts';
 import { UsageError } from './errors.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ControlPlaneError, errorMessage } from './errors.ts';
 import { parseYamlWithSchema, type YamlProblem } from './yaml-schema.ts';
 

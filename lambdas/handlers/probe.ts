@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { SEVERITIES } from '../core/config-schema.ts';
+import { SEVERITIES } from '../core/fleet-constants.ts';
 import { PROBE_RESULT_LOG } from '../core/metrics.ts';
 import type { Prober } from '../ports.ts';
 import { NetworkProber } from '../probes/network-prober.ts';

@@ -1,7 +1,7 @@
-import { z } from 'zod';
-import { SEVERITIES } from '../core/config-schema.ts';
+import * as z from 'zod';
 import { ControlPlaneError, NotFoundError, UsageError } from '../core/errors.ts';
 import { describeNextStep } from '../core/escalation.ts';
+import { SEVERITIES } from '../core/fleet-constants.ts';
 import { type Incident, incidentMetrics, type TimelineEntry } from '../core/incident.ts';
 import {
   callerName,

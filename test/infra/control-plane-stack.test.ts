@@ -488,7 +488,6 @@ describe('Lambdas', () => {
           ...Object.keys(handlerEnvironmentSchema.shape).filter(
             (k) => name === 'backups' || !BACKUP_ONLY_ENV.includes(k),
           ),
-          'NODE_OPTIONS',
         ].sort(),
       );
       expect(fnProps.Environment.Variables).toMatchObject({

@@ -192,10 +192,7 @@ describe('reserved concurrency', () => {
         analyticsReporting: false,
         outdir,
       });
-      const stack = new ControlPlaneStack(app, 'reserved', {
-        config: parsed.config,
-        configText: readFileSync(ACGS_CONFIG, 'utf8'),
-      });
+      const stack = new ControlPlaneStack(app, 'reserved', { config: parsed.config });
       const functions = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
       for (const name of reserving) {
         const fn = stack.functions[name];

@@ -49,7 +49,7 @@ describe('probeTimeoutSeconds', () => {
 
   it('makes the stack refuse a fleet whose probe cycle cannot finish before the next one starts', () => {
     const serial = { ...config, thresholds: { ...config.thresholds, probeConcurrency: 1 } };
-    expect(() => new ControlPlaneStack(new App(), 'too-slow', { config: serial, configText: '' })).toThrow(
+    expect(() => new ControlPlaneStack(new App(), 'too-slow', { config: serial })).toThrow(
       /a probe cycle may take up to 110s .* but the probe runs every 60s/,
     );
   });

@@ -8,7 +8,7 @@ import {
   type SSMClient,
   type Target,
 } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ControlPlaneError } from '../../core/errors.ts';
 import { type Clock, type CommandRequest, type CommandResult, type CommandRunner, systemClock } from '../../ports.ts';
 
