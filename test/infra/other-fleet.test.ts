@@ -56,7 +56,7 @@ describe('a stack synthesized from another fleet config', () => {
     synth.template.resourceCountIs('AWS::Scheduler::Schedule', 2);
   });
 
-  it('has no backups section, so it gets no backups Lambda, backup schedules, host policy or host parameter', () => {
+  it('has no backups section, so it gets no backups Lambda, backup schedules, backup host policy or host parameter', () => {
     expect(config.backups).toBeUndefined();
     // The config declares backup schedules; without a backups section they have nothing to run.
     expect(config.schedules.backup).toBeDefined();
@@ -66,7 +66,8 @@ describe('a stack synthesized from another fleet config', () => {
     );
     expect([...synth.stack.schedules.schedules.keys()].sort()).toEqual(['escalationSweep', 'probe']);
     synth.template.resourceCountIs('AWS::Lambda::Function', 4);
-    synth.template.resourceCountIs('AWS::IAM::ManagedPolicy', 1); // OperatorAccess only
+    synth.template.resourceCountIs('AWS::IAM::ManagedPolicy', 2); // OperatorAccess and FleetHostAccess only
+    expect(Object.keys(synth.template.toJSON().Outputs)).toContain('FleetHostAccessPolicyArn');
     expect(synth.stack.backupHostAccess).toBeUndefined();
     const template = synth.template.toJSON();
     expect(Object.keys(template.Parameters ?? {})).not.toContain('BackupInstanceId');
