@@ -72,7 +72,8 @@ const serviceSchema = z.strictObject({
   dependsOn: z.array(name).default([]),
   /**
    * The EC2 instance (or SSM managed node) running the service, for SSM Run Command in AWS. Without it, commands
-   * target the instances tagged with the fleet tag and `acgs:host` = the service's host.
+   * target the instances tagged with both the fleet tag and the host tag (`aws.hostTagKey`, default `acgs:host`) = the
+   * service's host.
    */
   instanceId: instanceId.optional(),
 });
