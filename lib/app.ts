@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { formatConfigProblems, parseFleetConfig } from '../lambdas/core/config.ts';
 import { errorMessage } from '../lambdas/core/errors.ts';
 import { ControlPlaneStack, type ControlPlaneStackProps } from './control-plane-stack.ts';
+import { awsReachabilityProblems, formatReachabilityProblems } from './probe-reachability.ts';
 
 export interface ControlPlaneAppOptions {
   /** Path of the fleet config file (YAML). */
@@ -14,7 +15,10 @@ export interface ControlPlaneAppOptions {
   readonly documentsDir?: string;
 }
 
-/** A config file that cannot be read or is invalid; the message lists every problem with its field and line. */
+/**
+ * A config file that cannot be read, is invalid, or names hosts the probe Lambda cannot reach from AWS; the message
+ * lists every problem with its field (and line, where the parser knows it).
+ */
 export class FleetConfigError extends Error {
   override readonly name = 'FleetConfigError';
 }
@@ -33,6 +37,9 @@ export function addControlPlane(app: App, options: ControlPlaneAppOptions): Cont
   const parsed = parseFleetConfig(configText);
   if (!parsed.ok) throw new FleetConfigError(formatConfigProblems(options.configPath, parsed.problems));
   const { config } = parsed;
+  const unreachable = awsReachabilityProblems(config);
+  if (unreachable.length > 0)
+    throw new FleetConfigError(formatReachabilityProblems(`config ${options.configPath}`, unreachable));
   const props: ControlPlaneStackProps = {
     config,
     description: `ACGS operations control plane for the ${config.fleet.name} fleet (${config.fleet.environment})`,

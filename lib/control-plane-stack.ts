@@ -33,11 +33,13 @@ import {
 } from './constructs/control-plane-function.ts';
 import { ControlPlaneKey } from './constructs/control-plane-key.ts';
 import { ControlPlaneEvents } from './constructs/event-routing.ts';
+import { FleetHostAccess } from './constructs/fleet-host-access.ts';
 import { ControlPlaneMonitoring } from './constructs/monitoring.ts';
 import { EscalationTopics } from './constructs/notifications.ts';
 import { Runbooks } from './constructs/runbooks.ts';
 import { ControlPlaneSchedules, type ScheduleTargetSpec } from './constructs/schedules.ts';
 import { ControlTable } from './constructs/state.ts';
+import { assertReachableFromAws } from './probe-reachability.ts';
 import { logRetention } from './retention.ts';
 import { clamp, schedulePeriodSeconds } from './schedule-period.ts';
 
@@ -88,6 +90,8 @@ export class ControlPlaneStack extends Stack {
   readonly schedules: ControlPlaneSchedules;
   readonly monitoring: ControlPlaneMonitoring;
   readonly operatorAccess: ManagedPolicy;
+  /** What every fleet host's instance role needs: the SSM Agent's core and the command output log group. */
+  readonly fleetHostAccess: FleetHostAccess;
   readonly operatorUrl: FunctionUrl;
   /** What the database host's instance role needs to publish backups and run drills; only with `backups`. */
   readonly backupHostAccess: ManagedPolicy | undefined;
@@ -97,6 +101,7 @@ export class ControlPlaneStack extends Stack {
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     super(scope, id, props);
     const { config } = props;
+    assertReachableFromAws(config);
     const projectRoot = props.projectRoot ?? REPOSITORY_ROOT;
     const retention = logRetention(config.aws.retentionDays);
     const serviceName = controlPlaneServiceName(config.fleet.name);
@@ -121,6 +126,10 @@ export class ControlPlaneStack extends Stack {
       auditRetention: retention,
     });
     const commandOutput = new LogGroup(this, 'CommandOutput', { retention });
+    this.fleetHostAccess = new FleetHostAccess(this, 'FleetHostAccess', {
+      fleetName: config.fleet.name,
+      commandOutput,
+    });
 
     const environment: HandlerEnvironment = {
       ACGS_TABLE_NAME: this.state.table.tableName,
@@ -264,6 +273,10 @@ export class ControlPlaneStack extends Stack {
     new CfnOutput(this, 'OperatorApiUrl', { value: this.operatorUrl.url });
     new CfnOutput(this, 'OperatorAccessPolicyArn', { value: this.operatorAccess.managedPolicyArn });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+    new CfnOutput(this, 'FleetHostAccessPolicyArn', {
+      description: 'Attach to the instance role of every fleet host (SSM Agent core, command output)',
+      value: this.fleetHostAccess.managedPolicyArn,
+    });
     if (this.backupHostAccess)
       new CfnOutput(this, 'BackupHostAccessPolicyArn', {
         description: 'Attach to the instance role of the database host (backups and restore drills)',

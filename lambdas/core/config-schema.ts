@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { hostScope } from './address-scope.ts';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
 import { SEVERITIES, type Severity, SIGNALS, type Signal } from './fleet-constants.ts';
@@ -50,6 +51,9 @@ const duration = (min: number, max: number) =>
 
 export { SEVERITIES, type Severity, SIGNALS, type Signal };
 
+/** The default `aws.hostTagKey`: the tag whose value is the host name a fleet instance answers to. */
+export const DEFAULT_HOST_TAG_KEY = 'acgs:host';
+
 const serviceSchema = z.strictObject({
   name,
   displayName: z.string().min(1).max(80),
@@ -65,7 +69,8 @@ const serviceSchema = z.strictObject({
   dependsOn: z.array(name).default([]),
   /**
    * The EC2 instance (or SSM managed node) running the service, for SSM Run Command in AWS. Without it, commands
-   * target the instances tagged with the fleet tag and `acgs:host` = the service's host.
+   * target the instances tagged with both the fleet tag and the host tag (`aws.hostTagKey`, default `acgs:host`) = the
+   * service's host.
    */
   instanceId: instanceId.optional(),
 });
@@ -352,6 +357,14 @@ export const fleetConfigSchema = z
             value: z.string().regex(/^[A-Za-z0-9 _.:/=+@-]{0,256}$/, 'must be a valid EC2 tag value'),
           })
           .default({ key: 'acgs:fleet', value: 'acgs-1' }),
+        /**
+         * The tag naming each instance's host: a service without `instanceId` is commanded on the instances carrying
+         * both the fleet tag and this tag with the service's `host` as its value.
+         */
+        hostTagKey: z
+          .string()
+          .regex(/^[A-Za-z0-9 _.:/=+@-]{1,128}$/, 'must be a valid EC2 tag key')
+          .default(DEFAULT_HOST_TAG_KEY),
         /** Run the probe Lambda inside the fleet's VPC to reach private hosts. */
         vpc: z
           .strictObject({
@@ -374,7 +387,12 @@ export const fleetConfigSchema = z
          */
         reservedConcurrency: z.boolean().default(false),
       })
-      .default({ fleetTag: { key: 'acgs:fleet', value: 'acgs-1' }, retentionDays: 90, reservedConcurrency: false }),
+      .default({
+        fleetTag: { key: 'acgs:fleet', value: 'acgs-1' },
+        hostTagKey: DEFAULT_HOST_TAG_KEY,
+        retentionDays: 90,
+        reservedConcurrency: false,
+      }),
     recovery: z.strictObject({
       rto: duration(SECOND_MS, 30 * DAY_MS),
       rpo: duration(SECOND_MS, 30 * DAY_MS),
@@ -482,15 +500,8 @@ export type BackupConfig = NonNullable<FleetConfig['backups']>;
  * interface (localhost, 127.0.0.0/8, ::1) or of "all interfaces" (0.0.0.0, ::) reaches the host the caller runs on.
  */
 function hostIdentity(host: string): string {
-  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  const loopback =
-    name === 'localhost' ||
-    name.endsWith('.localhost') ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name) ||
-    name === '0.0.0.0' ||
-    /^(0{0,4}:){1,7}0{0,4}1?$/.test(name) ||
-    /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
-  return loopback ? 'this host' : name;
+  const { scope } = hostScope(host);
+  return scope === 'loopback' || scope === 'unspecified' ? 'this host' : host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
 }
 
 function isTimeZone(zone: string): boolean {

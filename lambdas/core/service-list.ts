@@ -53,6 +53,14 @@ export function encodeServiceList(services: readonly ServiceCommandSpec[]): stri
     .join(',');
 }
 
+/** The service names of a `Services` value, in its order (the first field of each entry). */
+export function serviceNamesOfList(list: string): string[] {
+  return list
+    .split(',')
+    .map((entry) => entry.split(' ')[0] ?? '')
+    .filter((name) => name !== '');
+}
+
 /** `path` made absolute against `root`, without a trailing slash. */
 function underRoot(root: string, path: string): string {
   const absolute = path.startsWith('/') ? path : `${root.replace(/\/+$/, '')}/${path.replace(/^(\.\/)+/, '')}`;

@@ -9,8 +9,8 @@ import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.ts';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { SsmCommandRunner, type SsmTarget } from '../adapters/aws/ssm-command-runner.ts';
+import { commandTargetFor } from '../core/command-target.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
-import { DOCUMENT_HOSTS } from '../core/document-names.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import { type HandlerEnvironment, handlerEnvironmentSchema } from '../core/handler-environment.ts';
 import { CONTROL_PLANE_METRICS } from '../core/metrics.ts';
@@ -60,27 +60,9 @@ export function jsonRecord(name: string, text: string): Record<string, string> {
   return Object.fromEntries(entries) as Record<string, string>;
 }
 
-/**
- * Where a command runs, by the host its document declares (DOCUMENT_HOSTS): the database host is
- * `backups.instanceId`; a fleet document runs on its service's configured instance, else on the instances carrying
- * the fleet tag (the IAM policy only allows instances with the fleet tag either way).
- */
+/** Where a command runs: exactly the instance of its service, or the database host (`commandTargetFor`). */
 export function commandTarget(config: FleetConfig): (request: CommandRequest) => SsmTarget {
-  const { key, value } = config.aws.fleetTag;
-  return (request) => {
-    const host = DOCUMENT_HOSTS[request.document];
-    if (host === undefined)
-      throw new ControlPlaneError('UNKNOWN_DOCUMENT', `${request.document} declares no host in DOCUMENT_HOSTS`);
-    if (host === 'database-host') {
-      const instanceId = config.backups?.instanceId;
-      if (!instanceId) throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', 'backups.instanceId is not set');
-      return { instanceIds: [instanceId] };
-    }
-    const name = request.parameters.ServiceName;
-    const service = config.services.find((s) => s.name === name);
-    if (service?.instanceId) return { instanceIds: [service.instanceId] };
-    return { tag: { key, value } };
-  };
+  return (request) => commandTargetFor(config, request);
 }
 
 export function createAwsRuntime(

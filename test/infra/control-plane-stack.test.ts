@@ -62,7 +62,7 @@ function statements(): { policy: string; statement: Record<string, unknown> }[] 
 }
 const actionsOf = (s: Record<string, unknown>) => [s.Action].flat() as string[];
 
-/** The backups Lambda (config/acgs-1.yaml has a backups section, so it must exist). */
+/** The backups Lambda (config/acgs-1-aws.yaml has a backups section, so it must exist). */
 function backupsFunction(): ControlPlaneFunction {
   const f = fleet.stack.functions.backups;
   if (!f) throw new Error('no backups Lambda');
@@ -96,7 +96,7 @@ describe('schedules', () => {
     'runs %s on its config expression and time zone, sending the backups Lambda {"task": "%s"}, with retries and a DLQ',
     (name, task) => {
       const declared = fleet.config.schedules[name];
-      if (!declared) throw new Error(`config/acgs-1.yaml has no ${name} schedule`);
+      if (!declared) throw new Error(`config/acgs-1-aws.yaml has no ${name} schedule`);
       const expected = toScheduler(declared, fleet.config.schedules.timeZone);
       const schedule = fleet.stack.schedules.schedules.get(name);
       if (!schedule) throw new Error(`no ${name} schedule`);
@@ -364,7 +364,7 @@ describe('least privilege', () => {
 
   it('lets the backups Lambda send only the backup and drill documents, only to the fleet-tagged database host', () => {
     const stack = Stack.of(fleet.stack);
-    // config/acgs-1.yaml names no backups.instanceId: the host is the deploy-time parameter, an instance or a node.
+    // config/acgs-1-aws.yaml names no backups.instanceId: the host is the deploy-time parameter, an instance or a node.
     const host = fleet.stack.backupInstanceParameter;
     if (!host) throw new Error('no BackupInstanceId parameter');
     expect(sendCommandOf(backupsFunction())).toEqual([
@@ -443,7 +443,7 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets only the probe, the sweep, the operator API, the backups and the command-status Lambda page; only the probe and backups touch SSM', () => {
+  it('lets only the probe, the sweep, the operator API, the backups and the command-status Lambda page; only the probe and backups send SSM commands', () => {
     const holders = (matches: (action: string) => boolean) =>
       new Set(
         statements()
@@ -462,7 +462,11 @@ describe('least privilege', () => {
         policyOf('commandStatus'),
       ]),
     );
-    expect(holders((a) => a.startsWith('ssm:'))).toEqual(new Set([policyOf('probe'), policyOf('backups')]));
+    // Besides the hosts' own policy, for their SSM Agent (which sends no command).
+    expect(holders((a) => a.startsWith('ssm:'))).toEqual(
+      new Set([policyOf('probe'), policyOf('backups'), logicalId(fleet.stack.fleetHostAccess)]),
+    );
+    expect(holders((a) => a === 'ssm:SendCommand')).toEqual(new Set([policyOf('probe'), policyOf('backups')]));
     expect(holders((a) => a === 'events:PutEvents').size).toBe(5);
     expect(holders((a) => a.startsWith('dynamodb:')).size).toBe(5);
   });
@@ -542,8 +546,15 @@ describe('Lambdas', () => {
     }
   });
 
-  it('puts the probe outside any VPC when the config has none', () => {
-    expect(props(fleet.stack.functions.probe.fn).VpcConfig).toBeUndefined();
+  it("puts the probe, and only the probe, in the config's VPC, where the private hosts are", () => {
+    const vpc = fleet.config.aws.vpc;
+    if (!vpc) throw new Error('config/acgs-1-aws.yaml has aws.vpc');
+    expect(props(fleet.stack.functions.probe.fn).VpcConfig).toEqual({
+      SubnetIds: vpc.subnetIds,
+      SecurityGroupIds: vpc.securityGroupIds,
+    });
+    for (const name of ['escalationSweep', 'commandStatus', 'operatorApi'] as const)
+      expect(props(fleet.stack.functions[name].fn).VpcConfig).toBeUndefined();
   });
 });
 
@@ -756,6 +767,7 @@ describe('operator API', () => {
         'ArtifactBucketName',
         'OperatorApiUrl',
         'OperatorAccessPolicyArn',
+        'FleetHostAccessPolicyArn',
         'BackupHostAccessPolicyArn',
       ]),
     );
@@ -843,6 +855,88 @@ describe("the drill's report object", () => {
     expect(grants(lambda, 's3:DeleteObject', key)).toBe(true);
     // and nothing outside the prefix
     expect(grants(host, 's3:PutObject', `elsewhere/${key}`)).toBe(false);
+  });
+});
+
+describe('fleet host access', () => {
+  it("is a managed policy for every fleet host, named by CloudFormation: the SSM Agent's core and the command log group", () => {
+    const policy = fleet.stack.fleetHostAccess;
+    const p = props(policy);
+    expect(p.ManagedPolicyName).toBeUndefined();
+    expect(p.Roles ?? []).toEqual([]);
+    expect(p.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'SsmAgentCore',
+        Effect: 'Allow',
+        Action: [
+          'ssm:DescribeAssociation',
+          'ssm:DescribeDocument',
+          'ssm:GetDocument',
+          'ssm:ListAssociations',
+          'ssm:ListInstanceAssociations',
+          'ssm:UpdateAssociationStatus',
+          'ssm:UpdateInstanceAssociationStatus',
+          'ssm:UpdateInstanceInformation',
+        ],
+        Resource: '*',
+      },
+      {
+        Sid: 'SsmAgentMessages',
+        Effect: 'Allow',
+        Action: [
+          'ec2messages:AcknowledgeMessage',
+          'ec2messages:DeleteMessage',
+          'ec2messages:FailMessage',
+          'ec2messages:GetEndpoint',
+          'ec2messages:GetMessages',
+          'ec2messages:SendReply',
+          'ssmmessages:CreateControlChannel',
+          'ssmmessages:CreateDataChannel',
+          'ssmmessages:OpenControlChannel',
+          'ssmmessages:OpenDataChannel',
+        ],
+        Resource: '*',
+      },
+      {
+        Sid: 'CommandOutput',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+        Resource: expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/^CommandOutput/), 'Arn'] }),
+      },
+      {
+        Sid: 'FindCommandOutputGroup',
+        Effect: 'Allow',
+        Action: 'logs:DescribeLogGroups',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':logs:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':log-group:*',
+            ],
+          ],
+        },
+      },
+    ]);
+    expect(fleet.template.toJSON().Outputs.FleetHostAccessPolicyArn.Value).toEqual(ref(policy));
+  });
+
+  it('writes command output to the very log group the Lambdas name in SendCommand', () => {
+    const group = props(fleet.stack.functions.probe.fn).Environment.Variables.ACGS_COMMAND_LOG_GROUP;
+    const statement = props(fleet.stack.fleetHostAccess).PolicyDocument.Statement.find(
+      (s: Json) => s.Sid === 'CommandOutput',
+    );
+    expect(statement.Resource['Fn::GetAtt'][0]).toBe(group.Ref);
+  });
+
+  it('grants no parameter read, no SendCommand and no secret until a secret is granted to the hosts', () => {
+    const actions = props(fleet.stack.fleetHostAccess).PolicyDocument.Statement.flatMap((s: Json) => [s.Action].flat());
+    expect(actions.filter((a: string) => /^ssm:(GetParameter|SendCommand)|^secretsmanager:|^kms:/.test(a))).toEqual([]);
   });
 });
 

@@ -6,7 +6,6 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import { ControlPlaneStack } from '../../lib/control-plane-stack.ts';
-import { shippedConfigWith } from '../support/shipped-config.ts';
 import {
   ACGS_CONFIG,
   type Json,
@@ -181,8 +180,11 @@ describe('reserved concurrency', () => {
 
   it('reserves one run each for the probe, the sweep and the backups Lambda with aws.reservedConcurrency: true', () => {
     // Built without cdk-nag and without bundling: only the functions' properties are read.
-    const parsed = parseFleetConfig(shippedConfigWith('aws.reservedConcurrency', true));
+    const parsed = parseFleetConfig(
+      readFileSync(ACGS_CONFIG, 'utf8').replace(/^aws:\n/m, 'aws:\n  reservedConcurrency: true\n'),
+    );
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    expect(parsed.config.aws.reservedConcurrency).toBe(true);
     const context = (JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'cdk.json'), 'utf8')) as { context: object })
       .context;
     const outdir = mkdtempSync(join(tmpdir(), 'acgs-reserved-cdk.out-'));

@@ -37,7 +37,7 @@ describe('a stack synthesized from another fleet config', () => {
     fleet.template.resourceCountIs('AWS::Scheduler::Schedule', 2);
   });
 
-  it('has no backups section, so it gets no backups Lambda, backup schedules, host policy or host parameter', () => {
+  it('has no backups section, so it gets no backups Lambda, backup schedules, backup host policy or host parameter', () => {
     expect(fleet.config.backups).toBeUndefined();
     // The config declares backup schedules; without a backups section they have nothing to run.
     expect(fleet.config.schedules.backup).toBeDefined();
@@ -47,7 +47,8 @@ describe('a stack synthesized from another fleet config', () => {
     );
     expect([...fleet.stack.schedules.schedules.keys()].sort()).toEqual(['escalationSweep', 'probe']);
     fleet.template.resourceCountIs('AWS::Lambda::Function', 4);
-    fleet.template.resourceCountIs('AWS::IAM::ManagedPolicy', 1); // OperatorAccess only
+    fleet.template.resourceCountIs('AWS::IAM::ManagedPolicy', 2); // OperatorAccess and FleetHostAccess only
+    expect(Object.keys(fleet.template.toJSON().Outputs)).toContain('FleetHostAccessPolicyArn');
     expect(fleet.stack.backupHostAccess).toBeUndefined();
     const template = fleet.template.toJSON();
     expect(Object.keys(template.Parameters ?? {})).not.toContain('BackupInstanceId');

@@ -34,7 +34,7 @@ describe('schedulePeriodSeconds', () => {
 
 describe('probeTimeoutSeconds', () => {
   const parsed = parseFleetConfig(readFileSync(ACGS_CONFIG, 'utf8'));
-  if (!parsed.ok) throw new Error('config/acgs-1.yaml must be valid');
+  if (!parsed.ok) throw new Error('config/acgs-1-aws.yaml must be valid');
   const config = parsed.config;
 
   it('gives one wave of probes at the full probe timeout plus overhead, at least 30 s', () => {

@@ -11,7 +11,10 @@ import type { ControlPlaneStack } from '../../lib/control-plane-stack.ts';
 import { synthesizeWithoutBundling } from '../../lib/synth-without-bundling.ts';
 
 export const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const ACGS_CONFIG = join(REPOSITORY_ROOT, 'config', 'acgs-1.yaml');
+/** The ACGS-1 fleet as cdk.json deploys it (private hosts, aws.vpc). */
+export const ACGS_CONFIG = join(REPOSITORY_ROOT, 'config', 'acgs-1-aws.yaml');
+/** The single-host ACGS-1 config (loopback hosts): the daemon's and the demo's, refused by the stack. */
+export const SINGLE_HOST_CONFIG = join(REPOSITORY_ROOT, 'config', 'acgs-1.yaml');
 export const OTHER_FLEET_CONFIG = join(REPOSITORY_ROOT, 'test', 'fixtures', 'other-fleet.yaml');
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are arbitrary JSON; the tests assert their shape.

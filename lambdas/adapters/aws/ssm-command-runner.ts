@@ -9,6 +9,7 @@ import {
   type Target,
 } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
+import type { CommandTarget } from '../../core/command-target.ts';
 import { ControlPlaneError } from '../../core/errors.ts';
 import { type Clock, type CommandRequest, type CommandResult, type CommandRunner, systemClock } from '../../ports.ts';
 
@@ -24,9 +25,8 @@ import { type Clock, type CommandRequest, type CommandResult, type CommandRunner
  * the result a failure (DeliveryTimedOut does not count toward MaxErrors, so the summary alone can look better than
  * what happened), and a command that reached no instance failed.
  */
-export type SsmTarget =
-  | { readonly instanceIds: readonly string[] }
-  | { readonly tag: { readonly key: string; readonly value: string } };
+/** These instances, or the instances carrying every one of these tags (SSM ANDs the keys of a command's Targets). */
+export type SsmTarget = CommandTarget;
 
 export interface SsmCommandRunnerOptions {
   readonly mode: 'dispatch' | 'wait';
@@ -57,6 +57,8 @@ export interface SsmCommandRunnerOptions {
 const MIN_DELIVERY_TIMEOUT_S = 30;
 const MAX_DELIVERY_TIMEOUT_S = 2_592_000;
 const MAX_INSTANCE_IDS = 50;
+/** SendCommand takes at most five Targets. */
+const MAX_TARGETS = 5;
 const INSTANCE_ID = /^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$/;
 /** SendCommand errors meaning the request itself was refused: nothing ran anywhere. */
 const REFUSALS = new Set([
@@ -113,7 +115,7 @@ export class SsmCommandRunner implements CommandRunner {
           Parameters: parameters,
           ...('instanceIds' in target
             ? { InstanceIds: [...target.instanceIds] }
-            : { Targets: [{ Key: `tag:${target.tag.key}`, Values: [target.tag.value] } satisfies Target] }),
+            : { Targets: target.tags.map((t): Target => ({ Key: `tag:${t.key}`, Values: [t.value] })) }),
           // A command not delivered within the caller's time must not run later, when nobody waits for it.
           TimeoutSeconds: Math.min(MAX_DELIVERY_TIMEOUT_S, Math.max(MIN_DELIVERY_TIMEOUT_S, timeoutSeconds)),
           MaxConcurrency: this.options.maxConcurrency ?? '1',
@@ -362,13 +364,19 @@ function checkTarget(target: SsmTarget): string | undefined {
     const bad = ids.find((id) => !INSTANCE_ID.test(id));
     return bad === undefined ? undefined : `"${bad}" is not an instance id (i-... or mi-...)`;
   }
-  return target.tag.key === '' ? 'target tag key is empty' : undefined;
+  if (target.tags.length === 0 || target.tags.length > MAX_TARGETS)
+    return `target needs 1 to ${MAX_TARGETS} tags, got ${target.tags.length}`;
+  const keys = target.tags.map((t) => t.key);
+  if (keys.includes('')) return 'target tag key is empty';
+  // Values of one key are ORed by SSM: the same key twice would widen the target, never narrow it.
+  const twice = keys.find((k, i) => keys.indexOf(k) !== i);
+  return twice === undefined ? undefined : `target tag ${twice} is given twice`;
 }
 
 function describeTarget(target: SsmTarget): string {
   return 'instanceIds' in target
     ? `instances ${target.instanceIds.join(', ')}`
-    : `instances tagged ${target.tag.key}=${target.tag.value}`;
+    : `instances tagged ${target.tags.map((t) => `${t.key}=${t.value}`).join(' and ')}`;
 }
 
 function statusText(status: string | undefined, details: string | undefined): string {

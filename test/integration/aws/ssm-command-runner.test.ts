@@ -73,7 +73,7 @@ describe('SsmCommandRunner against moto (SendCommand, ListCommands)', () => {
     new SsmCommandRunner(ssm, {
       mode: 'dispatch',
       documentNames: { 'acgs-restart-service': DEPLOYED },
-      target: { tag: FLEET_TAG },
+      target: { tags: [FLEET_TAG] },
       logGroupName: '/acgs/commands',
       ...options,
     });
@@ -120,7 +120,7 @@ describe('SsmCommandRunner against moto (SendCommand, ListCommands)', () => {
   it('chooses the target per request when given a function', async () => {
     const perService = runner({
       target: (request) =>
-        request.parameters.ServiceName === 'auth' ? { tag: FLEET_TAG } : { instanceIds: [untagged] },
+        request.parameters.ServiceName === 'auth' ? { tags: [FLEET_TAG] } : { instanceIds: [untagged] },
     });
     const auth = (await recorded((await perService.run(restart)).commandId))[0];
     expect(auth?.Targets).toEqual([{ Key: 'tag:acgs:fleet', Values: ['acgs-1'] }]);
@@ -140,6 +140,19 @@ describe('SsmCommandRunner against moto (SendCommand, ListCommands)', () => {
     expect(command?.Parameters).toEqual({ commands: ['uptime'], executionTimeout: ['5'] });
   });
 
+  it('sends several tags as several Targets, which SSM ANDs', async () => {
+    const host = { key: 'acgs:host', value: 'app-1.acgs.internal' };
+    const result = await runner({ target: { tags: [FLEET_TAG, host] } }).run(restart);
+    expect(result.output).toContain('to instances tagged acgs:fleet=acgs-1 and acgs:host=app-1.acgs.internal');
+    const [command] = await recorded(result.commandId);
+    expect(command?.Targets).toEqual([
+      { Key: 'tag:acgs:fleet', Values: ['acgs-1'] },
+      { Key: 'tag:acgs:host', Values: ['app-1.acgs.internal'] },
+    ]);
+    // No instance of this file carries the host tag: the filters are ANDed, so the command reached none.
+    expect(command?.InstanceIds).toEqual([]);
+  });
+
   it('rejects an unmapped document, a bad instance id and a bad timeout without sending anything', async () => {
     const before = (await recorded(undefined)).length;
     expect(await runner().run({ ...restart, document: 'acgs-format-disk' })).toMatchObject({
@@ -151,6 +164,13 @@ describe('SsmCommandRunner against moto (SendCommand, ListCommands)', () => {
       output: expect.stringMatching(/"web-1" is not an instance id/),
     });
     expect(await runner({ target: { instanceIds: [] } }).run(restart)).toMatchObject({ status: 'rejected' });
+    expect(await runner({ target: { tags: [] } }).run(restart)).toMatchObject({
+      status: 'rejected',
+      output: expect.stringMatching(/target needs 1 to 5 tags, got 0/),
+    });
+    expect(
+      await runner({ target: { tags: [FLEET_TAG, { ...FLEET_TAG, value: 'acgs-2' }] } }).run(restart),
+    ).toMatchObject({ status: 'rejected', output: expect.stringMatching(/target tag acgs:fleet is given twice/) });
     expect(await runner().run({ ...restart, timeoutMs: 0 })).toMatchObject({ status: 'rejected' });
     expect(await recorded(undefined)).toHaveLength(before);
   });
@@ -256,7 +276,7 @@ describe('SsmCommandRunner wait mode (aws-sdk-client-mock: moto lacks ListComman
         invocation('i-0fedcba9876543210', 'TimedOut', 'Delivery Timed Out', -1, ''),
       ],
     });
-    const result = await waiting({ target: { tag: FLEET_TAG } }).run(restart);
+    const result = await waiting({ target: { tags: [FLEET_TAG] } }).run(restart);
     expect(result.status).toBe('failed');
     expect(result.exitCode).toBeUndefined();
     expect(result.output).toContain('i-0fedcba9876543210: TimedOut (Delivery Timed Out)');
@@ -273,7 +293,7 @@ describe('SsmCommandRunner wait mode (aws-sdk-client-mock: moto lacks ListComman
   it('fails a command that finished without reaching any instance', async () => {
     ssm.on(ListCommandsCommand).resolves(command('Success'));
     ssm.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [] });
-    const result = await waiting({ target: { tag: FLEET_TAG } }).run(restart);
+    const result = await waiting({ target: { tags: [FLEET_TAG] } }).run(restart);
     expect(result.status).toBe('failed');
     expect(result.output).toMatch(/ran on no instance/);
   });
@@ -287,7 +307,10 @@ describe('SsmCommandRunner wait mode (aws-sdk-client-mock: moto lacks ListComman
         NextToken: 't',
       })
       .resolvesOnce({ CommandInvocations: [invocation('i-0fedcba9876543210', 'Failed', 'Failed', 3, 'b')] });
-    expect(await waiting({ target: { tag: FLEET_TAG } }).run(restart)).toMatchObject({ status: 'failed', exitCode: 3 });
+    expect(await waiting({ target: { tags: [FLEET_TAG] } }).run(restart)).toMatchObject({
+      status: 'failed',
+      exitCode: 3,
+    });
     expect(ssm).toHaveReceivedCommandWith(ListCommandInvocationsCommand, { NextToken: 't' });
   });
 
