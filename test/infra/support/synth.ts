@@ -6,7 +6,7 @@ import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { HANDLERS } from '../../../lambdas/core/handler-environment.ts';
-import { addControlPlane } from '../../../lib/app.ts';
+import { addControlPlane, type ControlPlaneAppOptions } from '../../../lib/app.ts';
 import type { ControlPlaneStack } from '../../../lib/control-plane-stack.ts';
 
 export const REPOSITORY_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -28,14 +28,18 @@ export interface Synthesized {
  * Synthesizes the app exactly as `bin/app.ts` builds it (cdk.json's context and feature flags, cdk-nag on) but
  * without bundling: `aws:cdk:bundling-stacks` is empty, so the Lambda code is not built. The handler entries are stubs
  * in a temporary project root, so these tests depend on the stack, not on the handlers' state; `npx cdk synth`
- * bundles the real ones.
+ * bundles the real ones. `options` adds app options of the test's own (the project root and documents stay these).
  */
-export function synthesize(configPath: string): Synthesized {
+export function synthesize(
+  configPath: string,
+  options: Omit<ControlPlaneAppOptions, 'configPath' | 'projectRoot' | 'documentsDir'> = {},
+): Synthesized {
   const context = (JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'cdk.json'), 'utf8')) as { context: object }).context;
   const outdir = mkdtempSync(join(tmpdir(), 'acgs-infra-cdk.out-'));
   const projectRoot = stubProjectRoot();
   const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] }, analyticsReporting: false, outdir });
   const stack = addControlPlane(app, {
+    ...options,
     configPath,
     projectRoot,
     documentsDir: join(REPOSITORY_ROOT, 'ssm-documents'),
