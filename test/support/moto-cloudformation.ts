@@ -319,21 +319,43 @@ export async function deployToMoto(
 export const MOTO_ACCOUNT = '123456789012';
 
 /**
- * A function's configuration from moto's Lambda (GetFunctionConfiguration): what CloudFormation resolved for it,
- * its environment included. A plain request, as this project has no Lambda SDK client: moto routes it by the service
- * named in the credential scope and checks no signature.
+ * A plain request to moto, for the few calls whose SDK client this project does not depend on: moto routes it by the
+ * service named in the credential scope and checks no signature.
  */
+function motoFetch(endpoint: string, service: string, path: string, init: RequestInit = {}): Promise<Response> {
+  const { region, credentials } = awsClientConfig(endpoint);
+  const scope = `${credentials.accessKeyId}/20260101/${region}/${service}/aws4_request`;
+  return fetch(`${endpoint}${path}`, {
+    ...init,
+    headers: {
+      ...init.headers,
+      authorization: `AWS4-HMAC-SHA256 Credential=${scope}, SignedHeaders=host, Signature=0`,
+    },
+  });
+}
+
+async function jsonAnswer<T>(what: string, response: Response): Promise<T> {
+  const body = await response.text();
+  if (!response.ok) throw new Error(`${what}: HTTP ${response.status} ${body}`);
+  return JSON.parse(body) as T;
+}
+
+/** A function's configuration from moto's Lambda (GetFunctionConfiguration), its resolved environment included. */
 export async function functionConfiguration(
   endpoint: string,
   functionName: string,
 ): Promise<{ readonly Environment?: { readonly Variables?: Record<string, string> } }> {
-  const { region, credentials } = awsClientConfig(endpoint);
-  const response = await fetch(`${endpoint}/2015-03-31/functions/${encodeURIComponent(functionName)}/configuration`, {
-    headers: {
-      authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/20260101/${region}/lambda/aws4_request, SignedHeaders=host, Signature=0`,
-    },
+  const path = `/2015-03-31/functions/${encodeURIComponent(functionName)}/configuration`;
+  return jsonAnswer(`GetFunctionConfiguration ${functionName}`, await motoFetch(endpoint, 'lambda', path));
+}
+
+/** The messages of every event in a CloudWatch Logs group of moto (FilterLogEvents, first page). */
+export async function logMessages(endpoint: string, logGroupName: string): Promise<string[]> {
+  const response = await motoFetch(endpoint, 'logs', '/', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Logs_20140328.FilterLogEvents' },
+    body: JSON.stringify({ logGroupName }),
   });
-  const body = await response.text();
-  if (!response.ok) throw new Error(`GetFunctionConfiguration ${functionName}: HTTP ${response.status} ${body}`);
-  return JSON.parse(body);
+  const answer = await jsonAnswer<{ events?: { message?: string }[] }>(`FilterLogEvents ${logGroupName}`, response);
+  return (answer.events ?? []).map((e) => e.message ?? '');
 }

@@ -5,6 +5,7 @@ import {
   EventBridgeClient,
   ListTargetsByRuleCommand,
   PutEventsCommand,
+  type PutEventsCommandInput,
   PutTargetsCommand,
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
@@ -41,6 +42,7 @@ import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';
 import {
   deployToMoto,
   functionConfiguration,
+  logMessages,
   MOTO_ACCOUNT,
   MOTO_SKIPPED_TYPES,
   MOTO_TRANSFORMS,
@@ -82,6 +84,8 @@ let sqs: SQSClient;
 let pagesQueue: string;
 /** SendCommand requests as the handlers sent them (see the SSM client's middleware below). */
 const sentCommands: SendCommandCommandInput[] = [];
+/** Detail types of the events the handlers put on the control plane's bus. */
+const publishedDetailTypes: string[] = [];
 
 beforeAll(async () => {
   const aws = awsClientConfig(moto.endpoint);
@@ -134,7 +138,17 @@ beforeAll(async () => {
     },
     { step: 'initialize', name: 'recordSentCommands' },
   );
-  clients = { dynamodb: new DynamoDBClient(aws), sns: new SNSClient(aws), ssm, events: new EventBridgeClient(aws) };
+  const events = new EventBridgeClient(aws);
+  events.middlewareStack.add(
+    (next, handlerContext) => async (args) => {
+      const input = args.input as PutEventsCommandInput;
+      if (handlerContext.commandName === 'PutEventsCommand' && input.Entries?.[0]?.Source !== 'aws.ssm')
+        publishedDetailTypes.push(...(input.Entries ?? []).map((e) => e.DetailType ?? ''));
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordPublishedEvents' },
+  );
+  clients = { dynamodb: new DynamoDBClient(aws), sns: new SNSClient(aws), ssm, events };
   // The pages' observer: a queue subscribed to the level-1 topic the stack outputs (moto skips the e-mail ones).
   sqs = new SQSClient(aws);
   const queue = await sqs.send(new CreateQueueCommand({ QueueName: 'rehearsal-level-1-pages' }));
@@ -358,6 +372,16 @@ describe('deploy rehearsal on moto', () => {
       timeline.filter((e) => e.type === 'remediation').map((e) => (e.type === 'remediation' ? e.outcome : '')),
     ).toEqual(['requested', 'succeeded']);
   }, 30_000);
+
+  it("keeps every event the handlers published in the audit trail, through the deployed bus's audit rule", async () => {
+    // Prepare: what the probe and command-status handlers put on the bus named in their environment, above
+    expect(publishedDetailTypes.length).toBeGreaterThan(0);
+    const auditLog = physicalId(synth?.stack.events.auditLog ?? fail('no audit trail'));
+    // Act
+    const kept = (await logMessages(moto.endpoint, auditLog)).map((m) => JSON.parse(m)['detail-type']);
+    // Assess
+    expect(kept.sort()).toEqual([...publishedDetailTypes].sort());
+  });
 });
 
 function fail(message: string): never {
