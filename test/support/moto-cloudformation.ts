@@ -18,6 +18,7 @@ import {
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { awsClientConfig } from './moto.ts';
+import type { PolicyDocument } from './role-permissions.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation templates are arbitrary JSON.
 export type TemplateJson = Record<string, any>;
@@ -358,4 +359,36 @@ export async function logMessages(endpoint: string, logGroupName: string): Promi
   });
   const answer = await jsonAnswer<{ events?: { message?: string }[] }>(`FilterLogEvents ${logGroupName}`, response);
   return (answer.events ?? []).map((e) => e.message ?? '');
+}
+
+/** The inline policies of a role in moto's IAM (ListRolePolicies, GetRolePolicy). */
+export async function rolePolicies(endpoint: string, roleName: string): Promise<PolicyDocument[]> {
+  const query = async (action: string, parameters: Record<string, string>) => {
+    const response = await motoFetch(endpoint, 'iam', '/', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ Action: action, Version: '2010-05-08', ...parameters }).toString(),
+    });
+    const body = await response.text();
+    if (!response.ok) throw new Error(`${action} ${roleName}: HTTP ${response.status} ${body}`);
+    return body;
+  };
+  const names = [...(await query('ListRolePolicies', { RoleName: roleName })).matchAll(/<member>([^<]+)<\/member>/g)];
+  const documents: PolicyDocument[] = [];
+  for (const [, name] of names) {
+    const xml = await query('GetRolePolicy', { RoleName: roleName, PolicyName: xmlText(name ?? '') });
+    const text = xmlText(/<PolicyDocument>([\s\S]*?)<\/PolicyDocument>/.exec(xml)?.[1] ?? '');
+    // AWS URL-encodes the document; moto may not.
+    documents.push(JSON.parse(text.trimStart().startsWith('{') ? text : decodeURIComponent(text)) as PolicyDocument);
+  }
+  return documents;
+}
+
+function xmlText(text: string): string {
+  return text
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }

@@ -9,14 +9,9 @@ import {
   PutTargetsCommand,
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
-import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { GetTopicAttributesCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import {
-  DescribeDocumentCommand,
-  ListCommandsCommand,
-  type SendCommandCommandInput,
-  SSMClient,
-} from '@aws-sdk/client-ssm';
+import { DescribeDocumentCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { DynamoDbStateStore } from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
@@ -47,7 +42,9 @@ import {
   MOTO_SKIPPED_TYPES,
   MOTO_TRANSFORMS,
   type MotoStack,
+  rolePolicies,
 } from '../../support/moto-cloudformation.ts';
+import { evaluate, type RecordedCall, recordCalls, requiredPermissions } from '../../support/role-permissions.ts';
 import { configDir } from '../../support/test-fleet.ts';
 
 /**
@@ -82,10 +79,8 @@ const services = new Map<string, SimulatedService>();
 let clients: AwsClients;
 let sqs: SQSClient;
 let pagesQueue: string;
-/** SendCommand requests as the handlers sent them (see the SSM client's middleware below). */
-const sentCommands: SendCommandCommandInput[] = [];
-/** Detail types of the events the handlers put on the control plane's bus. */
-const publishedDetailTypes: string[] = [];
+/** Every AWS call each handler made, as sent (its clients record them: see handlerClients). */
+const calls = new Map<HandlerName, RecordedCall[]>();
 
 beforeAll(async () => {
   const aws = awsClientConfig(moto.endpoint);
@@ -127,28 +122,12 @@ beforeAll(async () => {
   synth = synthesize(configPath);
   deployed = await deployToMoto(moto.endpoint, synth.stack.stackName, synth.template.toJSON());
 
-  const ssm = new SSMClient(aws);
-  // moto records a SendCommand by InstanceIds as sent to every instance of the account (it adds the instances its
-  // empty Targets filter matches), so the instances a restart went to are read from the request itself.
-  ssm.middlewareStack.add(
-    (next, handlerContext) => async (args) => {
-      if (handlerContext.commandName === 'SendCommandCommand')
-        sentCommands.push(structuredClone(args.input as SendCommandCommandInput));
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordSentCommands' },
-  );
-  const events = new EventBridgeClient(aws);
-  events.middlewareStack.add(
-    (next, handlerContext) => async (args) => {
-      const input = args.input as PutEventsCommandInput;
-      if (handlerContext.commandName === 'PutEventsCommand' && input.Entries?.[0]?.Source !== 'aws.ssm')
-        publishedDetailTypes.push(...(input.Entries ?? []).map((e) => e.DetailType ?? ''));
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordPublishedEvents' },
-  );
-  clients = { dynamodb: new DynamoDBClient(aws), sns: new SNSClient(aws), ssm, events };
+  clients = {
+    dynamodb: new DynamoDBClient(aws),
+    sns: new SNSClient(aws),
+    ssm: new SSMClient(aws),
+    events: new EventBridgeClient(aws),
+  };
   // The pages' observer: a queue subscribed to the level-1 topic the stack outputs (moto skips the e-mail ones).
   sqs = new SQSClient(aws);
   const queue = await sqs.send(new CreateQueueCommand({ QueueName: 'rehearsal-level-1-pages' }));
@@ -202,10 +181,27 @@ async function deployedEnvironment(handler: HandlerName): Promise<Record<string,
   return variables;
 }
 
+/** SDK clients pointed at moto for one handler, recording every call it makes. */
+function handlerClients(handler: HandlerName): AwsClients {
+  const aws = awsClientConfig(moto.endpoint);
+  const recorded = calls.get(handler) ?? [];
+  calls.set(handler, recorded);
+  return {
+    dynamodb: recordCalls(new DynamoDBClient(aws), recorded),
+    sns: recordCalls(new SNSClient(aws), recorded),
+    ssm: recordCalls(new SSMClient(aws), recorded),
+    events: recordCalls(new EventBridgeClient(aws), recorded),
+  };
+}
+
+function callsOf(operation: string): RecordedCall[] {
+  return [...calls.values()].flat().filter((c) => c.operation === operation);
+}
+
 /** The runtime a function builds at cold start from its deployed environment, with SDK clients pointed at moto. */
 async function coldStart(handler: HandlerName): Promise<AwsRuntime> {
   const env: HandlerEnvironment = parseHandlerEnvironment(await deployedEnvironment(handler));
-  return createAwsRuntime(withBackupInstance(config, env.ACGS_BACKUP_INSTANCE_ID), env, clients, clock);
+  return createAwsRuntime(withBackupInstance(config, env.ACGS_BACKUP_INSTANCE_ID), env, handlerClients(handler), clock);
 }
 
 /** The store on the table the stack outputs: what the handlers wrote is read back from there. */
@@ -287,7 +283,7 @@ describe('deploy rehearsal on moto', () => {
     const restartDocument = synth?.stack.runbooks.documents.find((d) => d.name?.endsWith(RESTART_DOCUMENT));
     if (!restartDocument) throw new Error('the stack has no restart document');
     expect(
-      sentCommands.map((c) => [
+      callsOf('SendCommand').map(({ input: c }) => [
         c.DocumentName,
         c.Parameters?.ServiceName,
         c.InstanceIds,
@@ -375,6 +371,9 @@ describe('deploy rehearsal on moto', () => {
 
   it("keeps every event the handlers published in the audit trail, through the deployed bus's audit rule", async () => {
     // Prepare: what the probe and command-status handlers put on the bus named in their environment, above
+    const publishedDetailTypes = callsOf('PutEvents').flatMap(
+      ({ input }) => (input as PutEventsCommandInput).Entries?.map((e) => e.DetailType) ?? [],
+    );
     expect(publishedDetailTypes.length).toBeGreaterThan(0);
     const auditLog = physicalId(synth?.stack.events.auditLog ?? fail('no audit trail'));
     // Act
@@ -382,7 +381,56 @@ describe('deploy rehearsal on moto', () => {
     // Assess
     expect(kept.sort()).toEqual([...publishedDetailTypes].sort());
   });
+
+  it('allows every call each handler made under the policies of its deployed role', async () => {
+    // Prepare: what AWS would check each call against (moto enforces no IAM)
+    const sns = clients.sns;
+    const topicKeys: Record<string, string> = {};
+    for (const level of ['EscalationTopicLevel1', 'EscalationTopicLevel2']) {
+      const topic = output(level);
+      const { Attributes } = await sns.send(new GetTopicAttributesCommand({ TopicArn: topic }));
+      topicKeys[topic] = keyArn(Attributes?.KmsMasterKeyId ?? fail(`${level} is not encrypted`));
+    }
+    const { key, value } = config.aws.fleetTag;
+    const facts = {
+      partition: 'aws',
+      region: 'us-east-1',
+      account: MOTO_ACCOUNT,
+      topicKeys,
+      instanceTags: Object.fromEntries(Object.values(instances).map((id) => [id, { [key]: value }])),
+    };
+    const denied: string[] = [];
+    const checked = new Set<string>();
+    for (const [handler, made] of calls) {
+      const role = physicalId(synth?.stack.functions[handler]?.role ?? fail(`no ${handler} role`));
+      const policies = await rolePolicies(moto.endpoint, role);
+      for (const call of made)
+        for (const permission of requiredPermissions(call, facts)) {
+          checked.add(permission.action);
+          if (!evaluate(policies, permission))
+            denied.push(`${handler}: ${permission.action} on ${permission.resource} (${call.operation})`);
+        }
+    }
+    // Assess
+    expect([...checked]).toEqual(
+      expect.arrayContaining([
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'sns:Publish',
+        'kms:GenerateDataKey',
+        'ssm:SendCommand',
+        'events:PutEvents',
+      ]),
+    );
+    expect(denied).toEqual([]);
+    expect([...calls.keys()].sort()).toEqual(['commandStatus', 'probe']);
+  });
 });
+
+/** A KMS key id as moto reports it on a topic (an id or an ARN), as an ARN. */
+function keyArn(id: string): string {
+  return id.startsWith('arn:') ? id : `arn:aws:kms:us-east-1:${MOTO_ACCOUNT}:key/${id}`;
+}
 
 function fail(message: string): never {
   throw new Error(message);
