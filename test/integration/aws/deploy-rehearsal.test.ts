@@ -33,7 +33,7 @@ import { logicalId, type Synthesized, synthesize } from '../../infra/support/syn
 import { ManualClock, SECOND } from '../../support/harness.ts';
 import { lambdaContext } from '../../support/lambda-context.ts';
 import { type LocalServer, startHttpHandler } from '../../support/local-servers.ts';
-import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';
+import { awsClientConfig, useMotoServer } from '../../support/moto.ts';
 import {
   deployToMoto,
   functionConfiguration,
@@ -43,6 +43,7 @@ import {
   MOTO_TRANSFORMS,
   type MotoStack,
   rolePolicies,
+  runInstances,
 } from '../../support/moto-cloudformation.ts';
 import { evaluate, type RecordedCall, recordCalls, requiredPermissions } from '../../support/role-permissions.ts';
 import { configDir } from '../../support/test-fleet.ts';
@@ -56,8 +57,9 @@ import { configDir } from '../../support/test-fleet.ts';
  *
  * What moto cannot do: run the Lambdas (the handlers are called here, with the environment of their function), run
  * the schedules (the test invokes the probe), deliver an event to a Lambda target (the test puts the SSM status event
- * on the default bus, takes it from the deployed rule through a queue, and hands it to the handler), or run a command (SendCommand is recorded, nothing runs on the
- * instance: the test brings the service back itself).
+ * on the default bus, takes it from the deployed rule through a queue, and hands it to the handler), run a command
+ * (SendCommand is recorded, nothing runs on the instance: the test brings the service back itself), or enforce IAM
+ * (every call the handlers made is checked against their deployed roles' policies instead).
  */
 const moto = useMotoServer();
 const FIXTURE = new URL('../../fixtures/rehearsal-fleet.yaml', import.meta.url);
@@ -95,17 +97,8 @@ beforeAll(async () => {
     services.set(name, service as SimulatedService);
   }
   const { key, value } = fixture.aws.fleetTag;
-  const run = (await awsCli(moto.endpoint, [
-    'ec2',
-    'run-instances',
-    '--image-id',
-    'ami-12c6146b',
-    '--count',
-    String(fixture.services.length),
-    '--tag-specifications',
-    `ResourceType=instance,Tags=[{Key=${key},Value=${value}}]`,
-  ])) as { Instances: { InstanceId: string }[] };
-  instances = Object.fromEntries(fixture.services.map((s, i) => [s.name, run.Instances[i]?.InstanceId ?? '']));
+  const ids = await runInstances(moto.endpoint, fixture.services.length, { [key]: value });
+  instances = Object.fromEntries(fixture.services.map((s, i) => [s.name, ids[i] ?? '']));
   for (const s of fixture.services) {
     s.port = services.get(s.name)?.server.port ?? 0;
     s.instanceId = instances[s.name] ?? '';
@@ -241,7 +234,9 @@ describe('deploy rehearsal on moto', () => {
   });
 
   it("gives every function an environment naming the stack's own resources", async () => {
-    for (const handler of ['probe', 'commandStatus'] as const) {
+    const handlers = Object.keys(synth?.stack.functions ?? {}) as HandlerName[];
+    expect(handlers.sort()).toEqual(['commandStatus', 'escalationSweep', 'operatorApi', 'probe']);
+    for (const handler of handlers) {
       // Act: the cold start's own parsing
       const env = parseHandlerEnvironment(await deployedEnvironment(handler));
       // Assess
