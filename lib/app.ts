@@ -13,6 +13,8 @@ export interface ControlPlaneAppOptions {
   readonly projectRoot?: string;
   /** @default see ControlPlaneStackProps.documentsDir */
   readonly documentsDir?: string;
+  /** @default false; see ControlPlaneStackProps.emulatedFleet (never for a real account) */
+  readonly emulatedFleet?: boolean;
 }
 
 /**
@@ -37,7 +39,7 @@ export function addControlPlane(app: App, options: ControlPlaneAppOptions): Cont
   const parsed = parseFleetConfig(configText);
   if (!parsed.ok) throw new FleetConfigError(formatConfigProblems(options.configPath, parsed.problems));
   const { config } = parsed;
-  const unreachable = awsReachabilityProblems(config);
+  const unreachable = options.emulatedFleet ? [] : awsReachabilityProblems(config);
   if (unreachable.length > 0)
     throw new FleetConfigError(formatReachabilityProblems(`config ${options.configPath}`, unreachable));
   const props: ControlPlaneStackProps = {
@@ -45,6 +47,7 @@ export function addControlPlane(app: App, options: ControlPlaneAppOptions): Cont
     description: `ACGS operations control plane for the ${config.fleet.name} fleet (${config.fleet.environment})`,
     ...(options.projectRoot === undefined ? {} : { projectRoot: options.projectRoot }),
     ...(options.documentsDir === undefined ? {} : { documentsDir: options.documentsDir }),
+    ...(options.emulatedFleet ? { emulatedFleet: true } : {}),
   };
   const stack = new ControlPlaneStack(app, `${config.fleet.name}-ops-control-plane`, props);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -20,7 +20,11 @@ export interface UnbundledSynth {
  * node_modules); the SSM documents are the repository's. For what reads the template only: the infrastructure
  * tests and the cost estimate. `npx cdk synth` bundles the real handlers.
  */
-export function synthesizeWithoutBundling(configPath: string, repositoryRoot: string): UnbundledSynth {
+export function synthesizeWithoutBundling(
+  configPath: string,
+  repositoryRoot: string,
+  options: { readonly emulatedFleet?: boolean } = {},
+): UnbundledSynth {
   const cdk = JSON.parse(readFileSync(join(repositoryRoot, 'cdk.json'), 'utf8')) as { context: object };
   const outdir = mkdtempSync(join(tmpdir(), 'acgs-synth-cdk.out-'));
   const projectRoot = mkdtempSync(join(tmpdir(), 'acgs-synth-root-'));
@@ -41,6 +45,7 @@ export function synthesizeWithoutBundling(configPath: string, repositoryRoot: st
       configPath,
       projectRoot,
       documentsDir: join(repositoryRoot, 'ssm-documents'),
+      ...options,
     });
     return { app, stack, dispose };
   } catch (error) {

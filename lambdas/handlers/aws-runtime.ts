@@ -99,9 +99,22 @@ export function createAwsRuntime(
     }),
     events: new EventBridgePublisher(clients.events, env.ACGS_EVENT_BUS_NAME),
     clock,
-    log: (event, fields) => logger.info(event, fields),
+    log: (event, fields) => logger.info(event, withoutReservedKeys(fields)),
   });
   return { ctx, logger, metrics, tracer, env };
+}
+
+/** Keys Powertools' Logger writes itself and drops from an entry's fields (with a warning). */
+const POWERTOOLS_RESERVED_KEYS = new Set(['level', 'message', 'sampling_rate', 'service', 'timestamp']);
+
+/**
+ * A use-case's log fields with those named like a Powertools reserved key prefixed `acgs_`: the fleet service a
+ * restart is for (`service`) and the escalation level a page failed on (`level`) would otherwise be dropped.
+ */
+export function withoutReservedKeys(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [POWERTOOLS_RESERVED_KEYS.has(key) ? `acgs_${key}` : key, value]),
+  );
 }
 
 /**

@@ -29,8 +29,8 @@ export interface Synthesized {
 }
 
 /** The app as `bin/app.ts` builds it, without bundling (see `synthesizeWithoutBundling`), and its template. */
-export function synthesize(configPath: string): Synthesized {
-  const { app, stack, dispose } = synthesizeWithoutBundling(configPath, REPOSITORY_ROOT);
+export function synthesize(configPath: string, options: { readonly emulatedFleet?: boolean } = {}): Synthesized {
+  const { app, stack, dispose } = synthesizeWithoutBundling(configPath, REPOSITORY_ROOT, options);
   return { app, stack, template: Template.fromStack(stack), dispose };
 }
 
