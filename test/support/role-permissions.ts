@@ -98,14 +98,15 @@ export function requiredPermissions(call: RecordedCall, facts: AccountFacts): Pe
       );
     case 'Publish': {
       const topic = input.TopicArn as string;
+      const snsViaService = { 'kms:ViaService': `sns.${facts.region}.amazonaws.com` };
       const key = facts.topicKeys[topic];
       return [
         { action: 'sns:Publish', resource: topic },
-        // SNS uses the publisher's permissions on the topic's key.
+        // SNS uses the publisher's permissions on the topic's key, calling KMS as the SNS service of the region.
         ...(key
           ? [
-              { action: 'kms:GenerateDataKey', resource: key },
-              { action: 'kms:Decrypt', resource: key },
+              { action: 'kms:GenerateDataKey', resource: key, context: snsViaService },
+              { action: 'kms:Decrypt', resource: key, context: snsViaService },
             ]
           : []),
       ];

@@ -29,7 +29,6 @@ import {
 import { createCommandStatusHandler } from '../../../lambdas/handlers/command-status.ts';
 import { createProbeHandler } from '../../../lambdas/handlers/probe.ts';
 import { SSM_COMMAND_STATUS_DETAIL_TYPE } from '../../../lib/constructs/event-routing.ts';
-import { logicalId, type Synthesized, synthesize } from '../../support/synth-stack.ts';
 import { ManualClock, SECOND } from '../../support/harness.ts';
 import { lambdaContext } from '../../support/lambda-context.ts';
 import { type LocalServer, startHttpHandler } from '../../support/local-servers.ts';
@@ -46,6 +45,7 @@ import {
   runInstances,
 } from '../../support/moto-cloudformation.ts';
 import { evaluate, type RecordedCall, recordCalls, requiredPermissions } from '../../support/role-permissions.ts';
+import { logicalId, type Synthesized, synthesize } from '../../support/synth-stack.ts';
 import { configDir } from '../../support/test-fleet.ts';
 
 /**
