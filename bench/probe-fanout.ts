@@ -5,6 +5,7 @@
  * With H hanging targets and concurrency c, hanging probes hold their slot for a full timeout, so a cycle takes
  * at least ceil(H / c) timeouts: one timeout per cycle needs c > H (plus room for the healthy probes to flow).
  */
+import { LocalSecretSource } from '../lambdas/adapters/local/local-secret-source.ts';
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
@@ -83,7 +84,7 @@ export async function probeFanout(
       role: 'service',
       url: `http://127.0.0.1:${port}/health`,
     }));
-    const network = new NetworkProber();
+    const network = new NetworkProber(systemClock, new LocalSecretSource());
     let lastStart = 0;
     const prober: Prober = {
       probe: (target, probeOptions) => {

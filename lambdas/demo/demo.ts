@@ -1,4 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { LocalSecretSource } from '../adapters/local/local-secret-source.ts';
+import { systemClock } from '../ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -141,7 +143,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       write: options.verbose === false ? () => {} : (text) => write(indent(text)),
       ...(pg ? { pgBinDir: pg.binDir } : {}),
     });
-    const daemon = new LocalDaemon(runtime, new NetworkProber(undefined, env));
+    const daemon = new LocalDaemon(runtime, new NetworkProber(systemClock, new LocalSecretSource(env)));
     cleanups.unshift(() => daemon.stop());
     await daemon.start();
     const until = waiter(runtime, signal);

@@ -1,4 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerSecretSource } from '../adapters/aws/secrets-manager-secret-source.ts';
 import { SEVERITIES } from '../core/config-schema.ts';
 import type { Prober } from '../ports.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
@@ -7,8 +9,17 @@ import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS as M } from './aws-r
 import { lazyHandler } from './lazy-handler.ts';
 import { withPowertools } from './middleware.ts';
 
+/**
+ * The probers of the probe Lambda: passwords come from the Secrets Manager secrets the baked config names (read once
+ * per cold start), never from the function's environment.
+ */
+export function awsProber(runtime: AwsRuntime): Prober {
+  const client = runtime.tracer.captureAWSv3Client(new SecretsManagerClient({}));
+  return new NetworkProber(runtime.ctx.clock, new SecretsManagerSecretSource(client));
+}
+
 /** Scheduled probe cycle: probe, fold health, reconcile incidents, page, send restarts; emit the heartbeat. */
-export function createProbeHandler(runtime: AwsRuntime, prober: Prober = new NetworkProber(runtime.ctx.clock)) {
+export function createProbeHandler(runtime: AwsRuntime, prober: Prober = awsProber(runtime)) {
   const { ctx, metrics } = runtime;
   return withPowertools(
     runtime,

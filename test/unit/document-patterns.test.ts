@@ -114,6 +114,21 @@ const VALUES: Record<DocumentValueKind, { valid: string[]; invalid: string[] }> 
     valid: ['127.0.0.1', 'db.internal', '::1', 'fe80::1', '::ffff:10.0.0.1'],
     invalid: ['[::1]', '-db', 'db;reboot', 'db host', ''],
   },
+  optionalSecretId: {
+    valid: [
+      '',
+      'acgs-1/postgres',
+      'rds_db-1234abcd',
+      'a+b=c.d@e_f-g/h',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:acgs-1/postgres-AbCdEf',
+      'a'.repeat(512),
+    ],
+    invalid: ["acgs'x", 'acgs 1', 'a;b', 'a$b', 'a'.repeat(513), 'arn:aws:secretsmanager:eu-west-1:12345:secret:x'],
+  },
+  optionalSecretField: {
+    valid: ['', 'password', 'username', 'db.password', 'a'.repeat(64)],
+    invalid: ['pass word', "pass'", 'a'.repeat(65), 'a:b'],
+  },
   postgresName: {
     valid: ['acgs_pgp_db', 'postgres', '_scratch', 'a'.repeat(63)],
     invalid: ['1db', 'db-name', 'db;x', 'a'.repeat(64), ''],
