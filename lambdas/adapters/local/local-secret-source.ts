@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { errorCode, errorMessage, SecretError } from '../../core/errors.ts';
 import { parsePgpass, pgpassPassword } from '../../core/pgpass.ts';
-import type { SecretRequest, SecretSource } from '../../ports.ts';
+import type { SecretReadOptions, SecretRequest, SecretSource } from '../../ports.ts';
 
 export interface LocalSecretSourceOptions {
   /** Where `~/.pgpass` is when PGPASSFILE is not set. @default os.homedir() */
@@ -25,7 +25,8 @@ export class LocalSecretSource implements SecretSource {
     this.#home = options.homeDirectory;
   }
 
-  async get(request: SecretRequest): Promise<string | undefined> {
+  /** Every read is fresh: the variable and the file are read each time, so `options.fresh` changes nothing. */
+  async get(request: SecretRequest, _options?: SecretReadOptions): Promise<string | undefined> {
     if (request.env !== undefined) {
       const value = this.#env[request.env];
       if (value !== undefined && value !== '') return value;
