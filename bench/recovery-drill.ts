@@ -18,11 +18,12 @@
  * trial to trial): crashing at once after the previous resolution would always hit the same phase, since
  * resolutions happen on ticks, and skew every figure to one end of its window.
  */
-import { LocalSecretSource } from '../lambdas/adapters/local/local-secret-source.ts';
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { LocalSecretSource } from '../lambdas/adapters/local/local-secret-source.ts';
 import { parseFleetConfig } from '../lambdas/core/config.ts';
 import type { Incident } from '../lambdas/core/incident.ts';
 import type { ProbeResult } from '../lambdas/core/probe-evaluation.ts';

@@ -38,7 +38,13 @@ import { ControlPlaneSchedules, type ScheduleTargetSpec } from './constructs/sch
 import { ControlTable } from './constructs/state.ts';
 import { logRetention } from './retention.ts';
 import { clamp, schedulePeriodSeconds } from './schedule-period.ts';
-import { assertAwsSecrets, backupHostSecrets, grantSecretReads, probeSecrets, secretReadStatements } from './secrets.ts';
+import {
+  assertAwsSecrets,
+  backupHostSecrets,
+  grantSecretReads,
+  probeSecrets,
+  secretReadStatements,
+} from './secrets.ts';
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
 

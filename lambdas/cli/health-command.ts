@@ -1,5 +1,5 @@
-import type { FleetConfig } from '../core/config-schema.ts';
 import { LocalSecretSource } from '../adapters/local/local-secret-source.ts';
+import type { FleetConfig } from '../core/config-schema.ts';
 import { formatDuration } from '../core/duration.ts';
 import { EXIT_CODE, type HealthSummary, type ProbeResult, summarizeHealth } from '../core/probe-evaluation.ts';
 import { type Target, targetsFromConfig } from '../core/targets.ts';

@@ -1,5 +1,5 @@
-import { LocalDaemon } from '../local/daemon.ts';
 import { LocalSecretSource } from '../adapters/local/local-secret-source.ts';
+import { LocalDaemon } from '../local/daemon.ts';
 import { acquireDaemonLock, type DaemonLock } from '../local/daemon-lock.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
 import { parseCommandArgs } from './args.ts';

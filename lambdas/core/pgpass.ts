@@ -41,8 +41,7 @@ export function pgpassPassword(entries: readonly PgpassEntry[], query: PgpassQue
   const port = String(query.port);
   const match = (field: string | undefined, value: string) => field === undefined || field === value;
   return entries.find(
-    (e) =>
-      match(e.host, host) && match(e.port, port) && match(e.database, query.database) && match(e.user, query.user),
+    (e) => match(e.host, host) && match(e.port, port) && match(e.database, query.database) && match(e.user, query.user),
   )?.password;
 }
 

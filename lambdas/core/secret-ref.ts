@@ -39,9 +39,7 @@ export function secretValue(raw: string, ref: Pick<SecretRef, 'id' | 'field'>): 
   const parsed = jsonObject(raw);
   if (parsed === undefined) {
     if (ref.field === undefined) return raw;
-    throw new SecretError(
-      `secret ${ref.id} is not a JSON object, but the config names its field "${ref.field}"`,
-    );
+    throw new SecretError(`secret ${ref.id} is not a JSON object, but the config names its field "${ref.field}"`);
   }
   const field = ref.field ?? DEFAULT_SECRET_FIELD;
   const value = parsed[field];

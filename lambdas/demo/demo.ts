@@ -1,9 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { LocalSecretSource } from '../adapters/local/local-secret-source.ts';
-import { systemClock } from '../ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { LocalSecretSource } from '../adapters/local/local-secret-source.ts';
 import { parseFleetConfig } from '../core/config.ts';
 import { formatDuration } from '../core/duration.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -14,6 +13,7 @@ import { describeEntry } from '../core/timeline-wording.ts';
 import { LocalDaemon } from '../local/daemon.ts';
 import { type PostgresCluster, startPostgresCluster } from '../local/postgres-cluster.ts';
 import { type LocalRuntime, openLocalRuntime } from '../local/runtime.ts';
+import { systemClock } from '../ports.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
 import { monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
 import { acknowledgeIncident } from '../use-cases/operator-actions.ts';

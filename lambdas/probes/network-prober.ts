@@ -1,6 +1,6 @@
 import type { ProbeResult } from '../core/probe-evaluation.ts';
 import type { Target } from '../core/targets.ts';
-import { type Clock, type ProbeOptions, type Prober, type SecretSource, systemClock } from '../ports.ts';
+import type { Clock, ProbeOptions, Prober, SecretSource } from '../ports.ts';
 import { runWithDeadline } from './deadline.ts';
 import { probeHttp } from './http-prober.ts';
 import { describeNetworkError, hostPort } from './network-errors.ts';
@@ -49,11 +49,7 @@ export class NetworkProber implements Prober {
   }
 }
 
-function probeByKind(
-  target: Target,
-  request: ProbeRequest,
-  secrets: SecretSource,
-): Promise<ProbeOutcome> {
+function probeByKind(target: Target, request: ProbeRequest, secrets: SecretSource): Promise<ProbeOutcome> {
   switch (target.kind) {
     case 'http':
       return probeHttp(target, request);

@@ -767,7 +767,9 @@ const SECRET_ARN = {
 
 describe('database secrets', () => {
   it('lets the probe (and the database host, above) read exactly the secret the postgres check names; no other Lambda', () => {
-    const readers = statements().filter(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue'));
+    const readers = statements().filter(({ statement }) =>
+      actionsOf(statement).includes('secretsmanager:GetSecretValue'),
+    );
     const hostPolicy = synth.stack.backupHostAccess;
     if (!hostPolicy) throw new Error('no BackupHostAccess policy');
     expect(readers.map(({ policy }) => policy).sort()).toEqual(

@@ -57,14 +57,40 @@ beforeAll(async () => {
   runner = new ShellCommandRunner(undefined, { env: { ...inherited, PATH: `${fakeBin}:${process.env.PATH ?? ''}` } });
   await cluster.runBinary(
     'psql',
-    ['-X', '-v', 'ON_ERROR_STOP=1', '-h', cluster.host, '-p', String(cluster.port), '-U', cluster.user, '-d', 'postgres',
-      '-c', `CREATE DATABASE ${PRODUCTION}`],
+    [
+      '-X',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-h',
+      cluster.host,
+      '-p',
+      String(cluster.port),
+      '-U',
+      cluster.user,
+      '-d',
+      'postgres',
+      '-c',
+      `CREATE DATABASE ${PRODUCTION}`,
+    ],
     { PGPASSWORD: cluster.password },
   );
   await cluster.runBinary(
     'psql',
-    ['-X', '-v', 'ON_ERROR_STOP=1', '-h', cluster.host, '-p', String(cluster.port), '-U', cluster.user, '-d', PRODUCTION,
-      '-c', 'CREATE TABLE principles (id serial PRIMARY KEY, title text); INSERT INTO principles (title) SELECT md5(g::text) FROM generate_series(1, 500) AS g'],
+    [
+      '-X',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-h',
+      cluster.host,
+      '-p',
+      String(cluster.port),
+      '-U',
+      cluster.user,
+      '-d',
+      PRODUCTION,
+      '-c',
+      'CREATE TABLE principles (id serial PRIMARY KEY, title text); INSERT INTO principles (title) SELECT md5(g::text) FROM generate_series(1, 500) AS g',
+    ],
     { PGPASSWORD: cluster.password },
   );
 });
@@ -164,13 +190,16 @@ describe('the backup document with PasswordSecretId', () => {
   ])('fails, saying so, when %s', async (_case, id, field, reason) => {
     putSecret('acgs-1/no-field', JSON.stringify({ pass: 'hunter2-not-shown' }));
     putSecret('acgs-1/plain-too', 'hunter3-not-shown');
-    const result = await run('acgs-backup-database', backupParameters({ PasswordSecretId: id, PasswordSecretField: field }));
+    const result = await run(
+      'acgs-backup-database',
+      backupParameters({ PasswordSecretId: id, PasswordSecretField: field }),
+    );
     expect(result.status, result.output).toBe('failed');
     expect(result.output).toContain(reason);
     expect(result.output).not.toMatch(/hunter[23]-not-shown/);
   });
 
-  it('fails on a wrong password in the secret with pg_dump\'s reason and without the password', async () => {
+  it("fails on a wrong password in the secret with pg_dump's reason and without the password", async () => {
     putSecret('acgs-1/wrong', JSON.stringify({ password: 'wrong-password-not-shown' }));
     const result = await run('acgs-backup-database', backupParameters({ PasswordSecretId: 'acgs-1/wrong' }));
     expect(result.status, result.output).toBe('failed');
@@ -191,7 +220,11 @@ describe('the restore drill with PasswordSecretId', () => {
     putSecret('acgs-1/postgres', JSON.stringify({ password: cluster.password }));
     const backup = await run('acgs-backup-database', backupParameters({ PasswordSecretId: 'acgs-1/postgres' }));
     expect(backup.status, backup.output).toBe('succeeded');
-    const manifest = JSON.parse(lastLine(backup.output)) as { dumpKey: string; sha256: string; tableDataEntries: number };
+    const manifest = JSON.parse(lastLine(backup.output)) as {
+      dumpKey: string;
+      sha256: string;
+      tableDataEntries: number;
+    };
     const destination = join(root, `backups-${ids}`);
     // Act
     const drill = await run('acgs-restore-drill', {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemorySecretSource } from '../../lambdas/adapters/memory/memory-secret-source.ts';
 import type { Target } from '../../lambdas/core/targets.ts';
 import type { Clock } from '../../lambdas/ports.ts';
 import { MAX_BODY_BYTES } from '../../lambdas/probes/http-prober.ts';
-import { MemorySecretSource } from '../../lambdas/adapters/memory/memory-secret-source.ts';
 import { NetworkProber } from '../../lambdas/probes/network-prober.ts';
 import { runProbes } from '../../lambdas/probes/run-probes.ts';
 import {
@@ -82,7 +82,10 @@ describe('NetworkProber', () => {
     // test is about, so a loaded machine must not turn the answer into 'degraded: latency'.
     const generous = { timeoutMs: 5_000, slowAfterMs: 5_000 };
     // Act
-    const result = await new NetworkProber(clock, new MemorySecretSource()).probe(http('big', `http://127.0.0.1:${endless.port}/`), generous);
+    const result = await new NetworkProber(clock, new MemorySecretSource()).probe(
+      http('big', `http://127.0.0.1:${endless.port}/`),
+      generous,
+    );
     await endless.allSocketsClosed();
     // Assess
     expect(result).toMatchObject({ status: 'healthy', reason: 'ok', httpStatus: 200 });
@@ -105,7 +108,10 @@ describe('NetworkProber', () => {
     // Prepare
     const plain = await server(startHttpServer({ body: { status: 'healthy' } }));
     // Act
-    const result = await new NetworkProber(clock, new MemorySecretSource()).probe(http('tls', `https://127.0.0.1:${plain.port}/health`), OPTIONS);
+    const result = await new NetworkProber(clock, new MemorySecretSource()).probe(
+      http('tls', `https://127.0.0.1:${plain.port}/health`),
+      OPTIONS,
+    );
     // Assess
     expect(result).toMatchObject({ status: 'unhealthy', reason: 'tls' });
     expect(result.detail).toMatch(/^TLS with 127\.0\.0\.1:\d+ failed: /);
@@ -115,7 +121,10 @@ describe('NetworkProber', () => {
     // Prepare
     const web = await server(startHttpServer({ body: 'hello' }));
     // Act
-    const result = await new NetworkProber(clock, new MemorySecretSource()).probe(redis('not-redis', web.port), OPTIONS);
+    const result = await new NetworkProber(clock, new MemorySecretSource()).probe(
+      redis('not-redis', web.port),
+      OPTIONS,
+    );
     // Assess
     expect(result).toMatchObject({ status: 'unhealthy', reason: 'body-mismatch' });
     expect(result.detail).toContain('instead of +PONG');
@@ -219,7 +228,12 @@ describe('runProbes with the network prober', () => {
     ];
     const startedAt = performance.now();
     // Act
-    const results = await runProbes(targets, new NetworkProber(clock, new MemorySecretSource()), { ...OPTIONS, concurrency: 8 }, clock);
+    const results = await runProbes(
+      targets,
+      new NetworkProber(clock, new MemorySecretSource()),
+      { ...OPTIONS, concurrency: 8 },
+      clock,
+    );
     const elapsed = performance.now() - startedAt;
     await Promise.all([silent, hanging, healthy, prom].map((s) => s.allSocketsClosed()));
     // Assess

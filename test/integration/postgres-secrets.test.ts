@@ -50,7 +50,21 @@ afterAll(async () => {
 async function sql(text: string): Promise<void> {
   await cluster.runBinary(
     'psql',
-    ['-X', '-v', 'ON_ERROR_STOP=1', '-h', cluster.host, '-p', String(cluster.port), '-U', cluster.user, '-d', 'postgres', '-c', text],
+    [
+      '-X',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-h',
+      cluster.host,
+      '-p',
+      String(cluster.port),
+      '-U',
+      cluster.user,
+      '-d',
+      'postgres',
+      '-c',
+      text,
+    ],
     { PGPASSWORD: cluster.password },
   );
 }
@@ -142,14 +156,20 @@ describe('the PostgreSQL probe in AWS (Secrets Manager on moto)', () => {
     // Prepare: the Lambda has the old password cached; then the password is rotated in the database and the secret.
     await setPassword('before-rotation');
     await secrets.send(
-      new CreateSecretCommand({ Name: 'acgs-1/rotating', SecretString: JSON.stringify({ password: 'before-rotation' }) }),
+      new CreateSecretCommand({
+        Name: 'acgs-1/rotating',
+        SecretString: JSON.stringify({ password: 'before-rotation' }),
+      }),
     );
     const source = new SecretsManagerSecretSource(secrets);
     const t = target({ passwordSecret: { id: 'acgs-1/rotating' } });
     expect(await probe(source, t)).toMatchObject({ status: 'healthy' });
     await setPassword('after-rotation');
     await secrets.send(
-      new PutSecretValueCommand({ SecretId: 'acgs-1/rotating', SecretString: JSON.stringify({ password: 'after-rotation' }) }),
+      new PutSecretValueCommand({
+        SecretId: 'acgs-1/rotating',
+        SecretString: JSON.stringify({ password: 'after-rotation' }),
+      }),
     );
     const before = secretCalls;
     // Act

@@ -1,8 +1,4 @@
-import {
-  CreateSecretCommand,
-  PutSecretValueCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecretsManagerSecretSource } from '../../../lambdas/adapters/aws/secrets-manager-secret-source.ts';
 import { SecretError } from '../../../lambdas/core/errors.ts';

@@ -59,7 +59,9 @@ describe('secretRefSchema', () => {
   });
 
   it('is how a postgres check names its secret, next to passwordEnv, with problems naming the field', () => {
-    const parsed = parseFleetConfig(SHIPPED_CONFIG.replace('passwordSecret: { id: acgs-1/postgres }', 'passwordSecret: { id: "a b" }'));
+    const parsed = parseFleetConfig(
+      SHIPPED_CONFIG.replace('passwordSecret: { id: acgs-1/postgres }', 'passwordSecret: { id: "a b" }'),
+    );
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.problems.map((p) => p.path)).toContain('checks.0.passwordSecret.id');
   });
