@@ -145,16 +145,14 @@ function describePostgresError(
   return undefined;
 }
 
-/** Where the password was looked for, when none was found; after a refusal with one, where it came from. */
+/** Where the password was looked for, when none was found (nothing when there was one). */
 function passwordSource(target: PostgresTarget, password: string | undefined): string {
-  const places = [
-    target.passwordSecret === undefined ? undefined : `secret ${target.passwordSecret.id}`,
-    target.passwordEnv === undefined ? undefined : `environment variable ${target.passwordEnv}`,
-  ].filter((p) => p !== undefined);
   if (password !== undefined) return '';
-  return places.length === 0
-    ? ' (the check names no passwordEnv or passwordSecret, and no pgpass entry matches)'
-    : ` (no password: ${places.join(' and ')} not set, and no pgpass entry matches)`;
+  if (target.passwordEnv !== undefined)
+    return ` (environment variable ${target.passwordEnv} is not set, and no pgpass entry matches)`;
+  if (target.passwordSecret !== undefined)
+    return ` (no pgpass entry matches; secret ${target.passwordSecret.id} is read in AWS only)`;
+  return ' (the check names no passwordEnv or passwordSecret, and no pgpass entry matches)';
 }
 
 function noPassword(target: PostgresTarget, error: unknown): string {

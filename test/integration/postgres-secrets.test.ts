@@ -212,6 +212,6 @@ describe('the PostgreSQL probe in AWS (Secrets Manager on moto)', () => {
     const result = await probe(new SecretsManagerSecretSource(secrets), target({ passwordEnv: 'ACGS_DB_PASSWORD' }));
     expect(result).toMatchObject({ status: 'unhealthy', reason: 'query' });
     expect(result.detail).toContain('requires a password for "acgs_probe"');
-    expect(result.detail).toContain('environment variable ACGS_DB_PASSWORD not set');
+    expect(result.detail).toContain('environment variable ACGS_DB_PASSWORD is not set');
   });
 });
