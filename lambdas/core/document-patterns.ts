@@ -44,11 +44,15 @@ const S3_SEGMENT = '[A-Za-z0-9_][A-Za-z0-9._-]*';
 const SERVICE_ENTRY = `${SERVICE_NAME} ${PORT} ${ABSOLUTE_PATH} ${ABSOLUTE_PATH} ${HEALTH_URL} ${START_COMMAND}`;
 /** acgs-stop-all needs only `name port`; the rest of an entry is allowed so that start-all's list serves. */
 const STOP_ENTRY = `${SERVICE_NAME} ${PORT}( ${ABSOLUTE_PATH} ${ABSOLUTE_PATH} ${HEALTH_URL} ${START_COMMAND})?`;
-/** A Secrets Manager secret name (AWS's own pattern; `+ = . @` are inert inside single quotes). */
-const SECRET_NAME = '[A-Za-z0-9/_+=.@-]{1,512}';
+/**
+ * A Secrets Manager secret name: AWS's characters (`/ _ + = . @ -`, and `!` of the secrets RDS manages, `rds!db-...`),
+ * all inert inside single quotes, in segments separated by `/` or `.`: no empty, leading or `..` segment, so that no
+ * value reads as a path outside, and no leading `-`, so that none reads as an option. The length (AWS: at most 512) is the parameter's maxChars and the config's max.
+ */
+const SECRET_NAME = '[A-Za-z0-9_+=@!][A-Za-z0-9_+=@!-]*([./][A-Za-z0-9_+=@!-]+)*';
 const SECRET_ARN = `arn:aws[a-z-]{0,20}:secretsmanager:[a-z0-9-]{1,30}:[0-9]{12}:secret:${SECRET_NAME}`;
 /** The field of a JSON secret holding the value (`password`, `username`). */
-const SECRET_FIELD = '[A-Za-z0-9_.-]{1,64}';
+const SECRET_FIELD = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}';
 
 const anchored = (source: string) => `^${source}$`;
 
@@ -205,6 +209,6 @@ export const CONFIG_PATTERN_HINTS: Readonly<Record<keyof typeof CONFIG_PATTERNS,
   postgresName: 'must be a PostgreSQL name: letters, digits and _, not starting with a digit, at most 63 characters',
   s3Prefix: 'must be a key prefix ending in /, of segments of letters, digits and . _ - (not starting with .)',
   secretId:
-    'must be a Secrets Manager secret name (1-512 letters, digits and / _ + = . @ -) or a secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)',
-  secretField: 'must be a JSON field name of letters, digits and _ . -, at most 64 characters',
+    'must be a Secrets Manager secret name (letters, digits and _ + = @ ! -, in segments separated by / or ., at most 512 characters) or a secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)',
+  secretField: 'must be a JSON field name of letters, digits and _ . - (not starting with . or -), at most 64 characters',
 };

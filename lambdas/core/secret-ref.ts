@@ -8,7 +8,11 @@ import { SecretError } from './errors.ts';
  */
 export const secretRefSchema = z.strictObject({
   /** The secret's name (`acgs-1/postgres`) or ARN. */
-  id: z.string().regex(new RegExp(CONFIG_PATTERNS.secretId), CONFIG_PATTERN_HINTS.secretId),
+  id: z
+    .string()
+    .max(600)
+    .regex(new RegExp(CONFIG_PATTERNS.secretId), CONFIG_PATTERN_HINTS.secretId)
+    .refine((id) => id.startsWith('arn:') || id.length <= 512, 'must be at most 512 characters (a secret name)'),
   /**
    * The field holding the value when the secret is JSON, as RDS and the Secrets Manager rotation functions write it
    * (`{"username": ..., "password": ...}`). @default password (a secret that is not JSON is the value itself)

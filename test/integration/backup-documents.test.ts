@@ -138,6 +138,8 @@ function backupParameters(destination: string, overrides: Record<string, string>
     DatabaseName: PRODUCTION,
     DatabaseUser: cluster.user,
     PgpassFile: pgpass,
+    PasswordSecretId: '',
+    PasswordSecretField: '',
     Destination: destination,
     BackupId: nextBackupId(),
     MinSizeBytes: '1024',
@@ -158,6 +160,8 @@ function drillParameters(source: string, manifest: Manifest, overrides: Record<s
     DatabasePort: String(cluster.port),
     DatabaseUser: cluster.user,
     PgpassFile: pgpass,
+    PasswordSecretId: '',
+    PasswordSecretField: '',
     ScratchDatabase: SCRATCH,
     ProductionDatabase: PRODUCTION,
     PgBinDir: cluster.binDir,
@@ -746,6 +750,9 @@ describe('parameters derived from the fleet config', () => {
       DatabaseName: 'acgs_pgp_db',
       DatabaseUser: 'acgs_user',
       PgpassFile: '/etc/acgs-ops/pgpass',
+      // One host (a local directory): the pgpass file; the check's secret is for AWS.
+      PasswordSecretId: '',
+      PasswordSecretField: '',
       Destination: '/var/backups/acgs-pgp',
       BackupId: 'acgs_pgp_db-20261201T020000Z',
       MinSizeBytes: '1024',
@@ -758,6 +765,9 @@ describe('parameters derived from the fleet config', () => {
       Destination: 's3://acgs-backups/backups/acgs_pgp_db/',
       KmsKeyId: 'alias/acgs',
       TimeoutSeconds: '600',
+      // AWS (the stack's bucket): the host reads the secret the postgres check names.
+      PasswordSecretId: 'acgs-1/postgres',
+      PasswordSecretField: '',
     });
     for (const params of [local, s3])
       expect(validateParameters(documentOf('acgs-backup-database'), params)).toEqual([]);
@@ -776,6 +786,8 @@ describe('parameters derived from the fleet config', () => {
       DatabasePort: '5432',
       DatabaseUser: 'acgs_user',
       PgpassFile: '/etc/acgs-ops/pgpass',
+      PasswordSecretId: '',
+      PasswordSecretField: '',
       ScratchDatabase: 'acgs_restore_drill',
       ProductionDatabase: 'acgs_pgp_db',
       PgBinDir: '',
@@ -783,6 +795,7 @@ describe('parameters derived from the fleet config', () => {
       StartedAt: '',
     });
     expect(s3.StartedAt).toBe('2026-12-01T02:00:00Z');
+    expect(s3.PasswordSecretId).toBe('acgs-1/postgres');
     expect(s3.Source).toBe('s3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z.dump');
     for (const params of [local, s3]) expect(validateParameters(documentOf('acgs-restore-drill'), params)).toEqual([]);
   });
@@ -798,6 +811,15 @@ describe('parameters derived from the fleet config', () => {
     expect(() => backupCommandParameters({ ...config, backups: withoutPgpass }, { at })).toThrow(
       expect.objectContaining({ code: 'BACKUPS_NOT_CONFIGURED', message: expect.stringContaining('pgpassFile') }),
     );
+    // In AWS the check's secret serves without a pgpass file; with neither, the error names both fields.
+    expect(backupCommandParameters({ ...config, backups: withoutPgpass }, { at, bucket: 'b-1' })).toMatchObject({
+      PgpassFile: '',
+      PasswordSecretId: 'acgs-1/postgres',
+    });
+    const withoutSecret = config.checks.map((c) => (c.kind === 'postgres' ? { ...c, passwordSecret: undefined } : c));
+    expect(() =>
+      backupCommandParameters({ ...config, checks: withoutSecret, backups: withoutPgpass }, { at, bucket: 'b-1' }),
+    ).toThrow(/neither backups\.pgpassFile nor the passwordSecret of check "postgresql" is set/);
     expect(() => drillCommandParameters({ ...config, backups: withoutDrill }, manifest)).toThrow(/backups\.drill/);
     expect(() => backupCommandParameters({ ...config, backups: { ...backups, database: 'redis' } }, { at })).toThrow(
       NotFoundError,
@@ -878,7 +900,7 @@ describe('injection into the backup documents', () => {
         }
       }
     }
-    expect(checked).toBe(24 * 17);
+    expect(checked).toBe(28 * 17);
     expect(spawns).toBe(0);
     expect(existsSync(marker)).toBe(false);
   });
