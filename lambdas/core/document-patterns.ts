@@ -210,5 +210,6 @@ export const CONFIG_PATTERN_HINTS: Readonly<Record<keyof typeof CONFIG_PATTERNS,
   s3Prefix: 'must be a key prefix ending in /, of segments of letters, digits and . _ - (not starting with .)',
   secretId:
     'must be a Secrets Manager secret name (letters, digits and _ + = @ ! -, in segments separated by / or ., at most 512 characters) or a secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)',
-  secretField: 'must be a JSON field name of letters, digits and _ . - (not starting with . or -), at most 64 characters',
+  secretField:
+    'must be a JSON field name of letters, digits and _ . - (not starting with . or -), at most 64 characters',
 };
