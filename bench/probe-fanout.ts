@@ -5,10 +5,12 @@
  * With H hanging targets and concurrency c, hanging probes hold their slot for a full timeout, so a cycle takes
  * at least ceil(H / c) timeouts: one timeout per cycle needs c > H (plus room for the healthy probes to flow).
  */
+
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { LocalSecretSource } from '../lambdas/adapters/local/local-secret-source.ts';
 import type { Target } from '../lambdas/core/targets.ts';
 import { type Prober, systemClock } from '../lambdas/ports.ts';
 import { NetworkProber } from '../lambdas/probes/network-prober.ts';
@@ -83,7 +85,7 @@ export async function probeFanout(
       role: 'service',
       url: `http://127.0.0.1:${port}/health`,
     }));
-    const network = new NetworkProber();
+    const network = new NetworkProber(systemClock, new LocalSecretSource());
     let lastStart = 0;
     const prober: Prober = {
       probe: (target, probeOptions) => {

@@ -18,10 +18,12 @@
  * trial to trial): crashing at once after the previous resolution would always hit the same phase, since
  * resolutions happen on ticks, and skew every figure to one end of its window.
  */
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { LocalSecretSource } from '../lambdas/adapters/local/local-secret-source.ts';
 import { parseFleetConfig } from '../lambdas/core/config.ts';
 import type { Incident } from '../lambdas/core/incident.ts';
 import type { ProbeResult } from '../lambdas/core/probe-evaluation.ts';
@@ -33,7 +35,7 @@ import { planSimulatedFleet, type SimulatedFleetSpec } from '../lambdas/demo/fle
 import { crash, startFleet, stopFleet } from '../lambdas/demo/fleet-sim/processes.ts';
 import { LocalDaemon } from '../lambdas/local/daemon.ts';
 import { type LocalRuntime, openLocalRuntime } from '../lambdas/local/runtime.ts';
-import type { Notification, Notifier, ProbeOptions, Prober } from '../lambdas/ports.ts';
+import { type Notification, type Notifier, type ProbeOptions, type Prober, systemClock } from '../lambdas/ports.ts';
 import { NetworkProber } from '../lambdas/probes/network-prober.ts';
 
 export interface DrillSetup {
@@ -146,7 +148,7 @@ async function drillOne(
       write,
       notifier,
     });
-    const prober = new CycleWatch(new NetworkProber());
+    const prober = new CycleWatch(new NetworkProber(systemClock, new LocalSecretSource()));
     const daemon = new LocalDaemon(runtime, prober);
     cleanups.unshift(() => daemon.stop());
     await daemon.start();

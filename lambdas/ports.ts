@@ -8,6 +8,7 @@ import type { TargetState } from './core/health-state.ts';
 import type { Incident, TimelineEntry } from './core/incident.ts';
 import type { ProbeResult } from './core/probe-evaluation.ts';
 import type { RemediationAttempt } from './core/remediation.ts';
+import type { SecretRef } from './core/secret-ref.ts';
 import type { Target } from './core/targets.ts';
 
 export interface Clock {
@@ -204,4 +205,43 @@ export interface ObjectInfo extends ObjectSummary {
 
 export interface StoredObject extends ObjectInfo {
   readonly body: Uint8Array;
+}
+
+/**
+ * What a probe (or a channel) needs a secret for, with every place it may be kept: the adapter reads the one it
+ * serves. Names only, never a value.
+ */
+export interface SecretRequest {
+  /** What the secret is, for messages: `the password of check "postgres"`. */
+  readonly purpose: string;
+  /** One host: the environment variable holding it. */
+  readonly env?: string;
+  /** AWS: the Secrets Manager secret holding it. */
+  readonly secret?: SecretRef;
+  /** One host, PostgreSQL: the connection a pgpass entry is looked up for when `env` is absent or unset. */
+  readonly pgpass?: {
+    readonly host: string;
+    readonly port: number;
+    readonly database: string;
+    readonly user: string;
+  };
+}
+
+export interface SecretReadOptions {
+  /**
+   * Read the secret again rather than from the cache: the consumer's credentials were just refused (PostgreSQL
+   * SQLSTATE 28P01), so the secret may have been rotated since it was read. @default false
+   */
+  readonly fresh?: boolean;
+}
+
+/**
+ * Secrets the probes and channels need (Secrets Manager in AWS, read once per cold start; environment variables
+ * and the pgpass file on one host; a map in tests). Undefined when the request names no place this source reads, or
+ * that place holds nothing (an unset variable, no matching pgpass line). Throws SecretError when the place exists
+ * but cannot be read (access denied, a pgpass file others can read, a JSON secret without the field); the message
+ * names the place, never the value.
+ */
+export interface SecretSource {
+  get(request: SecretRequest, options?: SecretReadOptions): Promise<string | undefined>;
 }

@@ -42,6 +42,13 @@ import { ControlTable } from './constructs/state.ts';
 import { assertReachableFromAws } from './probe-reachability.ts';
 import { logRetention } from './retention.ts';
 import { clamp, schedulePeriodSeconds } from './schedule-period.ts';
+import {
+  assertAwsSecrets,
+  backupHostSecrets,
+  grantSecretReads,
+  probeSecrets,
+  secretReadStatements,
+} from './secrets.ts';
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -109,6 +116,7 @@ export class ControlPlaneStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     if (!props.emulatedFleet) assertReachableFromAws(config);
+    assertAwsSecrets(config);
     const projectRoot = props.projectRoot ?? REPOSITORY_ROOT;
     const retention = logRetention(config.aws.retentionDays);
     const serviceName = controlPlaneServiceName(config.fleet.name);
@@ -221,6 +229,8 @@ export class ControlPlaneStack extends Stack {
     // Lambda reads the outcome from the status event itself, so it gets no SSM permission at all.
     const serviceDocuments = [RESTART_DOCUMENT];
     this.grantSendCommand(probe, this.runbooks.documentArns(serviceDocuments), config.aws.fleetTag);
+    // The database passwords, read from Secrets Manager at the probe's cold start (never in its environment).
+    grantSecretReads(probe.role, probeSecrets(config), this);
 
     // Restart outcomes, and the backup's: a backup that fails on the host (an unwritable bucket) may publish nothing
     // for the monitor to read, so its status event opens the incident. The drill is not routed: the backups Lambda
@@ -416,6 +426,8 @@ export class ControlPlaneStack extends Stack {
           actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
           resources: [commandOutput.logGroupArn],
         }),
+        // The backup and drill documents read the database password from its secret on the host.
+        ...secretReadStatements(backupHostSecrets(config), this),
       ],
     });
     Validations.of(hostAccess).acknowledge({

@@ -1,3 +1,4 @@
+import { LocalSecretSource } from '../adapters/local/local-secret-source.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
 import { formatDuration } from '../core/duration.ts';
 import { EXIT_CODE, type HealthSummary, type ProbeResult, summarizeHealth } from '../core/probe-evaluation.ts';
@@ -34,7 +35,7 @@ export const healthCommand: CliCommand = {
       json: { type: 'boolean', default: false },
     });
     const config = await loadFleetConfig(options.config);
-    const report = await checkHealth(config, new NetworkProber(context.clock), context.clock);
+    const report = await checkHealth(config, new NetworkProber(context.clock, new LocalSecretSource()), context.clock);
     context.stdout(options.json ? formatJson(healthJson(report)) : renderHealth(report));
     return EXIT_CODE[report.summary.overall];
   },

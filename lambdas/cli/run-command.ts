@@ -1,3 +1,4 @@
+import { LocalSecretSource } from '../adapters/local/local-secret-source.ts';
 import { LocalDaemon } from '../local/daemon.ts';
 import { acquireDaemonLock, type DaemonLock } from '../local/daemon-lock.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
@@ -30,7 +31,7 @@ export const runCommand: CliCommand = {
       runtime.close();
       throw error;
     }
-    const daemon = new LocalDaemon(runtime, new NetworkProber(context.clock));
+    const daemon = new LocalDaemon(runtime, new NetworkProber(context.clock, new LocalSecretSource()));
     context.stderr(
       `acgs-ops run: ${config.fleet.name}, ${runtime.ctx.targets.length} targets, state in ${runtime.stateDir}; Ctrl-C stops\n`,
     );

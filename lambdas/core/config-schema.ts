@@ -4,6 +4,7 @@ import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './documen
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
 import { SEVERITIES, type Severity, SIGNALS, type Signal } from './fleet-constants.ts';
 import { SCHEDULE_NAMES, type Schedule, scheduleProblem } from './schedules.ts';
+import { secretRefSchema } from './secret-ref.ts';
 import { encodeServiceList, SERVICE_LIST_MAX_CHARS, serviceCommandSpec } from './service-list.ts';
 
 /**
@@ -102,11 +103,16 @@ const postgresCheck = z.strictObject({
   port: port.default(5432),
   database: postgresName,
   user: postgresName,
-  /** Name of the environment variable (or secret) holding the password; never the password itself. */
+  /**
+   * On one host: the environment variable holding the password; without it (or when it is unset), the pgpass file
+   * (PGPASSFILE or ~/.pgpass), as libpq reads it. Never the password itself.
+   */
   passwordEnv: z
     .string()
     .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
     .optional(),
+  /** In AWS: the Secrets Manager secret holding the password (the probe Lambda and the backup host read it). */
+  passwordSecret: secretRefSchema.optional(),
   query: z.string().min(1).default('SELECT 1'),
 });
 

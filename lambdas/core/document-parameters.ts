@@ -187,6 +187,8 @@ export const BACKUP_DOCUMENT_PARAMETERS = {
     'DatabaseName',
     'DatabaseUser',
     'PgpassFile',
+    'PasswordSecretId',
+    'PasswordSecretField',
     'Destination',
     'BackupId',
     'MinSizeBytes',
@@ -203,6 +205,8 @@ export const BACKUP_DOCUMENT_PARAMETERS = {
     'DatabasePort',
     'DatabaseUser',
     'PgpassFile',
+    'PasswordSecretId',
+    'PasswordSecretField',
     'ScratchDatabase',
     'ProductionDatabase',
     'PgBinDir',
@@ -268,13 +272,14 @@ export function backupId(database: string, at: Date): string {
 
 /**
  * The parameter map of `acgs-backup-database` for the database named by `backups.database`.
- * @throws ControlPlaneError `BACKUPS_NOT_CONFIGURED` without a `backups` section or a `backups.pgpassFile`.
+ * @throws ControlPlaneError `BACKUPS_NOT_CONFIGURED` without a `backups` section, or without a way to the password
+ * (`backups.pgpassFile`, or in AWS the database check's `passwordSecret`).
  * @throws NotFoundError when `backups.database` names no postgres check.
  */
 export function backupCommandParameters(config: FleetConfig, options: BackupCommandOptions): Record<string, string> {
-  const { backups, database, pgpassFile } = backupTarget(config);
+  const { backups, database } = backupTarget(config, options);
   const all: Record<string, string> = {
-    ...connectionParameters(database, pgpassFile, options),
+    ...connectionParameters(database, backups, options),
     DatabaseName: database.database,
     Destination: options.bucket === undefined ? localBackupDirectory(backups) : s3BackupPrefix(backups, options.bucket),
     BackupId: backupId(database.database, options.at),
@@ -288,7 +293,7 @@ export function backupCommandParameters(config: FleetConfig, options: BackupComm
 /**
  * The parameter map of `acgs-restore-drill` for one published backup, restored into `backups.drill.scratchDatabase`
  * on the database's own server.
- * @throws ControlPlaneError `BACKUPS_NOT_CONFIGURED` without `backups`, `backups.pgpassFile` or `backups.drill`.
+ * @throws ControlPlaneError `BACKUPS_NOT_CONFIGURED` without `backups`, `backups.drill`, or a way to the password.
  * @throws NotFoundError when `backups.database` names no postgres check.
  */
 export function drillCommandParameters(
@@ -296,14 +301,14 @@ export function drillCommandParameters(
   manifest: DrillManifestFields,
   options: DrillCommandOptions = {},
 ): Record<string, string> {
-  const { backups, database, pgpassFile } = backupTarget(config);
+  const { backups, database } = backupTarget(config, options);
   if (!backups.drill)
     throw new ControlPlaneError(
       'BACKUPS_NOT_CONFIGURED',
       'backups.drill is not set: no scratch database to restore into',
     );
   const all: Record<string, string> = {
-    ...connectionParameters(database, pgpassFile, options),
+    ...connectionParameters(database, backups, options),
     Source:
       options.bucket === undefined
         ? `${localBackupDirectory(backups)}/${manifest.dumpKey}`
@@ -326,31 +331,47 @@ export function drillCommandParameters(
 
 type PostgresCheck = Extract<FleetConfig['checks'][number], { kind: 'postgres' }>;
 
-function backupTarget(config: FleetConfig): { backups: BackupConfig; database: PostgresCheck; pgpassFile: string } {
+function backupTarget(
+  config: FleetConfig,
+  options: { readonly bucket?: string },
+): { backups: BackupConfig; database: PostgresCheck } {
   const { backups } = config;
   if (!backups)
     throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', `fleet ${config.fleet.name} has no backups section`);
   const database = config.checks.find((c) => c.name === backups.database);
   if (database?.kind !== 'postgres')
     throw new NotFoundError(`postgres check "${backups.database}" (backups.database) in fleet ${config.fleet.name}`);
-  if (backups.pgpassFile === undefined)
+  if (backups.pgpassFile === undefined && passwordSecretOf(database, options) === undefined)
     throw new ControlPlaneError(
       'BACKUPS_NOT_CONFIGURED',
-      'backups.pgpassFile is not set: the backup documents read the password from a pgpass file only',
+      options.bucket === undefined
+        ? 'backups.pgpassFile is not set: on one host the backup documents read the password from a pgpass file'
+        : `neither backups.pgpassFile nor the passwordSecret of check "${database.name}" is set: the backup host has no way to the password`,
     );
-  return { backups, database, pgpassFile: backups.pgpassFile };
+  return { backups, database };
+}
+
+/**
+ * The secret the backup host reads the password from: the database check's `passwordSecret`, in AWS (backups go to
+ * the stack's bucket); on one host (a local directory) the pgpass file serves, and no AWS call is made.
+ */
+function passwordSecretOf(database: PostgresCheck, options: { readonly bucket?: string }) {
+  return options.bucket === undefined ? undefined : database.passwordSecret;
 }
 
 function connectionParameters(
   database: PostgresCheck,
-  pgpassFile: string,
-  options: { readonly pgBinDir?: string; readonly timeoutSeconds?: number },
+  backups: BackupConfig,
+  options: { readonly bucket?: string; readonly pgBinDir?: string; readonly timeoutSeconds?: number },
 ): Record<string, string> {
+  const secret = passwordSecretOf(database, options);
   return {
     DatabaseHost: clientHost(database.host),
     DatabasePort: String(database.port),
     DatabaseUser: database.user,
-    PgpassFile: pgpassFile,
+    PgpassFile: backups.pgpassFile ?? '',
+    PasswordSecretId: secret?.id ?? '',
+    PasswordSecretField: secret?.field ?? '',
     PgBinDir: options.pgBinDir ?? '',
     TimeoutSeconds: String(options.timeoutSeconds ?? DEFAULT_BACKUP_TIMEOUT_SECONDS),
   };

@@ -44,6 +44,15 @@ const S3_SEGMENT = '[A-Za-z0-9_][A-Za-z0-9._-]*';
 const SERVICE_ENTRY = `${SERVICE_NAME} ${PORT} ${ABSOLUTE_PATH} ${ABSOLUTE_PATH} ${HEALTH_URL} ${START_COMMAND}`;
 /** acgs-stop-all needs only `name port`; the rest of an entry is allowed so that start-all's list serves. */
 const STOP_ENTRY = `${SERVICE_NAME} ${PORT}( ${ABSOLUTE_PATH} ${ABSOLUTE_PATH} ${HEALTH_URL} ${START_COMMAND})?`;
+/**
+ * A Secrets Manager secret name: AWS's characters (`/ _ + = . @ -`, and `!` of the secrets RDS manages, `rds!db-...`),
+ * all inert inside single quotes, in segments separated by `/` or `.`: no empty, leading or `..` segment, so that no
+ * value reads as a path outside, and no leading `-`, so that none reads as an option. The length (AWS: at most 512) is the parameter's maxChars and the config's max.
+ */
+const SECRET_NAME = '[A-Za-z0-9_+=@!][A-Za-z0-9_+=@!-]*([./][A-Za-z0-9_+=@!-]+)*';
+const SECRET_ARN = `arn:aws[a-z-]{0,20}:secretsmanager:[a-z0-9-]{1,30}:[0-9]{12}:secret:${SECRET_NAME}`;
+/** The field of a JSON secret holding the value (`password`, `username`). */
+const SECRET_FIELD = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}';
 
 const anchored = (source: string) => `^${source}$`;
 
@@ -88,6 +97,10 @@ export const DOCUMENT_PATTERNS = {
   ),
   /** When the control plane started a backup or drill, UTC to the second; empty: the host's clock. */
   optionalInstant: anchored('([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?'),
+  /** A Secrets Manager secret (name or ARN) holding the database password; empty: the pgpass file. */
+  optionalSecretId: anchored(`(${SECRET_NAME}|${SECRET_ARN})?`),
+  /** The field of a JSON secret holding the password; empty: the whole secret is the password. */
+  optionalSecretField: anchored(`(${SECRET_FIELD})?`),
 } as const;
 
 export type DocumentValueKind = keyof typeof DOCUMENT_PATTERNS;
@@ -106,7 +119,9 @@ const DATABASE = {
   DatabaseHost: 'address',
   DatabasePort: 'port',
   DatabaseUser: 'postgresName',
-  PgpassFile: 'path',
+  PgpassFile: 'optionalPath',
+  PasswordSecretId: 'optionalSecretId',
+  PasswordSecretField: 'optionalSecretField',
   PgBinDir: 'optionalPath',
   TimeoutSeconds: 'timeoutSeconds',
 } as const;
@@ -178,6 +193,9 @@ export const CONFIG_PATTERNS = {
   postgresName: DOCUMENT_PATTERNS.postgresName,
   /** `backups.s3Prefix`: key segments, each ending in `/`. */
   s3Prefix: anchored(`(${S3_SEGMENT}/)+`),
+  /** A check's `passwordSecret.id`: a Secrets Manager secret name or ARN. */
+  secretId: anchored(`(${SECRET_NAME}|${SECRET_ARN})`),
+  secretField: anchored(SECRET_FIELD),
 } as const;
 
 /** The largest `backups.minSizeBytes` the backup document takes (its byteCount pattern: up to 12 digits). */
@@ -197,4 +215,8 @@ export const CONFIG_PATTERN_HINTS: Readonly<Record<keyof typeof CONFIG_PATTERNS,
     'must be a program and its arguments separated by single spaces, in letters, digits and . _ / : = @ % + - (no quotes, commas or shell syntax: wrap anything else in a script)',
   postgresName: 'must be a PostgreSQL name: letters, digits and _, not starting with a digit, at most 63 characters',
   s3Prefix: 'must be a key prefix ending in /, of segments of letters, digits and . _ - (not starting with .)',
+  secretId:
+    'must be a Secrets Manager secret name (letters, digits and _ + = @ ! -, in segments separated by / or ., at most 512 characters) or a secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)',
+  secretField:
+    'must be a JSON field name of letters, digits and _ . - (not starting with . or -), at most 64 characters',
 };

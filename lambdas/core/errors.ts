@@ -32,6 +32,13 @@ export class NotFoundError extends ControlPlaneError {
   }
 }
 
+/** A secret's place (a Secrets Manager secret, a pgpass file) exists but cannot be read; the message never holds the value. */
+export class SecretError extends ControlPlaneError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SECRET', message, options);
+  }
+}
+
 /**
  * The state cannot be opened: the directory is read-only, the file is empty, corrupt or not control-plane state.
  * The operator must fix the file or point elsewhere; the CLI maps it to exit code 74 (EX_IOERR).

@@ -1,4 +1,5 @@
 import type { CheckConfig, FleetConfig, Signal } from './config-schema.ts';
+import type { SecretRef } from './secret-ref.ts';
 
 /**
  * A probe target: one thing the probe cycle checks. Derived from the config, never stored.
@@ -34,6 +35,7 @@ export interface PostgresTarget extends TargetBase {
   readonly database: string;
   readonly user: string;
   readonly passwordEnv?: string;
+  readonly passwordSecret?: SecretRef;
   readonly query: string;
 }
 export interface RedisTarget extends TargetBase {
@@ -110,6 +112,7 @@ function checkTarget(check: CheckConfig, config: FleetConfig): Target {
         user: check.user,
         query: check.query,
         ...(check.passwordEnv ? { passwordEnv: check.passwordEnv } : {}),
+        ...(check.passwordSecret ? { passwordSecret: check.passwordSecret } : {}),
       };
     case 'prometheus': {
       const host = new URL(check.url).hostname;

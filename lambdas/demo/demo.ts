@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { LocalSecretSource } from '../adapters/local/local-secret-source.ts';
 import { parseFleetConfig } from '../core/config.ts';
 import { formatDuration } from '../core/duration.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -12,6 +13,7 @@ import { describeEntry } from '../core/timeline-wording.ts';
 import { LocalDaemon } from '../local/daemon.ts';
 import { type PostgresCluster, startPostgresCluster } from '../local/postgres-cluster.ts';
 import { type LocalRuntime, openLocalRuntime } from '../local/runtime.ts';
+import { systemClock } from '../ports.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
 import { monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
 import { acknowledgeIncident } from '../use-cases/operator-actions.ts';
@@ -141,7 +143,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       write: options.verbose === false ? () => {} : (text) => write(indent(text)),
       ...(pg ? { pgBinDir: pg.binDir } : {}),
     });
-    const daemon = new LocalDaemon(runtime, new NetworkProber(undefined, env));
+    const daemon = new LocalDaemon(runtime, new NetworkProber(systemClock, new LocalSecretSource(env)));
     cleanups.unshift(() => daemon.stop());
     await daemon.start();
     const until = waiter(runtime, signal);

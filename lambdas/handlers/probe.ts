@@ -1,5 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { SecretsManagerSecretSource } from '../adapters/aws/secrets-manager-secret-source.ts';
 import { SEVERITIES } from '../core/fleet-constants.ts';
 import { PROBE_RESULT_LOG } from '../core/metrics.ts';
 import type { Prober } from '../ports.ts';
@@ -10,8 +12,17 @@ import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS as M } from './aws-r
 import { lazyHandler } from './lazy-handler.ts';
 import { withPowertools } from './middleware.ts';
 
+/**
+ * The probers of the probe Lambda: passwords come from the Secrets Manager secrets the baked config names (read once
+ * per cold start), never from the function's environment.
+ */
+export function awsProber(runtime: AwsRuntime): Prober {
+  const client = runtime.tracer.captureAWSv3Client(new SecretsManagerClient({}));
+  return new NetworkProber(runtime.ctx.clock, new SecretsManagerSecretSource(client));
+}
+
 /** Scheduled probe cycle: probe, fold health, reconcile incidents, page, send restarts; emit the heartbeat. */
-export function createProbeHandler(runtime: AwsRuntime, prober: Prober = new NetworkProber(runtime.ctx.clock)) {
+export function createProbeHandler(runtime: AwsRuntime, prober: Prober = awsProber(runtime)) {
   const { ctx, metrics, logger } = runtime;
   return withPowertools(runtime, async (_event: unknown, context: Context) => {
     // One cycle at a time across Lambda instances: a cycle that starts while the last one still runs does nothing.

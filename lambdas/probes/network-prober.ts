@@ -1,6 +1,6 @@
 import type { ProbeResult } from '../core/probe-evaluation.ts';
 import type { Target } from '../core/targets.ts';
-import { type Clock, type ProbeOptions, type Prober, systemClock } from '../ports.ts';
+import type { Clock, ProbeOptions, Prober, SecretSource } from '../ports.ts';
 import { runWithDeadline } from './deadline.ts';
 import { probeHttp } from './http-prober.ts';
 import { describeNetworkError, hostPort } from './network-errors.ts';
@@ -17,12 +17,15 @@ import { probeTcp } from './tcp-prober.ts';
  */
 export class NetworkProber implements Prober {
   readonly #clock: Clock;
-  readonly #env: Readonly<Record<string, string | undefined>>;
+  readonly #secrets: SecretSource;
 
-  /** `env` holds the secrets the config names (database passwords); read once here, never from the config. */
-  constructor(clock: Clock = systemClock, env: Readonly<Record<string, string | undefined>> = process.env) {
+  /**
+   * `secrets` gives the passwords the config names (Secrets Manager in AWS; the environment variables and the pgpass
+   * file on one host); the config never holds them.
+   */
+  constructor(clock: Clock, secrets: SecretSource) {
     this.#clock = clock;
-    this.#env = env;
+    this.#secrets = secrets;
   }
 
   async probe(target: Target, options: ProbeOptions): Promise<ProbeResult> {
@@ -30,7 +33,7 @@ export class NetworkProber implements Prober {
     const elapsed = startStopwatch();
     const outcome = await runWithDeadline<ProbeOutcome>(
       (signal) =>
-        probeByKind(target, { slowAfterMs: options.slowAfterMs, timeoutMs: options.timeoutMs, signal }, this.#env),
+        probeByKind(target, { slowAfterMs: options.slowAfterMs, timeoutMs: options.timeoutMs, signal }, this.#secrets),
       options.timeoutMs,
       {
         onTimeout: () => timedOut(options.timeoutMs),
@@ -46,11 +49,7 @@ export class NetworkProber implements Prober {
   }
 }
 
-function probeByKind(
-  target: Target,
-  request: ProbeRequest,
-  env: Readonly<Record<string, string | undefined>>,
-): Promise<ProbeOutcome> {
+function probeByKind(target: Target, request: ProbeRequest, secrets: SecretSource): Promise<ProbeOutcome> {
   switch (target.kind) {
     case 'http':
       return probeHttp(target, request);
@@ -59,7 +58,7 @@ function probeByKind(
     case 'redis':
       return probeRedis(target, request);
     case 'postgres':
-      return probePostgres(target, request, env);
+      return probePostgres(target, request, secrets);
     case 'prometheus':
       return probePrometheus(target, request);
   }

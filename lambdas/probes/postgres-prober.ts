@@ -3,21 +3,65 @@ import { Client, DatabaseError } from 'pg';
 import { errorMessage } from '../core/errors.ts';
 import type { ProbeReason } from '../core/probe-evaluation.ts';
 import type { PostgresTarget } from '../core/targets.ts';
+import type { SecretRequest, SecretSource } from '../ports.ts';
 import { hostPort } from './network-errors.ts';
 import { judgeLatency, type ProbeOutcome, type ProbeRequest, startStopwatch } from './probe-outcome.ts';
+
+/** The server refused the credentials: wrong password (28P01) or no such role / not allowed (28000). */
+const AUTHENTICATION_FAILED = new Set(['28P01', '28000']);
 
 /**
  * Runs the target's query on a fresh connection. The socket is ours (created with the abort signal), so an abort
  * destroys it whatever phase pg is in: TCP connect, startup, authentication or a stuck query.
- * The password comes from the environment variable the config names; the config never holds it.
+ * The password comes from the secret source (Secrets Manager in AWS; the environment variable or the pgpass file on
+ * one host); the config never holds it. When the server refuses the credentials, the password is read once more
+ * (fresh: it may have been rotated since it was cached) and, if it changed, the connection is tried once more.
+ * No detail this returns holds the password.
  */
 export async function probePostgres(
   target: PostgresTarget,
   request: ProbeRequest,
-  env: Readonly<Record<string, string | undefined>>,
+  secrets: SecretSource,
 ): Promise<ProbeOutcome> {
-  const password = target.passwordEnv === undefined ? undefined : env[target.passwordEnv];
   const elapsed = startStopwatch();
+  const secret = passwordRequest(target);
+  let password: string | undefined;
+  try {
+    password = await secrets.get(secret);
+  } catch (error) {
+    return { status: 'unhealthy', reason: 'error', detail: noPassword(target, error), latencyMs: elapsed() };
+  }
+  let outcome = await connectAndQuery(target, request, password, elapsed);
+  if (!('authFailed' in outcome) || password === undefined) return settle(outcome, target, password, elapsed);
+  let fresh: string | undefined;
+  try {
+    fresh = await secrets.get(secret, { fresh: true });
+  } catch (error) {
+    return { status: 'unhealthy', reason: 'error', detail: noPassword(target, error), latencyMs: elapsed() };
+  }
+  if (fresh === undefined || fresh === password) return settle(outcome, target, password, elapsed);
+  outcome = await connectAndQuery(target, request, fresh, elapsed);
+  return settle(outcome, target, fresh, elapsed);
+}
+
+/** Where the target's password is kept, by every means the config names. */
+export function passwordRequest(target: PostgresTarget): SecretRequest {
+  return {
+    purpose: `the password of check "${target.name}" (${target.user}@${target.database})`,
+    ...(target.passwordEnv === undefined ? {} : { env: target.passwordEnv }),
+    ...(target.passwordSecret === undefined ? {} : { secret: target.passwordSecret }),
+    pgpass: { host: target.host, port: target.port, database: target.database, user: target.user },
+  };
+}
+
+type Attempt = ProbeOutcome | { readonly authFailed: DatabaseError } | { readonly thrown: unknown };
+
+async function connectAndQuery(
+  target: PostgresTarget,
+  request: ProbeRequest,
+  password: string | undefined,
+  elapsed: () => number,
+): Promise<Attempt> {
   const socket = new net.Socket({ signal: request.signal });
   const client = new Client({
     host: target.host,
@@ -45,10 +89,22 @@ export async function probePostgres(
     );
   } catch (error) {
     socket.destroy();
-    const failure = describePostgresError(error, target, password);
-    if (failure === undefined) throw error;
-    return { status: 'unhealthy', ...failure, latencyMs: elapsed() };
+    if (error instanceof DatabaseError && AUTHENTICATION_FAILED.has(error.code ?? '')) return { authFailed: error };
+    return { thrown: error };
   }
+}
+
+function settle(
+  attempt: Attempt,
+  target: PostgresTarget,
+  password: string | undefined,
+  elapsed: () => number,
+): ProbeOutcome {
+  if ('status' in attempt) return attempt;
+  const error = 'authFailed' in attempt ? attempt.authFailed : attempt.thrown;
+  const failure = describePostgresError(error, target, password);
+  if (failure === undefined) throw error;
+  return { status: 'unhealthy', ...failure, latencyMs: elapsed() };
 }
 
 /** Server-side answers (SQLSTATE) and client-side authentication problems; network errors are left to the caller. */
@@ -65,7 +121,7 @@ function describePostgresError(
       case '28000':
         return {
           reason: 'query',
-          detail: `authentication as "${target.user}" failed on ${endpoint}: ${error.message}${missingPassword(target, password)}`,
+          detail: `authentication as "${target.user}" failed on ${endpoint}: ${error.message}${passwordSource(target, password)}`,
         };
       case '3D000':
         return { reason: 'query', detail: `${endpoint} has no database "${target.database}" (${error.message})` };
@@ -83,15 +139,22 @@ function describePostgresError(
   if (password === undefined && /password/i.test(errorMessage(error))) {
     return {
       reason: 'query',
-      detail: `${endpoint} requires a password for "${target.user}"${missingPassword(target, password)}`,
+      detail: `${endpoint} requires a password for "${target.user}"${passwordSource(target, password)}`,
     };
   }
   return undefined;
 }
 
-function missingPassword(target: PostgresTarget, password: string | undefined): string {
+/** Where the password was looked for, when none was found (nothing when there was one). */
+function passwordSource(target: PostgresTarget, password: string | undefined): string {
   if (password !== undefined) return '';
-  return target.passwordEnv === undefined
-    ? ' (the check names no passwordEnv)'
-    : ` (environment variable ${target.passwordEnv} is not set)`;
+  if (target.passwordEnv !== undefined)
+    return ` (environment variable ${target.passwordEnv} is not set, and no pgpass entry matches)`;
+  if (target.passwordSecret !== undefined)
+    return ` (no pgpass entry matches; secret ${target.passwordSecret.id} is read in AWS only)`;
+  return ' (the check names no passwordEnv or passwordSecret, and no pgpass entry matches)';
+}
+
+function noPassword(target: PostgresTarget, error: unknown): string {
+  return `cannot get the password for "${target.user}" on ${hostPort(target.host, target.port)}: ${errorMessage(error)}`;
 }

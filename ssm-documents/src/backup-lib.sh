@@ -1,6 +1,6 @@
 # ---- backup-lib begin: in acgs-backup-database and acgs-restore-drill (ssm-documents/src/backup-lib.sh) ----
-# Uses the document's DEADLINE_US, TIMEOUT_SECONDS, WORK_DIR and PG_BIN_DIR, and its fail, content_error and
-# fail_content.
+# Uses the document's DEADLINE_US, TIMEOUT_SECONDS, WORK_DIR, PG_BIN_DIR, PGPASS_FILE, PASSWORD_SECRET_ID,
+# PASSWORD_SECRET_FIELD and AWS, and its fail, content_error and fail_content.
 
 # Seconds left of TimeoutSeconds (at least 1): every long step runs under `timeout` with what is left of the budget.
 seconds_left() {
@@ -44,5 +44,67 @@ pg_tool() {
   else
     command -v -- "$1" || true
   fi
+}
+
+# The database password when PasswordSecretId names a Secrets Manager secret; empty: libpq reads the pgpass file.
+# Kept in this shell variable only: never exported, printed, traced or written to a file; with_password hands it to
+# one PostgreSQL tool at a time, in that tool's environment.
+DB_PASSWORD=''
+
+# Where the password comes from: the secret (read here with the AWS CLI), else the pgpass file. The password is never
+# a parameter and never comes from the environment this document runs in.
+use_password_source() {
+  if [[ -z "$PASSWORD_SECRET_ID" ]]; then
+    [[ -n "$PGPASS_FILE" ]] || fail 'neither PasswordSecretId nor PgpassFile is set: no way to get the database password'
+    [[ -f "$PGPASS_FILE" && -r "$PGPASS_FILE" ]] ||
+      fail "cannot read the pgpass file $PGPASS_FILE (the password is read from it, PasswordSecretId is empty)"
+    return 0
+  fi
+  if [[ -z "$AWS" ]]; then AWS="$(command -v aws || true)"; fi
+  [[ -n "$AWS" ]] || fail "the AWS CLI (aws) is not installed: cannot read the password from secret $PASSWORD_SECRET_ID"
+  local raw rc=0
+  raw="$(timeout 60 "$AWS" secretsmanager get-secret-value --secret-id "$PASSWORD_SECRET_ID" \
+    --query SecretString --output text 2>"$WORK_DIR/stderr")" || rc=$?
+  ((rc == 0)) || fail "cannot read the password from secret $PASSWORD_SECRET_ID (exit $rc): $(one_line "$WORK_DIR/stderr")"
+  if [[ "$raw" != '{'* && -z "$PASSWORD_SECRET_FIELD" ]]; then
+    DB_PASSWORD="$raw"
+  else
+    # A JSON secret (RDS and rotation write {"username": ..., "password": ...}): the field, by python3's JSON parser.
+    command -v python3 >/dev/null ||
+      fail "python3 is needed to read field ${PASSWORD_SECRET_FIELD:-password} of the JSON secret $PASSWORD_SECRET_ID"
+    DB_PASSWORD="$(printf '%s' "$raw" | python3 -c '
+import json, sys
+field = sys.argv[1]
+text = sys.stdin.read()
+try:
+    value = json.loads(text)
+except ValueError:
+    value = None
+if not isinstance(value, dict):
+    if field == "":
+        sys.stdout.write(text)
+        sys.exit(0)
+    sys.exit(4)
+found = value.get(field or "password")
+if not isinstance(found, str) or found == "":
+    sys.exit(5)
+sys.stdout.write(found)
+' "$PASSWORD_SECRET_FIELD")" || rc=$?
+    case "$rc" in
+      0) ;;
+      4) fail "secret $PASSWORD_SECRET_ID is not a JSON object, but PasswordSecretField names field $PASSWORD_SECRET_FIELD" ;;
+      5) fail "secret $PASSWORD_SECRET_ID is JSON without a non-empty string field ${PASSWORD_SECRET_FIELD:-password}" ;;
+      *) fail "cannot read field ${PASSWORD_SECRET_FIELD:-password} of secret $PASSWORD_SECRET_ID (python3 exit $rc)" ;;
+    esac
+  fi
+  raw=''
+  [[ -n "$DB_PASSWORD" ]] || fail "secret $PASSWORD_SECRET_ID holds an empty password"
+  say "the database password comes from secret $PASSWORD_SECRET_ID"
+}
+
+# with_password COMMAND...: runs COMMAND (run_step, or a tool) with PGPASSWORD in its environment alone when the
+# password came from the secret; as it is otherwise (libpq reads PGPASSFILE).
+with_password() {
+  if [[ -n "$DB_PASSWORD" ]]; then PGPASSWORD="$DB_PASSWORD" "$@"; else "$@"; fi
 }
 # ---- backup-lib end ----

@@ -813,6 +813,7 @@ describe('backup host access', () => {
         Action: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
         Resource: expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/^CommandOutput/), 'Arn'] }),
       },
+      { Sid: 'ReadDatabaseSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN },
     ]);
     expect(fleet.template.toJSON().Outputs.BackupHostAccessPolicyArn.Value).toEqual(ref(policy));
   });
@@ -937,6 +938,51 @@ describe('fleet host access', () => {
   it('grants no parameter read, no SendCommand and no secret until a secret is granted to the hosts', () => {
     const actions = props(fleet.stack.fleetHostAccess).PolicyDocument.Statement.flatMap((s: Json) => [s.Action].flat());
     expect(actions.filter((a: string) => /^ssm:(GetParameter|SendCommand)|^secretsmanager:|^kms:/.test(a))).toEqual([]);
+  });
+});
+
+/** The secret config/acgs-1.yaml names for its postgres check, as the stack grants it: that name, any 6-char suffix. */
+const SECRET_ARN = {
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':secretsmanager:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      ':secret:acgs-1/postgres-??????',
+    ],
+  ],
+};
+
+describe('database secrets', () => {
+  it('lets the probe (and the database host, above) read exactly the secret the postgres check names; no other Lambda', () => {
+    const readers = statements().filter(({ statement }) =>
+      actionsOf(statement).includes('secretsmanager:GetSecretValue'),
+    );
+    const hostPolicy = fleet.stack.backupHostAccess;
+    if (!hostPolicy) throw new Error('no BackupHostAccess policy');
+    expect(readers.map(({ policy }) => policy).sort()).toEqual(
+      [defaultPolicyOf(fleet.stack.functions.probe), logicalId(hostPolicy)].sort(),
+    );
+    for (const { statement } of readers)
+      expect(statement).toEqual({
+        Sid: 'ReadDatabaseSecrets',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: SECRET_ARN,
+      });
+  });
+
+  it('puts no secret value and no password variable in any Lambda environment', () => {
+    const environments = Object.values(resourcesOfType(fleet.template, 'AWS::Lambda::Function')).map(
+      (f) => f.Properties?.Environment?.Variables ?? {},
+    );
+    for (const variables of environments) {
+      expect(Object.keys(variables).filter((k) => /PASSWORD|SECRET|TOKEN/i.test(k))).toEqual([]);
+    }
   });
 });
 

@@ -37,6 +37,30 @@ describe('a stack synthesized from another fleet config', () => {
     fleet.template.resourceCountIs('AWS::Scheduler::Schedule', 2);
   });
 
+  it('lets the probe read the secret given by its full ARN as is, and decrypt it with the named key through Secrets Manager only', () => {
+    const policy = Object.values(fleet.resources).find(
+      (r: Json) =>
+        r.Type === 'AWS::IAM::Policy' &&
+        JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: logicalId(fleet.stack.functions.probe.role) }]),
+    ) as Json;
+    const statements = policy.Properties.PolicyDocument.Statement as Json[];
+    const secret = fleet.config.checks.find((c) => c.kind === 'postgres')?.passwordSecret;
+    expect(statements.filter((s) => ['ReadDatabaseSecrets', 'DecryptDatabaseSecrets'].includes(s.Sid))).toEqual([
+      { Sid: 'ReadDatabaseSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secret?.id },
+      {
+        Sid: 'DecryptDatabaseSecrets',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: secret?.kmsKeyArn,
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+          },
+        },
+      },
+    ]);
+  });
+
   it('has no backups section, so it gets no backups Lambda, backup schedules, backup host policy or host parameter', () => {
     expect(fleet.config.backups).toBeUndefined();
     // The config declares backup schedules; without a backups section they have nothing to run.

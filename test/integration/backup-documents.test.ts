@@ -105,6 +105,8 @@ function backupParameters(destination: string, overrides: Record<string, string>
     DatabaseName: PRODUCTION,
     DatabaseUser: pg.cluster.user,
     PgpassFile: pgpass,
+    PasswordSecretId: '',
+    PasswordSecretField: '',
     Destination: destination,
     BackupId: nextBackupId(),
     MinSizeBytes: '1024',
@@ -125,6 +127,8 @@ function drillParameters(source: string, manifest: Manifest, overrides: Record<s
     DatabasePort: String(pg.cluster.port),
     DatabaseUser: pg.cluster.user,
     PgpassFile: pgpass,
+    PasswordSecretId: '',
+    PasswordSecretField: '',
     ScratchDatabase: SCRATCH,
     ProductionDatabase: PRODUCTION,
     PgBinDir: pg.cluster.binDir,
@@ -768,6 +772,9 @@ describe('parameters derived from the fleet config', () => {
       DatabaseName: 'acgs_pgp_db',
       DatabaseUser: 'acgs_user',
       PgpassFile: '/etc/acgs-ops/pgpass',
+      // One host (a local directory): the pgpass file; the check's secret is for AWS.
+      PasswordSecretId: '',
+      PasswordSecretField: '',
       Destination: '/var/backups/acgs-pgp',
       BackupId: 'acgs_pgp_db-20261201T020000Z',
       MinSizeBytes: '1024',
@@ -780,6 +787,9 @@ describe('parameters derived from the fleet config', () => {
       Destination: 's3://acgs-backups/backups/acgs_pgp_db/',
       KmsKeyId: 'alias/acgs',
       TimeoutSeconds: '600',
+      // AWS (the stack's bucket): the host reads the secret the postgres check names.
+      PasswordSecretId: 'acgs-1/postgres',
+      PasswordSecretField: '',
     });
     for (const params of [local, s3])
       expect(validateParameters(documentOf('acgs-backup-database'), params)).toEqual([]);
@@ -803,6 +813,8 @@ describe('parameters derived from the fleet config', () => {
       DatabasePort: '5432',
       DatabaseUser: 'acgs_user',
       PgpassFile: '/etc/acgs-ops/pgpass',
+      PasswordSecretId: '',
+      PasswordSecretField: '',
       ScratchDatabase: 'acgs_restore_drill',
       ProductionDatabase: 'acgs_pgp_db',
       PgBinDir: '',
@@ -816,6 +828,7 @@ describe('parameters derived from the fleet config', () => {
       's3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z-20261207T030000000Z.drill-report.json',
     );
     expect(s3.KmsKeyId).toBe('alias/acgs');
+    expect(s3.PasswordSecretId).toBe('acgs-1/postgres');
     expect(s3.Source).toBe('s3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z.dump');
     for (const params of [local, s3]) expect(validateParameters(documentOf('acgs-restore-drill'), params)).toEqual([]);
   });
@@ -831,6 +844,15 @@ describe('parameters derived from the fleet config', () => {
     expect(() => backupCommandParameters({ ...config, backups: withoutPgpass }, { at })).toThrow(
       expect.objectContaining({ code: 'BACKUPS_NOT_CONFIGURED', message: expect.stringContaining('pgpassFile') }),
     );
+    // In AWS the check's secret serves without a pgpass file; with neither, the error names both fields.
+    expect(backupCommandParameters({ ...config, backups: withoutPgpass }, { at, bucket: 'b-1' })).toMatchObject({
+      PgpassFile: '',
+      PasswordSecretId: 'acgs-1/postgres',
+    });
+    const withoutSecret = config.checks.map((c) => (c.kind === 'postgres' ? { ...c, passwordSecret: undefined } : c));
+    expect(() =>
+      backupCommandParameters({ ...config, checks: withoutSecret, backups: withoutPgpass }, { at, bucket: 'b-1' }),
+    ).toThrow(/neither backups\.pgpassFile nor the passwordSecret of check "postgresql" is set/);
     expect(() => drillCommandParameters({ ...config, backups: withoutDrill }, manifest)).toThrow(/backups\.drill/);
     expect(() => backupCommandParameters({ ...config, backups: { ...backups, database: 'redis' } }, { at })).toThrow(
       NotFoundError,
@@ -879,7 +901,7 @@ describe('injection into the backup documents', () => {
     });
     // Act & Assess
     const checked = await expectEveryHostileValueRejected(targets, { marker });
-    // 26 parameters, 19 values each: the 17 this file tried before, and a newline alone and backticks after the value
-    expect(checked).toBe(26 * 19);
+    // 28 parameters, 19 values each: the 17 this file tried before, and a newline alone and backticks after the value
+    expect(checked).toBe(28 * 19);
   });
 });

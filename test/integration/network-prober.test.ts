@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemorySecretSource } from '../../lambdas/adapters/memory/memory-secret-source.ts';
 import type { Target } from '../../lambdas/core/targets.ts';
 import type { Clock } from '../../lambdas/ports.ts';
 import { MAX_BODY_BYTES } from '../../lambdas/probes/http-prober.ts';
@@ -50,7 +51,7 @@ describe('NetworkProber', () => {
   ])('costs one timeout and closes its socket when a %s peer accepts and never answers', async (_kind, target) => {
     // Prepare
     const silent = await server(startSilentServer());
-    const prober = new NetworkProber(clock);
+    const prober = new NetworkProber(clock, new MemorySecretSource());
     const startedAt = performance.now();
     // Act
     const result = await prober.probe(target(silent.port), OPTIONS);
@@ -81,7 +82,10 @@ describe('NetworkProber', () => {
     // test is about, so a loaded machine must not turn the answer into 'degraded: latency'.
     const generous = { timeoutMs: 5_000, slowAfterMs: 5_000 };
     // Act
-    const result = await new NetworkProber(clock).probe(http('big', `http://127.0.0.1:${endless.port}/`), generous);
+    const result = await new NetworkProber(clock, new MemorySecretSource()).probe(
+      http('big', `http://127.0.0.1:${endless.port}/`),
+      generous,
+    );
     await endless.allSocketsClosed();
     // Assess
     expect(result).toMatchObject({ status: 'healthy', reason: 'ok', httpStatus: 200 });
@@ -91,7 +95,7 @@ describe('NetworkProber', () => {
     // Prepare
     const port = await freePort();
     // Act
-    const result = await new NetworkProber(clock).probe(redis('gone', port), OPTIONS);
+    const result = await new NetworkProber(clock, new MemorySecretSource()).probe(redis('gone', port), OPTIONS);
     // Assess
     expect(result).toMatchObject({
       status: 'unhealthy',
@@ -104,7 +108,10 @@ describe('NetworkProber', () => {
     // Prepare
     const plain = await server(startHttpServer({ body: { status: 'healthy' } }));
     // Act
-    const result = await new NetworkProber(clock).probe(http('tls', `https://127.0.0.1:${plain.port}/health`), OPTIONS);
+    const result = await new NetworkProber(clock, new MemorySecretSource()).probe(
+      http('tls', `https://127.0.0.1:${plain.port}/health`),
+      OPTIONS,
+    );
     // Assess
     expect(result).toMatchObject({ status: 'unhealthy', reason: 'tls' });
     expect(result.detail).toMatch(/^TLS with 127\.0\.0\.1:\d+ failed: /);
@@ -114,7 +121,10 @@ describe('NetworkProber', () => {
     // Prepare
     const web = await server(startHttpServer({ body: 'hello' }));
     // Act
-    const result = await new NetworkProber(clock).probe(redis('not-redis', web.port), OPTIONS);
+    const result = await new NetworkProber(clock, new MemorySecretSource()).probe(
+      redis('not-redis', web.port),
+      OPTIONS,
+    );
     // Assess
     expect(result).toMatchObject({ status: 'unhealthy', reason: 'body-mismatch' });
     expect(result.detail).toContain('instead of +PONG');
@@ -144,7 +154,7 @@ describe('NetworkProber', () => {
       signal: 'cpuPercent',
       max: 80,
     });
-    const prober = new NetworkProber(clock);
+    const prober = new NetworkProber(clock, new MemorySecretSource());
     // Act
     const scalar = await prober.probe(metric('scalar'), OPTIONS);
     const infinite = await prober.probe(metric('infinite'), OPTIONS);
@@ -168,7 +178,7 @@ describe('NetworkProber', () => {
       max: 80,
     };
     // Act
-    const result = await new NetworkProber(clock).probe(target, OPTIONS);
+    const result = await new NetworkProber(clock, new MemorySecretSource()).probe(target, OPTIONS);
     // Assess
     expect(result).toMatchObject({ status: 'unhealthy', reason: 'body-mismatch', httpStatus: 200 });
   });
@@ -177,7 +187,7 @@ describe('NetworkProber', () => {
     // Prepare
     const silent = await server(startSilentServer());
     const controller = new AbortController();
-    const probing = new NetworkProber(clock).probe(postgres('pg', silent.port), {
+    const probing = new NetworkProber(clock, new MemorySecretSource()).probe(postgres('pg', silent.port), {
       timeoutMs: 10_000,
       slowAfterMs: 200,
       signal: controller.signal,
@@ -218,7 +228,12 @@ describe('runProbes with the network prober', () => {
     ];
     const startedAt = performance.now();
     // Act
-    const results = await runProbes(targets, new NetworkProber(clock), { ...OPTIONS, concurrency: 8 }, clock);
+    const results = await runProbes(
+      targets,
+      new NetworkProber(clock, new MemorySecretSource()),
+      { ...OPTIONS, concurrency: 8 },
+      clock,
+    );
     const elapsed = performance.now() - startedAt;
     await Promise.all([silent, hanging, healthy, prom].map((s) => s.allSocketsClosed()));
     // Assess

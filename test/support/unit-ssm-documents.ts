@@ -40,6 +40,8 @@ const VALID: Record<string, string> = {
   DatabaseName: 'acgs_pgp_db',
   DatabaseUser: 'acgs_user',
   PgpassFile: '/etc/acgs-ops/pgpass',
+  PasswordSecretId: 'acgs-1/postgres',
+  PasswordSecretField: 'password',
   Destination: '/var/backups/acgs-pgp',
   BackupId: 'acgs_pgp_db-20261201T020000Z',
   MinSizeBytes: '1024',

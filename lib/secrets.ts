@@ -1,0 +1,101 @@
+import type { Stack } from 'aws-cdk-lib';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { FleetConfig } from '../lambdas/core/config-schema.ts';
+import { type SecretRef, secretResourceArn } from '../lambdas/core/secret-ref.ts';
+
+/** A secret the config names for AWS, with the field that names it (for messages). */
+export interface ConfiguredSecret {
+  /** `checks[0].passwordSecret` */
+  readonly field: string;
+  /** The check it belongs to. */
+  readonly check: string;
+  readonly ref: SecretRef;
+}
+
+/**
+ * The secrets the probe Lambda reads: every postgres check's `passwordSecret`. Notification channels need none in
+ * AWS: pages go to the stack's SNS topics, and the webhook and SMTP channels (with their token and password
+ * variables) are the single-host daemon's.
+ */
+export function probeSecrets(config: FleetConfig): ConfiguredSecret[] {
+  return config.checks.flatMap((check, i) =>
+    check.kind === 'postgres' && check.passwordSecret
+      ? [{ field: `checks[${i}].passwordSecret`, check: check.name, ref: check.passwordSecret }]
+      : [],
+  );
+}
+
+/** The secret the database host reads for backups and drills: the `passwordSecret` of `backups.database`, if any. */
+export function backupHostSecrets(config: FleetConfig): ConfiguredSecret[] {
+  const database = config.backups?.database;
+  return probeSecrets(config).filter((s) => s.check === database);
+}
+
+/**
+ * Why this config cannot work in AWS for want of a secret: a postgres check that names a password only as an
+ * environment variable (`passwordEnv`) gets none in a Lambda, which carries no secret in its environment, so the
+ * check would fail authentication forever (a permanent P1); and backups of a database whose password the host
+ * could get neither from a secret nor from a pgpass file. Empty: nothing is missing.
+ */
+export function awsSecretProblems(config: FleetConfig): string[] {
+  const { backups } = config;
+  const database = backups ? config.checks.findIndex((c) => c.name === backups.database) : -1;
+  const check = config.checks[database];
+  const backupProblem =
+    backups && check?.kind === 'postgres' && !check.passwordSecret && backups.pgpassFile === undefined
+      ? [
+          `backups: the database host has no way to the password of ${check.name}: name its secret in ` +
+            `checks[${database}].passwordSecret (or a pgpass file on the host in backups.pgpassFile)`,
+        ]
+      : [];
+  return [...checkProblems(config), ...backupProblem];
+}
+
+function checkProblems(config: FleetConfig): string[] {
+  return config.checks.flatMap((check, i) =>
+    check.kind === 'postgres' && check.passwordEnv !== undefined && check.passwordSecret === undefined
+      ? [
+          `checks[${i}] (${check.name}): passwordEnv ${check.passwordEnv} names an environment variable, but the probe ` +
+            'Lambda has no way to get it (no secret is ever put in its environment): name the Secrets Manager secret ' +
+            `holding the password in checks[${i}].passwordSecret, e.g. passwordSecret: { id: ${config.fleet.name}/${check.name} }`,
+        ]
+      : [],
+  );
+}
+
+/** Refuses (throws) a config that would leave a probe without its password in AWS; see awsSecretProblems. */
+export function assertAwsSecrets(config: FleetConfig): void {
+  const problems = awsSecretProblems(config);
+  if (problems.length > 0)
+    throw new Error(`the fleet config cannot run in AWS as it is:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+}
+
+/**
+ * `secretsmanager:GetSecretValue` on exactly these secrets (a name gets the `-??????` suffix Secrets Manager adds;
+ * an ARN is taken as given), and `kms:Decrypt` through Secrets Manager on the customer-managed keys they name.
+ * Empty when there are none.
+ */
+export function secretReadStatements(secrets: readonly ConfiguredSecret[], stack: Stack): PolicyStatement[] {
+  if (secrets.length === 0) return [];
+  const scope = { partition: stack.partition, region: stack.region, account: stack.account };
+  const arns = [...new Set(secrets.map((s) => secretResourceArn(s.ref.id, scope)))].sort();
+  const keys = [...new Set(secrets.flatMap((s) => (s.ref.kmsKeyArn ? [s.ref.kmsKeyArn] : [])))].sort();
+  return [
+    new PolicyStatement({ sid: 'ReadDatabaseSecrets', actions: ['secretsmanager:GetSecretValue'], resources: arns }),
+    ...(keys.length === 0
+      ? []
+      : [
+          new PolicyStatement({
+            sid: 'DecryptDatabaseSecrets',
+            actions: ['kms:Decrypt'],
+            resources: keys,
+            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
+          }),
+        ]),
+  ];
+}
+
+/** Grants `grantee` the read of these secrets (nothing when there are none). */
+export function grantSecretReads(grantee: IGrantable, secrets: readonly ConfiguredSecret[], stack: Stack): void {
+  for (const statement of secretReadStatements(secrets, stack)) grantee.grantPrincipal.addToPrincipalPolicy(statement);
+}
