@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS } from './document-patterns.ts';
 import { SecretError } from './errors.ts';
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -8,6 +8,7 @@ import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { addControlPlane } from '../../lib/app.ts';
 import { awsSecretProblems, backupHostSecrets, probeSecrets } from '../../lib/secrets.ts';
 import { SHIPPED_CONFIG } from '../support/shipped-config.ts';
+import { ACGS_CONFIG } from '../support/synth-stack.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'acgs-secrets-infra-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,8 +49,14 @@ describe('secrets in AWS', () => {
   });
 
   it('refuses to synthesize such a config, with the message naming the field', () => {
+    // The AWS fleet config (reachable hosts), with an environment variable instead of the secret.
+    const awsEnvOnly = readFileSync(ACGS_CONFIG, 'utf8').replace(
+      /passwordSecret: \{ id: acgs-1\/postgres \}/,
+      'passwordEnv: ACGS_DB_PASSWORD',
+    );
+    expect(awsEnvOnly).toContain('passwordEnv: ACGS_DB_PASSWORD');
     const path = join(dir, 'env-only.yaml');
-    writeFileSync(path, ENV_ONLY);
+    writeFileSync(path, awsEnvOnly);
     expect(() => addControlPlane(new App(), { configPath: path })).toThrow(
       /cannot run in AWS as it is:\n {2}- checks\[0\] \(postgresql\): passwordEnv ACGS_DB_PASSWORD .* checks\[0\]\.passwordSecret/,
     );
