@@ -136,10 +136,16 @@ async function scenario(options: FleetConfigOptions = {}): Promise<Scenario> {
   return created;
 }
 
-/** Starts `acgs-ops run` on the scenario and waits until its heartbeat sees every service healthy. */
-async function runDaemon(s: Scenario): Promise<DaemonProcess> {
+/** Starts `acgs-ops run` on the scenario without waiting for anything (the fleet may be down). */
+function spawnDaemon(s: Scenario): DaemonProcess {
   const daemon = startDaemon({ configFile: s.configFile, stateDir: s.stateDir });
   s.daemons.push(daemon);
+  return daemon;
+}
+
+/** Starts `acgs-ops run` on the scenario and waits until its heartbeat sees every service healthy. */
+async function runDaemon(s: Scenario): Promise<DaemonProcess> {
+  const daemon = spawnDaemon(s);
   await waitUntil(
     async () => {
       if (!daemon.running()) throw new Error(`daemon exited:\n${daemon.output()}`);
@@ -151,6 +157,25 @@ async function runDaemon(s: Scenario): Promise<DaemonProcess> {
     { explain: () => daemon.output() },
   );
   return daemon;
+}
+
+/** What may run between starting the fleet and starting the daemon. */
+interface ScenarioExtras {
+  /** Mount a tmpfs of this size on the state directory first (see `mountSmallDisk`). */
+  readonly smallDisk?: string;
+  /** Replace the notification channels (see `useChannels`). */
+  readonly channels?: readonly Record<string, unknown>[];
+}
+
+/** A scenario with `acgs-ops run` started on it and seeing every service healthy. */
+async function runningScenario(
+  options: FleetConfigOptions = {},
+  extras: ScenarioExtras = {},
+): Promise<{ s: Scenario; daemon: DaemonProcess }> {
+  const s = await scenario(options);
+  if (extras.smallDisk !== undefined) mountSmallDisk(s, extras.smallDisk);
+  if (extras.channels !== undefined) await useChannels(s, extras.channels);
+  return { s, daemon: await runDaemon(s) };
 }
 
 function store(s: Scenario): SqliteStateStore {
@@ -174,6 +199,17 @@ function explainer(s: Scenario) {
     const daemons = s.daemons.map((d) => `---- daemon ${d.pid} ----\n${d.output().slice(-4_000)}`);
     return [`---- incidents ----`, ...lines, ...daemons].join('\n');
   };
+}
+
+/** `waitUntil`, explaining a timeout with the scenario's incidents and its daemons' output. */
+function waitFor<T>(
+  s: Scenario,
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs: number,
+  what: string,
+  options: { readonly intervalMs?: number } = {},
+): Promise<T> {
+  return waitUntil(probe, timeoutMs, what, { ...options, explain: explainer(s) });
 }
 
 async function incidentsAbout(s: Scenario, service: string): Promise<Incident[]> {
@@ -258,12 +294,45 @@ async function useChannels(s: Scenario, channels: readonly Record<string, unknow
 }
 
 async function openIncidentAbout(s: Scenario, service: string): Promise<Incident> {
-  return waitUntil(
+  return waitFor(
+    s,
     async () => (await store(s).listOpenIncidents()).find((i) => i.services.includes(service)),
     20_000,
     `an open incident about ${service}`,
-    { explain: explainer(s) },
   );
+}
+
+/** Waits until the incident `id` is resolved and returns it. */
+async function resolvedIncident(s: Scenario, id: string, timeoutMs: number, what: string): Promise<Incident> {
+  return waitFor(
+    s,
+    async () => {
+      const current = await store(s).getIncident(id);
+      return current?.status === 'resolved' ? current : undefined;
+    },
+    timeoutMs,
+    what,
+  );
+}
+
+/**
+ * Makes `names` fail to start, crashes them at once and waits for the fleet outage they make (two of the four
+ * services down is the quorum: one P1); returns it.
+ */
+async function fleetOutage(s: Scenario, names: readonly string[]): Promise<Incident> {
+  for (const name of names) await setStartFailure(s.spec, name, true);
+  await Promise.all(names.map((name) => crash(s.spec, name)));
+  return waitFor(
+    s,
+    async () => (await store(s).listOpenIncidents()).find((i) => i.kind === 'fleet-outage'),
+    20_000,
+    'one P1 fleet outage',
+  );
+}
+
+/** The CLI exited 0 (its stderr in the failure message otherwise). */
+function expectSucceeded(run: CliRun): void {
+  expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
 }
 
 async function expectCleanStop(daemon: DaemonProcess): Promise<void> {
@@ -276,20 +345,11 @@ describe('acgs-ops run against a simulated fleet', () => {
   it(
     'detects, pages, restarts and resolves when a service crashes',
     async () => {
-      const s = await scenario({ levelResponseTimes: levelTimes('30s', '30s') });
-      const daemon = await runDaemon(s);
+      const { s, daemon } = await runningScenario({ levelResponseTimes: levelTimes('30s', '30s') });
       const crashedPid = await crash(s.spec, 'auth');
 
       const incident = await openIncidentAbout(s, 'auth');
-      const resolved = await waitUntil(
-        async () => {
-          const current = await store(s).getIncident(incident.id);
-          return current?.status === 'resolved' ? current : undefined;
-        },
-        30_000,
-        'the auth incident to resolve',
-        { explain: explainer(s) },
-      );
+      const resolved = await resolvedIncident(s, incident.id, 30_000, 'the auth incident to resolve');
 
       expect(resolved.resolution).toMatch(/^recovered/);
       expect({ kind: resolved.kind, severity: resolved.severity }).toEqual({ kind: 'service-down', severity: 'P2' });
@@ -314,17 +374,16 @@ describe('acgs-ops run against a simulated fleet', () => {
   it(
     'stops after maxRestarts attempts, opens the breaker and pages the next level when restarts keep failing',
     async () => {
-      const s = await scenario({ levelResponseTimes: levelTimes('1m', '1m') });
-      const daemon = await runDaemon(s);
+      const { s, daemon } = await runningScenario({ levelResponseTimes: levelTimes('1m', '1m') });
       await setStartFailure(s.spec, 'auth', true);
       await crash(s.spec, 'auth');
 
       const incident = await openIncidentAbout(s, 'auth');
-      await waitUntil(
+      await waitFor(
+        s,
         async () => (await timelineOf(s, incident.id)).some((e) => e.type === 'breaker-open'),
         40_000,
         'the restart breaker to open',
-        { explain: explainer(s) },
       );
       // Several more probe cycles (more than the settle time between attempts) in which no restart may start.
       await sleep(5 * PROBE_EVERY_MS);
@@ -349,10 +408,8 @@ describe('acgs-ops run against a simulated fleet', () => {
   it(
     'keeps an isolated service down without restarting it, and resolves once it is released and started',
     async () => {
-      const s = await scenario();
-      const daemon = await runDaemon(s);
-      const isolate = await cli(s, ['service', 'isolate', 'auth', '--by', 'e2e']);
-      expect({ code: isolate.code, stderr: isolate.code === 0 ? '' : isolate.stderr }).toEqual({ code: 0, stderr: '' });
+      const { s, daemon } = await runningScenario();
+      expectSucceeded(await cli(s, ['service', 'isolate', 'auth', '--by', 'e2e']));
 
       const incident = await openIncidentAbout(s, 'auth');
       await sleep(5 * PROBE_EVERY_MS);
@@ -361,24 +418,19 @@ describe('acgs-ops run against a simulated fleet', () => {
       expect(await portIsFree(serviceOf(s.spec, 'auth').port)).toBe(true);
       expect((await store(s).getIncident(incident.id))?.status).toBe('open');
 
-      const release = await cli(s, ['service', 'release', 'auth', '--by', 'e2e']);
-      expect({ code: release.code, stderr: release.code === 0 ? '' : release.stderr }).toEqual({ code: 0, stderr: '' });
+      expectSucceeded(await cli(s, ['service', 'release', 'auth', '--by', 'e2e']));
       // Released, the down service is the daemon's to restart again; starting it by hand at the same moment would
       // race that restart. Give the daemon a few cycles to take it back (it does today), then start: either way the
       // start document succeeds ("already running" or "started").
       await waitUntil(() => pidOf(s.spec, 'auth'), 3 * PROBE_EVERY_MS, 'auth back after release').catch(
         () => undefined,
       );
-      const start = await cli(s, ['service', 'start', 'auth', '--by', 'e2e']);
-      expect({ code: start.code, stderr: start.code === 0 ? '' : start.stderr }).toEqual({ code: 0, stderr: '' });
-      const resolved = await waitUntil(
-        async () => {
-          const current = await store(s).getIncident(incident.id);
-          return current?.status === 'resolved' ? current : undefined;
-        },
+      expectSucceeded(await cli(s, ['service', 'start', 'auth', '--by', 'e2e']));
+      const resolved = await resolvedIncident(
+        s,
+        incident.id,
         20_000,
         'the auth incident to resolve after release and start',
-        { explain: explainer(s) },
       );
       expect(resolved.resolution).toMatch(/^recovered/);
       expect(await pidOf(s.spec, 'auth')).toBeDefined();
@@ -391,29 +443,20 @@ describe('acgs-ops run against a simulated fleet', () => {
     'resumes the same incident and its escalation timer when the daemon is killed -9 and started again',
     async () => {
       // No restarts: the outage must stay exactly as it is while no daemon runs.
-      const s = await scenario({
+      const { s, daemon: first } = await runningScenario({
         remediationEnabled: false,
         levelResponseTimes: levelTimes(`${P1_LEVEL_RESPONSE_MS}ms`, '1m'),
       });
-      const first = await runDaemon(s);
-      for (const name of ['auth', 'ac']) await setStartFailure(s.spec, name, true);
-      await Promise.all(['auth', 'ac'].map((name) => crash(s.spec, name)));
-
-      const outage = await waitUntil(
-        async () => (await store(s).listOpenIncidents()).find((i) => i.kind === 'fleet-outage'),
-        20_000,
-        'one P1 fleet outage',
-        { explain: explainer(s) },
-      );
+      const outage = await fleetOutage(s, ['auth', 'ac']);
       // The first page of a P1 goes to levels 1-3 at once; level 4 follows after level 3's response time. Wait for
       // the stored level too: pages go out before the incident is written, and a kill in between repeats them.
-      await waitUntil(
+      await waitFor(
+        s,
         async () =>
           (await store(s).getIncident(outage.id))?.escalation.level === 3 &&
           (await pagesFor(s, outage.id)).some((p) => p.level === 3 && p.why === 'opened'),
         10_000,
         'the first pages of the outage',
-        { explain: explainer(s) },
       );
       expect(await first.kill9()).toEqual({ code: null, signal: 'SIGKILL' });
 
@@ -429,13 +472,12 @@ describe('acgs-ops run against a simulated fleet', () => {
       await sleep(Math.max(0, (nextAt ?? 0) - Date.now()) + 1_500);
 
       const restartedAt = new Date().toISOString();
-      const second = startDaemon({ configFile: s.configFile, stateDir: s.stateDir });
-      s.daemons.push(second);
-      const escalated = await waitUntil(
+      const second = spawnDaemon(s);
+      const escalated = await waitFor(
+        s,
         async () => (await pagesFor(s, outage.id)).find((p) => p.level === 4 && p.why === 'escalated'),
         20_000,
         'the restarted daemon to escalate the outage to level 4',
-        { explain: explainer(s) },
       );
 
       // Paged by the new daemon, from the timer stored before the kill: a timer the new daemon had started afresh
@@ -461,47 +503,41 @@ describe('acgs-ops run against a simulated fleet', () => {
     async () => {
       // Prepare: levels 1-2 page through the jsonl file, level 3 through a webhook that takes 2 s to answer (its
       // timeout is 3 s); no restarts, so the outage stays as it is while no daemon runs.
-      const s = await scenario({
-        remediationEnabled: false,
-        levelResponseTimes: levelTimes(`${SLOW_LEVEL_RESPONSE_MS}ms`, '1m'),
-      });
       const hook = await slowWebhook(2_000);
-      await useChannels(s, [
-        { name: 'pages-file', kind: 'jsonl', path: 'pages.jsonl', levels: [1, 2, 4] },
-        { name: 'slow-hook', kind: 'webhook', url: hook.url, timeout: '3s', levels: [3] },
-      ]);
-      const first = await runDaemon(s);
-      for (const name of ['auth', 'ac']) await setStartFailure(s.spec, name, true);
-      await Promise.all(['auth', 'ac'].map((name) => crash(s.spec, name)));
-      const outage = await waitUntil(
-        async () => (await store(s).listOpenIncidents()).find((i) => i.kind === 'fleet-outage'),
-        20_000,
-        'one P1 fleet outage',
-        { explain: explainer(s) },
+      const { s, daemon: first } = await runningScenario(
+        { remediationEnabled: false, levelResponseTimes: levelTimes(`${SLOW_LEVEL_RESPONSE_MS}ms`, '1m') },
+        {
+          channels: [
+            { name: 'pages-file', kind: 'jsonl', path: 'pages.jsonl', levels: [1, 2, 4] },
+            { name: 'slow-hook', kind: 'webhook', url: hook.url, timeout: '3s', levels: [3] },
+          ],
+        },
       );
+      const outage = await fleetOutage(s, ['auth', 'ac']);
 
       // Act: kill -9 the daemon while the level 3 page is at the slow endpoint (levels 1 and 2 have gone out).
-      await waitUntil(
+      await waitFor(
+        s,
         () => hook.pages.some((p) => p.body.incidentId === outage.id && p.body.level === 3),
         20_000,
         'the level 3 page to reach the slow webhook',
-        { intervalMs: 20, explain: explainer(s) },
+        { intervalMs: 20 },
       );
       expect(await first.kill9()).toEqual({ code: null, signal: 'SIGKILL' });
       const killedAt = Date.now();
-      const second = startDaemon({ configFile: s.configFile, stateDir: s.stateDir });
-      s.daemons.push(second);
-      const resumed = await waitUntil(
+      const second = spawnDaemon(s);
+      const resumed = await waitFor(
+        s,
         () => hook.pages.find((p) => p.body.incidentId === outage.id && p.body.level === 3 && p.receivedAt > killedAt),
         SLOW_LEVEL_RESPONSE_MS,
         'the restarted daemon to page level 3 again within the level response time',
-        { intervalMs: 50, explain: explainer(s) },
+        { intervalMs: 50 },
       );
-      await waitUntil(
+      await waitFor(
+        s,
         async () => (await store(s).getIncident(outage.id))?.escalation.leaseUntil === undefined,
         10_000,
         'the resumed step to settle',
-        { explain: explainer(s) },
       );
 
       // Assess: resumed well within level 3's response time; every page that got through is on the timeline once.
@@ -531,9 +567,7 @@ describe('acgs-ops run against a simulated fleet', () => {
     'pages on the console while the state disk is full, says so once, and records everything once space returns',
     async () => {
       // Prepare: the state directory on a small disk; a healthy fleet on record; then the disk fills up.
-      const s = await scenario({ remediationEnabled: false });
-      mountSmallDisk(s, '8m');
-      const daemon = await runDaemon(s);
+      const { s, daemon } = await runningScenario({ remediationEnabled: false }, { smallDisk: '8m' });
       truncateWal(s.stateDir);
       const filler = fillDisk(s.stateDir);
       const before = daemon.output().length;
@@ -571,11 +605,11 @@ describe('acgs-ops run against a simulated fleet', () => {
 
       // Assess: the incident, its page and the health states are written; the daemon says so once
       const incident = await openIncidentAbout(s, 'auth');
-      const recorded = await waitUntil(
+      const recorded = await waitFor(
+        s,
         async () => (await timelineOf(s, incident.id)).some((e) => e.type === 'paged' && e.level === 1),
         10_000,
         'the page delivered while the disk was full to be on the timeline',
-        { explain: explainer(s) },
       );
       expect(recorded).toBe(true);
       expect(daemon.output().match(/state-writable-again/g)).toHaveLength(1);
@@ -595,9 +629,7 @@ describe('acgs-ops run against a simulated fleet', () => {
       // Prepare: the daemon runs with its state on a small disk, is killed with SIGKILL (its lock stays behind),
       // and the disk fills up before it is started again. SQLite's files stay as the kill left them: the shared
       // memory file must exist to open the database on a full disk (the open needs room to create it).
-      const s = await scenario({ remediationEnabled: false });
-      mountSmallDisk(s, '8m');
-      const first = await runDaemon(s);
+      const { s, daemon: first } = await runningScenario({ remediationEnabled: false }, { smallDisk: '8m' });
       expect(await first.kill9()).toEqual({ code: null, signal: 'SIGKILL' });
       fillDisk(s.stateDir);
 
@@ -623,11 +655,11 @@ describe('acgs-ops run against a simulated fleet', () => {
     'raises one flapping incident and plans no restart when a service alternates between healthy and unhealthy',
     async () => {
       // Three bad results in a row to go down: alternating answers never get there, only the flapping detector fires.
-      const s = await scenario({ failuresToDown: 3 });
-      const daemon = await runDaemon(s);
+      const { s, daemon } = await runningScenario({ failuresToDown: 3 });
 
       let unhealthy = false;
-      const flapping = await waitUntil(
+      const flapping = await waitFor(
+        s,
         async () => {
           // Toggle half-way between the probes (they run on whole seconds), so each probe sees the other answer.
           await sleep(1_500 - (Date.now() % 1_000));
@@ -637,19 +669,16 @@ describe('acgs-ops run against a simulated fleet', () => {
         },
         30_000,
         'a flapping incident about auth',
-        { intervalMs: 1, explain: explainer(s) },
+        { intervalMs: 1 },
       );
       await setFault(s.spec, 'auth', 'healthy');
 
       expect({ kind: flapping.kind, severity: flapping.severity }).toEqual({ kind: 'flapping', severity: 'P2' });
-      const resolved = await waitUntil(
-        async () => {
-          const current = await store(s).getIncident(flapping.id);
-          return current?.status === 'resolved' ? current : undefined;
-        },
+      const resolved = await resolvedIncident(
+        s,
+        flapping.id,
         35_000,
         'the flapping incident to resolve once auth stays healthy',
-        { explain: explainer(s) },
       );
       expect(resolved.resolution).toMatch(/^recovered/);
       expect((await incidentsAbout(s, 'auth')).map((i) => i.id)).toEqual([flapping.id]);
@@ -664,14 +693,13 @@ describe('acgs-ops run against a simulated fleet', () => {
     'reports a live daemon in status and stops escalating when an operator acknowledges through the CLI',
     async () => {
       // Level 1 has long enough for the ack (a CLI process) to land before its time runs out.
-      const s = await scenario({
+      const { s, daemon } = await runningScenario({
         remediationEnabled: false,
         levelResponseTimes: levelTimes('1m', ACK_TEST_LEVEL_RESPONSE),
       });
-      const daemon = await runDaemon(s);
 
       const status = await cli(s, ['status', '--json']);
-      expect({ code: status.code, stderr: status.code === 0 ? '' : status.stderr }).toEqual({ code: 0, stderr: '' });
+      expectSucceeded(status);
       const report = JSON.parse(status.stdout) as {
         daemon: { alive: boolean; heartbeat: { pid: number } | null };
         targets: { name: string; health: string }[];
@@ -683,11 +711,9 @@ describe('acgs-ops run against a simulated fleet', () => {
 
       await crash(s.spec, 'auth');
       const incident = await openIncidentAbout(s, 'auth');
-      await waitUntil(async () => (await pagesFor(s, incident.id)).length > 0, 10_000, 'the first page', {
-        explain: explainer(s),
-      });
+      await waitFor(s, async () => (await pagesFor(s, incident.id)).length > 0, 10_000, 'the first page');
       const ack = await cli(s, ['incident', 'ack', incident.id, '--by', 'e2e-operator', '--json']);
-      expect({ code: ack.code, stderr: ack.code === 0 ? '' : ack.stderr }).toEqual({ code: 0, stderr: '' });
+      expectSucceeded(ack);
       expect(JSON.parse(ack.stdout)).toMatchObject({ id: incident.id, status: 'acknowledged' });
       const pagesAtAck = (await pagesFor(s, incident.id)).length;
 
