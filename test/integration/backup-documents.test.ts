@@ -672,9 +672,12 @@ describe('the backup documents with S3', () => {
     const shipped = loadShippedConfig();
     const h = createHarness({
       ...shipped,
-      checks: shipped.checks.map((c) =>
-        c.kind === 'postgres' ? { ...c, host: pg.cluster.host, port: pg.cluster.port, user: pg.cluster.user } : c,
-      ),
+      // This cluster's password is in the pgpass file, not in a secret (backup-secret.test.ts covers the secret).
+      checks: shipped.checks.map((c) => {
+        if (c.kind !== 'postgres') return c;
+        const { passwordSecret: _secret, ...check } = c;
+        return { ...check, host: pg.cluster.host, port: pg.cluster.port, user: pg.cluster.user };
+      }),
       backups: shipped.backups && { ...shipped.backups, s3Prefix: reportPrefix, pgpassFile: pgpass },
     });
     h.clock.set(Math.floor(Date.now() / 1000) * 1000 + 60_000);
@@ -901,7 +904,7 @@ describe('injection into the backup documents', () => {
     });
     // Act & Assess
     const checked = await expectEveryHostileValueRejected(targets, { marker });
-    // 28 parameters, 19 values each: the 17 this file tried before, and a newline alone and backticks after the value
-    expect(checked).toBe(28 * 19);
+    // 30 parameters, 19 values each: the 17 this file tried before, and a newline alone and backticks after the value
+    expect(checked).toBe(30 * 19);
   });
 });
