@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -183,5 +183,33 @@ describe('the import graph of lambdas/', () => {
     );
     // Assess
     expect(offending).toEqual([]);
+  });
+});
+
+/** Unit tests about the whole tree rather than one module. */
+const TREE_WIDE_TESTS = ['test/unit/architecture.test.ts', 'test/unit/bundle-graph.test.ts'];
+
+describe('the unit tests', () => {
+  it('mirror the code: test/unit/X.test.ts tests lambdas/X.ts (or X.ts for bench/), so tests are found by their module path', () => {
+    // Prepare
+    const tests: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+        const path = `${dir}/${entry.name}`;
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.test.ts')) tests.push(path);
+      }
+    };
+    walk('test/unit');
+    // Act
+    const orphans = tests
+      .filter((t) => !TREE_WIDE_TESTS.includes(t))
+      .filter((t) => {
+        const module = t.slice('test/unit/'.length, -'.test.ts'.length);
+        return ![`lambdas/${module}.ts`, `${module}.ts`].some((candidate) => existsSync(join(ROOT, candidate)));
+      });
+    // Assess
+    expect(tests.length).toBeGreaterThan(30);
+    expect(orphans).toEqual([]);
   });
 });

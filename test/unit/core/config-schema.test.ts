@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { parseFleetConfig } from '../../lambdas/core/config.ts';
-import { SHIPPED_CONFIG, shippedConfigWith } from '../support/shipped-config.ts';
+import { parseFleetConfig } from '../../../lambdas/core/config.ts';
+import { SHIPPED_CONFIG, shippedConfigWith } from '../../support/shipped-config.ts';
 
 describe('aws.reservedConcurrency', () => {
   it('is off by default, with or without an aws section', () => {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import middy from '@middy/core';
 import { describe, expect, it } from 'vitest';
-import { captureLambdaHandler, Tracer } from '../../lambdas/handlers/xray-sdk-off.ts';
+import { captureLambdaHandler, Tracer } from '../../../lambdas/handlers/xray-sdk-off.ts';
 
 /*
  * The bundles' stand-in for Powertools' Tracer (esbuild alias unless -c xraySdk=true) must answer every Tracer call

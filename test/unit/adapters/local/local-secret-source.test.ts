@@ -2,9 +2,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalSecretSource } from '../../../lambdas/adapters/local/local-secret-source.ts';
-import { SecretError } from '../../../lambdas/core/errors.ts';
-import type { SecretRequest } from '../../../lambdas/ports.ts';
+import { LocalSecretSource } from '../../../../lambdas/adapters/local/local-secret-source.ts';
+import { SecretError } from '../../../../lambdas/core/errors.ts';
+import type { SecretRequest } from '../../../../lambdas/ports.ts';
 
 const REQUEST: SecretRequest = {
   purpose: 'the password of check "postgresql"',

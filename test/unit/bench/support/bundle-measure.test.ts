@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refusingPort } from '../../../bench/support/bundle-events.ts';
+import { refusingPort } from '../../../../bench/support/bundle-events.ts';
 import {
   assetFiles,
   functionAssets,
@@ -13,7 +13,7 @@ import {
   readZipArchive,
   verdict,
   zipArchive,
-} from '../../../bench/support/bundle-measure.ts';
+} from '../../../../bench/support/bundle-measure.ts';
 
 /* The bundle benchmark's measuring parts work; the times themselves are not asserted (they depend on the machine). */
 
