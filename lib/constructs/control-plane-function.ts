@@ -120,7 +120,6 @@ export class ControlPlaneFunction extends Construct {
     }
 
     const sourceMaps = props.sourceMaps ?? contextFlag(this, SOURCE_MAPS_CONTEXT);
-    const xraySdkOff = join(props.projectRoot, 'lambdas', 'handlers', 'xray-sdk-off.ts');
     this.fn = new NodejsFunction(this, 'Function', {
       entry: join(props.projectRoot, 'lambdas', 'handlers', HANDLERS[props.handler].entry),
       handler: 'handler',
@@ -168,14 +167,11 @@ export class ControlPlaneFunction extends Construct {
         // pg's optional native binding is never installed.
         externalModules: ['pg-native'],
         forceDockerBundling: false,
-        ...(contextFlag(this, XRAY_SDK_CONTEXT)
-          ? {}
-          : {
-              esbuildArgs: {
-                '--alias:@aws-lambda-powertools/tracer/middleware': xraySdkOff,
-                '--alias:@aws-lambda-powertools/tracer': xraySdkOff,
-              },
-            }),
+        esbuildArgs: Object.fromEntries(
+          Object.entries(bundleAliases(props.projectRoot, { xraySdk: contextFlag(this, XRAY_SDK_CONTEXT) })).map(
+            ([module, path]) => [`--alias:${module}`, path],
+          ),
+        ),
       },
     });
 
@@ -222,4 +218,20 @@ function definedValues(environment: HandlerEnvironment): Record<string, string> 
   return Object.fromEntries(
     Object.entries(environment).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
+}
+
+/**
+ * Modules a Lambda bundle replaces (esbuild aliases): the SDK's default credential chain by its first link, the
+ * environment, which is where Lambda puts the execution role's credentials (lambdas/handlers/lambda-credentials.ts);
+ * and, unless `xraySdk`, Powertools' Tracer by a no-op (lambdas/handlers/xray-sdk-off.ts).
+ */
+export function bundleAliases(projectRoot: string, options: { readonly xraySdk: boolean }): Record<string, string> {
+  const handlers = join(projectRoot, 'lambdas', 'handlers');
+  const xraySdkOff = join(handlers, 'xray-sdk-off.ts');
+  return {
+    '@aws-sdk/credential-provider-node': join(handlers, 'lambda-credentials.ts'),
+    ...(options.xraySdk
+      ? {}
+      : { '@aws-lambda-powertools/tracer/middleware': xraySdkOff, '@aws-lambda-powertools/tracer': xraySdkOff }),
+  };
 }

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { HANDLERS } from '../../lambdas/core/handler-environment.ts';
+import { bundleAliases } from '../../lib/constructs/control-plane-function.ts';
 
 /*
  * What each Lambda bundle is made of, from esbuild's metafile of the handler entry (bundled as the stack bundles it:
@@ -25,6 +26,8 @@ async function bundleInputs(entry: string): Promise<string[]> {
     mainFields: ['module', 'main'],
     outfile: 'index.mjs',
     external: ['pg-native'],
+    // The stack's own replacements, as `npx cdk synth` applies them by default.
+    alias: bundleAliases(ROOT, { xraySdk: false }),
     logLevel: 'silent',
   });
   const output = Object.values(result.metafile.outputs)[0];
@@ -33,7 +36,7 @@ async function bundleInputs(entry: string): Promise<string[]> {
 
 describe('Lambda bundle graphs', () => {
   it.each(Object.values(HANDLERS).map((h) => h.entry))(
-    '%s: nothing parses YAML or a config at cold start',
+    '%s: nothing parses YAML or a config at cold start, and no credential chain or X-Ray SDK is bundled',
     { timeout: 60_000 },
     async (entry) => {
       const inputs = await bundleInputs(entry);
@@ -43,7 +46,11 @@ describe('Lambda bundle graphs', () => {
           /node_modules\/yaml\//.test(p) ||
           /lambdas\/core\/(config|config-schema|yaml-schema|ssm-document)\.ts$/.test(p) ||
           // zod's English messages are its default; every other locale is dead weight.
-          (/node_modules\/zod\/.*\/locales\//.test(p) && !/locales\/en\.js$/.test(p)),
+          (/node_modules\/zod\/.*\/locales\//.test(p) && !/locales\/en\.js$/.test(p)) ||
+          // Lambda's credentials are in the environment: no credential chain with its STS and SSO clients, and no
+          // X-Ray SDK unless asked for.
+          /node_modules\/@aws-sdk\/(credential-provider-node|nested-clients|credential-provider-sso)\//.test(p) ||
+          /node_modules\/aws-xray-sdk-core\//.test(p),
       );
       expect(forbidden).toEqual([]);
     },
