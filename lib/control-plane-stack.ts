@@ -195,6 +195,9 @@ export class ControlPlaneStack extends Stack {
       // sender recorded its command id fails the invocation on purpose: Lambda retries it 1 and then 2 minutes later,
       // inside the 5 minutes an unknown id is waited for (core/command-status.ts; an infra test holds them together).
       asyncInvocation: { retryAttempts: 2, maxEventAge: Duration.hours(1) },
+      // That deliberate failure is an error to Lambda; an Errors alarm would page for it. What still fails after the
+      // retries lands in the function's dead-letter queue, whose alarm pages.
+      alarmOnErrors: false,
     });
     // Invoked only synchronously through its Function URL: no asynchronous failures to queue.
     const operatorApi = new ControlPlaneFunction(this, 'OperatorApi', {

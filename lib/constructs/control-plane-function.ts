@@ -85,6 +85,12 @@ export interface ControlPlaneFunctionProps {
    */
   readonly unscopedActionsReason?: string;
   /**
+   * Whether `ControlPlaneMonitoring` alarms on any error of this function. False only for a function that fails on
+   * purpose to be retried (and whose failures after Lambda's retries reach its dead-letter queue, which is alarmed).
+   * @default true
+   */
+  readonly alarmOnErrors?: boolean;
+  /**
    * Source maps in the bundle and `NODE_OPTIONS=--enable-source-maps`.
    * @default the context value `sourceMaps` (`-c sourceMaps=true`), else false
    */
@@ -102,10 +108,15 @@ export class ControlPlaneFunction extends Construct {
   readonly logGroup: LogGroup;
   readonly deadLetterQueue?: DeadLetterQueue;
   readonly handlerName: HandlerName;
+  /** See ControlPlaneFunctionProps.alarmOnErrors. */
+  readonly alarmOnErrors: boolean;
 
   constructor(scope: Construct, id: string, props: ControlPlaneFunctionProps) {
     super(scope, id);
     this.handlerName = props.handler;
+    this.alarmOnErrors = props.alarmOnErrors ?? true;
+    if (!this.alarmOnErrors && !props.asyncInvocation)
+      throw new Error(`the ${props.handler} Lambda has no dead-letter queue: its errors must be alarmed`);
     this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),

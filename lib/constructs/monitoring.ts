@@ -36,8 +36,9 @@ export interface ControlPlaneMonitoringProps {
 
 /**
  * Watching the watcher. A silent probe (no `ProbeCycles` datum for a whole alarm period, including when nothing at
- * all arrives) pages level 1; so does any Lambda error and any message in any dead-letter queue. The alarms for
- * functions and queues are made for every `ControlPlaneFunction` and `DeadLetterQueue` in the stack, found by type
+ * all arrives) pages level 1; so does any Lambda error (but of a function that fails on purpose to be retried,
+ * `alarmOnErrors: false`, whose dead-letter queue catches what still fails) and any message in any dead-letter
+ * queue. The alarms for functions and queues are made for every `ControlPlaneFunction` and `DeadLetterQueue` in the stack, found by type
  * when this construct is created (so create it last): a new queue or function cannot be left unwatched.
  */
 export class ControlPlaneMonitoring extends Construct {
@@ -81,18 +82,20 @@ export class ControlPlaneMonitoring extends Construct {
 
     const stack = Stack.of(this);
     const functions = stack.node.findAll().filter((c): c is ControlPlaneFunction => c instanceof ControlPlaneFunction);
-    this.errorAlarms = functions.map((f) =>
-      watch(
-        new Alarm(f, 'ErrorsAlarm', {
-          alarmDescription: `The ${f.handlerName} Lambda failed (an error or a timeout) in the last 5 minutes.`,
-          metric: f.fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-          threshold: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
-      ),
-    );
+    this.errorAlarms = functions
+      .filter((f) => f.alarmOnErrors)
+      .map((f) =>
+        watch(
+          new Alarm(f, 'ErrorsAlarm', {
+            alarmDescription: `The ${f.handlerName} Lambda failed (an error or a timeout) in the last 5 minutes.`,
+            metric: f.fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+            threshold: 1,
+            comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+          }),
+        ),
+      );
 
     const queues = stack.node.findAll().filter((c): c is DeadLetterQueue => c instanceof DeadLetterQueue);
     this.deadLetterAlarms = queues.map((q) =>
