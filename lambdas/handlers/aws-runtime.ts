@@ -1,63 +1,24 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SNSClient } from '@aws-sdk/client-sns';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.ts';
-import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
-import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { SsmCommandRunner, type SsmTarget } from '../adapters/aws/ssm-command-runner.ts';
 import { commandTargetFor } from '../core/command-target.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
-import { ControlPlaneError } from '../core/errors.ts';
-import { type HandlerEnvironment, handlerEnvironmentSchema } from '../core/handler-environment.ts';
+import type { HandlerEnvironment } from '../core/handler-environment.ts';
 import { CONTROL_PLANE_METRICS } from '../core/metrics.ts';
 import { type Clock, type CommandRequest, systemClock } from '../ports.ts';
-import { type ControlPlaneContext, createContext } from '../use-cases/context.ts';
-import { bundledConfig } from './bundled-config.ts';
+import { type AwsRuntime, type BaseClients, coldRuntime, createRuntime, jsonRecord } from './runtime-base.ts';
 
-/** What every control-plane Lambda is built from: the wired use-case context and the Powertools utilities. */
-export interface AwsRuntime {
-  readonly ctx: ControlPlaneContext;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  readonly tracer: Tracer;
-  /** The environment parsed at cold start (handlers read their own variables from it, never process.env). */
-  readonly env: HandlerEnvironment;
-}
+export {
+  type AwsRuntime,
+  jsonRecord,
+  parseHandlerEnvironment,
+  withBackupInstance,
+  withoutReservedKeys,
+} from './runtime-base.ts';
 
-/** AWS SDK clients, injectable so tests point them at moto. */
-export interface AwsClients {
-  readonly dynamodb: DynamoDBClient;
-  readonly sns: SNSClient;
+/** AWS SDK clients of a Lambda that sends commands, injectable so tests point them at moto. */
+export interface AwsClients extends BaseClients {
   readonly ssm: SSMClient;
-  readonly events: EventBridgeClient;
-}
-
-export function parseHandlerEnvironment(env: Readonly<Record<string, string | undefined>>): HandlerEnvironment {
-  const parsed = handlerEnvironmentSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ControlPlaneError('ENVIRONMENT', `invalid Lambda environment: ${problems}`);
-  }
-  return parsed.data;
-}
-
-export function jsonRecord(name: string, text: string): Record<string, string> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new ControlPlaneError('ENVIRONMENT', `${name} is not JSON`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new ControlPlaneError('ENVIRONMENT', `${name} must be a JSON object`);
-  const entries = Object.entries(value);
-  if (entries.some(([, v]) => typeof v !== 'string'))
-    throw new ControlPlaneError('ENVIRONMENT', `${name} must map names to strings`);
-  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 /** Where a command runs: exactly the instance of its service, or the database host (`commandTargetFor`). */
@@ -65,83 +26,31 @@ export function commandTarget(config: FleetConfig): (request: CommandRequest) =>
   return (request) => commandTargetFor(config, request);
 }
 
+/** Commands through SSM Run Command: dispatched, their outcome arriving by the status-change event. */
+export function ssmCommands(config: FleetConfig, env: HandlerEnvironment, ssm: SSMClient, clock: Clock = systemClock) {
+  return new SsmCommandRunner(ssm, {
+    mode: 'dispatch',
+    documentNames: jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES),
+    target: commandTarget(config),
+    logGroupName: env.ACGS_COMMAND_LOG_GROUP,
+    clock,
+  });
+}
+
+/** The runtime of a Lambda that sends commands (probe, backups, operator API). */
 export function createAwsRuntime(
   config: FleetConfig,
   env: HandlerEnvironment,
   clients: AwsClients,
   clock: Clock = systemClock,
-  tracer: Tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME }),
+  tracer?: Tracer,
 ): AwsRuntime {
-  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
-  const metrics = new Metrics({
-    namespace: env.POWERTOOLS_METRICS_NAMESPACE,
-    serviceName: env.POWERTOOLS_SERVICE_NAME,
-  });
-  const store = new DynamoDbStateStore(clients.dynamodb, {
-    tableName: env.ACGS_TABLE_NAME,
-    retentionDays: config.aws.retentionDays,
-    clock,
-  });
-  const ctx = createContext(config, {
-    states: store,
-    incidents: store,
-    control: store,
-    notifier: new SnsNotifier(clients.sns, jsonRecord('ACGS_TOPIC_ARNS', env.ACGS_TOPIC_ARNS), {
-      fleet: config.fleet.name,
-      acknowledgeHint: config.notifications.acknowledgeHint,
-    }),
-    commands: new SsmCommandRunner(clients.ssm, {
-      mode: 'dispatch',
-      documentNames: jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES),
-      target: commandTarget(config),
-      logGroupName: env.ACGS_COMMAND_LOG_GROUP,
-      clock,
-    }),
-    events: new EventBridgePublisher(clients.events, env.ACGS_EVENT_BUS_NAME),
-    clock,
-    log: (event, fields) => logger.info(event, withoutReservedKeys(fields)),
-  });
-  return { ctx, logger, metrics, tracer, env };
+  return createRuntime(config, env, clients, ssmCommands(config, env, clients.ssm, clock), clock, tracer);
 }
 
-/** Keys Powertools' Logger writes itself and drops from an entry's fields (with a warning). */
-const POWERTOOLS_RESERVED_KEYS = new Set(['level', 'message', 'sampling_rate', 'service', 'timestamp']);
-
-/**
- * A use-case's log fields with those named like a Powertools reserved key prefixed `acgs_`: the fleet service a
- * restart is for (`service`) and the escalation level a page failed on (`level`) would otherwise be dropped.
- */
-export function withoutReservedKeys(fields: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(fields).map(([key, value]) => [POWERTOOLS_RESERVED_KEYS.has(key) ? `acgs_${key}` : key, value]),
-  );
-}
-
-/**
- * The config with `backups.instanceId` taken from the environment when the config names no database host (the
- * stack then asks for it as a deploy-time parameter). The config's own value wins.
- */
-export function withBackupInstance(config: FleetConfig, instanceId: string | undefined): FleetConfig {
-  if (!config.backups || config.backups.instanceId !== undefined || instanceId === undefined) return config;
-  return { ...config, backups: { ...config.backups, instanceId } };
-}
-
-let cold: AwsRuntime | undefined;
-
-/** The runtime of this Lambda instance: environment and config parsed, clients created, once per cold start. */
+/** The runtime of this Lambda instance, with SSM commands: once per cold start. */
 export function awsRuntime(): AwsRuntime {
-  if (cold) return cold;
-  const env = parseHandlerEnvironment(process.env);
-  const config = withBackupInstance(bundledConfig(), env.ACGS_BACKUP_INSTANCE_ID);
-  const tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME });
-  const clients: AwsClients = {
-    dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({})),
-    sns: tracer.captureAWSv3Client(new SNSClient({})),
-    ssm: tracer.captureAWSv3Client(new SSMClient({})),
-    events: tracer.captureAWSv3Client(new EventBridgeClient({})),
-  };
-  cold = createAwsRuntime(config, env, clients, systemClock, tracer);
-  return cold;
+  return coldRuntime((config, env, tracer) => ssmCommands(config, env, tracer.captureAWSv3Client(new SSMClient({}))));
 }
 
 export { CONTROL_PLANE_METRICS };

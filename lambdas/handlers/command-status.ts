@@ -1,8 +1,8 @@
-import { parseCommandStatusEvent } from '../adapters/aws/ssm-command-runner.ts';
+import { parseCommandStatusEvent } from '../adapters/aws/ssm-status-event.ts';
 import { recordCommandStatus } from '../use-cases/command-status.ts';
-import { type AwsRuntime, awsRuntime, jsonRecord } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
 import { withPowertools } from './middleware.ts';
+import { type AwsRuntime, awsRuntimeWithoutCommands, jsonRecord } from './runtime-base.ts';
 
 /**
  * SSM Run Command status changes (EventBridge, default bus), of commands and of their per-instance invocations,
@@ -29,4 +29,4 @@ export function createCommandStatusHandler(runtime: AwsRuntime) {
   });
 }
 
-export const handler = lazyHandler(() => createCommandStatusHandler(awsRuntime()));
+export const handler = lazyHandler(() => createCommandStatusHandler(awsRuntimeWithoutCommands()));

@@ -1,9 +1,9 @@
 import type { Context } from 'aws-lambda';
 import { RUN_LEASES, runExclusive } from '../use-cases/run-exclusive.ts';
 import { sweepEscalations } from '../use-cases/sweep-escalations.ts';
-import { type AwsRuntime, awsRuntime } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
 import { withPowertools } from './middleware.ts';
+import { type AwsRuntime, awsRuntimeWithoutCommands } from './runtime-base.ts';
 
 /** Scheduled escalation sweep: every incident whose timer is due takes its next step; stuck restarts expire. */
 export function createEscalationSweepHandler(runtime: AwsRuntime) {
@@ -18,4 +18,4 @@ export function createEscalationSweepHandler(runtime: AwsRuntime) {
   });
 }
 
-export const handler = lazyHandler(() => createEscalationSweepHandler(awsRuntime()));
+export const handler = lazyHandler(() => createEscalationSweepHandler(awsRuntimeWithoutCommands()));

@@ -3,7 +3,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { AwsRuntime } from './aws-runtime.ts';
+import type { AwsRuntime } from './runtime-base.ts';
 
 /**
  * A control-plane handler wrapped in the Powertools middleware every Lambda carries: the Lambda context on the

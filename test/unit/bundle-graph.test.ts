@@ -55,4 +55,18 @@ describe('Lambda bundle graphs', () => {
       expect(forbidden).toEqual([]);
     },
   );
+
+  it.each(['escalation-sweep.ts', 'command-status.ts'])(
+    '%s sends no command, so it carries no SSM client',
+    { timeout: 60_000 },
+    async (entry) => {
+      const inputs = await bundleInputs(entry);
+      expect(inputs.filter((p) => /node_modules\/@aws-sdk\/client-ssm\//.test(p))).toEqual([]);
+    },
+  );
+
+  it('keeps the SSM client in the Lambdas that send commands', { timeout: 60_000 }, async () => {
+    const inputs = await bundleInputs('probe.ts');
+    expect(inputs.some((p) => /node_modules\/@aws-sdk\/client-ssm\//.test(p))).toBe(true);
+  });
 });

@@ -12,12 +12,8 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  mapCommandStatus,
-  parseCommandStatusEvent,
-  SsmCommandRunner,
-  type SsmCommandRunnerOptions,
-} from '../../../lambdas/adapters/aws/ssm-command-runner.ts';
+import { SsmCommandRunner, type SsmCommandRunnerOptions } from '../../../lambdas/adapters/aws/ssm-command-runner.ts';
+import { mapCommandStatus, parseCommandStatusEvent } from '../../../lambdas/adapters/aws/ssm-status-event.ts';
 import { serviceCommandParameters } from '../../../lambdas/core/document-parameters.ts';
 import type { CommandRequest } from '../../../lambdas/ports.ts';
 import { loadShippedConfig, ManualClock, SECOND, T0 } from '../../support/harness.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseCommandStatusEvent } from '../../../lambdas/adapters/aws/ssm-command-runner.ts';
+import { parseCommandStatusEvent } from '../../../lambdas/adapters/aws/ssm-status-event.ts';
 import {
   type CommandStatusFacts,
   judgeCommandStatus,

@@ -1,0 +1,161 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.ts';
+import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
+import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
+import type { FleetConfig } from '../core/config-schema.ts';
+import { ControlPlaneError } from '../core/errors.ts';
+import { type HandlerEnvironment, handlerEnvironmentSchema } from '../core/handler-environment.ts';
+import { type Clock, type CommandRunner, systemClock } from '../ports.ts';
+import { type ControlPlaneContext, createContext } from '../use-cases/context.ts';
+import { bundledConfig } from './bundled-config.ts';
+
+/*
+ * The runtime every control-plane Lambda is built from, without the SSM client: the escalation sweep and the
+ * command-status Lambda never send a command, so their bundles do not carry @aws-sdk/client-ssm (aws-runtime.ts adds
+ * it for the Lambdas that do).
+ */
+
+/** What every control-plane Lambda is built from: the wired use-case context and the Powertools utilities. */
+export interface AwsRuntime {
+  readonly ctx: ControlPlaneContext;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly tracer: Tracer;
+  /** The environment parsed at cold start (handlers read their own variables from it, never process.env). */
+  readonly env: HandlerEnvironment;
+}
+
+/** The AWS SDK clients every Lambda uses, injectable so tests point them at moto. */
+export interface BaseClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly sns: SNSClient;
+  readonly events: EventBridgeClient;
+}
+
+/** The command runner of a Lambda that sends no command: any request is refused, naming why. */
+export const NO_COMMANDS: CommandRunner = {
+  run: async (request) => ({
+    status: 'rejected',
+    output: `rejected, nothing was run: this Lambda sends no commands (${request.document})`,
+  }),
+};
+
+export function parseHandlerEnvironment(env: Readonly<Record<string, string | undefined>>): HandlerEnvironment {
+  const parsed = handlerEnvironmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ControlPlaneError('ENVIRONMENT', `invalid Lambda environment: ${problems}`);
+  }
+  return parsed.data;
+}
+
+export function jsonRecord(name: string, text: string): Record<string, string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ControlPlaneError('ENVIRONMENT', `${name} is not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ControlPlaneError('ENVIRONMENT', `${name} must be a JSON object`);
+  const entries = Object.entries(value);
+  if (entries.some(([, v]) => typeof v !== 'string'))
+    throw new ControlPlaneError('ENVIRONMENT', `${name} must map names to strings`);
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+/** The runtime with `commands` as its command runner (`NO_COMMANDS` for a Lambda that sends none). */
+export function createRuntime(
+  config: FleetConfig,
+  env: HandlerEnvironment,
+  clients: BaseClients,
+  commands: CommandRunner,
+  clock: Clock = systemClock,
+  tracer: Tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME }),
+): AwsRuntime {
+  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
+  const metrics = new Metrics({
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE,
+    serviceName: env.POWERTOOLS_SERVICE_NAME,
+  });
+  const store = new DynamoDbStateStore(clients.dynamodb, {
+    tableName: env.ACGS_TABLE_NAME,
+    retentionDays: config.aws.retentionDays,
+    clock,
+  });
+  const ctx = createContext(config, {
+    states: store,
+    incidents: store,
+    control: store,
+    notifier: new SnsNotifier(clients.sns, jsonRecord('ACGS_TOPIC_ARNS', env.ACGS_TOPIC_ARNS), {
+      fleet: config.fleet.name,
+      acknowledgeHint: config.notifications.acknowledgeHint,
+    }),
+    commands,
+    events: new EventBridgePublisher(clients.events, env.ACGS_EVENT_BUS_NAME),
+    clock,
+    log: (event, fields) => logger.info(event, withoutReservedKeys(fields)),
+  });
+  return { ctx, logger, metrics, tracer, env };
+}
+
+/** Keys Powertools' Logger writes itself and drops from an entry's fields (with a warning). */
+const POWERTOOLS_RESERVED_KEYS = new Set(['level', 'message', 'sampling_rate', 'service', 'timestamp']);
+
+/**
+ * A use-case's log fields with those named like a Powertools reserved key prefixed `acgs_`: the fleet service a
+ * restart is for (`service`) and the escalation level a page failed on (`level`) would otherwise be dropped.
+ */
+export function withoutReservedKeys(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [POWERTOOLS_RESERVED_KEYS.has(key) ? `acgs_${key}` : key, value]),
+  );
+}
+
+/**
+ * The config with `backups.instanceId` taken from the environment when the config names no database host (the
+ * stack then asks for it as a deploy-time parameter). The config's own value wins.
+ */
+export function withBackupInstance(config: FleetConfig, instanceId: string | undefined): FleetConfig {
+  if (!config.backups || config.backups.instanceId !== undefined || instanceId === undefined) return config;
+  return { ...config, backups: { ...config.backups, instanceId } };
+}
+
+let cold: AwsRuntime | undefined;
+
+/**
+ * The runtime of this Lambda instance: environment and config parsed, clients created, once per cold start. `commands`
+ * builds the command runner of a Lambda that sends commands (aws-runtime.ts), from the parsed config and environment.
+ */
+export function coldRuntime(
+  commands?: (config: FleetConfig, env: HandlerEnvironment, tracer: Tracer) => CommandRunner,
+): AwsRuntime {
+  if (cold) return cold;
+  const env = parseHandlerEnvironment(process.env);
+  const config = withBackupInstance(bundledConfig(), env.ACGS_BACKUP_INSTANCE_ID);
+  const tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME });
+  const clients: BaseClients = {
+    dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({})),
+    sns: tracer.captureAWSv3Client(new SNSClient({})),
+    events: tracer.captureAWSv3Client(new EventBridgeClient({})),
+  };
+  cold = createRuntime(
+    config,
+    env,
+    clients,
+    commands ? commands(config, env, tracer) : NO_COMMANDS,
+    systemClock,
+    tracer,
+  );
+  return cold;
+}
+
+/** The runtime of a Lambda that sends no command (the escalation sweep, the command-status Lambda). */
+export function awsRuntimeWithoutCommands(): AwsRuntime {
+  return coldRuntime();
+}
