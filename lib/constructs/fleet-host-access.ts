@@ -1,16 +1,8 @@
 import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-
-/** A Secrets Manager secret as `grantSecretRead` needs it (a `Secret` or an imported `ISecret` is one). */
-export interface ReadableSecret {
-  readonly secretArn: string;
-  /** Absent for a secret known by name only. */
-  readonly secretFullArn?: string | undefined;
-  readonly encryptionKey?: IKey | undefined;
-}
+import { type ConfiguredSecret, secretReadStatements } from '../secrets.ts';
 
 export interface FleetHostAccessProps {
   /** The fleet's name, for the policy's description. */
@@ -30,7 +22,7 @@ export interface FleetHostAccessProps {
  *   inventory, compliance, patching and Distributor calls. A fleet that also uses those attaches
  *   AmazonSSMManagedInstanceCore beside this policy;
  * - writing the documents' output to the command log group (without it the agent drops the output: it is lost);
- * - the secrets a host needs, added by `grantSecretRead`.
+ * - the secrets of the config that the hosts' documents read, added by `grantSecretReads`.
  */
 export class FleetHostAccess extends ManagedPolicy {
   constructor(scope: Construct, id: string, props: FleetHostAccessProps) {
@@ -104,20 +96,11 @@ export class FleetHostAccess extends ManagedPolicy {
   }
 
   /**
-   * Lets every fleet host read one secret (GetSecretValue on it alone, and its customer managed key only through
-   * Secrets Manager): for the Secrets Manager secrets the config names that the hosts' documents use.
+   * Lets every fleet host read these secrets of the config, with the statements the Lambdas and the database host
+   * get (`secretReadStatements`: GetSecretValue on each secret alone, its customer managed key only through Secrets
+   * Manager).
    */
-  grantSecretRead(secret: ReadableSecret): void {
-    // A secret known by name only has no suffix in its ARN: match the six characters Secrets Manager appends.
-    const arn = secret.secretFullArn ?? `${secret.secretArn}-??????`;
-    this.addStatements(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [arn] }));
-    if (secret.encryptionKey)
-      this.addStatements(
-        new PolicyStatement({
-          actions: ['kms:Decrypt'],
-          resources: [secret.encryptionKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
-        }),
-      );
+  grantSecretReads(secrets: readonly ConfiguredSecret[]): void {
+    for (const statement of secretReadStatements(secrets, Stack.of(this))) this.addStatements(statement);
   }
 }

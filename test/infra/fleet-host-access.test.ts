@@ -1,13 +1,11 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { Key } from 'aws-cdk-lib/aws-kms';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { FleetHostAccess } from '../../lib/constructs/fleet-host-access.ts';
 import type { Json } from '../support/synth-stack.ts';
 
-/** The construct alone, in a stack of its own: what `grantSecretRead` adds (the full stack grants no secret yet). */
+/** The construct alone, in a stack of its own: what `grantSecretReads` adds (the full stack grants no secret yet). */
 function hostAccess() {
   const stack = new Stack(new App(), 'hosts', { env: { account: '123456789012', region: 'eu-west-1' } });
   const commandOutput = new LogGroup(stack, 'CommandOutput');
@@ -19,17 +17,19 @@ function hostAccess() {
 }
 
 // The first synth loads most of aws-cdk-lib, which takes tens of seconds on a busy machine.
-describe('FleetHostAccess.grantSecretRead', { timeout: 120_000 }, () => {
+describe('FleetHostAccess.grantSecretReads', { timeout: 120_000 }, () => {
   it('lets the hosts read that one secret, matching the suffix Secrets Manager adds to a secret known by name', () => {
     // Prepare
-    const { stack, access, statements } = hostAccess();
-    const byName = Secret.fromSecretNameV2(stack, 'ByName', 'acgs-1/database');
+    const { access, statements } = hostAccess();
 
     // Act
-    access.grantSecretRead(byName);
+    access.grantSecretReads([
+      { field: 'checks[0].passwordSecret', check: 'postgresql', ref: { id: 'acgs-1/database' } },
+    ]);
 
     // Assess
     expect(statements().at(-1)).toEqual({
+      Sid: 'ReadDatabaseSecrets',
       Effect: 'Allow',
       Action: 'secretsmanager:GetSecretValue',
       Resource: {
@@ -43,24 +43,26 @@ describe('FleetHostAccess.grantSecretRead', { timeout: 120_000 }, () => {
 
   it('grants a secret with a customer managed key its ARN and the key, only through Secrets Manager', () => {
     // Prepare
-    const { stack, access, statements } = hostAccess();
-    const key = new Key(stack, 'SecretKey', { enableKeyRotation: true });
-    const secret = new Secret(stack, 'Database', { encryptionKey: key });
+    const { access, statements } = hostAccess();
+    const id = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:acgs-1/database-AbCdEf';
+    const kmsKeyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
     // Act
-    access.grantSecretRead(secret);
+    access.grantSecretReads([{ field: 'checks[0].passwordSecret', check: 'postgresql', ref: { id, kmsKeyArn } }]);
 
     // Assess
     const [read, decrypt] = statements().slice(-2);
     expect(read).toEqual({
+      Sid: 'ReadDatabaseSecrets',
       Effect: 'Allow',
       Action: 'secretsmanager:GetSecretValue',
-      Resource: { Ref: stack.getLogicalId(secret.node.defaultChild as never) },
+      Resource: id,
     });
     expect(decrypt).toEqual({
+      Sid: 'DecryptDatabaseSecrets',
       Effect: 'Allow',
       Action: 'kms:Decrypt',
-      Resource: { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as never), 'Arn'] },
+      Resource: kmsKeyArn,
       Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
     });
   });
