@@ -8,10 +8,10 @@ import { backupTaskSchema } from '../core/backup-task.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import type { ObjectStore } from '../ports.ts';
 import { type BackupTaskWiring, runBackupTask } from '../use-cases/backup-tasks.ts';
-import { RUN_LEASES, runExclusive } from '../use-cases/run-exclusive.ts';
+import { RUN_LEASES } from '../use-cases/run-exclusive.ts';
 import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS, jsonRecord } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
-import { withPowertools } from './middleware.ts';
+import { exclusiveInvocation, withPowertools } from './middleware.ts';
 
 export { DRILL_MARGIN_MS } from '../use-cases/backup-tasks.ts';
 
@@ -26,10 +26,8 @@ export function createBackupsHandler(runtime: AwsRuntime, wiring: BackupTaskWiri
       throw new ControlPlaneError('INVALID_EVENT', `expected {"task": "backup"|"monitor"|"retention"|"drill"}`);
     const { task } = parsed.data;
     // One task of each kind at a time (a second delivery of the same schedule does nothing); kinds may overlap.
-    const run = await runExclusive(
-      runtime.ctx,
-      { name: RUN_LEASES.backup(task), holder: context.awsRequestId, maxRunMs: context.getRemainingTimeInMillis() },
-      () => runBackupTask(runtime.ctx, task, wiring, { remainingMs: context.getRemainingTimeInMillis() }),
+    const run = await exclusiveInvocation(runtime, context, RUN_LEASES.backup(task), () =>
+      runBackupTask(runtime.ctx, task, wiring, { remainingMs: context.getRemainingTimeInMillis() }),
     );
     if (!run.ran) return { task, skipped: run.skipped, heldBy: run.heldBy, until: run.until };
     const outcome = run.value;

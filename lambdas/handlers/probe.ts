@@ -6,11 +6,11 @@ import { SEVERITIES } from '../core/fleet-constants.ts';
 import { PROBE_RESULT_LOG } from '../core/metrics.ts';
 import type { Prober } from '../ports.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
-import { RUN_LEASES, runExclusive } from '../use-cases/run-exclusive.ts';
+import { RUN_LEASES } from '../use-cases/run-exclusive.ts';
 import { runProbeCycle } from '../use-cases/run-probe-cycle.ts';
 import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS as M } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
-import { withPowertools } from './middleware.ts';
+import { exclusiveInvocation, withPowertools } from './middleware.ts';
 
 /**
  * The probers of the probe Lambda: passwords come from the Secrets Manager secrets the baked config names (read once
@@ -26,16 +26,12 @@ export function createProbeHandler(runtime: AwsRuntime, prober: Prober = awsProb
   const { ctx, metrics, logger } = runtime;
   return withPowertools(runtime, async (_event: unknown, context: Context) => {
     // One cycle at a time across Lambda instances: a cycle that starts while the last one still runs does nothing.
-    const run = await runExclusive(
-      ctx,
-      { name: RUN_LEASES.probe, holder: context.awsRequestId, maxRunMs: context.getRemainingTimeInMillis() },
-      async () => {
-        const cycle = await runProbeCycle(ctx, prober);
-        // Restarts are only dispatched (SSM); wait for their attempts to be recorded before the Lambda freezes.
-        await Promise.all(cycle.remediation.inFlight);
-        return cycle;
-      },
-    );
+    const run = await exclusiveInvocation(runtime, context, RUN_LEASES.probe, async () => {
+      const cycle = await runProbeCycle(ctx, prober);
+      // Restarts are only dispatched (SSM); wait for their attempts to be recorded before the Lambda freezes.
+      await Promise.all(cycle.remediation.inFlight);
+      return cycle;
+    });
     // No heartbeat for a skipped cycle: cycles that keep overrunning show as missing ones.
     if (!run.ran) return { skipped: run.skipped, heldBy: run.heldBy, until: run.until };
     const cycle = run.value;

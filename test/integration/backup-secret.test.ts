@@ -1,10 +1,9 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ShellCommandRunner } from '../../lambdas/adapters/local/shell-command-runner.ts';
 import type { CommandResult } from '../../lambdas/ports.ts';
-import { type PostgresCluster, startPostgresCluster } from '../support/postgres-cluster.ts';
+import { usePostgresCluster } from '../support/postgres-cluster.ts';
 
 /*
  * The backup and drill documents reading the database password from Secrets Manager on the host, as they do in AWS:
@@ -16,7 +15,7 @@ import { type PostgresCluster, startPostgresCluster } from '../support/postgres-
 
 const PRODUCTION = 'acgs_pgp_db';
 const SCRATCH = 'acgs_restore_drill';
-let cluster: PostgresCluster;
+const pg = usePostgresCluster({ tempPrefix: 'acgs-backup-secret-', databases: [PRODUCTION] });
 let root = '';
 let fakeBin = '';
 let secretsDir = '';
@@ -25,8 +24,7 @@ let runner: ShellCommandRunner;
 let ids = 0;
 
 beforeAll(async () => {
-  cluster = await startPostgresCluster();
-  root = mkdtempSync(join(tmpdir(), 'acgs-backup-secret-'));
+  root = pg.root;
   fakeBin = join(root, 'bin');
   secretsDir = join(root, 'secrets');
   awsLog = join(root, 'aws.log');
@@ -55,49 +53,10 @@ beforeAll(async () => {
   chmodSync(join(fakeBin, 'aws'), 0o755);
   const { BASH_ENV: _b, ENV: _e, ...inherited } = process.env;
   runner = new ShellCommandRunner(undefined, { env: { ...inherited, PATH: `${fakeBin}:${process.env.PATH ?? ''}` } });
-  await cluster.runBinary(
-    'psql',
-    [
-      '-X',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-h',
-      cluster.host,
-      '-p',
-      String(cluster.port),
-      '-U',
-      cluster.user,
-      '-d',
-      'postgres',
-      '-c',
-      `CREATE DATABASE ${PRODUCTION}`,
-    ],
-    { PGPASSWORD: cluster.password },
+  await pg.sql(
+    PRODUCTION,
+    'CREATE TABLE principles (id serial PRIMARY KEY, title text); INSERT INTO principles (title) SELECT md5(g::text) FROM generate_series(1, 500) AS g',
   );
-  await cluster.runBinary(
-    'psql',
-    [
-      '-X',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-h',
-      cluster.host,
-      '-p',
-      String(cluster.port),
-      '-U',
-      cluster.user,
-      '-d',
-      PRODUCTION,
-      '-c',
-      'CREATE TABLE principles (id serial PRIMARY KEY, title text); INSERT INTO principles (title) SELECT md5(g::text) FROM generate_series(1, 500) AS g',
-    ],
-    { PGPASSWORD: cluster.password },
-  );
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 function putSecret(id: string, value: string): void {
@@ -108,10 +67,10 @@ function backupParameters(overrides: Record<string, string>): Record<string, str
   ids += 1;
   const destination = join(root, `backups-${ids}`);
   return {
-    DatabaseHost: cluster.host,
-    DatabasePort: String(cluster.port),
+    DatabaseHost: pg.cluster.host,
+    DatabasePort: String(pg.cluster.port),
     DatabaseName: PRODUCTION,
-    DatabaseUser: cluster.user,
+    DatabaseUser: pg.cluster.user,
     PgpassFile: '',
     PasswordSecretId: '',
     PasswordSecretField: '',
@@ -119,7 +78,7 @@ function backupParameters(overrides: Record<string, string>): Record<string, str
     BackupId: `${PRODUCTION}-20261203T1200${String(ids).padStart(2, '0')}Z`,
     MinSizeBytes: '1024',
     KmsKeyId: '',
-    PgBinDir: cluster.binDir,
+    PgBinDir: pg.cluster.binDir,
     TimeoutSeconds: '60',
     StartedAt: '',
     ...overrides,
@@ -134,7 +93,7 @@ const lastLine = (output: string) => output.trimEnd().split('\n').at(-1) ?? '';
 describe('the backup document with PasswordSecretId', () => {
   it('reads the password field of the JSON secret on the host and backs up with it, never printing it', async () => {
     // Prepare
-    putSecret('acgs-1/postgres', JSON.stringify({ username: cluster.user, password: cluster.password }));
+    putSecret('acgs-1/postgres', JSON.stringify({ username: pg.cluster.user, password: pg.cluster.password }));
     writeFileSync(awsLog, '');
     // Act
     const result = await run('acgs-backup-database', backupParameters({ PasswordSecretId: 'acgs-1/postgres' }));
@@ -145,14 +104,14 @@ describe('the backup document with PasswordSecretId', () => {
     expect(readFileSync(awsLog, 'utf8')).toBe(
       'secretsmanager get-secret-value --secret-id acgs-1/postgres --query SecretString --output text\n',
     );
-    expect(result.output).not.toContain(cluster.password);
+    expect(result.output).not.toContain(pg.cluster.password);
   });
 
   it('uses the secret rather than the pgpass file when both are given, and the field PasswordSecretField names', async () => {
     // Prepare: the pgpass file is wrong; the secret keeps the password under another field.
     const wrong = join(root, 'pgpass-wrong');
     writeFileSync(wrong, `*:*:*:*:not-the-password\n`, { mode: 0o600 });
-    putSecret('acgs-1/custom', JSON.stringify({ user: cluster.user, db_password: cluster.password }));
+    putSecret('acgs-1/custom', JSON.stringify({ user: pg.cluster.user, db_password: pg.cluster.password }));
     // Act
     const result = await run(
       'acgs-backup-database',
@@ -163,7 +122,7 @@ describe('the backup document with PasswordSecretId', () => {
   });
 
   it('takes a plain-string secret whole', async () => {
-    putSecret('acgs-1/plain', cluster.password);
+    putSecret('acgs-1/plain', pg.cluster.password);
     const result = await run('acgs-backup-database', backupParameters({ PasswordSecretId: 'acgs-1/plain' }));
     expect(result.status, result.output).toBe('succeeded');
   });
@@ -217,7 +176,7 @@ describe('the backup document with PasswordSecretId', () => {
 describe('the restore drill with PasswordSecretId', () => {
   it('restores the backup into the scratch database and drops it, with the password from the secret', async () => {
     // Prepare
-    putSecret('acgs-1/postgres', JSON.stringify({ password: cluster.password }));
+    putSecret('acgs-1/postgres', JSON.stringify({ password: pg.cluster.password }));
     const backup = await run('acgs-backup-database', backupParameters({ PasswordSecretId: 'acgs-1/postgres' }));
     expect(backup.status, backup.output).toBe('succeeded');
     const manifest = JSON.parse(lastLine(backup.output)) as {
@@ -231,21 +190,21 @@ describe('the restore drill with PasswordSecretId', () => {
       Source: join(destination, manifest.dumpKey),
       ExpectedSha256: manifest.sha256,
       ExpectedTableDataEntries: String(manifest.tableDataEntries),
-      DatabaseHost: cluster.host,
-      DatabasePort: String(cluster.port),
-      DatabaseUser: cluster.user,
+      DatabaseHost: pg.cluster.host,
+      DatabasePort: String(pg.cluster.port),
+      DatabaseUser: pg.cluster.user,
       PgpassFile: '',
       PasswordSecretId: 'acgs-1/postgres',
       PasswordSecretField: '',
       ScratchDatabase: SCRATCH,
       ProductionDatabase: PRODUCTION,
-      PgBinDir: cluster.binDir,
+      PgBinDir: pg.cluster.binDir,
       TimeoutSeconds: '60',
       StartedAt: '',
     });
     // Assess
     expect(drill.status, drill.output).toBe('succeeded');
     expect(JSON.parse(lastLine(drill.output))).toMatchObject({ tables: 1 });
-    expect(drill.output).not.toContain(cluster.password);
+    expect(drill.output).not.toContain(pg.cluster.password);
   });
 });

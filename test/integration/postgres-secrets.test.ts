@@ -1,8 +1,7 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SecretsManagerSecretSource } from '../../lambdas/adapters/aws/secrets-manager-secret-source.ts';
 import { LocalSecretSource } from '../../lambdas/adapters/local/local-secret-source.ts';
 import { MemorySecretSource } from '../../lambdas/adapters/memory/memory-secret-source.ts';
@@ -10,7 +9,7 @@ import type { PostgresTarget } from '../../lambdas/core/targets.ts';
 import type { Clock, SecretSource } from '../../lambdas/ports.ts';
 import { NetworkProber } from '../../lambdas/probes/network-prober.ts';
 import { awsClientConfig, useMotoServer } from '../support/moto.ts';
-import { type PostgresCluster, startPostgresCluster } from '../support/postgres-cluster.ts';
+import { usePostgresCluster } from '../support/postgres-cluster.ts';
 
 /*
  * The PostgreSQL probe against a real PostgreSQL 15 cluster, its password from each place it can be kept: a pgpass
@@ -22,15 +21,13 @@ const OPTIONS = { timeoutMs: 5_000, slowAfterMs: 5_000 };
 const ROLE = 'acgs_probe';
 const DATABASE = 'acgs_pgp_db';
 const moto = useMotoServer();
-let cluster: PostgresCluster;
+const pg = usePostgresCluster({ tempPrefix: 'acgs-pg-secrets-', databases: [DATABASE] });
 let dir = '';
 let secrets: SecretsManagerClient;
 let secretCalls = 0;
 
 beforeAll(async () => {
-  cluster = await startPostgresCluster();
-  dir = mkdtempSync(join(tmpdir(), 'acgs-pg-secrets-'));
-  await sql(`CREATE DATABASE ${DATABASE}`);
+  dir = pg.root;
   await setPassword('first-password');
   secrets = new SecretsManagerClient(awsClientConfig(moto.endpoint));
   secrets.middlewareStack.add(
@@ -42,31 +39,8 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  await cluster?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
 async function sql(text: string): Promise<void> {
-  await cluster.runBinary(
-    'psql',
-    [
-      '-X',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-h',
-      cluster.host,
-      '-p',
-      String(cluster.port),
-      '-U',
-      cluster.user,
-      '-d',
-      'postgres',
-      '-c',
-      text,
-    ],
-    { PGPASSWORD: cluster.password },
-  );
+  await pg.sql('postgres', text);
 }
 
 /** Creates the probe's role, or changes its password (a rotation). */
@@ -84,8 +58,8 @@ function target(extra: Partial<PostgresTarget> = {}): PostgresTarget {
     id: 'postgresql:postgres@db',
     name: 'postgresql',
     kind: 'postgres',
-    host: cluster.host,
-    port: cluster.port,
+    host: pg.cluster.host,
+    port: pg.cluster.port,
     critical: true,
     role: 'dependency',
     database: DATABASE,
@@ -97,7 +71,7 @@ function target(extra: Partial<PostgresTarget> = {}): PostgresTarget {
 
 function pgpassFile(name: string, password: string, mode = 0o600): string {
   const file = join(dir, name);
-  writeFileSync(file, `# the probe's role\n${cluster.host}:${cluster.port}:${DATABASE}:${ROLE}:${password}\n`);
+  writeFileSync(file, `# the probe's role\n${pg.cluster.host}:${pg.cluster.port}:${DATABASE}:${ROLE}:${password}\n`);
   chmodSync(file, mode);
   return file;
 }
@@ -190,7 +164,7 @@ describe('the PostgreSQL probe in AWS (Secrets Manager on moto)', () => {
     // Assess
     expect(result).toMatchObject({ status: 'unhealthy', reason: 'query' });
     expect(result.detail).toBe(
-      `authentication as "${ROLE}" failed on ${cluster.host}:${cluster.port}: password authentication failed for user "${ROLE}"`,
+      `authentication as "${ROLE}" failed on ${pg.cluster.host}:${pg.cluster.port}: password authentication failed for user "${ROLE}"`,
     );
     expect(source.reads.map((r) => r.fresh)).toEqual([false, true]);
     expect(JSON.stringify(result)).not.toContain('hunter2-wrong');
