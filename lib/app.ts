@@ -5,6 +5,7 @@ import { formatConfigProblems, parseFleetConfig } from '../lambdas/core/config.t
 import { errorMessage } from '../lambdas/core/errors.ts';
 import { ControlPlaneStack, type ControlPlaneStackProps } from './control-plane-stack.ts';
 import { awsReachabilityProblems, formatReachabilityProblems } from './probe-reachability.ts';
+import { awsSecretProblems, formatSecretProblems } from './secrets.ts';
 
 export interface ControlPlaneAppOptions {
   /** Path of the fleet config file (YAML). */
@@ -42,6 +43,10 @@ export function addControlPlane(app: App, options: ControlPlaneAppOptions): Cont
   const unreachable = options.emulatedFleet ? [] : awsReachabilityProblems(config);
   if (unreachable.length > 0)
     throw new FleetConfigError(formatReachabilityProblems(`config ${options.configPath}`, unreachable));
+  // The stack checks both again when it is built directly; here they become a FleetConfigError (exit 1, no trace).
+  const withoutSecret = awsSecretProblems(config);
+  if (withoutSecret.length > 0)
+    throw new FleetConfigError(formatSecretProblems(`config ${options.configPath}`, withoutSecret));
   const props: ControlPlaneStackProps = {
     config,
     description: `ACGS operations control plane for the ${config.fleet.name} fleet (${config.fleet.environment})`,

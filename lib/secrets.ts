@@ -63,11 +63,15 @@ function checkProblems(config: FleetConfig): string[] {
   );
 }
 
+/** The problems as one message: a heading naming `source`, then one line each. */
+export function formatSecretProblems(source: string, problems: readonly string[]): string {
+  return `${source} cannot run in AWS as it is:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
+}
+
 /** Refuses (throws) a config that would leave a probe without its password in AWS; see awsSecretProblems. */
 export function assertAwsSecrets(config: FleetConfig): void {
   const problems = awsSecretProblems(config);
-  if (problems.length > 0)
-    throw new Error(`the fleet config cannot run in AWS as it is:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length > 0) throw new Error(formatSecretProblems('the fleet config', problems));
 }
 
 /**

@@ -5,7 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
-import { addControlPlane } from '../../lib/app.ts';
+import { addControlPlane, FleetConfigError } from '../../lib/app.ts';
 import { awsSecretProblems, backupHostSecrets, probeSecrets } from '../../lib/secrets.ts';
 import { SHIPPED_CONFIG } from '../support/shipped-config.ts';
 import { ACGS_CONFIG } from '../support/synth-stack.ts';
@@ -60,5 +60,7 @@ describe('secrets in AWS', () => {
     expect(() => addControlPlane(new App(), { configPath: path })).toThrow(
       /cannot run in AWS as it is:\n {2}- checks\[0\] \(postgresql\): passwordEnv ACGS_DB_PASSWORD .* checks\[0\]\.passwordSecret/,
     );
+    // A FleetConfigError: bin/app.ts prints the message and exits 1, without a stack trace.
+    expect(() => addControlPlane(new App(), { configPath: path })).toThrow(FleetConfigError);
   });
 });
