@@ -5,15 +5,8 @@ import type { TimelineEntry } from '../core/incident.ts';
 import { checkInput, escapeControlCharacters } from '../core/operator-input.ts';
 import { formatTable } from '../core/text-table.ts';
 import { describeEntry } from '../core/timeline-wording.ts';
-import {
-  type ApiRequest,
-  type ApiResponse,
-  ackBody,
-  declareBody,
-  handleApiRequest,
-  type incidentView,
-  resolveBody,
-} from '../use-cases/operator-api.ts';
+import { ackBody, declareBody, type incidentView, resolveBody } from '../use-cases/api/incident-routes.ts';
+import { type ApiRequest, type ApiResponse, handleApiRequest } from '../use-cases/operator-api.ts';
 import { parseCommandLine } from './args.ts';
 import { callOperatorApi } from './aws-operator-client.ts';
 import type { CliCommand } from './command.ts';

@@ -8,7 +8,6 @@ import {
   type SSMClient,
   type Target,
 } from '@aws-sdk/client-ssm';
-import * as z from 'zod';
 import type { CommandTarget } from '../../core/command-target.ts';
 import { ControlPlaneError } from '../../core/errors.ts';
 import { type Clock, type CommandRequest, type CommandResult, type CommandRunner, systemClock } from '../../ports.ts';
