@@ -92,6 +92,9 @@ export interface EscalationState {
   readonly delivered?: readonly string[];
 }
 
+/** How a procedure ended, as the timeline and the audit trail record it. */
+export type ProcedureOutcome = 'succeeded' | 'failed' | 'timed-out' | 'rejected' | 'pending';
+
 export type TimelineEntry = { readonly at: number } & (
   | { readonly type: 'opened'; readonly severity: Severity; readonly detail: string }
   | { readonly type: 'severity-raised'; readonly from: Severity; readonly to: Severity; readonly detail: string }
@@ -116,6 +119,16 @@ export type TimelineEntry = { readonly at: number } & (
     }
   | { readonly type: 'breaker-open'; readonly service: string; readonly restarts: number; readonly windowMs: number }
   | { readonly type: 'note'; readonly by: string; readonly text: string }
+  /** An operator procedure (restart, stop, isolate, restore, ...) run on services this incident covers. */
+  | {
+      readonly type: 'procedure';
+      readonly by: string;
+      /** The procedure, as the audit trail names it: `service.restart`, `fleet.stop-all`, `backup.restore`, ... */
+      readonly action: string;
+      readonly services: readonly string[];
+      readonly outcome: ProcedureOutcome;
+      readonly detail: string;
+    }
   | { readonly type: 'resolved'; readonly by: string; readonly resolution: string }
 );
 

@@ -41,6 +41,10 @@ export function describeEntry(e: TimelineEntry, wording: EntryWording = 'timelin
         ? `restart breaker open for ${e.service} (${restarts})`
         : `restart breaker open for ${e.service}: ${restarts}`;
     }
+    case 'procedure': {
+      const line = `${e.action} ${e.services.join(', ')} by ${e.by}: ${e.outcome}`;
+      return page ? line : e.detail ? `${line}: ${e.detail}` : line;
+    }
     case 'note':
       return page ? undefined : `note by ${e.by}: ${e.text}`;
     case 'resolved':
