@@ -51,6 +51,7 @@ export const incidentRoutes: readonly Route[] = [
   {
     method: 'POST',
     path: /^\/incidents$/,
+    action: 'incident.declare',
     async handle({ ctx, request, now }) {
       const body = parseBody(declareBody, request.body);
       const incident = await declareIncident(ctx, {
@@ -75,6 +76,7 @@ export const incidentRoutes: readonly Route[] = [
   {
     method: 'POST',
     path: new RegExp(`^/incidents/${INCIDENT_ID}/ack$`),
+    action: 'incident.ack',
     async handle({ ctx, request, now, params }) {
       const incident = await existing(ctx, params.id as string);
       const { note } = parseBody(ackBody, request.body);
@@ -87,6 +89,7 @@ export const incidentRoutes: readonly Route[] = [
   {
     method: 'POST',
     path: new RegExp(`^/incidents/${INCIDENT_ID}/resolve$`),
+    action: 'incident.resolve',
     async handle({ ctx, request, now, params }) {
       const incident = await existing(ctx, params.id as string);
       const { reason } = parseBody(resolveBody, request.body);

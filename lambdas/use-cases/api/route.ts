@@ -37,6 +37,11 @@ export interface RouteCall {
 export interface Route {
   readonly method: 'GET' | 'POST' | 'DELETE';
   readonly path: RegExp;
+  /**
+   * What a mutating route does, as the audit trail and the timeline name it (`service.restart`, `incident.ack`, ...).
+   * Every non-GET request is recorded on the audit trail under this name.
+   */
+  readonly action?: string;
   handle(call: RouteCall): Promise<ApiResponse>;
 }
 
