@@ -61,9 +61,12 @@ export function boundedAuditEntry(entry: AuditEntry): AuditEntry {
   };
 }
 
-/** The outcome a response stands for: the procedure's own status when it reports one. */
-export function auditOutcome(statusCode: number, status: unknown): string {
-  if (typeof status === 'string' && /^[a-z-]{1,32}$/.test(status)) return status;
+const PROCEDURE_STATUSES: readonly string[] = ['succeeded', 'failed', 'timed-out', 'rejected', 'pending'];
+
+/** The outcome a response stands for: a procedure's own status when the body is a procedure's answer. */
+export function auditOutcome(statusCode: number, body: Readonly<Record<string, unknown>>): string {
+  const { procedure, status } = body;
+  if (typeof procedure === 'string' && typeof status === 'string' && PROCEDURE_STATUSES.includes(status)) return status;
   return statusCode < 400 ? 'succeeded' : statusCode < 500 ? 'rejected' : 'error';
 }
 
