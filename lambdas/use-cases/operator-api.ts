@@ -2,17 +2,28 @@ import { auditOutcome, boundedAuditEntry } from '../core/audit.ts';
 import { ControlPlaneError, errorMessage, NotFoundError, UsageError } from '../core/errors.ts';
 import { callerName, checkInput } from '../core/operator-input.ts';
 import { auditRoutes } from './api/audit-routes.ts';
+import { fleetRoutes } from './api/fleet-routes.ts';
+import { healthRoutes } from './api/health-routes.ts';
 import { incidentRoutes } from './api/incident-routes.ts';
-import type { ApiRequest, ApiResponse, Route } from './api/route.ts';
+import { maintenanceRoutes } from './api/maintenance-routes.ts';
+import type { ApiOptions, ApiRequest, ApiResponse, Route } from './api/route.ts';
+import { serviceRoutes } from './api/service-routes.ts';
 import type { ControlPlaneContext } from './context.ts';
 
-export type { ApiRequest, ApiResponse } from './api/route.ts';
+export type { ApiOptions, ApiRequest, ApiResponse } from './api/route.ts';
 
 /**
  * The operators' API, the same on every transport (a Lambda Function URL with IAM auth in AWS, the CLI in-process on
  * one host): every route of `ROUTES`, each in the module of its subject under `api/`.
  */
-const ROUTES: readonly Route[] = [...incidentRoutes, ...auditRoutes];
+const ROUTES: readonly Route[] = [
+  ...incidentRoutes,
+  ...auditRoutes,
+  ...serviceRoutes,
+  ...fleetRoutes,
+  ...maintenanceRoutes,
+  ...healthRoutes,
+];
 
 /** What the router learnt of a request before its handler answered: the route it took and the path's values. */
 interface Dispatch {
@@ -24,11 +35,15 @@ interface Dispatch {
  * Answers one request. Every request but a GET is put on the audit trail once answered, whatever the answer (a
  * 4xx included); one whose handler threw is recorded as a 500 and the error rethrown.
  */
-export async function handleApiRequest(ctx: ControlPlaneContext, request: ApiRequest): Promise<ApiResponse> {
+export async function handleApiRequest(
+  ctx: ControlPlaneContext,
+  request: ApiRequest,
+  options: ApiOptions = {},
+): Promise<ApiResponse> {
   const dispatch: Dispatch = {};
   let response: ApiResponse;
   try {
-    response = await answer(ctx, request, dispatch);
+    response = await answer(ctx, request, dispatch, options);
   } catch (error) {
     if (request.method !== 'GET')
       await audit(ctx, request, dispatch, { statusCode: 500, body: { error: errorMessage(error) } });
@@ -38,9 +53,14 @@ export async function handleApiRequest(ctx: ControlPlaneContext, request: ApiReq
   return response;
 }
 
-async function answer(ctx: ControlPlaneContext, request: ApiRequest, dispatch: Dispatch): Promise<ApiResponse> {
+async function answer(
+  ctx: ControlPlaneContext,
+  request: ApiRequest,
+  dispatch: Dispatch,
+  options: ApiOptions,
+): Promise<ApiResponse> {
   try {
-    return await route(ctx, request, dispatch);
+    return await route(ctx, request, dispatch, options);
   } catch (error) {
     if (error instanceof UsageError) return { statusCode: 400, body: { error: error.message } };
     if (error instanceof NotFoundError) return { statusCode: 404, body: { error: error.message } };
@@ -50,7 +70,12 @@ async function answer(ctx: ControlPlaneContext, request: ApiRequest, dispatch: D
   }
 }
 
-async function route(ctx: ControlPlaneContext, request: ApiRequest, dispatch: Dispatch): Promise<ApiResponse> {
+async function route(
+  ctx: ControlPlaneContext,
+  request: ApiRequest,
+  dispatch: Dispatch,
+  options: ApiOptions,
+): Promise<ApiResponse> {
   checkInput(callerName, request.caller, 'caller');
   const { method, path } = request;
   let pathKnown = false;
@@ -62,7 +87,7 @@ async function route(ctx: ControlPlaneContext, request: ApiRequest, dispatch: Di
     const params = { ...match.groups };
     dispatch.route = candidate;
     dispatch.params = params;
-    return candidate.handle({ ctx, request, now: ctx.clock.now(), params });
+    return candidate.handle({ ctx, request, now: ctx.clock.now(), params, options });
   }
   if (pathKnown) return { statusCode: 405, body: { error: `${method} is not allowed on ${path}` } };
   return { statusCode: 404, body: { error: `no route ${method} ${path}` } };
