@@ -103,14 +103,8 @@ export async function planRestore(
   const backupId = checkInput(backupIdInput, request.backupId, 'backup id');
   if (request.timeoutSeconds !== undefined)
     checkInput(z.int().min(1).max(9999), request.timeoutSeconds, 'timeoutSeconds');
-  const backups = backupsOf(ctx);
-  const services = dependents(ctx, backups);
-  if (request.confirm !== true)
-    throw new UsageError(
-      `restoring ${backupId} overwrites database ${backups.database}: it would stop ${services.join(', ') || 'no service'}, ` +
-        'take a safety dump, restore the backup with pg_restore --clean --if-exists, start the services and wait for ' +
-        'their health; confirm to go ahead (acgs-ops backup restore ID --yes, or {"confirm": true})',
-    );
+  const services = dependents(ctx, backupsOf(ctx));
+  if (request.confirm !== true) throw new UsageError(unconfirmedRestore(ctx.config, backupId));
   const catalogue = await loadCatalogue(ctx, destination.objects);
   const backup = catalogue.backups.find((b) => b.manifest.id === backupId);
   if (!backup) throw new NotFoundError(`backup ${backupId} (see acgs-ops backup list)`);
@@ -295,6 +289,19 @@ function databaseOf(ctx: ControlPlaneContext, backups: BackupConfig) {
       `postgres check "${backups.database}" (backups.database) in fleet ${ctx.config.fleet.name}`,
     );
   return { ...check, host: check.host.replace(/^\[(.*)\]$/, '$1') };
+}
+
+/** What a restore would do, for the operator who has not confirmed it yet (`--yes`, `{"confirm": true}`). */
+export function unconfirmedRestore(config: ControlPlaneContext['config'], backupId: string): string {
+  const { backups } = config;
+  if (!backups) return `fleet ${config.fleet.name} has no backups section: nothing to restore`;
+  const services = config.services.filter((s) => s.dependsOn.includes(backups.database)).map((s) => s.name);
+  return (
+    `restoring ${backupId} overwrites database ${backups.database}: it would open a maintenance window, stop ` +
+    `${services.join(', ') || 'no service'}, take a safety dump of the database as it is, restore the backup with ` +
+    'pg_restore --clean --if-exists, start the services and wait for their health checks; nothing was done. ' +
+    'Confirm with --yes (API: {"confirm": true})'
+  );
 }
 
 /** The services whose `dependsOn` names the database, in config order (the order they are started in). */
