@@ -2,10 +2,12 @@ import { auditOutcome, boundedAuditEntry } from '../core/audit.ts';
 import { ControlPlaneError, errorMessage, NotFoundError, UsageError } from '../core/errors.ts';
 import { callerName, checkInput } from '../core/operator-input.ts';
 import { auditRoutes } from './api/audit-routes.ts';
+import { backupRoutes } from './api/backup-routes.ts';
 import { fleetRoutes } from './api/fleet-routes.ts';
 import { healthRoutes } from './api/health-routes.ts';
 import { incidentRoutes } from './api/incident-routes.ts';
 import { maintenanceRoutes } from './api/maintenance-routes.ts';
+import { rollingUpdateRoutes } from './api/rolling-update-route.ts';
 import type { ApiOptions, ApiRequest, ApiResponse, Route } from './api/route.ts';
 import { serviceRoutes } from './api/service-routes.ts';
 import type { ControlPlaneContext } from './context.ts';
@@ -23,6 +25,8 @@ const ROUTES: readonly Route[] = [
   ...fleetRoutes,
   ...maintenanceRoutes,
   ...healthRoutes,
+  ...backupRoutes,
+  ...rollingUpdateRoutes,
 ];
 
 /** What the router learnt of a request before its handler answered: the route it took and the path's values. */

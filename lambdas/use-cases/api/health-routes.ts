@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { SECOND_MS } from '../../core/duration.ts';
 import { UsageError } from '../../core/errors.ts';
 import { serviceNames } from '../../core/operator-input.ts';
-import { awaitHealthy } from '../await-healthy.ts';
+import { awaitHealthy, probingHealth, recordedHealth } from '../await-healthy.ts';
 import { isoInstant } from './audit-routes.ts';
 import { parseBody, type Route } from './route.ts';
 
@@ -10,8 +10,8 @@ import { parseBody, type Route } from './route.ts';
  *   POST /health/wait  {"services": string[], "since"?: ISO-8601, "timeoutSeconds": 1..840}
  *     -> 200 {healthy: true, services} once every health check of those services is known healthy at or after
  *        `since`; 503 {healthy: false, unhealthy: [{service, state, reason}]} at the timeout.
- *   In AWS the operator Lambda is outside the VPC: it reads the states the scheduled probe records. A transport that
- *   can reach the services may lend a probing observer (ApiOptions.observeHealth).
+ *   In AWS the operator Lambda is outside the VPC: it reads the states the scheduled probe records; a runtime whose
+ *   context has a prober (one host) probes the services itself.
  */
 
 /** Leaves room in the operator Lambda's 900 s for the reads and the answer. */
@@ -42,7 +42,8 @@ export const healthRoutes: readonly Route[] = [
         services: body.services,
         timeoutMs: body.timeoutSeconds * SECOND_MS,
         ...(body.since === undefined ? {} : { since: body.since }),
-        ...(options.observeHealth === undefined ? {} : { observe: options.observeHealth }),
+        // Probed here where the runtime reaches the fleet (one host), else as the scheduled probe recorded it.
+        observe: options.observeHealth ?? (ctx.prober ? probingHealth(ctx.prober) : recordedHealth),
         ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
       });
       if (result.healthy)

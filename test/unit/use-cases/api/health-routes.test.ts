@@ -50,7 +50,7 @@ describe('POST /health/wait', () => {
     });
   });
 
-  it('waits on a probing observer when the transport lends one', async () => {
+  it('probes the services itself when the context has a prober (one host)', async () => {
     const h = createHarness();
     let calls = 0;
     const prober: Prober = {
@@ -69,12 +69,13 @@ describe('POST /health/wait', () => {
         };
       },
     };
+    const ctx = { ...h.ctx, prober };
     const answer = await call(
-      h,
+      { ...h, ctx },
       'POST',
       '/health/wait',
       { services: ['auth'], since: new Date(T0).toISOString(), timeoutSeconds: 60 },
-      { ...sleeping(h), observeHealth: probingHealth(prober) },
+      sleeping(h),
     );
     expect(answer).toMatchObject({ statusCode: 200, body: { healthy: true, waitedMs: 10_000 } });
   });
