@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../../../lambdas/core/probe-evaluation.ts';
 import type { Prober } from '../../../../lambdas/ports.ts';
-import { probingHealth } from '../../../../lambdas/use-cases/await-healthy.ts';
 import { call, probe } from '../../../support/api-calls.ts';
 import { createHarness, type Harness, MINUTE, T0 } from '../../../support/harness.ts';
 
