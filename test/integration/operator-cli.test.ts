@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditCommand } from '../../lambdas/cli/audit-command.ts';
+import { healthCommand } from '../../lambdas/cli/health-command.ts';
 import { maintenanceCommand } from '../../lambdas/cli/maintenance-command.ts';
 import { runCli } from '../../lambdas/cli/run-cli.ts';
 import { serviceCommand } from '../../lambdas/cli/service-command.ts';
@@ -42,7 +43,7 @@ async function acgsOps(args: readonly string[], state = stateDir) {
   let stderr = '';
   const code = await runCli(
     [...args, '--config', config, '--state', state],
-    [serviceCommand, maintenanceCommand, auditCommand],
+    [serviceCommand, maintenanceCommand, auditCommand, healthCommand],
     {
       stdout: (t) => {
         stdout += t;
@@ -141,4 +142,19 @@ describe('acgs-ops through the operator API on this host', () => {
       stderr: expect.stringMatching(/^acgs-ops: --since: /),
     });
   });
+
+  it('waits for health by probing here, and names each service still not healthy at the timeout', async () => {
+    const run = await acgsOps(['health', 'wait', 'alpha', 'beta', '--timeout', '1s']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^not healthy: alpha down \(.+\)\nnot healthy: beta down \(.+\)\n$/);
+    expect((await audit())[0]).toMatchObject({ action: 'health.wait', statusCode: 503 });
+    expect(await acgsOps(['health', 'wait', 'alpha', '--timeout', '20m'])).toMatchObject({
+      code: 64,
+      stderr: expect.stringContaining('--timeout must be between'),
+    });
+    expect(await acgsOps(['health', 'wait', 'alpha', '--timeout', '5s', '--since', 'noon'])).toMatchObject({
+      code: 64,
+      stderr: expect.stringMatching(/^acgs-ops: --since: /),
+    });
+  }, 30_000);
 });
