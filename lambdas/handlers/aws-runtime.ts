@@ -39,10 +39,7 @@ export function ssmCommands(
 ) {
   const documentNames = jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES);
   return lazyCommandRunner(async () => {
-    const [{ SsmCommandRunner }, client] = await Promise.all([
-      import('../adapters/aws/ssm-command-runner.ts'),
-      clientOf(ssm),
-    ]);
+    const [{ SsmCommandRunner }, client] = await Promise.all([import('./on-demand/ssm.ts'), clientOf(ssm)]);
     return new SsmCommandRunner(client, {
       mode: 'dispatch',
       documentNames,
@@ -68,7 +65,7 @@ export function createAwsRuntime(
 export function awsRuntime(): AwsRuntime {
   return coldRuntime((config, env, tracer) =>
     ssmCommands(config, env, async () =>
-      tracer.captureAWSv3Client(new (await import('@aws-sdk/client-ssm')).SSMClient({})),
+      tracer.captureAWSv3Client(new (await import('./on-demand/ssm.ts')).SSMClient({})),
     ),
   );
 }

@@ -52,10 +52,7 @@ function awsBackupWiring(runtime: AwsRuntime): BackupTaskWiring {
   const documentNames = jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES);
   // The SSM client is loaded for the drill only (the monitor, the hourly task, reads S3 alone).
   const drillRunner = lazyCommandRunner(async () => {
-    const [{ SsmCommandRunner }, { SSMClient }] = await Promise.all([
-      import('../adapters/aws/ssm-command-runner.ts'),
-      import('@aws-sdk/client-ssm'),
-    ]);
+    const { SsmCommandRunner, SSMClient } = await import('./on-demand/ssm.ts');
     return new SsmCommandRunner(runtime.tracer.captureAWSv3Client(new SSMClient({})), {
       mode: 'wait',
       documentNames,

@@ -106,10 +106,7 @@ export function createRuntime(
     incidents: store,
     control: store,
     notifier: lazyNotifier(DEFAULT_DELIVERY_TIMEOUT_MS, async () => {
-      const [{ SnsNotifier }, sns] = await Promise.all([
-        import('../adapters/aws/sns-notifier.ts'),
-        clientOf(clients.sns),
-      ]);
+      const [{ SnsNotifier }, sns] = await Promise.all([import('./on-demand/sns.ts'), clientOf(clients.sns)]);
       return new SnsNotifier(sns, topics, {
         fleet: config.fleet.name,
         acknowledgeHint: config.notifications.acknowledgeHint,
@@ -119,7 +116,7 @@ export function createRuntime(
     commands,
     events: lazyEventPublisher(async () => {
       const [{ EventBridgePublisher }, events] = await Promise.all([
-        import('../adapters/aws/eventbridge-publisher.ts'),
+        import('./on-demand/eventbridge.ts'),
         clientOf(clients.events),
       ]);
       return new EventBridgePublisher(events, env.ACGS_EVENT_BUS_NAME);
@@ -167,9 +164,9 @@ export function coldRuntime(
   const tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME });
   const clients: BaseClientSources = {
     dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({})),
-    sns: async () => tracer.captureAWSv3Client(new (await import('@aws-sdk/client-sns')).SNSClient({})),
+    sns: async () => tracer.captureAWSv3Client(new (await import('./on-demand/sns.ts')).SNSClient({})),
     events: async () =>
-      tracer.captureAWSv3Client(new (await import('@aws-sdk/client-eventbridge')).EventBridgeClient({})),
+      tracer.captureAWSv3Client(new (await import('./on-demand/eventbridge.ts')).EventBridgeClient({})),
   };
   cold = createRuntime(
     config,
