@@ -18,6 +18,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 interface BundleGraph {
   readonly all: string[];
   readonly coldPath: string[];
+  /** What the project's own modules import dynamically (`import()`): the points where the bundle is split. */
+  readonly dynamicImports: string[];
 }
 
 async function bundleGraph(entry: string): Promise<BundleGraph> {
@@ -47,7 +49,10 @@ async function bundleGraph(entry: string): Promise<BundleGraph> {
     for (const i of outputs[file]?.imports ?? [])
       if (i.kind === 'import-statement' && !i.external) pending.push(i.path);
   }
-  return { all: inputsOf(Object.keys(outputs)), coldPath: inputsOf(loaded) };
+  const dynamicImports = Object.entries(result.metafile.inputs)
+    .filter(([path]) => path.startsWith('lambdas/'))
+    .flatMap(([, input]) => input.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
+  return { all: inputsOf(Object.keys(outputs)), coldPath: inputsOf(loaded), dynamicImports };
 }
 
 async function bundleInputs(entry: string): Promise<string[]> {
@@ -116,6 +121,18 @@ describe('what a cold start loads', () => {
       const { coldPath } = await bundleGraph(entry);
       expect(coldPath.some((p) => /node_modules\/zod\/v4\/mini\//.test(p))).toBe(true);
       expect(coldPath.filter((p) => /node_modules\/zod\/v4\/classic\//.test(p))).toEqual([]);
+    },
+  );
+
+  // esbuild keeps every export of a dynamically imported module: import() of an SDK package would bundle all of its
+  // commands. The Lambdas import their own on-demand modules, which name the client and adapter they need.
+  it.each(Object.values(HANDLERS).map((h) => h.entry))(
+    '%s: splits only at its own modules, never at an SDK package',
+    { timeout: 60_000 },
+    async (entry) => {
+      const { dynamicImports } = await bundleGraph(entry);
+      expect(dynamicImports.length).toBeGreaterThan(0);
+      expect(dynamicImports.filter((p) => !p.startsWith('lambdas/'))).toEqual([]);
     },
   );
 });
