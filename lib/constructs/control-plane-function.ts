@@ -281,7 +281,10 @@ export function lambdaBundleOptions(input: LambdaBundleInput): BuildOptions {
     chunkNames: 'chunks/[name]-[hash]',
     outExtension: { '.js': '.mjs' },
     ...(input.fleetConfigJson === undefined ? {} : { define: { __ACGS_FLEET_CONFIG_JSON__: input.fleetConfigJson } }),
-    external: ['pg-native'],
+    // pg's optional native binding is never installed. bowser (the SDK's browser user-agent parser) is only reached
+    // through code that esbuild tree-shakes for Node, but a split bundle would still emit its dynamic import as a
+    // 35 KB chunk that nothing loads: left external, it is not bundled at all.
+    external: ['pg-native', 'bowser'],
     alias: bundleAliases(input.projectRoot, { xraySdk: input.xraySdk }),
     logLevel: 'warning',
   };
