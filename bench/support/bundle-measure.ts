@@ -225,23 +225,54 @@ export function median(values: readonly number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** The part of an esbuild metafile this reads: each output's inputs and the bytes each left in the output. */
+/** The part of an esbuild metafile this reads: each output's size, inputs (bytes each left in it) and imports. */
 export interface Metafile {
-  readonly outputs: Record<string, { readonly inputs: Record<string, { readonly bytesInOutput: number }> }>;
+  readonly outputs: Record<
+    string,
+    {
+      readonly bytes?: number;
+      readonly inputs: Record<string, { readonly bytes?: number; readonly bytesInOutput: number }>;
+      readonly imports?: readonly { readonly path: string; readonly kind: string; readonly external?: boolean }[];
+    }
+  >;
+}
+
+/**
+ * The files a cold start compiles before the handler runs: `index.mjs` and the chunks it imports statically (a bundle
+ * split at dynamic imports loads the other chunks only when an invocation reaches them), and their bytes.
+ */
+export function loadedAtImport(metafile: Metafile): { readonly outputs: string[]; readonly bytes: number } {
+  const index = Object.keys(metafile.outputs).find((f) => f === 'index.mjs' || f.endsWith('/index.mjs'));
+  if (index === undefined) throw new Error('the metafile has no index.mjs output');
+  const loaded = new Set<string>();
+  const pending = [index];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (loaded.has(file)) continue;
+    loaded.add(file);
+    for (const i of metafile.outputs[file]?.imports ?? [])
+      if (i.kind === 'import-statement' && !i.external) pending.push(i.path);
+  }
+  const outputs = [...loaded];
+  return { outputs, bytes: outputs.reduce((n, f) => n + (metafile.outputs[f]?.bytes ?? 0), 0) };
 }
 
 /**
  * Bytes of a bundle by where they come from: an npm package (`zod`, `@aws-sdk/client-ssm`) or a folder of the
- * project (`lambdas/core`), heaviest first.
+ * project (`lambdas/core`), heaviest first; of the `only` outputs if given, else of all.
  */
-export function moduleWeights(metafile: Metafile): { readonly source: string; readonly bytes: number }[] {
+export function moduleWeights(
+  metafile: Metafile,
+  only?: readonly string[],
+): { readonly source: string; readonly bytes: number }[] {
   const bytes = new Map<string, number>();
-  for (const output of Object.values(metafile.outputs))
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    if (only && !only.includes(file)) continue;
     for (const [path, input] of Object.entries(output.inputs)) {
       const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1];
       const source = pkg ?? path.split('/').slice(0, -1).join('/');
       bytes.set(source, (bytes.get(source) ?? 0) + input.bytesInOutput);
     }
+  }
   return [...bytes.entries()].map(([source, n]) => ({ source, bytes: n })).sort((a, b) => b.bytes - a.bytes);
 }
 

@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { DOCUMENT_PATTERNS } from './document-patterns.ts';
 import { errorMessage } from './errors.ts';
+import * as z from './zod-mini.ts';
 
 /**
  * The records backups are judged by, and their parsing. The backup document publishes three kinds of small JSON
@@ -25,14 +25,21 @@ export const DRILL_REPORT_SUFFIX = '.drill-report.json';
 // id, database name and digest a document can be given.
 const id = z
   .string()
-  .regex(
-    new RegExp(DOCUMENT_PATTERNS.backupId),
-    'must be a backup id: 1-128 letters, digits, _ and -, not starting with -',
+  .check(
+    z.regex(
+      new RegExp(DOCUMENT_PATTERNS.backupId),
+      'must be a backup id: 1-128 letters, digits, _ and -, not starting with -',
+    ),
   );
-const pgName = z.string().regex(new RegExp(DOCUMENT_PATTERNS.postgresName), 'must be a PostgreSQL database name');
-const instant = z.iso.datetime({ offset: true }).transform((text) => Date.parse(text));
-const count = z.int().min(0);
-const sha256 = z.string().regex(new RegExp(DOCUMENT_PATTERNS.sha256), 'must be 64 lower-case hex digits');
+const pgName = z
+  .string()
+  .check(z.regex(new RegExp(DOCUMENT_PATTERNS.postgresName), 'must be a PostgreSQL database name'));
+const instant = z.pipe(
+  z.iso.datetime({ offset: true }),
+  z.transform((text: string) => Date.parse(text)),
+);
+const count = z.int().check(z.minimum(0));
+const sha256 = z.string().check(z.regex(new RegExp(DOCUMENT_PATTERNS.sha256), 'must be 64 lower-case hex digits'));
 
 const finishesAfterStart = (record: { startedAt: number; finishedAt: number }) => record.finishedAt >= record.startedAt;
 const finishesAfterStartProblem = { message: 'must not be before startedAt', path: ['finishedAt'] };
@@ -47,13 +54,13 @@ export const backupManifestSchema = z
     version: z.literal(1),
     id,
     database: pgName,
-    host: z.string().min(1).max(253),
-    port: z.int().min(1).max(65_535),
+    host: z.string().check(z.minLength(1), z.maxLength(253)),
+    port: z.int().check(z.minimum(1), z.maximum(65_535)),
     /** When pg_dump started: the dump holds the database as it was at this moment (its snapshot). */
     startedAt: instant,
     finishedAt: instant,
     /** Key of the dump in the same store as the manifest. */
-    dumpKey: z.string().min(1).max(1024),
+    dumpKey: z.string().check(z.minLength(1), z.maxLength(1024)),
     sizeBytes: count,
     sha256,
     format: z.literal('custom'),
@@ -61,15 +68,15 @@ export const backupManifestSchema = z
     tocEntries: count,
     /** Of those, `TABLE DATA` entries. */
     tableDataEntries: count,
-    pgDumpVersion: z.string().min(1).max(200),
+    pgDumpVersion: z.string().check(z.minLength(1), z.maxLength(200)),
     /**
      * The store was given the dump so that it can answer with its SHA-256 (a local file, or one S3 PUT carrying the
      * checksum): a store that then gives none holds something else (replaced, or uploaded again without one).
      * Absent in manifests written before it: then a missing checksum only leaves the dump unverified.
      */
-    checksumStored: z.boolean().default(false),
+    checksumStored: z._default(z.boolean(), false),
   })
-  .refine(finishesAfterStart, finishesAfterStartProblem);
+  .check(z.refine(finishesAfterStart, finishesAfterStartProblem));
 
 /** An attempt that produced no backup, with the reason as the document saw it (first line of the tool's error). */
 export const backupFailureSchema = z
@@ -80,9 +87,9 @@ export const backupFailureSchema = z
     database: pgName,
     startedAt: instant,
     failedAt: instant,
-    reason: z.string().min(1).max(2_000),
+    reason: z.string().check(z.minLength(1), z.maxLength(2_000)),
   })
-  .refine((f) => f.failedAt >= f.startedAt, { message: 'must not be before startedAt', path: ['failedAt'] });
+  .check(z.refine((f) => f.failedAt >= f.startedAt, { message: 'must not be before startedAt', path: ['failedAt'] }));
 
 /** A restore drill that completed: which backup it restored, and what it found. */
 export const drillReportSchema = z
@@ -93,11 +100,11 @@ export const drillReportSchema = z
      * The dump restored, as the drill document was given it: `<dir>/<dumpKey>` or `s3://bucket/prefix/<dumpKey>`
      * (a backup id is accepted too). See `drillIsOf`.
      */
-    source: z.string().min(1).max(2_048),
+    source: z.string().check(z.minLength(1), z.maxLength(2_048)),
     /** SHA-256 of the dump as the drill fetched it. */
     sha256,
     /** pg_restore's wall time (fetching the dump is not included). */
-    restoreSeconds: z.number().min(0),
+    restoreSeconds: z.number().check(z.minimum(0)),
     /** Tables in the scratch database after the restore. */
     tables: count,
     /** `TABLE DATA` entries restored. */
@@ -105,7 +112,7 @@ export const drillReportSchema = z
     startedAt: instant,
     finishedAt: instant,
   })
-  .refine(finishesAfterStart, finishesAfterStartProblem);
+  .check(z.refine(finishesAfterStart, finishesAfterStartProblem));
 
 /**
  * Why a drill did not complete. `content`: the drill found the dump's content unrestorable (its SHA-256 or TABLE DATA
@@ -129,14 +136,14 @@ export const drillFailureSchema = z
     /** The backup the drill was given. */
     backupId: id,
     /** The dump, as the drill document was given it (see `drillReportSchema.source`). */
-    source: z.string().min(1).max(2_048),
+    source: z.string().check(z.minLength(1), z.maxLength(2_048)),
     startedAt: instant,
     failedAt: instant,
-    reason: z.string().min(1).max(2_000),
+    reason: z.string().check(z.minLength(1), z.maxLength(2_000)),
     /** See DRILL_FAILURE_CAUSES; absent in records written before it. @default environment */
-    cause: z.enum(DRILL_FAILURE_CAUSES).default('environment'),
+    cause: z._default(z.enum(DRILL_FAILURE_CAUSES), 'environment'),
   })
-  .refine((f) => f.failedAt >= f.startedAt, { message: 'must not be before startedAt', path: ['failedAt'] });
+  .check(z.refine((f) => f.failedAt >= f.startedAt, { message: 'must not be before startedAt', path: ['failedAt'] }));
 
 export type BackupManifest = z.output<typeof backupManifestSchema>;
 export type BackupFailure = z.output<typeof backupFailureSchema>;
@@ -163,7 +170,7 @@ export function parseDrillFailure(text: string): RecordParseResult<DrillFailure>
   return parseRecord(text, drillFailureSchema);
 }
 
-function parseRecord<S extends z.ZodType>(text: string, schema: S): RecordParseResult<z.output<S>> {
+function parseRecord<S extends z.ZodMiniType>(text: string, schema: S): RecordParseResult<z.output<S>> {
   if (text.trim() === '') return { ok: false, error: 'the record is empty' };
   let raw: unknown;
   try {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod-mini.ts';
 
 /**
  * What each backup schedule sends to the backups Lambda (the schedule's input): a contract shared by the stack,

@@ -112,7 +112,7 @@ const postgresCheck = z.strictObject({
     .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
     .optional(),
   /** In AWS: the Secrets Manager secret holding the password (the probe Lambda and the backup host read it). */
-  passwordSecret: secretRefSchema.optional(),
+  passwordSecret: z.optional(secretRefSchema),
   query: z.string().min(1).default('SELECT 1'),
 });
 

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod-mini.ts';
 
 /**
  * The control plane's events: one source, a few detail types, a zod schema each. The CDK rules match on these
@@ -18,16 +18,16 @@ const health = z.enum(['unknown', 'up', 'degraded', 'down']);
 const severity = z.enum(['P1', 'P2', 'P3']);
 
 export const healthChangedDetail = z.object({
-  targetId: z.string().min(1),
+  targetId: z.string().check(z.minLength(1)),
   from: health,
   to: health,
-  flapping: z.enum(['started', 'stopped']).optional(),
+  flapping: z.optional(z.enum(['started', 'stopped'])),
   at: z.iso.datetime(),
 });
 
 export const incidentDetail = z.object({
-  incidentId: z.string().min(1),
-  dedupKey: z.string().min(1),
+  incidentId: z.string().check(z.minLength(1)),
+  dedupKey: z.string().check(z.minLength(1)),
   severity,
   title: z.string(),
   services: z.array(z.string()),
@@ -35,15 +35,15 @@ export const incidentDetail = z.object({
   at: z.iso.datetime(),
 });
 
-export const incidentEscalatedDetail = incidentDetail.extend({
-  level: z.int().min(1),
+export const incidentEscalatedDetail = z.extend(incidentDetail, {
+  level: z.int().check(z.minimum(1)),
   why: z.string(),
 });
 
 export const remediationFinishedDetail = z.object({
-  attemptId: z.string().min(1),
-  incidentId: z.string().min(1),
-  service: z.string().min(1),
+  attemptId: z.string().check(z.minLength(1)),
+  incidentId: z.string().check(z.minLength(1)),
+  service: z.string().check(z.minLength(1)),
   outcome: z.enum(['succeeded', 'failed']),
   detail: z.string(),
   at: z.iso.datetime(),

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod-mini.ts';
 
 /**
  * The environment every control-plane Lambda is given by the stack, parsed once at cold start. The fleet config
@@ -6,26 +6,23 @@ import * as z from 'zod';
  * into the bundle as the constant `__ACGS_FLEET_CONFIG_JSON__` (esbuild define; see core/baked-config.ts).
  */
 export const handlerEnvironmentSchema = z.object({
-  ACGS_TABLE_NAME: z.string().min(1),
-  ACGS_EVENT_BUS_NAME: z.string().min(1),
+  ACGS_TABLE_NAME: z.string().check(z.minLength(1)),
+  ACGS_EVENT_BUS_NAME: z.string().check(z.minLength(1)),
   /** JSON object: escalation level ("1".."9") -> SNS topic ARN. */
-  ACGS_TOPIC_ARNS: z.string().min(2),
+  ACGS_TOPIC_ARNS: z.string().check(z.minLength(2)),
   /** JSON object: document name in ssm-documents/ -> deployed SSM document name. */
-  ACGS_DOCUMENT_NAMES: z.string().min(2),
-  ACGS_COMMAND_LOG_GROUP: z.string().min(1),
+  ACGS_DOCUMENT_NAMES: z.string().check(z.minLength(2)),
+  ACGS_COMMAND_LOG_GROUP: z.string().check(z.minLength(1)),
   /** The backup bucket and its KMS key (backups Lambda only). */
-  ACGS_BACKUP_BUCKET: z.string().min(1).optional(),
-  ACGS_BACKUP_KMS_KEY: z.string().min(1).optional(),
+  ACGS_BACKUP_BUCKET: z.optional(z.string().check(z.minLength(1))),
+  ACGS_BACKUP_KMS_KEY: z.optional(z.string().check(z.minLength(1))),
   /**
    * The database host where the backup documents run (backups Lambda only): `backups.instanceId`, or the stack's
    * deploy-time parameter when the config names none. The config's own value wins.
    */
-  ACGS_BACKUP_INSTANCE_ID: z
-    .string()
-    .regex(/^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$/)
-    .optional(),
-  POWERTOOLS_SERVICE_NAME: z.string().min(1),
-  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1),
+  ACGS_BACKUP_INSTANCE_ID: z.optional(z.string().check(z.regex(/^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$/))),
+  POWERTOOLS_SERVICE_NAME: z.string().check(z.minLength(1)),
+  POWERTOOLS_METRICS_NAMESPACE: z.string().check(z.minLength(1)),
 });
 
 export type HandlerEnvironment = z.infer<typeof handlerEnvironmentSchema>;

@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS } from './document-patterns.ts';
 import { SecretError } from './errors.ts';
+import * as z from './zod-mini.ts';
 
 /**
  * Where a secret lives in AWS Secrets Manager, as the config names it: never the value. On one host the same check
@@ -8,24 +8,29 @@ import { SecretError } from './errors.ts';
  */
 export const secretRefSchema = z.strictObject({
   /** The secret's name (`acgs-1/postgres`) or ARN. */
-  id: z
-    .string()
-    .max(600)
-    .regex(new RegExp(CONFIG_PATTERNS.secretId), CONFIG_PATTERN_HINTS.secretId)
-    .refine((id) => id.startsWith('arn:') || id.length <= 512, 'must be at most 512 characters (a secret name)'),
+  id: z.string().check(
+    z.maxLength(600),
+    z.regex(new RegExp(CONFIG_PATTERNS.secretId), CONFIG_PATTERN_HINTS.secretId),
+    z.refine((id) => id.startsWith('arn:') || id.length <= 512, 'must be at most 512 characters (a secret name)'),
+  ),
   /**
    * The field holding the value when the secret is JSON, as RDS and the Secrets Manager rotation functions write it
    * (`{"username": ..., "password": ...}`). @default password (a secret that is not JSON is the value itself)
    */
-  field: z.string().regex(new RegExp(CONFIG_PATTERNS.secretField), CONFIG_PATTERN_HINTS.secretField).optional(),
+  field: z.optional(
+    z.string().check(z.regex(new RegExp(CONFIG_PATTERNS.secretField), CONFIG_PATTERN_HINTS.secretField)),
+  ),
   /** ARN of the customer-managed KMS key encrypting the secret, if not the AWS-managed `aws/secretsmanager`. */
-  kmsKeyArn: z
-    .string()
-    .regex(
-      /^arn:aws[a-z-]{0,20}:kms:[a-z0-9-]{1,30}:[0-9]{12}:key\/[A-Za-z0-9-]{1,64}$/,
-      'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)',
-    )
-    .optional(),
+  kmsKeyArn: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^arn:aws[a-z-]{0,20}:kms:[a-z0-9-]{1,30}:[0-9]{12}:key\/[A-Za-z0-9-]{1,64}$/,
+          'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)',
+        ),
+      ),
+  ),
 });
 
 export type SecretRef = z.infer<typeof secretRefSchema>;

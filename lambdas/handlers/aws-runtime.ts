@@ -1,11 +1,12 @@
 import type { Tracer } from '@aws-lambda-powertools/tracer';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { SsmCommandRunner, type SsmTarget } from '../adapters/aws/ssm-command-runner.ts';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { SsmTarget } from '../adapters/aws/ssm-command-runner.ts';
 import { commandTargetFor } from '../core/command-target.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
 import type { HandlerEnvironment } from '../core/handler-environment.ts';
 import { CONTROL_PLANE_METRICS } from '../core/metrics.ts';
 import { type Clock, type CommandRequest, systemClock } from '../ports.ts';
+import { type ClientSource, clientOf, lazyCommandRunner } from './lazy-adapters.ts';
 import { type AwsRuntime, type BaseClients, coldRuntime, createRuntime, jsonRecord } from './runtime-base.ts';
 
 export {
@@ -26,14 +27,26 @@ export function commandTarget(config: FleetConfig): (request: CommandRequest) =>
   return (request) => commandTargetFor(config, request);
 }
 
-/** Commands through SSM Run Command: dispatched, their outcome arriving by the status-change event. */
-export function ssmCommands(config: FleetConfig, env: HandlerEnvironment, ssm: SSMClient, clock: Clock = systemClock) {
-  return new SsmCommandRunner(ssm, {
-    mode: 'dispatch',
-    documentNames: jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES),
-    target: commandTarget(config),
-    logGroupName: env.ACGS_COMMAND_LOG_GROUP,
-    clock,
+/**
+ * Commands through SSM Run Command: dispatched, their outcome arriving by the status-change event. `ssm` may be a
+ * factory: a Lambda loads the SSM client with its first command (lazy-adapters.ts).
+ */
+export function ssmCommands(
+  config: FleetConfig,
+  env: HandlerEnvironment,
+  ssm: ClientSource<SSMClient>,
+  clock: Clock = systemClock,
+) {
+  const documentNames = jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES);
+  return lazyCommandRunner(async () => {
+    const [{ SsmCommandRunner }, client] = await Promise.all([import('./on-demand/ssm.ts'), clientOf(ssm)]);
+    return new SsmCommandRunner(client, {
+      mode: 'dispatch',
+      documentNames,
+      target: commandTarget(config),
+      logGroupName: env.ACGS_COMMAND_LOG_GROUP,
+      clock,
+    });
   });
 }
 
@@ -96,7 +109,11 @@ export function createAwsRuntime(
 
 /** The runtime of this Lambda instance, with SSM commands dispatched: once per cold start. */
 export function awsRuntime(): AwsRuntime {
-  return coldRuntime((config, env, tracer) => ssmCommands(config, env, tracer.captureAWSv3Client(new SSMClient({}))));
+  return coldRuntime((config, env, tracer) =>
+    ssmCommands(config, env, async () =>
+      tracer.captureAWSv3Client(new (await import('./on-demand/ssm.ts')).SSMClient({})),
+    ),
+  );
 }
 
 export { CONTROL_PLANE_METRICS };

@@ -1,15 +1,14 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.ts';
-import { SsmCommandRunner } from '../adapters/aws/ssm-command-runner.ts';
 import { backupTaskSchema } from '../core/backup-task.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import type { ObjectStore } from '../ports.ts';
 import { type BackupTaskWiring, runBackupTask } from '../use-cases/backup-tasks.ts';
 import { RUN_LEASES } from '../use-cases/run-exclusive.ts';
 import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS, jsonRecord } from './aws-runtime.ts';
+import { lazyCommandRunner } from './lazy-adapters.ts';
 import { lazyHandler } from './lazy-handler.ts';
 import { exclusiveInvocation, withPowertools } from './middleware.ts';
 
@@ -50,11 +49,16 @@ function awsBackupWiring(runtime: AwsRuntime): BackupTaskWiring {
     prefix: config.backups.s3Prefix,
     ...(env.ACGS_BACKUP_KMS_KEY ? { kmsKeyId: env.ACGS_BACKUP_KMS_KEY } : {}),
   });
-  const drillRunner = new SsmCommandRunner(runtime.tracer.captureAWSv3Client(new SSMClient({})), {
-    mode: 'wait',
-    documentNames: jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES),
-    target: { instanceIds: [instanceId] },
-    logGroupName: env.ACGS_COMMAND_LOG_GROUP,
+  const documentNames = jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES);
+  // The SSM client is loaded for the drill only (the monitor, the hourly task, reads S3 alone).
+  const drillRunner = lazyCommandRunner(async () => {
+    const { SsmCommandRunner, SSMClient } = await import('./on-demand/ssm.ts');
+    return new SsmCommandRunner(runtime.tracer.captureAWSv3Client(new SSMClient({})), {
+      mode: 'wait',
+      documentNames,
+      target: { instanceIds: [instanceId] },
+      logGroupName: env.ACGS_COMMAND_LOG_GROUP,
+    });
   });
   return {
     destination: {

@@ -2,17 +2,17 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SNSClient } from '@aws-sdk/client-sns';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.ts';
-import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
-import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
+import { DEFAULT_DELIVERY_TIMEOUT_MS, parseSnsTopics } from '../adapters/aws/sns-topics.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import { type HandlerEnvironment, handlerEnvironmentSchema } from '../core/handler-environment.ts';
 import { type Clock, type CommandRunner, systemClock } from '../ports.ts';
 import { type ControlPlaneContext, createContext } from '../use-cases/context.ts';
 import { bundledConfig } from './bundled-config.ts';
+import { type ClientSource, clientOf, lazyEventPublisher, lazyNotifier } from './lazy-adapters.ts';
 
 /*
  * The runtime every control-plane Lambda is built from, without the SSM client: the escalation sweep and the
@@ -35,6 +35,16 @@ export interface BaseClients {
   readonly dynamodb: DynamoDBClient;
   readonly sns: SNSClient;
   readonly events: EventBridgeClient;
+}
+
+/**
+ * BaseClients, SNS and EventBridge possibly as factories: a Lambda makes them (and loads their SDK) on its first page
+ * or event only (lazy-adapters.ts).
+ */
+export interface BaseClientSources {
+  readonly dynamodb: DynamoDBClient;
+  readonly sns: ClientSource<SNSClient>;
+  readonly events: ClientSource<EventBridgeClient>;
 }
 
 /** The command runner of a Lambda that sends no command: any request is refused, naming why. */
@@ -73,7 +83,7 @@ export function jsonRecord(name: string, text: string): Record<string, string> {
 export function createRuntime(
   config: FleetConfig,
   env: HandlerEnvironment,
-  clients: BaseClients,
+  clients: BaseClientSources,
   commands: CommandRunner,
   clock: Clock = systemClock,
   tracer: Tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME }),
@@ -83,6 +93,9 @@ export function createRuntime(
     namespace: env.POWERTOOLS_METRICS_NAMESPACE,
     serviceName: env.POWERTOOLS_SERVICE_NAME,
   });
+  // Checked now, as the notifier would check them: a bad topic map fails the cold start, not the first page.
+  const topics = jsonRecord('ACGS_TOPIC_ARNS', env.ACGS_TOPIC_ARNS);
+  parseSnsTopics(topics);
   const store = new DynamoDbStateStore(clients.dynamodb, {
     tableName: env.ACGS_TABLE_NAME,
     retentionDays: config.aws.retentionDays,
@@ -92,12 +105,22 @@ export function createRuntime(
     states: store,
     incidents: store,
     control: store,
-    notifier: new SnsNotifier(clients.sns, jsonRecord('ACGS_TOPIC_ARNS', env.ACGS_TOPIC_ARNS), {
-      fleet: config.fleet.name,
-      acknowledgeHint: config.notifications.acknowledgeHint,
+    notifier: lazyNotifier(DEFAULT_DELIVERY_TIMEOUT_MS, async () => {
+      const [{ SnsNotifier }, sns] = await Promise.all([import('./on-demand/sns.ts'), clientOf(clients.sns)]);
+      return new SnsNotifier(sns, topics, {
+        fleet: config.fleet.name,
+        acknowledgeHint: config.notifications.acknowledgeHint,
+        deliveryTimeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS,
+      });
     }),
     commands,
-    events: new EventBridgePublisher(clients.events, env.ACGS_EVENT_BUS_NAME),
+    events: lazyEventPublisher(async () => {
+      const [{ EventBridgePublisher }, events] = await Promise.all([
+        import('./on-demand/eventbridge.ts'),
+        clientOf(clients.events),
+      ]);
+      return new EventBridgePublisher(events, env.ACGS_EVENT_BUS_NAME);
+    }),
     clock,
     log: (event, fields) => logger.info(event, withoutReservedKeys(fields)),
   });
@@ -139,10 +162,11 @@ export function coldRuntime(
   const env = parseHandlerEnvironment(process.env);
   const config = withBackupInstance(bundledConfig(), env.ACGS_BACKUP_INSTANCE_ID);
   const tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME });
-  const clients: BaseClients = {
+  const clients: BaseClientSources = {
     dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({})),
-    sns: tracer.captureAWSv3Client(new SNSClient({})),
-    events: tracer.captureAWSv3Client(new EventBridgeClient({})),
+    sns: async () => tracer.captureAWSv3Client(new (await import('./on-demand/sns.ts')).SNSClient({})),
+    events: async () =>
+      tracer.captureAWSv3Client(new (await import('./on-demand/eventbridge.ts')).EventBridgeClient({})),
   };
   cold = createRuntime(
     config,

@@ -1,12 +1,20 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CfnResource, type Duration, Validations } from 'aws-cdk-lib';
+import { AssetHashType, CfnResource, type Duration, type ILocalBundling, Validations } from 'aws-cdk-lib';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  Code,
+  Function as LambdaFunction,
+  LoggingFormat,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { type BuildOptions, buildSync } from 'esbuild';
 import { bakeFleetConfig } from '../../lambdas/core/baked-config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { HANDLERS, type HandlerEnvironment, type HandlerName } from '../../lambdas/core/handler-environment.ts';
@@ -99,11 +107,11 @@ export interface ControlPlaneFunctionProps {
 
 /**
  * One control-plane Lambda with the house defaults: Node 22 on ARM64, an ESM bundle built with the local esbuild
- * (minified; source maps only when asked for), the fleet config baked in as JSON, X-Ray tracing, its own log group with the fleet's retention, and its own role that
+ * (minified, split at dynamic imports: lambdaBundleOptions; source maps only when asked for), the fleet config baked in as JSON, X-Ray tracing, its own log group with the fleet's retention, and its own role that
  * starts with nothing but writing to that log group; callers grant what the use-case needs.
  */
 export class ControlPlaneFunction extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: LambdaFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
   readonly deadLetterQueue?: DeadLetterQueue;
@@ -131,11 +139,22 @@ export class ControlPlaneFunction extends Construct {
     }
 
     const sourceMaps = props.sourceMaps ?? contextFlag(this, SOURCE_MAPS_CONTEXT);
-    this.fn = new NodejsFunction(this, 'Function', {
-      entry: join(props.projectRoot, 'lambdas', 'handlers', HANDLERS[props.handler].entry),
-      handler: 'handler',
+    const bundle = lambdaBundleOptions({
       projectRoot: props.projectRoot,
-      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      entry: join(props.projectRoot, 'lambdas', 'handlers', HANDLERS[props.handler].entry),
+      sourceMaps,
+      fleetConfigJson: JSON.stringify(bakeFleetConfig(props.config)),
+      xraySdk: contextFlag(this, XRAY_SDK_CONTEXT),
+    });
+    const metafile = contextFlag(this, BUNDLE_METAFILE_CONTEXT);
+    this.fn = new LambdaFunction(this, 'Function', {
+      // Bundled by the local esbuild when the stack is synthesized (skipped, as for any asset, when the app's
+      // `aws:cdk:bundling-stacks` leaves this stack out); the asset is hashed from what esbuild wrote.
+      code: Code.fromAsset(props.projectRoot, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: { image: HANDLER_RUNTIME.bundlingImage, local: new LocalEsbuild(bundle, metafile) },
+      }),
+      handler: 'index.handler',
       runtime: HANDLER_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
@@ -165,25 +184,6 @@ export class ControlPlaneFunction extends Construct {
             securityGroups: [...props.vpc.securityGroups],
           }
         : {}),
-      bundling: {
-        format: OutputFormat.ESM,
-        target: ESBUILD_TARGET,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: sourceMaps,
-        metafile: contextFlag(this, BUNDLE_METAFILE_CONTEXT),
-        define: { __ACGS_FLEET_CONFIG_JSON__: JSON.stringify(bakeFleetConfig(props.config)) },
-        // The pinned SDK v3 clients are bundled (tested versions, tree-shaken) rather than taken from the runtime;
-        // pg's optional native binding is never installed.
-        externalModules: ['pg-native'],
-        forceDockerBundling: false,
-        esbuildArgs: Object.fromEntries(
-          Object.entries(bundleAliases(props.projectRoot, { xraySdk: contextFlag(this, XRAY_SDK_CONTEXT) })).map(
-            ([module, path]) => [`--alias:${module}`, path],
-          ),
-        ),
-      },
     });
 
     // CDK makes the function depend on its role and the role's policy (it must not run before its permissions
@@ -245,4 +245,61 @@ export function bundleAliases(projectRoot: string, options: { readonly xraySdk: 
       ? {}
       : { '@aws-lambda-powertools/tracer/middleware': xraySdkOff, '@aws-lambda-powertools/tracer': xraySdkOff }),
   };
+}
+
+export interface LambdaBundleInput {
+  readonly projectRoot: string;
+  /** The handler module (lambdas/handlers/<entry>). */
+  readonly entry: string;
+  readonly sourceMaps: boolean;
+  /** The baked fleet config (`__ACGS_FLEET_CONFIG_JSON__`); tests bundle without one. */
+  readonly fleetConfigJson?: string;
+  readonly xraySdk: boolean;
+}
+
+/**
+ * The esbuild options of a Lambda bundle (the stack bundles with them; test/unit/bundle-graph.test.ts inspects what
+ * they produce): an ESM bundle for Node 22, minified, the pinned SDK clients bundled (pg's optional native binding is
+ * never installed), split at dynamic import()s. The entry is `index.mjs`; what the handler loads only when an
+ * invocation needs it (the SNS, EventBridge and SSM clients with their adapters: handlers/lazy-adapters.ts) goes to
+ * `chunks/`, so that a cold start neither compiles nor runs it. Chunk names carry a hash of their content: the same
+ * sources give the same files, and so the same asset hash.
+ */
+export function lambdaBundleOptions(input: LambdaBundleInput): BuildOptions {
+  return {
+    absWorkingDir: input.projectRoot,
+    entryPoints: { index: input.entry },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: ESBUILD_TARGET,
+    mainFields: ['module', 'main'],
+    banner: { js: ESM_REQUIRE_BANNER },
+    minify: true,
+    sourcemap: input.sourceMaps,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+    ...(input.fleetConfigJson === undefined ? {} : { define: { __ACGS_FLEET_CONFIG_JSON__: input.fleetConfigJson } }),
+    // pg's optional native binding is never installed. bowser (the SDK's browser user-agent parser) is only reached
+    // through code that esbuild tree-shakes for Node, but a split bundle would still emit its dynamic import as a
+    // 35 KB chunk that nothing loads: left external, it is not bundled at all.
+    external: ['pg-native', 'bowser'],
+    alias: bundleAliases(input.projectRoot, { xraySdk: input.xraySdk }),
+    logLevel: 'warning',
+  };
+}
+
+/** Bundles a function's code with the esbuild of this checkout (no Docker), `index.meta.json` beside it if asked. */
+class LocalEsbuild implements ILocalBundling {
+  constructor(
+    private readonly options: BuildOptions,
+    private readonly metafile: boolean,
+  ) {}
+
+  tryBundle(outputDir: string): boolean {
+    const result = buildSync({ ...this.options, outdir: outputDir, metafile: this.metafile });
+    if (this.metafile) writeFileSync(join(outputDir, 'index.meta.json'), JSON.stringify(result.metafile));
+    return true;
+  }
 }

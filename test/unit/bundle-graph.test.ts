@@ -3,35 +3,60 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { HANDLERS } from '../../lambdas/core/handler-environment.ts';
-import { bundleAliases } from '../../lib/constructs/control-plane-function.ts';
+import { lambdaBundleOptions } from '../../lib/constructs/control-plane-function.ts';
 
 /*
- * What each Lambda bundle is made of, from esbuild's metafile of the handler entry (bundled as the stack bundles it:
- * ESM for Node, module main fields first). The cold path carries the config as baked JSON: no YAML parser, no config
- * schema, no SSM document parser, and zod without its ~60 locale files.
+ * What each Lambda bundle is made of, from esbuild's metafile of the handler entry bundled with the stack's own
+ * options (lambdaBundleOptions: ESM, split at dynamic imports, the stack's aliases). `all` is every file of the
+ * asset; `coldPath` is what importing index.mjs loads (it and the chunks it imports statically), which a cold start
+ * compiles and runs before the handler is called. The cold path carries the config as baked JSON: no YAML parser, no
+ * config schema, no SSM document parser, and zod without its ~60 locale files.
  */
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-async function bundleInputs(entry: string): Promise<string[]> {
+interface BundleGraph {
+  readonly all: string[];
+  readonly coldPath: string[];
+  /** What the project's own modules import dynamically (`import()`): the points where the bundle is split. */
+  readonly dynamicImports: string[];
+}
+
+async function bundleGraph(entry: string): Promise<BundleGraph> {
   const result = await build({
-    entryPoints: [resolve(ROOT, 'lambdas/handlers', entry)],
-    absWorkingDir: ROOT,
-    bundle: true,
+    ...lambdaBundleOptions({
+      projectRoot: ROOT,
+      entry: resolve(ROOT, 'lambdas/handlers', entry),
+      sourceMaps: false,
+      xraySdk: false,
+    }),
+    outdir: 'out',
     write: false,
     metafile: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    mainFields: ['module', 'main'],
-    outfile: 'index.mjs',
-    external: ['pg-native'],
-    // The stack's own replacements, as `npx cdk synth` applies them by default.
-    alias: bundleAliases(ROOT, { xraySdk: false }),
     logLevel: 'silent',
   });
-  const output = Object.values(result.metafile.outputs)[0];
-  return Object.keys(output?.inputs ?? {}).map((p) => p.split('\\').join('/'));
+  const outputs = result.metafile.outputs;
+  const inputsOf = (files: Iterable<string>) => [
+    ...new Set([...files].flatMap((f) => Object.keys(outputs[f]?.inputs ?? {}).map((p) => p.split('\\').join('/')))),
+  ];
+  const index = Object.keys(outputs).find((f) => f.endsWith('index.mjs'));
+  if (index === undefined) throw new Error(`${entry}: no index.mjs in the bundle`);
+  const loaded = new Set<string>();
+  const pending = [index];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (loaded.has(file)) continue;
+    loaded.add(file);
+    for (const i of outputs[file]?.imports ?? [])
+      if (i.kind === 'import-statement' && !i.external) pending.push(i.path);
+  }
+  const dynamicImports = Object.entries(result.metafile.inputs)
+    .filter(([path]) => path.startsWith('lambdas/'))
+    .flatMap(([, input]) => input.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
+  return { all: inputsOf(Object.keys(outputs)), coldPath: inputsOf(loaded), dynamicImports };
+}
+
+async function bundleInputs(entry: string): Promise<string[]> {
+  return (await bundleGraph(entry)).all;
 }
 
 describe('Lambda bundle graphs', () => {
@@ -50,7 +75,9 @@ describe('Lambda bundle graphs', () => {
           // Lambda's credentials are in the environment: no credential chain with its STS and SSO clients, and no
           // X-Ray SDK unless asked for.
           /node_modules\/@aws-sdk\/(credential-provider-node|nested-clients|credential-provider-sso)\//.test(p) ||
-          /node_modules\/aws-xray-sdk-core\//.test(p),
+          /node_modules\/aws-xray-sdk-core\//.test(p) ||
+          // The SDK's browser user-agent parser: dead code in Node, which a split bundle would still emit as a chunk.
+          /node_modules\/bowser\//.test(p),
       );
       expect(forbidden).toEqual([]);
     },
@@ -69,4 +96,45 @@ describe('Lambda bundle graphs', () => {
     const inputs = await bundleInputs('probe.ts');
     expect(inputs.some((p) => /node_modules\/@aws-sdk\/client-ssm\//.test(p))).toBe(true);
   });
+});
+
+describe('what a cold start loads', () => {
+  it.each(Object.values(HANDLERS).map((h) => h.entry))(
+    '%s: no SNS, EventBridge or SSM client until an invocation pages, publishes or sends a command',
+    { timeout: 60_000 },
+    async (entry) => {
+      const { coldPath } = await bundleGraph(entry);
+      expect(coldPath.some((p) => /node_modules\/@aws-sdk\/client-dynamodb\//.test(p))).toBe(true);
+      expect(
+        coldPath.filter((p) =>
+          /node_modules\/@aws-sdk\/client-(sns|eventbridge|ssm)\/|lambdas\/adapters\/aws\/(sns-notifier|eventbridge-publisher|ssm-command-runner)\.ts$/.test(
+            p,
+          ),
+        ),
+      ).toEqual([]);
+    },
+  );
+
+  // The operator API still parses its routes' bodies with classic zod (core/operator-input.ts, the route modules).
+  it.each(['probe.ts', 'escalation-sweep.ts', 'command-status.ts', 'backups.ts'])(
+    '%s: zod/mini only (environment, events, records), not classic zod',
+    { timeout: 60_000 },
+    async (entry) => {
+      const { coldPath } = await bundleGraph(entry);
+      expect(coldPath.some((p) => /node_modules\/zod\/v4\/mini\//.test(p))).toBe(true);
+      expect(coldPath.filter((p) => /node_modules\/zod\/v4\/classic\//.test(p))).toEqual([]);
+    },
+  );
+
+  // esbuild keeps every export of a dynamically imported module: import() of an SDK package would bundle all of its
+  // commands. The Lambdas import their own on-demand modules, which name the client and adapter they need.
+  it.each(Object.values(HANDLERS).map((h) => h.entry))(
+    '%s: splits only at its own modules, never at an SDK package',
+    { timeout: 60_000 },
+    async (entry) => {
+      const { dynamicImports } = await bundleGraph(entry);
+      expect(dynamicImports.length).toBeGreaterThan(0);
+      expect(dynamicImports.filter((p) => !p.startsWith('lambdas/'))).toEqual([]);
+    },
+  );
 });

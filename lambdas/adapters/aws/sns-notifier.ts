@@ -2,13 +2,10 @@ import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws
 import { ControlPlaneError } from '../../core/errors.ts';
 import { formatPage, type MessageOptions, type PageMessage } from '../../core/page-message.ts';
 import type { Notification, Notifier } from '../../ports.ts';
+import { DEFAULT_DELIVERY_TIMEOUT_MS, parseSnsTopics } from './sns-topics.ts';
 
-/** Standard (not FIFO) SNS topic ARNs: FIFO topics cannot deliver to email or SMS, which pages need. */
-const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 /** SNS subjects: printable ASCII, no line breaks, fewer than 100 characters. */
 const MAX_SUBJECT = 99;
-/** One publish, the SDK's own retries included. */
-const DEFAULT_DELIVERY_TIMEOUT_MS = 10_000;
 
 export interface SnsNotifierOptions extends MessageOptions {
   /**
@@ -39,15 +36,7 @@ export class SnsNotifier implements Notifier {
     private readonly options: SnsNotifierOptions,
   ) {
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
-    const parsed = new Map<number, string>();
-    for (const [level, arn] of Object.entries(topics)) {
-      if (!/^[1-9][0-9]*$/.test(level))
-        throw new ControlPlaneError('CONFIG', `SnsNotifier: "${level}" is not an escalation level (1, 2, 3...)`);
-      if (!TOPIC_ARN.test(arn))
-        throw new ControlPlaneError('CONFIG', `SnsNotifier: level ${level}: "${arn}" is not a standard SNS topic ARN`);
-      parsed.set(Number(level), arn);
-    }
-    this.topics = parsed;
+    this.topics = parseSnsTopics(topics);
   }
 
   async notify(notification: Notification): Promise<void> {

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { ControlPlaneError } from '../../core/errors.ts';
+import * as z from '../../core/zod-mini.ts';
 
 /*
  * What SSM Run Command says of a command's state, and the status-change events it sends through EventBridge: pure
@@ -70,20 +70,20 @@ export const SSM_COMMAND_EVENT = {
 } as const;
 
 export const commandStatusDetailSchema = z.object({
-  'command-id': z.string().min(1),
-  'document-name': z.string().min(1),
-  status: z.string().min(1),
-  'instance-id': z.string().min(1).optional(),
-  'requested-date-time': z.iso.datetime({ offset: true }).optional(),
+  'command-id': z.string().check(z.minLength(1)),
+  'document-name': z.string().check(z.minLength(1)),
+  status: z.string().check(z.minLength(1)),
+  'instance-id': z.optional(z.string().check(z.minLength(1))),
+  'requested-date-time': z.optional(z.iso.datetime({ offset: true })),
 });
 
 export const commandStatusEventSchema = z.object({
   source: z.literal(SSM_COMMAND_EVENT.source),
   'detail-type': z.enum([SSM_COMMAND_EVENT.detailType.command, SSM_COMMAND_EVENT.detailType.invocation]),
   /** When EventBridge received the event (ISO 8601). */
-  time: z.iso.datetime({ offset: true }).optional(),
+  time: z.optional(z.iso.datetime({ offset: true })),
   /** The ARNs of the command's target instances (EventBridge puts them here, not in the detail). */
-  resources: z.array(z.string()).optional(),
+  resources: z.optional(z.array(z.string())),
   detail: commandStatusDetailSchema,
 });
 

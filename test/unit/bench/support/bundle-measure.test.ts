@@ -7,6 +7,7 @@ import { refusingPort } from '../../../../bench/support/bundle-events.ts';
 import {
   assetFiles,
   functionAssets,
+  loadedAtImport,
   measureStartup,
   median,
   moduleWeights,
@@ -144,5 +145,41 @@ describe('bundle measuring', () => {
     expect(median([5, 1, 3])).toBe(3);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(median([])).toBeNaN();
+  });
+
+  it('finds what importing index.mjs loads: it and the chunks it imports statically, not the dynamic ones', () => {
+    const metafile = {
+      outputs: {
+        'out/index.mjs': {
+          bytes: 100,
+          inputs: { 'lambdas/handlers/probe.ts': { bytesInOutput: 100 } },
+          imports: [
+            { path: 'out/chunks/shared.mjs', kind: 'import-statement' },
+            { path: 'out/chunks/sns.mjs', kind: 'dynamic-import' },
+            { path: 'node:http', kind: 'import-statement', external: true },
+          ],
+        },
+        'out/chunks/shared.mjs': {
+          bytes: 40,
+          inputs: { '../main/node_modules/zod/v4/mini/schemas.js': { bytesInOutput: 40 } },
+          imports: [{ path: 'out/chunks/base.mjs', kind: 'import-statement' }],
+        },
+        'out/chunks/base.mjs': { bytes: 7, inputs: { 'lambdas/core/errors.ts': { bytesInOutput: 7 } }, imports: [] },
+        'out/chunks/sns.mjs': {
+          bytes: 500,
+          inputs: { '../main/node_modules/@aws-sdk/client-sns/dist-es/index.js': { bytesInOutput: 500 } },
+          imports: [{ path: 'out/chunks/base.mjs', kind: 'import-statement' }],
+        },
+      },
+    };
+    const loaded = loadedAtImport(metafile);
+    expect([...loaded.outputs].sort()).toEqual(['out/chunks/base.mjs', 'out/chunks/shared.mjs', 'out/index.mjs']);
+    expect(loaded.bytes).toBe(147);
+    expect(moduleWeights(metafile, loaded.outputs).map((w) => w.source)).toEqual([
+      'lambdas/handlers',
+      'zod',
+      'lambdas/core',
+    ]);
+    expect(moduleWeights(metafile)[0]).toEqual({ source: '@aws-sdk/client-sns', bytes: 500 });
   });
 });

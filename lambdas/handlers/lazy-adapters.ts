@@ -1,0 +1,50 @@
+import type { ControlPlaneEvent } from '../core/events.ts';
+import type { CommandRequest, CommandResult, CommandRunner, EventPublisher, Notification, Notifier } from '../ports.ts';
+
+/*
+ * Ports whose AWS adapter (and the SDK client under it) is loaded on first use, by a dynamic import(): a Lambda bundle
+ * is split at these imports (see lib/constructs/control-plane-function.ts), so a cold start compiles and runs the
+ * SNS, EventBridge, or SSM client only when an invocation calls it (a page, an event, a command), not
+ * at every import. Each adapter is built once per Lambda instance; a failed load is not kept, the next call retries.
+ */
+
+/** An SDK client, or how to make it on first use (the cold path: its module is imported then). */
+export type ClientSource<C> = C | (() => Promise<C>);
+
+/** The client of `source`: itself, or the one its factory makes. */
+export function clientOf<C>(source: ClientSource<C>): Promise<C> {
+  return typeof source === 'function' ? (source as () => Promise<C>)() : Promise.resolve(source);
+}
+
+/** `load` run on the first call only; its promise shared by concurrent callers; forgotten when it fails. */
+export function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () => {
+    if (loading === undefined) {
+      const attempt = load();
+      loading = attempt;
+      attempt.catch(() => {
+        if (loading === attempt) loading = undefined;
+      });
+    }
+    return loading;
+  };
+}
+
+export function lazyNotifier(deliveryTimeoutMs: number, load: () => Promise<Notifier>): Notifier {
+  const adapter = once(load);
+  return {
+    deliveryTimeoutMs,
+    notify: async (notification: Notification) => (await adapter()).notify(notification),
+  };
+}
+
+export function lazyEventPublisher(load: () => Promise<EventPublisher>): EventPublisher {
+  const adapter = once(load);
+  return { publish: async (events: readonly ControlPlaneEvent[]) => (await adapter()).publish(events) };
+}
+
+export function lazyCommandRunner(load: () => Promise<CommandRunner>): CommandRunner {
+  const adapter = once(load);
+  return { run: async (request: CommandRequest): Promise<CommandResult> => (await adapter()).run(request) };
+}
