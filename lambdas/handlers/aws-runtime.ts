@@ -27,29 +27,6 @@ export function commandTarget(config: FleetConfig): (request: CommandRequest) =>
   return (request) => commandTargetFor(config, request);
 }
 
-/**
- * Commands through SSM Run Command: dispatched, their outcome arriving by the status-change event. `ssm` may be a
- * factory: a Lambda loads the SSM client with its first command (lazy-adapters.ts).
- */
-export function ssmCommands(
-  config: FleetConfig,
-  env: HandlerEnvironment,
-  ssm: ClientSource<SSMClient>,
-  clock: Clock = systemClock,
-) {
-  const documentNames = jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES);
-  return lazyCommandRunner(async () => {
-    const [{ SsmCommandRunner }, client] = await Promise.all([import('./on-demand/ssm.ts'), clientOf(ssm)]);
-    return new SsmCommandRunner(client, {
-      mode: 'dispatch',
-      documentNames,
-      target: commandTarget(config),
-      logGroupName: env.ACGS_COMMAND_LOG_GROUP,
-      clock,
-    });
-  });
-}
-
 /** How a waiting runner polls: tests pass a sleep that moves a manual clock. */
 export interface WaitOptions {
   readonly pollIntervalMs?: number;
@@ -57,27 +34,34 @@ export interface WaitOptions {
 }
 
 /**
- * Commands through SSM Run Command, followed until they end (or their timeout, then cancelled): the operator API
- * answers each procedure with its final outcome. Targets are chosen per request as for the other handlers.
+ * Commands through SSM Run Command, targets chosen per request. `dispatch` (the scheduled Lambdas): sent, their
+ * outcome arriving by the status-change event. `wait` (the operator API): followed until they end, or their timeout
+ * (then cancelled), so a procedure is answered with its final outcome. `ssm` may be a factory: a Lambda loads the SSM
+ * client with its first command (lazy-adapters.ts).
  */
-export function waitingSsmCommands(
+export function ssmCommands(
   config: FleetConfig,
   env: HandlerEnvironment,
-  ssm: SSMClient,
+  ssm: ClientSource<SSMClient>,
   clock: Clock = systemClock,
+  mode: 'dispatch' | 'wait' = 'dispatch',
   wait: WaitOptions = {},
 ) {
-  return new SsmCommandRunner(ssm, {
-    mode: 'wait',
-    documentNames: jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES),
-    target: commandTarget(config),
-    logGroupName: env.ACGS_COMMAND_LOG_GROUP,
-    clock,
-    ...wait,
+  const documentNames = jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES);
+  return lazyCommandRunner(async () => {
+    const [{ SsmCommandRunner }, client] = await Promise.all([import('./on-demand/ssm.ts'), clientOf(ssm)]);
+    return new SsmCommandRunner(client, {
+      mode,
+      documentNames,
+      target: commandTarget(config),
+      logGroupName: env.ACGS_COMMAND_LOG_GROUP,
+      clock,
+      ...(mode === 'wait' ? wait : {}),
+    });
   });
 }
 
-/** The operator API's runtime: its commands are waited for (`waitingSsmCommands`). */
+/** The operator API's runtime: its commands are waited for (`ssmCommands` in wait mode). */
 export function createOperatorApiRuntime(
   config: FleetConfig,
   env: HandlerEnvironment,
@@ -86,13 +70,19 @@ export function createOperatorApiRuntime(
   wait: WaitOptions = {},
   tracer?: Tracer,
 ): AwsRuntime {
-  return createRuntime(config, env, clients, waitingSsmCommands(config, env, clients.ssm, clock, wait), clock, tracer);
+  return createRuntime(config, env, clients, ssmCommands(config, env, clients.ssm, clock, 'wait', wait), clock, tracer);
 }
 
 /** The operator API Lambda's runtime, once per cold start: procedures answered with their outcome. */
 export function operatorApiRuntime(): AwsRuntime {
   return coldRuntime((config, env, tracer) =>
-    waitingSsmCommands(config, env, tracer.captureAWSv3Client(new SSMClient({}))),
+    ssmCommands(
+      config,
+      env,
+      async () => tracer.captureAWSv3Client(new (await import('./on-demand/ssm.ts')).SSMClient({})),
+      systemClock,
+      'wait',
+    ),
   );
 }
 
