@@ -296,8 +296,10 @@ export function unconfirmedRestore(config: ControlPlaneContext['config'], backup
   const { backups } = config;
   if (!backups) return `fleet ${config.fleet.name} has no backups section: nothing to restore`;
   const services = config.services.filter((s) => s.dependsOn.includes(backups.database)).map((s) => s.name);
+  const check = config.checks.find((c) => c.name === backups.database);
+  const database = check?.kind === 'postgres' ? check.database : backups.database;
   return (
-    `restoring ${backupId} overwrites database ${backups.database}: it would open a maintenance window, stop ` +
+    `restoring ${backupId} overwrites database ${database}: it would open a maintenance window, stop ` +
     `${services.join(', ') || 'no service'}, take a safety dump of the database as it is, restore the backup with ` +
     'pg_restore --clean --if-exists, start the services and wait for their health checks; nothing was done. ' +
     'Confirm with --yes (API: {"confirm": true})'
