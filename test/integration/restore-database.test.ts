@@ -125,6 +125,8 @@ beforeAll(async () => {
   });
   const raw = parse(
     fleetConfigYaml(spec, {
+      // Each service's start gets restartTimeout less the stop's grace and a margin to become healthy: 10 s.
+      restartTimeout: '30s',
       postgres: {
         host: pg.cluster.host,
         port: pg.cluster.port,
