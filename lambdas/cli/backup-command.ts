@@ -50,8 +50,8 @@ ${LOCAL_OPTIONS_HELP}
       --by NAME      who acts, --target local only (default: your login name)
 
 Exit status: 0 done and healthy, 1 the backup/drill/restore failed, the judgement is not ok, or the backup is
-refused as not verified, 64 usage or config error (an unknown backup, a missing --yes), 74 the state cannot be
-opened or created (run, status, drill and restore record in it; list and prune need none).
+refused as not verified, 64 usage or config error (an unknown backup, a missing --yes),
+74 the state cannot be opened or created (run, status, drill and restore record in it; list and prune need none).
 `;
 
 const OPTIONS = {
