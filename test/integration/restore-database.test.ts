@@ -366,6 +366,37 @@ describe('POST /backups/{id}/restore, the Recovery Procedure, against a real Pos
   });
 });
 
+describe('the other backup routes', () => {
+  it('GET /backups shows the catalogue and the judgement, POST /backups takes a backup, POST /backups/drill says why it cannot', async () => {
+    // Prepare
+    const w = world();
+    clock.advance(MINUTE);
+    const call = (method: string, path: string, body?: string) =>
+      handleApiRequest(w.ctx, { method, path, query: {}, body, caller: 'ops@example.test' });
+    // Act
+    const taken = await call('POST', '/backups', '{}');
+    clock.advance(MINUTE);
+    const status = await call('GET', '/backups');
+    const extra = await call('POST', '/backups', '{"now": true}');
+    const drill = await call('POST', '/backups/drill', '{}');
+    // Assess
+    const backup = (taken.body as { backup: string }).backup;
+    expect(taken.statusCode, JSON.stringify(taken.body)).toBe(200);
+    expect(taken.body).toMatchObject({ procedure: 'backup.run', status: 'succeeded', exitCode: 0 });
+    expect(status.statusCode).toBe(200);
+    const { judgement, catalogue } = status.body as {
+      judgement: { status: string; newestGood?: { id: string } };
+      catalogue: { backups: { manifest: { id: string }; verdict: string }[] };
+    };
+    expect(judgement.newestGood?.id).toBe(backup);
+    expect(catalogue.backups.find((b) => b.manifest.id === backup)?.verdict).toBe('good');
+    expect(extra.statusCode).toBe(400);
+    expect((extra.body as { error: string }).error).toContain('now');
+    expect(drill.statusCode).toBe(409);
+    expect((drill.body as { error: string }).error).toContain('backups.drill is not set');
+  }, 60_000);
+});
+
 describe('acgs-restore-database', () => {
   it('rejects every hostile value for every parameter, running nothing', async () => {
     // Prepare
