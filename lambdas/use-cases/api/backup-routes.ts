@@ -7,6 +7,7 @@ import { type BackupDestination, lastOutputLine, loadCatalogue, runBackup, runDr
 import type { ControlPlaneContext } from '../context.ts';
 import { recordProcedureOnIncidents } from '../record-procedure.ts';
 import { backupIdInput, RESTORE_ACTION, type RestoreRun, restoreDatabase } from '../restore-database.ts';
+import { procedureStatusCode } from './procedure-response.ts';
 import { type ApiResponse, parseBody, type Route } from './route.ts';
 
 /*
@@ -55,11 +56,9 @@ async function refusals(handle: () => Promise<ApiResponse>): Promise<ApiResponse
   }
 }
 
-export function statusCodeOf(status: CommandResult['status']): number {
-  if (status === 'succeeded') return 200;
-  if (status === 'pending') return 202;
-  if (status === 'rejected') return 400;
-  return 502;
+/** The HTTP status of an outcome, as every procedure route answers it (procedure-response.ts). */
+function statusCodeOf(status: CommandResult['status'], exitCode?: number): number {
+  return procedureStatusCode({ result: { status, output: '', ...(exitCode === undefined ? {} : { exitCode }) } });
 }
 
 function commandBody(procedure: string, result: CommandResult, extra: Record<string, unknown>) {
@@ -131,7 +130,7 @@ export const backupRoutes: readonly Route[] = [
             detail: detail.slice(0, 1000),
           });
         return {
-          statusCode: statusCodeOf(run.result.status),
+          statusCode: statusCodeOf(run.result.status, run.result.exitCode),
           body: commandBody('backup.run', run.result, { backup: run.id }),
         };
       }),

@@ -101,15 +101,20 @@ describe('restoreDatabase', () => {
 
   it('times out at the health step when a service stays down, naming it, after starting the services', async () => {
     // Prepare: no probe has recorded anything (no prober in this context)
-    const { ctx, id, destination } = await setUp();
+    const { h, ctx, id, destination } = await setUp();
     // Act
-    const run = await restoreDatabase(ctx, destination, { backupId: id, by: 'ops', confirm: true }, noSleep);
+    const run = await restoreDatabase(
+      ctx,
+      destination,
+      { backupId: id, by: 'ops', confirm: true },
+      { sleep: async (ms) => h.clock.advance(ms) },
+    );
     // Assess
     expect(run.steps.map((s) => [s.name, s.status]).slice(-2)).toEqual([
       ['start', 'succeeded'],
       ['health', 'timed-out'],
     ]);
-    expect(run.error).toMatch(/stopped at health \(timed-out\): not healthy within .*auth: never probed/);
+    expect(run.error).toMatch(/stopped at health \(timed-out\): not healthy within .*auth unknown \(never probed\)/);
     expect(run.error).toContain(`the database as it was is in the safety dump ${run.safetyDump}`);
   });
 
