@@ -105,8 +105,13 @@ export async function planRestore(
   request: RestoreRequest,
 ): Promise<{ readonly backup: CataloguedBackup; readonly services: readonly string[] }> {
   const backupId = checkInput(backupIdInput, request.backupId, 'backup id');
+  const most = maxStepSeconds(destination);
   if (request.timeoutSeconds !== undefined)
-    checkInput(z.int().min(1).max(9999), request.timeoutSeconds, 'timeoutSeconds');
+    checkInput(
+      z.int().min(1).max(most, `must be at most ${most} seconds here (the safety dump and the restore must both fit)`),
+      request.timeoutSeconds,
+      'timeoutSeconds',
+    );
   const services = dependents(ctx, backupsOf(ctx));
   if (request.confirm !== true) throw new UsageError(unconfirmedRestore(ctx.config, backupId));
   const catalogue = await loadCatalogue(ctx, destination.objects);
@@ -145,7 +150,8 @@ export async function restoreDatabase(
   const goBack =
     `${tools}pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --single-transaction ` +
     `--host=${database.host} --port=${database.port} --username=${database.user} --dbname=${database.database} ${safetyDump}`;
-  const timeoutSeconds = request.timeoutSeconds ?? DEFAULT_BACKUP_TIMEOUT_SECONDS;
+  const timeoutSeconds =
+    request.timeoutSeconds ?? Math.min(DEFAULT_BACKUP_TIMEOUT_SECONDS, maxStepSeconds(destination));
   const steps: RestoreStep[] = [];
   const outputs: string[] = [];
   let window: MaintenanceWindow | undefined;
@@ -279,6 +285,15 @@ export async function restoreDatabase(
     error,
     ...(incident ? { incident } : {}),
   };
+}
+
+/**
+ * The longest each database step may take: the documents' 9999 s, or, where the runtime bounds its wait (the operator
+ * Lambda), a third of that bound (the safety dump, the restore, and the stops, starts and health wait around them).
+ */
+function maxStepSeconds(destination: BackupDestination): number {
+  if (destination.waitBudgetMs === undefined) return 9999;
+  return Math.max(1, Math.min(9999, Math.floor(destination.waitBudgetMs / 3 / 1000)));
 }
 
 function backupsOf(ctx: ControlPlaneContext): BackupConfig {

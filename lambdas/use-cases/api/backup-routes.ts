@@ -3,6 +3,7 @@ import { judgeBackups } from '../../core/backup-judgement.ts';
 import { ControlPlaneError, UsageError } from '../../core/errors.ts';
 import { checkInput } from '../../core/operator-input.ts';
 import type { CommandResult } from '../../ports.ts';
+import { withinDeadline } from '../backup-tasks.ts';
 import { type BackupDestination, lastOutputLine, loadCatalogue, runBackup, runDrill } from '../backups.ts';
 import type { ControlPlaneContext } from '../context.ts';
 import { recordProcedureOnIncidents } from '../record-procedure.ts';
@@ -119,7 +120,12 @@ export const backupRoutes: readonly Route[] = [
     handle: ({ ctx, request }) =>
       refusals(async () => {
         parseBody(runBody, request.body);
-        const run = await runBackup(ctx, destinationOf(ctx));
+        const destination = destinationOf(ctx);
+        // Dispatched where the runtime says a backup outlasts its wait (AWS): 202 with the command id.
+        const run = await runBackup(
+          destination.dispatch ? { ...ctx, commands: destination.dispatch } : ctx,
+          destination,
+        );
         const detail = `backup ${run.id}: ${lastOutputLine(run.result.output) || run.result.status}`;
         if (run.result.status !== 'pending')
           await recordProcedureOnIncidents(ctx, {
@@ -142,7 +148,14 @@ export const backupRoutes: readonly Route[] = [
     handle: ({ ctx, request }) =>
       refusals(async () => {
         parseBody(drillBody, request.body);
-        const run = await runDrill(ctx, destinationOf(ctx));
+        const destination = destinationOf(ctx);
+        // Bounded to what the runtime may wait (AWS: the operator Lambda's time): a drill that cannot finish ends as
+        // timed-out and is recorded as a failed drill, rather than the invocation being killed mid-wait.
+        const runner =
+          destination.waitBudgetMs === undefined
+            ? ctx.commands
+            : withinDeadline(ctx.commands, destination.waitBudgetMs);
+        const run = await runDrill(ctx, destination, runner);
         const met = run.judgement?.met ?? false;
         const status: CommandResult['status'] =
           run.result.status === 'succeeded' && !met ? 'failed' : run.result.status;
@@ -173,16 +186,24 @@ export const backupRoutes: readonly Route[] = [
     // Any segment: the id is checked by the handler, so a malformed one is a 400 naming it, not a 404.
     path: /^\/backups\/(?<id>[^/]{1,512})\/restore$/,
     action: RESTORE_ACTION,
-    handle: ({ ctx, request, params }) =>
+    handle: ({ ctx, request, params, options }) =>
       refusals(async () => {
         const backupId = checkInput(backupIdInput, decodePathSegment(params.id ?? ''), 'backup id');
         const body = parseBody(restoreBody, request.body);
-        const run = await restoreDatabase(ctx, destinationOf(ctx), {
-          backupId,
-          by: request.caller,
-          confirm: body.confirm,
-          ...(body.timeoutSeconds === undefined ? {} : { timeoutSeconds: body.timeoutSeconds }),
-        });
+        const run = await restoreDatabase(
+          ctx,
+          destinationOf(ctx),
+          {
+            backupId,
+            by: request.caller,
+            confirm: body.confirm,
+            ...(body.timeoutSeconds === undefined ? {} : { timeoutSeconds: body.timeoutSeconds }),
+          },
+          {
+            ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+            ...(options.observeHealth === undefined ? {} : { observeHealth: options.observeHealth }),
+          },
+        );
         return { statusCode: statusCodeOf(run.status), body: restoreView(run) };
       }),
   },
