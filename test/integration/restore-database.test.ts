@@ -339,7 +339,15 @@ describe('POST /backups/{id}/restore, the Recovery Procedure, against a real Pos
       let stdout = '';
       let stderr = '';
       const code = await runCli(
-        ['backup', ...args, '--config', configFile, '--state', stateDir, '--pg-bin', pg.cluster.binDir],
+        [
+          'backup',
+          ...args,
+          '--config',
+          configFile,
+          '--state',
+          stateDir,
+          ...(args.includes('aws') ? [] : ['--pg-bin', pg.cluster.binDir]),
+        ],
         [backupCommand],
         { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), clock: systemClock },
       );
@@ -350,6 +358,19 @@ describe('POST /backups/{id}/restore, the Recovery Procedure, against a real Pos
     const hostile = await cli('restore', `${DB}-x; touch /tmp/x`);
     const missing = await cli('restore');
     const yesElsewhere = await cli('run', '--yes');
+    const awsUnconfirmed = await cli('restore', `${DB}-20261201T020000Z`, '--target', 'aws');
+    const awsNoUrl = await cli(
+      'restore',
+      `${DB}-20261201T020000Z`,
+      '--target',
+      'aws',
+      '--yes',
+      '--url',
+      '',
+      '--region',
+      'eu-west-1',
+    );
+    const awsPrune = await cli('prune', '--target', 'aws');
     // Assess
     expect(unconfirmed.code).toBe(64);
     expect(unconfirmed.stderr).toMatch(
@@ -362,6 +383,12 @@ describe('POST /backups/{id}/restore, the Recovery Procedure, against a real Pos
     expect(missing.stderr).toContain('needs a backup id');
     expect(yesElsewhere.code).toBe(64);
     expect(yesElsewhere.stderr).toContain('--yes applies to restore only');
+    expect(awsUnconfirmed.code).toBe(64);
+    expect(awsUnconfirmed.stderr).toContain('nothing was done. Confirm with --yes');
+    expect(awsNoUrl.code).toBe(64);
+    expect(awsNoUrl.stderr).toContain('--target aws needs --url');
+    expect(awsPrune.code).toBe(64);
+    expect(awsPrune.stderr).toContain('prune works on this host only');
     expect(existsSync(stateDir)).toBe(false);
   });
 });
