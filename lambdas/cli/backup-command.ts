@@ -305,17 +305,19 @@ function listText(catalogue: Catalogue): string {
 }
 
 function restoreText(view: ReturnType<typeof restoreView>): string {
+  // What the API answered may quote stored or typed text: each piece is shown with its control characters escaped.
+  const e = escapeControlCharacters;
   const lines = [
-    `restore of ${view.backup}: ${view.status}`,
+    `restore of ${e(view.backup)}: ${e(view.status)}`,
     formatTable(
       ['STEP', 'STATUS', 'TOOK', 'DETAIL'],
-      view.steps.map((s) => [s.name, s.status, formatDuration(s.durationMs), s.detail]),
+      view.steps.map((s) => [e(s.name), e(s.status), formatDuration(s.durationMs), e(s.detail)]),
     ).trimEnd(),
-    `safety dump: ${view.safetyDump}`,
+    `safety dump: ${e(view.safetyDump)}`,
   ];
   if (view.status !== 'succeeded') {
-    if (view.error) lines.push(`stopped: ${view.error}`);
-    if (view.incident) lines.push(`incident ${view.incident} declared (P1, paged)`);
+    if (view.error) lines.push(`stopped: ${e(view.error)}`);
+    if (view.incident) lines.push(`incident ${e(view.incident)} declared (P1, paged)`);
   }
-  return `${lines.map(escapeControlCharacters).join('\n')}\n`;
+  return `${lines.join('\n')}\n`;
 }

@@ -424,6 +424,47 @@ describe('the other backup routes', () => {
   }, 60_000);
 });
 
+describe('acgs-ops backup restore on this host', () => {
+  it('runs the Recovery Procedure with --yes, printing each step with its duration, exit 0', async () => {
+    // Prepare: a backup, then changed data; the CLI's own runtime (state, prober, backup store) on the same fleet
+    const id = await backUp(world().ctx);
+    await pg.sql(DB, 'DELETE FROM votes WHERE id > 10');
+    const configFile = join(pg.root, 'restore-cli-yes.yaml');
+    writeFileSync(configFile, configText);
+    process.env[PASSWORD_ENV] = pg.cluster.password;
+    let stdout = '';
+    let stderr = '';
+    // Act
+    const code = await runCli(
+      [
+        'backup',
+        'restore',
+        id,
+        '--yes',
+        '--config',
+        configFile,
+        '--state',
+        join(pg.root, 'cli-yes-state'),
+        '--pg-bin',
+        pg.cluster.binDir,
+        '--by',
+        'ops',
+      ],
+      [backupCommand],
+      { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), clock: systemClock },
+    ).finally(() => {
+      delete process.env[PASSWORD_ENV];
+    });
+    // Assess
+    expect(code, stdout + stderr).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^restore of ${id}: succeeded\n`));
+    for (const step of ALL_STEPS) expect(stdout).toMatch(new RegExp(`\n${step} +succeeded +[0-9.]+m?s `));
+    expect(stdout).toContain('safety dump: ');
+    expect(await count('votes')).toBe(2000);
+    expect((await healthyPids()).every((pid) => pid !== undefined && pid > 0)).toBe(true);
+  }, 120_000);
+});
+
 describe('acgs-restore-database', () => {
   it('rejects every hostile value for every parameter, running nothing', async () => {
     // Prepare
