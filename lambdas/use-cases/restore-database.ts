@@ -24,6 +24,7 @@ import type { ControlPlaneContext } from './context.ts';
 import { closeMaintenanceWindow } from './maintenance.ts';
 import { declareIncident } from './operator-actions.ts';
 import { recordProcedureOnIncidents } from './record-procedure.ts';
+import { runExclusive } from './run-exclusive.ts';
 import { startAll } from './service-procedures.ts';
 
 /*
@@ -140,7 +141,38 @@ export async function restoreDatabase(
   request: RestoreRequest,
   deps: RestoreDependencies = {},
 ): Promise<RestoreRun> {
-  const { backup, services } = await planRestore(ctx, destination, request);
+  const planned = await planRestore(ctx, destination, request);
+  const backups = backupsOf(ctx);
+  const started = ctx.clock.now();
+  // One restore of a database at a time, across every runtime sharing the control store: the lease lasts as long as
+  // the window the restore opens, so a crashed restore keeps the next one out no longer than it could have run.
+  const timeoutSeconds =
+    request.timeoutSeconds ?? Math.min(DEFAULT_BACKUP_TIMEOUT_SECONDS, maxStepSeconds(destination));
+  const exclusive = await runExclusive(
+    ctx,
+    {
+      name: `restore:${backups.database}`,
+      // A lease holder is a plain token: who (as far as its characters go) and when.
+      holder: `${request.by.replace(/[^A-Za-z0-9._:@/-]/g, '_').slice(0, 150)}@${new Date(started).toISOString()}`,
+      maxRunMs: windowLength(ctx, planned.services.length, timeoutSeconds),
+    },
+    () => runRestore(ctx, destination, { ...request, timeoutSeconds }, deps, planned),
+  );
+  if (!exclusive.ran)
+    throw new ControlPlaneError(
+      'RESTORE_RUNNING',
+      `another restore of ${backups.database} is running (${exclusive.heldBy}, until ${exclusive.until} at the latest): nothing was done`,
+    );
+  return exclusive.value;
+}
+
+async function runRestore(
+  ctx: ControlPlaneContext,
+  destination: BackupDestination,
+  request: RestoreRequest & { readonly timeoutSeconds: number },
+  deps: RestoreDependencies,
+  { backup, services }: { readonly backup: CataloguedBackup; readonly services: readonly string[] },
+): Promise<RestoreRun> {
   const backups = backupsOf(ctx);
   const backupId = backup.manifest.id;
   const started = ctx.clock.now();
@@ -150,8 +182,7 @@ export async function restoreDatabase(
   const goBack =
     `${tools}pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --single-transaction ` +
     `--host=${database.host} --port=${database.port} --username=${database.user} --dbname=${database.database} ${safetyDump}`;
-  const timeoutSeconds =
-    request.timeoutSeconds ?? Math.min(DEFAULT_BACKUP_TIMEOUT_SECONDS, maxStepSeconds(destination));
+  const { timeoutSeconds } = request;
   const steps: RestoreStep[] = [];
   const outputs: string[] = [];
   let window: MaintenanceWindow | undefined;

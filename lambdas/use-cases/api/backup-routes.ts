@@ -21,7 +21,8 @@ import { type ApiResponse, parseBody, type Route } from './route.ts';
  *
  * Procedure responses: {procedure, services, status, exitCode?, output, commandId?, window?, steps?, error?, ...};
  * 200 succeeded, 202 pending (a command dispatched: its outcome arrives by the command's status-change event), 502
- * failed or timed out, 409 refused by state (no backups wired or configured, no good backup, one not verified), 400
+ * failed or timed out, 409 refused by state (no backups wired or configured, no good backup, one not verified, a
+ * restore of the database already running), 400
  * bad input, 404 an unknown backup.
  */
 
@@ -36,7 +37,12 @@ export const restoreBody = z.strictObject({
 const MAX_OUTPUT_CHARS = 4000;
 
 /** Refusals by the state of things (HTTP 409): the operator must change something before trying again. */
-const REFUSED_BY_STATE = new Set(['BACKUPS_NOT_CONFIGURED', 'NO_GOOD_BACKUP', 'BACKUP_NOT_VERIFIED']);
+const REFUSED_BY_STATE = new Set([
+  'BACKUPS_NOT_CONFIGURED',
+  'NO_GOOD_BACKUP',
+  'BACKUP_NOT_VERIFIED',
+  'RESTORE_RUNNING',
+]);
 
 function destinationOf(ctx: ControlPlaneContext): BackupDestination {
   if (!ctx.config.backups)

@@ -127,4 +127,18 @@ describe('restoreDatabase', () => {
     await expect(refused).rejects.toThrow(unconfirmedRestore(ctx.config, id));
     expect(runner.requests).toEqual([]);
   });
+
+  it('refuses a second restore of the database while one runs, naming who holds it, running nothing', async () => {
+    // Prepare: a restore in another runtime holds the database's lease
+    const { h, ctx, runner, id, destination } = await setUp();
+    await h.store.acquireLease('restore:postgresql', 'alice@2026-12-01T01:55:00.000Z', T0, T0 + 30 * MINUTE);
+    // Act
+    const second = restoreDatabase(ctx, destination, { backupId: id, by: 'bob', confirm: true }, noSleep);
+    // Assess
+    await expect(second).rejects.toThrow(
+      /another restore of postgresql is running \(alice@2026-12-01T01:55:00.000Z, until .*nothing was done/,
+    );
+    expect(runner.requests).toEqual([]);
+    expect(await h.store.listMaintenanceWindows(h.clock.now())).toEqual([]);
+  });
 });
