@@ -11,6 +11,7 @@ import type {
   EventPublisher,
   IncidentStore,
   Notifier,
+  ObjectStore,
   TargetStateStore,
 } from '../ports.ts';
 
@@ -26,6 +27,11 @@ export interface ControlPlaneContext {
   readonly commands: CommandRunner;
   readonly events: EventPublisher;
   readonly clock: Clock;
+  /**
+   * Where incident reports are written when an incident resolves (the state directory's `reports/` on one host, the
+   * artifact bucket in AWS); absent where nothing resolves incidents or nothing may be written (read-only state).
+   */
+  readonly reports?: ObjectStore;
   /** What the use-cases say about what they did (a Powertools logger in Lambda, stderr locally). */
   readonly log: (event: string, fields: Record<string, unknown>) => void;
 }
