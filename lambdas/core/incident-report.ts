@@ -57,7 +57,7 @@ export interface IncidentReport {
   readonly times: {
     /** Failure start to incident open (no target). */
     readonly detection: ReportTime;
-    /** Open to acknowledgement, against the severity's response time (acknowledged or resolved within it). */
+    /** Open to acknowledgement (or resolution, if that came first), against the severity's response time. */
     readonly acknowledgement: ReportTime;
     /** Failure start to resolution, against the recovery time objective. */
     readonly recovery: ReportTime;
@@ -86,6 +86,8 @@ export function buildIncidentReport(
 ): IncidentReport {
   const m = incidentMetrics(incident, now);
   const responseMs = incident.escalation.policy.responseTime[incident.severity];
+  // The response SLA counts an acknowledgement, or a resolution that came first.
+  const respondedAt = incident.acknowledgedAt ?? incident.resolvedAt;
   const rtoMs = targets.rtoMs ?? null;
   const commands: ReportCommand[] = timeline.flatMap((e): ReportCommand[] => {
     if (e.type === 'remediation')
@@ -127,7 +129,11 @@ export function buildIncidentReport(
     resolution: incident.resolution ?? null,
     times: {
       detection: { ms: m.mttdMs, targetMs: null, met: null },
-      acknowledgement: { ms: m.mttaMs ?? null, targetMs: responseMs, met: m.slaMet ?? null },
+      acknowledgement: {
+        ms: respondedAt === undefined ? null : respondedAt - incident.openedAt,
+        targetMs: responseMs,
+        met: m.slaMet ?? null,
+      },
       recovery: {
         ms: m.mttrMs ?? null,
         targetMs: rtoMs,
@@ -173,7 +179,7 @@ export function renderIncidentReportMarkdown(report: IncidentReport): string {
     '| Time | Took | Target | SLA |',
     '| --- | --- | --- | --- |',
     time('Detection (failure to incident)', report.times.detection),
-    time('Acknowledgement (incident to ack)', report.times.acknowledgement),
+    time('Acknowledgement (incident to ack or resolve)', report.times.acknowledgement),
     time('Recovery (failure to resolution)', report.times.recovery),
     '',
     '## Commands run',

@@ -81,6 +81,8 @@ export function openLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     events: new JsonLinesEventPublisher(resolve(stateDir, 'events.jsonl')),
     clock: options.clock ?? systemClock,
     log,
+    // Incident reports, written when an incident resolves: <state>/incident-reports/<id>.md and .json.
+    ...(access === 'write' ? { reports: new FileObjectStore(stateDir) } : {}),
   });
   const backups: BackupDestination | undefined = options.config.backups
     ? {

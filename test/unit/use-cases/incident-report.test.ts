@@ -93,7 +93,7 @@ describe('incident report', () => {
       '### Prevention',
     ])
       expect(md).toContain(heading);
-    expect(md).toContain('| Acknowledgement (incident to ack) | 5m | 15m | met |');
+    expect(md).toContain('| Acknowledgement (incident to ack or resolve) | 5m | 15m | met |');
     expect(md).toContain('- [x] isolate: Immediate: isolate affected systems');
   });
 
