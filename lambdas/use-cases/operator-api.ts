@@ -1,6 +1,7 @@
 import { ControlPlaneError, NotFoundError, UsageError } from '../core/errors.ts';
 import { callerName, checkInput } from '../core/operator-input.ts';
 import { incidentRoutes } from './api/incident-routes.ts';
+import { procedureRoutes } from './api/procedure-routes.ts';
 import type { ApiRequest, ApiResponse, Route } from './api/route.ts';
 import type { ControlPlaneContext } from './context.ts';
 
@@ -10,7 +11,7 @@ export type { ApiRequest, ApiResponse } from './api/route.ts';
  * The operators' API, the same on every transport (a Lambda Function URL with IAM auth in AWS, the CLI in-process on
  * one host): every route of `ROUTES`, each in the module of its subject under `api/`.
  */
-const ROUTES: readonly Route[] = [...incidentRoutes];
+const ROUTES: readonly Route[] = [...incidentRoutes, ...procedureRoutes];
 
 export async function handleApiRequest(ctx: ControlPlaneContext, request: ApiRequest): Promise<ApiResponse> {
   try {
