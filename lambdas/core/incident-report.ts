@@ -12,6 +12,8 @@ import { describeEntry } from './timeline-wording.ts';
  */
 
 export const REPORT_FORMATS = ['md', 'json'] as const;
+/** Where incident reports are stored, in the state directory on one host and in the artifact bucket in AWS. */
+export const REPORT_PREFIX = 'incident-reports/';
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 /** The post-incident review: one question per topic, answered by the people who handled the incident. */

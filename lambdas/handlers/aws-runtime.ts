@@ -6,6 +6,7 @@ import type { FleetConfig } from '../core/config-schema.ts';
 import type { HandlerEnvironment } from '../core/handler-environment.ts';
 import { CONTROL_PLANE_METRICS } from '../core/metrics.ts';
 import { type Clock, type CommandRequest, systemClock } from '../ports.ts';
+import { withIncidentReports } from './incident-report-store.ts';
 import { type AwsRuntime, type BaseClients, coldRuntime, createRuntime, jsonRecord } from './runtime-base.ts';
 
 export {
@@ -48,9 +49,14 @@ export function createAwsRuntime(
   return createRuntime(config, env, clients, ssmCommands(config, env, clients.ssm, clock), clock, tracer);
 }
 
-/** The runtime of this Lambda instance, with SSM commands: once per cold start. */
+/**
+ * The runtime of this Lambda instance, with SSM commands: once per cold start. These Lambdas resolve incidents, so
+ * their context writes incident reports where the stack says (withIncidentReports).
+ */
 export function awsRuntime(): AwsRuntime {
-  return coldRuntime((config, env, tracer) => ssmCommands(config, env, tracer.captureAWSv3Client(new SSMClient({}))));
+  return withIncidentReports(
+    coldRuntime((config, env, tracer) => ssmCommands(config, env, tracer.captureAWSv3Client(new SSMClient({})))),
+  );
 }
 
 export { CONTROL_PLANE_METRICS };

@@ -4,14 +4,13 @@ import type { Incident } from '../core/incident.ts';
 import {
   buildIncidentReport,
   type IncidentReport,
+  REPORT_PREFIX,
   type ReportFormat,
   renderIncidentReportMarkdown,
 } from '../core/incident-report.ts';
 import { type ControlPlaneContext, publishEvents } from './context.ts';
 
 /** Where an incident's reports are stored in `ctx.reports`: `incident-reports/<id>.md` and `.json`. */
-export const REPORT_PREFIX = 'incident-reports/';
-
 export function reportKey(id: string, format: ReportFormat): string {
   return `${REPORT_PREFIX}${id}.${format}`;
 }
