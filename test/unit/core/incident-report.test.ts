@@ -42,6 +42,17 @@ describe('incident report', () => {
     });
   });
 
+  it('counts a resolution before any acknowledgement as the response', () => {
+    // Prepare
+    const opened = openedIncident(serviceDownReport('auth'), T0);
+    const done = resolve(opened, 'control-plane', 'recovered', T0 + 10 * MINUTE).incident;
+    // Act
+    const report = buildIncidentReport(done, [], {}, T0 + HOUR);
+    // Assess
+    expect(report.times.acknowledgement).toEqual({ ms: 10 * MINUTE, targetMs: HOUR, met: true });
+    expect(report.acknowledgedAt).toBeNull();
+  });
+
   it('lists the remediation and the procedures as commands run, with their outcome', () => {
     // Prepare
     const { incident, timeline } = outage();

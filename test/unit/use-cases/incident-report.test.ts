@@ -3,6 +3,7 @@ import type { Incident } from '../../../lambdas/core/incident.ts';
 import type { IncidentReport } from '../../../lambdas/core/incident-report.ts';
 import type { ControlPlaneContext } from '../../../lambdas/use-cases/context.ts';
 import { type ApiRequest, handleApiRequest } from '../../../lambdas/use-cases/operator-api.ts';
+import { clearProblem, raiseProblem } from '../../../lambdas/use-cases/problems.ts';
 import { applyProbeResults } from '../../../lambdas/use-cases/run-probe-cycle.ts';
 import { createHarness, type Harness, MINUTE, results } from '../../support/harness.ts';
 import { MemoryObjectStore } from '../../support/memory-object-store.ts';
@@ -108,6 +109,33 @@ describe('incident report', () => {
     expect(report.resolvedBy).toBe('control-plane');
     expect(report.commands.map((c) => [c.action, c.services])).toContainEqual(['restart', ['auth']]);
     expect(report.checklist).toBeNull();
+  });
+
+  it('is written when a monitor clears its problem (a backup incident)', async () => {
+    // Prepare
+    const s = setup();
+    const { incident } = await raiseProblem(
+      s.ctx,
+      {
+        dedupKey: 'backup@acgs-1',
+        kind: 'backup',
+        severity: 'P2',
+        title: 'No backup for 30h',
+        targets: [],
+        services: [],
+        flapping: false,
+        detail: 'newest backup is 30h old',
+        failingSince: s.h.clock.now(),
+      },
+      undefined,
+      [],
+    );
+    s.h.clock.advance(MINUTE);
+    // Act
+    await clearProblem(s.ctx, 'backup@acgs-1', 'a fresh backup was published');
+    // Assess
+    const report = JSON.parse(text(s, `incident-reports/${incident.id}.json`)) as IncidentReport;
+    expect(report).toMatchObject({ kind: 'backup', status: 'resolved', resolution: 'a fresh backup was published' });
   });
 
   it('does not fail the resolve when the report cannot be written: the failure is logged', async () => {
