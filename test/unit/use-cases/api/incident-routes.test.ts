@@ -185,6 +185,28 @@ describe('security incident', () => {
   });
 });
 
+describe('security incident with hostile services', () => {
+  it('answers 400 naming services for every hostile service name, running nothing', async () => {
+    // Prepare
+    const s = setup();
+    const names = hostileValues('pgc', '/tmp/acgs-marker');
+    // Act
+    const answers = await Promise.all(
+      names.map((name) =>
+        handleApiRequest(s.ctx, req('POST', '/incidents', { type: 'security', title: 't', services: [name] })),
+      ),
+    );
+    // Assess
+    for (const a of answers)
+      expect(a).toEqual({
+        statusCode: 400,
+        body: { error: 'services.0: must be a service name (lower-case letters, digits and dashes)' },
+      });
+    expect(s.h.commands.requests).toEqual([]);
+    expect(await s.h.store.listOpenIncidents()).toEqual([]);
+  });
+});
+
 describe('security checklist', () => {
   it('ticks a step with its note, shows it in the incident, and refuses to tick it twice', async () => {
     // Prepare
