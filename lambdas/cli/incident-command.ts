@@ -154,9 +154,11 @@ export const incidentCommand: CliCommand = {
           `${verbs[action ?? ''] ?? 'declared'} ${view.id} (${view.severity} ${view.title}); next: ${view.nextStep}`,
         )}\n`,
       );
-      const failed = (view.isolation ?? []).filter((i) => i.status !== 'succeeded');
+      // A pending isolation (sent, outcome to follow) is not a failure; tick isolate by hand once it has happened.
+      const fine = (status: string) => status === 'succeeded' || status === 'pending';
+      const failed = (view.isolation ?? []).filter((i) => !fine(i.status));
       for (const i of view.isolation ?? [])
-        (i.status === 'succeeded' ? context.stdout : context.stderr)(
+        (fine(i.status) ? context.stdout : context.stderr)(
           `${escapeControlCharacters(
             `isolate ${i.service}: ${i.status}${i.status === 'succeeded' ? '' : `: ${lastLine(i.output)}`}`,
           )}\n`,

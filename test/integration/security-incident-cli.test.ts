@@ -112,6 +112,52 @@ describe('acgs-ops incident declare --type security', () => {
   );
 });
 
+describe('acgs-ops incident declare --type security when the isolation fails', () => {
+  it(
+    'exits 1 naming the service and why, with the incident open, paged and isolate unticked',
+    async () => {
+      // Prepare: isolation markers under /proc, where nobody (root included) can create a directory
+      const configs = await configDir();
+      const fleet = parse(fleetYaml({ services: [{ name: 'alpha', port: await freePort() }] })) as {
+        fleet: Record<string, unknown>;
+      };
+      fleet.fleet.hostStateDirectory = '/proc/acgs-ops-security-test';
+      fleet.fleet.root = root;
+      const config = await configs.write('fleet.yaml', stringify(fleet));
+      const state = stateDir();
+      // Act
+      const run = await runAcgsOps(
+        [
+          'incident',
+          'declare',
+          '--type',
+          'security',
+          '--title',
+          'Leak',
+          '--service',
+          'alpha',
+          '--config',
+          config,
+        ].concat('--state', state),
+        KILL,
+      );
+      const show = await runAcgsOps(
+        ['incident', 'show', await declaredId(state), '--config', config, '--state', state],
+        KILL,
+      );
+      await configs.remove();
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/^declared INC-\S+ \(P1 Leak\)/);
+      expect(run.stderr).toMatch(/isolate alpha: failed: acgs-isolate-service: unexpected failure/);
+      expect(show.stdout).toContain('[ ] isolate');
+      expect(show.stdout).toContain('service.isolate alpha by');
+      expect(show.stdout).toContain('paged level 1');
+    },
+    SLOW.timeout,
+  );
+});
+
 describe('acgs-ops incident with bad security input', () => {
   it(
     'exits 64 naming the problem, before creating any state',
