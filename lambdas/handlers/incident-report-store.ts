@@ -1,5 +1,5 @@
-import { S3Client } from '@aws-sdk/client-s3';
-import { S3ObjectStore } from '../adapters/aws/s3-object-store.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { ObjectStore } from '../ports.ts';
 import type { AwsRuntime } from './runtime-base.ts';
 
 /**
@@ -7,11 +7,31 @@ import type { AwsRuntime } from './runtime-base.ts';
  * encrypted with `ACGS_REPORT_KMS_KEY`): the Lambdas that resolve incidents (the probe's auto-resolve, the operator
  * API, the backups monitor) write the report of each resolution there. Without the variable the runtime is returned
  * as it is and no report is written. `s3` lets tests point the store at moto.
+ *
+ * The S3 client and store are loaded on the first report, not at cold start: most invocations resolve nothing, and
+ * the probe and the operator API would otherwise evaluate the S3 SDK on every cold start for it.
  */
 export function withIncidentReports(runtime: AwsRuntime, s3?: S3Client): AwsRuntime {
   const { ACGS_REPORT_BUCKET: bucket, ACGS_REPORT_KMS_KEY: kmsKeyId } = runtime.env;
   if (bucket === undefined) return runtime;
-  const client = s3 ?? runtime.tracer.captureAWSv3Client(new S3Client({}));
-  const reports = new S3ObjectStore(client, { bucket, ...(kmsKeyId === undefined ? {} : { kmsKeyId }) });
+  let loaded: Promise<ObjectStore> | undefined;
+  const store = () => {
+    loaded ??= Promise.all([import('@aws-sdk/client-s3'), import('../adapters/aws/s3-object-store.ts')]).then(
+      ([sdk, { S3ObjectStore }]) =>
+        new S3ObjectStore(s3 ?? runtime.tracer.captureAWSv3Client(new sdk.S3Client({})), {
+          bucket,
+          ...(kmsKeyId === undefined ? {} : { kmsKeyId }),
+        }),
+    );
+    return loaded;
+  };
+  const reports: ObjectStore = {
+    put: async (...args) => (await store()).put(...args),
+    get: async (...args) => (await store()).get(...args),
+    head: async (...args) => (await store()).head(...args),
+    contentSha256: async (...args) => (await store()).contentSha256(...args),
+    list: async (...args) => (await store()).list(...args),
+    delete: async (...args) => (await store()).delete(...args),
+  };
   return { ...runtime, ctx: { ...runtime.ctx, reports } };
 }

@@ -4,7 +4,6 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
-import { S3ObjectStore } from '../../../lambdas/adapters/aws/s3-object-store.ts';
 import { createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
 import { withIncidentReports } from '../../../lambdas/handlers/incident-report-store.ts';
 import { loadShippedConfig, ManualClock } from '../../support/harness.ts';
@@ -35,14 +34,28 @@ function runtime(env: Record<string, string>) {
 }
 
 describe('withIncidentReports', () => {
-  it('gives the context a store on the bucket the stack names', () => {
-    // Act
+  it('gives the context a store on the bucket the stack names, encrypting with its key', async () => {
+    // Prepare: a client that answers PutObject without any network, recording what it was sent
+    const sent: Record<string, unknown>[] = [];
+    const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    s3.send = (async (command: { input: Record<string, unknown> }) => {
+      sent.push(command.input);
+      return {};
+    }) as never;
     const wired = withIncidentReports(
-      runtime({ ACGS_REPORT_BUCKET: 'artifacts' }),
-      new S3Client({ region: 'us-east-1' }),
+      runtime({ ACGS_REPORT_BUCKET: 'artifacts', ACGS_REPORT_KMS_KEY: 'arn:aws:kms:us-east-1:123456789012:key/k' }),
+      s3,
     );
+    // Act
+    await wired.ctx.reports?.put('incident-reports/INC-1.md', '# report', { contentType: 'text/markdown' });
     // Assess
-    expect(wired.ctx.reports).toBeInstanceOf(S3ObjectStore);
+    expect(sent).toEqual([
+      expect.objectContaining({
+        Bucket: 'artifacts',
+        Key: 'incident-reports/INC-1.md',
+        SSEKMSKeyId: 'arn:aws:kms:us-east-1:123456789012:key/k',
+      }),
+    ]);
   });
 
   it('leaves the runtime as it is when no bucket is named', () => {
