@@ -16,12 +16,8 @@ export function withIncidentReports(runtime: AwsRuntime, s3?: S3Client): AwsRunt
   if (bucket === undefined) return runtime;
   let loaded: Promise<ObjectStore> | undefined;
   const store = () => {
-    loaded ??= Promise.all([import('@aws-sdk/client-s3'), import('../adapters/aws/s3-object-store.ts')]).then(
-      ([sdk, { S3ObjectStore }]) =>
-        new S3ObjectStore(s3 ?? runtime.tracer.captureAWSv3Client(new sdk.S3Client({})), {
-          bucket,
-          ...(kmsKeyId === undefined ? {} : { kmsKeyId }),
-        }),
+    loaded ??= import('./incident-report-s3.ts').then(({ incidentReportS3Store }) =>
+      incidentReportS3Store({ bucket, kmsKeyId }, runtime.tracer, s3),
     );
     return loaded;
   };
