@@ -9,6 +9,7 @@ import { demoCommand } from '../lambdas/cli/demo-command.ts';
 import { healthCommand } from '../lambdas/cli/health-command.ts';
 import { incidentCommand } from '../lambdas/cli/incident-command.ts';
 import { maintenanceCommand } from '../lambdas/cli/maintenance-command.ts';
+import { proceduresCommand } from '../lambdas/cli/procedures-command.ts';
 import { runCli } from '../lambdas/cli/run-cli.ts';
 import { runCommand } from '../lambdas/cli/run-command.ts';
 import { serviceCommand } from '../lambdas/cli/service-command.ts';
@@ -24,6 +25,7 @@ const commands = [
   maintenanceCommand,
   auditCommand,
   backupCommand,
+  proceduresCommand,
   demoCommand,
 ];
 

@@ -22,6 +22,7 @@ import type { BackupTask } from '../lambdas/core/backup-task.ts';
 import type { BackupConfig, FleetConfig } from '../lambdas/core/config-schema.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT, RESTART_DOCUMENT } from '../lambdas/core/document-names.ts';
 import type { HandlerEnvironment, HandlerName } from '../lambdas/core/handler-environment.ts';
+import { REPORT_PREFIX } from '../lambdas/core/incident-report.ts';
 import { CONTROL_PLANE_METRICS, controlPlaneServiceName } from '../lambdas/core/metrics.ts';
 import type { ScheduleName } from '../lambdas/core/schedules.ts';
 import { targetsFromConfig } from '../lambdas/core/targets.ts';
@@ -243,6 +244,8 @@ export class ControlPlaneStack extends Stack {
     // command-status Lambda with backups, since a backup command that fails on the host opens the backup incident.
     for (const f of [probe, escalationSweep, operatorApi, ...(backupJobs ? [backupJobs.fn, commandStatus] : [])])
       this.escalation.grantPublish(f.role);
+    // Every Lambda that resolves incidents writes the report of each resolution to the artifact bucket.
+    for (const f of [probe, operatorApi, ...(backupJobs ? [backupJobs.fn] : [])]) this.grantIncidentReports(f);
     // The probe cycle sends restarts and nothing else: the other service documents (stop, isolate, rolling update...)
     // are operators' tools, run from the console or the CLI with the operator's own permissions. The command-status
     // Lambda reads the outcome from the status event itself, so it gets no SSM permission at all.
@@ -483,6 +486,32 @@ export class ControlPlaneStack extends Stack {
    * ARNs of the database host: an EC2 instance (i-...) or an SSM managed node (mi-...). A deploy-time id could be
    * either, so both ARNs are given; only the one of its kind can ever match.
    */
+  /** Lets the function write incident reports (`REPORT_PREFIX` of the artifact bucket, with the key through S3). */
+  private grantIncidentReports(f: ControlPlaneFunction): void {
+    const { bucket, key } = this.artifacts;
+    f.fn.addEnvironment('ACGS_REPORT_BUCKET', bucket.bucketName);
+    f.fn.addEnvironment('ACGS_REPORT_KMS_KEY', key.keyArn);
+    f.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'IncidentReports',
+        actions: ['s3:PutObject'],
+        resources: [`${bucket.bucketArn}/${REPORT_PREFIX}*`],
+      }),
+    );
+    f.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'IncidentReportKeyViaS3',
+        actions: ['kms:GenerateDataKey'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+      }),
+    );
+    Validations.of(f.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(bucketResource(bucket))}.Arn>/${REPORT_PREFIX}*]`,
+      reason: `Incident reports are named by their incident (${REPORT_PREFIX}<id>.md, .json): writes are limited to that prefix.`,
+    });
+  }
+
   private databaseHostArns(instanceId: string, eitherKind: boolean): string[] {
     const ec2 = Arn.format(
       { service: 'ec2', resource: 'instance', resourceName: instanceId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME },

@@ -2,11 +2,21 @@ import { SEVERITIES } from '../core/config-schema.ts';
 import { formatDuration } from '../core/duration.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import type { TimelineEntry } from '../core/incident.ts';
+import { REPORT_FORMATS } from '../core/incident-report.ts';
 import { checkInput, escapeControlCharacters } from '../core/operator-input.ts';
+import { parseSecurityStep, SECURITY_STEPS } from '../core/security-checklist.ts';
 import { formatTable } from '../core/text-table.ts';
 import { describeEntry } from '../core/timeline-wording.ts';
-import { ackBody, declareBody, type incidentView, resolveBody } from '../use-cases/api/incident-routes.ts';
+import {
+  ackBody,
+  checklistBody,
+  declareBody,
+  type incidentView,
+  noteBody,
+  resolveBody,
+} from '../use-cases/api/incident-routes.ts';
 import { type ApiRequest, type ApiResponse, handleApiRequest } from '../use-cases/operator-api.ts';
+import { checkServiceNames } from '../use-cases/service-procedures.ts';
 import { apiTarget } from './api-target.ts';
 import { parseCommandLine } from './args.ts';
 import { callOperatorApi } from './aws-operator-client.ts';
@@ -19,10 +29,21 @@ const USAGE = `Usage:
   acgs-ops incident show ID
   acgs-ops incident ack ID [--note TEXT]
   acgs-ops incident resolve ID --reason TEXT
-  acgs-ops incident declare --type security|manual --severity P1|P2|P3 --title TEXT [--service NAME]...
+  acgs-ops incident declare --type manual --severity P1|P2|P3 --title TEXT [--service NAME]...
+  acgs-ops incident declare --type security --title TEXT [--service NAME]... [--no-isolate]
+  acgs-ops incident note ID --note TEXT
+  acgs-ops incident check ID STEP [--note TEXT]
+  acgs-ops incident report ID [--format md|json]
 
 Acknowledging stops escalation until the ack times out; resolving stops everything. "declare" opens an incident by
-hand (e.g. a security alert): it pages like any other and is never auto-resolved.
+hand: it pages like any other and is never auto-resolved.
+
+A security incident (the runbook's Security Alert) is P1: it isolates each --service (unless --no-isolate), pages
+every level through the Executive at once, and carries the runbook's checklist: isolate, assess, contain,
+investigate, recover, report. "check" ticks a step off (isolate is ticked when the isolation succeeded); "show"
+lists the checklist. "note" adds a note to the timeline. "report" prints the incident report (summary, services,
+timeline, commands run, times against the SLA, post-incident questions); it is also written when the incident
+resolves, to <state>/incident-reports/ on this host and to the artifact bucket in AWS.
 
 Where: --target local (default) works on the state of the control plane on this host (the daemon may be running);
 --target aws calls the deployed operator API (the stack's OperatorApiUrl output), signed with your AWS credentials,
@@ -35,6 +56,10 @@ ${LOCAL_OPTIONS_HELP}
       --region R     AWS region for --target aws (default: $AWS_REGION)
       --all          list resolved incidents too (default: open ones)
       --by NAME      who acts, --target local only (default: your login name)
+      --no-isolate   declare a security incident without isolating its services
+      --format F     report format: md (default) or json
+
+Exit status: 0 done, 1 refused by the incident's state or an isolation that failed, 64 bad input, 70 failure.
 `;
 
 const OPTIONS = {
@@ -50,6 +75,8 @@ const OPTIONS = {
   severity: { type: 'string' },
   title: { type: 'string' },
   service: { type: 'string', multiple: true },
+  'no-isolate': { type: 'boolean', default: false },
+  format: { type: 'string' },
 } as const;
 
 type View = ReturnType<typeof incidentView>;
@@ -57,14 +84,15 @@ type Timeline = (Omit<TimelineEntry, 'at'> & { at: string })[];
 
 export const incidentCommand: CliCommand = {
   name: 'incident',
-  summary: 'list, show, acknowledge, resolve or declare incidents (on this host or in AWS)',
+  summary: 'list, show, acknowledge, resolve, declare, note, check off or report incidents (on this host or in AWS)',
   usage: USAGE,
   async run(args, context) {
     const { values, positionals } = parseCommandLine('incident', args, OPTIONS);
-    const [action, id, ...extra] = positionals;
+    const [action, id, ...rest] = positionals;
+    const [step, ...extra] = action === 'check' ? rest : [undefined, ...rest];
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}" (see acgs-ops incident --help)`);
     const target = apiTarget(values);
-    const request = toRequest(action, id, values);
+    const request = toRequest(action, id, { ...values, step });
 
     let response: ApiResponse;
     if (target.kind === 'aws') {
@@ -81,7 +109,9 @@ export const incidentCommand: CliCommand = {
       // Checked before the state is opened, like the request: bad input creates nothing.
       const caller = operatorName(values.by);
       const { runtime } = await openRuntimeFor(values, context, {
-        access: action === 'list' || action === 'show' ? 'read' : 'write',
+        access: action === 'list' || action === 'show' || action === 'report' ? 'read' : 'write',
+        // An unknown service is refused before the state is opened: bad input creates nothing.
+        check: (config) => checkServiceNames(config, values.service ?? []),
       });
       try {
         response = await handleApiRequest(runtime.ctx, { ...request, caller });
@@ -106,11 +136,27 @@ export const incidentCommand: CliCommand = {
     }
     const now = context.clock.now();
     if (action === 'list') context.stdout(listText((response.body as { incidents: View[] }).incidents, now));
-    else if (action === 'show') context.stdout(showText(response.body as View & { timeline: Timeline }));
+    else if (action === 'show') context.stdout(showText(response.body as ShownView));
+    else if (action === 'report') context.stdout(reportText(response.body as { markdown?: string }));
+    else if (action === 'check') context.stdout(checkText(response.body as ShownView, step ?? ''));
     else {
-      const view = response.body as View;
-      const verb = action === 'ack' ? 'acknowledged' : action === 'resolve' ? 'resolved' : 'declared';
-      context.stdout(`${verb} ${view.id} (${view.severity} ${view.title}); next: ${view.nextStep}\n`);
+      const view = response.body as View & { isolation?: Isolation[] };
+      const verbs: Record<string, string> = { ack: 'acknowledged', resolve: 'resolved', note: 'noted' };
+      context.stdout(
+        `${escapeControlCharacters(
+          `${verbs[action ?? ''] ?? 'declared'} ${view.id} (${view.severity} ${view.title}); next: ${view.nextStep}`,
+        )}\n`,
+      );
+      // A pending isolation (sent, outcome to follow) is not a failure; tick isolate by hand once it has happened.
+      const fine = (status: string) => status === 'succeeded' || status === 'pending';
+      const failed = (view.isolation ?? []).filter((i) => !fine(i.status));
+      for (const i of view.isolation ?? [])
+        (fine(i.status) ? context.stdout : context.stderr)(
+          `${escapeControlCharacters(
+            `isolate ${i.service}: ${i.status}${i.status === 'succeeded' ? '' : `: ${lastLine(i.output)}`}`,
+          )}\n`,
+        );
+      if (failed.length > 0) return 1;
     }
     return 0;
   },
@@ -127,6 +173,9 @@ function toRequest(
     severity?: string | undefined;
     title?: string | undefined;
     service?: string[] | undefined;
+    'no-isolate'?: boolean | undefined;
+    format?: string | undefined;
+    step?: string | undefined;
   },
 ): Omit<ApiRequest, 'caller'> {
   const needId = () => {
@@ -158,22 +207,56 @@ function toRequest(
     case 'declare': {
       if (values.type !== 'security' && values.type !== 'manual')
         throw new UsageError('declare needs --type security or --type manual');
-      if (!SEVERITIES.some((s) => s === values.severity)) throw new UsageError('declare needs --severity P1, P2 or P3');
+      const security = values.type === 'security';
+      if (security && values.severity !== undefined && values.severity !== 'P1')
+        throw new UsageError(`--severity: a security incident is P1, not "${values.severity}"`);
+      if (!security && !SEVERITIES.some((s) => s === values.severity))
+        throw new UsageError('declare needs --severity P1, P2 or P3');
+      if (!security && values['no-isolate']) throw new UsageError('--no-isolate: only a security incident isolates');
       if (!values.title?.trim()) throw new UsageError('declare needs --title TEXT');
       const body = checkFlags(declareBody, {
         type: values.type,
-        severity: values.severity,
+        ...(values.severity === undefined ? {} : { severity: values.severity }),
         title: values.title.trim(),
         services: values.service ?? [],
+        ...(security ? { isolate: !values['no-isolate'] } : {}),
       });
       return { method: 'POST', path: '/incidents', query: {}, body: JSON.stringify(body) };
     }
+    case 'note':
+      if (values.note === undefined) throw new UsageError('note needs --note TEXT (it goes on the timeline)');
+      return {
+        method: 'POST',
+        path: `/incidents/${needId()}/note`,
+        query: {},
+        body: JSON.stringify(checkFlags(noteBody, { note: values.note })),
+      };
+    case 'check': {
+      const path = `/incidents/${needId()}/checklist/`;
+      if (values.step === undefined)
+        throw new UsageError(`check needs a step: ${SECURITY_STEPS.join(', ')} (acgs-ops incident check ID STEP)`);
+      const step = parseSecurityStep(values.step);
+      return {
+        method: 'POST',
+        path: `${path}${step}`,
+        query: {},
+        body: JSON.stringify(checkFlags(checklistBody, values.note === undefined ? {} : { note: values.note })),
+      };
+    }
+    case 'report': {
+      const format = values.format ?? 'md';
+      if (!(REPORT_FORMATS as readonly string[]).includes(format))
+        throw new UsageError(`--format must be md or json, got ${JSON.stringify(format.slice(0, 40))}`);
+      return { ...none, method: 'GET', path: `/incidents/${needId()}/report`, query: { format } };
+    }
     case undefined:
-      throw new UsageError('acgs-ops incident needs an action: list, show, ack, resolve or declare');
+      throw new UsageError(`acgs-ops incident needs an action: ${ACTIONS}`);
     default:
-      throw new UsageError(`unknown action "${action}" (actions: list, show, ack, resolve, declare)`);
+      throw new UsageError(`unknown action "${action}" (actions: ${ACTIONS})`);
   }
 }
+
+const ACTIONS = 'list, show, ack, resolve, declare, note, check, report';
 
 /** The operator API's own rules, with the problem named by its flag (`--service`, not `services.3`). */
 function checkFlags<T extends Parameters<typeof checkInput>[0]>(schema: T, body: Record<string, unknown>) {
@@ -200,7 +283,41 @@ function listText(incidents: readonly View[], now: number): string {
   );
 }
 
-function showText(view: View & { timeline: Timeline }): string {
+type Isolation = { service: string; status: string; output: string };
+type Checklist = { step: string; text: string; ticked: boolean; at: string | null; by?: string; note?: string }[];
+type ShownView = View & { timeline: Timeline; checklist?: Checklist | null };
+
+function lastLine(output: string): string {
+  const lines = output.trim().split('\n');
+  return lines[lines.length - 1] ?? '';
+}
+
+function checklistLines(checklist: Checklist | null | undefined): string[] {
+  if (!checklist) return [];
+  return [
+    '  checklist:',
+    ...checklist.map(
+      (i) =>
+        `    [${i.ticked ? 'x' : ' '}] ${i.step.padEnd(11)} ${i.text}` +
+        (i.ticked ? ` (${i.at} by ${i.by ?? '?'}${i.note ? `: ${i.note}` : ''})` : ''),
+    ),
+  ];
+}
+
+function checkText(view: ShownView, step: string): string {
+  const open = (view.checklist ?? []).filter((i) => !i.ticked).map((i) => i.step);
+  const lines = [
+    `ticked ${step} on ${view.id} (${view.severity} ${view.title}); still to do: ${open.join(', ') || 'nothing'}`,
+  ];
+  return `${lines.map(escapeControlCharacters).join('\n')}\n`;
+}
+
+/** The Markdown report (already escaped by its renderer), or the JSON one. */
+function reportText(body: { markdown?: string }): string {
+  return typeof body.markdown === 'string' ? body.markdown : formatJson(body);
+}
+
+function showText(view: ShownView): string {
   const ms = (v: number | null) => (v === null ? '-' : formatDuration(v));
   const lines = [
     `${view.id}  ${view.severity}  ${view.status}  ${view.title}`,
@@ -208,6 +325,7 @@ function showText(view: View & { timeline: Timeline }): string {
     `  failing since ${view.failingSince}, opened ${view.openedAt}`,
     `  MTTD ${ms(view.mttdMs)}  MTTA ${ms(view.mttaMs)}  MTTR ${ms(view.mttrMs)}  SLA ${view.slaMet === null ? 'pending' : view.slaMet ? 'met' : 'breached'}`,
     `  next: ${view.nextStep}`,
+    ...checklistLines(view.checklist),
     '  timeline:',
     ...view.timeline.map((e) => `    ${e.at}  ${describeEntry({ ...e, at: Date.parse(e.at) } as TimelineEntry)}`),
   ];

@@ -181,6 +181,11 @@ const levelSchema = z.strictObject({
   level: z.int().min(1).max(9),
   name: z.string().min(1).max(60),
   scope: z.string().max(200).optional(),
+  /**
+   * Incident kinds whose first page reaches this level at once (with every level below it), whatever their
+   * severity's `firstPage` says: the runbook's Executive level, whose scope names security incidents.
+   */
+  immediateFor: z.array(z.enum(['security'])).optional(),
   /** How long this level has to acknowledge, per severity; a severity missing here never escalates to this level. */
   responseTime: perSeverityDuration,
   contacts: z.array(contactSchema).min(1),

@@ -1,6 +1,6 @@
 import type { Contact, FleetConfig, Severity } from './config-schema.ts';
 import { DAY_MS, type DurationBounds, formatDuration, MINUTE_MS } from './duration.ts';
-import type { EscalationPolicy, Incident, PageReason, TimelineEntry } from './incident.ts';
+import type { EscalationPolicy, Incident, IncidentKind, PageReason, TimelineEntry } from './incident.ts';
 
 /**
  * Escalation as data. The policy is frozen onto the incident when it opens (a config change never rewrites the
@@ -72,16 +72,31 @@ export function withoutDelivered(outcome: EscalationOutcome, delivered: readonly
   };
 }
 
-export function freezePolicy(config: FleetConfig): EscalationPolicy {
+/**
+ * The rules an incident of `kind` opens with. A kind a level names in `immediateFor` (security) has its first page
+ * go through that level at once: the runbook's Executive level is told of a security incident immediately, not
+ * after the levels below it let their response times run out.
+ */
+export function freezePolicy(config: FleetConfig, kind?: IncidentKind): EscalationPolicy {
   const { levels, firstPage, repeatEvery } = config.escalation;
   const sev = config.severities;
+  const immediate = Math.max(
+    0,
+    ...levels.filter((l) => kind !== undefined && immediateFor(l, kind)).map((l) => l.level),
+  );
+  const through = (plan: EscalationPolicy['firstPage'][Severity]) =>
+    immediate > plan.throughLevel ? { ...plan, throughLevel: immediate } : plan;
   return {
     levels: levels.map((l) => ({ level: l.level, name: l.name, responseTime: l.responseTime, contacts: l.contacts })),
-    firstPage,
+    firstPage: { P1: through(firstPage.P1), P2: through(firstPage.P2), P3: through(firstPage.P3) },
     repeatEvery,
     ackTimeout: { P1: sev.P1.ackTimeout, P2: sev.P2.ackTimeout, P3: sev.P3.ackTimeout },
     responseTime: { P1: sev.P1.responseTime, P2: sev.P2.responseTime, P3: sev.P3.responseTime },
   };
+}
+
+function immediateFor(level: FleetConfig['escalation']['levels'][number], kind: IncidentKind): boolean {
+  return (level.immediateFor as readonly string[] | undefined)?.includes(kind) ?? false;
 }
 
 /**
@@ -105,6 +120,9 @@ export function mutingWindow(
   windows: readonly MaintenanceWindow[],
   now: number,
 ): MaintenanceWindow | undefined {
+  // A security incident is never muted: its services are isolated on purpose (which mutes their outages), and no
+  // maintenance makes a breach something the people it pages may hear of later.
+  if (incident.kind === 'security') return undefined;
   const active = windows.filter((w) => w.startsAt <= now && now < w.endsAt);
   if (active.length === 0) return undefined;
   const subjects = incidentSubjects(incident);

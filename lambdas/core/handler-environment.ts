@@ -17,6 +17,12 @@ export const handlerEnvironmentSchema = z.object({
   ACGS_BACKUP_BUCKET: z.optional(z.string().check(z.minLength(1))),
   ACGS_BACKUP_KMS_KEY: z.optional(z.string().check(z.minLength(1))),
   /**
+   * Where incident reports are written when an incident resolves (the artifact bucket, under `incident-reports/`),
+   * and its KMS key; for the Lambdas that resolve incidents (probe, operator API, backups). Absent: none is written.
+   */
+  ACGS_REPORT_BUCKET: z.optional(z.string().check(z.minLength(1))),
+  ACGS_REPORT_KMS_KEY: z.optional(z.string().check(z.minLength(1))),
+  /**
    * The database host where the backup documents run (backups Lambda only): `backups.instanceId`, or the stack's
    * deploy-time parameter when the config names none. The config's own value wins.
    */

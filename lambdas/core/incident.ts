@@ -92,6 +92,11 @@ export interface EscalationState {
   readonly delivered?: readonly string[];
 }
 
+/** The runbook's "Security Alert" steps, in order: the checklist a security incident carries (core/security-checklist.ts). */
+export const SECURITY_STEPS = ['isolate', 'assess', 'contain', 'investigate', 'recover', 'report'] as const;
+
+export type SecurityStep = (typeof SECURITY_STEPS)[number];
+
 /** How a procedure ended, as the timeline and the audit trail record it. */
 export type ProcedureOutcome = 'succeeded' | 'failed' | 'timed-out' | 'rejected' | 'pending';
 
@@ -129,6 +134,8 @@ export type TimelineEntry = { readonly at: number } & (
       readonly outcome: ProcedureOutcome;
       readonly detail: string;
     }
+  /** A step of the security checklist (`core/security-checklist.ts`) ticked off. */
+  | { readonly type: 'checklist'; readonly by: string; readonly step: SecurityStep; readonly note?: string }
   | { readonly type: 'resolved'; readonly by: string; readonly resolution: string }
 );
 

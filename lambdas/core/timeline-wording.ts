@@ -47,6 +47,10 @@ export function describeEntry(e: TimelineEntry, wording: EntryWording = 'timelin
     }
     case 'note':
       return page ? undefined : `note by ${e.by}: ${e.text}`;
+    case 'checklist': {
+      const line = `checklist: ${e.step} done by ${e.by}`;
+      return page ? line : e.note ? `${line}: ${e.note}` : line;
+    }
     case 'resolved':
       return page ? undefined : `resolved by ${e.by}: ${e.resolution}`;
   }

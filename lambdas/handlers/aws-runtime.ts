@@ -6,6 +6,7 @@ import type { FleetConfig } from '../core/config-schema.ts';
 import type { HandlerEnvironment } from '../core/handler-environment.ts';
 import { CONTROL_PLANE_METRICS } from '../core/metrics.ts';
 import { type Clock, type CommandRequest, systemClock } from '../ports.ts';
+import { withIncidentReports } from './incident-report-store.ts';
 import { type ClientSource, clientOf, lazyCommandRunner } from './lazy-adapters.ts';
 import { type AwsRuntime, type BaseClients, coldRuntime, createRuntime, jsonRecord } from './runtime-base.ts';
 
@@ -73,15 +74,20 @@ export function createOperatorApiRuntime(
   return createRuntime(config, env, clients, ssmCommands(config, env, clients.ssm, clock, 'wait', wait), clock, tracer);
 }
 
-/** The operator API Lambda's runtime, once per cold start: procedures answered with their outcome. */
+/**
+ * The operator API Lambda's runtime, once per cold start: procedures answered with their outcome; a resolution writes
+ * its incident report (withIncidentReports).
+ */
 export function operatorApiRuntime(): AwsRuntime {
-  return coldRuntime((config, env, tracer) =>
-    ssmCommands(
-      config,
-      env,
-      async () => tracer.captureAWSv3Client(new (await import('./on-demand/ssm.ts')).SSMClient({})),
-      systemClock,
-      'wait',
+  return withIncidentReports(
+    coldRuntime((config, env, tracer) =>
+      ssmCommands(
+        config,
+        env,
+        async () => tracer.captureAWSv3Client(new (await import('./on-demand/ssm.ts')).SSMClient({})),
+        systemClock,
+        'wait',
+      ),
     ),
   );
 }
@@ -97,11 +103,16 @@ export function createAwsRuntime(
   return createRuntime(config, env, clients, ssmCommands(config, env, clients.ssm, clock), clock, tracer);
 }
 
-/** The runtime of this Lambda instance, with SSM commands dispatched: once per cold start. */
+/**
+ * The runtime of this Lambda instance, with SSM commands dispatched: once per cold start. These Lambdas resolve
+ * incidents, so their context writes incident reports where the stack says (withIncidentReports).
+ */
 export function awsRuntime(): AwsRuntime {
-  return coldRuntime((config, env, tracer) =>
-    ssmCommands(config, env, async () =>
-      tracer.captureAWSv3Client(new (await import('./on-demand/ssm.ts')).SSMClient({})),
+  return withIncidentReports(
+    coldRuntime((config, env, tracer) =>
+      ssmCommands(config, env, async () =>
+        tracer.captureAWSv3Client(new (await import('./on-demand/ssm.ts')).SSMClient({})),
+      ),
     ),
   );
 }

@@ -92,6 +92,8 @@ export function openLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     prober: new NetworkProber(options.clock ?? systemClock, new LocalSecretSource(options.env)),
     ...(backups ? { backups } : {}),
     log,
+    // Incident reports, written when an incident resolves: <state>/incident-reports/<id>.md and .json.
+    ...(access === 'write' ? { reports: new FileObjectStore(stateDir) } : {}),
   });
   return { ctx, store, stateDir, ...(backups ? { backups } : {}), close: () => store.close() };
 }

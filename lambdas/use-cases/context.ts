@@ -60,6 +60,11 @@ export interface ControlPlaneContext {
    * host, the stack's bucket in AWS. Absent: the runtime has no backups wired (the routes answer 409).
    */
   readonly backups?: BackupDestination;
+  /**
+   * Where incident reports are written when an incident resolves (the state directory's `reports/` on one host, the
+   * artifact bucket in AWS); absent where nothing resolves incidents or nothing may be written (read-only state).
+   */
+  readonly reports?: ObjectStore;
   /** What the use-cases say about what they did (a Powertools logger in Lambda, stderr locally). */
   readonly log: (event: string, fields: Record<string, unknown>) => void;
 }

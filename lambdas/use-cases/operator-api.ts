@@ -7,6 +7,7 @@ import { fleetRoutes } from './api/fleet-routes.ts';
 import { healthRoutes } from './api/health-routes.ts';
 import { incidentRoutes } from './api/incident-routes.ts';
 import { maintenanceRoutes } from './api/maintenance-routes.ts';
+import { procedureRoutes } from './api/procedure-routes.ts';
 import { rollingUpdateRoutes } from './api/rolling-update-route.ts';
 import type { ApiOptions, ApiRequest, ApiResponse, Route } from './api/route.ts';
 import { serviceRoutes } from './api/service-routes.ts';
@@ -27,6 +28,7 @@ const ROUTES: readonly Route[] = [
   ...healthRoutes,
   ...backupRoutes,
   ...rollingUpdateRoutes,
+  ...procedureRoutes,
 ];
 
 /** What the router learnt of a request before its handler answered: the route it took and the path's values. */

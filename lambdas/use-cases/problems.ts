@@ -4,6 +4,7 @@ import type { Incident } from '../core/incident.ts';
 import { applyReport, openIncident, type ProblemReport } from '../core/incident-planner.ts';
 import { advanceEscalation } from './advance-escalation.ts';
 import { type ControlPlaneContext, publishEvents } from './context.ts';
+import { incidentResolved } from './incident-report.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 
 /** Who resolves an incident when the control plane sees its problem go away. */
@@ -65,7 +66,6 @@ export async function clearProblem(
   const done = await updateIncidentWithRetry(ctx.incidents, open, (current) =>
     current.status === 'resolved' ? undefined : resolve(current, SYSTEM, resolution, now),
   );
-  if (done)
-    await publishEvents(ctx, [{ detailType: DETAIL_TYPE.incidentResolved, detail: incidentEventDetail(done, now) }]);
+  if (done) await incidentResolved(ctx, done, now);
   return done;
 }

@@ -1,9 +1,9 @@
 import { type MaintenanceWindow, resolve } from '../core/escalation.ts';
-import { DETAIL_TYPE, incidentEventDetail } from '../core/events.ts';
 import type { TargetState } from '../core/health-state.ts';
 import type { Incident } from '../core/incident.ts';
 import { planIncidents } from '../core/incident-planner.ts';
-import { type ControlPlaneContext, mutingWindows, publishEvents } from './context.ts';
+import { type ControlPlaneContext, mutingWindows } from './context.ts';
+import { incidentResolved } from './incident-report.ts';
 import { raiseProblem, SYSTEM } from './problems.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 
@@ -60,7 +60,7 @@ export async function reconcileIncidents(
     );
     if (done) {
       resolved.push(done);
-      await publishEvents(ctx, [{ detailType: DETAIL_TYPE.incidentResolved, detail: incidentEventDetail(done, now) }]);
+      await incidentResolved(ctx, done, now);
       ctx.log('incident-resolved', { id: done.id, dedupKey: done.dedupKey, resolution });
     }
   }

@@ -287,13 +287,13 @@ async function runRestore(
   }
   let incident: Incident | undefined;
   try {
-    incident = await declareIncident(ctx, {
+    ({ incident } = await declareIncident(ctx, {
       kind: 'manual',
       severity: 'P1',
       title: `Database restore of ${backupId} failed at ${failed.name}`.slice(0, 200),
       services,
       by: request.by,
-    });
+    }));
   } catch (e) {
     ctx.log('restore-incident-failed', { backup: backupId, error: errorMessage(e) });
   }

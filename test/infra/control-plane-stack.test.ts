@@ -11,6 +11,7 @@ import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../lambdas/core/document-nam
 import { drillCommandParameters } from '../../lambdas/core/document-parameters.ts';
 import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambdas/core/events.ts';
 import { handlerEnvironmentSchema } from '../../lambdas/core/handler-environment.ts';
+import { REPORT_PREFIX } from '../../lambdas/core/incident-report.ts';
 import { CONTROL_PLANE_METRICS, controlPlaneServiceName, PROBE_RESULT_LOG } from '../../lambdas/core/metrics.ts';
 import { type ScheduleName, toScheduler } from '../../lambdas/core/schedules.ts';
 import type { ControlPlaneFunction } from '../../lib/constructs/control-plane-function.ts';
@@ -79,6 +80,9 @@ const defaultPolicyOf = (f: ControlPlaneFunction) => logicalId(f.role.node.findC
 
 /** Environment variables only the backups Lambda gets. */
 const BACKUP_ONLY_ENV = ['ACGS_BACKUP_BUCKET', 'ACGS_BACKUP_KMS_KEY', 'ACGS_BACKUP_INSTANCE_ID'];
+/** Only the Lambdas that resolve incidents write incident reports. */
+const REPORT_ENV = ['ACGS_REPORT_BUCKET', 'ACGS_REPORT_KMS_KEY'];
+const REPORTING: readonly string[] = ['probe', 'operatorApi', 'backups'];
 
 describe('schedules', () => {
   it('deploys every schedule of the config: probe, sweep, and the four backup schedules (drill: backups.drill is set)', () => {
@@ -452,7 +456,7 @@ describe('least privilege', () => {
     const granted = statements()
       .filter(({ policy }) => policy === defaultPolicyOf(backupsFunction()))
       .map(({ statement }) => statement);
-    const s3 = granted.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    const s3 = granted.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')) && s.Sid !== 'IncidentReports');
     expect(s3).toEqual([
       expect.objectContaining({
         Action: 's3:ListBucket',
@@ -465,7 +469,9 @@ describe('least privilege', () => {
       }),
     ]);
     // The key also encrypts the escalation topics: the backups Lambda pages too, so it may use the key through SNS.
-    const kms = granted.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(arnOf(key)));
+    const kms = granted.filter(
+      (s) => JSON.stringify(s.Resource) === JSON.stringify(arnOf(key)) && s.Sid !== 'IncidentReportKeyViaS3',
+    );
     const via = (service: string) => ({
       StringEquals: {
         'kms:ViaService': { 'Fn::Join': ['', [`${service}.`, { Ref: 'AWS::Region' }, '.amazonaws.com']] },
@@ -475,13 +481,32 @@ describe('least privilege', () => {
       expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Condition: via('s3') }),
       expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Condition: via('sns') }),
     ]);
-    // No other Lambda touches the backups.
+    // No other Lambda touches the backups (the incident reports are another prefix, below).
     const bucketUsers = statements()
+      .filter(({ statement }) => statement.Sid !== 'IncidentReports')
       .filter(({ statement }) => JSON.stringify(statement.Resource).includes(logicalId(bucket)))
       .map(({ policy }) => policy);
     expect(new Set(bucketUsers)).toEqual(
       new Set([defaultPolicyOf(backupsFunction()), logicalId(fleet.stack.backupHostAccess as never)]),
     );
+  });
+
+  it('lets the probe, the operator API and the backups Lambda put incident reports under their prefix, and only put', () => {
+    const { bucket, key } = fleet.stack.artifacts;
+    const reporting = statements().filter(({ statement }) => statement.Sid === 'IncidentReports');
+    const viaKey = statements().filter(({ statement }) => statement.Sid === 'IncidentReportKeyViaS3');
+    const policies = [fleet.stack.functions.probe, fleet.stack.functions.operatorApi, backupsFunction()].map((f) =>
+      defaultPolicyOf(f),
+    );
+    expect(reporting.map(({ policy }) => policy).sort()).toEqual([...policies].sort());
+    for (const { statement } of reporting)
+      expect(statement).toMatchObject({
+        Action: 's3:PutObject',
+        Resource: { 'Fn::Join': ['', [arnOf(bucket), `/${REPORT_PREFIX}*`]] },
+      });
+    expect(viaKey.map(({ policy }) => policy).sort()).toEqual([...policies].sort());
+    for (const { statement } of viaKey)
+      expect(statement).toMatchObject({ Action: 'kms:GenerateDataKey', Resource: arnOf(key) });
   });
 
   it('grants table access on the table and its named indexes only, with no wildcard actions anywhere', () => {
@@ -547,7 +572,9 @@ describe('Lambdas', () => {
       expect(Object.keys(fnProps.Environment.Variables).sort()).toEqual(
         [
           ...Object.keys(handlerEnvironmentSchema.shape).filter(
-            (k) => name === 'backups' || !BACKUP_ONLY_ENV.includes(k),
+            (k) =>
+              (name === 'backups' || !BACKUP_ONLY_ENV.includes(k)) &&
+              (REPORTING.includes(name) || !REPORT_ENV.includes(k)),
           ),
         ].sort(),
       );

@@ -147,7 +147,7 @@ describe('POST /fleet/rolling-update', () => {
         name === 'integrity' ? { 'serve.mjs': BROKEN_SERVE, VERSION: 'v2\n' } : { VERSION: 'v2\n' },
         'v2',
       );
-    const incident = await declareIncident(w.ctx, {
+    const { incident } = await declareIncident(w.ctx, {
       kind: 'manual',
       severity: 'P3',
       title: 'integrity answers slowly',

@@ -137,6 +137,22 @@ export function requiredPermissions(call: RecordedCall, facts: AccountFacts): Pe
           }),
         ),
       ].map((resource) => ({ action: 'events:PutEvents', resource: resource as string }));
+    case 'PutObject': {
+      // With SSE-KMS, S3 asks KMS for a data key as the caller, calling it as the S3 service of the region.
+      const key = input.SSEKMSKeyId as string | undefined;
+      return [
+        { action: 's3:PutObject', resource: `arn:${facts.partition}:s3:::${input.Bucket}/${input.Key}` },
+        ...(key
+          ? [
+              {
+                action: 'kms:GenerateDataKey',
+                resource: key,
+                context: { 'kms:ViaService': `s3.${facts.region}.amazonaws.com` },
+              },
+            ]
+          : []),
+      ];
+    }
     default:
       throw new Error(`requiredPermissions does not know ${operation}: teach it the IAM action and resource`);
   }

@@ -100,6 +100,7 @@ const LEVELS = [
   {
     name: 'Executive',
     scope: 'Business impact, security incidents',
+    immediateFor: ['security'],
     contacts: [{ name: 'Executive Team (demo)', email: 'executive@acgs-demo.example' }],
   },
 ] as const;
@@ -202,6 +203,7 @@ export function fleetConfigYaml(spec: SimulatedFleetSpec, options: FleetConfigOp
         level: i + 1,
         name: level.name,
         scope: level.scope,
+        ...('immediateFor' in level ? { immediateFor: [...level.immediateFor] } : {}),
         responseTime: levelTimes(t.levelResponseTimes[i] ?? {}),
         contacts: level.contacts,
       })),

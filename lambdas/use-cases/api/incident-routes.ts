@@ -3,9 +3,18 @@ import { NotFoundError } from '../../core/errors.ts';
 import { describeNextStep } from '../../core/escalation.ts';
 import { SEVERITIES } from '../../core/fleet-constants.ts';
 import { type Incident, incidentMetrics, type TimelineEntry } from '../../core/incident.ts';
+import { REPORT_FORMATS } from '../../core/incident-report.ts';
 import { checkInput, incidentNote, incidentReason, incidentTitle, serviceNames } from '../../core/operator-input.ts';
+import { hasSecurityChecklist, parseSecurityStep, securityChecklist } from '../../core/security-checklist.ts';
 import type { ControlPlaneContext } from '../context.ts';
-import { acknowledgeIncident, declareIncident, resolveIncident } from '../operator-actions.ts';
+import { incidentReport, renderReport } from '../incident-report.ts';
+import {
+  acknowledgeIncident,
+  declareIncident,
+  noteIncident,
+  resolveIncident,
+  tickChecklistStep,
+} from '../operator-actions.ts';
 import { parseBody, type Route } from './route.ts';
 
 /*
@@ -13,18 +22,41 @@ import { parseBody, type Route } from './route.ts';
  *   GET  /incidents/{id}              one incident with its timeline
  *   POST /incidents/{id}/ack          {"note"?: string}
  *   POST /incidents/{id}/resolve      {"reason": string}
- *   POST /incidents                   {"type": "security"|"manual", "severity", "title", "services"?: string[]}
+ *   POST /incidents                   {"type": "security"|"manual", "severity"?, "title", "services"?: string[],
+ *                                      "isolate"?: boolean}   (security: P1, isolates unless isolate is false)
+ *   POST /incidents/{id}/note         {"note": string}
+ *   POST /incidents/{id}/checklist/{step}  {"note"?: string}   (security incidents: isolate, assess, contain, ...)
+ *   GET  /incidents/{id}/report[?format=md|json]
  */
 
 /** Every field bounded and free of control characters (core/operator-input.ts); the CLI checks its flags with these. */
 export const ackBody = z.strictObject({ note: incidentNote.optional() });
 export const resolveBody = z.strictObject({ reason: incidentReason });
-export const declareBody = z.strictObject({
-  type: z.enum(['security', 'manual']),
-  severity: z.enum(SEVERITIES),
-  title: incidentTitle,
-  services: serviceNames.default([]),
-});
+export const declareBody = z
+  .strictObject({
+    type: z.enum(['security', 'manual']),
+    /** Required for a manual incident; a security incident is P1. */
+    severity: z.enum(SEVERITIES).optional(),
+    title: incidentTitle,
+    services: serviceNames.default([]),
+    /** Security incidents only: isolate the named services. @default true */
+    isolate: z.boolean().optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.type === 'manual' && body.severity === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['severity'],
+        message: 'a manual incident needs a severity (P1, P2 or P3)',
+      });
+    if (body.type === 'security' && body.severity !== undefined && body.severity !== 'P1')
+      ctx.addIssue({ code: 'custom', path: ['severity'], message: 'a security incident is P1' });
+    if (body.type === 'manual' && body.isolate !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['isolate'], message: 'only a security incident isolates services' });
+  });
+export const noteBody = z.strictObject({ note: incidentNote });
+export const checklistBody = z.strictObject({ note: incidentNote.optional() });
+const reportQuery = z.object({ format: z.enum(REPORT_FORMATS, 'must be md or json').optional() });
 const listQuery = z.object({ all: z.enum(['true', 'false'], 'must be true or false').optional() });
 
 /** An incident id as a path segment. */
@@ -54,14 +86,18 @@ export const incidentRoutes: readonly Route[] = [
     action: 'incident.declare',
     async handle({ ctx, request, now }) {
       const body = parseBody(declareBody, request.body);
-      const incident = await declareIncident(ctx, {
+      const { incident, isolation } = await declareIncident(ctx, {
         kind: body.type,
-        severity: body.severity,
+        severity: body.severity ?? 'P1',
         title: body.title,
         services: body.services,
         by: request.caller,
+        ...(body.isolate === undefined ? {} : { isolate: body.isolate }),
       });
-      return { statusCode: 201, body: incidentView(incident, now) };
+      return {
+        statusCode: 201,
+        body: { ...incidentView(incident, now), checklist: await checklistView(ctx, incident), isolation },
+      };
     },
   },
   {
@@ -70,7 +106,49 @@ export const incidentRoutes: readonly Route[] = [
     async handle({ ctx, now, params }) {
       const incident = await existing(ctx, params.id as string);
       const timeline = await ctx.incidents.getTimeline(incident.id);
-      return { statusCode: 200, body: { ...incidentView(incident, now), timeline: timeline.map(isoEntry) } };
+      return {
+        statusCode: 200,
+        body: {
+          ...incidentView(incident, now),
+          checklist: checklistOf(incident, timeline),
+          timeline: timeline.map(isoEntry),
+        },
+      };
+    },
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/incidents/${INCIDENT_ID}/note$`),
+    action: 'incident.note',
+    async handle({ ctx, request, now, params }) {
+      const incident = await existing(ctx, params.id as string);
+      const { note } = parseBody(noteBody, request.body);
+      return { statusCode: 200, body: incidentView(await noteIncident(ctx, incident.id, request.caller, note), now) };
+    },
+  },
+  {
+    method: 'POST',
+    // Any segment: an unknown step is a 400 naming the steps, not a 404.
+    path: new RegExp(`^/incidents/${INCIDENT_ID}/checklist/(?<step>[^/]{1,100})$`),
+    action: 'incident.checklist',
+    async handle({ ctx, request, now, params }) {
+      const incident = await existing(ctx, params.id as string);
+      const step = parseSecurityStep(params.step as string);
+      const { note } = parseBody(checklistBody, request.body);
+      const ticked = await tickChecklistStep(ctx, incident.id, { step, by: request.caller, note });
+      return { statusCode: 200, body: { ...incidentView(ticked, now), checklist: await checklistView(ctx, ticked) } };
+    },
+  },
+  {
+    method: 'GET',
+    path: new RegExp(`^/incidents/${INCIDENT_ID}/report$`),
+    async handle({ ctx, request, params }) {
+      const { format = 'json' } = checkInput(reportQuery, { format: request.query.format });
+      const report = await incidentReport(ctx, params.id as string);
+      return {
+        statusCode: 200,
+        body: format === 'json' ? report : { id: report.id, format, markdown: renderReport(report, 'md') },
+      };
     },
   },
   {
@@ -125,6 +203,19 @@ export function incidentView(incident: Incident, now: number) {
     mttrMs: m.mttrMs ?? null,
     slaMet: m.slaMet ?? null,
   };
+}
+
+/** The security checklist with ISO times; null for an incident that carries none. */
+function checklistOf(incident: Incident, timeline: readonly TimelineEntry[]) {
+  if (!hasSecurityChecklist(incident)) return null;
+  return securityChecklist(timeline).map((i) => ({
+    ...i,
+    at: i.at === undefined ? null : new Date(i.at).toISOString(),
+  }));
+}
+
+async function checklistView(ctx: ControlPlaneContext, incident: Incident) {
+  return hasSecurityChecklist(incident) ? checklistOf(incident, await ctx.incidents.getTimeline(incident.id)) : null;
 }
 
 function isoEntry(e: TimelineEntry) {

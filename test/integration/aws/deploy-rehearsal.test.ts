@@ -9,6 +9,7 @@ import {
   PutTargetsCommand,
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeDocumentCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -27,6 +28,7 @@ import {
   withBackupInstance,
 } from '../../../lambdas/handlers/aws-runtime.ts';
 import { createCommandStatusHandler } from '../../../lambdas/handlers/command-status.ts';
+import { withIncidentReports } from '../../../lambdas/handlers/incident-report-store.ts';
 import { createProbeHandler } from '../../../lambdas/handlers/probe.ts';
 import { SSM_COMMAND_STATUS_DETAIL_TYPE } from '../../../lib/constructs/event-routing.ts';
 import { ManualClock, SECOND } from '../../support/harness.ts';
@@ -193,7 +195,18 @@ function callsOf(operation: string): RecordedCall[] {
 /** The runtime a function builds at cold start from its deployed environment, with SDK clients pointed at moto. */
 async function coldStart(handler: HandlerName): Promise<AwsRuntime> {
   const env: HandlerEnvironment = parseHandlerEnvironment(await deployedEnvironment(handler));
-  return createAwsRuntime(withBackupInstance(config, env.ACGS_BACKUP_INSTANCE_ID), env, handlerClients(handler), clock);
+  const runtime = createAwsRuntime(
+    withBackupInstance(config, env.ACGS_BACKUP_INSTANCE_ID),
+    env,
+    handlerClients(handler),
+    clock,
+  );
+  // As awsRuntime() wires it: incident reports go to the bucket the function's environment names.
+  const s3 = recordCalls(
+    new S3Client({ ...awsClientConfig(moto.endpoint), forcePathStyle: true }),
+    calls.get(handler) ?? [],
+  );
+  return withIncidentReports(runtime, s3);
 }
 
 /** The store on the table the stack outputs: what the handlers wrote is read back from there. */
@@ -357,6 +370,14 @@ describe('deploy rehearsal on moto', () => {
     // Assess
     expect(cycle.resolved).toEqual([incident?.id]);
     expect(await outputTable().listOpenIncidents()).toEqual([]);
+    // The report of the resolution is in the stack's artifact bucket.
+    const report = await new S3Client({ ...awsClientConfig(moto.endpoint), forcePathStyle: true }).send(
+      new GetObjectCommand({ Bucket: output('ArtifactBucketName'), Key: `incident-reports/${incident?.id}.json` }),
+    );
+    expect(JSON.parse((await report.Body?.transformToString()) ?? '{}')).toMatchObject({
+      id: incident?.id,
+      status: 'resolved',
+    });
     const timeline = await outputTable().getTimeline(incident?.id ?? '');
     expect(
       timeline.filter((e) => e.type === 'remediation').map((e) => (e.type === 'remediation' ? e.outcome : '')),
@@ -414,6 +435,7 @@ describe('deploy rehearsal on moto', () => {
         'kms:GenerateDataKey',
         'ssm:SendCommand',
         'events:PutEvents',
+        's3:PutObject',
       ]),
     );
     expect(denied).toEqual([]);

@@ -850,3 +850,39 @@ describe('escalation edge cases found in review', () => {
     expect(broken.incident.status).toBe('acknowledged');
   });
 });
+
+describe('security incidents', () => {
+  it('freeze a first page through the level whose immediateFor names them, other kinds keep their severity plan', () => {
+    // Act
+    const security = freezePolicy(acgsConfig, 'security');
+    const manual = freezePolicy(acgsConfig, 'manual');
+    // Assess
+    expect(security.firstPage.P1).toEqual({ throughLevel: 4, roles: ['primary', 'secondary', 'member'] });
+    expect(manual.firstPage.P1.throughLevel).toBe(3);
+    expect(freezePolicy(acgsConfig).firstPage).toEqual(manual.firstPage);
+  });
+
+  it('keep the severity plan when no level names them', () => {
+    // Prepare
+    const config: FleetConfig = {
+      ...acgsConfig,
+      escalation: {
+        ...acgsConfig.escalation,
+        levels: acgsConfig.escalation.levels.map(({ immediateFor: _dropped, ...level }) => level),
+      },
+    };
+    // Act
+    const policy = freezePolicy(config, 'security');
+    // Assess
+    expect(policy.firstPage.P1.throughLevel).toBe(3);
+  });
+
+  it('are never muted, by an isolation or a maintenance window covering their services', () => {
+    // Prepare
+    const window = maintenanceWindow(['*'], T0, T0 + HOUR);
+    const incident = { services: ['pgc'], targets: [], kind: 'security' as const, dedupKey: 'security:pgc@acgs-1:1' };
+    // Act + Assess
+    expect(mutingWindow(incident, [window], T0 + MINUTE)).toBeUndefined();
+    expect(mutingWindow({ ...incident, kind: 'manual' }, [window], T0 + MINUTE)).toEqual(window);
+  });
+});

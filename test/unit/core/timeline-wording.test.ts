@@ -39,6 +39,16 @@ const CASES: readonly [TimelineEntry, string, string | undefined][] = [
     'restart breaker open for auth (3 restarts in 30m)',
   ],
   [{ at: T0, type: 'note', by: 'bo', text: 'disk full' }, 'note by bo: disk full', undefined],
+  [
+    { at: T0, type: 'checklist', by: 'ana', step: 'assess', note: 'pgc only' },
+    'checklist: assess done by ana: pgc only',
+    'checklist: assess done by ana',
+  ],
+  [
+    { at: T0, type: 'checklist', by: 'ana', step: 'contain' },
+    'checklist: contain done by ana',
+    'checklist: contain done by ana',
+  ],
   [{ at: T0, type: 'resolved', by: 'bo', resolution: 'freed disk' }, 'resolved by bo: freed disk', undefined],
 ];
 

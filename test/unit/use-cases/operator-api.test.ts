@@ -52,14 +52,14 @@ describe('operator API', () => {
     });
   });
 
-  it('declares a security incident that pages all teams', async () => {
+  it('declares a security incident that pages all teams through the Executive level', async () => {
     const h = createHarness();
     const created = await handleApiRequest(
       h.ctx,
       req('POST', '/incidents', { type: 'security', severity: 'P1', title: 'Leaked token', services: ['pgc'] }),
     );
     expect(created).toMatchObject({ statusCode: 201, body: { kind: 'security', severity: 'P1' } });
-    expect(h.notifier.sent.map((n) => n.page.level)).toEqual([1, 2, 3]);
+    expect(h.notifier.sent.map((n) => n.page.level)).toEqual([1, 2, 3, 4]);
   });
 
   it('answers 404, 405 and 400 for unknown incidents, wrong methods and broken JSON', async () => {

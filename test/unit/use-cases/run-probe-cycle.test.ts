@@ -243,14 +243,15 @@ describe('probe cycle -> incidents -> pages -> remediation', () => {
 
   it('pages a declared security incident as P1 and keeps it open through healthy cycles', async () => {
     const h = createHarness();
-    const incident = await declareIncident(h.ctx, {
+    const { incident } = await declareIncident(h.ctx, {
       kind: 'security',
       title: 'Suspicious admin token use on PGC',
       severity: 'P1',
       services: ['pgc'],
       by: 'alice',
     });
-    expect(h.notifier.sent.map((n) => n.page.level)).toEqual([1, 2, 3]);
+    // Every level through the Executive, whose scope names security incidents.
+    expect(h.notifier.sent.map((n) => n.page.level)).toEqual([1, 2, 3, 4]);
     await cycles(h, 3);
     expect((await h.store.getIncident(incident.id))?.status).toBe('open');
     await expect(

@@ -1,0 +1,33 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { ObjectStore } from '../ports.ts';
+import type { AwsRuntime } from './runtime-base.ts';
+
+/**
+ * The runtime whose context writes incident reports to the artifact bucket the stack names (`ACGS_REPORT_BUCKET`,
+ * encrypted with `ACGS_REPORT_KMS_KEY`): the Lambdas that resolve incidents (the probe's auto-resolve, the operator
+ * API, the backups monitor) write the report of each resolution there. Without the variable the runtime is returned
+ * as it is and no report is written. `s3` lets tests point the store at moto.
+ *
+ * The S3 client and store are loaded on the first report, not at cold start: most invocations resolve nothing, and
+ * the probe and the operator API would otherwise evaluate the S3 SDK on every cold start for it.
+ */
+export function withIncidentReports(runtime: AwsRuntime, s3?: S3Client): AwsRuntime {
+  const { ACGS_REPORT_BUCKET: bucket, ACGS_REPORT_KMS_KEY: kmsKeyId } = runtime.env;
+  if (bucket === undefined) return runtime;
+  let loaded: Promise<ObjectStore> | undefined;
+  const store = () => {
+    loaded ??= import('./incident-report-s3.ts').then(({ incidentReportS3Store }) =>
+      incidentReportS3Store({ bucket, kmsKeyId }, runtime.tracer, s3),
+    );
+    return loaded;
+  };
+  const reports: ObjectStore = {
+    put: async (...args) => (await store()).put(...args),
+    get: async (...args) => (await store()).get(...args),
+    head: async (...args) => (await store()).head(...args),
+    contentSha256: async (...args) => (await store()).contentSha256(...args),
+    list: async (...args) => (await store()).list(...args),
+    delete: async (...args) => (await store()).delete(...args),
+  };
+  return { ...runtime, ctx: { ...runtime.ctx, reports } };
+}
