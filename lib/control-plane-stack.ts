@@ -20,7 +20,7 @@ import { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { BackupTask } from '../lambdas/core/backup-task.ts';
 import type { BackupConfig, FleetConfig } from '../lambdas/core/config-schema.ts';
-import { BACKUP_DOCUMENT, DRILL_DOCUMENT, RESTART_DOCUMENT } from '../lambdas/core/document-names.ts';
+import { BACKUP_DOCUMENT, DRILL_DOCUMENT, RESTART_DOCUMENT, RESTORE_DOCUMENT } from '../lambdas/core/document-names.ts';
 import type { HandlerEnvironment, HandlerName } from '../lambdas/core/handler-environment.ts';
 import { REPORT_PREFIX } from '../lambdas/core/incident-report.ts';
 import { CONTROL_PLANE_METRICS, controlPlaneServiceName } from '../lambdas/core/metrics.ts';
@@ -55,6 +55,8 @@ const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The documents only the backups Lambda may run (on the database host); every other document is the probe's. */
 const BACKUP_DOCUMENTS: readonly string[] = [BACKUP_DOCUMENT, DRILL_DOCUMENT];
+/** What the operator API sends to the database host: a backup now, a drill, the Recovery Procedure's database steps. */
+const OPERATOR_BACKUP_DOCUMENTS: readonly string[] = [...BACKUP_DOCUMENTS, RESTORE_DOCUMENT];
 /** What the operator API sends: the service procedures and the fleet documents (start-all, stop-all, rolling update). */
 const OPERATOR_DOCUMENTS: readonly string[] = [
   RESTART_DOCUMENT,
@@ -260,6 +262,8 @@ export class ControlPlaneStack extends Stack {
         resources: ['*'],
       }),
     );
+    if (backupJobs && config.backups)
+      this.grantOperatorBackups(operatorApi, config, config.backups, backupJobs.instanceId);
     // The database passwords, read from Secrets Manager at the probe's cold start (never in its environment).
     grantSecretReads(probe.role, probeSecrets(config), this);
 
@@ -348,6 +352,8 @@ export class ControlPlaneStack extends Stack {
     schedules: Partial<Record<ScheduleName, ScheduleTargetSpec>>;
     hostAccess: ManagedPolicy;
     instanceParameter?: CfnParameter;
+    /** The database host: backups.instanceId, or the BackupInstanceId parameter's value. */
+    instanceId: string;
   } {
     for (const key of BACKUP_DOCUMENTS)
       if (this.runbooks.documentNames[key] === undefined)
@@ -479,6 +485,7 @@ export class ControlPlaneStack extends Stack {
       },
       hostAccess,
       ...(instanceParameter ? { instanceParameter } : {}),
+      instanceId,
     };
   }
 
@@ -551,22 +558,68 @@ export class ControlPlaneStack extends Stack {
    * ssm:SendCommand needs both the document and the instance to be allowed: only this stack's documents, and only
    * instances carrying the fleet tag.
    */
+  /**
+   * The operator API's backup routes: read the catalogue and write a drill's records under the backup prefix (nothing
+   * deleted: retention is the backups Lambda's, and the drill's leftover report copy is deleted best effort), send a
+   * backup, a drill or the Recovery Procedure's database steps to the database host, and follow them.
+   */
+  private grantOperatorBackups(
+    operatorApi: ControlPlaneFunction,
+    config: FleetConfig,
+    backups: BackupConfig,
+    instanceId: string,
+  ): void {
+    const { bucket, key } = this.artifacts;
+    operatorApi.fn.addEnvironment('ACGS_BACKUP_BUCKET', bucket.bucketName);
+    operatorApi.fn.addEnvironment('ACGS_BACKUP_KMS_KEY', key.keyArn);
+    operatorApi.fn.addEnvironment('ACGS_BACKUP_INSTANCE_ID', instanceId);
+    const role = operatorApi.role;
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ListBackupPrefix',
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${backups.s3Prefix}*`] } },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'BackupObjects',
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [`${bucket.bucketArn}/${backups.s3Prefix}*`],
+      }),
+    );
+    role.addToPrincipalPolicy(backupKeyStatement(key.keyArn, this));
+    this.grantSendCommand(operatorApi, this.runbooks.documentArns(OPERATOR_BACKUP_DOCUMENTS), config.aws.fleetTag, {
+      instances: this.databaseHostArns(instanceId, backups.instanceId === undefined),
+      sidPrefix: 'Backup',
+    });
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(bucketResource(bucket))}.Arn>/${backups.s3Prefix}*]`,
+      reason:
+        `Backup objects are named by their time (${backups.s3Prefix}<database>-<timestamp>.*): the operator API reads ` +
+        'the configured prefix of the backup bucket only, to judge and choose the backup it restores.',
+    });
+  }
+
   private grantSendCommand(
     f: ControlPlaneFunction,
     documentArns: readonly string[],
     fleetTag: FleetConfig['aws']['fleetTag'],
-    options: { readonly instances?: readonly string[] } = {},
+    options: { readonly instances?: readonly string[]; readonly sidPrefix?: string } = {},
   ): void {
+    // Sids are unique within a policy: a second grant to the same role names its statements apart.
+    const sid = (name: string) => `${options.sidPrefix ?? ''}${name}`;
     const anyInstance = Arn.format(
       { service: 'ec2', resource: 'instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME },
       this,
     );
     f.role.addToPrincipalPolicy(
-      new PolicyStatement({ sid: 'RunOwnDocuments', actions: ['ssm:SendCommand'], resources: [...documentArns] }),
+      new PolicyStatement({ sid: sid('RunOwnDocuments'), actions: ['ssm:SendCommand'], resources: [...documentArns] }),
     );
     f.role.addToPrincipalPolicy(
       new PolicyStatement({
-        sid: 'OnFleetInstancesOnly',
+        sid: sid('OnFleetInstancesOnly'),
         actions: ['ssm:SendCommand'],
         resources: [...(options.instances ?? [anyInstance])],
         conditions: { StringEquals: { [`ssm:resourceTag/${fleetTag.key}`]: fleetTag.value } },

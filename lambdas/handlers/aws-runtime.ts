@@ -7,7 +7,7 @@ import type { HandlerEnvironment } from '../core/handler-environment.ts';
 import { CONTROL_PLANE_METRICS } from '../core/metrics.ts';
 import { type Clock, type CommandRequest, systemClock } from '../ports.ts';
 import { withIncidentReports } from './incident-report-store.ts';
-import { type ClientSource, clientOf, lazyCommandRunner } from './lazy-adapters.ts';
+import { type ClientSource, clientOf, lazyCommandRunner, lazyObjectStore } from './lazy-adapters.ts';
 import { type AwsRuntime, type BaseClients, coldRuntime, createRuntime, jsonRecord } from './runtime-base.ts';
 
 export {
@@ -75,18 +75,60 @@ export function createOperatorApiRuntime(
 }
 
 /**
+ * How long the operator API waits for a drill, or for each database step of a restore (a third of it each): its
+ * function's timeout is at least 870 s (lib/control-plane-stack.ts operatorApiTimeoutSeconds), and the answer, the
+ * window's end and the incident's page need the rest.
+ */
+export const OPERATOR_BACKUP_WAIT_MS = 780_000;
+
+/**
+ * The operator API's backup routes in AWS: the backup bucket (its S3 client loaded with the first backup request), a
+ * dispatching runner for POST /backups (a dump may outlast the Lambda; its end arrives by the command's status event,
+ * as the daily backup's does), and a bound on what the API waits for. Without a backups section or bucket, as it is.
+ */
+export function withOperatorBackups(runtime: AwsRuntime): AwsRuntime {
+  const { env } = runtime;
+  const { config } = runtime.ctx;
+  const bucket = env.ACGS_BACKUP_BUCKET;
+  const backups = config.backups;
+  if (!backups || bucket === undefined) return runtime;
+  const kmsKeyId = env.ACGS_BACKUP_KMS_KEY;
+  const objects = lazyObjectStore(async () => {
+    const { S3Client, S3ObjectStore } = await import('./on-demand/s3.ts');
+    return new S3ObjectStore(runtime.tracer.captureAWSv3Client(new S3Client({})), {
+      bucket,
+      prefix: backups.s3Prefix,
+      ...(kmsKeyId ? { kmsKeyId } : {}),
+    });
+  });
+  const dispatch = ssmCommands(config, env, async () =>
+    runtime.tracer.captureAWSv3Client(new (await import('./on-demand/ssm.ts')).SSMClient({})),
+  );
+  return {
+    ...runtime,
+    ctx: {
+      ...runtime.ctx,
+      backups: { objects, bucket, ...(kmsKeyId ? { kmsKeyId } : {}), dispatch, waitBudgetMs: OPERATOR_BACKUP_WAIT_MS },
+    },
+  };
+}
+
+/**
  * The operator API Lambda's runtime, once per cold start: procedures answered with their outcome; a resolution writes
- * its incident report (withIncidentReports).
+ * its incident report (withIncidentReports); the backup routes reach the bucket and the database host
+ * (withOperatorBackups).
  */
 export function operatorApiRuntime(): AwsRuntime {
-  return withIncidentReports(
-    coldRuntime((config, env, tracer) =>
-      ssmCommands(
-        config,
-        env,
-        async () => tracer.captureAWSv3Client(new (await import('./on-demand/ssm.ts')).SSMClient({})),
-        systemClock,
-        'wait',
+  return withOperatorBackups(
+    withIncidentReports(
+      coldRuntime((config, env, tracer) =>
+        ssmCommands(
+          config,
+          env,
+          async () => tracer.captureAWSv3Client(new (await import('./on-demand/ssm.ts')).SSMClient({})),
+          systemClock,
+          'wait',
+        ),
       ),
     ),
   );

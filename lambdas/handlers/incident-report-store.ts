@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ObjectStore } from '../ports.ts';
+import { lazyObjectStore } from './lazy-adapters.ts';
 import type { AwsRuntime } from './runtime-base.ts';
 
 /**
@@ -14,20 +14,10 @@ import type { AwsRuntime } from './runtime-base.ts';
 export function withIncidentReports(runtime: AwsRuntime, s3?: S3Client): AwsRuntime {
   const { ACGS_REPORT_BUCKET: bucket, ACGS_REPORT_KMS_KEY: kmsKeyId } = runtime.env;
   if (bucket === undefined) return runtime;
-  let loaded: Promise<ObjectStore> | undefined;
-  const store = () => {
-    loaded ??= import('./incident-report-s3.ts').then(({ incidentReportS3Store }) =>
+  const reports = lazyObjectStore(() =>
+    import('./incident-report-s3.ts').then(({ incidentReportS3Store }) =>
       incidentReportS3Store({ bucket, kmsKeyId }, runtime.tracer, s3),
-    );
-    return loaded;
-  };
-  const reports: ObjectStore = {
-    put: async (...args) => (await store()).put(...args),
-    get: async (...args) => (await store()).get(...args),
-    head: async (...args) => (await store()).head(...args),
-    contentSha256: async (...args) => (await store()).contentSha256(...args),
-    list: async (...args) => (await store()).list(...args),
-    delete: async (...args) => (await store()).delete(...args),
-  };
+    ),
+  );
   return { ...runtime, ctx: { ...runtime.ctx, reports } };
 }

@@ -1,5 +1,13 @@
 import type { ControlPlaneEvent } from '../core/events.ts';
-import type { CommandRequest, CommandResult, CommandRunner, EventPublisher, Notification, Notifier } from '../ports.ts';
+import type {
+  CommandRequest,
+  CommandResult,
+  CommandRunner,
+  EventPublisher,
+  Notification,
+  Notifier,
+  ObjectStore,
+} from '../ports.ts';
 
 /*
  * Ports whose AWS adapter (and the SDK client under it) is loaded on first use, by a dynamic import(): a Lambda bundle
@@ -47,4 +55,16 @@ export function lazyEventPublisher(load: () => Promise<EventPublisher>): EventPu
 export function lazyCommandRunner(load: () => Promise<CommandRunner>): CommandRunner {
   const adapter = once(load);
   return { run: async (request: CommandRequest): Promise<CommandResult> => (await adapter()).run(request) };
+}
+
+export function lazyObjectStore(load: () => Promise<ObjectStore>): ObjectStore {
+  const adapter = once(load);
+  return {
+    put: async (...args) => (await adapter()).put(...args),
+    get: async (...args) => (await adapter()).get(...args),
+    head: async (...args) => (await adapter()).head(...args),
+    contentSha256: async (...args) => (await adapter()).contentSha256(...args),
+    list: async (...args) => (await adapter()).list(...args),
+    delete: async (...args) => (await adapter()).delete(...args),
+  };
 }
