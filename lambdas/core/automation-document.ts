@@ -221,8 +221,9 @@ const loopStep = z.strictObject({
 export type LoopStep = z.output<typeof loopStep>;
 export type AutomationStep = LeafStep | LoopStep;
 
-const stepSchema = z.union([loopStep, leafStep], {
-  error: () => `action must be one of ${AUTOMATION_ACTIONS.join(', ')}`,
+const stepSchema = z.discriminatedUnion('action', [invokeStep, branchStep, sleepStep, loopStep], {
+  error: (issue) =>
+    issue.code === 'invalid_union' ? `action must be one of ${AUTOMATION_ACTIONS.join(', ')}` : undefined,
 });
 
 const documentSchema = z
@@ -614,9 +615,9 @@ export type VariableLookup = (name: string) => ParameterValue | undefined;
 export function substitute(template: unknown, lookup: VariableLookup): unknown {
   if (typeof template === 'string') {
     const whole = WHOLE_PLACEHOLDER.exec(template);
-    if (whole) return valueOf(whole[1] ?? '', lookup);
+    if (whole) return lookupValue(whole[1] ?? '', lookup);
     return template.replace(PLACEHOLDER, (_all, name: string) => {
-      const value = valueOf(name, lookup);
+      const value = lookupValue(name, lookup);
       return typeof value === 'string' ? value : JSON.stringify(value);
     });
   }
@@ -626,7 +627,7 @@ export function substitute(template: unknown, lookup: VariableLookup): unknown {
   return template;
 }
 
-function valueOf(name: string, lookup: VariableLookup): ParameterValue {
+function lookupValue(name: string, lookup: VariableLookup): ParameterValue {
   const value = lookup(name);
   if (value === undefined) throw new Error(`{{ ${name} }} has no value at this point of the execution`);
   return value;
