@@ -1,4 +1,9 @@
 import * as z from 'zod';
+import {
+  ASSUME_ROLE_PLACEHOLDER,
+  FLEET_SERVICES_PLACEHOLDER,
+  OPERATOR_FUNCTION_PLACEHOLDER,
+} from './automation-invocation.ts';
 import { parseYamlWithSchema, type YamlProblem } from './yaml-schema.ts';
 
 /**
@@ -124,12 +129,12 @@ const NUMERIC_OPERATORS = [
 const OPERATORS = [...STRING_OPERATORS, ...NUMERIC_OPERATORS, 'BooleanEquals'] as const;
 export type ChoiceOperator = (typeof OPERATORS)[number];
 
-const conditionShape = {
-  Variable: z.string().regex(WHOLE_PLACEHOLDER, 'must be one {{ variable }}'),
+const VARIABLE = z.string().regex(WHOLE_PLACEHOLDER, 'must be one {{ variable }}');
+const operatorShape = {
   ...Object.fromEntries(STRING_OPERATORS.map((op) => [op, z.string().optional()])),
   ...Object.fromEntries(NUMERIC_OPERATORS.map((op) => [op, z.number().optional()])),
   BooleanEquals: z.boolean().optional(),
-} as Record<string, z.ZodType>;
+} as Record<string, z.ZodOptional<z.ZodType>>;
 
 const oneOperator = (c: Record<string, unknown>, ctx: z.RefinementCtx) => {
   const used = OPERATORS.filter((op) => c[op] !== undefined);
@@ -138,9 +143,9 @@ const oneOperator = (c: Record<string, unknown>, ctx: z.RefinementCtx) => {
 };
 
 const choiceSchema = z
-  .strictObject({ ...conditionShape, NextStep: z.string().regex(STEP_NAME, 'must name a step') })
+  .strictObject({ ...operatorShape, Variable: VARIABLE, NextStep: z.string().regex(STEP_NAME, 'must name a step') })
   .superRefine(oneOperator);
-const loopConditionSchema = z.strictObject(conditionShape).superRefine(oneOperator);
+const loopConditionSchema = z.strictObject({ ...operatorShape, Variable: VARIABLE }).superRefine(oneOperator);
 
 export interface Choice {
   readonly Variable: string;
@@ -695,4 +700,44 @@ export function patternProblem(pattern: string): string | undefined {
 function show(value: string): string {
   const text = JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 77)}..."` : text;
+}
+
+/** What replaces a runbook file's placeholders where it runs: the stack (ARNs, the fleet) or the local runtime. */
+export interface RunbookPlacement {
+  /** The operator function (its ARN in AWS); every FunctionName `acgs-operator-api` becomes this. */
+  readonly functionName?: string;
+  /** The fleet's services in dependency order: the default of every `Services` list `[acgs-fleet-services]`. */
+  readonly services?: readonly string[];
+  /** The role the runbooks run as: the default of AutomationAssumeRole. */
+  readonly assumeRole?: string;
+}
+
+/**
+ * A runbook's content (as parsed from its file) with its placeholders replaced: the same replacement for the
+ * deployed document and the locally executed one, so both run the file's steps unchanged otherwise.
+ */
+export function placeRunbook<T>(content: T, placement: RunbookPlacement): T {
+  const walk = (value: unknown, key: string | undefined, parent: string | undefined): unknown => {
+    if (typeof value === 'string') {
+      if (key === 'FunctionName' && value === OPERATOR_FUNCTION_PLACEHOLDER && placement.functionName !== undefined)
+        return placement.functionName;
+      if (key === 'default' && parent === ASSUME_ROLE_PARAMETER && value === ASSUME_ROLE_PLACEHOLDER)
+        return placement.assumeRole ?? value;
+      return value;
+    }
+    if (Array.isArray(value)) {
+      if (
+        key === 'default' &&
+        placement.services !== undefined &&
+        value.length === 1 &&
+        value[0] === FLEET_SERVICES_PLACEHOLDER
+      )
+        return [...placement.services];
+      return value.map((v) => walk(v, undefined, parent));
+    }
+    if (typeof value === 'object' && value !== null)
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, k, key)]));
+    return value;
+  };
+  return walk(content, undefined, undefined) as T;
 }
