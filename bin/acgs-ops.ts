@@ -10,6 +10,7 @@ import { incidentCommand } from '../lambdas/cli/incident-command.ts';
 import { maintenanceCommand } from '../lambdas/cli/maintenance-command.ts';
 import { runCli } from '../lambdas/cli/run-cli.ts';
 import { runCommand } from '../lambdas/cli/run-command.ts';
+import { runbookCommand } from '../lambdas/cli/runbook-command.ts';
 import { serviceCommand } from '../lambdas/cli/service-command.ts';
 import { statusCommand } from '../lambdas/cli/status-command.ts';
 import { systemClock } from '../lambdas/ports.ts';
@@ -23,6 +24,7 @@ const commands = [
   maintenanceCommand,
   backupCommand,
   demoCommand,
+  runbookCommand,
 ];
 
 process.exitCode = await runCli(process.argv.slice(2), commands, {

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type AutomationDocument,
   type AutomationStep,
@@ -8,13 +11,15 @@ import {
   type LoopStep,
   MAX_LOOP_ITERATIONS,
   type ParameterValue,
+  parseAutomationDocument,
   parseIsoDuration,
   type SleepStep,
   substitute,
   wholePlaceholder,
 } from '../core/automation-document.ts';
 import { OPERATOR_FUNCTION_PLACEHOLDER, parseAutomationInvocation } from '../core/automation-invocation.ts';
-import { errorMessage } from '../core/errors.ts';
+import { ControlPlaneError, errorMessage, UsageError } from '../core/errors.ts';
+import { formatYamlProblems } from '../core/yaml-schema.ts';
 import type { Clock } from '../ports.ts';
 import type { ControlPlaneContext } from '../use-cases/context.ts';
 import { handleApiRequest } from '../use-cases/operator-api.ts';
@@ -405,4 +410,29 @@ export function operatorApiInvoker(
     if (response.statusCode >= 400) throw new OperatorApiStepError(response.statusCode, response.body);
     return { statusCode: response.statusCode, body: response.body };
   };
+}
+
+/** The repository's `ssm-documents/automation/`: the runbook files the stack deploys. */
+export const RUNBOOKS_DIR = fileURLToPath(new URL('../../ssm-documents/automation/', import.meta.url));
+
+/** The runbooks' names (file names without `.yaml`), sorted. */
+export function listRunbooks(dir: string = RUNBOOKS_DIR): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -'.yaml'.length))
+    .sort();
+}
+
+/**
+ * The runbook `name` parsed and checked.
+ * @throws UsageError for a name that is not a runbook (listing them); ControlPlaneError `INVALID_RUNBOOK` for a file
+ * that fails the checks (each problem with its line).
+ */
+export function loadRunbook(name: string, dir: string = RUNBOOKS_DIR): AutomationDocument {
+  const names = listRunbooks(dir);
+  if (!names.includes(name)) throw new UsageError(`"${name}" is not a runbook (runbooks: ${names.join(', ')})`);
+  const file = join(dir, `${name}.yaml`);
+  const parsed = parseAutomationDocument(readFileSync(file, 'utf8'));
+  if (!parsed.ok) throw new ControlPlaneError('INVALID_RUNBOOK', formatYamlProblems('runbook', file, parsed.problems));
+  return parsed.document;
 }
