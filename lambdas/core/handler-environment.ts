@@ -24,6 +24,8 @@ export const handlerEnvironmentSchema = z.object({
     .string()
     .regex(/^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$/)
     .optional(),
+  /** JSON array: the deployed Automation runbooks whose executions may invoke the operator API (operator API only). */
+  ACGS_RUNBOOK_NAMES: z.string().min(2).optional(),
   POWERTOOLS_SERVICE_NAME: z.string().min(1),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1),
 });
