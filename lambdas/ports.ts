@@ -2,6 +2,7 @@
  * Ports: what the use-cases need from the outside world. Adapters implement them (AWS: DynamoDB, SNS, SSM,
  * EventBridge; local: SQLite, console/file/webhook, shell; memory: tests and one-shot commands).
  */
+import type { AuditEntry, AuditQuery } from './core/audit.ts';
 import type { MaintenanceWindow, Page } from './core/escalation.ts';
 import type { ControlPlaneEvent } from './core/events.ts';
 import type { TargetState } from './core/health-state.ts';
@@ -69,7 +70,10 @@ export interface IncidentStore {
   getTimeline(incidentId: string): Promise<TimelineEntry[]>;
 }
 
-/** Remediation attempts, isolation marks and maintenance windows: what operators and the breaker rely on. */
+/**
+ * Remediation attempts, isolation marks, maintenance windows and the audit trail: what operators and the breaker
+ * rely on.
+ */
 export interface ControlStore {
   recordAttempt(attempt: RemediationAttempt): Promise<void>;
   /** Finishes a pending attempt; false when it had already finished (a late or repeated outcome changes nothing). */
@@ -93,6 +97,10 @@ export interface ControlStore {
   acquireLease(name: string, holder: string, now: number, until: number): Promise<LeaseClaim>;
   /** Gives the lease up if `holder` still holds it; false when it does not (it lapsed, and perhaps was taken). */
   releaseLease(name: string, holder: string): Promise<boolean>;
+  /** Appends one entry to the audit trail (bounded by the caller: `boundedAuditEntry`); kept like the history. */
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** The newest entries at or after `since`, newest first, at most `limit` (default 100). */
+  listAudit(query: AuditQuery): Promise<AuditEntry[]>;
 }
 
 export type LeaseClaim =

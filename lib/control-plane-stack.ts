@@ -55,6 +55,17 @@ const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The documents only the backups Lambda may run (on the database host); every other document is the probe's. */
 const BACKUP_DOCUMENTS: readonly string[] = [BACKUP_DOCUMENT, DRILL_DOCUMENT];
+/** What the operator API sends: the service procedures and the fleet documents (start-all, stop-all, rolling update). */
+const OPERATOR_DOCUMENTS: readonly string[] = [
+  RESTART_DOCUMENT,
+  'acgs-start-service',
+  'acgs-stop-service',
+  'acgs-isolate-service',
+  'acgs-release-service',
+  'acgs-start-all',
+  'acgs-stop-all',
+  'acgs-rolling-update',
+];
 
 /** The instance id pattern of `backups.instanceId` (an EC2 instance or an SSM managed node). */
 const INSTANCE_ID_PATTERN = '^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$';
@@ -202,11 +213,16 @@ export class ControlPlaneStack extends Stack {
       // retries lands in the function's dead-letter queue, whose alarm pages.
       alarmOnErrors: false,
     });
-    // Invoked only synchronously through its Function URL: no asynchronous failures to queue.
+    // Invoked only synchronously through its Function URL: no asynchronous failures to queue. It answers each
+    // procedure with its outcome, waiting for the commands it sends: as long as the longest procedure takes.
     const operatorApi = new ControlPlaneFunction(this, 'OperatorApi', {
       ...common,
       handler: 'operatorApi',
-      timeout: Duration.seconds(30),
+      timeout: Duration.seconds(operatorApiTimeoutSeconds(config)),
+      unscopedActionsReason:
+        'ssm:ListCommands, ssm:ListCommandInvocations and ssm:CancelCommand (following the commands of the ' +
+        "operators' procedures, and cancelling one when its time is up) support no resource-level permissions; " +
+        "SendCommand itself is limited to the service and fleet documents on the fleet's tagged instances.",
     });
     const backupJobs = config.backups
       ? this.backupJobs(config, config.backups, { ...common, environment }, commandOutput)
@@ -235,6 +251,15 @@ export class ControlPlaneStack extends Stack {
     // Lambda reads the outcome from the status event itself, so it gets no SSM permission at all.
     const serviceDocuments = [RESTART_DOCUMENT];
     this.grantSendCommand(probe, this.runbooks.documentArns(serviceDocuments), config.aws.fleetTag);
+    // The operator API carries out the operators' service and fleet procedures, and follows each command to its end.
+    this.grantSendCommand(operatorApi, this.runbooks.documentArns(OPERATOR_DOCUMENTS), config.aws.fleetTag);
+    operatorApi.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'FollowOperatorCommands',
+        actions: ['ssm:ListCommands', 'ssm:ListCommandInvocations', 'ssm:CancelCommand'],
+        resources: ['*'],
+      }),
+    );
     // The database passwords, read from Secrets Manager at the probe's cold start (never in its environment).
     grantSecretReads(probe.role, probeSecrets(config), this);
 
@@ -545,6 +570,20 @@ export class ControlPlaneStack extends Stack {
         "stack's documents may be sent.",
     });
   }
+}
+
+/** Lambda's longest timeout. */
+const MAX_LAMBDA_SECONDS = 900;
+
+/**
+ * Seconds the operator API may take: its longest procedure, an emergency restart of the fleet (the stop-all document
+ * within twice restartTimeout, then each service's start within restartTimeout), or a health wait (840 s at most),
+ * plus a little for the reads and the answer; at most Lambda's 900 s. A longer restart is cut there: its commands
+ * keep running on the hosts, and the caller sees the invocation time out.
+ */
+export function operatorApiTimeoutSeconds(config: FleetConfig): number {
+  const restartAllMs = config.remediation.restartTimeout * (2 + config.services.length);
+  return Math.min(MAX_LAMBDA_SECONDS, Math.max(840, Math.ceil(restartAllMs / 1_000)) + 30);
 }
 
 /** Seconds a probe cycle may take: every wave of `probeConcurrency` probes at the full probe timeout, plus overhead. */

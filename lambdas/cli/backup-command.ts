@@ -1,46 +1,73 @@
-import type { CataloguedBackup } from '../core/backup-catalogue.ts';
+import type { Catalogue, CataloguedBackup } from '../core/backup-catalogue.ts';
+import type { DrillJudgement } from '../core/backup-drill.ts';
+import type { BackupJudgement } from '../core/backup-judgement.ts';
 import { formatDuration } from '../core/duration.ts';
-import { UsageError } from '../core/errors.ts';
+import { ControlPlaneError, UsageError } from '../core/errors.ts';
+import { checkInput, escapeControlCharacters } from '../core/operator-input.ts';
 import { formatTable } from '../core/text-table.ts';
-import {
-  applyRetention,
-  lastOutputLine,
-  loadCatalogue,
-  monitorBackups,
-  runBackup,
-  runDrill,
-} from '../use-cases/backups.ts';
+import type { restoreView } from '../use-cases/api/backup-routes.ts';
+import { applyRetention, lastOutputLine, monitorBackups } from '../use-cases/backups.ts';
+import { type ApiRequest, type ApiResponse, handleApiRequest } from '../use-cases/operator-api.ts';
+import { backupIdInput, unconfirmedRestore } from '../use-cases/restore-database.ts';
 import { parseCommandLine } from './args.ts';
-import type { CliCommand } from './command.ts';
-import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor } from './local-options.ts';
+import { callOperatorApi } from './aws-operator-client.ts';
+import type { CliCommand, CliContext } from './command.ts';
+import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
 import { formatJson } from './output.ts';
 
 const USAGE = `Usage:
   acgs-ops backup run        take a backup now (pg_dump, judged and published by the SSM document)
   acgs-ops backup list       published backups, failed attempts and failed drills, with their verdicts
-  acgs-ops backup status     the monitor's judgement (freshness, size, last attempt, drill); opens or
-                             resolves the backup incidents like the hourly monitor
+  acgs-ops backup status     the monitor's judgement (freshness, size, last attempt, drill); on this host it also
+                             opens or resolves the backup incidents like the hourly monitor
   acgs-ops backup prune [--dry-run]   grandfather-father-son retention (never the newest good backup nor the
                              newest one a drill restored, never after a failed or suspicious latest backup,
-                             never behind a newer backup that is unproven)
+                             never behind a newer backup that is unproven); this host only
   acgs-ops backup drill      restore the newest good backup into the scratch database, measure RTO and RPO
+  acgs-ops backup restore ID --yes
+                             the runbook's Recovery Procedure with backup ID (a verified one, see list): opens a
+                             maintenance window for the services that depend on the database, stops them, takes a
+                             safety dump of the database as it is, restores ID with pg_restore --clean --if-exists
+                             (one transaction), starts the services, waits for every health check and ends the
+                             window, reporting each step with its duration. The first step that fails stops it;
+                             it then ends the window, declares a P1 incident (it pages) and prints where the safety
+                             dump is and the exact command that puts it back. Without --yes it says what it would
+                             do and does nothing (exit 64).
 
-Works on this host's backup directory (backups.localDirectory in the config). Needs a backups section.
+Where: --target local (default) works on this host's backup directory (backups.localDirectory) and state, through
+the operator API in-process; --target aws calls the deployed operator API (the stack's OperatorApiUrl output),
+signed with your AWS credentials (run, list, status, drill, restore).
 
 Options:
 ${LOCAL_OPTIONS_HELP}
+      --target T     local (default) or aws
+      --url URL      operator API URL for --target aws (default: $ACGS_OPERATOR_URL)
+      --region R     AWS region for --target aws (default: $AWS_REGION)
+      --yes          restore: go ahead (the database is overwritten; the safety dump is the way back)
+      --timeout SECONDS   restore: how long the safety dump, and the restore, may each take (1-9999, default 3600)
       --dry-run      prune: show what would be deleted
       --pg-bin DIR   directory of pg_dump/pg_restore/psql (default: found on PATH)
+      --by NAME      who acts, --target local only (default: your login name)
 
-Exit status: 0 done and healthy, 1 the backup/drill failed or the judgement is not ok, 64 usage or config error,
-74 the state cannot be opened or created (run, status and drill record incidents in it; list and prune need none).
+Exit status: 0 done and healthy, 1 the backup/drill/restore failed, the judgement is not ok, or the backup is
+refused as not verified, 64 usage or config error (an unknown backup, a missing --yes), 74 the state cannot be
+opened or created (run, status, drill and restore record in it; list and prune need none).
 `;
 
 const OPTIONS = {
   ...LOCAL_OPTIONS,
+  target: { type: 'string', default: 'local' },
+  url: { type: 'string' },
+  region: { type: 'string' },
+  yes: { type: 'boolean', default: false },
+  timeout: { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
   'pg-bin': { type: 'string' },
+  by: { type: 'string' },
 } as const;
+
+const ACTIONS = ['run', 'list', 'status', 'prune', 'drill', 'restore'] as const;
+type Action = (typeof ACTIONS)[number];
 
 /** What vouches for a good backup now, for the listing. */
 function proofOf(backup: CataloguedBackup): string {
@@ -51,104 +78,244 @@ function proofOf(backup: CataloguedBackup): string {
   return proofs.join(', ') || 'unproven: the store gave no SHA-256, and no drill restored it';
 }
 
+interface ApiTarget {
+  readonly url: string;
+  readonly region: string;
+}
+
 export const backupCommand: CliCommand = {
   name: 'backup',
-  summary: 'take, list, judge, prune and restore-drill database backups',
+  summary: 'take, list, judge, prune, restore-drill and restore database backups (on this host or in AWS)',
   usage: USAGE,
   async run(args, context) {
     const { values, positionals } = parseCommandLine('backup', args, OPTIONS);
-    const [action, ...extra] = positionals;
+    const [rawAction, id, ...extra] = positionals;
+    const action = ACTIONS.find((a) => a === rawAction);
+    if (!action) throw new UsageError('acgs-ops backup needs an action: run, list, status, prune, drill or restore');
+    // Everything is checked before anything is opened or run: bad input creates nothing.
+    if (action === 'restore') {
+      if (id === undefined)
+        throw new UsageError('acgs-ops backup restore needs a backup id (see acgs-ops backup list)');
+      checkInput(backupIdInput, id, 'backup id');
+    } else if (id !== undefined) throw new UsageError(`unexpected argument "${id}"`);
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-    if (!['run', 'list', 'status', 'prune', 'drill'].includes(action ?? ''))
-      throw new UsageError('acgs-ops backup needs an action: run, list, status, prune or drill');
+    if (values.target !== 'local' && values.target !== 'aws')
+      throw new UsageError(`--target must be local or aws, got "${values.target}"`);
+    if (values.yes && action !== 'restore') throw new UsageError('--yes applies to restore only');
+    if (values.timeout !== undefined && action !== 'restore') throw new UsageError('--timeout applies to restore only');
+    if (values['dry-run'] && action !== 'prune') throw new UsageError('--dry-run applies to prune only');
+    const timeoutSeconds = values.timeout === undefined ? undefined : secondsOption(values.timeout);
+    const restoreBody = { confirm: values.yes, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }) };
+
+    if (values.target === 'aws') {
+      if (action === 'prune') throw new UsageError('prune works on this host only (in AWS the weekly schedule prunes)');
+      if (values.by !== undefined)
+        throw new UsageError('--by is for --target local; in AWS you act as your IAM identity');
+      if (values['pg-bin'] !== undefined) throw new UsageError('--pg-bin is for --target local');
+      if (action === 'restore' && !values.yes)
+        throw new UsageError(
+          `restoring ${id} overwrites the production database: it would stop the services that depend on it, take a safety dump, restore, start them and wait for their health; nothing was done. Confirm with --yes`,
+        );
+      const target = awsTarget(values);
+      const request = toRequest(action, id, restoreBody);
+      const body = await callOperatorApi(target.url, target.region, {
+        method: request.method as 'GET' | 'POST',
+        path: request.path,
+        ...(request.body === undefined ? {} : { body: JSON.parse(request.body) }),
+      });
+      return render(action, { statusCode: 200, body }, values.json, context);
+    }
+
+    const by = operatorName(values.by);
     const { config, runtime } = await openRuntimeFor(values, context, {
       // Listing and pruning work on the backup directory only: they need no control-plane state and create none.
       access: action === 'list' || action === 'prune' ? 'none' : 'write',
       pgBinDir: values['pg-bin'],
+      check: (fleet) => {
+        if (!fleet.backups) throw new UsageError('the config has no backups section');
+        if (action === 'restore' && !values.yes) throw new UsageError(unconfirmedRestore(fleet, id ?? ''));
+      },
     });
     try {
       const { ctx, backups } = runtime;
       if (!config.backups || !backups) throw new UsageError('the config has no backups section');
-      const out = (json: unknown, text: string) => context.stdout(values.json ? formatJson(json) : text);
-      switch (action) {
-        case 'run': {
-          const run = await runBackup(ctx, backups);
-          const last = lastOutputLine(run.result.output);
-          out(
-            { id: run.id, status: run.result.status, output: last },
-            `backup ${run.id}: ${run.result.status}\n${last}\n`,
-          );
-          return run.result.status === 'succeeded' ? 0 : 1;
-        }
-        case 'list': {
-          const catalogue = await loadCatalogue(ctx, backups.objects);
-          const rows = [
-            ...catalogue.backups.map((b) => [
-              b.manifest.id,
-              b.verdict,
-              new Date(b.manifest.startedAt).toISOString(),
-              `${b.manifest.sizeBytes}`,
-              b.problems.join('; ') || proofOf(b),
-            ]),
-            ...catalogue.failures.map((f) => [
-              f.failure.id,
-              'failed',
-              new Date(f.failure.startedAt).toISOString(),
-              '-',
-              f.failure.reason,
-            ]),
-            ...catalogue.drillFailures.map((f) => [
-              f.failure.backupId,
-              'drill failed',
-              new Date(f.failure.startedAt).toISOString(),
-              '-',
-              f.failure.reason,
-            ]),
-          ].sort((a, b) => (a[2] ?? '').localeCompare(b[2] ?? ''));
-          out(
-            catalogue,
-            rows.length === 0 ? 'no backups\n' : formatTable(['BACKUP', 'VERDICT', 'STARTED', 'BYTES', 'NOTES'], rows),
-          );
-          return 0;
-        }
-        case 'status': {
-          const judgement = await monitorBackups(ctx, backups.objects);
-          const age = judgement.dataAgeMs === undefined ? 'none' : formatDuration(judgement.dataAgeMs);
-          out(
-            judgement,
-            [
-              `backups: ${judgement.status} (newest good backup age: ${age}; the RPO you have right now)`,
-              ...judgement.reasons.map((r) => `  ${r}`),
-              `drill: ${judgement.drillStatus}`,
-              ...judgement.drillReasons.map((r) => `  ${r}`),
-              '',
-            ].join('\n'),
-          );
-          return judgement.status === 'ok' ? 0 : 1;
-        }
-        case 'prune': {
-          const run = await applyRetention(ctx, backups.objects, { dryRun: values['dry-run'] });
-          const text = run.plan.refused
-            ? `nothing deleted: ${run.plan.refused}\n`
-            : `${values['dry-run'] ? 'would delete' : 'deleted'}: ${run.plan.delete.map((d) => d.id).join(', ') || 'nothing'}\nkept: ${run.plan.keep.map((k) => `${k.id} (${k.reasons.join(',')})`).join(', ')}\n${(run.plan.held ?? []).map((h) => `held: ${h.id}: ${h.why}\n`).join('')}`;
-          out(run, text);
-          return 0;
-        }
-        case 'drill': {
-          const run = await runDrill(ctx, backups);
-          const j = run.judgement;
-          out(
-            { backup: run.manifest.id, status: run.result.status, judgement: j ?? null, report: run.reportKey ?? null },
-            j
-              ? `drill of ${run.manifest.id}: ${j.met ? 'objectives met' : 'OBJECTIVES NOT MET'}\n${j.reasons.map((r) => `  ${r}`).join('\n')}\n`
-              : `drill of ${run.manifest.id} ${run.result.status}: ${lastOutputLine(run.result.output)}\n`,
-          );
-          return j?.met ? 0 : 1;
-        }
+      if (action === 'prune') {
+        const run = await applyRetention(ctx, backups.objects, { dryRun: values['dry-run'] });
+        const text = run.plan.refused
+          ? `nothing deleted: ${run.plan.refused}\n`
+          : `${values['dry-run'] ? 'would delete' : 'deleted'}: ${run.plan.delete.map((d) => d.id).join(', ') || 'nothing'}\nkept: ${run.plan.keep.map((k) => `${k.id} (${k.reasons.join(',')})`).join(', ')}\n${(run.plan.held ?? []).map((h) => `held: ${h.id}: ${h.why}\n`).join('')}`;
+        context.stdout(values.json ? formatJson(run) : text);
+        return 0;
       }
-      return 64;
+      if (action === 'status') {
+        // This host's status is the monitor's run: it opens or resolves the backup incidents as the schedule does.
+        const judgement = await monitorBackups(ctx, backups.objects);
+        context.stdout(values.json ? formatJson(judgement) : statusText(judgement));
+        return judgement.status === 'ok' ? 0 : 1;
+      }
+      const response = await handleApiRequest(ctx, { ...toRequest(action, id, restoreBody), caller: by });
+      return render(action, response, values.json, context);
     } finally {
       runtime.close();
     }
   },
 };
+
+function secondsOption(text: string): number {
+  const seconds = Number(text);
+  if (!/^[1-9][0-9]{0,3}$/.test(text) || !Number.isInteger(seconds))
+    throw new UsageError(`--timeout must be a whole number of seconds from 1 to 9999, got "${text}"`);
+  return seconds;
+}
+
+/**
+ * Where `--target aws` sends the request. (Written here, minimal, for want of the shared helper the api engineer may
+ * extract to cli/api-target.ts; the same checks as `incident --target aws`.)
+ */
+function awsTarget(values: { url?: string | undefined; region?: string | undefined }): ApiTarget {
+  const url = values.url ?? process.env.ACGS_OPERATOR_URL;
+  const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!url) throw new UsageError('--target aws needs --url (or ACGS_OPERATOR_URL): the stack output OperatorApiUrl');
+  if (!region) throw new UsageError('--target aws needs --region (or AWS_REGION)');
+  return { url, region };
+}
+
+function toRequest(
+  action: Exclude<Action, 'prune'>,
+  id: string | undefined,
+  restoreBody: { confirm: boolean; timeoutSeconds?: number },
+): Omit<ApiRequest, 'caller'> {
+  switch (action) {
+    case 'run':
+      return { method: 'POST', path: '/backups', query: {}, body: '{}' };
+    case 'list':
+    case 'status':
+      return { method: 'GET', path: '/backups', query: {}, body: undefined };
+    case 'drill':
+      return { method: 'POST', path: '/backups/drill', query: {}, body: '{}' };
+    case 'restore':
+      return {
+        method: 'POST',
+        path: `/backups/${encodeURIComponent(id ?? '')}/restore`,
+        query: {},
+        body: JSON.stringify(restoreBody),
+      };
+  }
+}
+
+interface CommandView {
+  readonly backup?: string;
+  readonly status: string;
+  readonly output: string;
+  readonly commandId?: string;
+  readonly judgement?: DrillJudgement | null;
+  readonly report?: string | null;
+  readonly error?: string;
+}
+
+/** Prints the API's answer for `action` and returns the exit status. */
+function render(action: Action, response: ApiResponse, json: boolean, context: CliContext): number {
+  const body = response.body as Record<string, unknown>;
+  if (response.statusCode === 400 || response.statusCode === 404)
+    throw new UsageError(String(body.error ?? `status ${response.statusCode}`));
+  if (response.statusCode === 409) {
+    context.stderr(`acgs-ops: ${escapeControlCharacters(String(body.error ?? 'refused'))}\n`);
+    return 1;
+  }
+  if (response.statusCode >= 500 && response.statusCode !== 502)
+    throw new ControlPlaneError('API_ERROR', String(body.error ?? `status ${response.statusCode}`));
+  const out = (text: string) => context.stdout(json ? formatJson(body) : text);
+  switch (action) {
+    case 'run': {
+      const view = body as unknown as CommandView;
+      const pending = view.commandId ? ` (command ${view.commandId})` : '';
+      out(`backup ${view.backup}: ${view.status}${pending}\n${lastOutputLine(view.output)}\n`);
+      return view.status === 'succeeded' || view.status === 'pending' ? 0 : 1;
+    }
+    case 'list': {
+      const { catalogue } = body as unknown as { catalogue: Catalogue };
+      if (json) {
+        context.stdout(formatJson(catalogue));
+        return 0;
+      }
+      out(listText(catalogue));
+      return 0;
+    }
+    case 'status': {
+      const { judgement } = body as unknown as { judgement: BackupJudgement };
+      context.stdout(json ? formatJson(judgement) : statusText(judgement));
+      return judgement.status === 'ok' ? 0 : 1;
+    }
+    case 'drill': {
+      const view = body as unknown as CommandView;
+      const j = view.judgement;
+      out(
+        j
+          ? `drill of ${view.backup}: ${j.met ? 'objectives met' : 'OBJECTIVES NOT MET'}\n${j.reasons.map((r) => `  ${r}`).join('\n')}\n`
+          : `drill of ${view.backup} ${view.status}: ${lastOutputLine(view.output)}\n`,
+      );
+      return j?.met ? 0 : 1;
+    }
+    case 'restore': {
+      const view = body as unknown as ReturnType<typeof restoreView>;
+      out(restoreText(view));
+      return view.status === 'succeeded' ? 0 : 1;
+    }
+    default:
+      return 64;
+  }
+}
+
+function statusText(judgement: BackupJudgement): string {
+  const age = judgement.dataAgeMs === undefined ? 'none' : formatDuration(judgement.dataAgeMs);
+  return [
+    `backups: ${judgement.status} (newest good backup age: ${age}; the RPO you have right now)`,
+    ...judgement.reasons.map((r) => `  ${r}`),
+    `drill: ${judgement.drillStatus}`,
+    ...judgement.drillReasons.map((r) => `  ${r}`),
+    '',
+  ].join('\n');
+}
+
+function listText(catalogue: Catalogue): string {
+  const rows = [
+    ...catalogue.backups.map((b) => [
+      b.manifest.id,
+      b.verdict,
+      new Date(b.manifest.startedAt).toISOString(),
+      `${b.manifest.sizeBytes}`,
+      b.problems.join('; ') || proofOf(b),
+    ]),
+    ...catalogue.failures.map((f) => [
+      f.failure.id,
+      'failed',
+      new Date(f.failure.startedAt).toISOString(),
+      '-',
+      f.failure.reason,
+    ]),
+    ...catalogue.drillFailures.map((f) => [
+      f.failure.backupId,
+      'drill failed',
+      new Date(f.failure.startedAt).toISOString(),
+      '-',
+      f.failure.reason,
+    ]),
+  ].sort((a, b) => (a[2] ?? '').localeCompare(b[2] ?? ''));
+  return rows.length === 0 ? 'no backups\n' : formatTable(['BACKUP', 'VERDICT', 'STARTED', 'BYTES', 'NOTES'], rows);
+}
+
+function restoreText(view: ReturnType<typeof restoreView>): string {
+  const lines = [
+    `restore of ${view.backup}: ${view.status}`,
+    formatTable(
+      ['STEP', 'STATUS', 'TOOK', 'DETAIL'],
+      view.steps.map((s) => [s.name, s.status, formatDuration(s.durationMs), s.detail]),
+    ).trimEnd(),
+    `safety dump: ${view.safetyDump}`,
+  ];
+  if (view.status !== 'succeeded') {
+    if (view.error) lines.push(`stopped: ${view.error}`);
+    if (view.incident) lines.push(`incident ${view.incident} declared (P1, paged)`);
+  }
+  return `${lines.map(escapeControlCharacters).join('\n')}\n`;
+}

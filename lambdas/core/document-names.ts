@@ -9,6 +9,8 @@ export const RESTART_DOCUMENT = 'acgs-restart-service' as const;
 export const BACKUP_DOCUMENT = 'acgs-backup-database';
 /** Restores the newest backup on a scratch server and reports (the restore drill). */
 export const DRILL_DOCUMENT = 'acgs-restore-drill';
+/** Takes a safety dump of the production database, or restores a published backup over it (Recovery Procedure). */
+export const RESTORE_DOCUMENT = 'acgs-restore-database';
 
 /** Where a document's commands run: the database host (`backups.instanceId`), or the fleet's service hosts. */
 export type DocumentHost = 'database-host' | 'fleet';
@@ -20,6 +22,7 @@ export type DocumentHost = 'database-host' | 'fleet';
 export const DOCUMENT_HOSTS: Readonly<Record<string, DocumentHost>> = {
   [BACKUP_DOCUMENT]: 'database-host',
   [DRILL_DOCUMENT]: 'database-host',
+  [RESTORE_DOCUMENT]: 'database-host',
   'acgs-collect-diagnostics': 'fleet',
   'acgs-isolate-service': 'fleet',
   'acgs-release-service': 'fleet',

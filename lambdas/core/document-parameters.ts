@@ -428,3 +428,80 @@ export function rollingUpdateParameters(
   };
   return pick(all, ROLLING_UPDATE_DOCUMENT_PARAMETERS['acgs-rolling-update']);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parameters for the restore document: the database steps of the runbook's Recovery Procedure.
+
+/** The document that takes the safety dump and restores a published backup over the database, and its parameters. */
+export const RESTORE_DOCUMENT_PARAMETERS = {
+  'acgs-restore-database': [
+    'Action',
+    'Source',
+    'ExpectedSha256',
+    'ExpectedTableDataEntries',
+    'DatabaseHost',
+    'DatabasePort',
+    'DatabaseName',
+    'DatabaseUser',
+    'PgpassFile',
+    'PasswordSecretId',
+    'PasswordSecretField',
+    'SafetyDumpLocation',
+    'PgBinDir',
+    'TimeoutSeconds',
+  ],
+} as const;
+
+/** What the restore document does in one run. */
+export type RestoreAction = 'safety-dump' | 'restore';
+
+export interface RestoreCommandOptions {
+  readonly action: RestoreAction;
+  /** Absolute path on the database host of the safety dump (written by `safety-dump`, required by `restore`). */
+  readonly safetyDumpLocation: string;
+  /** The bucket the backup was published to. @default backups.localDirectory */
+  readonly bucket?: string;
+  /** @default found on PATH */
+  readonly pgBinDir?: string;
+  /** @default 3600 */
+  readonly timeoutSeconds?: number;
+}
+
+/**
+ * The parameter map of `acgs-restore-database` for one published backup and the database `backups.database` names.
+ * @throws ControlPlaneError `BACKUPS_NOT_CONFIGURED` without `backups` or a way to the password.
+ * @throws NotFoundError when `backups.database` names no postgres check.
+ */
+export function restoreCommandParameters(
+  config: FleetConfig,
+  manifest: DrillManifestFields,
+  options: RestoreCommandOptions,
+): Record<string, string> {
+  const { backups, database } = backupTarget(config, options);
+  const all: Record<string, string> = {
+    ...connectionParameters(database, backups, options),
+    Action: options.action,
+    Source:
+      options.bucket === undefined
+        ? `${localBackupDirectory(backups)}/${manifest.dumpKey}`
+        : `${s3BackupPrefix(backups, options.bucket)}${manifest.dumpKey}`,
+    ExpectedSha256: manifest.sha256,
+    ExpectedTableDataEntries: String(manifest.tableDataEntries),
+    DatabaseName: database.database,
+    SafetyDumpLocation: options.safetyDumpLocation,
+  };
+  return pick(all, RESTORE_DOCUMENT_PARAMETERS['acgs-restore-database']);
+}
+
+/**
+ * Where a restore started at `at` leaves the safety dump of the current database on the database host: beside the
+ * local backups, in `pre-restore/` (not a published backup: the catalogue and retention ignore it).
+ */
+export function safetyDumpLocation(config: FleetConfig, at: Date): string {
+  const { backups } = config;
+  if (!backups)
+    throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', `fleet ${config.fleet.name} has no backups section`);
+  const database = config.checks.find((c) => c.name === backups.database);
+  const name = database?.kind === 'postgres' ? database.database : backups.database;
+  return `${localBackupDirectory(backups)}/pre-restore/${backupId(`${name}-before-restore`, at)}.dump`;
+}

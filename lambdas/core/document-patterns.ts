@@ -88,6 +88,8 @@ export const DOCUMENT_PATTERNS = {
    * `s3://bucket/prefix/<name>.drill-report.json`, the name a backup id and the drill's start.
    */
   reportLocation: anchored(`(((/${SEGMENT})*|s3://${BUCKET}(/${S3_SEGMENT})*)/${BACKUP_ID}\\.drill-report\\.json)?`),
+  /** Where a restore leaves the safety dump of the current database, on the database host: `<directory>/<name>.dump`. */
+  safetyDumpLocation: anchored(`(/${SEGMENT})*/${BACKUP_ID}\\.dump`),
   sha256: anchored('[0-9a-f]{64}'),
   kmsKeyId: anchored(
     '(|[A-Za-z0-9][A-Za-z0-9-]{0,63}|alias/[A-Za-z0-9/_-]{1,250}|arn:aws[a-z-]{0,20}:kms:[a-z0-9-]{1,30}:[0-9]{12}:(key/[A-Za-z0-9-]{1,64}|alias/[A-Za-z0-9/_-]{1,250}))',
@@ -174,6 +176,14 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
     StartedAt: 'optionalInstant',
     ReportLocation: 'reportLocation',
     KmsKeyId: 'kmsKeyId',
+  },
+  'acgs-restore-database': {
+    ...DATABASE,
+    Source: 'dumpSource',
+    ExpectedSha256: 'sha256',
+    ExpectedTableDataEntries: 'entryCount',
+    DatabaseName: 'postgresName',
+    SafetyDumpLocation: 'safetyDumpLocation',
   },
 };
 

@@ -37,7 +37,53 @@ export function ssmCommands(config: FleetConfig, env: HandlerEnvironment, ssm: S
   });
 }
 
-/** The runtime of a Lambda that sends commands (probe, backups, operator API). */
+/** How a waiting runner polls: tests pass a sleep that moves a manual clock. */
+export interface WaitOptions {
+  readonly pollIntervalMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Commands through SSM Run Command, followed until they end (or their timeout, then cancelled): the operator API
+ * answers each procedure with its final outcome. Targets are chosen per request as for the other handlers.
+ */
+export function waitingSsmCommands(
+  config: FleetConfig,
+  env: HandlerEnvironment,
+  ssm: SSMClient,
+  clock: Clock = systemClock,
+  wait: WaitOptions = {},
+) {
+  return new SsmCommandRunner(ssm, {
+    mode: 'wait',
+    documentNames: jsonRecord('ACGS_DOCUMENT_NAMES', env.ACGS_DOCUMENT_NAMES),
+    target: commandTarget(config),
+    logGroupName: env.ACGS_COMMAND_LOG_GROUP,
+    clock,
+    ...wait,
+  });
+}
+
+/** The operator API's runtime: its commands are waited for (`waitingSsmCommands`). */
+export function createOperatorApiRuntime(
+  config: FleetConfig,
+  env: HandlerEnvironment,
+  clients: AwsClients,
+  clock: Clock = systemClock,
+  wait: WaitOptions = {},
+  tracer?: Tracer,
+): AwsRuntime {
+  return createRuntime(config, env, clients, waitingSsmCommands(config, env, clients.ssm, clock, wait), clock, tracer);
+}
+
+/** The operator API Lambda's runtime, once per cold start: procedures answered with their outcome. */
+export function operatorApiRuntime(): AwsRuntime {
+  return coldRuntime((config, env, tracer) =>
+    waitingSsmCommands(config, env, tracer.captureAWSv3Client(new SSMClient({}))),
+  );
+}
+
+/** The runtime of a Lambda that sends commands and leaves them running (probe, backups). */
 export function createAwsRuntime(
   config: FleetConfig,
   env: HandlerEnvironment,
@@ -48,7 +94,7 @@ export function createAwsRuntime(
   return createRuntime(config, env, clients, ssmCommands(config, env, clients.ssm, clock), clock, tracer);
 }
 
-/** The runtime of this Lambda instance, with SSM commands: once per cold start. */
+/** The runtime of this Lambda instance, with SSM commands dispatched: once per cold start. */
 export function awsRuntime(): AwsRuntime {
   return coldRuntime((config, env, tracer) => ssmCommands(config, env, tracer.captureAWSv3Client(new SSMClient({}))));
 }

@@ -5,7 +5,7 @@ import { type AutomationExecutions, SsmAutomationExecutions } from '../adapters/
 import { automationCaller, isAutomationInvocation, parseAutomationInvocation } from '../core/automation-invocation.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import { handleApiRequest } from '../use-cases/operator-api.ts';
-import { type AwsRuntime, awsRuntime } from './aws-runtime.ts';
+import { type AwsRuntime, operatorApiRuntime } from './aws-runtime.ts';
 import { lazyHandler } from './lazy-handler.ts';
 import { withPowertools } from './middleware.ts';
 
@@ -128,6 +128,6 @@ export function awsAutomationAccess(runtime: AwsRuntime, ssm: SSMClient = new SS
 }
 
 export const handler = lazyHandler(() => {
-  const runtime = awsRuntime();
+  const runtime = operatorApiRuntime();
   return createOperatorApiHandler(runtime, awsAutomationAccess(runtime));
 });

@@ -2,12 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FileObjectStore } from '../adapters/local/file-object-store.ts';
 import { JsonLinesEventPublisher } from '../adapters/local/json-lines-event-publisher.ts';
+import { LocalSecretSource } from '../adapters/local/local-secret-source.ts';
 import { channelsFromConfig, RoutingNotifier } from '../adapters/local/notifiers.ts';
 import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
 import { SqliteStateStore } from '../adapters/local/sqlite-state-store.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
 import { errorCode, errorMessage, StateUnavailableError } from '../core/errors.ts';
 import { type Clock, type CommandRunner, type Notifier, systemClock } from '../ports.ts';
+import { NetworkProber } from '../probes/network-prober.ts';
 import type { BackupDestination } from '../use-cases/backups.ts';
 import { type ControlPlaneContext, createContext } from '../use-cases/context.ts';
 
@@ -72,6 +74,12 @@ export function openLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
       { fleet: options.config.fleet.name, acknowledgeHint: options.config.notifications.acknowledgeHint },
       (channel, error) => log('channel-failed', { channel, error: errorMessage(error) }),
     );
+  const backups: BackupDestination | undefined = options.config.backups
+    ? {
+        objects: new FileObjectStore(options.config.backups.localDirectory),
+        ...(options.pgBinDir === undefined ? {} : { pgBinDir: options.pgBinDir }),
+      }
+    : undefined;
   const ctx = createContext(options.config, {
     states: store,
     incidents: store,
@@ -80,14 +88,11 @@ export function openLocalRuntime(options: LocalRuntimeOptions): LocalRuntime {
     commands: options.commands ?? new ShellCommandRunner(),
     events: new JsonLinesEventPublisher(resolve(stateDir, 'events.jsonl')),
     clock: options.clock ?? systemClock,
+    // This host reaches the fleet: procedures that wait for health checks probe them here.
+    prober: new NetworkProber(options.clock ?? systemClock, new LocalSecretSource(options.env)),
+    ...(backups ? { backups } : {}),
     log,
   });
-  const backups: BackupDestination | undefined = options.config.backups
-    ? {
-        objects: new FileObjectStore(options.config.backups.localDirectory),
-        ...(options.pgBinDir === undefined ? {} : { pgBinDir: options.pgBinDir }),
-      }
-    : undefined;
   return { ctx, store, stateDir, ...(backups ? { backups } : {}), close: () => store.close() };
 }
 

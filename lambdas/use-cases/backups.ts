@@ -19,7 +19,7 @@ import { ControlPlaneError, errorMessage } from '../core/errors.ts';
 import type { Incident } from '../core/incident.ts';
 import type { ProblemReport } from '../core/incident-planner.ts';
 import type { CommandResult, CommandRunner, ObjectStore } from '../ports.ts';
-import { type ControlPlaneContext, mutingWindows } from './context.ts';
+import { type BackupDestination, type ControlPlaneContext, mutingWindows } from './context.ts';
 import { clearProblem, raiseProblem } from './problems.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 
@@ -29,15 +29,7 @@ import { updateIncidentWithRetry } from './update-incident.ts';
  * plane reads what was published: freshness and anomalies (monitor), grandfather-father-son retention that never
  * deletes the newest good backup nor prunes after a failed one, and a restore drill that measures RTO and RPO.
  */
-export interface BackupDestination {
-  /** Where the published dumps, manifests and records are read (and pruned). */
-  readonly objects: ObjectStore;
-  /** Publish to `s3://<bucket>/<backups.s3Prefix>`; absent: to `backups.localDirectory` on the host. */
-  readonly bucket?: string;
-  readonly kmsKeyId?: string;
-  /** PostgreSQL client tools on the host; absent: found on PATH. */
-  readonly pgBinDir?: string;
-}
+export type { BackupDestination } from './context.ts';
 
 function backupsOf(ctx: ControlPlaneContext): BackupConfig {
   const { backups } = ctx.config;

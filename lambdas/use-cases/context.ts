@@ -11,8 +11,21 @@ import type {
   EventPublisher,
   IncidentStore,
   Notifier,
+  ObjectStore,
+  Prober,
   TargetStateStore,
 } from '../ports.ts';
+
+/** Where backups are published and read: the backup use-cases' store, and what the documents are told. */
+export interface BackupDestination {
+  /** Where the published dumps, manifests and records are read (and pruned). */
+  readonly objects: ObjectStore;
+  /** Publish to `s3://<bucket>/<backups.s3Prefix>`; absent: to `backups.localDirectory` on the host. */
+  readonly bucket?: string;
+  readonly kmsKeyId?: string;
+  /** PostgreSQL client tools on the host; absent: found on PATH. */
+  readonly pgBinDir?: string;
+}
 
 /** Everything a use-case needs: the config and the adapters wired by a Lambda handler or the local daemon. */
 export interface ControlPlaneContext {
@@ -26,6 +39,16 @@ export interface ControlPlaneContext {
   readonly commands: CommandRunner;
   readonly events: EventPublisher;
   readonly clock: Clock;
+  /**
+   * Probes a target now, where the runtime can reach the fleet (one host): a procedure that waits for health checks
+   * (a restore) asks it directly. Absent (the AWS operator Lambda is outside the VPC): it reads the probe's states.
+   */
+  readonly prober?: Prober;
+  /**
+   * Where the backups are published and read, for the operator API's backup routes: `backups.localDirectory` on one
+   * host, the stack's bucket in AWS. Absent: the runtime has no backups wired (the routes answer 409).
+   */
+  readonly backups?: BackupDestination;
   /** What the use-cases say about what they did (a Powertools logger in Lambda, stderr locally). */
   readonly log: (event: string, fields: Record<string, unknown>) => void;
 }

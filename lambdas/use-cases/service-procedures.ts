@@ -9,6 +9,8 @@ import {
 import { MINUTE_MS } from '../core/duration.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import type { MaintenanceWindow } from '../core/escalation.ts';
+import { hostRuns } from '../core/host-runs.ts';
+import type { ProcedureOutcome } from '../core/incident.ts';
 import { checkWindowTiming, maintenanceWindow } from '../core/maintenance-window.ts';
 import type { CommandResult } from '../ports.ts';
 import { type ControlPlaneContext, isolationWindowId } from './context.ts';
@@ -25,9 +27,21 @@ import { unmuteIncidents } from './unmute.ts';
 /** What a procedure ran: the services, in order, and the document's result. */
 export interface ProcedureRun {
   readonly services: readonly string[];
+  /** The outcome of the whole procedure (of its one document, or of the step it stopped at). */
   readonly result: CommandResult;
   /** The maintenance window the procedure opened, as it was last written. */
   readonly window?: MaintenanceWindow;
+  /** A procedure of several documents (restart-all, a fleet list spanning hosts): each, in order. */
+  readonly steps?: readonly ProcedureStep[];
+}
+
+/** One document a procedure ran, or did not run because an earlier one failed (`not-run`), or left out (`skipped`). */
+export interface ProcedureStep {
+  readonly name: string;
+  readonly status: ProcedureOutcome | 'skipped' | 'not-run';
+  readonly durationMs: number;
+  /** One line: the document's last word, or why the step did not run. */
+  readonly detail: string;
 }
 
 /** Told when a procedure opens or ends a window, as it happens (before the document runs, after it ends). */
@@ -151,11 +165,17 @@ export interface StartAllRequest extends FleetRequest {
   readonly timeoutSeconds?: number;
 }
 
-/** Starts the services (isolated ones are left down by the document). */
+/**
+ * Starts the services (isolated ones are left down by the document): one document per consecutive run of services
+ * on one host, in order, stopping at the first run that fails (what comes later may depend on it).
+ */
 export async function startAll(ctx: ControlPlaneContext, request: StartAllRequest = {}): Promise<ProcedureRun> {
   const services = fleetServices(ctx, request.services);
-  const result = await runFleetDocument(ctx, 'acgs-start-all', services, request.timeoutSeconds);
-  return { services, result };
+  const { result, steps } = await runFleetByHost(ctx, 'acgs-start-all', services, {
+    stopAtFailure: true,
+    ...(request.timeoutSeconds === undefined ? {} : { timeoutSeconds: request.timeoutSeconds }),
+  });
+  return { services, result, ...(steps ? { steps } : {}) };
 }
 
 export interface StopAllRequest extends FleetRequest {
@@ -165,13 +185,119 @@ export interface StopAllRequest extends FleetRequest {
   readonly onWindow?: WindowObserver;
 }
 
-/** Stops the services after opening a maintenance window for them (for the whole fleet when none are named). */
+/**
+ * Stops the services after opening a maintenance window for them (for the whole fleet when none are named): one
+ * document per consecutive run of services on one host, every run tried even when one fails (an emergency stop
+ * stops all it can), the result failed if any did.
+ */
 export async function stopAll(ctx: ControlPlaneContext, request: StopAllRequest): Promise<ProcedureRun> {
   const services = fleetServices(ctx, request.services);
   const subjects = request.services === undefined || request.services.length === 0 ? ['*'] : services;
   const window = await openStopWindow(ctx, subjects, 'stop-all', request);
-  const result = await runFleetDocument(ctx, 'acgs-stop-all', services);
-  return { services, result, window };
+  const { result, steps } = await runFleetByHost(ctx, 'acgs-stop-all', services, { stopAtFailure: false });
+  return { services, result, window, ...(steps ? { steps } : {}) };
+}
+
+export interface RestartAllRequest extends FleetRequest {
+  readonly by: string;
+  /**
+   * The maintenance window covering the restart, within MAINTENANCE_WINDOW_LENGTH.
+   * @default room for the stop and every start (remediation.restartTimeout each), plus a minute
+   */
+  readonly windowMs?: number;
+  readonly onWindow?: WindowObserver;
+}
+
+/**
+ * The runbook's emergency restart of the fleet: opens a maintenance window, stops every service (the stop-all
+ * document, per host, in reverse order so dependents go first), then starts them one at a time in the order given
+ * (default: config order, the runbook's dependency order), each verified healthy by the start document before the
+ * next. Stops at the first service that does not come back, saying which and what was not started; isolated
+ * services are not started. The window ends with the procedure, whatever the result: a service left down is then
+ * paged about and restarted as usual.
+ */
+export async function restartAll(ctx: ControlPlaneContext, request: RestartAllRequest): Promise<ProcedureRun> {
+  const services = fleetServices(ctx, request.services);
+  const subjects = request.services === undefined || request.services.length === 0 ? ['*'] : services;
+  const lengthMs = request.windowMs ?? ctx.config.remediation.restartTimeout * (services.length + 1) + MINUTE_MS;
+  checkWindowTiming({ lengthMs });
+  const window = maintenanceWindow(
+    { subjects, lengthMs, reason: `acgs-ops service restart-all by ${request.by}`, by: request.by },
+    ctx.clock.now(),
+  );
+  await ctx.control.putMaintenanceWindow(window);
+  request.onWindow?.({ change: 'opened', window });
+  const steps: ProcedureStep[] = [];
+  let result: CommandResult;
+  let ended = window;
+  try {
+    const stopStarted = ctx.clock.now();
+    const stop = await runFleetByHost(ctx, 'acgs-stop-all', [...services].reverse(), { stopAtFailure: false });
+    steps.push(
+      ...(stop.steps ?? [
+        {
+          name: `acgs-stop-all ${[...services].reverse().join(', ')}`,
+          status: stop.result.status,
+          durationMs: ctx.clock.now() - stopStarted,
+          detail: lastLine(stop.result.output),
+        },
+      ]),
+    );
+    if (stop.result.status !== 'succeeded') {
+      result = {
+        ...stop.result,
+        output: `${stop.result.output}restart-all: the stop did not succeed (${stop.result.status}); nothing was started\n`,
+      };
+    } else {
+      result = await startOneByOne(ctx, services, steps);
+    }
+  } finally {
+    ended = (await closeMaintenanceWindow(ctx, window)).window;
+    request.onWindow?.({ change: 'ended', window: ended });
+  }
+  return { services, result, window: ended, steps };
+}
+
+/** Starts each service in turn, each verified healthy; stops at the first that is not, naming what it left down. */
+async function startOneByOne(
+  ctx: ControlPlaneContext,
+  services: readonly string[],
+  steps: ProcedureStep[],
+): Promise<CommandResult> {
+  const isolated = await ctx.control.listIsolated();
+  let failed: { readonly service: string; readonly result: CommandResult } | undefined;
+  const notStarted: string[] = [];
+  for (const service of services) {
+    const name = `acgs-start-service ${service}`;
+    if (failed) {
+      notStarted.push(service);
+      steps.push({ name, status: 'not-run', durationMs: 0, detail: `not started: ${failed.service} failed first` });
+      continue;
+    }
+    if (isolated.has(service)) {
+      steps.push({ name, status: 'skipped', durationMs: 0, detail: `${service} is isolated: not started` });
+      continue;
+    }
+    const started = ctx.clock.now();
+    const result = await runServiceDocument(ctx, 'acgs-start-service', service);
+    steps.push({ name, status: result.status, durationMs: ctx.clock.now() - started, detail: lastLine(result.output) });
+    if (result.status !== 'succeeded') failed = { service, result };
+  }
+  const skipped = services.filter((s) => isolated.has(s));
+  const skippedNote = skipped.length > 0 ? `; isolated, not started: ${skipped.join(', ')}` : '';
+  if (failed === undefined)
+    return {
+      status: 'succeeded',
+      exitCode: 0,
+      output: `restart-all: stopped and started ${services.length - skipped.length} services, each healthy${skippedNote}\n`,
+    };
+  return {
+    ...failed.result,
+    output:
+      `${failed.result.output}${failed.result.output.endsWith('\n') || failed.result.output === '' ? '' : '\n'}` +
+      `restart-all stopped at ${failed.service}: it did not come back healthy (${failed.result.status}); ` +
+      `not started: ${notStarted.join(', ') || 'none'}${skippedNote}\n`,
+  };
 }
 
 export interface RollingUpdateRequest extends FleetRequest {
@@ -269,6 +395,65 @@ function runServiceDocument(
     }),
     timeoutMs: ctx.config.remediation.restartTimeout,
   });
+}
+
+/**
+ * A fleet document for `services`, one run per consecutive services on one host (`hostRuns`): a list on one host is
+ * one document, as always, and no steps. With several runs each is a step; `stopAtFailure` leaves the runs after a
+ * failed one not run. The result is the first failed run's (its status, exit code and command), with every run's
+ * output and a last line naming where it failed and what was not run.
+ */
+async function runFleetByHost(
+  ctx: ControlPlaneContext,
+  document: FleetDocumentName,
+  services: readonly string[],
+  options: { readonly stopAtFailure: boolean; readonly timeoutSeconds?: number },
+): Promise<{ result: CommandResult; steps?: ProcedureStep[] }> {
+  const runs = hostRuns(ctx.config, services);
+  if (runs.length <= 1) return { result: await runFleetDocument(ctx, document, services, options.timeoutSeconds) };
+  const steps: ProcedureStep[] = [];
+  const outputs: string[] = [];
+  let failed: { readonly where: string; readonly result: CommandResult } | undefined;
+  let last: CommandResult | undefined;
+  const notRun: string[] = [];
+  for (const run of runs) {
+    const name = `${document} ${run.services.join(', ')} on ${run.where}`;
+    if (failed && options.stopAtFailure) {
+      notRun.push(...run.services);
+      steps.push({ name, status: 'not-run', durationMs: 0, detail: `not run: ${failed.where} failed first` });
+      continue;
+    }
+    const started = ctx.clock.now();
+    const result = await runFleetDocument(ctx, document, run.services, options.timeoutSeconds);
+    last = result;
+    outputs.push(result.output.endsWith('\n') || result.output === '' ? result.output : `${result.output}\n`);
+    steps.push({ name, status: result.status, durationMs: ctx.clock.now() - started, detail: lastLine(result.output) });
+    if (result.status !== 'succeeded') failed ??= { where: run.where, result };
+  }
+  const chosen = failed?.result ?? last;
+  const summary = failed
+    ? `${document} did not succeed on ${failed.where} (${failed.result.status})${notRun.length > 0 ? `; not run for ${notRun.join(', ')}` : ''}`
+    : `${document} succeeded on ${runs.length} hosts`;
+  return {
+    result: {
+      status: failed?.result.status ?? 'succeeded',
+      ...(chosen?.exitCode === undefined ? {} : { exitCode: chosen.exitCode }),
+      ...(chosen?.commandId === undefined ? {} : { commandId: chosen.commandId }),
+      output: `${outputs.join('')}${summary}\n`,
+    },
+    steps,
+  };
+}
+
+/** The last non-empty line of a document's output: its reason for failing, or its summary. */
+export function lastLine(output: string): string {
+  return (
+    output
+      .trimEnd()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .pop() ?? ''
+  );
 }
 
 function runFleetDocument(

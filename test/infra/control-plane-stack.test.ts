@@ -15,6 +15,7 @@ import { CONTROL_PLANE_METRICS, controlPlaneServiceName, PROBE_RESULT_LOG } from
 import { type ScheduleName, toScheduler } from '../../lambdas/core/schedules.ts';
 import type { ControlPlaneFunction } from '../../lib/constructs/control-plane-function.ts';
 import { contactEmails } from '../../lib/constructs/notifications.ts';
+import { operatorApiTimeoutSeconds } from '../../lib/control-plane-stack.ts';
 import { logRetention } from '../../lib/retention.ts';
 import { clamp, schedulePeriodSeconds } from '../../lib/schedule-period.ts';
 import { maskedTemplateSerializer, maskTemplate } from '../support/mask-template.ts';
@@ -346,13 +347,62 @@ describe('least privilege', () => {
   });
   const backupKeys = [BACKUP_DOCUMENT, DRILL_DOCUMENT];
 
-  it('lets only the probe and the backups Lambda send commands', () => {
+  it('lets only the probe, the operator API and the backups Lambda send commands', () => {
     const senders = statements()
       .filter(({ statement }) => actionsOf(statement).some((a) => a.startsWith('ssm:Send')))
       .map((s) => s.policy);
     expect(new Set(senders)).toEqual(
-      new Set([defaultPolicyOf(fleet.stack.functions.probe), defaultPolicyOf(backupsFunction())]),
+      new Set([
+        defaultPolicyOf(fleet.stack.functions.probe),
+        defaultPolicyOf(fleet.stack.functions.operatorApi),
+        defaultPolicyOf(backupsFunction()),
+      ]),
     );
+  });
+
+  it('lets the operator API send only the service and fleet documents, only to fleet-tagged instances, and follow them', () => {
+    const stack = Stack.of(fleet.stack);
+    const operatorDocuments = [
+      'acgs-restart-service',
+      'acgs-start-service',
+      'acgs-stop-service',
+      'acgs-isolate-service',
+      'acgs-release-service',
+      'acgs-start-all',
+      'acgs-stop-all',
+      'acgs-rolling-update',
+    ];
+    expect(sendCommandOf(fleet.stack.functions.operatorApi)).toEqual([
+      expect.objectContaining({ Action: 'ssm:SendCommand', Resource: [...operatorDocuments].sort().map(documentArn) }),
+      expect.objectContaining({
+        Action: 'ssm:SendCommand',
+        Resource: stack.resolve(stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })),
+        Condition: fleetTagCondition(),
+      }),
+    ]);
+    const follow = statements().filter(
+      ({ policy, statement }) =>
+        policy === defaultPolicyOf(fleet.stack.functions.operatorApi) &&
+        actionsOf(statement).some((a) => a.startsWith('ssm:') && a !== 'ssm:SendCommand'),
+    );
+    expect(follow.map(({ statement }) => statement)).toEqual([
+      expect.objectContaining({
+        Action: ['ssm:CancelCommand', 'ssm:ListCommandInvocations', 'ssm:ListCommands'],
+        Resource: '*',
+      }),
+    ]);
+    // The backup documents are the backups Lambda's alone.
+    expect(JSON.stringify(sendCommandOf(fleet.stack.functions.operatorApi))).not.toContain(BACKUP_DOCUMENT);
+  });
+
+  it('gives the operator API the time of its longest procedure, at most 15 minutes', () => {
+    expect(props(fleet.stack.functions.operatorApi.fn).Timeout).toBe(900);
+    expect(
+      operatorApiTimeoutSeconds({
+        ...fleet.config,
+        remediation: { ...fleet.config.remediation, restartTimeout: 10_000 },
+      }),
+    ).toBe(870);
   });
 
   it('lets the probe send only the restart document, and only to fleet-tagged instances', () => {
@@ -473,13 +523,15 @@ describe('least privilege', () => {
     expect(holders((a) => a.startsWith('ssm:'))).toEqual(
       new Set([
         policyOf('probe'),
+        policyOf('operatorApi'),
         policyOf('backups'),
         logicalId(fleet.stack.fleetHostAccess),
-        policyOf('operatorApi'),
         logicalId(fleet.stack.operatorAccess),
       ]),
     );
-    expect(holders((a) => a === 'ssm:SendCommand')).toEqual(new Set([policyOf('probe'), policyOf('backups')]));
+    expect(holders((a) => a === 'ssm:SendCommand')).toEqual(
+      new Set([policyOf('probe'), policyOf('operatorApi'), policyOf('backups')]),
+    );
     expect(holders((a) => a === 'events:PutEvents').size).toBe(5);
     expect(holders((a) => a.startsWith('dynamodb:')).size).toBe(5);
   });

@@ -221,6 +221,37 @@ export function describeStateStoreContract(name: string, open: () => Promise<Any
         expect(c).toEqual({ acquired: false, holder: `run-${winner}`, until: T0 + MINUTE });
     });
 
+    it('keeps the audit trail, newest first, from a time on and up to a limit', async () => {
+      const store = await open();
+      const entry = (at: number, action: string) => ({
+        at,
+        caller: 'arn:aws:iam::123456789012:user/alice',
+        method: 'POST',
+        path: '/services/auth/restart',
+        action,
+        subjects: ['auth'],
+        statusCode: 200,
+        outcome: 'succeeded',
+        detail: 'auth restarted',
+      });
+      expect(await store.listAudit({})).toEqual([]);
+      await store.appendAudit(entry(T0, 'service.stop'));
+      await store.appendAudit(entry(T0 + 2 * MINUTE, 'service.start'));
+      await store.appendAudit(entry(T0 + MINUTE, 'service.restart'));
+      expect((await store.listAudit({})).map((e) => e.action)).toEqual([
+        'service.start',
+        'service.restart',
+        'service.stop',
+      ]);
+      expect((await store.listAudit({ limit: 2 })).map((e) => e.action)).toEqual(['service.start', 'service.restart']);
+      expect((await store.listAudit({ since: T0 + MINUTE })).map((e) => e.action)).toEqual([
+        'service.start',
+        'service.restart',
+      ]);
+      expect(await store.listAudit({ since: T0 + 3 * MINUTE })).toEqual([]);
+      expect((await store.listAudit({ limit: 1 }))[0]).toEqual(entry(T0 + 2 * MINUTE, 'service.start'));
+    });
+
     it('refuses a lease that would end before it starts, or a name it cannot key on, naming the field', async () => {
       const store = await open();
       await expect(store.acquireLease('probe', 'run-1', T0, T0)).rejects.toThrow(

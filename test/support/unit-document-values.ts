@@ -143,6 +143,10 @@ export const VALUES: Record<DocumentValueKind, { valid: string[]; invalid: strin
       "/var/backups/db';rm -rf ~;'.drill-report.json",
     ],
   },
+  safetyDumpLocation: {
+    valid: ['/var/backups/acgs-ops/pre-restore/acgs_pgp_db-before-restore-20261207T030000Z.dump', '/x.dump'],
+    invalid: ['', '/var/backups/../x.dump', 'relative/x.dump', '/var/x.sql', 's3://bucket/x.dump', '/var/ x.dump'],
+  },
   sha256: {
     valid: [SHA256],
     invalid: [SHA256.toUpperCase(), SHA256.slice(1), `${SHA256}0`, ''],

@@ -72,6 +72,12 @@ VALID_BY_DOCUMENT['acgs-rolling-update'] = {
   Branch: 'release/2026.1',
 };
 
+// acgs-restore-database: sample values for the generic document checks
+VALID_BY_DOCUMENT['acgs-restore-database'] = {
+  Action: 'restore',
+  SafetyDumpLocation: '/var/backups/acgs-ops/pre-restore/acgs_pgp_db-before-restore-20261207T030000Z.dump',
+};
+
 /** A valid sample value for every parameter `doc` declares. */
 export function validParameters(name: string, doc: SsmDocument): Record<string, string> {
   const values: Record<string, string> = {};

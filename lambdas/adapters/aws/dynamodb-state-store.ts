@@ -18,6 +18,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { AUDIT_DEFAULT_LIMIT, type AuditEntry, type AuditQuery } from '../../core/audit.ts';
 import { CONTROL_TABLE_SCHEMA, type ControlTableIndexName, type KeyAttribute } from '../../core/control-table.ts';
 import { ControlPlaneError, VersionConflictError } from '../../core/errors.ts';
 import type { MaintenanceWindow } from '../../core/escalation.ts';
@@ -48,6 +49,8 @@ import {
  *   strongly consistent query (an isolation mark must be seen by the very next restart decision).
  * - `LEASE#<name>` / `LEASE`: who holds a lease (`holder`) until when (`until`, epoch ms); taken with one conditional
  *   put, given up with a conditional delete. An abandoned one expires (TTL) a day after its `until`.
+ * - `AUDIT` / `AT#<at, 15 digits>#<random id>`: the audit trail, one small partition read newest first with one
+ *   strongly consistent query; each entry expires `retentionDays` after its time, like the timelines.
  */
 
 /** CreateTable input for the control table (on-demand capacity). */
@@ -119,6 +122,7 @@ const key = {
   isolation: (service: string) => ({ pk: 'ISOLATION', sk: `SERVICE#${service}` }),
   window: (id: string) => ({ pk: 'MAINTENANCE', sk: `WINDOW#${id}` }),
   lease: (name: string) => ({ pk: `LEASE#${name}`, sk: 'LEASE' }),
+  audit: (at: number) => ({ pk: 'AUDIT', sk: `AT#${pad(at, 15)}#${randomUUID()}` }),
 };
 
 type Item = Record<string, unknown>;
@@ -573,6 +577,35 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  // ---- audit trail ----
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    if (!Number.isSafeInteger(entry.at) || entry.at < 0)
+      throw new ControlPlaneError('INVALID_TIME', `audit entry time ${entry.at} is not epoch milliseconds`);
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...key.audit(entry.at), at: entry.at, entry: json(entry), expiresAt: this.expiresAt(entry.at) },
+      }),
+    );
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    const limit = query.limit ?? AUDIT_DEFAULT_LIMIT;
+    if (limit <= 0) return [];
+    const items = await this.queryAll(
+      {
+        KeyConditionExpression: 'pk = :pk AND sk >= :from',
+        ExpressionAttributeValues: { ':pk': 'AUDIT', ':from': `AT#${pad(Math.max(0, query.since ?? 0), 15)}` },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        Limit: limit,
+      },
+      limit,
+    );
+    return items.map((item) => JSON.parse(String(item.entry)) as AuditEntry);
   }
 
   // ---- items ----

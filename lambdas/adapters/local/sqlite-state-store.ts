@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { accessSync, constants, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { AUDIT_DEFAULT_LIMIT, type AuditEntry, type AuditQuery } from '../../core/audit.ts';
 import { errorCode, errorMessage, StateUnavailableError, VersionConflictError } from '../../core/errors.ts';
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
@@ -53,6 +54,8 @@ CREATE TABLE IF NOT EXISTS attempt_commands (command_id TEXT PRIMARY KEY, attemp
 CREATE TABLE IF NOT EXISTS isolation (service TEXT PRIMARY KEY, isolated_by TEXT NOT NULL, isolated_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS maintenance (id TEXT PRIMARY KEY, ends_at INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at, seq);
 `;
 
 interface Row {
@@ -318,6 +321,20 @@ export class SqliteStateStore implements TargetStateStore, IncidentStore, Contro
 
   async releaseLease(name: string, holder: string): Promise<boolean> {
     return this.db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder).changes === 1;
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    this.db.prepare('INSERT INTO audit (at, body) VALUES (?, ?)').run(entry.at, JSON.stringify(entry));
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    // A store written by an older build, opened read-only, has no audit table yet (writers add it): no entries.
+    const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'").get();
+    if (exists === undefined) return [];
+    const rows = this.db
+      .prepare('SELECT body FROM audit WHERE at >= ? ORDER BY at DESC, seq DESC LIMIT ?')
+      .all(query.since ?? 0, query.limit ?? AUDIT_DEFAULT_LIMIT) as Row[];
+    return rows.map((r) => JSON.parse(r.body) as AuditEntry);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { AuditEntry, AuditQuery } from '../../core/audit.ts';
 import { errorCode, errorMessage, VersionConflictError } from '../../core/errors.ts';
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
@@ -296,6 +297,15 @@ export class WriteBehindStateStore implements StateStore {
 
   releaseLease(name: string, holder: string): Promise<boolean> {
     return this.store.releaseLease(name, holder);
+  }
+
+  /** Operators' writes, like windows and isolation marks: straight through. */
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return this.store.appendAudit(entry);
+  }
+
+  listAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    return this.store.listAudit(query);
   }
 
   // ---- internals ---------------------------------------------------------------------------------------------

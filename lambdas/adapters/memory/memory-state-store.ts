@@ -1,3 +1,4 @@
+import { type AuditEntry, type AuditQuery, selectAuditEntries } from '../../core/audit.ts';
 import { VersionConflictError } from '../../core/errors.ts';
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
@@ -21,6 +22,7 @@ export class MemoryStateStore implements TargetStateStore, IncidentStore, Contro
   private readonly isolated = new Set<string>();
   private readonly windows = new Map<string, MaintenanceWindow>();
   private readonly leases = new Map<string, { readonly holder: string; readonly until: number }>();
+  private readonly audit: AuditEntry[] = [];
   /** Number of target-state writes, for tests and benchmarks of write amplification. */
   stateWrites = 0;
 
@@ -197,6 +199,16 @@ export class MemoryStateStore implements TargetStateStore, IncidentStore, Contro
     if (this.leases.get(name)?.holder !== holder) return false;
     this.leases.delete(name);
     return true;
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    await tick();
+    this.audit.push(structuredClone(entry));
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    await tick();
+    return structuredClone(selectAuditEntries(this.audit, query));
   }
 }
 

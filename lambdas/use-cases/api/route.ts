@@ -1,6 +1,7 @@
 import type * as z from 'zod';
 import { UsageError } from '../../core/errors.ts';
 import { checkInput } from '../../core/operator-input.ts';
+import type { HealthObserver } from '../await-healthy.ts';
 import type { ControlPlaneContext } from '../context.ts';
 
 /**
@@ -28,6 +29,15 @@ export interface RouteCall {
   readonly request: ApiRequest;
   readonly now: number;
   readonly params: Readonly<Record<string, string>>;
+  readonly options: ApiOptions;
+}
+
+/** What a transport may lend the routes beyond the context. */
+export interface ApiOptions {
+  /** How POST /health/wait observes health. @default the recorded target states (what the probes wrote) */
+  readonly observeHealth?: HealthObserver;
+  /** How a wait waits between observations (tests move a manual clock). @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /**

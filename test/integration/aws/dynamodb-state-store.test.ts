@@ -209,6 +209,33 @@ describe('DynamoDbStateStore against moto', () => {
     ]);
   });
 
+  it('keeps audit entries in one partition, each expiring retentionDays after its time like the history', async () => {
+    const { store, table } = await openStore();
+    const entry = {
+      at: T0,
+      caller: 'alice',
+      method: 'POST',
+      path: '/fleet/stop-all',
+      action: 'fleet.stop-all',
+      subjects: [],
+      statusCode: 200,
+      outcome: 'succeeded',
+      detail: 'stopped',
+    };
+    await store.appendAudit(entry);
+    const out = await client.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: 'AUDIT' } },
+      }),
+    );
+    expect(out.Items).toHaveLength(1);
+    expect(out.Items?.[0]?.expiresAt).toEqual({ N: String(T0 / 1000 + RETENTION_DAYS * 86_400) });
+    expect(out.Items?.[0]?.sk?.S).toMatch(new RegExp(`^AT#0*${T0}#`));
+    expect(await store.listAudit({ limit: 5 })).toEqual([entry]);
+  });
+
   it('keeps a lease as one item whose TTL removes it a day after its end if its holder never gave it up', async () => {
     const { store, table } = await openStore();
     await store.acquireLease('probe', 'req-1', T0, T0 + MINUTE);

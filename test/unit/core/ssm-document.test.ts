@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BACKUP_DOCUMENT_PARAMETERS,
   FLEET_DOCUMENT_PARAMETERS,
+  RESTORE_DOCUMENT_PARAMETERS,
   ROLLING_UPDATE_DOCUMENT_PARAMETERS,
   SERVICE_DOCUMENT_PARAMETERS,
 } from '../../../lambdas/core/document-parameters.ts';
@@ -84,7 +85,7 @@ function problemsOf(text: string) {
 }
 
 describe('the documents in ssm-documents/', () => {
-  it('are the eight ACGS documents, each named in the parameter tables', () => {
+  it('are the ACGS documents, each named in the parameter tables', () => {
     // Assess
     expect(NAMES).toEqual(
       [
@@ -92,6 +93,7 @@ describe('the documents in ssm-documents/', () => {
         ...Object.keys(FLEET_DOCUMENT_PARAMETERS),
         ...Object.keys(BACKUP_DOCUMENT_PARAMETERS),
         ...Object.keys(ROLLING_UPDATE_DOCUMENT_PARAMETERS),
+        ...Object.keys(RESTORE_DOCUMENT_PARAMETERS),
       ].sort(),
     );
   });
@@ -112,6 +114,7 @@ describe('the documents in ssm-documents/', () => {
       ...FLEET_DOCUMENT_PARAMETERS,
       ...BACKUP_DOCUMENT_PARAMETERS,
       ...ROLLING_UPDATE_DOCUMENT_PARAMETERS,
+      ...RESTORE_DOCUMENT_PARAMETERS,
     };
     // Act
     const declared = Object.keys(load(name).parameters);

@@ -1,0 +1,448 @@
+import * as z from 'zod';
+import type { CataloguedBackup } from '../core/backup-catalogue.ts';
+import type { BackupConfig } from '../core/config-schema.ts';
+import { RESTORE_DOCUMENT } from '../core/document-names.ts';
+import {
+  DEFAULT_BACKUP_TIMEOUT_SECONDS,
+  fleetCommandParameters,
+  type RestoreAction,
+  restoreCommandParameters,
+  safetyDumpLocation,
+} from '../core/document-parameters.ts';
+import { DOCUMENT_PATTERNS } from '../core/document-patterns.ts';
+import { formatDuration, MINUTE_MS } from '../core/duration.ts';
+import { ControlPlaneError, errorMessage, NotFoundError, UsageError } from '../core/errors.ts';
+import { MAINTENANCE_WINDOW_LENGTH, type MaintenanceWindow } from '../core/escalation.ts';
+import type { Incident } from '../core/incident.ts';
+import { maintenanceWindow } from '../core/maintenance-window.ts';
+import { checkInput } from '../core/operator-input.ts';
+import type { Target } from '../core/targets.ts';
+import type { CommandResult } from '../ports.ts';
+import { type BackupDestination, lastOutputLine, loadCatalogue } from './backups.ts';
+import type { ControlPlaneContext } from './context.ts';
+import { closeMaintenanceWindow } from './maintenance.ts';
+import { declareIncident } from './operator-actions.ts';
+import { recordProcedureOnIncidents } from './record-procedure.ts';
+
+/*
+ * The runbook's Recovery Procedure ("1. Stop all services, 2. Restore database, 3. Restart services, 4. Validate
+ * recovery"), made safe: a maintenance window first (so the stops are neither paged about nor undone), a safety dump
+ * of the current database before anything is overwritten, the restore in one transaction, then the services started
+ * in config order and every health check waited for. Each step is timed; the first that fails stops the procedure,
+ * which then ends the window (what is down must be seen and paged about), declares a P1 incident that pages, and says
+ * how to go back: the safety dump and the exact pg_restore command.
+ */
+
+/** The audit trail's and the timeline's name of the procedure. */
+export const RESTORE_ACTION = 'backup.restore';
+
+/** A backup id as an operator types it: the documents' BackupId pattern. */
+export const backupIdInput = z
+  .string()
+  .regex(new RegExp(DOCUMENT_PATTERNS.backupId), 'must be a backup id such as acgs_pgp_db-20261201T020000Z');
+
+export type RestoreStepName = 'window' | 'stop' | 'safety-dump' | 'restore' | 'start' | 'health' | 'end-window';
+export type RestoreStatus = 'succeeded' | 'failed' | 'timed-out' | 'rejected';
+
+export interface RestoreStep {
+  readonly name: RestoreStepName;
+  readonly status: RestoreStatus;
+  readonly durationMs: number;
+  readonly detail: string;
+}
+
+export interface RestoreRequest {
+  /** The published backup to restore (`acgs-ops backup list`). */
+  readonly backupId: string;
+  /** Who acts: on the window, the timeline and the incident a failure declares. */
+  readonly by: string;
+  /** The operator said yes (`--yes`, `{"confirm": true}`): nothing runs without it. */
+  readonly confirm: boolean;
+  /** Seconds each database step (safety dump, restore) may take. @default 3600 */
+  readonly timeoutSeconds?: number;
+}
+
+export interface RestoreRun {
+  readonly backupId: string;
+  /** The services stopped and started again: those whose `dependsOn` names the database. */
+  readonly services: readonly string[];
+  readonly status: RestoreStatus;
+  readonly steps: readonly RestoreStep[];
+  readonly window?: MaintenanceWindow;
+  /** Where the safety dump of the database as it was is (on the database host), once the step ran. */
+  readonly safetyDump: string;
+  /** The command that puts the safety dump back, with the services stopped. */
+  readonly goBack: string;
+  /** The last lines of the documents' output. */
+  readonly output: string;
+  /** Why it stopped, when it did not succeed. */
+  readonly error?: string;
+  /** The P1 incident a failure declared (it pages). */
+  readonly incident?: Incident;
+}
+
+/** Time left in a restore's health wait between two looks at the services' health. */
+const HEALTH_POLL_MS = 1_000;
+
+export interface RestoreDependencies {
+  /** Waits between two looks at the health checks. @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * What a restore would do, checked before anything runs: the request (confirmation, id, timeout), the backup (it
+ * exists and is verified: good, and its SHA-256 checked by the store or a drill restored it).
+ * @throws UsageError for bad input or a missing confirmation, NotFoundError for an unknown backup, ControlPlaneError
+ * `BACKUP_NOT_VERIFIED` for a backup that is not known good.
+ */
+export async function planRestore(
+  ctx: ControlPlaneContext,
+  destination: BackupDestination,
+  request: RestoreRequest,
+): Promise<{ readonly backup: CataloguedBackup; readonly services: readonly string[] }> {
+  const backupId = checkInput(backupIdInput, request.backupId, 'backup id');
+  if (request.timeoutSeconds !== undefined)
+    checkInput(z.int().min(1).max(9999), request.timeoutSeconds, 'timeoutSeconds');
+  const services = dependents(ctx, backupsOf(ctx));
+  if (request.confirm !== true) throw new UsageError(unconfirmedRestore(ctx.config, backupId));
+  const catalogue = await loadCatalogue(ctx, destination.objects);
+  const backup = catalogue.backups.find((b) => b.manifest.id === backupId);
+  if (!backup) throw new NotFoundError(`backup ${backupId} (see acgs-ops backup list)`);
+  if (backup.verdict !== 'good')
+    throw new ControlPlaneError(
+      'BACKUP_NOT_VERIFIED',
+      `backup ${backupId} is not good: ${backup.problems.join('; ')}; restore a good one (acgs-ops backup list)`,
+    );
+  if (!backup.verified && !backup.restorable)
+    throw new ControlPlaneError(
+      'BACKUP_NOT_VERIFIED',
+      `backup ${backupId} is unproven: the store gave no SHA-256 of its dump and no drill restored it; drill it first (acgs-ops backup drill)`,
+    );
+  return { backup, services };
+}
+
+/**
+ * The Recovery Procedure for one published backup. Every step is reported with its duration; the first that fails
+ * ends it (see the module comment). Bad input and a backup that is not verified are refused before anything runs.
+ */
+export async function restoreDatabase(
+  ctx: ControlPlaneContext,
+  destination: BackupDestination,
+  request: RestoreRequest,
+  deps: RestoreDependencies = {},
+): Promise<RestoreRun> {
+  const { backup, services } = await planRestore(ctx, destination, request);
+  const backups = backupsOf(ctx);
+  const backupId = backup.manifest.id;
+  const started = ctx.clock.now();
+  const safetyDump = safetyDumpLocation(ctx.config, new Date(started));
+  const database = databaseOf(ctx, backups);
+  const tools = destination.pgBinDir === undefined ? '' : `${destination.pgBinDir}/`;
+  const goBack =
+    `${tools}pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --single-transaction ` +
+    `--host=${database.host} --port=${database.port} --username=${database.user} --dbname=${database.database} ${safetyDump}`;
+  const timeoutSeconds = request.timeoutSeconds ?? DEFAULT_BACKUP_TIMEOUT_SECONDS;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const steps: RestoreStep[] = [];
+  const outputs: string[] = [];
+  let window: MaintenanceWindow | undefined;
+  let safetyTaken = false;
+
+  /** Runs one step and records it; false when it did not succeed. */
+  const step = async (
+    name: RestoreStepName,
+    body: () => Promise<{ status: RestoreStatus; detail: string; output?: string }>,
+  ): Promise<boolean> => {
+    const at = ctx.clock.now();
+    const t0 = performance.now();
+    let outcome: { status: RestoreStatus; detail: string; output?: string };
+    try {
+      outcome = await body();
+    } catch (error) {
+      outcome = { status: 'failed', detail: errorMessage(error) };
+    }
+    // The clock may be a test's; the duration is measured, not read from it.
+    const durationMs = Math.max(Math.round(performance.now() - t0), ctx.clock.now() - at, 0);
+    steps.push({ name, status: outcome.status, durationMs, detail: outcome.detail });
+    if (outcome.output) outputs.push(outcome.output);
+    ctx.log('restore-step', { backup: backupId, step: name, status: outcome.status, durationMs });
+    return outcome.status === 'succeeded';
+  };
+
+  const database_ = backups.database;
+  const subjects = [...services, database_];
+  const ok =
+    (await step('window', async () => {
+      window = maintenanceWindow(
+        {
+          subjects,
+          lengthMs: windowLength(ctx, services.length, timeoutSeconds),
+          reason: `acgs-ops backup restore ${backupId} by ${request.by}`,
+          by: request.by,
+        },
+        ctx.clock.now(),
+      );
+      await ctx.control.putMaintenanceWindow(window);
+      return { status: 'succeeded', detail: `window ${window.id} for ${subjects.join(', ')}` };
+    })) &&
+    (await step('stop', () => fleetStep(ctx, 'acgs-stop-all', services))) &&
+    (await step('safety-dump', async () => {
+      const result = await runRestoreDocument(ctx, destination, backup, 'safety-dump', safetyDump, timeoutSeconds);
+      safetyTaken = result.status === 'succeeded';
+      return documentOutcome(result, `safety dump of ${database.database} at ${safetyDump}`);
+    })) &&
+    (await step('restore', async () =>
+      documentOutcome(
+        await runRestoreDocument(ctx, destination, backup, 'restore', safetyDump, timeoutSeconds),
+        `restored ${backupId} over ${database.database}`,
+      ),
+    )) &&
+    (await step('start', () => fleetStep(ctx, 'acgs-start-all', services))) &&
+    (await step('health', () => awaitHealthy(ctx, services, database_, sleep))) &&
+    (await step('end-window', async () => {
+      if (!window) return { status: 'succeeded', detail: 'no window to end' };
+      window = (await closeMaintenanceWindow(ctx, window)).window;
+      return { status: 'succeeded', detail: `window ${window.id} ended` };
+    }));
+
+  const output = outputs.join('').slice(-4000);
+  const summary = steps.map((s) => `${s.name} ${s.status} (${formatDuration(s.durationMs)})`).join(', ');
+  if (ok) {
+    const detail = `restored ${backupId} over ${database.database}: ${summary}; safety dump kept at ${safetyDump}`;
+    await recordProcedureOnIncidents(ctx, {
+      by: request.by,
+      action: RESTORE_ACTION,
+      services,
+      outcome: 'succeeded',
+      detail,
+    });
+    return {
+      backupId,
+      services,
+      status: 'succeeded',
+      steps,
+      ...(window ? { window } : {}),
+      safetyDump,
+      goBack,
+      output,
+    };
+  }
+
+  // Stopped: the failed step is the last one recorded.
+  const failed = steps.at(-1) as RestoreStep;
+  const way = safetyTaken
+    ? `the database as it was is in the safety dump ${safetyDump} on the database host; to go back (services stopped): ${goBack}`
+    : `no safety dump was taken (${failed.name} came first or failed): the database was not touched`;
+  const error = `restore of ${backupId} stopped at ${failed.name} (${failed.status}): ${failed.detail}; ${way}`;
+  // The window ends so that what is down is seen, and paged about, as an outage.
+  if (window && window.endsAt > ctx.clock.now()) {
+    const ended = await closeMaintenanceWindow(ctx, window).catch((e: unknown) => {
+      ctx.log('restore-window-not-ended', { window: window?.id, error: errorMessage(e) });
+      return undefined;
+    });
+    if (ended) window = ended.window;
+  }
+  let incident: Incident | undefined;
+  try {
+    incident = await declareIncident(ctx, {
+      kind: 'manual',
+      severity: 'P1',
+      title: `Database restore of ${backupId} failed at ${failed.name}`.slice(0, 200),
+      services,
+      by: request.by,
+    });
+  } catch (e) {
+    ctx.log('restore-incident-failed', { backup: backupId, error: errorMessage(e) });
+  }
+  await recordProcedureOnIncidents(ctx, {
+    by: request.by,
+    action: RESTORE_ACTION,
+    services,
+    outcome: failed.status,
+    detail: error,
+  });
+  return {
+    backupId,
+    services,
+    status: failed.status,
+    steps,
+    ...(window ? { window } : {}),
+    safetyDump,
+    goBack,
+    output,
+    error,
+    ...(incident ? { incident } : {}),
+  };
+}
+
+function backupsOf(ctx: ControlPlaneContext): BackupConfig {
+  const { backups } = ctx.config;
+  if (!backups)
+    throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', `fleet ${ctx.config.fleet.name} has no backups section`);
+  return backups;
+}
+
+function databaseOf(ctx: ControlPlaneContext, backups: BackupConfig) {
+  const check = ctx.config.checks.find((c) => c.name === backups.database);
+  if (check?.kind !== 'postgres')
+    throw new NotFoundError(
+      `postgres check "${backups.database}" (backups.database) in fleet ${ctx.config.fleet.name}`,
+    );
+  return { ...check, host: check.host.replace(/^\[(.*)\]$/, '$1') };
+}
+
+/** What a restore would do, for the operator who has not confirmed it yet (`--yes`, `{"confirm": true}`). */
+export function unconfirmedRestore(config: ControlPlaneContext['config'], backupId: string): string {
+  const { backups } = config;
+  if (!backups) return `fleet ${config.fleet.name} has no backups section: nothing to restore`;
+  const services = config.services.filter((s) => s.dependsOn.includes(backups.database)).map((s) => s.name);
+  return (
+    `restoring ${backupId} overwrites database ${backups.database}: it would open a maintenance window, stop ` +
+    `${services.join(', ') || 'no service'}, take a safety dump of the database as it is, restore the backup with ` +
+    'pg_restore --clean --if-exists, start the services and wait for their health checks; nothing was done. ' +
+    'Confirm with --yes (API: {"confirm": true})'
+  );
+}
+
+/** The services whose `dependsOn` names the database, in config order (the order they are started in). */
+export function dependents(ctx: ControlPlaneContext, backups: BackupConfig): string[] {
+  return ctx.config.services.filter((s) => s.dependsOn.includes(backups.database)).map((s) => s.name);
+}
+
+/** Stopping and starting every service, the two database steps and the health wait, with a margin; within bounds. */
+function windowLength(ctx: ControlPlaneContext, services: number, timeoutSeconds: number): number {
+  const perService = ctx.config.remediation.restartTimeout * 2 * Math.max(1, services);
+  const length = perService + 2 * timeoutSeconds * 1000 + ctx.config.remediation.restartTimeout + 5 * MINUTE_MS;
+  return Math.min(MAINTENANCE_WINDOW_LENGTH.max, Math.max(MAINTENANCE_WINDOW_LENGTH.min, length));
+}
+
+function runRestoreDocument(
+  ctx: ControlPlaneContext,
+  destination: BackupDestination,
+  backup: CataloguedBackup,
+  action: RestoreAction,
+  safetyDump: string,
+  timeoutSeconds: number,
+): Promise<CommandResult> {
+  return ctx.commands.run({
+    document: RESTORE_DOCUMENT,
+    parameters: restoreCommandParameters(ctx.config, backup.manifest, {
+      action,
+      safetyDumpLocation: safetyDump,
+      timeoutSeconds,
+      ...(destination.bucket === undefined ? {} : { bucket: destination.bucket }),
+      ...(destination.pgBinDir === undefined ? {} : { pgBinDir: destination.pgBinDir }),
+    }),
+    timeoutMs: (timeoutSeconds + 60) * 1000,
+  });
+}
+
+function documentOutcome(
+  result: CommandResult,
+  done: string,
+): { status: RestoreStatus; detail: string; output: string } {
+  if (result.status === 'succeeded') return { status: 'succeeded', detail: done, output: result.output };
+  const exit = result.exitCode === undefined ? '' : ` (exit ${result.exitCode})`;
+  // A dispatched command is no result: the procedure cannot go on without knowing the database's state.
+  const status: RestoreStatus = result.status === 'pending' ? 'failed' : result.status;
+  return {
+    status,
+    detail: `${result.status}${exit}: ${lastOutputLine(result.output) || 'no output'}`,
+    output: result.output,
+  };
+}
+
+/**
+ * Runs `acgs-stop-all` or `acgs-start-all` for the services, one command per host (a fleet document runs its whole
+ * list on every instance it reaches), in config order; stops at the first host whose command does not succeed.
+ */
+async function fleetStep(
+  ctx: ControlPlaneContext,
+  document: 'acgs-stop-all' | 'acgs-start-all',
+  services: readonly string[],
+): Promise<{ status: RestoreStatus; detail: string; output?: string }> {
+  if (services.length === 0) return { status: 'succeeded', detail: 'no service depends on the database' };
+  const verb = document === 'acgs-stop-all' ? 'stopped' : 'started and healthy';
+  const outputs: string[] = [];
+  for (const group of byHost(ctx, services)) {
+    const result = await ctx.commands.run({
+      document,
+      parameters: fleetCommandParameters(ctx.config, document, {
+        services: group,
+        stateDirectory: ctx.config.fleet.hostStateDirectory,
+      }),
+      timeoutMs: ctx.config.remediation.restartTimeout * Math.max(2, group.length + 1),
+    });
+    outputs.push(result.output);
+    if (result.status !== 'succeeded') {
+      const outcome = documentOutcome(result, '');
+      return { ...outcome, detail: `${group.join(', ')}: ${outcome.detail}`, output: outputs.join('') };
+    }
+  }
+  return { status: 'succeeded', detail: `${verb}: ${services.join(', ')}`, output: outputs.join('') };
+}
+
+/** The services grouped by where they run (their instance, else their host), groups and members in config order. */
+function byHost(ctx: ControlPlaneContext, services: readonly string[]): string[][] {
+  const groups = new Map<string, string[]>();
+  for (const service of ctx.config.services) {
+    if (!services.includes(service.name)) continue;
+    const key = service.instanceId ?? `host:${service.host}`;
+    groups.set(key, [...(groups.get(key) ?? []), service.name]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Waits until every health check of the services (their targets) and the database's check are healthy, within
+ * `remediation.restartTimeout`: probed here when the context has a prober (one host), else as the scheduled probe
+ * last recorded them (AWS: the operator Lambda is outside the VPC).
+ */
+async function awaitHealthy(
+  ctx: ControlPlaneContext,
+  services: readonly string[],
+  database: string,
+  sleep: (ms: number) => Promise<void>,
+): Promise<{ status: RestoreStatus; detail: string }> {
+  const targets = ctx.targets.filter(
+    (t) =>
+      (t.service !== undefined && services.includes(t.service)) || (t.service === undefined && t.name === database),
+  );
+  if (targets.length === 0) return { status: 'succeeded', detail: 'no health check to wait for' };
+  const attempts = Math.max(1, Math.ceil(ctx.config.remediation.restartTimeout / HEALTH_POLL_MS));
+  let unhealthy: string[] = [];
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    unhealthy = await unhealthyTargets(ctx, targets);
+    if (unhealthy.length === 0)
+      return {
+        status: 'succeeded',
+        detail: `${targets.length} health checks healthy (${targets.map((t) => t.name).join(', ')})`,
+      };
+    if (attempt + 1 < attempts) await sleep(HEALTH_POLL_MS);
+  }
+  return {
+    status: 'timed-out',
+    detail: `not healthy within ${formatDuration(ctx.config.remediation.restartTimeout)}: ${unhealthy.join('; ')}`,
+  };
+}
+
+async function unhealthyTargets(ctx: ControlPlaneContext, targets: readonly Target[]): Promise<string[]> {
+  const { prober } = ctx;
+  if (prober) {
+    const { probeTimeout, probeLatency } = ctx.config.thresholds;
+    const results = await Promise.all(
+      targets.map((t) => prober.probe(t, { timeoutMs: probeTimeout, slowAfterMs: probeLatency })),
+    );
+    return results.flatMap((r, i) =>
+      r.status === 'unhealthy' ? [`${targets[i]?.name ?? r.name}: ${r.reason} (${r.detail})`] : [],
+    );
+  }
+  const states = await ctx.states.loadTargetStates(targets.map((t) => t.id));
+  return targets.flatMap((t) => {
+    const state = states.get(t.id);
+    if (state?.health === 'up' || state?.health === 'degraded') return [];
+    return [
+      `${t.name}: ${state ? state.health : 'never probed'}${state?.lastProblem ? ` (${state.lastProblem})` : ''}`,
+    ];
+  });
+}
