@@ -1,0 +1,265 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SqliteStateStore } from '../../lambdas/adapters/local/sqlite-state-store.ts';
+import type { TimelineEntry } from '../../lambdas/core/incident.ts';
+import { type FleetConfigOptions, fleetConfigYaml } from '../../lambdas/demo/fleet-sim/config-text.ts';
+import {
+  ACGS_SIMULATED_SERVICES,
+  planSimulatedFleet,
+  type SimulatedFleetSpec,
+} from '../../lambdas/demo/fleet-sim/plan.ts';
+import { pidOf, startFleet, stopFleet } from '../../lambdas/demo/fleet-sim/processes.ts';
+import type { ExecutionReport } from '../../lambdas/local/automation-runner.ts';
+import {
+  type DaemonProcess,
+  openStateStore,
+  readHeartbeat,
+  sleep,
+  startDaemon,
+  waitUntil,
+} from '../support/daemon-process.ts';
+import { runAcgsOps } from '../support/run-cli.ts';
+
+/**
+ * The Automation runbooks, run from their files (`acgs-ops runbook run`, the local interpreter of the very documents
+ * the stack deploys) against a simulated fleet of the seven ACGS services as real processes, with the real
+ * `acgs-ops run` daemon watching: detection, paging and auto-remediation all live.
+ */
+
+const SEVEN = ACGS_SIMULATED_SERVICES.map((s) => s.name);
+const E2E_TIMEOUT_MS = 180_000;
+/** A probe every second, two results to change health: the daemon would restart a down service within seconds. */
+const FAST: FleetConfigOptions = {
+  probeEvery: '1s',
+  escalationSweepEvery: '1s',
+  probeTimeout: '2s',
+  probeLatency: '1500ms',
+  failuresToDown: 2,
+  successesToUp: 2,
+  breaker: { maxRestarts: 5, window: '5m' },
+  restartTimeout: '15s',
+};
+
+interface Scenario {
+  readonly dir: string;
+  readonly spec: SimulatedFleetSpec;
+  readonly configFile: string;
+  readonly stateDir: string;
+  daemon?: DaemonProcess;
+  store?: SqliteStateStore;
+}
+
+const scenarios: Scenario[] = [];
+
+afterEach(async () => {
+  for (const s of scenarios.splice(0)) {
+    if (s.daemon?.running()) {
+      const exit = await s.daemon.stop(10_000);
+      if (s.daemon.running() || exit.signal === 'SIGKILL') await s.daemon.kill9();
+    }
+    s.store?.close();
+    await stopFleet(s.spec);
+    const left = spawnSync('pgrep', ['-f', `sim-service\\.mjs .*--faults-dir ${s.spec.faultsDir} `], {
+      encoding: 'utf8',
+    }).stdout.trim();
+    await rm(s.dir, { recursive: true, force: true });
+    expect(left).toBe('');
+  }
+});
+
+/** The seven services started, the daemon running and seeing all of them healthy. */
+async function runningFleet(): Promise<Scenario> {
+  const dir = await mkdtemp(join(tmpdir(), 'acgs-runbooks-'));
+  const spec = await planSimulatedFleet({ dir, watchPid: process.pid });
+  const s: Scenario = { dir, spec, configFile: join(dir, 'fleet.yaml'), stateDir: join(dir, 'state') };
+  scenarios.push(s);
+  await writeFile(s.configFile, fleetConfigYaml(spec, FAST));
+  await startFleet(spec);
+  const daemon = startDaemon({ configFile: s.configFile, stateDir: s.stateDir });
+  s.daemon = daemon;
+  await waitUntil(
+    async () => {
+      if (!daemon.running()) throw new Error(`daemon exited:\n${daemon.output()}`);
+      const beat = await readHeartbeat(s.stateDir);
+      return beat?.pid === daemon.pid && beat.healthy === SEVEN.length;
+    },
+    30_000,
+    'the daemon to see all seven services healthy',
+    { explain: () => daemon.output() },
+  );
+  return s;
+}
+
+async function runbook(s: Scenario, name: string, params: Record<string, string> = {}) {
+  const run = await runAcgsOps(
+    [
+      'runbook',
+      'run',
+      name,
+      ...Object.entries(params).flatMap(([k, v]) => ['--param', `${k}=${v}`]),
+      '--json',
+      '--by',
+      'e2e',
+      '--config',
+      s.configFile,
+      '--state',
+      s.stateDir,
+    ],
+    { killAfterMs: 150_000 },
+  );
+  let report: ExecutionReport | undefined;
+  try {
+    report = JSON.parse(run.stdout) as ExecutionReport;
+  } catch {
+    report = undefined;
+  }
+  return { ...run, report };
+}
+
+async function pids(s: Scenario): Promise<Record<string, number | undefined>> {
+  return Object.fromEntries(await Promise.all(SEVEN.map(async (n) => [n, await pidOf(s.spec, n)] as const)));
+}
+
+function store(s: Scenario): SqliteStateStore {
+  s.store ??= openStateStore(s.stateDir);
+  return s.store;
+}
+
+async function allTimelines(s: Scenario): Promise<TimelineEntry[]> {
+  const incidents = await store(s).listIncidents({ limit: 100 });
+  return (await Promise.all(incidents.map((i) => store(s).getTimeline(i.id)))).flat();
+}
+
+const requestedRestarts = (timeline: readonly TimelineEntry[], service?: string) =>
+  timeline.filter(
+    (e) => e.type === 'remediation' && e.outcome === 'requested' && (service === undefined || e.service === service),
+  );
+
+describe('Automation runbooks on the simulated fleet', () => {
+  it(
+    'emergency stop-all stops all seven and nothing restarts them while the window lasts',
+    async () => {
+      const s = await runningFleet();
+      const run = await runbook(s, 'acgs-emergency-stop-all', { WindowMinutes: '15' });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.report?.status).toBe('Success');
+      expect(run.report?.steps.map((step) => `${step.name} ${step.status}`)).toEqual([
+        'stopAll Success',
+        'fleetState Success',
+      ]);
+      expect(run.report?.outputs['stopAll.WindowId']).toMatch(/^mw-/);
+      expect(Object.values(await pids(s))).toEqual(SEVEN.map(() => undefined));
+
+      // Many probe cycles later (two failures make a service down): still all down, and no restart was asked for.
+      await sleep(8_000);
+      expect(Object.values(await pids(s))).toEqual(SEVEN.map(() => undefined));
+      expect(requestedRestarts(await allTimelines(s))).toEqual([]);
+      const beat = await readHeartbeat(s.stateDir);
+      expect(beat?.healthy).toBe(0);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'emergency restart-all brings all seven back healthy, one after the other, and ends the window',
+    async () => {
+      const s = await runningFleet();
+      const before = await pids(s);
+      const run = await runbook(s, 'acgs-emergency-restart-all', { WaitSeconds: '60' });
+      expect(run.stderr).toBe('');
+      expect(run.report?.failure).toBeUndefined();
+      expect(run.code).toBe(0);
+      expect(
+        run.report?.steps.filter((step) => step.name === 'startEach.waitHealthy').map((step) => step.iteratorValue),
+      ).toEqual(SEVEN);
+      const after = await pids(s);
+      for (const name of SEVEN) {
+        expect(after[name], name).toBeDefined();
+        expect(after[name], name).not.toBe(before[name]);
+      }
+      await waitUntil(
+        async () => (await readHeartbeat(s.stateDir))?.healthy === SEVEN.length,
+        20_000,
+        'the daemon to see all seven healthy again',
+      );
+      const windows = await store(s).listMaintenanceWindows(Date.now());
+      expect(windows.filter((w) => w.id === run.report?.outputs['stopAll.WindowId'])).toEqual([]);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it(
+    'an isolated service stays down across remediation, and comes back when released',
+    async () => {
+      const s = await runningFleet();
+      const isolate = await runbook(s, 'acgs-isolate-service', { ServiceName: 'gs' });
+      expect(isolate.stderr).toBe('');
+      expect(isolate.code).toBe(0);
+      expect(await pidOf(s.spec, 'gs')).toBeUndefined();
+
+      // The daemon sees gs down (an incident is opened) but never restarts it.
+      await waitUntil(
+        async () => (await store(s).listOpenIncidents()).some((i) => i.services.includes('gs')),
+        20_000,
+        'an incident about gs',
+      );
+      await sleep(6_000);
+      expect(await pidOf(s.spec, 'gs')).toBeUndefined();
+      expect(requestedRestarts(await allTimelines(s), 'gs')).toEqual([]);
+
+      // A runbook restart is refused too: isolation is state, not a killed process.
+      const restart = await runbook(s, 'acgs-restart-service', { ServiceName: 'gs', WaitSeconds: '60' });
+      expect(restart.code).toBe(1);
+      expect(restart.report?.failure).toMatch(/^restart: the operator API answered 409/);
+      expect(await pidOf(s.spec, 'gs')).toBeUndefined();
+
+      const release = await runbook(s, 'acgs-release-service', { ServiceName: 'gs', WaitSeconds: '60' });
+      expect(release.stderr).toBe('');
+      expect(release.code).toBe(0);
+      expect(release.report?.outputs['waitHealthy.Healthy']).toBe(true);
+      expect(await pidOf(s.spec, 'gs')).toBeDefined();
+    },
+    E2E_TIMEOUT_MS,
+  );
+
+  it('refuses bad parameters before anything runs (exit 64, naming the parameter)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'acgs-runbooks-bad-'));
+    try {
+      const spec = await planSimulatedFleet({ dir, watchPid: process.pid });
+      const configFile = join(dir, 'fleet.yaml');
+      await writeFile(configFile, fleetConfigYaml(spec, FAST));
+      const stateDir = join(dir, 'state');
+      const cases: [string[], RegExp][] = [
+        [['acgs-restart-service', '--param', 'ServiceName=gs","x'], /ServiceName ".*" does not match/],
+        [
+          ['acgs-restart-service', '--param', 'ServiceName=nosuch'],
+          /ServiceName "nosuch" is not a service of this fleet/,
+        ],
+        [['acgs-restart-service'], /ServiceName is required/],
+        [['acgs-emergency-stop-all', '--param', 'WindowMinutes=99999'], /WindowMinutes "99999" is not one of/],
+        [
+          ['acgs-emergency-stop-all', '--param', 'Windowminutes=15'],
+          /Windowminutes is not a parameter of this runbook/,
+        ],
+        [
+          ['acgs-maintenance-window', '--param', 'Action=start', '--param', 'Reason=$(reboot)'],
+          /Reason ".*" does not match/,
+        ],
+        [['acgs-nope'], /"acgs-nope" is not a runbook/],
+      ];
+      for (const [args, message] of cases) {
+        const run = await runAcgsOps(['runbook', 'run', ...args, '--config', configFile, '--state', stateDir]);
+        expect(run.code, args.join(' ')).toBe(64);
+        expect(run.stderr).toMatch(message);
+      }
+      // Nothing was created.
+      expect(spawnSync('ls', [stateDir]).status).not.toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
