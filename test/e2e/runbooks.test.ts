@@ -226,6 +226,31 @@ describe('Automation runbooks on the simulated fleet', () => {
     E2E_TIMEOUT_MS,
   );
 
+  it('maintenance-window opens a window, gives its id, and ends it by that id', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'acgs-runbooks-mw-'));
+    try {
+      const spec = await planSimulatedFleet({ dir, watchPid: process.pid });
+      const s: Scenario = { dir, spec, configFile: join(dir, 'fleet.yaml'), stateDir: join(dir, 'state') };
+      await writeFile(s.configFile, fleetConfigYaml(spec, FAST));
+      const open = await runbook(s, 'acgs-maintenance-window', {
+        Action: 'start',
+        Subject: 'gs',
+        Minutes: '30',
+        Reason: 'planned upgrade of gs',
+      });
+      expect(open.stderr).toBe('');
+      expect(open.code).toBe(0);
+      const id = open.report?.outputs['openWindow.WindowId'];
+      expect(id).toMatch(/^mw-/);
+      expect(JSON.stringify(open.report?.outputs['listWindows.Windows'])).toContain(String(id));
+      const end = await runbook(s, 'acgs-maintenance-window', { Action: 'end', WindowId: String(id) });
+      expect(end.code).toBe(0);
+      expect(JSON.stringify(end.report?.outputs['listWindows.Windows'] ?? [])).not.toContain(String(id));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('refuses bad parameters before anything runs (exit 64, naming the parameter)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'acgs-runbooks-bad-'));
     try {

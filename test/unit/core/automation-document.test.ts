@@ -11,6 +11,7 @@ import {
   resolveParameters,
   substitute,
 } from '../../../lambdas/core/automation-document.ts';
+import { DOCUMENT_PATTERNS } from '../../../lambdas/core/document-patterns.ts';
 
 const RUNBOOKS_DIR = fileURLToPath(new URL('../../../ssm-documents/automation/', import.meta.url));
 const RUNBOOKS = readdirSync(RUNBOOKS_DIR).filter((f) => f.endsWith('.yaml'));
@@ -141,6 +142,22 @@ describe('the runbooks in ssm-documents/automation', () => {
       expect(step.inputs.FunctionName).toBe('acgs-operator-api');
       expect(step.inputs.Payload).toContain('"executionId": "{{ automation:EXECUTION_ID }}"');
     }
+  });
+});
+
+describe("the runbooks' parameters", () => {
+  /** Parameters that carry a value the operator API and the Command documents validate: the same pattern. */
+  const KINDS: Record<string, string> = {
+    ServiceName: DOCUMENT_PATTERNS.serviceName,
+    Services: DOCUMENT_PATTERNS.serviceName,
+    Branch: DOCUMENT_PATTERNS.gitBranch,
+    BackupId: DOCUMENT_PATTERNS.backupId,
+  };
+
+  it.each(RUNBOOKS)('%s uses the shared pattern for service names, branches and backup ids', (file) => {
+    const raw = parse(readFileSync(`${RUNBOOKS_DIR}${file}`, 'utf8')) as AutomationDocument;
+    for (const [name, p] of Object.entries(raw.parameters))
+      if (KINDS[name] !== undefined) expect(p.allowedPattern, `${file} ${name}`).toBe(KINDS[name]);
   });
 });
 
