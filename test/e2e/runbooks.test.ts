@@ -1,18 +1,33 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ShellCommandRunner } from '../../lambdas/adapters/local/shell-command-runner.ts';
 import type { SqliteStateStore } from '../../lambdas/adapters/local/sqlite-state-store.ts';
+import { MemoryEventPublisher } from '../../lambdas/adapters/memory/memory-event-publisher.ts';
+import { MemoryStateStore } from '../../lambdas/adapters/memory/memory-state-store.ts';
+import { placeRunbook, resolveParameters } from '../../lambdas/core/automation-document.ts';
+import { parseFleetConfig } from '../../lambdas/core/config.ts';
+import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import type { TimelineEntry } from '../../lambdas/core/incident.ts';
 import { type FleetConfigOptions, fleetConfigYaml } from '../../lambdas/demo/fleet-sim/config-text.ts';
 import {
   ACGS_SIMULATED_SERVICES,
   planSimulatedFleet,
+  SIM_SERVICE_SCRIPT,
   type SimulatedFleetSpec,
 } from '../../lambdas/demo/fleet-sim/plan.ts';
 import { pidOf, startFleet, stopFleet } from '../../lambdas/demo/fleet-sim/processes.ts';
-import type { ExecutionReport } from '../../lambdas/local/automation-runner.ts';
+import {
+  type ExecutionReport,
+  loadRunbook,
+  operatorApiInvoker,
+  runAutomation,
+} from '../../lambdas/local/automation-runner.ts';
+import { type ControlPlaneContext, createContext } from '../../lambdas/use-cases/context.ts';
+import { startAll } from '../../lambdas/use-cases/service-procedures.ts';
 import {
   type DaemonProcess,
   openStateStore,
@@ -21,6 +36,7 @@ import {
   startDaemon,
   waitUntil,
 } from '../support/daemon-process.ts';
+import { ManualClock, RecordingNotifier } from '../support/harness.ts';
 import { runAcgsOps } from '../support/run-cli.ts';
 
 /**
@@ -287,4 +303,139 @@ describe('Automation runbooks on the simulated fleet', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+/*
+ * acgs-rolling-update, run from its file by the interpreter in-process, against four real processes each running the
+ * code of its own git clone (as test/integration/rolling-update-route.test.ts on branch recovery sets them up). The
+ * third service's new revision cannot start: the runbook's loop stops there, that service is back on its old
+ * revision and healthy, the fourth is untouched.
+ */
+describe('acgs-rolling-update on the simulated fleet', () => {
+  const NAMES = ['auth', 'ac', 'integrity', 'fv'] as const;
+  const GOOD_SERVE = `import ${JSON.stringify(SIM_SERVICE_SCRIPT)};\n`;
+  const BROKEN_SERVE = "console.error('integrity v2: cannot load the policy model'); process.exit(1);\n";
+  const clock = new ManualClock(Date.UTC(2026, 11, 3, 10, 0, 0));
+  let root = '';
+  let spec: SimulatedFleetSpec;
+  let config: FleetConfig;
+  const v1: Record<string, string> = {};
+
+  const git = (cwd: string, ...args: string[]): string =>
+    execFileSync('git', args, {
+      cwd,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 'test',
+        GIT_AUTHOR_EMAIL: 'test@example.invalid',
+        GIT_COMMITTER_NAME: 'test',
+        GIT_COMMITTER_EMAIL: 'test@example.invalid',
+        GIT_CONFIG_NOSYSTEM: '1',
+      },
+    }).trim();
+
+  function publish(name: string, files: Record<string, string>, message: string): string {
+    const seed = join(root, 'seed', name);
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(seed, file), text);
+    git(seed, 'add', '.');
+    git(seed, 'commit', '--quiet', '-m', message);
+    git(seed, 'push', '--quiet', 'origin', 'main');
+    return git(seed, 'rev-parse', 'HEAD');
+  }
+
+  function context(): { ctx: ControlPlaneContext; store: MemoryStateStore } {
+    const store = new MemoryStateStore();
+    const ctx = createContext(config, {
+      states: store,
+      incidents: store,
+      control: store,
+      notifier: new RecordingNotifier(),
+      commands: new ShellCommandRunner(),
+      events: new MemoryEventPublisher(),
+      clock,
+      log: () => {},
+    });
+    return { ctx, store };
+  }
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'acgs-runbook-rollout-'));
+    const planned = await planSimulatedFleet({
+      dir: join(root, 'fleet'),
+      watchPid: process.pid,
+      services: NAMES.map((name) => ({ name, displayName: name, shape: 'raw', critical: true })),
+    });
+    spec = {
+      ...planned,
+      services: planned.services.map((s) => ({ ...s, start: s.start.replace(SIM_SERVICE_SCRIPT, 'serve.mjs') })),
+    };
+    for (const service of spec.services) {
+      const upstream = join(root, 'upstream', `${service.name}.git`);
+      const seed = join(root, 'seed', service.name);
+      mkdirSync(join(root, 'upstream'), { recursive: true });
+      git(root, 'init', '--quiet', '--bare', '--initial-branch=main', upstream);
+      git(root, 'clone', '--quiet', upstream, seed);
+      git(seed, 'checkout', '--quiet', '-B', 'main');
+      v1[service.name] = publish(service.name, { 'serve.mjs': GOOD_SERVE, VERSION: 'v1\n' }, 'v1');
+      git(root, 'clone', '--quiet', '--branch', 'main', upstream, service.directory);
+    }
+    const parsed = parseFleetConfig(fleetConfigYaml(spec, { restartTimeout: '30s', remediationEnabled: false }));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    config = parsed.config;
+    const started = await startAll(context().ctx);
+    expect(started.result.status, started.result.output).toBe('succeeded');
+  }, 120_000);
+
+  afterAll(async () => {
+    if (spec) await stopFleet(spec).catch(() => undefined);
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('rolls the third service back when its update does not come back healthy, and stops there', async () => {
+    const { ctx } = context();
+    const v2: Record<string, string> = {};
+    for (const name of NAMES)
+      v2[name] = publish(
+        name,
+        name === 'integrity' ? { 'serve.mjs': BROKEN_SERVE, VERSION: 'v2\n' } : { VERSION: 'v2\n' },
+        'v2',
+      );
+    const before = await Promise.all(NAMES.map((name) => pidOf(spec, name)));
+    const dir = (name: string) => spec.services.find((s) => s.name === name)?.directory ?? '';
+
+    const document = placeRunbook(loadRunbook('acgs-rolling-update'), { services: [...NAMES] });
+    const resolved = resolveParameters(document, { Update: 'git-pull', Branch: 'main' });
+    if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
+    const executionId = '6f1c2d3e-0000-4000-8000-00000000000a';
+    const report = await runAutomation({
+      document,
+      documentName: 'acgs-rolling-update',
+      parameters: resolved.values,
+      executionId,
+      invoke: operatorApiInvoker(ctx, { operator: 'e2e', documentName: 'acgs-rolling-update', executionId }),
+      clock,
+      sleep: async (ms) => clock.advance(ms),
+    });
+
+    expect(report.status).toBe('Failed');
+    expect(report.steps.map((s) => `${s.name} ${String(s.iteratorValue ?? '')} ${s.status}`)).toEqual([
+      'chooseUpdate  Success',
+      'pullEach.pullOne auth Success',
+      'pullEach.pullOne ac Success',
+      'pullEach.pullOne integrity Failed',
+      'pullEach  Failed',
+      'fleetState  Success',
+    ]);
+    expect(report.failure).toMatch(/^pullEach\.pullOne: the operator API answered 502/);
+    const after = await Promise.all(NAMES.map((name) => pidOf(spec, name)));
+    for (const [i, name] of ['auth', 'ac'].entries()) {
+      expect(git(dir(name), 'rev-parse', 'HEAD'), name).toBe(v2[name]);
+      expect(after[i], name).not.toBe(before[i]);
+    }
+    expect(git(dir('integrity'), 'rev-parse', 'HEAD')).toBe(v1.integrity);
+    expect(after[2]).toBeGreaterThan(0);
+    expect(git(dir('fv'), 'rev-parse', 'HEAD')).toBe(v1.fv);
+    expect(after[3]).toBe(before[3]);
+  }, 150_000);
 });
