@@ -235,7 +235,7 @@ describe('Automation runbooks on the simulated fleet', () => {
 
       const release = await runbook(s, 'acgs-release-service', { ServiceName: 'gs', WaitSeconds: '60' });
       expect(release.stderr).toBe('');
-      expect(release.code).toBe(0);
+      expect(release.code, JSON.stringify(release.report?.steps ?? release.stdout, null, 1)).toBe(0);
       expect(release.report?.outputs['waitHealthy.Healthy']).toBe(true);
       expect(await pidOf(s.spec, 'gs')).toBeDefined();
     },

@@ -174,6 +174,31 @@ describe('runAutomation on the runbook files', () => {
     ]);
   });
 
+  it("release succeeds on the probes' word when its own start lost the race to remediation", async () => {
+    const api = fakeApi((c) =>
+      c.path === '/services/gs/start'
+        ? { statusCode: 502, body: { status: 'failed', error: 'port 8004 in use' } }
+        : undefined,
+    );
+    const report = await run(runbook('acgs-release-service'), 'acgs-release-service', api.invoke, { ServiceName: 'gs' })
+      .result;
+    expect(api.lines()).toEqual([
+      'POST /services/gs/release',
+      'POST /services/gs/start',
+      'POST /health/wait',
+      'GET /services',
+    ]);
+    expect(report.steps.find((s) => s.name === 'start')?.status).toBe('Failed');
+    expect(report.status).toBe('Success');
+    const unhealthy = fakeApi((c) =>
+      c.path === '/health/wait' ? { statusCode: 503, body: { healthy: false, unhealthy: [] } } : undefined,
+    );
+    const failed = await run(runbook('acgs-release-service'), 'acgs-release-service', unhealthy.invoke, {
+      ServiceName: 'gs',
+    }).result;
+    expect(failed.status).toBe('Failed');
+  });
+
   it('rolling update stops at the service the API rolled back', async () => {
     const api = fakeApi((c) =>
       (c.body?.services as string[] | undefined)?.[0] === 'integrity'
