@@ -390,6 +390,8 @@ describe('least privilege', () => {
         Action: ['ssm:CancelCommand', 'ssm:ListCommandInvocations', 'ssm:ListCommands'],
         Resource: '*',
       }),
+      // Who started the runbook execution that invokes it (automation-runbooks.test.ts).
+      expect.objectContaining({ Action: 'ssm:GetAutomationExecution' }),
     ]);
     // The backup documents are the backups Lambda's alone.
     expect(JSON.stringify(sendCommandOf(fleet.stack.functions.operatorApi))).not.toContain(BACKUP_DOCUMENT);
