@@ -3,6 +3,7 @@
  * acgs-ops: the operator CLI. This file only wires; each subcommand lives in its own module under lambdas/cli/.
  * To add one: write lambdas/cli/<name>-command.ts exporting a CliCommand and list it below.
  */
+import { auditCommand } from '../lambdas/cli/audit-command.ts';
 import { backupCommand } from '../lambdas/cli/backup-command.ts';
 import { demoCommand } from '../lambdas/cli/demo-command.ts';
 import { healthCommand } from '../lambdas/cli/health-command.ts';
@@ -22,6 +23,7 @@ const commands = [
   incidentCommand,
   serviceCommand,
   maintenanceCommand,
+  auditCommand,
   backupCommand,
   demoCommand,
   runbookCommand,

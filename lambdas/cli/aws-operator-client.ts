@@ -35,6 +35,17 @@ export interface OperatorApiCall {
   readonly path: string;
   readonly body?: unknown;
   readonly query?: Readonly<Record<string, string>>;
+  /**
+   * How long to wait for the answer: a procedure waits for its commands on the hosts (up to the Lambda's 15 minutes).
+   * @default 30000
+   */
+  readonly timeoutMs?: number;
+}
+
+/** The operator API's answer, whatever its status. */
+export interface OperatorApiAnswer {
+  readonly statusCode: number;
+  readonly body: unknown;
 }
 
 /**
@@ -42,6 +53,22 @@ export interface OperatorApiCall {
  * credentials (the default provider chain: environment, profile, SSO, instance role).
  */
 export async function callOperatorApi(url: string, region: string, call: OperatorApiCall): Promise<unknown> {
+  const answer = await sendOperatorApi(url, region, call);
+  if (answer.statusCode < 200 || answer.statusCode > 299) {
+    const { body } = answer;
+    const message =
+      typeof body === 'object' && body !== null && 'error' in body ? String(body.error) : String(body).slice(0, 300);
+    const code = answer.statusCode === 403 ? 'FORBIDDEN' : answer.statusCode === 404 ? 'NOT_FOUND' : 'API_ERROR';
+    throw new ControlPlaneError(code, `operator API answered HTTP ${answer.statusCode}: ${message}`);
+  }
+  return answer.body;
+}
+
+/**
+ * Like `callOperatorApi`, but answers every status with its body (a procedure's 502 carries the output saying why);
+ * only a failure to reach the API throws. The Function URL front end's own 403 is answered too.
+ */
+export async function sendOperatorApi(url: string, region: string, call: OperatorApiCall): Promise<OperatorApiAnswer> {
   let base: URL;
   try {
     base = new URL(url);
@@ -70,7 +97,7 @@ export async function callOperatorApi(url: string, region: string, call: Operato
     method: call.method,
     headers: signed.headers as Record<string, string>,
     ...(body === undefined ? {} : { body }),
-    signal: AbortSignal.timeout(30_000),
+    signal: AbortSignal.timeout(call.timeoutMs ?? 30_000),
   });
   const text = await response.text();
   let parsed: unknown = text;
@@ -79,11 +106,5 @@ export async function callOperatorApi(url: string, region: string, call: Operato
   } catch {
     // Keep the text: an error page from the Function URL front end is not JSON.
   }
-  if (!response.ok) {
-    const message =
-      typeof parsed === 'object' && parsed !== null && 'error' in parsed ? String(parsed.error) : text.slice(0, 300);
-    const code = response.status === 403 ? 'FORBIDDEN' : response.status === 404 ? 'NOT_FOUND' : 'API_ERROR';
-    throw new ControlPlaneError(code, `operator API answered HTTP ${response.status}: ${message}`);
-  }
-  return parsed;
+  return { statusCode: response.status, body: parsed };
 }

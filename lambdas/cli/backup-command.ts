@@ -9,8 +9,8 @@ import type { restoreView } from '../use-cases/api/backup-routes.ts';
 import { applyRetention, lastOutputLine, monitorBackups } from '../use-cases/backups.ts';
 import { type ApiRequest, type ApiResponse, handleApiRequest } from '../use-cases/operator-api.ts';
 import { backupIdInput, unconfirmedRestore } from '../use-cases/restore-database.ts';
+import { API_TARGET_HELP, API_TARGET_OPTIONS, apiTarget, callApi, PROCEDURE_TIMEOUT_MS } from './api-target.ts';
 import { parseCommandLine } from './args.ts';
-import { callOperatorApi } from './aws-operator-client.ts';
 import type { CliCommand, CliContext } from './command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
 import { formatJson } from './output.ts';
@@ -40,9 +40,7 @@ signed with your AWS credentials (run, list, status, drill, restore).
 
 Options:
 ${LOCAL_OPTIONS_HELP}
-      --target T     local (default) or aws
-      --url URL      operator API URL for --target aws (default: $ACGS_OPERATOR_URL)
-      --region R     AWS region for --target aws (default: $AWS_REGION)
+${API_TARGET_HELP}
       --yes          restore: go ahead (the database is overwritten; the safety dump is the way back)
       --timeout SECONDS   restore: how long the safety dump, and the restore, may each take (1-9999, default 3600)
       --dry-run      prune: show what would be deleted
@@ -50,15 +48,13 @@ ${LOCAL_OPTIONS_HELP}
       --by NAME      who acts, --target local only (default: your login name)
 
 Exit status: 0 done and healthy, 1 the backup/drill/restore failed, the judgement is not ok, or the backup is
-refused as not verified, 64 usage or config error (an unknown backup, a missing --yes), 74 the state cannot be
-opened or created (run, status, drill and restore record in it; list and prune need none).
+refused as not verified, 64 usage or config error (an unknown backup, a missing --yes),
+74 the state cannot be opened or created (run, status, drill and restore record in it; list and prune need none).
 `;
 
 const OPTIONS = {
   ...LOCAL_OPTIONS,
-  target: { type: 'string', default: 'local' },
-  url: { type: 'string' },
-  region: { type: 'string' },
+  ...API_TARGET_OPTIONS,
   yes: { type: 'boolean', default: false },
   timeout: { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
@@ -76,11 +72,6 @@ function proofOf(backup: CataloguedBackup): string {
     ...(backup.restorable ? ['restored by a drill'] : []),
   ];
   return proofs.join(', ') || 'unproven: the store gave no SHA-256, and no drill restored it';
-}
-
-interface ApiTarget {
-  readonly url: string;
-  readonly region: string;
 }
 
 export const backupCommand: CliCommand = {
@@ -109,21 +100,20 @@ export const backupCommand: CliCommand = {
 
     if (values.target === 'aws') {
       if (action === 'prune') throw new UsageError('prune works on this host only (in AWS the weekly schedule prunes)');
-      if (values.by !== undefined)
-        throw new UsageError('--by is for --target local; in AWS you act as your IAM identity');
       if (values['pg-bin'] !== undefined) throw new UsageError('--pg-bin is for --target local');
       if (action === 'restore' && !values.yes)
         throw new UsageError(
           `restoring ${id} overwrites the production database: it would stop the services that depend on it, take a safety dump, restore, start them and wait for their health; nothing was done. Confirm with --yes`,
         );
-      const target = awsTarget(values);
-      const request = toRequest(action, id, restoreBody);
-      const body = await callOperatorApi(target.url, target.region, {
-        method: request.method as 'GET' | 'POST',
-        path: request.path,
-        ...(request.body === undefined ? {} : { body: JSON.parse(request.body) }),
+      const target = apiTarget(values);
+      const response = await callApi(target, toRequest(action, id, restoreBody), {
+        values,
+        context,
+        access: 'none',
+        // A backup, drill or restore answers once done (or dispatched): as long as the operator Lambda may take.
+        ...(action === 'list' || action === 'status' ? {} : { timeoutMs: PROCEDURE_TIMEOUT_MS }),
       });
-      return render(action, { statusCode: 200, body }, values.json, context);
+      return render(action, response, values.json, context);
     }
 
     const by = operatorName(values.by);
@@ -166,18 +156,6 @@ function secondsOption(text: string): number {
   if (!/^[1-9][0-9]{0,3}$/.test(text) || !Number.isInteger(seconds))
     throw new UsageError(`--timeout must be a whole number of seconds from 1 to 9999, got "${text}"`);
   return seconds;
-}
-
-/**
- * Where `--target aws` sends the request. (Written here, minimal, for want of the shared helper the api engineer may
- * extract to cli/api-target.ts; the same checks as `incident --target aws`.)
- */
-function awsTarget(values: { url?: string | undefined; region?: string | undefined }): ApiTarget {
-  const url = values.url ?? process.env.ACGS_OPERATOR_URL;
-  const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!url) throw new UsageError('--target aws needs --url (or ACGS_OPERATOR_URL): the stack output OperatorApiUrl');
-  if (!region) throw new UsageError('--target aws needs --region (or AWS_REGION)');
-  return { url, region };
 }
 
 function toRequest(
@@ -305,17 +283,19 @@ function listText(catalogue: Catalogue): string {
 }
 
 function restoreText(view: ReturnType<typeof restoreView>): string {
+  // What the API answered may quote stored or typed text: each piece is shown with its control characters escaped.
+  const e = escapeControlCharacters;
   const lines = [
-    `restore of ${view.backup}: ${view.status}`,
+    `restore of ${e(view.backup)}: ${e(view.status)}`,
     formatTable(
       ['STEP', 'STATUS', 'TOOK', 'DETAIL'],
-      view.steps.map((s) => [s.name, s.status, formatDuration(s.durationMs), s.detail]),
+      view.steps.map((s) => [e(s.name), e(s.status), formatDuration(s.durationMs), e(s.detail)]),
     ).trimEnd(),
-    `safety dump: ${view.safetyDump}`,
+    `safety dump: ${e(view.safetyDump)}`,
   ];
   if (view.status !== 'succeeded') {
-    if (view.error) lines.push(`stopped: ${view.error}`);
-    if (view.incident) lines.push(`incident ${view.incident} declared (P1, paged)`);
+    if (view.error) lines.push(`stopped: ${e(view.error)}`);
+    if (view.incident) lines.push(`incident ${e(view.incident)} declared (P1, paged)`);
   }
-  return `${lines.map(escapeControlCharacters).join('\n')}\n`;
+  return `${lines.join('\n')}\n`;
 }

@@ -10,6 +10,7 @@ import { startStopwatch } from '../probes/probe-outcome.ts';
 import { runProbes } from '../probes/run-probes.ts';
 import { parseCommandArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
+import { HEALTH_WAIT_USAGE, runHealthWait } from './health-wait-command.ts';
 import { loadFleetConfig } from './load-config.ts';
 import { formatJson } from './output.ts';
 
@@ -23,13 +24,14 @@ Options:
   -h, --help         show this help
 
 Exit status: 0 healthy, 1 degraded, 2 critical, 64 usage or config error.
-`;
+${HEALTH_WAIT_USAGE}`;
 
 export const healthCommand: CliCommand = {
   name: 'health',
   summary: 'probe every service and check once and print the health of the fleet',
   usage: USAGE,
   async run(args, context) {
+    if (args[0] === 'wait') return runHealthWait(args.slice(1), context);
     const options = parseCommandArgs('health', args, {
       config: { type: 'string', short: 'c' },
       json: { type: 'boolean', default: false },

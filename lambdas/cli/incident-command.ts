@@ -7,6 +7,7 @@ import { formatTable } from '../core/text-table.ts';
 import { describeEntry } from '../core/timeline-wording.ts';
 import { ackBody, declareBody, type incidentView, resolveBody } from '../use-cases/api/incident-routes.ts';
 import { type ApiRequest, type ApiResponse, handleApiRequest } from '../use-cases/operator-api.ts';
+import { apiTarget } from './api-target.ts';
 import { parseCommandLine } from './args.ts';
 import { callOperatorApi } from './aws-operator-client.ts';
 import type { CliCommand } from './command.ts';
@@ -62,20 +63,12 @@ export const incidentCommand: CliCommand = {
     const { values, positionals } = parseCommandLine('incident', args, OPTIONS);
     const [action, id, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}" (see acgs-ops incident --help)`);
-    if (values.target !== 'local' && values.target !== 'aws')
-      throw new UsageError(`--target must be local or aws, got "${values.target}"`);
+    const target = apiTarget(values);
     const request = toRequest(action, id, values);
 
     let response: ApiResponse;
-    if (values.target === 'aws') {
-      const url = values.url ?? process.env.ACGS_OPERATOR_URL;
-      const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-      if (!url)
-        throw new UsageError('--target aws needs --url (or ACGS_OPERATOR_URL): the stack output OperatorApiUrl');
-      if (!region) throw new UsageError('--target aws needs --region (or AWS_REGION)');
-      if (values.by !== undefined)
-        throw new UsageError('--by is for --target local; in AWS you act as your IAM identity');
-      const body = await callOperatorApi(url, region, {
+    if (target.kind === 'aws') {
+      const body = await callOperatorApi(target.url, target.region, {
         method: request.method as 'GET' | 'POST',
         path: request.path,
         ...(request.body === undefined ? {} : { body: JSON.parse(request.body) }),

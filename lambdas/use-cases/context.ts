@@ -25,6 +25,17 @@ export interface BackupDestination {
   readonly kmsKeyId?: string;
   /** PostgreSQL client tools on the host; absent: found on PATH. */
   readonly pgBinDir?: string;
+  /**
+   * Sends the backup document without waiting for it, for POST /backups (AWS: SSM Run Command dispatched, as the daily
+   * schedule sends it; its end arrives by the status-change event and `finishBackupCommand`), so the route answers
+   * 202 with the command id instead of outwaiting the operator Lambda. Absent: the context's runner.
+   */
+  readonly dispatch?: CommandRunner;
+  /**
+   * The longest the operator API may wait for a drill or for a restore's database steps (AWS: what the operator
+   * Lambda's timeout leaves). Absent: no bound but the documents' own TimeoutSeconds.
+   */
+  readonly waitBudgetMs?: number;
 }
 
 /** Everything a use-case needs: the config and the adapters wired by a Lambda handler or the local daemon. */

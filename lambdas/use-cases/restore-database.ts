@@ -13,16 +13,19 @@ import { DOCUMENT_PATTERNS } from '../core/document-patterns.ts';
 import { formatDuration, MINUTE_MS } from '../core/duration.ts';
 import { ControlPlaneError, errorMessage, NotFoundError, UsageError } from '../core/errors.ts';
 import { MAINTENANCE_WINDOW_LENGTH, type MaintenanceWindow } from '../core/escalation.ts';
+import { hostRuns } from '../core/host-runs.ts';
 import type { Incident } from '../core/incident.ts';
 import { maintenanceWindow } from '../core/maintenance-window.ts';
 import { checkInput } from '../core/operator-input.ts';
-import type { Target } from '../core/targets.ts';
 import type { CommandResult } from '../ports.ts';
+import { awaitHealthy, type HealthObserver, probingHealth, recordedHealth } from './await-healthy.ts';
 import { type BackupDestination, lastOutputLine, loadCatalogue } from './backups.ts';
 import type { ControlPlaneContext } from './context.ts';
 import { closeMaintenanceWindow } from './maintenance.ts';
 import { declareIncident } from './operator-actions.ts';
 import { recordProcedureOnIncidents } from './record-procedure.ts';
+import { runExclusive } from './run-exclusive.ts';
+import { startAll } from './service-procedures.ts';
 
 /*
  * The runbook's Recovery Procedure ("1. Stop all services, 2. Restore database, 3. Restart services, 4. Validate
@@ -81,12 +84,14 @@ export interface RestoreRun {
   readonly incident?: Incident;
 }
 
-/** Time left in a restore's health wait between two looks at the services' health. */
+/** Between two looks at the services' health checks. */
 const HEALTH_POLL_MS = 1_000;
 
 export interface RestoreDependencies {
-  /** Waits between two looks at the health checks. @default a timer */
+  /** Waits between two looks at the health checks (tests move a manual clock). @default a timer */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** How the health checks are observed. @default probed where the context has a prober, else as recorded */
+  readonly observeHealth?: HealthObserver;
 }
 
 /**
@@ -101,8 +106,13 @@ export async function planRestore(
   request: RestoreRequest,
 ): Promise<{ readonly backup: CataloguedBackup; readonly services: readonly string[] }> {
   const backupId = checkInput(backupIdInput, request.backupId, 'backup id');
+  const most = maxStepSeconds(destination);
   if (request.timeoutSeconds !== undefined)
-    checkInput(z.int().min(1).max(9999), request.timeoutSeconds, 'timeoutSeconds');
+    checkInput(
+      z.int().min(1).max(most, `must be at most ${most} seconds here (the safety dump and the restore must both fit)`),
+      request.timeoutSeconds,
+      'timeoutSeconds',
+    );
   const services = dependents(ctx, backupsOf(ctx));
   if (request.confirm !== true) throw new UsageError(unconfirmedRestore(ctx.config, backupId));
   const catalogue = await loadCatalogue(ctx, destination.objects);
@@ -131,7 +141,38 @@ export async function restoreDatabase(
   request: RestoreRequest,
   deps: RestoreDependencies = {},
 ): Promise<RestoreRun> {
-  const { backup, services } = await planRestore(ctx, destination, request);
+  const planned = await planRestore(ctx, destination, request);
+  const backups = backupsOf(ctx);
+  const started = ctx.clock.now();
+  // One restore of a database at a time, across every runtime sharing the control store: the lease lasts as long as
+  // the window the restore opens, so a crashed restore keeps the next one out no longer than it could have run.
+  const timeoutSeconds =
+    request.timeoutSeconds ?? Math.min(DEFAULT_BACKUP_TIMEOUT_SECONDS, maxStepSeconds(destination));
+  const exclusive = await runExclusive(
+    ctx,
+    {
+      name: `restore:${backups.database}`,
+      // A lease holder is a plain token: who (as far as its characters go) and when.
+      holder: `${request.by.replace(/[^A-Za-z0-9._:@/-]/g, '_').slice(0, 150)}@${new Date(started).toISOString()}`,
+      maxRunMs: windowLength(ctx, planned.services.length, timeoutSeconds),
+    },
+    () => runRestore(ctx, destination, { ...request, timeoutSeconds }, deps, planned),
+  );
+  if (!exclusive.ran)
+    throw new ControlPlaneError(
+      'RESTORE_RUNNING',
+      `another restore of ${backups.database} is running (${exclusive.heldBy}, until ${exclusive.until} at the latest): nothing was done`,
+    );
+  return exclusive.value;
+}
+
+async function runRestore(
+  ctx: ControlPlaneContext,
+  destination: BackupDestination,
+  request: RestoreRequest & { readonly timeoutSeconds: number },
+  deps: RestoreDependencies,
+  { backup, services }: { readonly backup: CataloguedBackup; readonly services: readonly string[] },
+): Promise<RestoreRun> {
   const backups = backupsOf(ctx);
   const backupId = backup.manifest.id;
   const started = ctx.clock.now();
@@ -141,8 +182,7 @@ export async function restoreDatabase(
   const goBack =
     `${tools}pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --single-transaction ` +
     `--host=${database.host} --port=${database.port} --username=${database.user} --dbname=${database.database} ${safetyDump}`;
-  const timeoutSeconds = request.timeoutSeconds ?? DEFAULT_BACKUP_TIMEOUT_SECONDS;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const { timeoutSeconds } = request;
   const steps: RestoreStep[] = [];
   const outputs: string[] = [];
   let window: MaintenanceWindow | undefined;
@@ -169,8 +209,7 @@ export async function restoreDatabase(
     return outcome.status === 'succeeded';
   };
 
-  const database_ = backups.database;
-  const subjects = [...services, database_];
+  const subjects = [...services, backups.database];
   const ok =
     (await step('window', async () => {
       window = maintenanceWindow(
@@ -185,7 +224,7 @@ export async function restoreDatabase(
       await ctx.control.putMaintenanceWindow(window);
       return { status: 'succeeded', detail: `window ${window.id} for ${subjects.join(', ')}` };
     })) &&
-    (await step('stop', () => fleetStep(ctx, 'acgs-stop-all', services))) &&
+    (await step('stop', () => stopServices(ctx, services))) &&
     (await step('safety-dump', async () => {
       const result = await runRestoreDocument(ctx, destination, backup, 'safety-dump', safetyDump, timeoutSeconds);
       safetyTaken = result.status === 'succeeded';
@@ -197,8 +236,12 @@ export async function restoreDatabase(
         `restored ${backupId} over ${database.database}`,
       ),
     )) &&
-    (await step('start', () => fleetStep(ctx, 'acgs-start-all', services))) &&
-    (await step('health', () => awaitHealthy(ctx, services, database_, sleep))) &&
+    (await step('start', async () => {
+      if (services.length === 0) return { status: 'succeeded', detail: 'no service depends on the database' };
+      const started = await startAll(ctx, { services });
+      return documentOutcome(started.result, `started and healthy: ${services.join(', ')}`);
+    })) &&
+    (await step('health', () => servicesHealthy(ctx, services, deps))) &&
     (await step('end-window', async () => {
       if (!window) return { status: 'succeeded', detail: 'no window to end' };
       window = (await closeMaintenanceWindow(ctx, window)).window;
@@ -275,6 +318,15 @@ export async function restoreDatabase(
   };
 }
 
+/**
+ * The longest each database step may take: the documents' 9999 s, or, where the runtime bounds its wait (the operator
+ * Lambda), a third of that bound (the safety dump, the restore, and the stops, starts and health wait around them).
+ */
+function maxStepSeconds(destination: BackupDestination): number {
+  if (destination.waitBudgetMs === undefined) return 9999;
+  return Math.max(1, Math.min(9999, Math.floor(destination.waitBudgetMs / 3 / 1000)));
+}
+
 function backupsOf(ctx: ControlPlaneContext): BackupConfig {
   const { backups } = ctx.config;
   if (!backups)
@@ -296,8 +348,10 @@ export function unconfirmedRestore(config: ControlPlaneContext['config'], backup
   const { backups } = config;
   if (!backups) return `fleet ${config.fleet.name} has no backups section: nothing to restore`;
   const services = config.services.filter((s) => s.dependsOn.includes(backups.database)).map((s) => s.name);
+  const check = config.checks.find((c) => c.name === backups.database);
+  const database = check?.kind === 'postgres' ? check.database : backups.database;
   return (
-    `restoring ${backupId} overwrites database ${backups.database}: it would open a maintenance window, stop ` +
+    `restoring ${backupId} overwrites database ${database}: it would open a maintenance window, stop ` +
     `${services.join(', ') || 'no service'}, take a safety dump of the database as it is, restore the backup with ` +
     'pg_restore --clean --if-exists, start the services and wait for their health checks; nothing was done. ' +
     'Confirm with --yes (API: {"confirm": true})'
@@ -353,96 +407,58 @@ function documentOutcome(
 }
 
 /**
- * Runs `acgs-stop-all` or `acgs-start-all` for the services, one command per host (a fleet document runs its whole
- * list on every instance it reaches), in config order; stops at the first host whose command does not succeed.
+ * Stops the services with `acgs-stop-all`, one command per consecutive run of services on one host (a fleet document
+ * runs its whole list on every instance it reaches); stops at the first run that does not succeed.
  */
-async function fleetStep(
+async function stopServices(
   ctx: ControlPlaneContext,
-  document: 'acgs-stop-all' | 'acgs-start-all',
   services: readonly string[],
 ): Promise<{ status: RestoreStatus; detail: string; output?: string }> {
   if (services.length === 0) return { status: 'succeeded', detail: 'no service depends on the database' };
-  const verb = document === 'acgs-stop-all' ? 'stopped' : 'started and healthy';
   const outputs: string[] = [];
-  for (const group of byHost(ctx, services)) {
+  for (const run of hostRuns(ctx.config, services)) {
     const result = await ctx.commands.run({
-      document,
-      parameters: fleetCommandParameters(ctx.config, document, {
-        services: group,
-        stateDirectory: ctx.config.fleet.hostStateDirectory,
-      }),
-      timeoutMs: ctx.config.remediation.restartTimeout * Math.max(2, group.length + 1),
+      document: 'acgs-stop-all',
+      parameters: fleetCommandParameters(ctx.config, 'acgs-stop-all', { services: run.services }),
+      timeoutMs: ctx.config.remediation.restartTimeout * 2,
     });
     outputs.push(result.output);
     if (result.status !== 'succeeded') {
       const outcome = documentOutcome(result, '');
-      return { ...outcome, detail: `${group.join(', ')}: ${outcome.detail}`, output: outputs.join('') };
+      return {
+        ...outcome,
+        detail: `${run.services.join(', ')} on ${run.where}: ${outcome.detail}`,
+        output: outputs.join(''),
+      };
     }
   }
-  return { status: 'succeeded', detail: `${verb}: ${services.join(', ')}`, output: outputs.join('') };
-}
-
-/** The services grouped by where they run (their instance, else their host), groups and members in config order. */
-function byHost(ctx: ControlPlaneContext, services: readonly string[]): string[][] {
-  const groups = new Map<string, string[]>();
-  for (const service of ctx.config.services) {
-    if (!services.includes(service.name)) continue;
-    const key = service.instanceId ?? `host:${service.host}`;
-    groups.set(key, [...(groups.get(key) ?? []), service.name]);
-  }
-  return [...groups.values()];
+  return { status: 'succeeded', detail: `stopped: ${services.join(', ')}`, output: outputs.join('') };
 }
 
 /**
- * Waits until every health check of the services (their targets) and the database's check are healthy, within
- * `remediation.restartTimeout`: probed here when the context has a prober (one host), else as the scheduled probe
- * last recorded them (AWS: the operator Lambda is outside the VPC).
+ * Waits until every health check of the services is known healthy since this step began, within
+ * `remediation.restartTimeout`: probed here where the context has a prober (one host), else as the scheduled probe
+ * records them (AWS: the operator Lambda is outside the VPC).
  */
-async function awaitHealthy(
+async function servicesHealthy(
   ctx: ControlPlaneContext,
   services: readonly string[],
-  database: string,
-  sleep: (ms: number) => Promise<void>,
+  deps: RestoreDependencies,
 ): Promise<{ status: RestoreStatus; detail: string }> {
-  const targets = ctx.targets.filter(
-    (t) =>
-      (t.service !== undefined && services.includes(t.service)) || (t.service === undefined && t.name === database),
-  );
-  if (targets.length === 0) return { status: 'succeeded', detail: 'no health check to wait for' };
-  const attempts = Math.max(1, Math.ceil(ctx.config.remediation.restartTimeout / HEALTH_POLL_MS));
-  let unhealthy: string[] = [];
-  for (let attempt = 0; attempt < attempts; attempt += 1) {
-    unhealthy = await unhealthyTargets(ctx, targets);
-    if (unhealthy.length === 0)
-      return {
-        status: 'succeeded',
-        detail: `${targets.length} health checks healthy (${targets.map((t) => t.name).join(', ')})`,
-      };
-    if (attempt + 1 < attempts) await sleep(HEALTH_POLL_MS);
-  }
+  if (services.length === 0) return { status: 'succeeded', detail: 'no service to wait for' };
+  const result = await awaitHealthy(ctx, {
+    services,
+    since: ctx.clock.now(),
+    timeoutMs: ctx.config.remediation.restartTimeout,
+    observe: deps.observeHealth ?? (ctx.prober ? probingHealth(ctx.prober) : recordedHealth),
+    pollIntervalMs: HEALTH_POLL_MS,
+    ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
+  });
+  if (result.healthy) return { status: 'succeeded', detail: `healthy: ${services.join(', ')}` };
   return {
     status: 'timed-out',
-    detail: `not healthy within ${formatDuration(ctx.config.remediation.restartTimeout)}: ${unhealthy.join('; ')}`,
+    detail: `not healthy within ${formatDuration(ctx.config.remediation.restartTimeout)}: ${result.unhealthy
+      .map((u) => `${u.service} ${u.state} (${u.reason})`)
+      .join('; ')}`,
   };
-}
-
-async function unhealthyTargets(ctx: ControlPlaneContext, targets: readonly Target[]): Promise<string[]> {
-  const { prober } = ctx;
-  if (prober) {
-    const { probeTimeout, probeLatency } = ctx.config.thresholds;
-    const results = await Promise.all(
-      targets.map((t) => prober.probe(t, { timeoutMs: probeTimeout, slowAfterMs: probeLatency })),
-    );
-    return results.flatMap((r, i) =>
-      r.status === 'unhealthy' ? [`${targets[i]?.name ?? r.name}: ${r.reason} (${r.detail})`] : [],
-    );
-  }
-  const states = await ctx.states.loadTargetStates(targets.map((t) => t.id));
-  return targets.flatMap((t) => {
-    const state = states.get(t.id);
-    if (state?.health === 'up' || state?.health === 'degraded') return [];
-    return [
-      `${t.name}: ${state ? state.health : 'never probed'}${state?.lastProblem ? ` (${state.lastProblem})` : ''}`,
-    ];
-  });
 }

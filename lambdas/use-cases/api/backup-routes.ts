@@ -3,10 +3,12 @@ import { judgeBackups } from '../../core/backup-judgement.ts';
 import { ControlPlaneError, UsageError } from '../../core/errors.ts';
 import { checkInput } from '../../core/operator-input.ts';
 import type { CommandResult } from '../../ports.ts';
+import { withinDeadline } from '../backup-tasks.ts';
 import { type BackupDestination, lastOutputLine, loadCatalogue, runBackup, runDrill } from '../backups.ts';
 import type { ControlPlaneContext } from '../context.ts';
 import { recordProcedureOnIncidents } from '../record-procedure.ts';
 import { backupIdInput, RESTORE_ACTION, type RestoreRun, restoreDatabase } from '../restore-database.ts';
+import { procedureStatusCode } from './procedure-response.ts';
 import { type ApiResponse, parseBody, type Route } from './route.ts';
 
 /*
@@ -19,7 +21,8 @@ import { type ApiResponse, parseBody, type Route } from './route.ts';
  *
  * Procedure responses: {procedure, services, status, exitCode?, output, commandId?, window?, steps?, error?, ...};
  * 200 succeeded, 202 pending (a command dispatched: its outcome arrives by the command's status-change event), 502
- * failed or timed out, 409 refused by state (no backups wired or configured, no good backup, one not verified), 400
+ * failed or timed out, 409 refused by state (no backups wired or configured, no good backup, one not verified, a
+ * restore of the database already running), 400
  * bad input, 404 an unknown backup.
  */
 
@@ -34,7 +37,12 @@ export const restoreBody = z.strictObject({
 const MAX_OUTPUT_CHARS = 4000;
 
 /** Refusals by the state of things (HTTP 409): the operator must change something before trying again. */
-const REFUSED_BY_STATE = new Set(['BACKUPS_NOT_CONFIGURED', 'NO_GOOD_BACKUP', 'BACKUP_NOT_VERIFIED']);
+const REFUSED_BY_STATE = new Set([
+  'BACKUPS_NOT_CONFIGURED',
+  'NO_GOOD_BACKUP',
+  'BACKUP_NOT_VERIFIED',
+  'RESTORE_RUNNING',
+]);
 
 function destinationOf(ctx: ControlPlaneContext): BackupDestination {
   if (!ctx.config.backups)
@@ -55,11 +63,9 @@ async function refusals(handle: () => Promise<ApiResponse>): Promise<ApiResponse
   }
 }
 
-export function statusCodeOf(status: CommandResult['status']): number {
-  if (status === 'succeeded') return 200;
-  if (status === 'pending') return 202;
-  if (status === 'rejected') return 400;
-  return 502;
+/** The HTTP status of an outcome, as every procedure route answers it (procedure-response.ts). */
+function statusCodeOf(status: CommandResult['status'], exitCode?: number): number {
+  return procedureStatusCode({ result: { status, output: '', ...(exitCode === undefined ? {} : { exitCode }) } });
 }
 
 function commandBody(procedure: string, result: CommandResult, extra: Record<string, unknown>) {
@@ -120,7 +126,12 @@ export const backupRoutes: readonly Route[] = [
     handle: ({ ctx, request }) =>
       refusals(async () => {
         parseBody(runBody, request.body);
-        const run = await runBackup(ctx, destinationOf(ctx));
+        const destination = destinationOf(ctx);
+        // Dispatched where the runtime says a backup outlasts its wait (AWS): 202 with the command id.
+        const run = await runBackup(
+          destination.dispatch ? { ...ctx, commands: destination.dispatch } : ctx,
+          destination,
+        );
         const detail = `backup ${run.id}: ${lastOutputLine(run.result.output) || run.result.status}`;
         if (run.result.status !== 'pending')
           await recordProcedureOnIncidents(ctx, {
@@ -131,7 +142,7 @@ export const backupRoutes: readonly Route[] = [
             detail: detail.slice(0, 1000),
           });
         return {
-          statusCode: statusCodeOf(run.result.status),
+          statusCode: statusCodeOf(run.result.status, run.result.exitCode),
           body: commandBody('backup.run', run.result, { backup: run.id }),
         };
       }),
@@ -143,7 +154,14 @@ export const backupRoutes: readonly Route[] = [
     handle: ({ ctx, request }) =>
       refusals(async () => {
         parseBody(drillBody, request.body);
-        const run = await runDrill(ctx, destinationOf(ctx));
+        const destination = destinationOf(ctx);
+        // Bounded to what the runtime may wait (AWS: the operator Lambda's time): a drill that cannot finish ends as
+        // timed-out and is recorded as a failed drill, rather than the invocation being killed mid-wait.
+        const runner =
+          destination.waitBudgetMs === undefined
+            ? ctx.commands
+            : withinDeadline(ctx.commands, destination.waitBudgetMs);
+        const run = await runDrill(ctx, destination, runner);
         const met = run.judgement?.met ?? false;
         const status: CommandResult['status'] =
           run.result.status === 'succeeded' && !met ? 'failed' : run.result.status;
@@ -174,16 +192,24 @@ export const backupRoutes: readonly Route[] = [
     // Any segment: the id is checked by the handler, so a malformed one is a 400 naming it, not a 404.
     path: /^\/backups\/(?<id>[^/]{1,512})\/restore$/,
     action: RESTORE_ACTION,
-    handle: ({ ctx, request, params }) =>
+    handle: ({ ctx, request, params, options }) =>
       refusals(async () => {
         const backupId = checkInput(backupIdInput, decodePathSegment(params.id ?? ''), 'backup id');
         const body = parseBody(restoreBody, request.body);
-        const run = await restoreDatabase(ctx, destinationOf(ctx), {
-          backupId,
-          by: request.caller,
-          confirm: body.confirm,
-          ...(body.timeoutSeconds === undefined ? {} : { timeoutSeconds: body.timeoutSeconds }),
-        });
+        const run = await restoreDatabase(
+          ctx,
+          destinationOf(ctx),
+          {
+            backupId,
+            by: request.caller,
+            confirm: body.confirm,
+            ...(body.timeoutSeconds === undefined ? {} : { timeoutSeconds: body.timeoutSeconds }),
+          },
+          {
+            ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+            ...(options.observeHealth === undefined ? {} : { observeHealth: options.observeHealth }),
+          },
+        );
         return { statusCode: statusCodeOf(run.status), body: restoreView(run) };
       }),
   },

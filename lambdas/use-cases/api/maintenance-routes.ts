@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { MINUTE_MS } from '../../core/duration.ts';
+import { formatInstant, MINUTE_MS } from '../../core/duration.ts';
 import { errorMessage, NotFoundError, UsageError } from '../../core/errors.ts';
 import { MAINTENANCE_WINDOW_DELAY, type MaintenanceWindow } from '../../core/escalation.ts';
 import { incidentReason, MAX_DECLARED_SERVICES } from '../../core/operator-input.ts';
@@ -44,8 +44,10 @@ export function windowView(w: MaintenanceWindow) {
   return {
     id: w.id,
     subjects: [...w.subjects],
-    from: new Date(w.startsAt).toISOString(),
-    until: new Date(w.endsAt).toISOString(),
+    from: formatInstant(w.startsAt),
+    until: formatInstant(w.endsAt),
+    startsAt: w.startsAt,
+    endsAt: w.endsAt,
     reason: w.reason,
     by: w.createdBy,
   };
@@ -101,7 +103,7 @@ export const maintenanceRoutes: readonly Route[] = [
         reason: body.reason,
         by: request.caller,
       });
-      const output = `opened ${opened.id} for ${opened.subjects.join(', ')} from ${new Date(opened.startsAt).toISOString()} until ${new Date(opened.endsAt).toISOString()}\n`;
+      const output = `opened ${opened.id} for ${opened.subjects.join(', ')} from ${formatInstant(opened.startsAt)} until ${formatInstant(opened.endsAt)}\n`;
       await record(ctx, request.caller, 'maintenance.start', opened, output.trimEnd());
       return { statusCode: 201, body: answer('maintenance.start', opened, output) };
     },

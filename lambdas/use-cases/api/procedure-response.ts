@@ -1,3 +1,4 @@
+import { formatInstant } from '../../core/duration.ts';
 import { ControlPlaneError, errorMessage } from '../../core/errors.ts';
 import type { ProcedureOutcome } from '../../core/incident.ts';
 import type { ControlPlaneContext } from '../context.ts';
@@ -31,7 +32,7 @@ export function procedureBody(action: string, run: ProcedureRun) {
     ...(result.commandId === undefined ? {} : { commandId: result.commandId }),
     ...(window === undefined
       ? {}
-      : { window: { id: window.id, subjects: [...window.subjects], until: new Date(window.endsAt).toISOString() } }),
+      : { window: { id: window.id, subjects: [...window.subjects], until: formatInstant(window.endsAt) } }),
     ...(steps === undefined ? {} : { steps: steps.map((s) => ({ ...s })) }),
     ...(result.status === 'succeeded' ? {} : { error: lastLine(result.output) || result.status }),
   };

@@ -1,10 +1,8 @@
 import * as z from 'zod';
 import { DOCUMENT_PATTERNS } from '../../core/document-patterns.ts';
 import { serviceNames } from '../../core/operator-input.ts';
-import { lastOutputLine } from '../backups.ts';
-import { recordProcedureOnIncidents } from '../record-procedure.ts';
 import { rollingUpdate } from '../service-procedures.ts';
-import { statusCodeOf } from './backup-routes.ts';
+import { answerProcedure } from './procedure-response.ts';
 import { parseBody, type Route } from './route.ts';
 
 /*
@@ -50,43 +48,25 @@ export const rollingUpdateRoutes: readonly Route[] = [
     action: ROLLING_UPDATE_ACTION,
     async handle({ ctx, request }) {
       const body = parseBody(rollingUpdateBody, request.body);
-      const run = await rollingUpdate(ctx, {
+      let output = '';
+      const response = await answerProcedure({
+        ctx,
         by: request.caller,
-        ...(body.services === undefined ? {} : { services: body.services }),
-        ...(body.update === undefined ? {} : { update: body.update }),
-        ...(body.branch === undefined ? {} : { branch: body.branch }),
-      });
-      const { result } = run;
-      const rolledBack = rollbackOf(result.output);
-      if (result.status !== 'pending')
-        await recordProcedureOnIncidents(ctx, {
-          by: request.caller,
-          action: ROLLING_UPDATE_ACTION,
-          services: run.services,
-          outcome: result.status,
-          detail: (lastOutputLine(result.output) || result.status).slice(0, 1000),
-        });
-      return {
-        statusCode: statusCodeOf(result.status),
-        body: {
-          procedure: ROLLING_UPDATE_ACTION,
-          services: run.services,
-          status: result.status,
-          ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
-          output: result.output.slice(-4000),
-          ...(result.commandId === undefined ? {} : { commandId: result.commandId }),
-          ...(run.window
-            ? {
-                window: {
-                  id: run.window.id,
-                  subjects: run.window.subjects,
-                  until: new Date(run.window.endsAt).toISOString(),
-                },
-              }
-            : {}),
-          ...(rolledBack ? { rolledBack } : {}),
+        action: ROLLING_UPDATE_ACTION,
+        concerns: body.services ?? [],
+        run: async () => {
+          const run = await rollingUpdate(ctx, {
+            by: request.caller,
+            ...(body.services === undefined ? {} : { services: body.services }),
+            ...(body.update === undefined ? {} : { update: body.update }),
+            ...(body.branch === undefined ? {} : { branch: body.branch }),
+          });
+          output = run.result.output;
+          return run;
         },
-      };
+      });
+      const rolledBack = rollbackOf(output);
+      return rolledBack ? { ...response, body: { ...(response.body as object), rolledBack } } : response;
     },
   },
 ];
