@@ -12,6 +12,7 @@ import { maintenanceCommand } from '../lambdas/cli/maintenance-command.ts';
 import { proceduresCommand } from '../lambdas/cli/procedures-command.ts';
 import { runCli } from '../lambdas/cli/run-cli.ts';
 import { runCommand } from '../lambdas/cli/run-command.ts';
+import { runbookCommand } from '../lambdas/cli/runbook-command.ts';
 import { serviceCommand } from '../lambdas/cli/service-command.ts';
 import { statusCommand } from '../lambdas/cli/status-command.ts';
 import { systemClock } from '../lambdas/ports.ts';
@@ -27,6 +28,7 @@ const commands = [
   backupCommand,
   proceduresCommand,
   demoCommand,
+  runbookCommand,
 ];
 
 process.exitCode = await runCli(process.argv.slice(2), commands, {

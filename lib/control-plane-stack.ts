@@ -27,6 +27,7 @@ import { CONTROL_PLANE_METRICS, controlPlaneServiceName } from '../lambdas/core/
 import type { ScheduleName } from '../lambdas/core/schedules.ts';
 import { targetsFromConfig } from '../lambdas/core/targets.ts';
 import { ArtifactBucket } from './constructs/artifact-bucket.ts';
+import { AutomationRunbooks } from './constructs/automation-runbooks.ts';
 import {
   ControlPlaneFunction,
   type ControlPlaneFunctionProps,
@@ -113,6 +114,8 @@ export class ControlPlaneStack extends Stack {
   readonly key: Key;
   readonly escalation: EscalationTopics;
   readonly runbooks: Runbooks;
+  /** The SSM Automation runbooks (ssm-documents/automation/), which call the operator API. */
+  readonly automationRunbooks: AutomationRunbooks;
   readonly artifacts: ArtifactBucket;
   readonly events: ControlPlaneEvents;
   readonly schedules: ControlPlaneSchedules;
@@ -286,10 +289,23 @@ export class ControlPlaneStack extends Stack {
       },
     });
 
+    // The operator procedures as Automation runbooks in the console: they invoke the operator API, which acts as the
+    // principal who started the execution (ssm:GetAutomationExecution of the execution that invokes it).
+    this.automationRunbooks = new AutomationRunbooks(this, 'AutomationRunbooks', {
+      runbooksDir: join(props.documentsDir ?? join(projectRoot, 'ssm-documents'), 'automation'),
+      operatorFunction: operatorApi.fn,
+      services: config.services.map((s) => s.name),
+    });
+    this.automationRunbooks.grantReadExecution(operatorApi.role);
+    operatorApi.fn.addEnvironment(
+      'ACGS_RUNBOOK_NAMES',
+      this.toJsonString(Object.values(this.automationRunbooks.documentNames)),
+    );
+
     this.operatorUrl = operatorApi.fn.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });
     // IAM names are account-wide: CloudFormation names the policy (unique per stack and region); the output gives it.
     this.operatorAccess = new ManagedPolicy(this, 'OperatorAccess', {
-      description: `Call the ${config.fleet.name} operator API (its Function URL) and nothing else`,
+      description: `Call the ${config.fleet.name} operator API (its Function URL) and run its Automation runbooks`,
       statements: [
         new PolicyStatement({
           actions: ['lambda:InvokeFunctionUrl'],
@@ -302,8 +318,10 @@ export class ControlPlaneStack extends Stack {
           resources: [operatorApi.fn.functionArn],
           conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
         }),
+        ...this.automationRunbooks.operatorStatements(),
       ],
     });
+    this.automationRunbooks.acknowledgeOperatorWildcards(this.operatorAccess);
 
     // Last: it finds every function and dead-letter queue of the stack.
     this.monitoring = new ControlPlaneMonitoring(this, 'Monitoring', {

@@ -27,6 +27,8 @@ export const handlerEnvironmentSchema = z.object({
    * deploy-time parameter when the config names none. The config's own value wins.
    */
   ACGS_BACKUP_INSTANCE_ID: z.optional(z.string().check(z.regex(/^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$/))),
+  /** JSON array: the deployed Automation runbooks whose executions may invoke the operator API (operator API only). */
+  ACGS_RUNBOOK_NAMES: z.optional(z.string().check(z.minLength(2))),
   POWERTOOLS_SERVICE_NAME: z.string().check(z.minLength(1)),
   POWERTOOLS_METRICS_NAMESPACE: z.string().check(z.minLength(1)),
 });

@@ -79,11 +79,12 @@ function functionOf(name: ScheduleName): ControlPlaneFunction {
 
 const defaultPolicyOf = (f: ControlPlaneFunction) => logicalId(f.role.node.findChild('DefaultPolicy'));
 
-/** Environment variables only the backups Lambda gets. */
+/** Environment variables only the backups Lambda and the operator API (its backup routes) get. */
 const BACKUP_ONLY_ENV = ['ACGS_BACKUP_BUCKET', 'ACGS_BACKUP_KMS_KEY', 'ACGS_BACKUP_INSTANCE_ID'];
 /** Only the Lambdas that resolve incidents write incident reports. */
 const REPORT_ENV = ['ACGS_REPORT_BUCKET', 'ACGS_REPORT_KMS_KEY'];
 const REPORTING: readonly string[] = ['probe', 'operatorApi', 'backups'];
+const OPERATOR_ONLY_ENV = ['ACGS_RUNBOOK_NAMES'];
 
 describe('schedules', () => {
   it('deploys every schedule of the config: probe, sweep, and the four backup schedules (drill: backups.drill is set)', () => {
@@ -315,7 +316,12 @@ describe('runbooks', () => {
   const files = readdirSync(join(REPOSITORY_ROOT, 'ssm-documents')).filter((f) => f.endsWith('.yaml'));
 
   it('deploys every file of ssm-documents/ as a Command document named <stack>-<file>, updated by new versions', () => {
-    fleet.template.resourceCountIs('AWS::SSM::Document', files.length);
+    // Besides the Automation runbooks of ssm-documents/automation/ (automation-runbooks.test.ts).
+    expect(
+      Object.values(resourcesOfType(fleet.template, 'AWS::SSM::Document')).filter(
+        (r) => r.Properties?.DocumentType === 'Command',
+      ),
+    ).toHaveLength(files.length);
     for (const file of files) {
       const key = basename(file, '.yaml');
       fleet.template.hasResourceProperties('AWS::SSM::Document', {
@@ -413,6 +419,8 @@ describe('least privilege', () => {
         Action: ['ssm:CancelCommand', 'ssm:ListCommandInvocations', 'ssm:ListCommands'],
         Resource: '*',
       }),
+      // Who started the runbook execution that invokes it (automation-runbooks.test.ts).
+      expect.objectContaining({ Action: 'ssm:GetAutomationExecution' }),
     ]);
   });
 
@@ -562,13 +570,15 @@ describe('least privilege', () => {
         policyOf('commandStatus'),
       ]),
     );
-    // Besides the hosts' own policy, for their SSM Agent (which sends no command).
+    // Besides the hosts' own policy, for their SSM Agent (which sends no command); the operator API reads the
+    // Automation execution that invokes it, and operators start the runbooks (automation-runbooks.test.ts).
     expect(holders((a) => a.startsWith('ssm:'))).toEqual(
       new Set([
         policyOf('probe'),
         policyOf('operatorApi'),
         policyOf('backups'),
         logicalId(fleet.stack.fleetHostAccess),
+        logicalId(fleet.stack.operatorAccess),
       ]),
     );
     expect(holders((a) => a === 'ssm:SendCommand')).toEqual(
@@ -599,7 +609,8 @@ describe('Lambdas', () => {
           ...Object.keys(handlerEnvironmentSchema.shape).filter(
             (k) =>
               (name === 'backups' || !BACKUP_ONLY_ENV.includes(k)) &&
-              (REPORTING.includes(name) || !REPORT_ENV.includes(k)),
+              (REPORTING.includes(name) || !REPORT_ENV.includes(k)) &&
+              (name === 'operatorApi' || !OPERATOR_ONLY_ENV.includes(k)),
           ),
         ].sort(),
       );
@@ -854,7 +865,7 @@ describe('operator API', () => {
     });
   });
 
-  it('has an OperatorAccess managed policy that only invokes that function through its URL', () => {
+  it('has an OperatorAccess managed policy that invokes that function only through its URL, and runs the runbooks', () => {
     const fn = arnOf(fleet.stack.functions.operatorApi.fn);
     expect(props(fleet.stack.operatorAccess).PolicyDocument).toEqual({
       Version: '2012-10-17',
@@ -871,6 +882,8 @@ describe('operator API', () => {
           Resource: fn,
           Condition: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
         },
+        // The Automation runbooks: start them, follow their executions, pass their role to SSM (automation-runbooks.test.ts).
+        ...fleet.stack.automationRunbooks.operatorStatements().map((s) => fleet.stack.resolve(s.toStatementJson())),
       ],
     });
   });

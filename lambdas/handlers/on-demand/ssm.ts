@@ -4,4 +4,5 @@
  * command of the service).
  */
 export { SSMClient } from '@aws-sdk/client-ssm';
+export { SsmAutomationExecutions } from '../../adapters/aws/ssm-automation-executions.ts';
 export { SsmCommandRunner } from '../../adapters/aws/ssm-command-runner.ts';
