@@ -390,7 +390,7 @@ describe('least privilege', () => {
       expect.objectContaining({
         Sid: 'BackupRunOwnDocuments',
         Action: 'ssm:SendCommand',
-        Resource: ['acgs-backup-database', 'acgs-restore-drill', 'acgs-restore-database'].map(documentArn),
+        Resource: ['acgs-backup-database', 'acgs-restore-database', 'acgs-restore-drill'].map(documentArn),
       }),
       expect.objectContaining({
         Sid: 'BackupOnFleetInstancesOnly',
@@ -514,13 +514,18 @@ describe('least privilege', () => {
       expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Condition: via('s3') }),
       expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Condition: via('sns') }),
     ]);
-    // No other Lambda touches the backups (the incident reports are another prefix, below).
+    // No other Lambda touches the backups but the operator API, whose backup routes read the catalogue and write a
+    // drill's records, with the same prefix and key statements (the incident reports are another prefix, below).
     const bucketUsers = statements()
       .filter(({ statement }) => statement.Sid !== 'IncidentReports')
       .filter(({ statement }) => JSON.stringify(statement.Resource).includes(logicalId(bucket)))
       .map(({ policy }) => policy);
     expect(new Set(bucketUsers)).toEqual(
-      new Set([defaultPolicyOf(backupsFunction()), logicalId(fleet.stack.backupHostAccess as never)]),
+      new Set([
+        defaultPolicyOf(backupsFunction()),
+        defaultPolicyOf(fleet.stack.functions.operatorApi),
+        logicalId(fleet.stack.backupHostAccess as never),
+      ]),
     );
   });
 
@@ -608,7 +613,7 @@ describe('Lambdas', () => {
         [
           ...Object.keys(handlerEnvironmentSchema.shape).filter(
             (k) =>
-              (name === 'backups' || !BACKUP_ONLY_ENV.includes(k)) &&
+              (name === 'backups' || name === 'operatorApi' || !BACKUP_ONLY_ENV.includes(k)) &&
               (REPORTING.includes(name) || !REPORT_ENV.includes(k)) &&
               (name === 'operatorApi' || !OPERATOR_ONLY_ENV.includes(k)),
           ),

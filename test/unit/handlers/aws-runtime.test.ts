@@ -3,7 +3,11 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
+import {
+  createAwsRuntime,
+  OPERATOR_BACKUP_WAIT_MS,
+  withOperatorBackups,
+} from '../../../lambdas/handlers/aws-runtime.ts';
 import { loadShippedConfig, ManualClock } from '../../support/harness.ts';
 
 const ENV = {
@@ -51,5 +55,47 @@ describe('AWS runtime log', () => {
     expect(entries.map((e) => e.message)).toEqual(['restart-requested', 'page-failed']);
     expect(entries[0]).toMatchObject({ service: 'acgs-1-control-plane', incidentId: 'INC-1', acgs_service: 'auth' });
     expect(entries[1]).toMatchObject({ level: 'INFO', incidentId: 'INC-1', acgs_level: 2, error: 'throttled' });
+  });
+});
+
+describe('withOperatorBackups', () => {
+  const region = { region: 'us-east-1' };
+  const runtimeWith = (env: Record<string, string>, config = loadShippedConfig()) =>
+    createAwsRuntime(
+      config,
+      { ...ENV, ...env },
+      {
+        dynamodb: new DynamoDBClient(region),
+        sns: new SNSClient(region),
+        ssm: new SSMClient(region),
+        events: new EventBridgeClient(region),
+      },
+      new ManualClock(),
+    );
+
+  it('gives the operator context the backup bucket, its key, a dispatching runner and the wait bound', () => {
+    // Prepare
+    const runtime = runtimeWith({ ACGS_BACKUP_BUCKET: 'artifacts', ACGS_BACKUP_KMS_KEY: 'arn:aws:kms:key' });
+    // Act
+    const wired = withOperatorBackups(runtime);
+    // Assess
+    expect(wired.ctx.backups).toMatchObject({
+      bucket: 'artifacts',
+      kmsKeyId: 'arn:aws:kms:key',
+      waitBudgetMs: OPERATOR_BACKUP_WAIT_MS,
+    });
+    expect(wired.ctx.backups?.dispatch).toBeDefined();
+    expect(wired.ctx.backups?.objects).toBeDefined();
+    expect(runtime.ctx.backups).toBeUndefined();
+  });
+
+  it('leaves a runtime without a backup bucket, or a fleet without backups, as it is', () => {
+    // Prepare
+    const noBucket = runtimeWith({});
+    const { backups: _none, ...withoutBackups } = loadShippedConfig();
+    const noBackups = runtimeWith({ ACGS_BACKUP_BUCKET: 'artifacts' }, withoutBackups);
+    // Act / Assess
+    expect(withOperatorBackups(noBucket)).toBe(noBucket);
+    expect(withOperatorBackups(noBackups)).toBe(noBackups);
   });
 });
