@@ -1,6 +1,6 @@
 import { AUDIT_MAX_LIMIT } from '../core/audit.ts';
+import { escapeControlCharacters } from '../core/control-characters.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
-import { escapeControlCharacters } from '../core/operator-input.ts';
 import { formatTable } from '../core/text-table.ts';
 import type { auditView } from '../use-cases/api/audit-routes.ts';
 import { API_TARGET_HELP, API_TARGET_OPTIONS, answerError, apiTarget, callApi } from './api-target.ts';

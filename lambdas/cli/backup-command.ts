@@ -1,9 +1,10 @@
 import type { Catalogue, CataloguedBackup } from '../core/backup-catalogue.ts';
 import type { DrillJudgement } from '../core/backup-drill.ts';
 import type { BackupJudgement } from '../core/backup-judgement.ts';
+import { escapeControlCharacters } from '../core/control-characters.ts';
 import { formatDuration } from '../core/duration.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
-import { checkInput, escapeControlCharacters } from '../core/operator-input.ts';
+import { checkInput } from '../core/operator-input.ts';
 import { formatTable } from '../core/text-table.ts';
 import type { restoreView } from '../use-cases/api/backup-routes.ts';
 import { applyRetention, lastOutputLine, monitorBackups } from '../use-cases/backups.ts';

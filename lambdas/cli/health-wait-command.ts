@@ -1,6 +1,6 @@
+import { escapeControlCharacters } from '../core/control-characters.ts';
 import { SECOND_MS } from '../core/duration.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
-import { escapeControlCharacters } from '../core/operator-input.ts';
 import { MAX_HEALTH_WAIT_SECONDS } from '../use-cases/api/health-routes.ts';
 import { checkServiceNames } from '../use-cases/service-procedures.ts';
 import {

@@ -1,9 +1,10 @@
 import { SEVERITIES } from '../core/config-schema.ts';
+import { escapeControlCharacters } from '../core/control-characters.ts';
 import { formatDuration } from '../core/duration.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import type { TimelineEntry } from '../core/incident.ts';
 import { REPORT_FORMATS } from '../core/incident-report.ts';
-import { checkInput, escapeControlCharacters } from '../core/operator-input.ts';
+import { checkInput } from '../core/operator-input.ts';
 import { parseSecurityStep, SECURITY_STEPS } from '../core/security-checklist.ts';
 import { formatTable } from '../core/text-table.ts';
 import { describeEntry } from '../core/timeline-wording.ts';

@@ -1,7 +1,8 @@
+import { escapeControlCharacters } from '../core/control-characters.ts';
 import { formatInstant, MINUTE_MS } from '../core/duration.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import { MAINTENANCE_WINDOW_DELAY, MAINTENANCE_WINDOW_LENGTH } from '../core/escalation.ts';
-import { checkInput, escapeControlCharacters, incidentReason } from '../core/operator-input.ts';
+import { checkInput, incidentReason } from '../core/operator-input.ts';
 import { formatTable } from '../core/text-table.ts';
 import type { windowView } from '../use-cases/api/maintenance-routes.ts';
 import { checkMaintenanceSubjects } from '../use-cases/maintenance.ts';

@@ -1,5 +1,5 @@
+import { escapeControlCharacters } from '../core/control-characters.ts';
 import { ControlPlaneError, StateUnavailableError, UsageError } from '../core/errors.ts';
-import { escapeControlCharacters } from '../core/operator-input.ts';
 import { type CliCommand, type CliContext, EXIT_IOERR, EXIT_SOFTWARE, EXIT_USAGE } from './command.ts';
 
 /**

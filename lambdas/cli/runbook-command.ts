@@ -6,8 +6,8 @@ import {
   placeRunbook,
   resolveParameters,
 } from '../core/automation-document.ts';
+import { escapeControlCharacters } from '../core/control-characters.ts';
 import { UsageError } from '../core/errors.ts';
-import { escapeControlCharacters } from '../core/operator-input.ts';
 import { formatTable } from '../core/text-table.ts';
 import {
   type ExecutionReport,

@@ -1,8 +1,8 @@
+import { escapeControlCharacters } from '../core/control-characters.ts';
 import type { RollingUpdateMode } from '../core/document-parameters.ts';
 import { formatDuration, MINUTE_MS } from '../core/duration.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import { MAINTENANCE_WINDOW_LENGTH } from '../core/escalation.ts';
-import { escapeControlCharacters } from '../core/operator-input.ts';
 import type { ApiRequest, ApiResponse } from '../use-cases/operator-api.ts';
 import { checkServiceNames, collectDiagnostics } from '../use-cases/service-procedures.ts';
 import {

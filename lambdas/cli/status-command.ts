@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { escapeControlCharacters } from '../core/control-characters.ts';
 import { formatDuration, formatInstant } from '../core/duration.ts';
-import { escapeControlCharacters } from '../core/operator-input.ts';
 import { formatTable } from '../core/text-table.ts';
 import type { Heartbeat } from '../local/daemon.ts';
 import { parseCommandArgs } from './args.ts';

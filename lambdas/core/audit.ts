@@ -1,4 +1,4 @@
-import { escapeControlCharacters } from './operator-input.ts';
+import { escapeControlCharacters } from './control-characters.ts';
 
 /**
  * The audit trail: one entry per mutating request to the operators' API (who, what, when, how it ended), written by

@@ -1,7 +1,7 @@
 import type { Severity } from './config-schema.ts';
+import { escapeControlCharacters } from './control-characters.ts';
 import { formatDuration } from './duration.ts';
 import { type Incident, incidentMetrics, type ProcedureOutcome, type TimelineEntry } from './incident.ts';
-import { escapeControlCharacters } from './operator-input.ts';
 import { type ChecklistItem, hasSecurityChecklist, securityChecklist } from './security-checklist.ts';
 import { describeEntry } from './timeline-wording.ts';
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { CONTROL_BUT_NEWLINE_AND_TAB, HAS_CONTROL } from './control-characters.ts';
 import { DOCUMENT_PATTERNS } from './document-patterns.ts';
 import { UsageError } from './errors.ts';
 
@@ -15,16 +16,6 @@ export const MAX_NOTE_LENGTH = 500;
 export const MAX_REASON_LENGTH = 1000;
 /** Who acts: an IAM principal ARN in AWS (a user's path may be long), a login name or `--by` locally. */
 export const MAX_CALLER_LENGTH = 1024;
-
-/**
- * C0 controls (ESC starts every terminal escape sequence), DEL, C1 controls (0x9b is a CSI on its own) and the
- * Unicode direction overrides and isolates, which reorder what the reader sees ("Trojan Source").
- */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what these are for.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what these are for.
-const CONTROL_BUT_NEWLINE_AND_TAB = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
-const HAS_CONTROL = new RegExp(CONTROL.source);
 
 /** The config's (and the documents') service names: lower-case letters, digits and dashes, 2-40 characters. */
 const SERVICE_NAME = new RegExp(DOCUMENT_PATTERNS.serviceName);
@@ -73,18 +64,4 @@ export function checkInput<T extends z.ZodType>(
       parsed.error.issues.map((i) => `${fieldName(i.path.map(String).join('.') || name)}: ${i.message}`).join('; '),
     );
   return parsed.data;
-}
-
-/**
- * Shows every control character as a visible escape (`\n`, `\t`, `\x1b`, `\u202e`), so stored text can never
- * move the cursor, clear the screen, retitle the terminal or fake a line of output. For text output only.
- */
-export function escapeControlCharacters(text: string): string {
-  return text.replace(CONTROL, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\t') return '\\t';
-    if (c === '\r') return '\\r';
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
 }

@@ -1,4 +1,4 @@
-import { escapeControlCharacters } from './operator-input.ts';
+import { escapeControlCharacters } from './control-characters.ts';
 
 /**
  * Columns padded to their widest cell, two spaces apart; the last column is not padded. Control characters in a

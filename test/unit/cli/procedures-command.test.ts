@@ -51,7 +51,10 @@ describe('acgs-ops procedures', () => {
       const command = COMMANDS.find((c) => c.name === line[0]);
       expect(command, `acgs-ops ${line.join(' ')}`).toBeDefined();
       const filled = line.map((w) => FILL[w] ?? w);
-      const extra = command?.usage.includes('--state') ? ['--state', '/nonexistent/state'] : [];
+      // A command may describe an action in its own usage block (`health wait`): that block's options apply.
+      const blocks = (command?.usage ?? '').split(/(?=Usage: )/);
+      const usage = blocks.find((b) => b.startsWith(`Usage: acgs-ops ${line[0]} ${line[1]} `)) ?? blocks[0] ?? '';
+      const extra = usage.includes('--state') ? ['--state', '/nonexistent/state'] : [];
       // Act
       const run = await cli([...filled, ...extra, '--config', MISSING_CONFIG]);
       // Assess
