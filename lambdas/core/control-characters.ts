@@ -9,8 +9,8 @@
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what these are for.
 export const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what these are for.
 export const CONTROL_BUT_NEWLINE_AND_TAB =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what these are for.
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 export const HAS_CONTROL = new RegExp(CONTROL.source);
 

@@ -242,6 +242,33 @@ describe('Automation runbooks on the simulated fleet', () => {
     E2E_TIMEOUT_MS,
   );
 
+  it(
+    'declare-incident of type security isolates the service, opens a P1 that pages, and ticks isolate on its checklist',
+    async () => {
+      const s = await runningFleet();
+      const run = await runbook(s, 'acgs-declare-incident', {
+        Type: 'security',
+        Severity: 'P3',
+        Title: 'token leak in pgc',
+        ServiceName: 'pgc',
+      });
+      expect(run.stderr).toBe('');
+      expect(run.code, JSON.stringify(run.report?.steps ?? run.stdout, null, 1)).toBe(0);
+      const id = String(run.report?.outputs['declareSecurity.IncidentId']);
+      // A security incident is a P1 whatever the parameter said, about the service named.
+      expect(await store(s).getIncident(id)).toMatchObject({ kind: 'security', severity: 'P1', services: ['pgc'] });
+      // The service is isolated (recorded and stopped), and stays down: nothing automatic starts it.
+      expect((await store(s).listIsolated()).has('pgc')).toBe(true);
+      expect(await pidOf(s.spec, 'pgc')).toBeUndefined();
+      await sleep(6_000);
+      expect(await pidOf(s.spec, 'pgc')).toBeUndefined();
+      const timeline = await store(s).getTimeline(id);
+      expect(timeline).toContainEqual(expect.objectContaining({ type: 'checklist', step: 'isolate' }));
+      expect(timeline.filter((e) => e.type === 'paged').length).toBeGreaterThan(0);
+    },
+    E2E_TIMEOUT_MS,
+  );
+
   it('maintenance-window opens a window, gives its id, and ends it by that id', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'acgs-runbooks-mw-'));
     try {
