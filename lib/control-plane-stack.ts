@@ -424,22 +424,8 @@ export class ControlPlaneStack extends Stack {
         'limited to the backup documents on the database host.',
     });
     const role = fn.role;
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'ListBackupPrefix',
-        actions: ['s3:ListBucket'],
-        resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${backups.s3Prefix}*`] } },
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'BackupObjects',
-        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-        resources: [objectsArn],
-      }),
-    );
-    role.addToPrincipalPolicy(backupKeyStatement(key.keyArn, this));
+    for (const statement of this.backupPrefixStatements(backups, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']))
+      role.addToPrincipalPolicy(statement);
     this.grantSendCommand(fn, this.runbooks.documentArns(BACKUP_DOCUMENTS), config.aws.fleetTag, {
       instances: this.databaseHostArns(instanceId, backups.instanceId === undefined),
     });
@@ -462,19 +448,13 @@ export class ControlPlaneStack extends Stack {
         `Attach to the instance role of the ${config.fleet.name} database host: publish backups under ` +
         `${backups.s3Prefix}, fetch them for restore drills, and write command output`,
       statements: [
-        new PolicyStatement({
-          sid: 'ListBackupPrefix',
-          actions: ['s3:ListBucket'],
-          resources: [bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [`${backups.s3Prefix}*`] } },
-        }),
         // PutObject covers multipart uploads of big dumps; DeleteObject withdraws a dump whose manifest never followed.
-        new PolicyStatement({
-          sid: 'BackupObjects',
-          actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-          resources: [objectsArn],
-        }),
-        backupKeyStatement(key.keyArn, this),
+        ...this.backupPrefixStatements(backups, [
+          's3:PutObject',
+          's3:GetObject',
+          's3:DeleteObject',
+          's3:AbortMultipartUpload',
+        ]),
         // The SSM agent sends the documents' output to the command log group (the group's ARN ends in :*).
         new PolicyStatement({
           sid: 'CommandOutput',
@@ -592,22 +572,8 @@ export class ControlPlaneStack extends Stack {
     operatorApi.fn.addEnvironment('ACGS_BACKUP_KMS_KEY', key.keyArn);
     operatorApi.fn.addEnvironment('ACGS_BACKUP_INSTANCE_ID', instanceId);
     const role = operatorApi.role;
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'ListBackupPrefix',
-        actions: ['s3:ListBucket'],
-        resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${backups.s3Prefix}*`] } },
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'BackupObjects',
-        actions: ['s3:GetObject', 's3:PutObject'],
-        resources: [`${bucket.bucketArn}/${backups.s3Prefix}*`],
-      }),
-    );
-    role.addToPrincipalPolicy(backupKeyStatement(key.keyArn, this));
+    for (const statement of this.backupPrefixStatements(backups, ['s3:GetObject', 's3:PutObject']))
+      role.addToPrincipalPolicy(statement);
     this.grantSendCommand(operatorApi, this.runbooks.documentArns(OPERATOR_BACKUP_DOCUMENTS), config.aws.fleetTag, {
       instances: this.databaseHostArns(instanceId, backups.instanceId === undefined),
       sidPrefix: 'Backup',
@@ -618,6 +584,29 @@ export class ControlPlaneStack extends Stack {
         `Backup objects are named by their time (${backups.s3Prefix}<database>-<timestamp>.*): the operator API reads ` +
         'the configured prefix of the backup bucket only, to judge and choose the backup it restores.',
     });
+  }
+
+  /**
+   * Access to the backups and nothing else of the artifact bucket: listing under the backup prefix, `objectActions`
+   * on its objects, and the key through S3. One definition for the backups Lambda, the database host and the
+   * operator API, each with the object actions it needs.
+   */
+  private backupPrefixStatements(backups: BackupConfig, objectActions: readonly string[]): PolicyStatement[] {
+    const { bucket, key } = this.artifacts;
+    return [
+      new PolicyStatement({
+        sid: 'ListBackupPrefix',
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${backups.s3Prefix}*`] } },
+      }),
+      new PolicyStatement({
+        sid: 'BackupObjects',
+        actions: [...objectActions],
+        resources: [`${bucket.bucketArn}/${backups.s3Prefix}*`],
+      }),
+      backupKeyStatement(key.keyArn, this),
+    ];
   }
 
   private grantSendCommand(

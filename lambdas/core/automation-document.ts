@@ -4,6 +4,7 @@ import {
   FLEET_SERVICES_PLACEHOLDER,
   OPERATOR_FUNCTION_PLACEHOLDER,
 } from './automation-invocation.ts';
+import { patternProblem, showValue } from './ssm-document.ts';
 import { parseYamlWithSchema, type YamlProblem } from './yaml-schema.ts';
 
 /**
@@ -570,9 +571,9 @@ function toType(p: AutomationParameter, raw: string | readonly string[]): Parame
     case 'StringList':
       return typeof raw === 'string' ? (raw === '' ? [] : raw.split(',')) : raw;
     case 'Integer':
-      return /^-?[0-9]{1,15}$/.test(text) ? Number(text) : { error: `${show(text)} is not an integer` };
+      return /^-?[0-9]{1,15}$/.test(text) ? Number(text) : { error: `${showValue(text)} is not an integer` };
     case 'Boolean':
-      return text === 'true' ? true : text === 'false' ? false : { error: `${show(text)} is not true or false` };
+      return text === 'true' ? true : text === 'false' ? false : { error: `${showValue(text)} is not true or false` };
   }
 }
 
@@ -592,14 +593,14 @@ function valueProblems(p: AutomationParameter, value: ParameterValue): string[] 
     if (p.minItems !== undefined && items.length < p.minItems) problems.push(`needs at least ${p.minItems} items`);
     if (p.maxItems !== undefined && items.length > p.maxItems) problems.push(`takes at most ${p.maxItems} items`);
     const twice = items.find((v, i) => items.indexOf(v) !== i);
-    if (twice !== undefined) problems.push(`lists ${show(String(twice))} twice`);
+    if (twice !== undefined) problems.push(`lists ${showValue(String(twice))} twice`);
   }
   const pattern = p.allowedPattern === undefined ? undefined : new RegExp(p.allowedPattern);
   for (const item of items) {
     const text = String(item);
-    if (pattern && !pattern.test(text)) problems.push(`${show(text)} does not match ${p.allowedPattern}`);
+    if (pattern && !pattern.test(text)) problems.push(`${showValue(text)} does not match ${p.allowedPattern}`);
     if (p.allowedValues && !p.allowedValues.some((v) => String(v) === text))
-      problems.push(`${show(text)} is not one of ${p.allowedValues.join(', ')}`);
+      problems.push(`${showValue(text)} is not one of ${p.allowedValues.join(', ')}`);
     if (p.maxChars !== undefined && text.length > p.maxChars)
       problems.push(`is ${text.length} characters long, more than the ${p.maxChars} allowed`);
     if (p.minChars !== undefined && text.length < p.minChars)
@@ -683,23 +684,6 @@ export function parseIsoDuration(text: string): number | undefined {
 /** The placeholder name of a whole-value `{{ x }}` string, or undefined. */
 export function wholePlaceholder(text: string): string | undefined {
   return WHOLE_PLACEHOLDER.exec(text)?.[1];
-}
-
-export function patternProblem(pattern: string): string | undefined {
-  if (!pattern.startsWith('^') || !pattern.endsWith('$') || pattern.endsWith('\\$'))
-    return 'must be anchored: start with ^ and end with $';
-  try {
-    new RegExp(pattern);
-    return undefined;
-  } catch (error) {
-    return `is not a valid regular expression (${error instanceof Error ? error.message : String(error)})`;
-  }
-}
-
-/** A value quoted for an error message, shortened: values may be long or hostile. */
-function show(value: string): string {
-  const text = JSON.stringify(value);
-  return text.length > 80 ? `${text.slice(0, 77)}..."` : text;
 }
 
 /** What replaces a runbook file's placeholders where it runs: the stack (ARNs, the fleet) or the local runtime. */

@@ -167,7 +167,8 @@ export function formatParameterErrors(errors: readonly ParameterError[]): string
   return errors.map((e) => `${e.parameter} ${e.message}`).join('; ');
 }
 
-function patternProblem(pattern: string): string | undefined {
+/** Why an `allowedPattern` is unusable (unanchored, or not a regular expression), or undefined; Command and Automation documents alike. */
+export function patternProblem(pattern: string): string | undefined {
   if (!pattern.startsWith('^') || !pattern.endsWith('$') || pattern.endsWith('\\$'))
     return 'must be anchored: start with ^ and end with $';
   try {
@@ -187,7 +188,7 @@ function valueProblems(p: SsmParameter, value: string | readonly string[]): stri
   }
   const pattern = p.allowedPattern === undefined ? undefined : new RegExp(p.allowedPattern);
   for (const item of items) {
-    const shown = show(item);
+    const shown = showValue(item);
     if (pattern && !pattern.test(item)) problems.push(`${shown} does not match ${p.allowedPattern}`);
     if (p.allowedValues && !p.allowedValues.includes(item))
       problems.push(`${shown} is not one of ${p.allowedValues.join(', ')}`);
@@ -200,7 +201,7 @@ function valueProblems(p: SsmParameter, value: string | readonly string[]): stri
 }
 
 /** A value quoted for an error message, shortened: values may be long or hostile. */
-function show(value: string): string {
+export function showValue(value: string): string {
   const text = JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 77)}..."` : text;
 }
