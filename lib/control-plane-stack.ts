@@ -400,7 +400,6 @@ export class ControlPlaneStack extends Stack {
       );
     }
     const { bucket, key } = this.artifacts;
-    const objectsArn = `${bucket.bucketArn}/${backups.s3Prefix}*`;
     const fn = new ControlPlaneFunction(this, 'Backups', {
       ...common,
       handler: 'backups',

@@ -1,5 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,6 @@ import { type FleetConfigOptions, fleetConfigYaml } from '../../lambdas/demo/fle
 import {
   ACGS_SIMULATED_SERVICES,
   planSimulatedFleet,
-  SIM_SERVICE_SCRIPT,
   type SimulatedFleetSpec,
 } from '../../lambdas/demo/fleet-sim/plan.ts';
 import { pidOf, startFleet, stopFleet } from '../../lambdas/demo/fleet-sim/processes.ts';
@@ -36,6 +35,7 @@ import {
   startDaemon,
   waitUntil,
 } from '../support/daemon-process.ts';
+import { BROKEN_SERVE, GIT_FLEET_NAMES, type GitFleet, git, plantGitFleet } from '../support/git-fleet.ts';
 import { ManualClock, RecordingNotifier } from '../support/harness.ts';
 import { runAcgsOps } from '../support/run-cli.ts';
 
@@ -335,42 +335,19 @@ describe('Automation runbooks on the simulated fleet', () => {
 
 /*
  * acgs-rolling-update, run from its file by the interpreter in-process, against four real processes each running the
- * code of its own git clone (as test/integration/rolling-update-route.test.ts on branch recovery sets them up). The
+ * code of its own git clone (test/support/git-fleet.ts, as test/integration/rolling-update-route.test.ts sets them up). The
  * third service's new revision cannot start: the runbook's loop stops there, that service is back on its old
  * revision and healthy, the fourth is untouched.
  */
 describe('acgs-rolling-update on the simulated fleet', () => {
-  const NAMES = ['auth', 'ac', 'integrity', 'fv'] as const;
-  const GOOD_SERVE = `import ${JSON.stringify(SIM_SERVICE_SCRIPT)};\n`;
-  const BROKEN_SERVE = "console.error('integrity v2: cannot load the policy model'); process.exit(1);\n";
+  const NAMES = GIT_FLEET_NAMES;
   const clock = new ManualClock(Date.UTC(2026, 11, 3, 10, 0, 0));
   let root = '';
   let spec: SimulatedFleetSpec;
   let config: FleetConfig;
   const v1: Record<string, string> = {};
 
-  const git = (cwd: string, ...args: string[]): string =>
-    execFileSync('git', args, {
-      cwd,
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        GIT_AUTHOR_NAME: 'test',
-        GIT_AUTHOR_EMAIL: 'test@example.invalid',
-        GIT_COMMITTER_NAME: 'test',
-        GIT_COMMITTER_EMAIL: 'test@example.invalid',
-        GIT_CONFIG_NOSYSTEM: '1',
-      },
-    }).trim();
-
-  function publish(name: string, files: Record<string, string>, message: string): string {
-    const seed = join(root, 'seed', name);
-    for (const [file, text] of Object.entries(files)) writeFileSync(join(seed, file), text);
-    git(seed, 'add', '.');
-    git(seed, 'commit', '--quiet', '-m', message);
-    git(seed, 'push', '--quiet', 'origin', 'main');
-    return git(seed, 'rev-parse', 'HEAD');
-  }
+  let publish: GitFleet['publish'];
 
   function context(): { ctx: ControlPlaneContext; store: MemoryStateStore } {
     const store = new MemoryStateStore();
@@ -389,25 +366,9 @@ describe('acgs-rolling-update on the simulated fleet', () => {
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'acgs-runbook-rollout-'));
-    const planned = await planSimulatedFleet({
-      dir: join(root, 'fleet'),
-      watchPid: process.pid,
-      services: NAMES.map((name) => ({ name, displayName: name, shape: 'raw', critical: true })),
-    });
-    spec = {
-      ...planned,
-      services: planned.services.map((s) => ({ ...s, start: s.start.replace(SIM_SERVICE_SCRIPT, 'serve.mjs') })),
-    };
-    for (const service of spec.services) {
-      const upstream = join(root, 'upstream', `${service.name}.git`);
-      const seed = join(root, 'seed', service.name);
-      mkdirSync(join(root, 'upstream'), { recursive: true });
-      git(root, 'init', '--quiet', '--bare', '--initial-branch=main', upstream);
-      git(root, 'clone', '--quiet', upstream, seed);
-      git(seed, 'checkout', '--quiet', '-B', 'main');
-      v1[service.name] = publish(service.name, { 'serve.mjs': GOOD_SERVE, VERSION: 'v1\n' }, 'v1');
-      git(root, 'clone', '--quiet', '--branch', 'main', upstream, service.directory);
-    }
+    const fleet = await plantGitFleet(root);
+    ({ spec, publish } = fleet);
+    Object.assign(v1, fleet.v1);
     const parsed = parseFleetConfig(fleetConfigYaml(spec, { restartTimeout: '30s', remediationEnabled: false }));
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
     config = parsed.config;

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,13 +8,14 @@ import { MemoryStateStore } from '../../lambdas/adapters/memory/memory-state-sto
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { fleetConfigYaml } from '../../lambdas/demo/fleet-sim/config-text.ts';
-import { planSimulatedFleet, SIM_SERVICE_SCRIPT, type SimulatedFleetSpec } from '../../lambdas/demo/fleet-sim/plan.ts';
+import type { SimulatedFleetSpec } from '../../lambdas/demo/fleet-sim/plan.ts';
 import { pidOf, stopFleet } from '../../lambdas/demo/fleet-sim/processes.ts';
 import type { CommandRequest, CommandRunner } from '../../lambdas/ports.ts';
 import { type ControlPlaneContext, createContext } from '../../lambdas/use-cases/context.ts';
 import { declareIncident } from '../../lambdas/use-cases/operator-actions.ts';
 import { type ApiResponse, handleApiRequest } from '../../lambdas/use-cases/operator-api.ts';
 import { startAll } from '../../lambdas/use-cases/service-procedures.ts';
+import { BROKEN_SERVE, GIT_FLEET_NAMES, type GitFleet, git, plantGitFleet } from '../support/git-fleet.ts';
 import { ManualClock, RecordingNotifier } from '../support/harness.ts';
 import { hostileValues } from '../support/hostile-values.ts';
 
@@ -26,39 +26,14 @@ import { hostileValues } from '../support/hostile-values.ts';
  * that one to it, restarts it, and stops the rollout.
  */
 
-const NAMES = ['auth', 'ac', 'integrity', 'fv'] as const;
-const GOOD_SERVE = `import ${JSON.stringify(SIM_SERVICE_SCRIPT)};\n`;
-const BROKEN_SERVE = "console.error('integrity v2: cannot load the policy model'); process.exit(1);\n";
+const NAMES = GIT_FLEET_NAMES;
 
 let root = '';
 let spec: SimulatedFleetSpec;
 let config: FleetConfig;
 const clock = new ManualClock(Date.UTC(2026, 11, 3, 10, 0, 0));
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'test',
-      GIT_AUTHOR_EMAIL: 'test@example.invalid',
-      GIT_COMMITTER_NAME: 'test',
-      GIT_COMMITTER_EMAIL: 'test@example.invalid',
-      GIT_CONFIG_NOSYSTEM: '1',
-    },
-  }).trim();
-}
-
-/** Commits `files` in the seed clone of `name` and pushes them upstream; returns the new revision. */
-function publish(name: string, files: Record<string, string>, message: string): string {
-  const seed = join(root, 'seed', name);
-  for (const [file, text] of Object.entries(files)) writeFileSync(join(seed, file), text);
-  git(seed, 'add', '.');
-  git(seed, 'commit', '--quiet', '-m', message);
-  git(seed, 'push', '--quiet', 'origin', 'main');
-  return git(seed, 'rev-parse', 'HEAD');
-}
+let publish: GitFleet['publish'];
 
 interface World {
   readonly ctx: ControlPlaneContext;
@@ -103,26 +78,9 @@ const v1: Record<string, string> = {};
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'acgs-rollback-it-'));
-  const planned = await planSimulatedFleet({
-    dir: join(root, 'fleet'),
-    watchPid: process.pid,
-    services: NAMES.map((name) => ({ name, displayName: name, shape: 'raw', critical: true })),
-  });
-  // Each service runs serve.mjs from its own clone: what it runs is what its revision holds.
-  spec = {
-    ...planned,
-    services: planned.services.map((s) => ({ ...s, start: s.start.replace(SIM_SERVICE_SCRIPT, 'serve.mjs') })),
-  };
-  for (const service of spec.services) {
-    const upstream = join(root, 'upstream', `${service.name}.git`);
-    const seed = join(root, 'seed', service.name);
-    mkdirSync(join(root, 'upstream'), { recursive: true });
-    git(root, 'init', '--quiet', '--bare', '--initial-branch=main', upstream);
-    git(root, 'clone', '--quiet', upstream, seed);
-    git(seed, 'checkout', '--quiet', '-B', 'main');
-    v1[service.name] = publish(service.name, { 'serve.mjs': GOOD_SERVE, VERSION: 'v1\n' }, 'v1');
-    git(root, 'clone', '--quiet', '--branch', 'main', upstream, service.directory);
-  }
+  const fleet = await plantGitFleet(root);
+  ({ spec, publish } = fleet);
+  Object.assign(v1, fleet.v1);
   // Each start gets restartTimeout less the stop's grace and a margin to become healthy: 10 s.
   const parsed = parseFleetConfig(fleetConfigYaml(spec, { restartTimeout: '30s', remediationEnabled: false }));
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));

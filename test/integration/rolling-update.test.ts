@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ShellCommandRunner } from '../../lambdas/adapters/local/shell-command-runner.ts';
 import { encodeServiceList, type ServiceCommandSpec } from '../../lambdas/core/service-list.ts';
 import type { CommandResult } from '../../lambdas/ports.ts';
+import { git } from '../support/git-fleet.ts';
 import { expectEveryHostileValueRejected } from '../support/hostile-values.ts';
 
 /*
@@ -147,21 +147,6 @@ function expectInOrder(output: string, patterns: readonly string[]): void {
     expect(at, `"${pattern}" after offset ${from} in:\n${output}`).toBeGreaterThanOrEqual(0);
     from = at + pattern.length;
   }
-}
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'test',
-      GIT_AUTHOR_EMAIL: 'test@example.invalid',
-      GIT_COMMITTER_NAME: 'test',
-      GIT_COMMITTER_EMAIL: 'test@example.invalid',
-      GIT_CONFIG_NOSYSTEM: '1',
-    },
-  }).trim();
 }
 
 /** A bare upstream with one commit on main, and `clones` clones of it. */
