@@ -12,12 +12,14 @@ import { MemoryEventPublisher } from '../../lambdas/adapters/memory/memory-event
 import { MemoryStateStore } from '../../lambdas/adapters/memory/memory-state-store.ts';
 import { backupCommand } from '../../lambdas/cli/backup-command.ts';
 import { runCli } from '../../lambdas/cli/run-cli.ts';
+import { placeRunbook, resolveParameters } from '../../lambdas/core/automation-document.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { RESTORE_DOCUMENT } from '../../lambdas/core/document-names.ts';
 import { fleetConfigYaml } from '../../lambdas/demo/fleet-sim/config-text.ts';
 import { planSimulatedFleet, type SimulatedFleetSpec } from '../../lambdas/demo/fleet-sim/plan.ts';
 import { pidOf, stopFleet } from '../../lambdas/demo/fleet-sim/processes.ts';
+import { loadRunbook, operatorApiInvoker, runAutomation } from '../../lambdas/local/automation-runner.ts';
 import { type CommandRequest, type CommandRunner, systemClock } from '../../lambdas/ports.ts';
 import { NetworkProber } from '../../lambdas/probes/network-prober.ts';
 import type { restoreView } from '../../lambdas/use-cases/api/backup-routes.ts';
@@ -499,4 +501,62 @@ describe('acgs-restore-database', () => {
     );
     expect(checked).toBeGreaterThan(250);
   });
+});
+
+/*
+ * acgs-restore-database, the Automation runbook, run from its file by the local interpreter (the operator API
+ * in-process) on the same database and fleet.
+ */
+const EXECUTION = '9d0e8f7a-0000-4000-8000-00000000000b';
+
+async function restoreRunbook(ctx: ControlPlaneContext, params: Record<string, string>) {
+  const document = placeRunbook(loadRunbook('acgs-restore-database'), { services: config.services.map((s) => s.name) });
+  const resolved = resolveParameters(document, params);
+  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
+  return runAutomation({
+    document,
+    documentName: 'acgs-restore-database',
+    parameters: resolved.values,
+    executionId: EXECUTION,
+    invoke: operatorApiInvoker(ctx, { operator: 'e2e', documentName: 'acgs-restore-database', executionId: EXECUTION }),
+    clock,
+    sleep: async (ms) => clock.advance(ms),
+  });
+}
+
+describe('acgs-restore-database, the runbook, on a real PostgreSQL and a simulated fleet', () => {
+  it('round-trips the data of the backup and leaves every service healthy, each step in the outputs', async () => {
+    // The database is this file's: earlier tests may have added rows; the backup holds what is there now.
+    const atBackup = await count('principles');
+    const id = await backUp(world().ctx);
+    const w = world();
+    await pg.sql(DB, `DELETE FROM principles WHERE id > 100; UPDATE votes SET approve = NULL WHERE id = 1;`);
+    const before = await healthyPids();
+
+    const report = await restoreRunbook(w.ctx, { BackupId: id, Confirm: 'true' });
+
+    expect(report.failure).toBeUndefined();
+    expect(report.status).toBe('Success');
+    expect(report.outputs['restore.Status']).toBe('succeeded');
+    expect((report.outputs['restore.Steps'] as { name: string }[]).map((s) => s.name)).toEqual(ALL_STEPS);
+    expect(await count('principles')).toBe(atBackup);
+    expect(await pg.sql(DB, 'SELECT approve FROM votes WHERE id = 1')).toBe('f');
+    const after = await healthyPids();
+    for (const [i, pid] of after.entries()) {
+      expect(pid, spec.services[i]?.name).toBeGreaterThan(0);
+      expect(pid, spec.services[i]?.name).not.toBe(before[i]);
+    }
+    expect(await w.store.listMaintenanceWindows(clock.now())).toEqual([]);
+  }, 150_000);
+
+  it('with Confirm false runs nothing: the API refuses, the step fails, the data stays', async () => {
+    const id = await backUp(world().ctx);
+    const w = world();
+    await pg.sql(DB, 'DELETE FROM principles WHERE id > 50;');
+    const report = await restoreRunbook(w.ctx, { BackupId: id, Confirm: 'false' });
+    expect(report.status).toBe('Failed');
+    expect(report.failure).toMatch(/^restore: the operator API answered 400/);
+    expect(w.requests).toEqual([]);
+    expect(await count('principles')).toBe(50);
+  }, 120_000);
 });
