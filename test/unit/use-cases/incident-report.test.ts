@@ -1,47 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { Incident } from '../../../lambdas/core/incident.ts';
 import type { IncidentReport } from '../../../lambdas/core/incident-report.ts';
-import type { ControlPlaneContext } from '../../../lambdas/use-cases/context.ts';
-import { type ApiRequest, handleApiRequest } from '../../../lambdas/use-cases/operator-api.ts';
+import { handleApiRequest } from '../../../lambdas/use-cases/operator-api.ts';
 import { clearProblem, raiseProblem } from '../../../lambdas/use-cases/problems.ts';
 import { applyProbeResults } from '../../../lambdas/use-cases/run-probe-cycle.ts';
-import { createHarness, type Harness, MINUTE, results } from '../../support/harness.ts';
+import { CALLER, declareSecurity, type ReportingHarness, reportingHarness, req } from '../../support/api-calls.ts';
+import { MINUTE, results } from '../../support/harness.ts';
 import { MemoryObjectStore } from '../../support/memory-object-store.ts';
 
-const CALLER = 'arn:aws:sts::123456789012:assumed-role/oncall/alice';
+const text = (s: ReportingHarness, key: string) => new TextDecoder().decode(s.reports.objects.get(key));
 
-function req(method: string, path: string, body?: unknown, query: Record<string, string> = {}): ApiRequest {
-  return { method, path, query, body: body === undefined ? undefined : JSON.stringify(body), caller: CALLER };
-}
-
-interface Setup {
-  readonly h: Harness;
-  readonly ctx: ControlPlaneContext;
-  readonly reports: MemoryObjectStore;
-}
-
-function setup(): Setup {
-  const h = createHarness();
-  const reports = new MemoryObjectStore();
-  return { h, ctx: { ...h.ctx, reports }, reports };
-}
-
-type Declared = { id: string; severity: string; isolation: { service: string; status: string }[] } & {
-  checklist: { step: string; ticked: boolean; by?: string; note?: string }[] | null;
-};
-
-async function declareSecurity(s: Setup, extra: Record<string, unknown> = {}): Promise<Declared> {
-  const response = await handleApiRequest(
-    s.ctx,
-    req('POST', '/incidents', { type: 'security', title: 'Leaked admin token', services: ['pgc'], ...extra }),
-  );
-  expect(response.statusCode).toBe(201);
-  return response.body as Declared;
-}
-
-const text = (s: Setup, key: string) => new TextDecoder().decode(s.reports.objects.get(key));
-
-async function withAutoResolvedOutage(s: Setup): Promise<Incident> {
+async function withAutoResolvedOutage(s: ReportingHarness): Promise<Incident> {
   for (let i = 0; i < 4; i++) {
     s.h.clock.advance(MINUTE);
     const r = await applyProbeResults(s.ctx, results(s.ctx, i === 0 ? {} : { auth: 'unhealthy' }));
@@ -60,7 +29,7 @@ async function withAutoResolvedOutage(s: Setup): Promise<Incident> {
 describe('incident report', () => {
   it('is written as Markdown and JSON when an operator resolves, with times against the SLA and the questions', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     const { id } = await declareSecurity(s);
     s.h.clock.advance(5 * MINUTE);
     await handleApiRequest(s.ctx, req('POST', `/incidents/${id}/ack`, {}));
@@ -100,7 +69,7 @@ describe('incident report', () => {
 
   it('is written when the probe cycle resolves an incident, with the restarts it ran', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     // Act
     const incident = await withAutoResolvedOutage(s);
     // Assess
@@ -113,7 +82,7 @@ describe('incident report', () => {
 
   it('is written when a monitor clears its problem (a backup incident)', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     const { incident } = await raiseProblem(
       s.ctx,
       {
@@ -140,7 +109,7 @@ describe('incident report', () => {
 
   it('does not fail the resolve when the report cannot be written: the failure is logged', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     const failing = new (class extends MemoryObjectStore {
       override async put(): Promise<never> {
         throw new Error('AccessDenied');
@@ -161,7 +130,7 @@ describe('incident report', () => {
 
   it('is served by GET /incidents/{id}/report as JSON or Markdown, and a bad format is a 400', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     const { id } = await declareSecurity(s);
     // Act
     const json = await handleApiRequest(s.ctx, req('GET', `/incidents/${id}/report`));

@@ -1,53 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import type { TimelineEntry } from '../../../../lambdas/core/incident.ts';
-import type { ControlPlaneContext } from '../../../../lambdas/use-cases/context.ts';
-import { type ApiRequest, handleApiRequest } from '../../../../lambdas/use-cases/operator-api.ts';
+import { handleApiRequest } from '../../../../lambdas/use-cases/operator-api.ts';
 import { sweepEscalations } from '../../../../lambdas/use-cases/sweep-escalations.ts';
-import { createHarness, type Harness, MINUTE } from '../../../support/harness.ts';
+import {
+  CALLER,
+  type Declared,
+  declareSecurity,
+  type ReportingHarness,
+  reportingHarness,
+  req,
+} from '../../../support/api-calls.ts';
+import { MINUTE } from '../../../support/harness.ts';
 import { hostileValues } from '../../../support/hostile-values.ts';
-import { MemoryObjectStore } from '../../../support/memory-object-store.ts';
 
-const CALLER = 'arn:aws:sts::123456789012:assumed-role/oncall/alice';
-
-function req(method: string, path: string, body?: unknown, query: Record<string, string> = {}): ApiRequest {
-  return { method, path, query, body: body === undefined ? undefined : JSON.stringify(body), caller: CALLER };
-}
-
-interface Setup {
-  readonly h: Harness;
-  readonly ctx: ControlPlaneContext;
-  readonly reports: MemoryObjectStore;
-}
-
-function setup(): Setup {
-  const h = createHarness();
-  const reports = new MemoryObjectStore();
-  return { h, ctx: { ...h.ctx, reports }, reports };
-}
-
-type Declared = { id: string; severity: string; isolation: { service: string; status: string }[] } & {
-  checklist: { step: string; ticked: boolean; by?: string; note?: string }[] | null;
-};
-
-async function declareSecurity(s: Setup, extra: Record<string, unknown> = {}): Promise<Declared> {
-  const response = await handleApiRequest(
-    s.ctx,
-    req('POST', '/incidents', { type: 'security', title: 'Leaked admin token', services: ['pgc'], ...extra }),
-  );
-  expect(response.statusCode).toBe(201);
-  return response.body as Declared;
-}
-
-async function timelineOf(s: Setup, id: string): Promise<TimelineEntry[]> {
+async function timelineOf(s: ReportingHarness, id: string): Promise<TimelineEntry[]> {
   return s.h.store.getTimeline(id);
 }
 
-const text = (s: Setup, key: string) => new TextDecoder().decode(s.reports.objects.get(key));
+const text = (s: ReportingHarness, key: string) => new TextDecoder().decode(s.reports.objects.get(key));
 
 describe('security incident', () => {
   it('isolates the named service, opens a P1, pages through the Executive level and ticks isolate', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     // Act
     const declared = await declareSecurity(s);
     // Assess
@@ -85,7 +60,7 @@ describe('security incident', () => {
 
   it('isolates nothing with isolate false, and leaves the isolate step to be ticked', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     // Act
     const declared = await declareSecurity(s, { isolate: false });
     // Assess
@@ -97,7 +72,7 @@ describe('security incident', () => {
 
   it('reports a failed isolation, records it on the timeline and leaves isolate unticked', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     s.h.commands.next = { status: 'failed', exitCode: 1, output: 'port 8005 still listening' };
     // Act
     const declared = await declareSecurity(s);
@@ -111,7 +86,7 @@ describe('security incident', () => {
 
   it('keeps the incident open and paged when the isolation throws', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     s.h.commands.run = async () => {
       throw new Error('SSM throttled');
     };
@@ -124,7 +99,7 @@ describe('security incident', () => {
 
   it('re-pages the Executive level on its schedule, never muted by the isolation it caused', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     const declared = await declareSecurity(s);
     s.h.notifier.sent.length = 0;
     // Act: the Executive level's P1 response time (15m), then every repeatEvery (30m)
@@ -146,7 +121,7 @@ describe('security incident', () => {
 
   it('pages a manual P1 through level 3 only, reaching the Executive level after level 3 has had its time', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     await handleApiRequest(
       s.ctx,
       req('POST', '/incidents', { type: 'manual', severity: 'P1', title: 'Outage', services: ['pgc'] }),
@@ -162,7 +137,7 @@ describe('security incident', () => {
 
   it('refuses a security incident of another severity, an isolating manual one and an unknown service with 400', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     const declare = (body: Record<string, unknown>) => handleApiRequest(s.ctx, req('POST', '/incidents', body));
     // Act
     const answers = await Promise.all([
@@ -188,7 +163,7 @@ describe('security incident', () => {
 describe('security incident with hostile services', () => {
   it('answers 400 naming services for every hostile service name, running nothing', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     const names = hostileValues('pgc', '/tmp/acgs-marker');
     // Act
     const answers = await Promise.all(
@@ -210,7 +185,7 @@ describe('security incident with hostile services', () => {
 describe('security checklist', () => {
   it('ticks a step with its note, shows it in the incident, and refuses to tick it twice', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     const { id } = await declareSecurity(s);
     // Act
     const ticked = await handleApiRequest(
@@ -234,7 +209,7 @@ describe('security checklist', () => {
 
   it('answers 400 naming the steps for an unknown or hostile step, and for an incident without the checklist', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     const { id } = await declareSecurity(s);
     const manual = await handleApiRequest(
       s.ctx,
@@ -264,7 +239,7 @@ describe('security checklist', () => {
 
   it('refuses a hostile or overlong checklist note with 400 naming note', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     const { id } = await declareSecurity(s);
     // Act
     const answers = await Promise.all(
@@ -281,7 +256,7 @@ describe('security checklist', () => {
 describe('incident note', () => {
   it('puts a note on the timeline as the caller, on an open or a resolved incident', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     const { id } = await declareSecurity(s);
     // Act
     const open = await handleApiRequest(s.ctx, req('POST', `/incidents/${id}/note`, { note: 'token rotated' }));
@@ -303,7 +278,7 @@ describe('incident note', () => {
 
   it('answers 400 naming note for a missing, hostile or overlong note, and 404 for an unknown incident', async () => {
     // Prepare
-    const s = setup();
+    const s = reportingHarness();
     const { id } = await declareSecurity(s);
     // Act
     const bad = await Promise.all(
