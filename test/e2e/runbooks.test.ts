@@ -237,6 +237,9 @@ describe('Automation runbooks on the simulated fleet', () => {
       expect(release.stderr).toBe('');
       expect(release.code, JSON.stringify(release.report?.steps ?? release.stdout, null, 1)).toBe(0);
       expect(release.report?.outputs['waitHealthy.Healthy']).toBe(true);
+      // Once released, the daemon's remediation may restart gs as the runbook starts it: its pid file is gone for
+      // the moment between that restart's stop and start, so the process is awaited, not sampled once.
+      await waitUntil(async () => (await pidOf(s.spec, 'gs')) !== undefined, 20_000, 'gs running after release');
       expect(await pidOf(s.spec, 'gs')).toBeDefined();
     },
     E2E_TIMEOUT_MS,
