@@ -140,6 +140,8 @@ async function drillOne(
       notify: async (n: Notification) => {
         if (!pages.has(n.incident.id)) pages.set(n.incident.id, Date.now());
       },
+      noticeChannels: () => [],
+      sendNotice: async () => {},
     };
     const runtime = openLocalRuntime({
       config: parsed.config,

@@ -7,6 +7,7 @@ import type { MaintenanceWindow, Page } from './core/escalation.ts';
 import type { ControlPlaneEvent } from './core/events.ts';
 import type { TargetState } from './core/health-state.ts';
 import type { Incident, TimelineEntry } from './core/incident.ts';
+import type { NoticeKind, NoticeMessage } from './core/notices.ts';
 import type { ProbeResult } from './core/probe-evaluation.ts';
 import type { RemediationAttempt } from './core/remediation.ts';
 import type { SecretRef } from './core/secret-ref.ts';
@@ -112,6 +113,8 @@ export interface Notification {
   readonly incident: Incident;
   /** The incident's timeline so far: what was done, for the message. */
   readonly recent: readonly TimelineEntry[];
+  /** Only this channel (`acgs-ops escalation test --channel NAME`); every channel carrying the level when absent. */
+  readonly onlyChannel?: string;
 }
 
 /** Delivers pages (SNS topic per level in AWS; console, JSON-lines file, webhook, email locally). */
@@ -122,6 +125,14 @@ export interface Notifier {
    */
   readonly deliveryTimeoutMs: number;
   notify(notification: Notification): Promise<void>;
+  /** The channels whose config routes notices of this kind (`events`); none when no channel wants them. */
+  noticeChannels(kind: NoticeKind): readonly string[];
+  /**
+   * Sends one notice through one channel, within that channel's timeout; throws when it did not get through.
+   * Idempotent per `message.key` where the channel allows it (PagerDuty dedup_key, a webhook's Idempotency-Key,
+   * an email's Message-ID), so a retry after a crash does not show twice.
+   */
+  sendNotice(channel: string, message: NoticeMessage): Promise<void>;
 }
 
 export interface CommandRequest {

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { hostScope } from './address-scope.ts';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
-import { SEVERITIES, type Severity, SIGNALS, type Signal } from './fleet-constants.ts';
+import { NOTICE_KINDS, SEVERITIES, type Severity, SIGNALS, type Signal } from './fleet-constants.ts';
 import { SCHEDULE_NAMES, type Schedule, scheduleProblem } from './schedules.ts';
 import { secretRefSchema } from './secret-ref.ts';
 import { encodeServiceList, SERVICE_LIST_MAX_CHARS, serviceCommandSpec } from './service-list.ts';
@@ -203,6 +203,10 @@ const channelBase = {
   name,
   /** Escalation levels this channel carries; all levels when absent. */
   levels: z.array(z.int().min(1).max(9)).min(1).optional(),
+  /** false: a stakeholder channel, given lifecycle notices (`events`) but no pages. */
+  pages: z.boolean().default(true),
+  /** Lifecycle notices this channel carries (`core/notices.ts`); none when absent. */
+  events: z.array(z.enum(NOTICE_KINDS)).optional(),
 };
 
 const channelSchema = z.discriminatedUnion('kind', [
@@ -246,8 +250,8 @@ const channelSchema = z.discriminatedUnion('kind', [
 const DEFAULT_NOTIFICATIONS = {
   acknowledgeHint: 'acgs-ops incident ack {id}',
   channels: [
-    { name: 'console', kind: 'console' as const },
-    { name: 'pages-file', kind: 'jsonl' as const, path: 'pages.jsonl' },
+    { name: 'console', kind: 'console' as const, pages: true },
+    { name: 'pages-file', kind: 'jsonl' as const, path: 'pages.jsonl', pages: true },
   ],
 };
 

@@ -1,6 +1,6 @@
 import type { Contact, FleetConfig, Severity } from './config-schema.ts';
 import { DAY_MS, type DurationBounds, formatDuration, MINUTE_MS } from './duration.ts';
-import type { EscalationPolicy, Incident, IncidentKind, PageReason, TimelineEntry } from './incident.ts';
+import type { EscalationPolicy, Incident, IncidentKind, Notice, PageReason, TimelineEntry } from './incident.ts';
 
 /**
  * Escalation as data. The policy is frozen onto the incident when it opens (a config change never rewrites the
@@ -35,6 +35,8 @@ export interface MaintenanceWindow {
   readonly endsAt: number;
   readonly reason: string;
   readonly createdBy: string;
+  /** Its started / ended notices still owed to some channel (`core/notices.ts`). */
+  readonly notices?: readonly Notice[];
 }
 
 /**

@@ -7,3 +7,18 @@ export type Severity = (typeof SEVERITIES)[number];
 
 export const SIGNALS = ['latencyP95Ms', 'errorRatePercent', 'cpuPercent', 'memoryPercent'] as const;
 export type Signal = (typeof SIGNALS)[number];
+
+/** Lifecycle notice kinds (`core/notices.ts`), here so the config schema needs no incident types. */
+export const NOTICE_KINDS = [
+  'opened',
+  'escalated',
+  'acknowledged',
+  'update',
+  'sla-breached',
+  'resolved',
+  'maintenance-started',
+  'maintenance-ended',
+  'test',
+] as const;
+
+export type NoticeKind = (typeof NOTICE_KINDS)[number];

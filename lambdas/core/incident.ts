@@ -1,4 +1,5 @@
 import type { Contact, Severity } from './config-schema.ts';
+import type { NoticeKind } from './fleet-constants.ts';
 
 /**
  * The incident record and its typed timeline. Kept small: the timeline is stored apart (append-only), so a long
@@ -52,6 +53,8 @@ export interface Incident {
   readonly escalation: EscalationState;
   /** Services whose restart breaker tripped while this incident was open (escalated once each). */
   readonly breakerTripped: readonly string[];
+  /** Lifecycle notices still owed to some channel (`core/notices.ts`); absent or empty when all went out. */
+  readonly notices?: readonly Notice[];
   readonly version: number;
 }
 
@@ -67,6 +70,30 @@ export interface EscalationPolicy {
   readonly repeatEvery: number;
   readonly ackTimeout: Record<Severity, number>;
   readonly responseTime: Record<Severity, number>;
+}
+
+/** One lifecycle notice and where its delivery stands. */
+export interface Notice {
+  /** Unique within its incident or window; with the subject's id it is the idempotency key channels see. */
+  readonly key: string;
+  readonly kind: NoticeKind;
+  readonly at: number;
+  /** Who acted (acknowledged, wrote the update, resolved). */
+  readonly by?: string;
+  /** The update's text, the resolution, what the breach was. */
+  readonly text?: string;
+  /** The level paged, for `escalated`. */
+  readonly level?: number;
+  /** Channels that have it. */
+  readonly done: readonly string[];
+  /** Channels given up on after the last attempt (reported, never retried). */
+  readonly failed?: readonly string[];
+  /** Delivery rounds tried so far (for the backoff). */
+  readonly attempts: number;
+  /** When the next delivery round is due. */
+  readonly nextAt: number;
+  /** A deliverer holds it until then (a crashed one's lease lapses). */
+  readonly leaseUntil?: number;
 }
 
 /** Where an incident's escalation stands; `core/escalation.ts` moves it on. */

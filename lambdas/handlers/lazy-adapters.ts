@@ -1,4 +1,5 @@
 import type { ControlPlaneEvent } from '../core/events.ts';
+import type { NoticeKind, NoticeMessage } from '../core/notices.ts';
 import type {
   CommandRequest,
   CommandResult,
@@ -39,11 +40,17 @@ export function once<T>(load: () => Promise<T>): () => Promise<T> {
   };
 }
 
-export function lazyNotifier(deliveryTimeoutMs: number, load: () => Promise<Notifier>): Notifier {
+export function lazyNotifier(
+  deliveryTimeoutMs: number,
+  noticeChannels: (kind: NoticeKind) => readonly string[],
+  load: () => Promise<Notifier>,
+): Notifier {
   const adapter = once(load);
   return {
     deliveryTimeoutMs,
     notify: async (notification: Notification) => (await adapter()).notify(notification),
+    noticeChannels,
+    sendNotice: async (channel: string, message: NoticeMessage) => (await adapter()).sendNotice(channel, message),
   };
 }
 

@@ -105,14 +105,18 @@ export function createRuntime(
     states: store,
     incidents: store,
     control: store,
-    notifier: lazyNotifier(DEFAULT_DELIVERY_TIMEOUT_MS, async () => {
-      const [{ SnsNotifier }, sns] = await Promise.all([import('./on-demand/sns.ts'), clientOf(clients.sns)]);
-      return new SnsNotifier(sns, topics, {
-        fleet: config.fleet.name,
-        acknowledgeHint: config.notifications.acknowledgeHint,
-        deliveryTimeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS,
-      });
-    }),
+    notifier: lazyNotifier(
+      DEFAULT_DELIVERY_TIMEOUT_MS,
+      () => [],
+      async () => {
+        const [{ SnsNotifier }, sns] = await Promise.all([import('./on-demand/sns.ts'), clientOf(clients.sns)]);
+        return new SnsNotifier(sns, topics, {
+          fleet: config.fleet.name,
+          acknowledgeHint: config.notifications.acknowledgeHint,
+          deliveryTimeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS,
+        });
+      },
+    ),
     commands,
     events: lazyEventPublisher(async () => {
       const [{ EventBridgePublisher }, events] = await Promise.all([

@@ -92,8 +92,8 @@ describe('notification channels', () => {
     const notifier = new RoutingNotifier(
       channelsFromConfig(
         [
-          { name: 'console', kind: 'console' },
-          { name: 'file', kind: 'jsonl', path: 'pages.jsonl' },
+          { name: 'console', kind: 'console', pages: true },
+          { name: 'file', kind: 'jsonl', path: 'pages.jsonl', pages: true },
         ],
         dir,
         {},
@@ -177,7 +177,16 @@ describe('notification channels', () => {
   it('names the missing environment variable when a channel secret is not set', () => {
     expect(() =>
       channelsFromConfig(
-        [{ name: 'hook', kind: 'webhook', url: 'https://x.example/h', tokenEnv: 'OPS_HOOK_TOKEN', timeout: 1000 }],
+        [
+          {
+            name: 'hook',
+            kind: 'webhook',
+            url: 'https://x.example/h',
+            tokenEnv: 'OPS_HOOK_TOKEN',
+            timeout: 1000,
+            pages: true,
+          },
+        ],
         dir,
         {},
         () => {},

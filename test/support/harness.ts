@@ -3,6 +3,7 @@ import { MemoryEventPublisher } from '../../lambdas/adapters/memory/memory-event
 import { MemoryStateStore } from '../../lambdas/adapters/memory/memory-state-store.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
+import type { NoticeKind, NoticeMessage } from '../../lambdas/core/notices.ts';
 import type { ProbeReason, ProbeResult, ProbeStatus } from '../../lambdas/core/probe-evaluation.ts';
 import type {
   Clock,
@@ -55,6 +56,23 @@ export class RecordingNotifier implements Notifier {
   /** "<incident title> -> L<level> <why>" lines, oldest first. */
   lines(): string[] {
     return this.sent.map((n) => `L${n.page.level} ${n.page.why} ${n.page.severity} ${n.incident.dedupKey}`);
+  }
+  /** Channel name -> the notice kinds it carries; a test sets it to route notices. */
+  noticeRoutes: Record<string, readonly NoticeKind[]> = {};
+  /** Notices sent, with their channel, oldest first. */
+  readonly notices: { channel: string; message: NoticeMessage }[] = [];
+  /** Channel name -> sends still to fail. */
+  readonly failNotices: Record<string, number> = {};
+  noticeChannels(kind: NoticeKind): readonly string[] {
+    return Object.entries(this.noticeRoutes).flatMap(([channel, kinds]) => (kinds.includes(kind) ? [channel] : []));
+  }
+  async sendNotice(channel: string, message: NoticeMessage): Promise<void> {
+    const failing = this.failNotices[channel] ?? 0;
+    if (failing > 0) {
+      this.failNotices[channel] = failing - 1;
+      throw new Error(`${channel} answered 503`);
+    }
+    this.notices.push({ channel, message });
   }
 }
 

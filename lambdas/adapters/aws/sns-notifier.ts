@@ -1,5 +1,6 @@
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { ControlPlaneError } from '../../core/errors.ts';
+import type { NoticeKind, NoticeMessage } from '../../core/notices.ts';
 import { formatPage, type MessageOptions, type PageMessage } from '../../core/page-message.ts';
 import type { Notification, Notifier } from '../../ports.ts';
 import { DEFAULT_DELIVERY_TIMEOUT_MS, parseSnsTopics } from './sns-topics.ts';
@@ -63,6 +64,15 @@ export class SnsNotifier implements Notifier {
       }),
       { abortSignal: AbortSignal.timeout(this.deliveryTimeoutMs) },
     );
+  }
+
+  /** Lifecycle notices in AWS: not routed yet (issue 11). */
+  noticeChannels(_kind: NoticeKind): readonly string[] {
+    return [];
+  }
+
+  async sendNotice(channel: string, message: NoticeMessage): Promise<void> {
+    throw new ControlPlaneError('NO_CHANNEL', `no notice channel ${channel} in AWS (notice ${message.key})`);
   }
 }
 

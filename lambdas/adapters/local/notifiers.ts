@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { ChannelConfig } from '../../core/config-schema.ts';
 import { ControlPlaneError, errorMessage } from '../../core/errors.ts';
+import type { NoticeKind, NoticeMessage } from '../../core/notices.ts';
 import { formatPage, type MessageOptions, type PageMessage } from '../../core/page-message.ts';
 import type { Notification, Notifier } from '../../ports.ts';
 import { runWithDeadline } from '../../probes/deadline.ts';
@@ -54,6 +55,15 @@ export class RoutingNotifier implements Notifier {
         `no channel delivered the page: ${failed.map((f) => `${f.channel?.name}: ${errorMessage(f.reason)}`).join('; ')}`,
       );
     }
+  }
+
+  /** Lifecycle notices: not routed yet (issue 11). */
+  noticeChannels(_kind: NoticeKind): readonly string[] {
+    return [];
+  }
+
+  async sendNotice(channel: string, message: NoticeMessage): Promise<void> {
+    throw new ControlPlaneError('NO_CHANNEL', `no notice channel ${channel} (notice ${message.key})`);
   }
 }
 

@@ -56,12 +56,18 @@ describe('adapters loaded on first use', () => {
       notify: async (n) => {
         delivered.push(n.incident.id);
       },
+      noticeChannels: () => [],
+      sendNotice: async () => {},
     };
     let loaded = false;
-    const notifier = lazyNotifier(10_000, async () => {
-      loaded = true;
-      return inner;
-    });
+    const notifier = lazyNotifier(
+      10_000,
+      () => [],
+      async () => {
+        loaded = true;
+        return inner;
+      },
+    );
     expect(notifier.deliveryTimeoutMs).toBe(10_000);
     expect(loaded).toBe(false);
     await notifier.notify({ incident: { id: 'INC-1' } } as Parameters<Notifier['notify']>[0]);
