@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { hostScope } from './address-scope.ts';
+import { checkDependencies, dependencyCycle } from './check-dependencies.ts';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
 import { NOTICE_KINDS, SEVERITIES, type Severity, SIGNALS, type Signal } from './fleet-constants.ts';
@@ -85,6 +86,11 @@ const checkBase = {
   name,
   critical: z.boolean().default(false),
   description: z.string().max(200).optional(),
+  /**
+   * Checks this one depends on: while one of them is down, this check's trouble is part of that incident (inhibited)
+   * instead of one of its own. A `prometheus` check also depends on the `http` check of its server (same origin).
+   */
+  dependsOn: z.array(name).default([]),
 };
 
 const httpCheck = z.strictObject({
@@ -467,7 +473,20 @@ export const fleetConfigSchema = z
     config.checks.forEach((c, i) => {
       if (c.kind === 'prometheus' && c.service !== undefined && !serviceNames.has(c.service))
         issue(['checks', i, 'service'], `"${c.service}" is not the name of a service`);
+      c.dependsOn.forEach((dep, j) => {
+        if (dep === c.name)
+          issue(['checks', i, 'dependsOn', j], `"${dep}" is this check: a check cannot depend on itself`);
+        else if (!checkNames.has(dep))
+          issue(['checks', i, 'dependsOn', j], `"${dep}" is not the name of a check in checks`);
+      });
     });
+    const cycle = dependencyCycle(checkDependencies(config.checks));
+    const cycleStart = cycle ? config.checks.findIndex((c) => c.name === cycle[0]) : -1;
+    if (cycle)
+      issue(
+        ['checks', cycleStart, 'dependsOn'],
+        `checks must not depend on each other in a cycle: ${cycle.join(' -> ')}`,
+      );
 
     const { levels, firstPage } = config.escalation;
     levels.forEach((l, i) => {
