@@ -112,6 +112,20 @@ export function planIncidents(
     return s ? targetReport(t, s, config, serviceByName).severity : 'P3';
   };
 
+  // What started a complete outage, for its detail: each dependency in trouble that nothing it depends on explains,
+  // with what it takes down, and each other check in trouble (the services are counted in the title).
+  const causesAmong = (members: readonly Target[]): string[] =>
+    members.flatMap((m) => {
+      const s = state(m);
+      if (m.role === 'service' || !s || !isTroubled(s) || graph.dependenciesOf(m).some(troubled)) return [];
+      const dependents = graph.dependentsOf(m);
+      return [
+        dependents.length > 0
+          ? `${m.name} ${describeHealth(s)}: ${impactOf(dependents)}`
+          : targetReport(m, s, config, serviceByName).title,
+      ];
+    });
+
   const outageKey = fleetOutageKey(config);
   const outageOpen = openByKey.get(outageKey);
   // What an open fleet outage still holds: it keeps those (and whatever depends on them) until they recover.
@@ -171,7 +185,7 @@ export function planIncidents(
     : remainingDown;
   if (criticalDown >= quorum || (outageOpen && outageMembers.length > 0)) {
     cover(outageMembers);
-    reports.push(outageReport(config, serviceTargets, outageMembers, states, []));
+    reports.push(outageReport(config, serviceTargets, outageMembers, states, causesAmong(outageMembers)));
   }
 
   // 3. Every service of one host down: one host incident.
@@ -214,11 +228,10 @@ export function planIncidents(
   if (quorumDown && (outageOngoing ? fresh.length > 0 : fresh.length >= 2)) {
     const folded = reports.filter((r) => r.dedupKey === outageKey || isNew(r));
     const members = dedupe(folded.flatMap((r) => r.targets.flatMap((id) => byId.get(id) ?? [])));
-    const causes = folded.filter((r) => r.dedupKey !== outageKey).map((r) => r.title);
     const at = reports.findIndex((r) => folded.includes(r));
     const kept = reports.filter((r) => !folded.includes(r));
     reports.splice(0, reports.length, ...kept);
-    reports.splice(at, 0, outageReport(config, serviceTargets, members, states, causes));
+    reports.splice(at, 0, outageReport(config, serviceTargets, members, states, causesAmong(members)));
   }
 
   const reported = new Set(reports.map((r) => r.dedupKey));
@@ -250,7 +263,7 @@ export function planIncidents(
   return { reports, recovered, superseded, released };
 }
 
-/** The fleet outage over `members`; `causes` are the titles of the problems folded into it, if any. */
+/** The fleet outage over `members`; `causes` are what started it, if more than services are down. */
 function outageReport(
   config: FleetConfig,
   serviceTargets: readonly Target[],
@@ -329,6 +342,11 @@ function impactOf(dependents: readonly Target[]): string {
     ...(checks.length > 0 ? [`${listed(checks)} impacted`] : []),
   ];
   return parts.join('; ');
+}
+
+/** "down" or, for a dependency in trouble but no longer down, "recovering". */
+function describeHealth(s: TargetState): string {
+  return s.health === 'down' && !s.flapping ? 'down' : 'recovering';
 }
 
 /** "a", "a and b", "a, b and c". */
