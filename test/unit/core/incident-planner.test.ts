@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
 import { freezePolicy } from '../../../lambdas/core/escalation.ts';
 import { initialTargetState, type TargetHealth, type TargetState } from '../../../lambdas/core/health-state.ts';
@@ -452,3 +454,24 @@ describe('inhibition: one incident per cause', () => {
 function allServices(health: TargetHealth): Record<string, TargetHealth> {
   return Object.fromEntries(config.services.map((s) => [s.name, health]));
 }
+
+describe('inhibition with the AWS config (services on two hosts, data and ops machines apart)', () => {
+  const parsed = parseFleetConfig(readFileSync(new URL('../../../config/acgs-1-aws.yaml', import.meta.url), 'utf8'));
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const aws = parsed.config;
+  const awsTargets = targetsFromConfig(aws);
+
+  it('opens one complete outage when nothing is running', () => {
+    const down = Object.fromEntries(awsTargets.map((t) => [t.name, 'down' as const]));
+    const plan = planIncidents(aws, awsTargets, fleet(down, awsTargets), []);
+    expect(plan.reports.map((r) => [r.kind, r.targets.length])).toEqual([['fleet-outage', awsTargets.length]]);
+  });
+
+  it('opens one incident naming the unobservable signals when only Prometheus is down', () => {
+    const down = Object.fromEntries(['prometheus', ...QUERIES].map((n) => [n, 'down' as const]));
+    const plan = planIncidents(aws, awsTargets, fleet(down, awsTargets), []);
+    expect(plan.reports.map((r) => r.title)).toEqual([
+      'prometheus down: latency, error rate, CPU and memory not observable',
+    ]);
+  });
+});
