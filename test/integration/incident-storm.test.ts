@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ProbeResult, ProbeStatus } from '../../../lambdas/core/probe-evaluation.ts';
-import type { Target } from '../../../lambdas/core/targets.ts';
-import type { Prober } from '../../../lambdas/ports.ts';
-import { runProbeCycle } from '../../../lambdas/use-cases/run-probe-cycle.ts';
-import { sweepEscalations } from '../../../lambdas/use-cases/sweep-escalations.ts';
-import { createHarness, type Harness, MINUTE } from '../../support/harness.ts';
+import type { ProbeResult, ProbeStatus } from '../../lambdas/core/probe-evaluation.ts';
+import type { Target } from '../../lambdas/core/targets.ts';
+import type { Prober } from '../../lambdas/ports.ts';
+import { runProbeCycle } from '../../lambdas/use-cases/run-probe-cycle.ts';
+import { sweepEscalations } from '../../lambdas/use-cases/sweep-escalations.ts';
+import { createHarness, type Harness, MINUTE } from '../support/harness.ts';
 
 /**
  * Storm tests: the shipped ACGS-1 config, a fake clock and a prober that answers like the network would. The
