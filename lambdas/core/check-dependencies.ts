@@ -11,7 +11,7 @@ export interface DependencyCheck {
   readonly name: string;
   readonly kind: string;
   readonly url?: string;
-  readonly dependsOn?: readonly string[];
+  readonly dependsOn?: readonly string[] | undefined;
 }
 
 /** Check name -> the names of the checks it depends on directly (declared first, then implicit), in config order. */

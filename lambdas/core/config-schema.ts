@@ -90,7 +90,7 @@ const checkBase = {
    * Checks this one depends on: while one of them is down, this check's trouble is part of that incident (inhibited)
    * instead of one of its own. A `prometheus` check also depends on the `http` check of its server (same origin).
    */
-  dependsOn: z.array(name).default([]),
+  dependsOn: z.array(name).optional(),
 };
 
 const httpCheck = z.strictObject({
@@ -473,7 +473,7 @@ export const fleetConfigSchema = z
     config.checks.forEach((c, i) => {
       if (c.kind === 'prometheus' && c.service !== undefined && !serviceNames.has(c.service))
         issue(['checks', i, 'service'], `"${c.service}" is not the name of a service`);
-      c.dependsOn.forEach((dep, j) => {
+      c.dependsOn?.forEach((dep, j) => {
         if (dep === c.name)
           issue(['checks', i, 'dependsOn', j], `"${dep}" is this check: a check cannot depend on itself`);
         else if (!checkNames.has(dep))

@@ -61,7 +61,7 @@ describe('check dependencies', () => {
     const parsed = parseFleetConfig(shippedWithCheckDependencies({ grafana: ['prometheus'], redis: ['postgresql'] }));
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
     expect(parsed.config.checks.find((c) => c.name === 'grafana')?.dependsOn).toEqual(['prometheus']);
-    expect(parsed.config.checks.find((c) => c.name === 'haproxy')?.dependsOn).toEqual([]);
+    expect(parsed.config.checks.find((c) => c.name === 'haproxy')?.dependsOn).toBeUndefined();
   });
 
   it('refuses a dependency that names no check, naming the field', () => {
