@@ -313,10 +313,13 @@ function dependencyGraph(config: FleetConfig, targets: readonly Target[]) {
       return [t.id, [...seen.values()]];
     }),
   );
+  const dependents = new Map<string, Target[]>();
+  for (const t of targets)
+    for (const d of closure.get(t.id) ?? []) dependents.set(d.id, [...(dependents.get(d.id) ?? []), t]);
   return {
     dependenciesOf: (t: Target): readonly Target[] => closure.get(t.id) ?? [],
-    dependentsOf: (t: Target): readonly Target[] =>
-      targets.filter((o) => (closure.get(o.id) ?? []).some((d) => d.id === t.id)),
+    /** In target order: services first, then checks, each in config order. */
+    dependentsOf: (t: Target): readonly Target[] => dependents.get(t.id) ?? [],
   };
 }
 

@@ -83,6 +83,19 @@ describe('incident storms: one incident per cause', () => {
     expect(h.ctx.targets.map((t) => states.get(t.id)?.health)).toEqual(h.ctx.targets.map(() => 'down'));
   });
 
+  it('keeps it one incident for the whole first hour, its later pages being escalations of it', async () => {
+    // Prepare
+    const h = createHarness();
+    const prober = new ScriptedProber(() => 'refused');
+    // Act: an hour of the daemon's schedule (the restarts it tries do not bring anything back).
+    for (let i = 0; i < 60; i++) await minute(h, prober);
+    // Assess
+    const all = await h.store.listIncidents({});
+    expect(all.map((i) => i.kind)).toEqual(['fleet-outage']);
+    expect(new Set(h.notifier.sent.map((n) => n.incident.id))).toEqual(new Set([all[0]?.id]));
+    expect(h.notifier.sent.filter((n) => n.page.why === 'opened').map((n) => n.page.level)).toEqual([1, 2, 3]);
+  });
+
   it('opens one incident naming the signals it hides when only Prometheus is down, and resolves it when it is back', async () => {
     // Prepare
     const h = createHarness();
