@@ -7,6 +7,7 @@ import type { NoticeKind, NoticeMessage } from '../../core/notices.ts';
 import { formatPage, type MessageOptions, type PageMessage } from '../../core/page-message.ts';
 import type { Notification, Notifier } from '../../ports.ts';
 import { runWithDeadline } from '../../probes/deadline.ts';
+import { httpChannelFrom } from './http-channels.ts';
 
 /** One delivery channel; `deliver` throws when the message did not get through. */
 export interface Channel {
@@ -202,6 +203,10 @@ function channelFrom(
         },
         levels,
       );
+    case 'pagerduty':
+    case 'slack':
+    case 'teams':
+      return httpChannelFrom(c, env);
   }
 }
 
