@@ -75,7 +75,7 @@ function pageFacts({ message, page, incident }: PageInput): ChannelFacts {
   return {
     kind: 'page',
     headline: `[${page.severity}] ${incident.title}`,
-    what: `${message.text.split('\n')[1] ?? 'Page'}. Seen: ${incident.detail}`,
+    what: `${pageWhy(message)}. Seen: ${incident.detail}`,
     severity: page.severity,
     status: incident.status,
     incidentId: incident.id,
@@ -88,6 +88,12 @@ function pageFacts({ message, page, incident }: PageInput): ChannelFacts {
     at: page.at,
     level: page.level,
   };
+}
+
+/** formatPage's "Why you get this" line, as a sentence: `New incident (level 1, Operations)`. */
+function pageWhy(message: PageMessage): string {
+  const why = (message.text.split('\n')[1] ?? '').replace(/^Why you get this: /, '') || 'paged';
+  return `${why.charAt(0).toUpperCase()}${why.slice(1)}`;
 }
 
 function noticeFacts(message: NoticeMessage, acknowledgeHint: string): ChannelFacts {

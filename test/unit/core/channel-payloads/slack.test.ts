@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { SLACK_LIMITS, slackMessage } from '../../../../lambdas/core/channel-payloads/slack.ts';
+import { slackMessageSchema } from '../../../support/channel-formats.ts';
+import {
+  escalationTestSteps,
+  incidentLifecycle,
+  maintenanceSteps,
+  stepInput,
+} from '../../../support/channel-lifecycle.ts';
+
+/** Every text of a message, flattened: what a reader can see. */
+function texts(message: ReturnType<typeof slackMessage>): string[] {
+  return message.blocks.flatMap((b) => {
+    if (b.type === 'header') return [b.text.text];
+    if (b.type === 'section') return [...(b.text ? [b.text.text] : []), ...(b.fields ?? []).map((f) => f.text)];
+    if (b.type === 'context') return b.elements.map((e) => e.text);
+    return [];
+  });
+}
+
+describe('slackMessage', () => {
+  it('builds Block Kit messages in the published format for a whole lifecycle, a maintenance window and an escalation test', () => {
+    // Prepare
+    const steps = [...incidentLifecycle().steps, ...maintenanceSteps(), ...escalationTestSteps()];
+    // Act
+    const messages = steps.map((s) => slackMessage(stepInput(s)));
+    // Assess
+    for (const [i, message] of messages.entries()) {
+      const parsed = slackMessageSchema.safeParse(message);
+      expect(parsed.success, `${steps[i]?.name}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
+    }
+    expect(messages.map((m) => m.blocks[0]?.type === 'header' && m.blocks[0].text.text)).toEqual([
+      '[P2] auth is down',
+      '[P2] auth is down',
+      '[P2] SLA breached: auth is down',
+      '[P2] Acknowledged: auth is down',
+      '[P2] Update: auth is down',
+      '[P2] Resolved: auth is down',
+      'Maintenance started: maintenance of auth, policy',
+      'Maintenance ended: maintenance of auth, policy',
+      '[P3] Escalation test: synthetic incident (acknowledge to pass)',
+      '[P3] Escalation test: synthetic incident (acknowledge to pass)',
+      '[P3] Escalation test: synthetic incident (acknowledge to pass)',
+    ]);
+  });
+
+  it('shows severity, title, where, since, what was done and how to acknowledge on a page', () => {
+    // Prepare
+    const [first] = incidentLifecycle().steps;
+    if (!first) throw new Error('no first page');
+    // Act
+    const message = slackMessage(stepInput(first));
+    // Assess
+    const shown = texts(message).join('\n');
+    expect(shown).toContain('*Severity*\nP2');
+    expect(shown).toContain('*Title*\nauth is down');
+    expect(shown).toContain('*Where*\nauth on 127.0.0.1');
+    expect(shown).toContain('*Since*\n2026-12-01T02:00:00.000Z (5m ago)');
+    expect(shown).toContain('*What was done*\n• restart of auth failed (exit 1): port 8000 still held');
+    expect(shown).toMatch(/\*How to acknowledge\*\n`acgs-ops incident ack INC-[A-Z0-9]+-[A-Z0-9]+`/);
+    expect(message.text).toBe('[P2] auth is down: New incident (level 1, Operations). Seen: auth: connection refused');
+  });
+
+  it('says who acknowledged, the update and the resolution with its MTTR, and stops asking to acknowledge', () => {
+    // Prepare
+    const steps = incidentLifecycle().steps;
+    const byName = (name: string) => {
+      const step = steps.find((s) => s.name === name);
+      if (!step) throw new Error(name);
+      return texts(slackMessage(stepInput(step))).join('\n');
+    };
+    // Act
+    const [acknowledged, update, resolved] = [byName('acknowledged'), byName('update'), byName('resolved')];
+    // Assess
+    expect(acknowledged).toContain('Acknowledged by alice');
+    expect(update).toContain('Update by alice: auth runs out of memory under the login burst');
+    expect(resolved).toContain('Resolved by alice: auth restarted with 2 GB; logins back to normal (MTTR 50m)');
+    for (const text of [acknowledged, update, resolved]) expect(text).not.toContain('How to acknowledge');
+  });
+
+  it('stays within every Block Kit limit, and escapes Slack control characters, for a huge incident', () => {
+    // Prepare
+    const { steps } = incidentLifecycle({
+      title: `auth <!channel> & ${'🔥'.repeat(400)}`,
+      detail: `<http://evil.example|click> ${'&'.repeat(5_000)}`,
+    });
+    // Act
+    const messages = steps.map((s) => slackMessage(stepInput(s)));
+    // Assess
+    for (const message of messages) {
+      expect(slackMessageSchema.safeParse(message).success).toBe(true);
+      const header = message.blocks[0];
+      expect(header?.type === 'header' && header.text.text.length).toBeLessThanOrEqual(SLACK_LIMITS.headerText);
+      expect(message.text.length).toBeLessThanOrEqual(SLACK_LIMITS.text);
+      for (const text of [message.text, ...texts(message).slice(1)]) {
+        expect(text).not.toMatch(/<|>/);
+        expect(text).not.toMatch(/&(?!amp;|lt;|gt;)/);
+      }
+    }
+  });
+});
