@@ -237,6 +237,8 @@ const channelSchema = z.discriminatedUnion('kind', [
     /** true: TLS from the start (465); false: STARTTLS when offered. */
     secure: z.boolean().default(false),
     from: z.email(),
+    /** Where lifecycle notices go; the incident's level-1 contacts when absent (pages always go to the contacts). */
+    to: z.array(z.email()).min(1).optional(),
     userEnv: z
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
