@@ -2,6 +2,7 @@ import type { ChannelInput } from '../../lambdas/core/channel-payloads/common.ts
 import type { MaintenanceWindow, Page } from '../../lambdas/core/escalation.ts';
 import { sweepEscalation } from '../../lambdas/core/escalation.ts';
 import type { Incident, Notice, TimelineEntry } from '../../lambdas/core/incident.ts';
+import { formatNotice } from '../../lambdas/core/notice-message.ts';
 import type { NoticeKind, NoticeMessage } from '../../lambdas/core/notices.ts';
 import { formatPage, type PageMessage } from '../../lambdas/core/page-message.ts';
 import type { Notification } from '../../lambdas/ports.ts';
@@ -30,8 +31,13 @@ export function stepInput(step: LifecycleStep): ChannelInput {
         incident: step.page.notification.incident,
       },
     };
-  if (step.notice) return { notice: step.notice };
+  if (step.notice) return noticeInput(step.notice);
   throw new Error(`step ${step.name} has neither a page nor a notice`);
+}
+
+/** A notice as the notifier hands it to a channel: with formatNotice's words. */
+export function noticeInput(message: NoticeMessage): ChannelInput {
+  return { notice: message, formatted: formatNotice(message, MESSAGE_OPTIONS) };
 }
 
 export function notice(kind: NoticeKind, at: number, extra: Partial<Notice> = {}): Notice {

@@ -4,6 +4,7 @@ import { slackMessage } from '../../core/channel-payloads/slack.ts';
 import { teamsMessage } from '../../core/channel-payloads/teams.ts';
 import type { ChannelConfig, Severity } from '../../core/config-schema.ts';
 import { ControlPlaneError, errorCode, errorMessage } from '../../core/errors.ts';
+import type { FormattedNotice } from '../../core/notice-message.ts';
 import type { NoticeKind, NoticeMessage } from '../../core/notices.ts';
 import type { PageMessage } from '../../core/page-message.ts';
 import type { Notification } from '../../ports.ts';
@@ -50,8 +51,8 @@ export class ChannelDeliveryError extends ControlPlaneError {
 const ANSWER_EXCERPT_CHARS = 300;
 
 /**
- * The `Channel` of notifiers.ts (structurally: notifiers.ts imports this file, so it cannot import back without an
- * import circle; `channelFrom` returning these classes as `Channel` is the compile-time check).
+ * The `Channel` of notifiers.ts, structurally: notifiers.ts imports this file, so it cannot import back without an
+ * import circle; `channelFrom` returning these classes as `Channel` is the compile-time check.
  */
 export abstract class HttpChannel {
   readonly name: string;
@@ -75,8 +76,8 @@ export abstract class HttpChannel {
     return this.send({ page: { message, page: notification.page, incident: notification.incident } });
   }
 
-  deliverNotice(message: NoticeMessage): Promise<void> {
-    return this.send({ notice: message });
+  deliverNotice(message: NoticeMessage, formatted: FormattedNotice): Promise<void> {
+    return this.send({ notice: message, formatted });
   }
 
   protected abstract send(input: ChannelInput): Promise<void>;

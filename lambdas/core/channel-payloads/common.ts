@@ -2,27 +2,25 @@ import { formatDuration, formatInstant } from '../duration.ts';
 import type { MaintenanceWindow, Page } from '../escalation.ts';
 import type { Severity } from '../fleet-constants.ts';
 import type { Incident } from '../incident.ts';
+import type { FormattedNotice } from '../notice-message.ts';
 import type { NoticeKind, NoticeMessage } from '../notices.ts';
 import type { PageMessage } from '../page-message.ts';
 import { describeEntry } from '../timeline-wording.ts';
 
 /**
  * What the PagerDuty, Slack and Teams payload builders are given: a page (the words `formatPage` chose, with the page
- * and its incident) or a lifecycle notice. `channelFacts` reads both into one shape, so every format says the same
- * things in the same words and only the layout differs per format.
+ * and its incident) or a lifecycle notice (with the words `formatNotice` chose). `channelFacts` reads both into one
+ * shape, so every format says what the plain channels say, in the same words, and only the layout differs.
  */
 export type ChannelInput =
   | { readonly page: PageInput; readonly notice?: undefined }
-  | { readonly notice: NoticeMessage; readonly page?: undefined };
+  | { readonly notice: NoticeMessage; readonly formatted: FormattedNotice; readonly page?: undefined };
 
 export interface PageInput {
   readonly message: PageMessage;
   readonly page: Page;
   readonly incident: Incident;
 }
-
-/** How to acknowledge when the notice carries no hint: the config's default `notifications.acknowledgeHint`. */
-export const DEFAULT_ACKNOWLEDGE_HINT = 'acgs-ops incident ack {id}';
 
 /** What a message of any format shows. */
 export interface ChannelFacts {
@@ -32,6 +30,7 @@ export interface ChannelFacts {
   readonly headline: string;
   /** What happened and why the reader gets it, one or two sentences. */
   readonly what: string;
+  readonly fleet: string;
   readonly severity?: Severity;
   readonly status?: string;
   readonly incidentId?: string;
@@ -65,9 +64,9 @@ const NOTICE_TITLES: Record<NoticeKind, string> = {
 };
 
 /** A page or a notice read into the facts every format shows. */
-export function channelFacts(input: ChannelInput, acknowledgeHint = DEFAULT_ACKNOWLEDGE_HINT): ChannelFacts {
+export function channelFacts(input: ChannelInput): ChannelFacts {
   if (input.page) return pageFacts(input.page);
-  return noticeFacts(input.notice, acknowledgeHint);
+  return noticeFacts(input.notice, input.formatted);
 }
 
 function pageFacts({ message, page, incident }: PageInput): ChannelFacts {
@@ -76,6 +75,7 @@ function pageFacts({ message, page, incident }: PageInput): ChannelFacts {
     kind: 'page',
     headline: `[${page.severity}] ${incident.title}`,
     what: `${pageWhy(message)}. Seen: ${incident.detail}`,
+    fleet: body.fleet,
     severity: page.severity,
     status: incident.status,
     incidentId: incident.id,
@@ -96,65 +96,35 @@ function pageWhy(message: PageMessage): string {
   return `${why.charAt(0).toUpperCase()}${why.slice(1)}`;
 }
 
-function noticeFacts(message: NoticeMessage, acknowledgeHint: string): ChannelFacts {
+function noticeFacts(message: NoticeMessage, formatted: FormattedNotice): ChannelFacts {
   const { notice, incident, window } = message;
   const title = incident?.title ?? (window ? windowTitle(window) : 'acgs-ops');
   const label = NOTICE_TITLES[notice.kind];
   const headline = incident ? `[${incident.severity}] ${label}: ${title}` : `${label}: ${title}`;
   const done = message.recent.flatMap((entry) => describeEntry(entry, 'page') ?? []);
-  const open = incident !== undefined && incident.status === 'open';
+  // Asked only while nobody has: an acknowledged incident's messages would otherwise ask again.
+  const acknowledge = incident?.status === 'open' ? formatted.body.incident?.acknowledge : undefined;
   return {
     kind: notice.kind,
     headline,
-    what: noticeWhat(message),
+    what: formatted.body.summary,
+    fleet: formatted.body.fleet,
     ...(incident ? { severity: incident.severity, status: incident.status, incidentId: incident.id, incident } : {}),
     ...(window ? { window } : {}),
     title,
-    where: incident ? whereOf(incident) : window ? windowSubjects(window) : '-',
+    where: incident ? whereOf(incident, formatted.body.fleet) : window ? windowSubjects(window) : formatted.body.fleet,
     since: incident
       ? `${formatInstant(incident.failingSince)} (${formatDuration(notice.at - incident.failingSince)} before this)`
       : window
         ? `${formatInstant(window.startsAt)} until ${formatInstant(window.endsAt)}`
         : formatInstant(notice.at),
     done,
-    ...(open && incident ? { acknowledge: acknowledgeHint.replaceAll('{id}', incident.id) } : {}),
+    ...(acknowledge === undefined ? {} : { acknowledge }),
     at: notice.at,
     ...(notice.by === undefined ? {} : { by: notice.by }),
     ...(notice.text === undefined ? {} : { text: notice.text }),
     ...(notice.level === undefined ? {} : { level: notice.level }),
   };
-}
-
-/** One or two sentences on what the notice announces. */
-function noticeWhat(message: NoticeMessage): string {
-  const { notice, incident, window } = message;
-  const by = notice.by ? ` by ${notice.by}` : '';
-  const text = notice.text ? `: ${notice.text}` : '';
-  switch (notice.kind) {
-    case 'opened':
-      return `Incident ${incident?.id ?? '?'} opened${text || (incident ? `: ${incident.detail}` : '')}`;
-    case 'escalated':
-      return `Escalated${notice.level === undefined ? '' : ` to level ${notice.level}`}: not acknowledged in time${text}`;
-    case 'acknowledged':
-      return `Acknowledged${by}${text}`;
-    case 'update':
-      return `Update${by}${text}`;
-    case 'sla-breached':
-      return `Response SLA breached: nobody acknowledged in time${text}`;
-    case 'resolved': {
-      const mttr =
-        incident === undefined
-          ? ''
-          : ` (MTTR ${formatDuration((incident.resolvedAt ?? notice.at) - incident.failingSince)})`;
-      return `Resolved${by}${text}${mttr}`;
-    }
-    case 'maintenance-started':
-      return `Maintenance window ${window?.id ?? '?'} started${by}${window ? `: ${window.reason}` : text}`;
-    case 'maintenance-ended':
-      return `Maintenance window ${window?.id ?? '?'} ended${text}`;
-    case 'test':
-      return `Escalation test${by}${text}: no action needed beyond acknowledging it`;
-  }
 }
 
 function whereOf(incident: Incident, fleet?: string): string {

@@ -11,6 +11,7 @@ import {
   incidentLifecycle,
   maintenanceSteps,
   notice,
+  noticeInput,
   stepInput,
 } from '../../../support/channel-lifecycle.ts';
 import { MINUTE, T0 } from '../../../support/harness.ts';
@@ -105,7 +106,7 @@ describe('pagerDutyEvent', () => {
       notice: notice('update', T0 + 55 * MINUTE, { by: 'alice', text: 'post-mortem on Monday' }),
     };
     // Act
-    const decision = pagerDutyEvent({ notice: lateUpdate }, OPTIONS);
+    const decision = pagerDutyEvent(noticeInput(lateUpdate), OPTIONS);
     // Assess
     expect(decision.event).toBeUndefined();
     expect(decision.skip).toMatch(/resolved: a trigger now would open a new PagerDuty incident/);

@@ -72,9 +72,9 @@ describe('slackMessage', () => {
     // Act
     const [acknowledged, update, resolved] = [byName('acknowledged'), byName('update'), byName('resolved')];
     // Assess
-    expect(acknowledged).toContain('Acknowledged by alice');
-    expect(update).toContain('Update by alice: auth runs out of memory under the login burst');
-    expect(resolved).toContain('Resolved by alice: auth restarted with 2 GB; logins back to normal (MTTR 50m)');
+    expect(acknowledged).toContain('Acknowledged by alice: someone is on it.');
+    expect(update).toContain('Status update by alice: auth runs out of memory under the login burst');
+    expect(resolved).toContain('Resolved by alice (auth restarted with 2 GB; logins back to normal) after 50m.');
     for (const text of [acknowledged, update, resolved]) expect(text).not.toContain('How to acknowledge');
   });
 

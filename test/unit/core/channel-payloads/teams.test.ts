@@ -7,6 +7,7 @@ import {
   escalationTestSteps,
   incidentLifecycle,
   maintenanceSteps,
+  noticeInput,
   stepInput,
 } from '../../../support/channel-lifecycle.ts';
 import { MINUTE, T0 } from '../../../support/harness.ts';
@@ -84,7 +85,7 @@ describe('teamsMessage', () => {
       const input = stepInput(step);
       if (input.notice) {
         const notice = { ...input.notice.notice, by: '運用'.repeat(1_000), text: '説明'.repeat(1_000) };
-        return { notice: { ...input.notice, notice, recent: [...history, ...input.notice.recent] } };
+        return noticeInput({ ...input.notice, notice, recent: [...history, ...input.notice.recent] });
       }
       const message = input.page.message;
       const actions = [...history.map((h) => (h.type === 'remediation' ? h.detail : '')), ...message.body.actions];
