@@ -98,7 +98,6 @@ export function pagerDutyEvent(input: ChannelInput, options: PagerDutyOptions): 
     return { event: { routing_key: options.routingKey, event_action: action, dedup_key: dedupKey } };
   if (incident.status === 'resolved' && !input.page)
     return { skip: `incident ${incident.id} is resolved: a trigger now would open a new PagerDuty incident` };
-  const fleet = input.page?.message.body.fleet;
   return {
     event: {
       routing_key: options.routingKey,
@@ -107,11 +106,11 @@ export function pagerDutyEvent(input: ChannelInput, options: PagerDutyOptions): 
       client: 'acgs-ops',
       payload: {
         summary: clip(`${facts.headline}: ${facts.what}`, PAGERDUTY_LIMITS.summary),
-        source: clip(incident.host ?? incident.services[0] ?? fleet ?? 'acgs-ops', 255),
+        source: clip(incident.host ?? incident.services[0] ?? facts.fleet, 255),
         severity: { ...DEFAULT_PAGERDUTY_SEVERITIES, ...options.severityMap }[incident.severity],
         timestamp: formatInstant(facts.at),
         component: clip(incident.services.join(', ') || incident.dedupKey, 255),
-        ...(fleet === undefined ? {} : { group: fleet }),
+        group: facts.fleet,
         class: incident.kind,
         custom_details: details(facts),
       },
