@@ -122,7 +122,7 @@ describe('the pagerduty, slack and teams channel kinds in the config', () => {
     // Assess
     expect(severity.map((p) => p.path)).toEqual(['notifications.channels.0.severityMap.P1']);
     expect(slackUrl.map((p) => p.path)).toEqual(['notifications.channels.0.url']);
-    expect(slackUrl[0]?.message).toMatch(/url/);
+    expect(slackUrl[0]?.message).toMatch(/unknown key/);
   });
 });
 
