@@ -7,7 +7,8 @@ import { ControlPlaneError, errorCode, errorMessage } from '../../core/errors.ts
 import type { FormattedNotice } from '../../core/notice-message.ts';
 import type { NoticeKind, NoticeMessage } from '../../core/notices.ts';
 import type { PageMessage } from '../../core/page-message.ts';
-import type { Notification } from '../../ports.ts';
+import type { SecretRef } from '../../core/secret-ref.ts';
+import type { Notification, SecretSource } from '../../ports.ts';
 
 /**
  * The channels people already run: PagerDuty (Events API v2), Slack (incoming webhook, Block Kit) and Microsoft Teams
@@ -192,11 +193,63 @@ type HttpChannelConfig = Extract<ChannelConfig, { kind: 'pagerduty' | 'slack' | 
 
 /**
  * The channel a `pagerduty`, `slack` or `teams` entry of the config declares, its secret read from the environment
- * variable the entry names. Throws at startup, naming the channel and the variable, when the variable is unset or
- * empty, when a webhook URL is not an http(s) URL, or when the entry names only a Secrets Manager secret (read by the
- * AWS runtime, not on one host).
+ * variable the entry names (the daemon's path: synchronous, at startup). Throws, naming the channel and the variable,
+ * when the variable is unset or empty, when a webhook URL is not an http(s) URL, or when the entry names only a
+ * Secrets Manager secret (see `httpChannelWithSecrets`).
  */
 export function httpChannelFrom(c: HttpChannelConfig, env: Readonly<Record<string, string | undefined>>): HttpChannel {
+  const { field, variable } = secretPlace(c);
+  if (variable === undefined)
+    throw new ControlPlaneError(
+      'CONFIG_ENV',
+      `channel ${c.name} names ${field}Secret, a Secrets Manager secret the daemon does not read; on one host give ${field}Env, the environment variable holding it`,
+    );
+  const value = env[variable];
+  if (value === undefined || value.trim() === '')
+    throw new ControlPlaneError(
+      'CONFIG_ENV',
+      `channel ${c.name} needs the environment variable ${variable} (${field}Env), which is not set`,
+    );
+  return buildHttpChannel(c, value.trim(), `the environment variable ${variable}`);
+}
+
+/**
+ * The same channel with its secret read through a `SecretSource`: the Secrets Manager secret (`*Secret`) in AWS, the
+ * environment variable (`*Env`) on one host. For a runtime that reads secrets asynchronously (a Lambda at cold
+ * start). Throws, naming the channel and the place, when the place holds nothing.
+ */
+export async function httpChannelWithSecrets(c: HttpChannelConfig, secrets: SecretSource): Promise<HttpChannel> {
+  const { field, variable, secret } = secretPlace(c);
+  const place = variable === undefined ? `the secret ${secret?.id ?? '?'}` : `the environment variable ${variable}`;
+  const value = await secrets.get({
+    purpose: `the ${field} of channel ${c.name}`,
+    ...(variable === undefined ? {} : { env: variable }),
+    ...(secret === undefined ? {} : { secret }),
+  });
+  if (value === undefined || value.trim() === '')
+    throw new ControlPlaneError(
+      'CONFIG_SECRET',
+      `channel ${c.name} needs ${place} (${field}${variable === undefined ? 'Secret' : 'Env'}), which holds nothing`,
+    );
+  return buildHttpChannel(c, value.trim(), place);
+}
+
+function secretPlace(c: HttpChannelConfig): { field: 'routingKey' | 'url'; variable?: string; secret?: SecretRef } {
+  if (c.kind === 'pagerduty')
+    return {
+      field: 'routingKey',
+      ...(c.routingKeyEnv === undefined ? {} : { variable: c.routingKeyEnv }),
+      ...(c.routingKeySecret === undefined ? {} : { secret: c.routingKeySecret }),
+    };
+  return {
+    field: 'url',
+    ...(c.urlEnv === undefined ? {} : { variable: c.urlEnv }),
+    ...(c.urlSecret === undefined ? {} : { secret: c.urlSecret }),
+  };
+}
+
+/** `secret` is the routing key (PagerDuty) or the webhook URL (Slack, Teams); `place` names where it came from. */
+function buildHttpChannel(c: HttpChannelConfig, secret: string, place: string): HttpChannel {
   const common = {
     name: c.name,
     timeoutMs: c.timeout,
@@ -204,35 +257,14 @@ export function httpChannelFrom(c: HttpChannelConfig, env: Readonly<Record<strin
     pages: c.pages,
     ...(c.events === undefined ? {} : { events: c.events }),
   };
-  if (c.kind === 'pagerduty') {
-    const routingKey = secretFromEnv(c.name, 'routingKey', c.routingKeyEnv, env);
-    return new PagerDutyChannel({ ...common, url: c.url, routingKey, severityMap: c.severityMap });
-  }
-  const url = secretFromEnv(c.name, 'url', c.urlEnv, env);
-  if (!/^https?:\/\/[^\s/]/.test(url) || !URL.canParse(url))
+  if (c.kind === 'pagerduty')
+    return new PagerDutyChannel({ ...common, url: c.url, routingKey: secret, severityMap: c.severityMap });
+  if (!/^https?:\/\/[^\s/]/.test(secret) || !URL.canParse(secret))
     throw new ControlPlaneError(
       'CONFIG_ENV',
-      `channel ${c.name}: the environment variable ${c.urlEnv} must hold the ${c.kind} webhook's http(s) URL`,
+      `channel ${c.name}: ${place} must hold the ${c.kind} webhook's http(s) URL`,
     );
-  return c.kind === 'slack' ? new SlackChannel({ ...common, url }) : new TeamsChannel({ ...common, url });
-}
-
-function secretFromEnv(
-  channel: string,
-  field: 'routingKey' | 'url',
-  variable: string | undefined,
-  env: Readonly<Record<string, string | undefined>>,
-): string {
-  if (variable === undefined)
-    throw new ControlPlaneError(
-      'CONFIG_ENV',
-      `channel ${channel} names ${field}Secret, a Secrets Manager secret the AWS runtime reads; on one host give ${field}Env, the environment variable holding it`,
-    );
-  const value = env[variable];
-  if (value === undefined || value.trim() === '')
-    throw new ControlPlaneError(
-      'CONFIG_ENV',
-      `channel ${channel} needs the environment variable ${variable} (${field}Env), which is not set`,
-    );
-  return value.trim();
+  return c.kind === 'slack'
+    ? new SlackChannel({ ...common, url: secret })
+    : new TeamsChannel({ ...common, url: secret });
 }

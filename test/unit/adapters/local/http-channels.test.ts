@@ -193,7 +193,7 @@ describe('httpChannelFrom', () => {
     const build = () => httpChannelFrom(pd, { PD_KEY: 'x' });
     // Assess
     expect(build).toThrow(
-      'channel pd names routingKeySecret, a Secrets Manager secret the AWS runtime reads; on one host give routingKeyEnv, the environment variable holding it',
+      'channel pd names routingKeySecret, a Secrets Manager secret the daemon does not read; on one host give routingKeyEnv, the environment variable holding it',
     );
   });
 });
