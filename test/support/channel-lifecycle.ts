@@ -56,7 +56,9 @@ function pageStep(name: string, page: Page, incident: Incident, recent: readonly
 }
 
 /** The incident's life for `service` (default auth, P2), optionally with a title and detail of the test's own. */
-export function incidentLifecycle(overrides: { title?: string; detail?: string; dedupKey?: string } = {}): {
+export function incidentLifecycle(
+  overrides: { title?: string; detail?: string; dedupKey?: string; services?: string[] } = {},
+): {
   readonly incident: Incident;
   readonly steps: readonly LifecycleStep[];
 } {

@@ -19,6 +19,14 @@ export const SLACK_LIMITS = {
   text: 4_000,
 } as const;
 
+/**
+ * Our own bounds, below Slack's: a fact (and the acknowledge command) is a line or two, so that the blocks' texts
+ * together stay under 12,000 characters (150 + 3,000 + 8 x 500 + 3,000 + 500 and the footer), because Slack refuses messages whose blocks hold about 13,000 (`msg_blocks_too_long`, seen by
+ * slackapi/bolt-js#2509, though no documented limit is reached).
+ */
+const FACT_CHARS = 500;
+export const MAX_BLOCKS_CHARS = 12_000;
+
 const MAX_DONE_STEPS = 15;
 
 export interface SlackText {
@@ -40,9 +48,7 @@ export interface SlackMessage {
 
 export function slackMessage(input: ChannelInput): SlackMessage {
   const facts = channelFacts(input);
-  const fields = factFields(facts).map(([name, value]) =>
-    mrkdwn(`*${name}*\n${escapeMrkdwn(value)}`, SLACK_LIMITS.fieldText),
-  );
+  const fields = factFields(facts).map(([name, value]) => mrkdwn(`*${name}*\n${escapeMrkdwn(value)}`, FACT_CHARS));
   const blocks: SlackBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: clip(facts.headline, SLACK_LIMITS.headerText), emoji: true } },
     { type: 'section', text: mrkdwn(escapeMrkdwn(facts.what), SLACK_LIMITS.sectionText) },
@@ -57,7 +63,7 @@ export function slackMessage(input: ChannelInput): SlackMessage {
   if (facts.acknowledge !== undefined)
     blocks.push({
       type: 'section',
-      text: mrkdwn(`*How to acknowledge*\n\`${escapeMrkdwn(facts.acknowledge)}\``, SLACK_LIMITS.sectionText),
+      text: mrkdwn(`*How to acknowledge*\n\`${escapeMrkdwn(facts.acknowledge)}\``, FACT_CHARS),
     });
   blocks.push({
     type: 'context',

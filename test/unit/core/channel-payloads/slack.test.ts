@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { SLACK_LIMITS, slackMessage } from '../../../../lambdas/core/channel-payloads/slack.ts';
+import type { ChannelInput } from '../../../../lambdas/core/channel-payloads/common.ts';
+import { MAX_BLOCKS_CHARS, SLACK_LIMITS, slackMessage } from '../../../../lambdas/core/channel-payloads/slack.ts';
+import type { TimelineEntry } from '../../../../lambdas/core/incident.ts';
 import { slackMessageSchema } from '../../../support/channel-formats.ts';
 import {
   escalationTestSteps,
   incidentLifecycle,
   maintenanceSteps,
+  noticeInput,
   stepInput,
 } from '../../../support/channel-lifecycle.ts';
+import { MINUTE, T0 } from '../../../support/harness.ts';
 
 /** Every text of a message, flattened: what a reader can see. */
 function texts(message: ReturnType<typeof slackMessage>): string[] {
@@ -79,19 +83,39 @@ describe('slackMessage', () => {
   });
 
   it('stays within every Block Kit limit, and escapes Slack control characters, for a huge incident', () => {
-    // Prepare
+    // Prepare: every text that can be long is long (title, services, detail, who acted)
     const { steps } = incidentLifecycle({
-      title: `auth <!channel> & ${'🔥'.repeat(400)}`,
+      title: `auth <!channel> & ${'🔥'.repeat(400)} ${'t'.repeat(2_000)}`,
       detail: `<http://evil.example|click> ${'&'.repeat(5_000)}`,
+      services: Array.from({ length: 100 }, (_, i) => `service-with-a-long-name-${i}`),
+    });
+    const history: TimelineEntry[] = Array.from({ length: 20 }, (_, i) => ({
+      at: T0 + i * MINUTE,
+      type: 'remediation',
+      action: 'restart',
+      service: 'auth',
+      outcome: 'failed',
+      detail: `restart ${i} failed: ${'x'.repeat(500)}`,
+    }));
+    const inputs = steps.map((step): ChannelInput => {
+      const input = stepInput(step);
+      if (input.page) {
+        const message = input.page.message;
+        const actions = history.map((h) => (h.type === 'remediation' ? h.detail : ''));
+        return { page: { ...input.page, message: { ...message, body: { ...message.body, actions } } } };
+      }
+      const notice = { ...input.notice.notice, by: 'b'.repeat(3_000) };
+      return noticeInput({ ...input.notice, notice, recent: [...history, ...input.notice.recent] });
     });
     // Act
-    const messages = steps.map((s) => slackMessage(stepInput(s)));
+    const messages = inputs.map((input) => slackMessage(input));
     // Assess
     for (const message of messages) {
       expect(slackMessageSchema.safeParse(message).success).toBe(true);
       const header = message.blocks[0];
       expect(header?.type === 'header' && header.text.text.length).toBeLessThanOrEqual(SLACK_LIMITS.headerText);
       expect(message.text.length).toBeLessThanOrEqual(SLACK_LIMITS.text);
+      expect(texts(message).join('').length).toBeLessThanOrEqual(MAX_BLOCKS_CHARS);
       for (const text of [message.text, ...texts(message).slice(1)]) {
         expect(text).not.toMatch(/<|>/);
         expect(text).not.toMatch(/&(?!amp;|lt;|gt;)/);
