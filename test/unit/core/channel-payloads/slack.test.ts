@@ -65,21 +65,27 @@ describe('slackMessage', () => {
     expect(message.text).toBe('[P2] auth is down: New incident (level 1, Operations). Seen: auth: connection refused');
   });
 
-  it('says who acknowledged, the update and the resolution with its MTTR, and stops asking to acknowledge', () => {
+  it("says who acknowledged, the update and the resolution with its MTTR in formatNotice's words, and stops asking to acknowledge", () => {
     // Prepare
     const steps = incidentLifecycle().steps;
-    const byName = (name: string) => {
+    const shown = (name: string) => {
       const step = steps.find((s) => s.name === name);
       if (!step) throw new Error(name);
-      return texts(slackMessage(stepInput(step))).join('\n');
+      const input = stepInput(step);
+      if (!input.notice) throw new Error(`${name} is no notice`);
+      return { summary: input.formatted.body.summary, text: texts(slackMessage(input)).join('\n') };
     };
     // Act
-    const [acknowledged, update, resolved] = [byName('acknowledged'), byName('update'), byName('resolved')];
+    const [acknowledged, update, resolved] = [shown('acknowledged'), shown('update'), shown('resolved')];
     // Assess
-    expect(acknowledged).toContain('Acknowledged by alice: someone is on it.');
-    expect(update).toContain('Status update by alice: auth runs out of memory under the login burst');
-    expect(resolved).toContain('Resolved by alice (auth restarted with 2 GB; logins back to normal) after 50m.');
-    for (const text of [acknowledged, update, resolved]) expect(text).not.toContain('How to acknowledge');
+    for (const { summary, text } of [acknowledged, update, resolved]) {
+      expect(text).toContain(summary);
+      expect(text).toContain('*By*\nalice');
+      expect(text).not.toContain('How to acknowledge');
+    }
+    expect(update.summary).toContain('auth runs out of memory under the login burst');
+    expect(resolved.summary).toContain('50m');
+    expect(resolved.summary).toContain('auth restarted with 2 GB; logins back to normal');
   });
 
   it('stays within every Block Kit limit, and escapes Slack control characters, for a huge incident', () => {
