@@ -204,21 +204,49 @@ describe('PagerDuty, Slack and Teams channels', () => {
         } catch (error) {
           expect(error).toBeInstanceOf(ChannelDeliveryError);
           expect((error as ChannelDeliveryError).retryable).toBe(true);
+          if ((error as ChannelDeliveryError).status === 429)
+            expect((error as ChannelDeliveryError).retryAfterMs).toBe(30_000);
           attempts.push(errorMessage(error).replace(/: \{.*$/, ''));
         }
       }
     }
     // Assess
     expect(attempts).toEqual([
-      'pagerduty channel pd answered HTTP 429 (throttled: retry later)',
+      'pagerduty channel pd answered HTTP 429 (throttled: retry after 30 s)',
       'pagerduty channel pd answered HTTP 503',
       'pd: delivered',
       'slack channel slack-ops answered HTTP 500',
-      'slack channel slack-ops answered HTTP 429 (throttled: retry later)',
+      'slack channel slack-ops answered HTTP 429 (throttled: retry after 30 s)',
       'slack-ops: delivered',
     ]);
     expect(pagerDuty.taken.map((e) => e.event_action)).toEqual(['acknowledge']);
     expect(headers(slack)).toEqual(['[P2] Acknowledged: auth is down']);
+  });
+
+  it('throw a non-retryable error with the answer when PagerDuty refuses the event (400), naming the channel', async () => {
+    // Prepare
+    const acknowledged = incidentLifecycle().steps.find((s) => s.name === 'acknowledged')?.notice;
+    if (!acknowledged) throw new Error('no acknowledged step');
+    const channels = channelsFromConfig(
+      config([{ name: 'pd', kind: 'pagerduty', routingKeyEnv: 'PD_ROUTING_KEY', url: pagerDuty.url }]).notifications
+        .channels,
+      '/nonexistent',
+      { PD_ROUTING_KEY: 'not-the-integration-key' },
+      () => undefined,
+    );
+    const routing = new RoutingNotifier(channels, MESSAGE_OPTIONS, () => undefined);
+    // Act
+    const error = await routing.sendNotice('pd', acknowledged).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // Assess
+    expect(error).toBeInstanceOf(ChannelDeliveryError);
+    expect(error).toMatchObject({ channel: 'pd', status: 400, retryable: false });
+    expect(errorMessage(error)).toBe(
+      'pagerduty channel pd answered HTTP 400: {"status":"invalid event","message":"Event object is invalid","errors":["routing_key"]}',
+    );
+    expect(pagerDuty.incidents).toEqual([]);
   });
 
   it('never open a second PagerDuty incident when an answer is lost and the trigger sent again; Slack, with no idempotency key, shows such a repeat twice', async () => {

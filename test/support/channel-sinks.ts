@@ -14,7 +14,8 @@ import { type LocalServer, startHttpHandler } from './local-servers.ts';
  * Local stand-ins for the PagerDuty Events API, a Slack incoming webhook and a Teams Workflows webhook, on 127.0.0.1.
  * Each checks every request against the published format (test/support/channel-formats.ts) and answers as the real
  * one does: 400 for a malformed request, else PagerDuty 202 `{status, message, dedup_key}`, Slack 200 `ok`, Teams
- * 202. `failNext` makes the next requests fail with the given statuses (429 throttled, 5xx) without taking them;
+ * 202. `failNext` makes the next requests fail with the given statuses (429 throttled, with `Retry-After: 30`; 5xx)
+ * without taking them;
  * `answerAfterMs` takes a request and answers it late (an answer lost to the caller's timeout).
  */
 export interface Sink<T> extends LocalServer {
@@ -72,6 +73,8 @@ async function startSink<T>(
       const failure = failures.shift();
       if (failure !== undefined) {
         const body = JSON.stringify({ status: 'failure', message: `failing on purpose with ${failure}` });
+        // Throttling answers say when to come back, as Slack's do.
+        if (failure === 429) response.setHeader('retry-after', '30');
         send(response, { status: failure, contentType: 'application/json', body });
         return;
       }

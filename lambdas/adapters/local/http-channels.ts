@@ -34,17 +34,20 @@ export class ChannelDeliveryError extends ControlPlaneError {
   readonly channel: string;
   readonly status: number | undefined;
   readonly retryable: boolean;
+  /** How long the service asked to be left alone (`Retry-After`, Slack's and others' answer to 429), if it said. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     channel: string,
     message: string,
-    details: { status?: number; retryable: boolean },
+    details: { status?: number; retryable: boolean; retryAfterMs?: number | undefined },
     options?: { cause?: unknown },
   ) {
     super('CHANNEL_DELIVERY', message, options);
     this.channel = channel;
     this.status = details.status;
     this.retryable = details.retryable;
+    this.retryAfterMs = details.retryAfterMs;
   }
 }
 
@@ -110,13 +113,24 @@ export abstract class HttpChannel {
     if (response.ok) return text;
     const throttled = response.status === 429;
     const retryable = throttled || response.status >= 500 || response.status === 408;
+    const retryAfterMs = retryAfter(response.headers.get('retry-after'));
+    const later = retryAfterMs === undefined ? 'retry later' : `retry after ${Math.ceil(retryAfterMs / 1_000)} s`;
     const excerpt = text.trim().slice(0, ANSWER_EXCERPT_CHARS);
     throw new ChannelDeliveryError(
       this.name,
-      `${this.kind} channel ${this.name} answered HTTP ${response.status}${throttled ? ' (throttled: retry later)' : ''}${excerpt ? `: ${excerpt}` : ''}`,
-      { status: response.status, retryable },
+      `${this.kind} channel ${this.name} answered HTTP ${response.status}${throttled ? ` (throttled: ${later})` : ''}${excerpt ? `: ${excerpt}` : ''}`,
+      { status: response.status, retryable, retryAfterMs },
     );
   }
+}
+
+/** A `Retry-After` header in ms: seconds, or an HTTP date; undefined when absent or unreadable. */
+function retryAfter(header: string | null): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1_000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 function reason(error: unknown): string {
