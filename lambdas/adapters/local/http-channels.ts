@@ -99,14 +99,8 @@ export abstract class HttpChannel {
     } catch (error) {
       const timedOut = error instanceof Error && error.name === 'TimeoutError';
       const why = timedOut ? `no answer within ${this.timeoutMs} ms` : `cannot reach it: ${reason(error)}`;
-      throw new ChannelDeliveryError(
-        this.name,
-        `${this.kind} channel ${this.name}: ${why}`,
-        { retryable: true },
-        {
-          cause: error,
-        },
-      );
+      const message = `${this.kind} channel ${this.name}: ${why}`;
+      throw new ChannelDeliveryError(this.name, message, { retryable: true }, { cause: error });
     }
     // Reading the whole answer releases the connection (and an error answer says why).
     const text = await response.text().catch(() => '');
@@ -124,13 +118,13 @@ export abstract class HttpChannel {
   }
 }
 
-/** A `Retry-After` header in ms: seconds, or an HTTP date; undefined when absent or unreadable. */
+/**
+ * A `Retry-After` header of seconds (what Slack sends with 429) in ms; undefined when absent, or an HTTP date (read
+ * against this host's clock it would be a guess).
+ */
 function retryAfter(header: string | null): number | undefined {
-  if (header === null || header.trim() === '') return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1_000);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+  if (header === null || !/^\s*\d+\s*$/.test(header)) return undefined;
+  return Number(header) * 1_000;
 }
 
 function reason(error: unknown): string {
