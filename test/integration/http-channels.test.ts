@@ -19,6 +19,7 @@ import {
   startSlackSink,
   startTeamsSink,
 } from '../support/channel-sinks.ts';
+import { freePort } from '../support/local-servers.ts';
 import { shippedConfigWith } from '../support/shipped-config.ts';
 
 /*
@@ -247,6 +248,29 @@ describe('PagerDuty, Slack and Teams channels', () => {
       'pagerduty channel pd answered HTTP 400: {"status":"invalid event","message":"Event object is invalid","errors":["routing_key"]}',
     );
     expect(pagerDuty.incidents).toEqual([]);
+  });
+
+  it('throw a retryable error naming the channel when nothing listens, without the webhook URL', async () => {
+    // Prepare
+    const port = await freePort();
+    const secretUrl = `http://127.0.0.1:${port}/services/T000/B000/s3cr3t`;
+    const channels = channelsFromConfig(
+      config([{ name: 'slack-ops', kind: 'slack', urlEnv: 'SLACK_URL' }]).notifications.channels,
+      '/nonexistent',
+      { SLACK_URL: secretUrl },
+      () => undefined,
+    );
+    const [first] = incidentLifecycle().steps;
+    if (!first?.page || !channels[0]) throw new Error('missing fixtures');
+    // Act
+    const error = await channels[0].deliver(first.page.message, first.page.notification).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // Assess
+    expect(error).toMatchObject({ channel: 'slack-ops', retryable: true });
+    expect(errorMessage(error)).toBe('slack channel slack-ops: cannot reach it: ECONNREFUSED');
+    expect(errorMessage(error)).not.toContain('s3cr3t');
   });
 
   it('never open a second PagerDuty incident when an answer is lost and the trigger sent again; Slack, with no idempotency key, shows such a repeat twice', async () => {
