@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { hostScope } from './address-scope.ts';
+import { PAGERDUTY_EVENTS_URL, PAGERDUTY_SEVERITIES } from './channel-payloads/pagerduty-constants.ts';
 import { checkDependencies, dependencyCycle } from './check-dependencies.ts';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
@@ -242,6 +243,8 @@ const channelSchema = z.discriminatedUnion('kind', [
     /** true: TLS from the start (465); false: STARTTLS when offered. */
     secure: z.boolean().default(false),
     from: z.email(),
+    /** Where lifecycle notices go; the incident's level-1 contacts when absent (pages always go to the contacts). */
+    to: z.array(z.email()).min(1).optional(),
     userEnv: z
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
@@ -251,7 +254,66 @@ const channelSchema = z.discriminatedUnion('kind', [
       .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
       .optional(),
   }),
+  /*
+   * PagerDuty, Slack and Teams (adapters/local/http-channels.ts). Their secret (the routing key; the webhook URL,
+   * which is the credential) comes from exactly one place: `*Env`, an environment variable on one host, or `*Secret`,
+   * a Secrets Manager secret in AWS.
+   */
+  exactlyOneSecret(
+    z.strictObject({
+      ...channelBase,
+      kind: z.literal('pagerduty'),
+      routingKeyEnv: envName().optional(),
+      routingKeySecret: z.optional(secretRefSchema),
+      /** Events API v2 endpoint of the account's service region (EU: https://events.eu.pagerduty.com/v2/enqueue). */
+      url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).default(PAGERDUTY_EVENTS_URL),
+      /** PagerDuty severity per severity; default P1 critical, P2 error, P3 warning. */
+      severityMap: z.partialRecord(z.enum(SEVERITIES), z.enum(PAGERDUTY_SEVERITIES)).optional(),
+      /** PagerDuty's incident follows ours: acknowledged and resolved by default (pages trigger it). */
+      events: z.array(z.enum(NOTICE_KINDS)).default(['acknowledged', 'resolved']),
+      timeout: duration(100, MINUTE_MS).default(10_000),
+    }),
+    'routingKey',
+  ),
+  exactlyOneSecret(
+    z.strictObject({
+      ...channelBase,
+      kind: z.literal('slack'),
+      urlEnv: envName().optional(),
+      urlSecret: z.optional(secretRefSchema),
+      timeout: duration(100, MINUTE_MS).default(10_000),
+    }),
+    'url',
+  ),
+  exactlyOneSecret(
+    z.strictObject({
+      ...channelBase,
+      kind: z.literal('teams'),
+      urlEnv: envName().optional(),
+      urlSecret: z.optional(secretRefSchema),
+      timeout: duration(100, MINUTE_MS).default(10_000),
+    }),
+    'url',
+  ),
 ]);
+
+function envName() {
+  return z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name');
+}
+
+/** `<field>Env` or `<field>Secret`, exactly one of them, with an error naming both. */
+function exactlyOneSecret<T extends z.ZodObject>(schema: T, field: 'routingKey' | 'url'): T {
+  return schema.superRefine((channel, ctx) => {
+    const fromEnv = (channel as Record<string, unknown>)[`${field}Env`] !== undefined;
+    const fromSecret = (channel as Record<string, unknown>)[`${field}Secret`] !== undefined;
+    if (fromEnv !== fromSecret) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: [fromEnv ? `${field}Secret` : `${field}Env`],
+      message: `give exactly one of ${field}Env (an environment variable, on one host) and ${field}Secret (a Secrets Manager secret, in AWS)${fromEnv ? ', not both' : ''}`,
+    });
+  });
+}
 
 const DEFAULT_NOTIFICATIONS = {
   acknowledgeHint: 'acgs-ops incident ack {id}',
