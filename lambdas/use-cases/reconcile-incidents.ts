@@ -55,7 +55,7 @@ export async function reconcileIncidents(
     })),
   ];
   for (const { incident, resolution } of endings) {
-    const done = await updateIncidentWithRetry(ctx.incidents, incident, (current) =>
+    const done = await updateIncidentWithRetry(ctx, incident, (current) =>
       current.status === 'resolved' ? undefined : resolve(current, SYSTEM, resolution, now),
     );
     if (done) {
