@@ -104,7 +104,8 @@ describe('incidentDueAt: the stores’ due index', () => {
     const open = incident();
     expect(incidentDueAt(open)).toBe(open.escalation.nextAt);
     expect(incidentDueAt({ ...open, notices: [notice({ nextAt: T0 - 1 })] })).toBe(T0 - 1);
-    const resolved = { ...open, status: 'resolved' as const, escalation: { ...open.escalation, nextAt: undefined } };
+    const { nextAt: _timer, ...stopped } = open.escalation;
+    const resolved: Incident = { ...open, status: 'resolved', escalation: stopped };
     expect(incidentDueAt(resolved)).toBeUndefined();
     expect(incidentDueAt({ ...resolved, notices: [notice({ nextAt: T0 + 7 })] })).toBe(T0 + 7);
     // A leased notice is due when its lease lapses.
