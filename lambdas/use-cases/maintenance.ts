@@ -99,6 +99,7 @@ function endedEarly(ctx: ControlPlaneContext, window: MaintenanceWindow, now: nu
   const cancelled = window.startsAt >= now;
   const kept = notices.filter((n) => (cancelled ? sent(n) : n.kind !== 'maintenance-ended' || sent(n)));
   const base = kept.length > 0 ? { ...rest, notices: kept } : rest;
-  if (cancelled || !notices.some((n) => n.kind === 'maintenance-started')) return base;
+  // Announced windows owe their planned end notice (the started one may have gone out already).
+  if (cancelled || notices.length === 0) return base;
   return windowNotice(base, 'maintenance-ended', now, routesOf(ctx));
 }
