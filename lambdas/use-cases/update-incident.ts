@@ -17,7 +17,7 @@ function writerParts(target: IncidentStore | IncidentWriter): {
   store: IncidentStore;
   derive: (incident: Incident, timeline: readonly TimelineEntry[]) => Incident;
 } {
-  if (!('incidents' in target)) return { store: target, derive: (incident) => incident };
+  if (!('notifier' in target)) return { store: target, derive: (incident) => incident };
   return {
     store: target.incidents,
     derive: (incident, timeline) =>
