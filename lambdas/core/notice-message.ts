@@ -185,7 +185,7 @@ function incidentSummary(
     case 'sla-breached':
       return `Not acknowledged within its response time${text ? `: ${text}` : '.'}`;
     case 'resolved':
-      return `Resolved${by}${text ? ` (${text})` : ''}${mttrMs === undefined ? '' : ` after ${formatDuration(mttrMs)}`}.`;
+      return `Resolved${mttrMs === undefined ? '' : ` after ${formatDuration(mttrMs)}`}${by}${text ? `: ${text}` : '.'}`;
     case 'test':
       return `Escalation test${by}${text ? `: ${text}` : ''}: acknowledge it to pass.`;
     default:

@@ -216,7 +216,7 @@ describe('formatNotice', () => {
     const n = notice({ key: 'resolved-1', kind: 'resolved', by: 'alice', text: 'rolled back', at: T0 + 42 * MINUTE });
     const message = formatNotice({ key: `${open.id}/resolved-1`, notice: n, incident: resolved, recent: [] }, options);
     expect(message.subject).toBe(`Incident resolved: acgs-1: [P2] auth is down (${open.id})`);
-    expect(message.text).toContain('Resolved by alice (rolled back) after 42m');
+    expect(message.text).toContain('Resolved after 42m by alice: rolled back');
     expect(message.text).toContain('Where: auth on 127.0.0.1');
     expect(message.text).toContain(`Since: ${new Date(T0).toISOString()}`);
     expect(message.text).toContain('Time to resolve: 42m');
