@@ -68,9 +68,16 @@ export function noticeOf(
     case 'resolved':
       return { kind: test ? 'test' : 'resolved', by: entry.by, text: entry.resolution };
     default: {
+      // The SLA engineer's entry: { type: 'sla-breached', severity, dueAt, level? } (read loosely until merged).
       if (type !== 'sla-breached') return undefined;
-      const detail = (entry as { detail?: unknown; text?: unknown }).detail ?? (entry as { text?: unknown }).text;
-      return { kind: 'sla-breached', ...(typeof detail === 'string' ? { text: detail } : {}) };
+      const breach = entry as { severity?: unknown; dueAt?: unknown; level?: unknown };
+      const due = typeof breach.dueAt === 'number' ? ` by ${new Date(breach.dueAt).toISOString()}` : '';
+      const severity = typeof breach.severity === 'string' ? `${breach.severity} ` : '';
+      return {
+        kind: 'sla-breached',
+        text: `${severity}not acknowledged${due}`,
+        ...(typeof breach.level === 'number' ? { level: breach.level } : {}),
+      };
     }
   }
 }

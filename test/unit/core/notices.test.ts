@@ -43,7 +43,9 @@ describe('withNotices: lifecycle notices derived from the timeline', () => {
       {
         at: T0 + 4 * MINUTE,
         type: 'sla-breached',
-        detail: 'P2 not acknowledged within 15m',
+        severity: 'P2',
+        dueAt: T0 + 4 * MINUTE,
+        level: 2,
       } as unknown as TimelineEntry,
       { at: T0 + 5 * MINUTE, type: 'resolved', by: 'alice', resolution: 'rolled back' },
     ];
@@ -55,7 +57,7 @@ describe('withNotices: lifecycle notices derived from the timeline', () => {
       ['escalated', undefined, undefined, 2],
       ['acknowledged', 'alice', undefined, undefined],
       ['update', 'alice', 'rolling back the deploy', undefined],
-      ['sla-breached', undefined, 'P2 not acknowledged within 15m', undefined],
+      ['sla-breached', undefined, `P2 not acknowledged by ${new Date(T0 + 4 * MINUTE).toISOString()}`, 2],
       ['resolved', 'alice', 'rolled back', undefined],
     ]);
     expect(new Set(next.notices?.map((n) => n.key)).size).toBe(6);
