@@ -239,6 +239,23 @@ describe('formatNotice', () => {
     expect(message.body.incident?.acknowledge).toBeUndefined();
   });
 
+  it('words an SLA breach with the severity, when it was due and the level it escalated to', () => {
+    const open = incident();
+    const breach = formatNotice(
+      {
+        key: 'k',
+        notice: notice({ kind: 'sla-breached', text: 'P2 not acknowledged by 2026-12-01T02:30:00.000Z', level: 2 }),
+        incident: open,
+        recent: [],
+      },
+      options,
+    );
+    expect(breach.subject).toBe(`Response SLA breached: acgs-1: [P2] auth is down (${open.id})`);
+    expect(breach.body.summary).toBe(
+      'Response time passed without an acknowledgement (P2 not acknowledged by 2026-12-01T02:30:00.000Z): escalated to level 2.',
+    );
+  });
+
   it('words an update with its text, and a window with its subjects, times and reason', () => {
     const open = incident();
     const update = formatNotice(
