@@ -43,8 +43,8 @@ export interface IncidentPlan {
 }
 
 const GROUP_KINDS: ReadonlySet<IncidentKind> = new Set(['dependency-down', 'fleet-outage', 'host-outage']);
-/** Kinds raised by operators or by other monitors (backups, drills): the probe planner neither folds nor resolves them. */
-const NOT_FROM_PROBES: ReadonlySet<IncidentKind> = new Set(['security', 'manual', 'backup', 'drill']);
+/** Kinds raised by operators, by other monitors (backups, drills) or by an escalation test: the probe planner neither folds nor resolves them. */
+const NOT_FROM_PROBES: ReadonlySet<IncidentKind> = new Set(['security', 'manual', 'backup', 'drill', 'test']);
 
 export function fleetOutageKey(config: FleetConfig): string {
   return `fleet-outage@${config.fleet.name}`;
