@@ -164,3 +164,26 @@ export async function closeEscalationTest(ctx: ControlPlaneContext, id: string):
   if (!incident) throw new NotFoundError(`incident ${id}`);
   return { incident };
 }
+
+/**
+ * The scheduled escalation test (`schedules.escalationTest`): opens and pages a test that nobody waits for here; the
+ * sweep resolves it at its deadline (`wait`), as passed if someone acknowledged it meanwhile, else as failed.
+ * Undefined when no such schedule is configured.
+ */
+export async function runScheduledEscalationTest(ctx: ControlPlaneContext): Promise<StartedEscalationTest | undefined> {
+  const scheduled = ctx.config.schedules.escalationTest;
+  if (!scheduled) return undefined;
+  const started = await startEscalationTest(ctx, {
+    channel: scheduled.channel,
+    level: scheduled.level,
+    waitMs: scheduled.wait,
+    by: 'schedule',
+  });
+  ctx.log('escalation-test-scheduled', {
+    incidentId: started.incident.id,
+    channels: started.routing.channels,
+    deadline: new Date(started.deadline).toISOString(),
+    ...(started.pageError === undefined ? {} : { error: started.pageError }),
+  });
+  return started;
+}
