@@ -198,8 +198,9 @@ function slaPending(incident: Incident): boolean {
 }
 
 /**
- * The breach: on record once (`slaBreached`), and escalated at once per the matrix. A first page still owed goes out
- * first; then the next level serving the severity is paged, or the top one again if every level has been.
+ * The breach: on record once (`slaBreached`), and escalated at once per the matrix. A first page still owed (the
+ * incident was muted past its due time) goes out alone; else the level after the first page (`breachLevel`) is paged
+ * unless it has been already, and then the escalation's own timer (`stepAt`) stands.
  */
 function breachSla(incident: Incident, now: number): EscalationOutcome {
   const { stepAt, ...escalation } = incident.escalation;
