@@ -141,7 +141,7 @@ export function restartWindow(
   );
   if (!open)
     throw new UsageError(
-      `restarting PostgreSQL needs an open maintenance window covering ${backups.database}: open one (acgs-ops maintenance start ${backups.database} ...) and run this again`,
+      `restarting PostgreSQL needs an open maintenance window covering ${backups.database}: open one (acgs-ops maintenance start --service ${backups.database} --for 30m --reason ...) and run this again`,
     );
   return open;
 }

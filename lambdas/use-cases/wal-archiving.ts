@@ -86,7 +86,10 @@ async function runArchiving(
     parameters,
     timeoutMs: (Number(parameters.TimeoutSeconds) + 60) * 1000,
   });
-  const report = lastReport(result.output, 'acgs-ops.wal-archiving');
+  const report = lastReport(
+    result.output,
+    action === 'base-backup' ? 'acgs-ops.base-backup' : 'acgs-ops.wal-archiving',
+  );
   const restartNeeded = result.exitCode === RESTART_NEEDED_EXIT && report?.state === 'restart-needed';
   const state =
     result.status === 'succeeded'
