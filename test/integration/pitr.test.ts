@@ -250,7 +250,7 @@ describe('point-in-time recovery after the server is killed', () => {
     process.stdout.write(
       `PITR figures: base backup ${manifest.sizeBytes} bytes in ${manifest.durationMs} ms; restore to latest: RTO ${latestReport.rtoMs} ms (unpack ${latestReport.unpackMs} ms, replay ${latestReport.replayMs} ms); RPO ${rpoMs} ms (kill - newest restored row; archive_timeout ${ARCHIVE_TIMEOUT_S} s); ${committed.length} rows committed, ${restored.length} restored\n`,
     );
-  }, 80_000);
+  }, 120_000);
 });
 
 describe('archive_command failures keep the segment in pg_wal', () => {
