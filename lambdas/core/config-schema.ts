@@ -372,8 +372,11 @@ export const fleetConfigSchema = z
          */
         archiving: z
           .strictObject({
-            /** The archive on the database host: wal/ (segments) and base/ (base backups). */
-            directory: matching('absolutePath').max(400).default('/var/backups/acgs-ops/archive'),
+            /**
+             * The archive on the database host: wal/ (segments) and base/ (base backups). Not inside localDirectory:
+             * the dump catalogue lists that directory.
+             */
+            directory: matching('absolutePath').max(400).default('/var/backups/acgs-ops-archive'),
             /** Where the archive script (PostgreSQL's archive_command) is installed. */
             scriptDirectory: matching('absolutePath').max(400).default('/usr/local/lib/acgs-ops'),
             /** archive_timeout: a segment is archived at least this often while anything is written (the RPO's bound). */

@@ -56,7 +56,7 @@ describe('archivingCommandParameters', () => {
     const defaults = configWith({}).backups?.archiving;
     if (!defaults) throw new Error('backups.archiving was dropped');
     expect(defaults).toEqual({
-      directory: '/var/backups/acgs-ops/archive',
+      directory: '/var/backups/acgs-ops-archive',
       scriptDirectory: '/usr/local/lib/acgs-ops',
       archiveTimeout: 60_000,
     });
