@@ -67,7 +67,7 @@ ${LOCAL_OPTIONS_HELP}
 ${API_TARGET_HELP}
       --yes          restore: go ahead (the database is overwritten; the safety dump is the way back)
       --timeout SECONDS   restore: how long the safety dump, and the restore, may each take; archiving, base-backup,
-                     restore --to: how long the document may take (1-9999, default 3600)
+                          restore --to: how long the document may take (1-9999, default 3600)
       --dry-run      prune: show what would be deleted
       --pg-bin DIR   directory of pg_dump/pg_restore/psql (default: found on PATH)
       --by NAME      who acts, --target local only (default: your login name)
