@@ -247,6 +247,22 @@ describe('point-in-time recovery after the server is killed', () => {
     expect(atTarget.map((r) => r.id)).toEqual(committed.filter((r) => r.at <= Date.parse(target)).map((r) => r.id));
     expect(atTarget.at(-1)?.id).toBe(chosen.id);
 
+    // A time before the base backup finished cannot be restored: said, and nothing is left behind.
+    const tooEarly = new Date(baseFinished - 1_000).toISOString();
+    const early = await acgsOps(
+      'backup',
+      'restore',
+      '--to',
+      tooEarly,
+      '--scratch',
+      join(pg.root, 'scratch-early'),
+      '--port',
+      String(pitPort + 1),
+    );
+    expect(early.stdout).toContain(`no base backup finished before ${tooEarly}`);
+    expect(early.code).toBe(1);
+    expect(existsSync(join(pg.root, 'scratch-early'))).toBe(false);
+
     process.stdout.write(
       `PITR figures: base backup ${manifest.sizeBytes} bytes in ${manifest.durationMs} ms; restore to latest: RTO ${latestReport.rtoMs} ms (unpack ${latestReport.unpackMs} ms, replay ${latestReport.replayMs} ms); RPO ${rpoMs} ms (kill - newest restored row; archive_timeout ${ARCHIVE_TIMEOUT_S} s); ${committed.length} rows committed, ${restored.length} restored\n`,
     );
