@@ -121,23 +121,24 @@ function rowsOf(text: string): Row[] {
 
 const AT_MS = `(extract(epoch FROM at) * 1000)::numeric(20, 3)`;
 
-afterAll(async () => {
-  for (const data of scratchDataDirs)
-    await run('runuser', [
-      '-u',
-      'postgres',
-      '--',
-      '/usr/lib/postgresql/15/bin/pg_ctl',
-      '-D',
-      data,
-      '-m',
-      'immediate',
-      'stop',
-    ]).catch(() => undefined);
-});
-
 describe('point-in-time recovery after the server is killed', () => {
   const pg = usePostgresCluster({ tempPrefix: 'acgs-pitr-it-', databases: [DB], walSegmentMb: 1 });
+  // Registered after the fixture, so it runs before the fixture removes the directories (after hooks run in reverse).
+  afterAll(async () => {
+    for (const data of scratchDataDirs)
+      await run('runuser', [
+        '-u',
+        'postgres',
+        '--',
+        join(pg.cluster.binDir, 'pg_ctl'),
+        '-D',
+        data,
+        '-m',
+        'immediate',
+        '-w',
+        'stop',
+      ]).catch(() => undefined);
+  });
   let files: ReturnType<typeof writeConfig>;
   let acgsOps: ReturnType<typeof cliFor>;
 
