@@ -1,7 +1,16 @@
+import {
+  archivingOf,
+  type PitrRestoreReport,
+  parseRestoreTarget,
+  parseScratchDirectory,
+  parseScratchPort,
+  RESTART_NEEDED_EXIT,
+} from '../core/backup-archiving.ts';
 import type { Catalogue, CataloguedBackup } from '../core/backup-catalogue.ts';
 import type { DrillJudgement } from '../core/backup-drill.ts';
 import type { BackupJudgement } from '../core/backup-judgement.ts';
 import { escapeControlCharacters } from '../core/control-characters.ts';
+import { backupTarget } from '../core/document-parameters.ts';
 import { formatDuration } from '../core/duration.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import { checkInput } from '../core/operator-input.ts';
@@ -10,6 +19,7 @@ import type { restoreView } from '../use-cases/api/backup-routes.ts';
 import { applyRetention, lastOutputLine, monitorBackups } from '../use-cases/backups.ts';
 import { type ApiRequest, type ApiResponse, handleApiRequest } from '../use-cases/operator-api.ts';
 import { backupIdInput, unconfirmedRestore } from '../use-cases/restore-database.ts';
+import { archivingStatus, enableArchiving, restoreToPoint, takeBaseBackup } from '../use-cases/wal-archiving.ts';
 import { API_TARGET_HELP, API_TARGET_OPTIONS, apiTarget, callApi, PROCEDURE_TIMEOUT_MS } from './api-target.ts';
 import { parseCommandLine } from './args.ts';
 import type { CliCommand, CliContext } from './command.ts';
@@ -34,6 +44,19 @@ const USAGE = `Usage:
                              it then ends the window, declares a P1 incident (it pages) and prints where the safety
                              dump is and the exact command that puts it back. Without --yes it says what it would
                              do and does nothing (exit 64).
+  acgs-ops backup archiving enable [--yes]
+                             continuous WAL archiving into backups.archiving.directory (acgs-wal-archiving):
+                             archive_mode, archive_command (fsync, atomic, never overwrites a different segment),
+                             archive_timeout. Turning archive_mode on needs a PostgreSQL restart: without --yes it
+                             says so and exits 4 (nothing is archived until the restart); with --yes it restarts,
+                             but only inside an open maintenance window covering the database
+  acgs-ops backup archiving status    settings, pg_stat_archiver, the newest archived segment and base backup
+  acgs-ops backup base-backup         pg_basebackup into the archive's base/ (tar, gzip, manifest, atomic)
+  acgs-ops backup restore --to TIME|latest --scratch DIR --port N
+                             point-in-time restore into a scratch cluster: the newest base backup that finished
+                             before TIME, the archived WAL replayed up to TIME (latest: all of it), started on
+                             127.0.0.1:N in DIR (empty or new) and left running; reports the RTO (unpack + replay)
+                             and the newest transaction restored. Production is not touched
 
 Where: --target local (default) works on this host's backup directory (backups.localDirectory) and state, through
 the operator API in-process; --target aws calls the deployed operator API (the stack's OperatorApiUrl output),
@@ -43,14 +66,19 @@ Options:
 ${LOCAL_OPTIONS_HELP}
 ${API_TARGET_HELP}
       --yes          restore: go ahead (the database is overwritten; the safety dump is the way back)
-      --timeout SECONDS   restore: how long the safety dump, and the restore, may each take (1-9999, default 3600)
+      --timeout SECONDS   restore: how long the safety dump, and the restore, may each take; archiving, base-backup,
+                          restore --to: how long the document may take (1-9999, default 3600)
       --dry-run      prune: show what would be deleted
       --pg-bin DIR   directory of pg_dump/pg_restore/psql (default: found on PATH)
       --by NAME      who acts, --target local only (default: your login name)
+      --to TIME      restore: latest, or a time with its zone (2026-12-03T19:00:00Z): point-in-time, to --scratch
+      --scratch DIR  restore --to: the scratch cluster's directory (must not exist or be empty)
+      --port N       restore --to: the scratch cluster's port on 127.0.0.1
 
 Exit status: 0 done and healthy, 1 the backup/drill/restore failed, the judgement is not ok, or the backup is
 refused as not verified, 64 usage or config error (an unknown backup, a missing --yes),
-74 the state cannot be opened or created (run, status, drill and restore record in it; list and prune need none).
+74 the state cannot be opened or created (run, status, drill and restore record in it; list and prune need none),
+4 archiving enable: set, but waiting for a PostgreSQL restart (nothing is archived yet).
 `;
 
 const OPTIONS = {
@@ -61,9 +89,12 @@ const OPTIONS = {
   'dry-run': { type: 'boolean', default: false },
   'pg-bin': { type: 'string' },
   by: { type: 'string' },
+  to: { type: 'string' },
+  scratch: { type: 'string' },
+  port: { type: 'string' },
 } as const;
 
-const ACTIONS = ['run', 'list', 'status', 'prune', 'drill', 'restore'] as const;
+const ACTIONS = ['run', 'list', 'status', 'prune', 'drill', 'restore', 'archiving', 'base-backup'] as const;
 type Action = (typeof ACTIONS)[number];
 
 /** What vouches for a good backup now, for the listing. */
@@ -83,7 +114,14 @@ export const backupCommand: CliCommand = {
     const { values, positionals } = parseCommandLine('backup', args, OPTIONS);
     const [rawAction, id, ...extra] = positionals;
     const action = ACTIONS.find((a) => a === rawAction);
-    if (!action) throw new UsageError('acgs-ops backup needs an action: run, list, status, prune, drill or restore');
+    if (!action)
+      throw new UsageError(
+        'acgs-ops backup needs an action: run, list, status, prune, drill, restore, archiving or base-backup',
+      );
+    if (action === 'archiving' || action === 'base-backup' || (action === 'restore' && values.to !== undefined))
+      return runArchivingAction(action, id, extra, values, context);
+    for (const option of ['scratch', 'port'] as const)
+      if (values[option] !== undefined) throw new UsageError(`--${option} applies to restore --to only`);
     // Everything is checked before anything is opened or run: bad input creates nothing.
     if (action === 'restore') {
       if (id === undefined)
@@ -152,6 +190,100 @@ export const backupCommand: CliCommand = {
   },
 };
 
+type Values = ReturnType<typeof parseCommandLine<typeof OPTIONS>>['values'];
+
+/** archiving enable|status, base-backup and restore --to: on this host only, through the documents. */
+async function runArchivingAction(
+  action: 'archiving' | 'base-backup' | 'restore',
+  sub: string | undefined,
+  extra: readonly string[],
+  values: Values,
+  context: CliContext,
+): Promise<number> {
+  if (values.target !== 'local')
+    throw new UsageError(
+      `backup ${action}${action === 'restore' ? ' --to' : ''} works on this host only (--target local)`,
+    );
+  if (action === 'archiving' && sub !== 'enable' && sub !== 'status')
+    throw new UsageError('acgs-ops backup archiving needs enable or status');
+  const unexpected = action === 'archiving' ? extra[0] : (sub ?? extra[0]);
+  if (unexpected !== undefined) throw new UsageError(`unexpected argument "${unexpected}"`);
+  if (values.yes && !(action === 'archiving' && sub === 'enable'))
+    throw new UsageError('--yes applies to restore ID and archiving enable only');
+  if (action !== 'restore')
+    for (const option of ['scratch', 'port'] as const)
+      if (values[option] !== undefined) throw new UsageError(`--${option} applies to restore --to only`);
+  if (values['dry-run']) throw new UsageError('--dry-run applies to prune only');
+  const timeoutSeconds = values.timeout === undefined ? undefined : secondsOption(values.timeout);
+  let restore: { target: 'latest' | number; scratchDirectory: string; portText: string } | undefined;
+  if (action === 'restore') {
+    if (values.scratch === undefined) throw new UsageError('restore --to needs --scratch DIR (the scratch cluster)');
+    if (values.port === undefined) throw new UsageError('restore --to needs --port N (the scratch cluster)');
+    restore = {
+      target: parseRestoreTarget(values.to ?? ''),
+      scratchDirectory: parseScratchDirectory(values.scratch),
+      portText: values.port,
+    };
+  }
+  const { config, runtime } = await openRuntimeFor(values, context, {
+    access: 'write',
+    pgBinDir: values['pg-bin'],
+    check: (fleet) => {
+      archivingOf(fleet);
+      backupTarget(fleet, {});
+    },
+  });
+  try {
+    const { ctx } = runtime;
+    const pgBin = values['pg-bin'] === undefined ? {} : { pgBinDir: values['pg-bin'] };
+    if (restore) {
+      const { database } = backupTarget(config, {});
+      const port = parseScratchPort(restore.portText, database.port);
+      const run = await restoreToPoint(ctx, {
+        target: restore.target,
+        scratchDirectory: restore.scratchDirectory,
+        port,
+        ...pgBin,
+        ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+      });
+      if (values.json)
+        context.stdout(formatJson({ status: run.result.status, report: run.report ?? null, error: run.error ?? null }));
+      else if (run.report) context.stdout(pitrText(run.report));
+      else context.stdout(`point-in-time restore ${run.result.status}: ${escapeControlCharacters(run.error ?? '')}\n`);
+      return run.report ? 0 : 1;
+    }
+    const run =
+      action === 'base-backup'
+        ? await takeBaseBackup(ctx, pgBin)
+        : sub === 'enable'
+          ? await enableArchiving(ctx, { restart: values.yes, ...pgBin })
+          : await archivingStatus(ctx, pgBin);
+    const body = { action: run.action, state: run.state, report: run.report ?? null, error: run.error ?? null };
+    if (values.json) context.stdout(formatJson(body));
+    else {
+      const detail = run.error ?? lastOutputLine(run.result.output);
+      const summary =
+        run.action === 'base-backup' ? `base backup: ${run.state}` : `archiving ${run.action}: ${run.state}`;
+      context.stdout(`${summary}\n${escapeControlCharacters(detail)}\n`);
+    }
+    if (run.state === 'restart-needed') return RESTART_NEEDED_EXIT;
+    return run.result.status === 'succeeded' && (run.action !== 'status' || run.state === 'active') ? 0 : 1;
+  } finally {
+    runtime.close();
+  }
+}
+
+function pitrText(report: PitrRestoreReport): string {
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
+  return [
+    `point-in-time restore to ${report.target}: recovered from base backup ${report.baseBackup} (finished ${report.baseBackupFinishedAt})`,
+    `  RTO ${seconds(report.rtoMs)} (unpack ${seconds(report.unpackMs)}, replay ${seconds(report.replayMs)})`,
+    `  newest transaction restored: ${report.newestTransactionAt ?? 'none replayed'}`,
+    `  scratch cluster: 127.0.0.1:${report.port}, ${report.scratchDirectory}/data (left running)`,
+    '',
+  ].join('\n');
+}
+
 function secondsOption(text: string): number {
   const seconds = Number(text);
   if (!/^[1-9][0-9]{0,3}$/.test(text) || !Number.isInteger(seconds))
@@ -160,7 +292,7 @@ function secondsOption(text: string): number {
 }
 
 function toRequest(
-  action: Exclude<Action, 'prune'>,
+  action: Exclude<Action, 'prune' | 'archiving' | 'base-backup'>,
   id: string | undefined,
   restoreBody: { confirm: boolean; timeoutSeconds?: number },
 ): Omit<ApiRequest, 'caller'> {

@@ -469,6 +469,28 @@ export const fleetConfigSchema = z
             maxAge: duration(MINUTE_MS, 366 * DAY_MS),
           })
           .optional(),
+        /**
+         * Continuous WAL archiving for point-in-time recovery (acgs-wal-archiving, acgs-pitr-restore), on the database
+         * host. Absent: dumps only. `acgs-ops backup archiving enable` sets it up.
+         */
+        archiving: z
+          .strictObject({
+            /**
+             * The archive on the database host: wal/ (segments) and base/ (base backups). Not inside localDirectory:
+             * the dump catalogue lists that directory.
+             */
+            directory: matching('absolutePath').max(400).default('/var/backups/acgs-ops-archive'),
+            /** Where the archive script (PostgreSQL's archive_command) is installed. */
+            scriptDirectory: matching('absolutePath').max(400).default('/usr/local/lib/acgs-ops'),
+            /** archive_timeout: a segment is archived at least this often while anything is written (the RPO's bound). */
+            archiveTimeout: duration(SECOND_MS, HOUR_MS).default(60_000),
+            /** The server's systemd unit, for the restart enabling needs; absent: pg_ctl restart. */
+            serviceUnit: z
+              .string()
+              .regex(/^[A-Za-z0-9][A-Za-z0-9:_.@-]{0,127}$/, 'must be a systemd unit name, e.g. postgresql@15-main')
+              .optional(),
+          })
+          .optional(),
       })
       .optional(),
     /** How the fleet is deployed to and reached on AWS; absent: defaults, no VPC. */

@@ -11,6 +11,10 @@ export const BACKUP_DOCUMENT = 'acgs-backup-database';
 export const DRILL_DOCUMENT = 'acgs-restore-drill';
 /** Takes a safety dump of the production database, or restores a published backup over it (Recovery Procedure). */
 export const RESTORE_DOCUMENT = 'acgs-restore-database';
+/** Sets up continuous WAL archiving, reports on it, and takes base backups (point-in-time recovery). */
+export const WAL_ARCHIVING_DOCUMENT = 'acgs-wal-archiving';
+/** Restores a base backup and the archived WAL up to a time into a scratch cluster. */
+export const PITR_RESTORE_DOCUMENT = 'acgs-pitr-restore';
 
 /** Where a document's commands run: the database host (`backups.instanceId`), or the fleet's service hosts. */
 export type DocumentHost = 'database-host' | 'fleet';
@@ -23,6 +27,8 @@ export const DOCUMENT_HOSTS: Readonly<Record<string, DocumentHost>> = {
   [BACKUP_DOCUMENT]: 'database-host',
   [DRILL_DOCUMENT]: 'database-host',
   [RESTORE_DOCUMENT]: 'database-host',
+  [WAL_ARCHIVING_DOCUMENT]: 'database-host',
+  [PITR_RESTORE_DOCUMENT]: 'database-host',
   'acgs-collect-diagnostics': 'fleet',
   'acgs-isolate-service': 'fleet',
   'acgs-release-service': 'fleet',

@@ -215,6 +215,33 @@ export const BACKUP_DOCUMENT_PARAMETERS = {
     'ReportLocation',
     'KmsKeyId',
   ],
+  'acgs-wal-archiving': [
+    'Action',
+    'DatabaseHost',
+    'DatabasePort',
+    'DatabaseUser',
+    'PgpassFile',
+    'PasswordSecretId',
+    'PasswordSecretField',
+    'ArchiveDirectory',
+    'ScriptDirectory',
+    'ArchiveTimeoutSeconds',
+    'Restart',
+    'ServiceUnit',
+    'BaseBackupId',
+    'PgBinDir',
+    'TimeoutSeconds',
+  ],
+  'acgs-pitr-restore': [
+    'ArchiveDirectory',
+    'TargetTime',
+    'ScratchDirectory',
+    'ScratchPort',
+    'DatabaseUser',
+    'BaseBackupId',
+    'PgBinDir',
+    'TimeoutSeconds',
+  ],
 } as const;
 
 export type BackupDocumentName = keyof typeof BACKUP_DOCUMENT_PARAMETERS;
@@ -331,7 +358,7 @@ export function drillCommandParameters(
 
 type PostgresCheck = Extract<FleetConfig['checks'][number], { kind: 'postgres' }>;
 
-function backupTarget(
+export function backupTarget(
   config: FleetConfig,
   options: { readonly bucket?: string },
 ): { backups: BackupConfig; database: PostgresCheck } {
@@ -359,7 +386,7 @@ function passwordSecretOf(database: PostgresCheck, options: { readonly bucket?: 
   return options.bucket === undefined ? undefined : database.passwordSecret;
 }
 
-function connectionParameters(
+export function connectionParameters(
   database: PostgresCheck,
   backups: BackupConfig,
   options: { readonly bucket?: string; readonly pgBinDir?: string; readonly timeoutSeconds?: number },

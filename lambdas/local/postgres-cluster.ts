@@ -53,7 +53,14 @@ export async function missingPostgresPrerequisites(binDir = POSTGRES_BIN_DIR): P
   return missing;
 }
 
-export async function startPostgresCluster(options: { binDir?: string } = {}): Promise<PostgresCluster> {
+export interface PostgresClusterOptions {
+  readonly binDir?: string;
+  /** WAL segment size in MB (initdb --wal-segsize, a power of 2 from 1 to 1024); default 16. Small segments keep
+   * tests that archive WAL small and fast. */
+  readonly walSegmentMb?: number;
+}
+
+export async function startPostgresCluster(options: PostgresClusterOptions = {}): Promise<PostgresCluster> {
   const binDir = options.binDir ?? POSTGRES_BIN_DIR;
   const missing = await missingPostgresPrerequisites(binDir);
   if (missing.length > 0) {
@@ -85,6 +92,7 @@ export async function startPostgresCluster(options: { binDir?: string } = {}): P
       '--locale=C',
       '--no-sync',
       '--no-instructions',
+      ...(options.walSegmentMb === undefined ? [] : [`--wal-segsize=${options.walSegmentMb}`]),
     ]);
     const port = await startServer(runBinary, dir);
     return {

@@ -1,4 +1,4 @@
-# ---- backup-lib begin: in acgs-backup-database, acgs-restore-drill and acgs-restore-database (ssm-documents/src/backup-lib.sh) ----
+# ---- backup-lib begin: in acgs-backup-database, acgs-restore-drill, acgs-restore-database and acgs-wal-archiving (ssm-documents/src/backup-lib.sh) ----
 # Uses the document's DEADLINE_US, TIMEOUT_SECONDS, WORK_DIR, PG_BIN_DIR, PGPASS_FILE, PASSWORD_SECRET_ID,
 # PASSWORD_SECRET_FIELD and AWS, and its fail, content_error and fail_content.
 

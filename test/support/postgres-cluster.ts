@@ -25,6 +25,8 @@ export interface PostgresFixtureOptions {
   readonly tempPrefix?: string;
   /** Databases created once the cluster is up. */
   readonly databases?: readonly string[];
+  /** WAL segment size in MB (see PostgresClusterOptions). */
+  readonly walSegmentMb?: number;
 }
 
 /**
@@ -64,7 +66,9 @@ export function usePostgresCluster(options: PostgresFixtureOptions = {}): Postgr
     return stdout.trim();
   };
   beforeAll(async () => {
-    cluster = await startPostgresCluster();
+    cluster = await startPostgresCluster(
+      options.walSegmentMb === undefined ? {} : { walSegmentMb: options.walSegmentMb },
+    );
     if (options.tempPrefix) root = mkdtempSync(join(tmpdir(), options.tempPrefix));
     for (const database of options.databases ?? []) await sql('postgres', `CREATE DATABASE ${database}`);
   }, 120_000);

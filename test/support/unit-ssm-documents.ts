@@ -72,6 +72,24 @@ VALID_BY_DOCUMENT['acgs-rolling-update'] = {
   Branch: 'release/2026.1',
 };
 
+// acgs-wal-archiving and acgs-pitr-restore: sample values for the generic document checks
+VALID_BY_DOCUMENT['acgs-wal-archiving'] = {
+  Action: 'enable',
+  ArchiveDirectory: '/var/backups/acgs-ops-archive',
+  ScriptDirectory: '/usr/local/lib/acgs-ops',
+  ArchiveTimeoutSeconds: '60',
+  Restart: 'no',
+  ServiceUnit: 'postgresql@15-main',
+  BaseBackupId: 'base-20261201T020000Z',
+};
+VALID_BY_DOCUMENT['acgs-pitr-restore'] = {
+  ArchiveDirectory: '/var/backups/acgs-ops-archive',
+  TargetTime: '2026-12-01T02:30:00.250Z',
+  ScratchDirectory: '/var/lib/acgs-ops/pitr-scratch',
+  ScratchPort: '55432',
+  BaseBackupId: 'base-20261201T020000Z',
+};
+
 // acgs-restore-database: sample values for the generic document checks
 VALID_BY_DOCUMENT['acgs-restore-database'] = {
   Action: 'restore',

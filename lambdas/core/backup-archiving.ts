@@ -1,0 +1,197 @@
+import type { BackupConfig, FleetConfig } from './config-schema.ts';
+import { backupTarget, connectionParameters } from './document-parameters.ts';
+import { UsageError } from './errors.ts';
+import type { MaintenanceWindow } from './escalation.ts';
+
+/**
+ * Continuous WAL archiving and point-in-time recovery on the database host: the parameters of the
+ * `acgs-wal-archiving` and `acgs-pitr-restore` documents from the config's `backups.archiving`, the operator's
+ * input checked before anything runs, and the documents' JSON reports read back. Pure.
+ */
+
+export type ArchivingAction = 'enable' | 'status' | 'base-backup';
+export type ArchivingSettings = NonNullable<BackupConfig['archiving']>;
+
+/** The documents' exit status when enabling has set everything but archive_mode, which waits for a restart. */
+export const RESTART_NEEDED_EXIT = 4;
+
+/** `backups.archiving`, or a usage error naming what is missing. */
+export function archivingOf(config: FleetConfig): { backups: BackupConfig; archiving: ArchivingSettings } {
+  const { backups } = config;
+  if (!backups) throw new UsageError('the config has no backups section');
+  if (!backups.archiving)
+    throw new UsageError('the config has no backups.archiving section: WAL archiving is not configured');
+  return { backups, archiving: backups.archiving };
+}
+
+export interface ArchivingCommandOptions {
+  readonly pgBinDir?: string;
+  /** enable: restart PostgreSQL if a changed setting needs it (the operator confirmed, inside a window). */
+  readonly restart?: boolean;
+  readonly baseBackupId?: string;
+  readonly timeoutSeconds?: number;
+}
+
+/** The parameter map of `acgs-wal-archiving` for `action`. */
+export function archivingCommandParameters(
+  config: FleetConfig,
+  action: ArchivingAction,
+  options: ArchivingCommandOptions = {},
+): Record<string, string> {
+  const { archiving } = archivingOf(config);
+  const { backups, database } = backupTarget(config, {});
+  const connection = connectionParameters(database, backups, {
+    ...(options.pgBinDir === undefined ? {} : { pgBinDir: options.pgBinDir }),
+    ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
+  });
+  const { DatabaseHost, DatabasePort, DatabaseUser, PgpassFile, PasswordSecretId, PasswordSecretField } = connection;
+  return {
+    Action: action,
+    DatabaseHost: DatabaseHost ?? '',
+    DatabasePort: DatabasePort ?? '',
+    DatabaseUser: DatabaseUser ?? '',
+    PgpassFile: PgpassFile ?? '',
+    PasswordSecretId: PasswordSecretId ?? '',
+    PasswordSecretField: PasswordSecretField ?? '',
+    ArchiveDirectory: trimSlashes(archiving.directory),
+    ScriptDirectory: trimSlashes(archiving.scriptDirectory),
+    ArchiveTimeoutSeconds: String(archiveTimeoutSeconds(archiving)),
+    Restart: options.restart ? 'yes' : 'no',
+    ServiceUnit: archiving.serviceUnit ?? '',
+    BaseBackupId: options.baseBackupId ?? '',
+    PgBinDir: connection.PgBinDir ?? '',
+    TimeoutSeconds: connection.TimeoutSeconds ?? '3600',
+  };
+}
+
+/** archive_timeout in whole seconds (1-3600), as PostgreSQL and the document take it. */
+export function archiveTimeoutSeconds(archiving: ArchivingSettings): number {
+  return Math.min(3600, Math.max(1, Math.ceil(archiving.archiveTimeout / 1000)));
+}
+
+/** Where to restore, and to when. */
+export interface PitrRestoreRequest {
+  /** `latest`, or an instant (epoch ms). */
+  readonly target: 'latest' | number;
+  readonly scratchDirectory: string;
+  readonly port: number;
+  readonly baseBackupId?: string;
+  readonly pgBinDir?: string;
+  readonly timeoutSeconds?: number;
+}
+
+/** The parameter map of `acgs-pitr-restore`. */
+export function pitrRestoreParameters(config: FleetConfig, request: PitrRestoreRequest): Record<string, string> {
+  const { archiving } = archivingOf(config);
+  const { database } = backupTarget(config, {});
+  return {
+    ArchiveDirectory: trimSlashes(archiving.directory),
+    TargetTime: request.target === 'latest' ? 'latest' : new Date(request.target).toISOString(),
+    ScratchDirectory: trimSlashes(request.scratchDirectory),
+    ScratchPort: String(request.port),
+    DatabaseUser: database.user,
+    BaseBackupId: request.baseBackupId ?? '',
+    PgBinDir: request.pgBinDir ?? '',
+    TimeoutSeconds: String(request.timeoutSeconds ?? 3600),
+  };
+}
+
+/** `--to`: `latest`, or a time with its zone (ISO 8601, e.g. 2026-12-03T19:00:00Z or +01:00). */
+export function parseRestoreTarget(text: string, field = '--to'): 'latest' | number {
+  if (text === 'latest') return 'latest';
+  const iso = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
+  const at = Date.parse(text);
+  if (!iso.test(text) || Number.isNaN(at))
+    throw new UsageError(
+      `${field} must be latest or a time with its zone such as 2026-12-03T19:00:00Z, got "${text.slice(0, 80)}"`,
+    );
+  return at;
+}
+
+/** `--port`: the scratch cluster's port (1024-65535). */
+export function parseScratchPort(text: string, productionPort: number, field = '--port'): number {
+  const port = Number(text);
+  if (!/^[1-9][0-9]{3,4}$/.test(text) || port < 1024 || port > 65535)
+    throw new UsageError(`${field} must be a TCP port from 1024 to 65535, got "${text.slice(0, 80)}"`);
+  if (port === productionPort) throw new UsageError(`${field} ${port} is the production database's port`);
+  return port;
+}
+
+/** `--scratch`: an absolute directory of plain path segments (the documents' path pattern). */
+export function parseScratchDirectory(text: string, field = '--scratch'): string {
+  if (!/^(\/\.?[A-Za-z0-9_][A-Za-z0-9._-]*)+\/?$/.test(text) || text.length > 400)
+    throw new UsageError(
+      `${field} must be an absolute directory of letters, digits and . _ - (at most 400 characters), got "${text.slice(0, 80)}"`,
+    );
+  return trimSlashes(text);
+}
+
+/**
+ * An open maintenance window covering the database (its check's name, or `*`) at `now`, or a usage error: the
+ * restart enabling archiving may need is done only inside one.
+ */
+export function restartWindow(
+  config: FleetConfig,
+  windows: readonly MaintenanceWindow[],
+  now: number,
+): MaintenanceWindow {
+  const { backups } = archivingOf(config);
+  const open = windows.find(
+    (w) => w.startsAt <= now && now < w.endsAt && (w.subjects.includes(backups.database) || w.subjects.includes('*')),
+  );
+  if (!open)
+    throw new UsageError(
+      `restarting PostgreSQL needs an open maintenance window covering ${backups.database}: open one (acgs-ops maintenance start --service ${backups.database} --for 30m --reason ...) and run this again`,
+    );
+  return open;
+}
+
+/** The last line of a document's output that is a JSON object of `kind`, parsed; undefined when there is none. */
+export function lastReport(output: string, kind: string): Record<string, unknown> | undefined {
+  const lines = output.split('\n').reverse();
+  for (const line of lines) {
+    const text = line.trim();
+    if (!text.startsWith('{')) continue;
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === kind)
+        return value as Record<string, unknown>;
+    } catch {
+      // Not a report: keep looking.
+    }
+  }
+  return undefined;
+}
+
+export interface BaseBackupManifest {
+  readonly id: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationMs: number;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+}
+
+export interface PitrRestoreReport {
+  readonly baseBackup: string;
+  readonly baseBackupFinishedAt: string;
+  readonly target: string;
+  readonly scratchDirectory: string;
+  readonly port: number;
+  readonly unpackMs: number;
+  readonly replayMs: number;
+  readonly rtoMs: number;
+  readonly newestTransactionAt: string | null;
+}
+
+export function baseBackupManifestOf(output: string): BaseBackupManifest | undefined {
+  return lastReport(output, 'acgs-ops.base-backup') as BaseBackupManifest | undefined;
+}
+
+export function pitrReportOf(output: string): PitrRestoreReport | undefined {
+  return lastReport(output, 'acgs-ops.pitr-restore') as PitrRestoreReport | undefined;
+}
+
+function trimSlashes(path: string): string {
+  return path.replace(/(.)\/+$/, '$1');
+}
