@@ -41,6 +41,7 @@ import { EscalationTopics } from './constructs/notifications.ts';
 import { Runbooks } from './constructs/runbooks.ts';
 import { ControlPlaneSchedules, type ScheduleTargetSpec } from './constructs/schedules.ts';
 import { ControlTable } from './constructs/state.ts';
+import { UpdatesTopic } from './constructs/updates-topic.ts';
 import { assertReachableFromAws } from './probe-reachability.ts';
 import { logRetention } from './retention.ts';
 import { clamp, schedulePeriodSeconds } from './schedule-period.ts';
@@ -113,6 +114,8 @@ export class ControlPlaneStack extends Stack {
   /** The one customer-managed key: escalation topics and backups. */
   readonly key: Key;
   readonly escalation: EscalationTopics;
+  /** Lifecycle notices for stakeholders (`notifications.snsEvents`). */
+  readonly updates: UpdatesTopic;
   readonly runbooks: Runbooks;
   /** The SSM Automation runbooks (ssm-documents/automation/), which call the operator API. */
   readonly automationRunbooks: AutomationRunbooks;
@@ -146,6 +149,7 @@ export class ControlPlaneStack extends Stack {
       displayPrefix: config.fleet.name,
       key: this.key,
     });
+    this.updates = new UpdatesTopic(this, 'Updates', { displayPrefix: config.fleet.name, key: this.key });
     this.runbooks = new Runbooks(this, 'Runbooks', {
       documentsDir: props.documentsDir ?? join(projectRoot, 'ssm-documents'),
     });
@@ -247,8 +251,12 @@ export class ControlPlaneStack extends Stack {
     }
     // The backups Lambda raises and resolves backup and drill incidents, so it pages like the probe; so does the
     // command-status Lambda with backups, since a backup command that fails on the host opens the backup incident.
-    for (const f of [probe, escalationSweep, operatorApi, ...(backupJobs ? [backupJobs.fn, commandStatus] : [])])
+    // The same Lambdas store lifecycle notices with the incidents they write and deliver them to the Updates topic.
+    for (const f of [probe, escalationSweep, operatorApi, ...(backupJobs ? [backupJobs.fn, commandStatus] : [])]) {
       this.escalation.grantPublish(f.role);
+      this.updates.grantPublish(f.role);
+      f.fn.addEnvironment('ACGS_UPDATES_TOPIC_ARN', this.updates.topic.topicArn);
+    }
     // Every Lambda that resolves incidents writes the report of each resolution to the artifact bucket.
     for (const f of [probe, operatorApi, ...(backupJobs ? [backupJobs.fn] : [])]) this.grantIncidentReports(f);
     // The probe cycle sends restarts and nothing else: the other service documents (stop, isolate, rolling update...)
@@ -338,6 +346,10 @@ export class ControlPlaneStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
     for (const [level, topic] of this.escalation.topics)
       new CfnOutput(this, `EscalationTopicLevel${level}`, { value: topic.topicArn });
+    new CfnOutput(this, 'UpdatesTopicArn', {
+      description: 'Lifecycle notices of incidents and maintenance (notifications.snsEvents): subscribe stakeholders',
+      value: this.updates.topic.topicArn,
+    });
     new CfnOutput(this, 'ArtifactBucketName', { value: this.artifacts.bucket.bucketName });
     new CfnOutput(this, 'CommandOutputLogGroup', { value: commandOutput.logGroupName });
     new CfnOutput(this, 'OperatorApiUrl', { value: this.operatorUrl.url });

@@ -247,8 +247,12 @@ const channelSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/** The notices the Updates topic carries in AWS by default: all but `escalated` (the level topics page for that). */
+export const DEFAULT_SNS_EVENTS = NOTICE_KINDS.filter((kind) => kind !== 'escalated');
+
 const DEFAULT_NOTIFICATIONS = {
   acknowledgeHint: 'acgs-ops incident ack {id}',
+  snsEvents: DEFAULT_SNS_EVENTS,
   channels: [
     { name: 'console', kind: 'console' as const, pages: true },
     { name: 'pages-file', kind: 'jsonl' as const, path: 'pages.jsonl', pages: true },
@@ -318,6 +322,8 @@ export const fleetConfigSchema = z
         /** How a page tells the operator to acknowledge; `{id}` is the incident id. */
         acknowledgeHint: z.string().includes('{id}').default(DEFAULT_NOTIFICATIONS.acknowledgeHint),
         channels: z.array(channelSchema).min(1),
+        /** AWS: the lifecycle notices published to the stack's Updates SNS topic (stakeholders subscribe to it). */
+        snsEvents: z.array(z.enum(NOTICE_KINDS)).default(DEFAULT_SNS_EVENTS),
       })
       .default(DEFAULT_NOTIFICATIONS),
     remediation: z.strictObject({
