@@ -668,11 +668,18 @@ export function operatorApiTimeoutSeconds(config: FleetConfig): number {
   return Math.min(MAX_LAMBDA_SECONDS, Math.max(840, Math.ceil(restartAllMs / 1_000)) + 30);
 }
 
-/** Seconds a probe cycle may take: every wave of `probeConcurrency` probes at the full probe timeout, plus overhead. */
+/**
+ * Seconds a probe cycle may take: every wave of `probeConcurrency` probes at the full probe timeout, plus overhead,
+ * plus the dead man's switch's ping (sent after the cycle, before the Lambda returns).
+ */
 export function probeTimeoutSeconds(config: FleetConfig): number {
   const targets = targetsFromConfig(config).length;
   const waves = Math.ceil(targets / config.thresholds.probeConcurrency);
-  return Math.max(30, Math.ceil((waves * config.thresholds.probeTimeout) / 1_000) + PROBE_CYCLE_OVERHEAD_SECONDS);
+  const pingMs = config.deadMansSwitch?.timeout ?? 0;
+  return Math.max(
+    30,
+    Math.ceil((waves * config.thresholds.probeTimeout + pingMs) / 1_000) + PROBE_CYCLE_OVERHEAD_SECONDS,
+  );
 }
 
 /**

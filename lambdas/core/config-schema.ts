@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { hostScope } from './address-scope.ts';
+import { pingUrlProblem } from './dead-mans-switch.ts';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
 import { NOTICE_KINDS, SEVERITIES, type Severity, SIGNALS, type Signal } from './fleet-constants.ts';
@@ -326,6 +327,36 @@ export const fleetConfigSchema = z
         snsEvents: z.array(z.enum(NOTICE_KINDS)).default(DEFAULT_SNS_EVENTS),
       })
       .default(DEFAULT_NOTIFICATIONS),
+    /**
+     * A dead man's switch: after every probe cycle the daemon and the probe Lambda ping this URL (Healthchecks.io's
+     * convention: `<url>` on success, `<url>/fail` with the reason), so an outside service pages when the control
+     * plane stops. The URL carries a secret: give it as `url`, or as `urlEnv` (one host) and/or `urlSecret` (AWS).
+     */
+    deadMansSwitch: z
+      .strictObject({
+        url: z
+          .string()
+          .superRefine((url, ctx) => {
+            const problem = pingUrlProblem(url);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .optional(),
+        urlEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
+          .optional(),
+        urlSecret: z.optional(secretRefSchema),
+        /** One ping, answer included; a ping that takes longer is given up (and logged), never the cycle. */
+        timeout: duration(100, 30 * SECOND_MS).default(5_000),
+      })
+      .superRefine((d, ctx) => {
+        const elsewhere = d.urlEnv !== undefined || d.urlSecret !== undefined;
+        if (d.url !== undefined && elsewhere)
+          ctx.addIssue({ code: 'custom', path: ['url'], message: 'give either url, or urlEnv and/or urlSecret' });
+        if (d.url === undefined && !elsewhere)
+          ctx.addIssue({ code: 'custom', message: 'needs url, or urlEnv (one host) and/or urlSecret (AWS)' });
+      })
+      .optional(),
     remediation: z.strictObject({
       enabled: z.boolean(),
       restartTimeout: duration(SECOND_MS, HOUR_MS),
