@@ -1,5 +1,7 @@
 import * as z from 'zod';
 import { hostScope } from './address-scope.ts';
+import { PAGERDUTY_EVENTS_URL, PAGERDUTY_SEVERITIES } from './channel-payloads/pagerduty-constants.ts';
+import { checkDependencies, dependencyCycle } from './check-dependencies.ts';
 import { pingUrlProblem } from './dead-mans-switch.ts';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
@@ -86,6 +88,11 @@ const checkBase = {
   name,
   critical: z.boolean().default(false),
   description: z.string().max(200).optional(),
+  /**
+   * Checks this one depends on: while one of them is down, this check's trouble is part of that incident (inhibited)
+   * instead of one of its own. A `prometheus` check also depends on the `http` check of its server (same origin).
+   */
+  dependsOn: z.array(name).optional(),
 };
 
 const httpCheck = z.strictObject({
@@ -237,6 +244,8 @@ const channelSchema = z.discriminatedUnion('kind', [
     /** true: TLS from the start (465); false: STARTTLS when offered. */
     secure: z.boolean().default(false),
     from: z.email(),
+    /** Where lifecycle notices go; the incident's level-1 contacts when absent (pages always go to the contacts). */
+    to: z.array(z.email()).min(1).optional(),
     userEnv: z
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
@@ -246,7 +255,66 @@ const channelSchema = z.discriminatedUnion('kind', [
       .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
       .optional(),
   }),
+  /*
+   * PagerDuty, Slack and Teams (adapters/local/http-channels.ts). Their secret (the routing key; the webhook URL,
+   * which is the credential) comes from exactly one place: `*Env`, an environment variable on one host, or `*Secret`,
+   * a Secrets Manager secret in AWS.
+   */
+  exactlyOneSecret(
+    z.strictObject({
+      ...channelBase,
+      kind: z.literal('pagerduty'),
+      routingKeyEnv: envName().optional(),
+      routingKeySecret: z.optional(secretRefSchema),
+      /** Events API v2 endpoint of the account's service region (EU: https://events.eu.pagerduty.com/v2/enqueue). */
+      url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).default(PAGERDUTY_EVENTS_URL),
+      /** PagerDuty severity per severity; default P1 critical, P2 error, P3 warning. */
+      severityMap: z.partialRecord(z.enum(SEVERITIES), z.enum(PAGERDUTY_SEVERITIES)).optional(),
+      /** PagerDuty's incident follows ours: acknowledged and resolved by default (pages trigger it). */
+      events: z.array(z.enum(NOTICE_KINDS)).default(['acknowledged', 'resolved']),
+      timeout: duration(100, MINUTE_MS).default(10_000),
+    }),
+    'routingKey',
+  ),
+  exactlyOneSecret(
+    z.strictObject({
+      ...channelBase,
+      kind: z.literal('slack'),
+      urlEnv: envName().optional(),
+      urlSecret: z.optional(secretRefSchema),
+      timeout: duration(100, MINUTE_MS).default(10_000),
+    }),
+    'url',
+  ),
+  exactlyOneSecret(
+    z.strictObject({
+      ...channelBase,
+      kind: z.literal('teams'),
+      urlEnv: envName().optional(),
+      urlSecret: z.optional(secretRefSchema),
+      timeout: duration(100, MINUTE_MS).default(10_000),
+    }),
+    'url',
+  ),
 ]);
+
+function envName() {
+  return z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name');
+}
+
+/** `<field>Env` or `<field>Secret`, exactly one of them, with an error naming both. */
+function exactlyOneSecret<T extends z.ZodObject>(schema: T, field: 'routingKey' | 'url'): T {
+  return schema.superRefine((channel, ctx) => {
+    const fromEnv = (channel as Record<string, unknown>)[`${field}Env`] !== undefined;
+    const fromSecret = (channel as Record<string, unknown>)[`${field}Secret`] !== undefined;
+    if (fromEnv !== fromSecret) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: [fromEnv ? `${field}Secret` : `${field}Env`],
+      message: `give exactly one of ${field}Env (an environment variable, on one host) and ${field}Secret (a Secrets Manager secret, in AWS)${fromEnv ? ', not both' : ''}`,
+    });
+  });
+}
 
 /** The notices the Updates topic carries in AWS by default: all but `escalated` (the level topics page for that). */
 export const DEFAULT_SNS_EVENTS = NOTICE_KINDS.filter((kind) => kind !== 'escalated');
@@ -341,10 +409,7 @@ export const fleetConfigSchema = z
             if (problem) ctx.addIssue({ code: 'custom', message: problem });
           })
           .optional(),
-        urlEnv: z
-          .string()
-          .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
-          .optional(),
+        urlEnv: envName().optional(),
         urlSecret: z.optional(secretRefSchema),
         /** One ping, answer included; a ping that takes longer is given up (and logged), never the cycle. */
         timeout: duration(100, 30 * SECOND_MS).default(5_000),
@@ -504,7 +569,20 @@ export const fleetConfigSchema = z
     config.checks.forEach((c, i) => {
       if (c.kind === 'prometheus' && c.service !== undefined && !serviceNames.has(c.service))
         issue(['checks', i, 'service'], `"${c.service}" is not the name of a service`);
+      c.dependsOn?.forEach((dep, j) => {
+        if (dep === c.name)
+          issue(['checks', i, 'dependsOn', j], `"${dep}" is this check: a check cannot depend on itself`);
+        else if (!checkNames.has(dep))
+          issue(['checks', i, 'dependsOn', j], `"${dep}" is not the name of a check in checks`);
+      });
     });
+    const cycle = dependencyCycle(checkDependencies(config.checks));
+    const cycleStart = cycle ? config.checks.findIndex((c) => c.name === cycle[0]) : -1;
+    if (cycle)
+      issue(
+        ['checks', cycleStart, 'dependsOn'],
+        `checks must not depend on each other in a cycle: ${cycle.join(' -> ')}`,
+      );
 
     const { levels, firstPage } = config.escalation;
     levels.forEach((l, i) => {

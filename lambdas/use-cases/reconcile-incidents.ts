@@ -53,6 +53,7 @@ export async function reconcileIncidents(
       incident,
       resolution: `superseded by ${open.find((i) => i.dedupKey === byKey)?.id ?? byKey} (grouped)`,
     })),
+    ...plan.released,
   ];
   for (const { incident, resolution } of endings) {
     const done = await updateIncidentWithRetry(ctx.incidents, incident, (current) =>

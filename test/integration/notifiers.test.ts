@@ -166,7 +166,7 @@ describe('notification channels', () => {
   it('only sends a page to the channels that carry its level', async () => {
     const file = join(dir, 'level4.jsonl');
     const notifier = new RoutingNotifier(
-      [new JsonLinesChannel('exec', file, [4]), new JsonLinesChannel('all', join(dir, 'all.jsonl'))],
+      [new JsonLinesChannel('exec', file, { levels: [4] }), new JsonLinesChannel('all', join(dir, 'all.jsonl'))],
       OPTIONS,
       () => {},
     );

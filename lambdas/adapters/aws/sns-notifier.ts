@@ -1,8 +1,8 @@
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { ControlPlaneError } from '../../core/errors.ts';
+import { formatNotice } from '../../core/notice-message.ts';
 import type { NoticeKind, NoticeMessage } from '../../core/notices.ts';
 import { formatPage, type MessageOptions } from '../../core/page-message.ts';
-import { formatSnsNotice } from '../../core/sns-notice.ts';
 import type { Notification, Notifier } from '../../ports.ts';
 import {
   DEFAULT_DELIVERY_TIMEOUT_MS,
@@ -96,7 +96,7 @@ export class SnsNotifier implements Notifier {
         'NO_CHANNEL',
         `no notice channel ${channel} in AWS (${this.updatesTopic === undefined ? 'no Updates topic' : `only ${SNS_UPDATES_CHANNEL}`}); notice ${message.key} not sent`,
       );
-    const notice = formatSnsNotice(message, this.options);
+    const notice = formatNotice(message, this.options);
     const severity = message.incident?.severity;
     await this.client.send(
       new PublishCommand({

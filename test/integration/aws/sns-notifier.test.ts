@@ -14,9 +14,9 @@ import { DEFAULT_SNS_EVENTS } from '../../../lambdas/core/config-schema.ts';
 import type { MaintenanceWindow, Page } from '../../../lambdas/core/escalation.ts';
 import type { Incident, Notice } from '../../../lambdas/core/incident.ts';
 import { openIncident } from '../../../lambdas/core/incident-planner.ts';
+import { formatNotice } from '../../../lambdas/core/notice-message.ts';
 import { NOTICE_KINDS, type NoticeMessage } from '../../../lambdas/core/notices.ts';
 import { formatPage } from '../../../lambdas/core/page-message.ts';
-import { formatSnsNotice } from '../../../lambdas/core/sns-notice.ts';
 import type { Notification } from '../../../lambdas/ports.ts';
 import { acgsPolicy, CONTACT, MINUTE, serviceDownReport, T0 } from '../../support/incident-fixtures.ts';
 import { awsClientConfig, useMotoServer } from '../../support/moto.ts';
@@ -183,17 +183,15 @@ describe('SnsNotifier notices against moto (Updates topic -> SQS queue)', () => 
     const [delivered, ...more] = await receive('updates', 1);
     expect(more).toEqual([]);
     const envelope = JSON.parse(delivered?.Body ?? '{}');
-    const expected = formatSnsNotice(message, OPTIONS);
+    const expected = formatNotice(message, OPTIONS);
     expect(envelope).toMatchObject({ Type: 'Notification', TopicArn: updatesTopic, Subject: expected.subject });
-    expect(expected.subject).toBe(`[P2] acgs-1: Acknowledged: ${incident.title} (${incident.id})`);
     expect(JSON.parse(envelope.Message)).toEqual(expected.body);
     expect(JSON.parse(envelope.Message)).toMatchObject({
       kind: 'acgs-ops.notice',
       key: `${incident.id}/n-acknowledged`,
       event: 'acknowledged',
-      incidentId: incident.id,
       by: 'alice',
-      status: 'acknowledged',
+      incident: { id: incident.id, status: 'acknowledged' },
     });
     expect(envelope.MessageAttributes).toEqual({
       kind: { Type: 'String', Value: 'acknowledged' },
@@ -220,8 +218,8 @@ describe('SnsNotifier notices against moto (Updates topic -> SQS queue)', () => 
     });
     const [delivered] = await receive('updates', 1);
     const envelope = JSON.parse(delivered?.Body ?? '{}');
-    expect(envelope.Subject).toBe('acgs-1: Maintenance started: gs, pgc (MW-1)');
-    expect(JSON.parse(envelope.Message)).toMatchObject({ key: 'MW-1/n-maintenance-started', windowId: 'MW-1' });
+    expect(envelope.Subject).toBe('Maintenance started: acgs-1: maintenance of gs, pgc (MW-1)');
+    expect(JSON.parse(envelope.Message)).toMatchObject({ key: 'MW-1/n-maintenance-started', window: { id: 'MW-1' } });
     expect(envelope.MessageAttributes).toEqual({
       kind: { Type: 'String', Value: 'maintenance-started' },
       windowId: { Type: 'String', Value: 'MW-1' },

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
 import { freezePolicy } from '../../../lambdas/core/escalation.ts';
 import { initialTargetState, type TargetHealth, type TargetState } from '../../../lambdas/core/health-state.ts';
@@ -287,9 +289,189 @@ describe('incident planning', () => {
   });
 
   it('keeps a down check without dependents a per-target P3 cycle after cycle', () => {
-    const first = planIncidents(config, targets, fleet({ prometheus: 'down' }), []).reports[0];
+    const first = planIncidents(config, targets, fleet({ grafana: 'down' }), []).reports[0];
     if (!first) throw new Error('expected a report');
-    const again = planIncidents(config, targets, fleet({ prometheus: 'down' }), [incidentFor(first)]).reports[0];
-    expect([first.severity, again?.severity, again?.title]).toEqual(['P3', 'P3', 'prometheus is down']);
+    const again = planIncidents(config, targets, fleet({ grafana: 'down' }), [incidentFor(first)]).reports[0];
+    expect([first.severity, again?.severity, again?.title]).toEqual(['P3', 'P3', 'grafana is down']);
+  });
+});
+
+/** The shipped config with some checks' `dependsOn` replaced. */
+function withCheckDependencies(dependsOn: Record<string, string[]>): FleetConfig {
+  return {
+    ...config,
+    checks: config.checks.map((c) => (dependsOn[c.name] ? { ...c, dependsOn: dependsOn[c.name] ?? [] } : c)),
+  };
+}
+
+const QUERIES = ['fleet-latency-p95', 'fleet-error-rate', 'host-cpu', 'host-memory'];
+const NOTHING_RUNNING = Object.fromEntries(targets.map((t) => [t.name, 'down' as const]));
+
+describe('inhibition: one incident per cause', () => {
+  it('folds the unreadable queries of a down Prometheus into its incident, which names the unobservable signals', () => {
+    const down = Object.fromEntries(['prometheus', ...QUERIES].map((n) => [n, 'down' as const]));
+    const plan = planIncidents(config, targets, fleet(down), []);
+    expect(plan.reports).toHaveLength(1);
+    expect(plan.reports[0]).toMatchObject({
+      dedupKey: id('prometheus'),
+      kind: 'dependency-down',
+      severity: 'P3',
+      title: 'prometheus down: latency, error rate, CPU and memory not observable',
+      targets: [id('prometheus'), ...QUERIES.map((q) => id(q))],
+      services: [],
+    });
+  });
+
+  it('still reports a query that cannot be read on its own while its Prometheus answers', () => {
+    const plan = planIncidents(config, targets, fleet({ 'host-cpu': 'down' }), []);
+    expect(plan.reports.map((r) => [r.dedupKey, r.title])).toEqual([[id('host-cpu'), 'host-cpu cannot be read']]);
+  });
+
+  it('suppresses the dependents of a dependency transitively, checks and services alike', () => {
+    // grafana reads prometheus, haproxy (for the test) fronts grafana: prometheus down takes both along.
+    const cfg = withCheckDependencies({ grafana: ['prometheus'], haproxy: ['grafana'] });
+    const cfgTargets = targetsFromConfig(cfg);
+    const down = Object.fromEntries(['prometheus', 'grafana', 'haproxy', 'host-cpu'].map((n) => [n, 'down' as const]));
+    const plan = planIncidents(cfg, cfgTargets, fleet(down, cfgTargets), []);
+    expect(plan.reports.map((r) => [r.dedupKey, r.title, r.targets.length])).toEqual([
+      [
+        id('prometheus', cfgTargets),
+        'prometheus down: latency, error rate, CPU and memory not observable; grafana and haproxy impacted',
+        4,
+      ],
+    ]);
+  });
+
+  it('takes the dependents of a dependency that is itself down because of another into the root cause', () => {
+    const cfg = withCheckDependencies({ redis: ['postgresql'] });
+    const cfgTargets = targetsFromConfig(cfg);
+    const plan = planIncidents(
+      cfg,
+      cfgTargets,
+      fleet({ postgresql: 'down', redis: 'down', auth: 'down' }, cfgTargets),
+      [],
+    );
+    expect(plan.reports.map((r) => [r.dedupKey, r.targets])).toEqual([
+      [id('postgresql'), [id('postgresql'), id('auth'), id('redis')]],
+    ]);
+  });
+
+  it('opens exactly one P1 complete outage naming every cause when nothing is running', () => {
+    const plan = planIncidents(config, targets, fleet(NOTHING_RUNNING), []);
+    expect(plan.reports).toHaveLength(1);
+    const [outage] = plan.reports;
+    expect(outage).toMatchObject({
+      dedupKey: 'fleet-outage@acgs-1',
+      kind: 'fleet-outage',
+      severity: 'P1',
+      title:
+        'Complete outage of acgs-1: 7 of 7 services down; postgresql, redis, opa, prometheus, grafana and haproxy down too',
+      services: ['auth', 'ac', 'integrity', 'fv', 'gs', 'pgc', 'ec'],
+    });
+    expect([...(outage?.targets ?? [])].sort()).toEqual(targets.map((t) => t.id).sort());
+    expect(outage?.detail).toContain('prometheus down: latency, error rate, CPU and memory not observable');
+  });
+
+  it('keeps the complete outage the one incident while the fleet comes back piece by piece', () => {
+    const first = planIncidents(config, targets, fleet(NOTHING_RUNNING), []).reports[0];
+    if (!first) throw new Error('expected a report');
+    const open = incidentFor(first);
+    // The same snapshot again, then PostgreSQL and Prometheus back while everything else is still down.
+    const again = planIncidents(config, targets, fleet(NOTHING_RUNNING), [open]);
+    const partly = planIncidents(
+      config,
+      targets,
+      fleet({
+        ...NOTHING_RUNNING,
+        postgresql: 'up',
+        prometheus: 'up',
+        ...Object.fromEntries(QUERIES.map((q) => [q, 'up'])),
+      }),
+      [open],
+    );
+    for (const plan of [again, partly]) {
+      expect(plan.reports.map((r) => r.dedupKey)).toEqual(['fleet-outage@acgs-1']);
+      expect([plan.recovered, plan.superseded, plan.released]).toEqual([[], [], []]);
+    }
+    expect(partly.reports[0]?.targets).not.toContain(id('postgresql'));
+  });
+
+  it('adds a problem that starts during an open complete outage to it instead of opening another', () => {
+    const withoutHaproxy = { ...NOTHING_RUNNING, haproxy: 'up' as const };
+    const first = planIncidents(config, targets, fleet(withoutHaproxy), []).reports[0];
+    if (!first) throw new Error('expected a report');
+    const plan = planIncidents(config, targets, fleet(NOTHING_RUNNING), [incidentFor(first)]);
+    expect(plan.reports.map((r) => r.dedupKey)).toEqual(['fleet-outage@acgs-1']);
+    expect(plan.reports[0]?.targets).toContain(id('haproxy'));
+  });
+
+  it('opens one incident per cause when a second cause starts while the first one is open', () => {
+    const pg = planIncidents(config, targets, fleet({ postgresql: 'down', ...allServices('down') }), []).reports[0];
+    if (!pg) throw new Error('expected a report');
+    const down = Object.fromEntries(['postgresql', 'prometheus', ...QUERIES].map((n) => [n, 'down' as const]));
+    const plan = planIncidents(config, targets, fleet({ ...down, ...allServices('down') }), [incidentFor(pg)]);
+    expect(plan.reports.map((r) => r.dedupKey)).toEqual([id('postgresql'), id('prometheus')]);
+  });
+
+  it('releases the dependents still failing once the dependency is back: they get incidents of their own', () => {
+    const pg = planIncidents(config, targets, fleet({ postgresql: 'down', ...allServices('down') }), []).reports[0];
+    if (!pg) throw new Error('expected a report');
+    const open = incidentFor(pg);
+    // PostgreSQL is up; ec still fails; fv is still down but its last probe answered (it is coming back).
+    const plan = planIncidents(
+      config,
+      targets,
+      fleet({ ec: { health: 'down', lastStatus: 'unhealthy' }, fv: { health: 'down', lastStatus: 'healthy' } }),
+      [open],
+    );
+    expect(plan.reports.map((r) => [r.dedupKey, r.kind, r.targets])).toEqual([
+      [id('postgresql'), 'dependency-down', [id('fv')]],
+      [id('ec'), 'service-down', [id('ec')]],
+    ]);
+    // Once fv is up too, the database incident is released (ec still fails) rather than called recovered.
+    const later = planIncidents(config, targets, fleet({ ec: { health: 'down', lastStatus: 'unhealthy' } }), [open]);
+    expect(later.reports.map((r) => r.dedupKey)).toEqual([id('ec')]);
+    expect(later.recovered).toEqual([]);
+    expect(later.released.map((r) => [r.incident.id, r.resolution])).toEqual([
+      [open.id, 'postgresql is up again; ec still fails, now reported apart'],
+    ]);
+  });
+
+  it('suppresses nothing for a dependency that flaps rather than stays down', () => {
+    const plan = planIncidents(
+      config,
+      targets,
+      fleet({ prometheus: { health: 'down', flapping: true }, 'host-cpu': 'down' }),
+      [],
+    );
+    expect(plan.reports.map((r) => [r.dedupKey, r.kind])).toEqual([
+      [id('prometheus'), 'flapping'],
+      [id('host-cpu'), 'performance'],
+    ]);
+  });
+});
+
+function allServices(health: TargetHealth): Record<string, TargetHealth> {
+  return Object.fromEntries(config.services.map((s) => [s.name, health]));
+}
+
+describe('inhibition with the AWS config (services on two hosts, data and ops machines apart)', () => {
+  const parsed = parseFleetConfig(readFileSync(new URL('../../../config/acgs-1-aws.yaml', import.meta.url), 'utf8'));
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const aws = parsed.config;
+  const awsTargets = targetsFromConfig(aws);
+
+  it('opens one complete outage when nothing is running', () => {
+    const down = Object.fromEntries(awsTargets.map((t) => [t.name, 'down' as const]));
+    const plan = planIncidents(aws, awsTargets, fleet(down, awsTargets), []);
+    expect(plan.reports.map((r) => [r.kind, r.targets.length])).toEqual([['fleet-outage', awsTargets.length]]);
+  });
+
+  it('opens one incident naming the unobservable signals when only Prometheus is down', () => {
+    const down = Object.fromEntries(['prometheus', ...QUERIES].map((n) => [n, 'down' as const]));
+    const plan = planIncidents(aws, awsTargets, fleet(down, awsTargets), []);
+    expect(plan.reports.map((r) => r.title)).toEqual([
+      'prometheus down: latency, error rate, CPU and memory not observable',
+    ]);
   });
 });
