@@ -390,6 +390,14 @@ export const fleetConfigSchema = z
       .strictObject({
         /** How a page tells the operator to acknowledge; `{id}` is the incident id. */
         acknowledgeHint: z.string().includes('{id}').default(DEFAULT_NOTIFICATIONS.acknowledgeHint),
+        /** Retries of a lifecycle notice a channel failed (`core/notices.ts`): 30 s doubling to 30 min, 8 rounds. */
+        noticeRetry: z
+          .strictObject({
+            backoff: duration(100, HOUR_MS),
+            maxBackoff: duration(100, DAY_MS),
+            attempts: z.int().min(1).max(100),
+          })
+          .optional(),
         channels: z.array(channelSchema).min(1),
         /** AWS: the lifecycle notices published to the stack's Updates SNS topic (stakeholders subscribe to it). */
         snsEvents: z.array(z.enum(NOTICE_KINDS)).default(DEFAULT_SNS_EVENTS),

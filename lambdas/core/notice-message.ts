@@ -183,9 +183,9 @@ function incidentSummary(
     case 'update':
       return `Status update${by}${text ? `: ${text}` : '.'}`;
     case 'sla-breached':
-      return `Not acknowledged within its response time${text ? `: ${text}` : '.'}`;
+      return `Response time passed without an acknowledgement${text ? ` (${text})` : ''}${level === undefined ? '' : `: escalated to level ${level}`}.`;
     case 'resolved':
-      return `Resolved${by}${text ? ` (${text})` : ''}${mttrMs === undefined ? '' : ` after ${formatDuration(mttrMs)}`}.`;
+      return `Resolved${mttrMs === undefined ? '' : ` after ${formatDuration(mttrMs)}`}${by}${text ? `: ${text}` : '.'}`;
     case 'test':
       return `Escalation test${by}${text ? `: ${text}` : ''}: acknowledge it to pass.`;
     default:

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -8,6 +8,7 @@ import { formatDuration } from '../core/duration.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Incident } from '../core/incident.ts';
 import { incidentMetrics } from '../core/incident.ts';
+import type { NoticeBody } from '../core/notice-message.ts';
 import { formatTable } from '../core/text-table.ts';
 import { describeEntry } from '../core/timeline-wording.ts';
 import { LocalDaemon } from '../local/daemon.ts';
@@ -16,7 +17,7 @@ import { type LocalRuntime, openLocalRuntime } from '../local/runtime.ts';
 import { systemClock } from '../ports.ts';
 import { NetworkProber } from '../probes/network-prober.ts';
 import { monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
-import { acknowledgeIncident } from '../use-cases/operator-actions.ts';
+import { acknowledgeIncident, noteIncident } from '../use-cases/operator-actions.ts';
 import { startAll } from '../use-cases/service-procedures.ts';
 import { fleetConfigYaml } from './fleet-sim/config-text.ts';
 import { planSimulatedFleet, type SimulatedFleetSpec } from './fleet-sim/plan.ts';
@@ -33,6 +34,17 @@ export interface DemoOptions {
 const OPERATOR = 'demo-operator';
 const PG_PASSWORD_ENV = 'ACGS_DEMO_DB_PASSWORD';
 const DEMO_DATABASE = 'acgs_pgp_db';
+/** The lifecycle notices the console prints and the stakeholder channel (a JSON-lines file, no pages) is told. */
+const LIFECYCLE = [
+  'opened',
+  'acknowledged',
+  'update',
+  'sla-breached',
+  'resolved',
+  'maintenance-started',
+  'maintenance-ended',
+];
+const STAKEHOLDER_FILE = 'updates.jsonl';
 
 /** The demo's ACGS database: a few governance tables with rows, so a dump has something to prove. */
 async function seedDemoDatabase(pg: PostgresCluster): Promise<void> {
@@ -106,6 +118,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       restartTimeout: '30s',
       repeatEvery: '20s',
       breaker: { maxRestarts: 2, window: '5m' },
+      consoleEvents: LIFECYCLE,
+      extraChannels: [{ name: 'stakeholders', kind: 'jsonl', path: STAKEHOLDER_FILE, pages: false, events: LIFECYCLE }],
       levelResponseTimes: [
         { P1: '8s', P2: '20s', P3: '30s' },
         { P1: '8s', P2: '20s', P3: '30s' },
@@ -185,6 +199,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     if (open.length !== 1) throw new Error(`expected exactly one open incident, found ${open.length}`);
     write(`${OPERATOR}: acgs-ops incident ack ${outage.id}\n`);
     await acknowledgeIncident(runtime.ctx, outage.id, OPERATOR, 'start failures found, fixing');
+    const update = `${victims.join(', ')} fail to start (a bad start command); fixing it and starting them again`;
+    write(`${OPERATOR}: acgs-ops incident note ${outage.id} "${update}"\n`);
+    await noteIncident(runtime.ctx, outage.id, OPERATOR, update);
     for (const name of victims) await setStartFailure(spec, name, false);
     write(`${OPERATOR}: start all (SSM document acgs-start-all)\n`);
     const { result: startedAll } = await startAll(runtime.ctx, { services: victims, timeoutSeconds: 15 });
@@ -192,6 +209,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     if (startedAll.status !== 'succeeded') throw new Error(`start-all ${startedAll.status}: ${startedAll.output}`);
     await until('P1 resolved', 30_000, () => resolvedIncident(runtime, (i) => i.id === outage.id));
     await printIncident(runtime, outage, write);
+    const stakeholderFile = join(runtime.stateDir, STAKEHOLDER_FILE);
+    await until('the P1 resolve told to stakeholders', 10_000, async () =>
+      (await readNotices(stakeholderFile)).some((n) => n.event === 'resolved' && n.incident?.id === outage.id),
+    );
 
     if (runtime.backups) {
       say(
@@ -215,6 +236,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     }
 
     await daemon.settled();
+    say(`What the stakeholder channel (${STAKEHOLDER_FILE}, no pages) was told`);
+    write(stakeholderTable(await readNotices(join(runtime.stateDir, STAKEHOLDER_FILE))));
     const all = (await runtime.ctx.incidents.listIncidents({})).reverse();
     say(`Summary (${formatDuration(Date.now() - started)})`);
     write(summaryTable(all, runtime.ctx.clock.now()));
@@ -284,6 +307,25 @@ function summaryTable(incidents: readonly Incident[], now: number): string {
     ];
   });
   return formatTable(['INCIDENT', 'SEV', 'TITLE', 'MTTD', 'MTTA', 'MTTR', 'PAGES', 'RESOLUTION'], rows);
+}
+
+/** The notices a JSON-lines channel wrote, oldest first (none before the first). */
+async function readNotices(file: string): Promise<NoticeBody[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as NoticeBody);
+}
+
+function stakeholderTable(notices: readonly NoticeBody[]): string {
+  const rows = notices.map((n) => [
+    n.at.slice(11, 19),
+    n.event,
+    n.incident?.id ?? n.window?.id ?? '-',
+    n.summary.slice(0, 90),
+  ]);
+  return formatTable(['AT', 'EVENT', 'INCIDENT', 'WHAT THEY READ'], rows);
 }
 
 function indent(text: string): string {

@@ -12,6 +12,7 @@ import { toCroner } from '../core/schedules.ts';
 import type { Prober } from '../ports.ts';
 import { applyRetention, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
 import type { ControlPlaneContext } from '../use-cases/context.ts';
+import { deliverNotices } from '../use-cases/deliver-notices.ts';
 import { type ProbeCycleResult, runProbeCycle } from '../use-cases/run-probe-cycle.ts';
 import { sweepEscalations } from '../use-cases/sweep-escalations.ts';
 import type { LocalRuntime } from './runtime.ts';
@@ -59,13 +60,18 @@ export class LocalDaemon {
   private readonly state: WriteBehindStateStore;
   private readonly jobs: Cron[] = [];
   private readonly inFlight = new Set<Promise<void>>();
-  /** Probe cycles and sweeps run one at a time; backup tasks one at a time beside them. */
-  private readonly queues: Record<'steps' | 'backups', Promise<unknown>> = {
+  /**
+   * Probe cycles and sweeps run one at a time; backup tasks one at a time beside them; lifecycle notices one pass at
+   * a time beside them too (a slow channel never delays detection).
+   */
+  private readonly queues: Record<'steps' | 'backups' | 'notices', Promise<unknown>> = {
     steps: Promise.resolve(),
     backups: Promise.resolve(),
+    notices: Promise.resolve(),
   };
   private cycles = 0;
   private stopped = false;
+  private noticePass: Promise<unknown> | undefined;
   /** The last heartbeat written, rewritten with `stoppedAt` on a clean stop. */
   private lastBeat: Heartbeat | undefined;
 
@@ -153,6 +159,7 @@ export class LocalDaemon {
         throw error;
       }
       this.ping(this.cycleOutcome(result));
+      this.notices();
       return result;
     });
   }
@@ -177,11 +184,34 @@ export class LocalDaemon {
     if (this.pinger) this.track(this.pinger.report(outcome));
   }
 
+  /** The escalation sweep (it delivers the notices of the incidents it finds due), then a notice pass. */
   sweep(): Promise<unknown> {
     return this.exclusive(async () => {
       await this.state.flush();
-      return sweepEscalations(this.ctx);
+      const advanced = await sweepEscalations(this.ctx);
+      this.notices();
+      return advanced;
     });
+  }
+
+  /**
+   * Delivers the lifecycle notices due (an incident opened or resolved by the cycle, a maintenance window starting),
+   * beside the steps; a pass queued and not yet started is enough, so passes never pile up behind a slow channel.
+   */
+  notices(): Promise<unknown> {
+    if (this.noticePass) return this.noticePass;
+    const pass = this.serial(
+      'notices',
+      () => {
+        // Started: a notice owed from now on needs another pass.
+        this.noticePass = undefined;
+        return deliverNotices(this.ctx);
+      },
+      (error) => ({ task: 'notices', error: errorMessage(error) }),
+    );
+    this.noticePass = pass;
+    this.track(pass.then(() => {}));
+    return pass;
   }
 
   /** Restarts still running; tests and the demo wait for them. */
@@ -198,7 +228,7 @@ export class LocalDaemon {
 
   /** Runs `work` after everything queued on `queue`, never after stop; a failure is logged, not thrown. */
   private serial<T>(
-    queue: 'steps' | 'backups',
+    queue: 'steps' | 'backups' | 'notices',
     work: () => Promise<T>,
     report: (error: unknown) => Record<string, unknown>,
   ): Promise<T | undefined> {

@@ -53,7 +53,7 @@ export async function advanceEscalation(
 ): Promise<Incident | undefined> {
   const bound = ctx.notifier.deliveryTimeoutMs;
   let planned: EscalationOutcome | undefined;
-  const claimed = await updateIncidentWithRetry(ctx.incidents, incident, (current) => {
+  const claimed = await updateIncidentWithRetry(ctx, incident, (current) => {
     const now = ctx.clock.now();
     planned = undefined;
     const { leaseUntil, delivered } = current.escalation;
@@ -116,7 +116,7 @@ export async function advanceEscalation(
       text: `pages undelivered after ${failedSteps} attempts: escalation moves on`,
     });
 
-  const settled = await updateIncidentWithRetry(ctx.incidents, claimed.id, (fresh) => {
+  const settled = await updateIncidentWithRetry(ctx, claimed.id, (fresh) => {
     const untouched = fresh.escalation.nextAt === lease && fresh.status === claimed.status;
     const { leaseUntil: _lease, deliveryFailures: _failures, delivered: done, ...freshEscalation } = fresh.escalation;
     if (allFailed && !giveUp) {
@@ -189,7 +189,7 @@ async function recordDelivered(
   renewed: number,
 ): Promise<number | undefined> {
   let ours = false;
-  await updateIncidentWithRetry(ctx.incidents, incidentId, (fresh) => {
+  await updateIncidentWithRetry(ctx, incidentId, (fresh) => {
     ours = fresh.escalation.nextAt === lease && fresh.escalation.leaseUntil === lease;
     const escalation: EscalationState = {
       ...fresh.escalation,

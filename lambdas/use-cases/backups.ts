@@ -183,7 +183,7 @@ async function raiseAttemptFailed(ctx: ControlPlaneContext, startedAt: number, r
     undefined,
     await mutingWindows(ctx, ctx.clock.now()),
   );
-  const recorded = await updateIncidentWithRetry(ctx.incidents, raised.incident, (current) =>
+  const recorded = await updateIncidentWithRetry(ctx, raised.incident, (current) =>
     current.status === 'resolved'
       ? undefined
       : {

@@ -1,7 +1,8 @@
 import { UsageError } from '../core/errors.ts';
 import type { MaintenanceWindow } from '../core/escalation.ts';
-import type { Incident } from '../core/incident.ts';
+import type { Incident, Notice } from '../core/incident.ts';
 import { checkWindowTiming, endedWindow, maintenanceWindow } from '../core/maintenance-window.ts';
+import { type NoticeRoutes, windowNotice } from '../core/notices.ts';
 import { checkInput, incidentReason } from '../core/operator-input.ts';
 import type { ControlPlaneContext } from './context.ts';
 import { unmuteIncidents } from './unmute.ts';
@@ -28,7 +29,7 @@ export async function openMaintenanceWindow(
   checkMaintenanceSubjects(ctx.config, subjects);
   checkWindowTiming(request);
   const reason = checkInput(incidentReason, request.reason, 'reason');
-  const window = maintenanceWindow({ ...request, subjects, reason }, ctx.clock.now());
+  const window = withWindowNotices(ctx, maintenanceWindow({ ...request, subjects, reason }, ctx.clock.now()));
   await ctx.control.putMaintenanceWindow(window);
   return window;
 }
@@ -66,7 +67,39 @@ export async function closeMaintenanceWindow(
   ctx: ControlPlaneContext,
   window: MaintenanceWindow,
 ): Promise<EndedMaintenance> {
-  const ended = endedWindow(window, ctx.clock.now());
+  const now = ctx.clock.now();
+  const ended = endedEarly(ctx, endedWindow(window, now), now);
   await ctx.control.putMaintenanceWindow(ended);
   return { window: ended, unmuted: await unmuteIncidents(ctx, [window.id]) };
+}
+
+const routesOf =
+  (ctx: ControlPlaneContext): NoticeRoutes =>
+  (kind) =>
+    ctx.notifier.noticeChannels(kind);
+
+/**
+ * A new window owes 'maintenance-started' at its start (now, or when a scheduled one starts) and
+ * 'maintenance-ended' at its planned end, both stored on it now and due then, when some channel carries them.
+ */
+function withWindowNotices(ctx: ControlPlaneContext, window: MaintenanceWindow): MaintenanceWindow {
+  const routes = routesOf(ctx);
+  const started = windowNotice(window, 'maintenance-started', window.startsAt, routes, window.createdBy);
+  return windowNotice(started, 'maintenance-ended', window.endsAt, routes);
+}
+
+/**
+ * The window ended at `now`, before its planned end: an announced window's 'maintenance-ended' is due now (the one
+ * planned for its end, not yet sent, is replaced). A window ended before it started announces nothing: its notices
+ * not yet sent are dropped. Windows nobody announced (a procedure's) stay unannounced.
+ */
+function endedEarly(ctx: ControlPlaneContext, window: MaintenanceWindow, now: number): MaintenanceWindow {
+  const { notices = [], ...rest } = window;
+  const sent = (n: Notice) => n.done.length > 0 || (n.failed ?? []).length > 0;
+  const cancelled = window.startsAt >= now;
+  const kept = notices.filter((n) => (cancelled ? sent(n) : n.kind !== 'maintenance-ended' || sent(n)));
+  const base = kept.length > 0 ? { ...rest, notices: kept } : rest;
+  // Announced windows owe their planned end notice (the started one may have gone out already).
+  if (cancelled || notices.length === 0) return base;
+  return windowNotice(base, 'maintenance-ended', now, routesOf(ctx));
 }

@@ -10,7 +10,7 @@ import { type ControlPlaneContext, mutingWindows, publishEvents } from './contex
 import { incidentResolved, writeIncidentReport } from './incident-report.ts';
 import { recordProcedureOnIncidents } from './record-procedure.ts';
 import { isolateService } from './service-procedures.ts';
-import { updateIncidentWithRetry } from './update-incident.ts';
+import { createIncidentWithNotices, updateIncidentWithRetry } from './update-incident.ts';
 
 /** Acknowledging stops escalation until the severity's ack timeout; it is refused on a resolved incident. */
 export async function acknowledgeIncident(
@@ -19,7 +19,7 @@ export async function acknowledgeIncident(
   by: string,
   note?: string,
 ): Promise<Incident> {
-  const done = await updateIncidentWithRetry(ctx.incidents, id, (current) => {
+  const done = await updateIncidentWithRetry(ctx, id, (current) => {
     if (current.status === 'resolved')
       throw new ControlPlaneError('INCIDENT_RESOLVED', `incident ${id} is already resolved`);
     return acknowledge(current, by, ctx.clock.now(), note);
@@ -35,7 +35,7 @@ export async function resolveIncident(
   by: string,
   resolution: string,
 ): Promise<Incident> {
-  const done = await updateIncidentWithRetry(ctx.incidents, id, (current) => {
+  const done = await updateIncidentWithRetry(ctx, id, (current) => {
     if (current.status === 'resolved')
       throw new ControlPlaneError('INCIDENT_RESOLVED', `incident ${id} is already resolved`);
     return resolve(current, by, resolution, ctx.clock.now());
@@ -50,7 +50,7 @@ export async function resolveIncident(
  * it); the stored report of a resolved incident is then written again, so it carries the note.
  */
 export async function noteIncident(ctx: ControlPlaneContext, id: string, by: string, text: string): Promise<Incident> {
-  const done = await updateIncidentWithRetry(ctx.incidents, id, (current) => ({
+  const done = await updateIncidentWithRetry(ctx, id, (current) => ({
     incident: current,
     timeline: [{ at: ctx.clock.now(), type: 'note', by, text }],
   }));
@@ -69,7 +69,7 @@ export async function tickChecklistStep(
   id: string,
   tick: { readonly step: SecurityStep; readonly by: string; readonly note?: string | undefined },
 ): Promise<Incident> {
-  const done = await updateIncidentWithRetry(ctx.incidents, id, async (current) => ({
+  const done = await updateIncidentWithRetry(ctx, id, async (current) => ({
     incident: current,
     timeline: [tickStep(current, await ctx.incidents.getTimeline(current.id), tick, ctx.clock.now())],
   }));
@@ -138,7 +138,7 @@ export async function declareIncident(ctx: ControlPlaneContext, declared: Declar
     freezePolicy(ctx.config, declared.kind),
     now,
   );
-  const created = await ctx.incidents.createIncident(fresh.incident, fresh.timeline);
+  const created = await createIncidentWithNotices(ctx, fresh.incident, fresh.timeline);
   let incident = created.created ? created.incident : created.existing;
   if (created.created)
     await publishEvents(ctx, [{ detailType: DETAIL_TYPE.incidentOpened, detail: incidentEventDetail(incident, now) }]);

@@ -5,7 +5,7 @@ import { applyReport, openIncident, type ProblemReport } from '../core/incident-
 import { advanceEscalation } from './advance-escalation.ts';
 import { type ControlPlaneContext, publishEvents } from './context.ts';
 import { incidentResolved } from './incident-report.ts';
-import { updateIncidentWithRetry } from './update-incident.ts';
+import { createIncidentWithNotices, updateIncidentWithRetry } from './update-incident.ts';
 
 /** Who resolves an incident when the control plane sees its problem go away. */
 export const SYSTEM = 'control-plane';
@@ -25,7 +25,7 @@ export async function raiseProblem(
   let created = false;
   if (!existing) {
     const fresh = openIncident(report, freezePolicy(ctx.config), now);
-    const result = await ctx.incidents.createIncident(fresh.incident, fresh.timeline);
+    const result = await createIncidentWithNotices(ctx, fresh.incident, fresh.timeline);
     if (result.created) {
       created = true;
       existing = result.incident;
@@ -44,7 +44,7 @@ export async function raiseProblem(
   }
   let incident = existing;
   if (!created) {
-    const folded = await updateIncidentWithRetry(ctx.incidents, existing, (current) =>
+    const folded = await updateIncidentWithRetry(ctx, existing, (current) =>
       current.status === 'resolved' ? undefined : applyReport(current, report, now),
     );
     incident = folded ?? existing;
@@ -63,7 +63,7 @@ export async function clearProblem(
   const open = await ctx.incidents.findOpenIncident(dedupKey);
   if (!open) return undefined;
   const now = ctx.clock.now();
-  const done = await updateIncidentWithRetry(ctx.incidents, open, (current) =>
+  const done = await updateIncidentWithRetry(ctx, open, (current) =>
     current.status === 'resolved' ? undefined : resolve(current, SYSTEM, resolution, now),
   );
   if (done) await incidentResolved(ctx, done, now);

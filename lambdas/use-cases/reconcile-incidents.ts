@@ -56,7 +56,7 @@ export async function reconcileIncidents(
     ...plan.released,
   ];
   for (const { incident, resolution } of endings) {
-    const done = await updateIncidentWithRetry(ctx.incidents, incident, (current) =>
+    const done = await updateIncidentWithRetry(ctx, incident, (current) =>
       current.status === 'resolved' ? undefined : resolve(current, SYSTEM, resolution, now),
     );
     if (done) {

@@ -28,7 +28,7 @@ export async function recordProcedureOnIncidents(
   const written: Incident[] = [];
   for (const incident of concerned) {
     const at = ctx.clock.now();
-    const done = await updateIncidentWithRetry(ctx.incidents, incident, (current) =>
+    const done = await updateIncidentWithRetry(ctx, incident, (current) =>
       current.status === 'resolved'
         ? undefined
         : { incident: current, timeline: [{ at, type: 'procedure', ...record, services: [...record.services] }] },

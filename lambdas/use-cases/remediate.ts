@@ -179,7 +179,7 @@ async function note(
   detail: string,
 ): Promise<void> {
   const at = ctx.clock.now();
-  await updateIncidentWithRetry(ctx.incidents, incidentId, (current) => ({
+  await updateIncidentWithRetry(ctx, incidentId, (current) => ({
     incident: current,
     timeline: [{ at, type: 'remediation', action: 'restart', service, outcome, detail }],
   }));

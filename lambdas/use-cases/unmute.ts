@@ -13,7 +13,7 @@ export async function unmuteIncidents(ctx: ControlPlaneContext, windowIds: reado
   const changed: Incident[] = [];
   for (const incident of await ctx.incidents.listOpenIncidents()) {
     if (!incident.escalation.mutedBy || !ids.has(incident.escalation.mutedBy)) continue;
-    const done = await updateIncidentWithRetry(ctx.incidents, incident, (current) => {
+    const done = await updateIncidentWithRetry(ctx, incident, (current) => {
       const next = unmute(current, ids, now);
       return next ? { incident: next, timeline: [] } : undefined;
     });

@@ -1,6 +1,38 @@
 import { NotFoundError, VersionConflictError } from '../core/errors.ts';
 import type { Incident, TimelineEntry } from '../core/incident.ts';
-import type { IncidentStore } from '../ports.ts';
+import { withNotices } from '../core/notices.ts';
+import type { Clock, CreateIncidentResult, IncidentStore, Notifier } from '../ports.ts';
+
+/**
+ * Where incident writes go, and what derives the lifecycle notices they owe (`withNotices`): a context passes
+ * itself. A bare store writes without deriving notices (tests of the stores, callers that announce nothing).
+ */
+export interface IncidentWriter {
+  readonly incidents: IncidentStore;
+  readonly notifier: Pick<Notifier, 'noticeChannels'>;
+  readonly clock: Clock;
+}
+
+function writerParts(target: IncidentStore | IncidentWriter): {
+  store: IncidentStore;
+  derive: (incident: Incident, timeline: readonly TimelineEntry[]) => Incident;
+} {
+  if (!('notifier' in target)) return { store: target, derive: (incident) => incident };
+  return {
+    store: target.incidents,
+    derive: (incident, timeline) =>
+      withNotices(incident, timeline, (kind) => target.notifier.noticeChannels(kind), target.clock.now()),
+  };
+}
+
+/** Creates an incident with the notices its opening owes (the `opened` notice, stored in the same write). */
+export function createIncidentWithNotices(
+  writer: IncidentWriter,
+  incident: Incident,
+  timeline: readonly TimelineEntry[],
+): Promise<CreateIncidentResult> {
+  return writer.incidents.createIncident(writerParts(writer).derive(incident, timeline), timeline);
+}
 
 export interface IncidentChange {
   readonly incident: Incident;
@@ -32,14 +64,16 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
  * (or undefined for "nothing to do"); a lost race re-reads and re-applies, so concurrent writers never overwrite
  * each other's count, timeline or acknowledgement. Lost races back off exponentially with jitter (half fixed, half
  * random, so the wait grows for everyone while racing writers still spread out), so a burst of writers on one
- * incident drains instead of re-colliding in lockstep until the attempts run out.
+ * incident drains instead of re-colliding in lockstep until the attempts run out. Given a context (`IncidentWriter`),
+ * every write also stores the lifecycle notices its timeline entries announce (`withNotices`), in the same write.
  */
 export async function updateIncidentWithRetry(
-  store: IncidentStore,
+  target: IncidentStore | IncidentWriter,
   start: Incident | string,
   change: (current: Incident) => IncidentChange | undefined | Promise<IncidentChange | undefined>,
   options: RetryOptions = {},
 ): Promise<Incident | undefined> {
+  const { store, derive } = writerParts(target);
   const maxAttempts = options.maxAttempts ?? MAX_ATTEMPTS;
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
@@ -49,7 +83,7 @@ export async function updateIncidentWithRetry(
     const next = await change(current);
     if (!next) return undefined;
     try {
-      return await store.updateIncident(next.incident, next.timeline);
+      return await store.updateIncident(derive(next.incident, next.timeline), next.timeline);
     } catch (error) {
       if (!(error instanceof VersionConflictError) || attempt >= maxAttempts) throw error;
       await sleep(backoffMs(attempt, random));

@@ -13,12 +13,17 @@ import {
   WebhookChannel,
 } from '../../lambdas/adapters/local/notifiers.ts';
 import { sweepEscalation } from '../../lambdas/core/escalation.ts';
+import type { NoticeMessage } from '../../lambdas/core/notices.ts';
 import type { Notification } from '../../lambdas/ports.ts';
 import { MINUTE, T0 } from '../support/harness.ts';
 import { openedIncident, serviceDownReport } from '../support/incident-fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'acgs-notify-'));
-const hooks: { status: number; bodies: unknown[] } = { status: 200, bodies: [] };
+const hooks: { status: number; bodies: unknown[]; headers: Record<string, unknown>[] } = {
+  status: 200,
+  bodies: [],
+  headers: [],
+};
 const mails: { to: string[]; data: string }[] = [];
 let webhook: Server;
 let smtp: SMTPServer;
@@ -33,6 +38,7 @@ beforeAll(async () => {
     });
     req.on('end', () => {
       hooks.bodies.push(JSON.parse(body));
+      hooks.headers.push(req.headers);
       res.writeHead(hooks.status).end();
     });
   });
@@ -192,5 +198,128 @@ describe('notification channels', () => {
         () => {},
       ),
     ).toThrow(/channel hook needs the environment variable OPS_HOOK_TOKEN/);
+  });
+});
+
+/** The resolve notice of the auth incident: resolved by alice 42 minutes after the failure started. */
+function resolvedNotice(): NoticeMessage {
+  const n = notification();
+  const incident = {
+    ...n.incident,
+    status: 'resolved' as const,
+    resolvedAt: T0 + 42 * MINUTE,
+    resolvedBy: 'alice',
+    resolution: 'restarted by hand',
+  };
+  return {
+    key: `${incident.id}/resolved-${T0 + 42 * MINUTE}-3-0`,
+    notice: {
+      key: `resolved-${T0 + 42 * MINUTE}-3-0`,
+      kind: 'resolved',
+      at: T0 + 42 * MINUTE,
+      by: 'alice',
+      text: 'restarted by hand',
+      done: [],
+      attempts: 0,
+      nextAt: T0 + 42 * MINUTE,
+    },
+    incident,
+    recent: n.recent,
+  };
+}
+
+describe('lifecycle notices through the channels', () => {
+  it('routes notices by each channel’s events and never pages a stakeholder channel (pages: false)', async () => {
+    const printed: string[] = [];
+    const file = join(dir, 'updates.jsonl');
+    const notifier = new RoutingNotifier(
+      channelsFromConfig(
+        [
+          { name: 'console', kind: 'console', pages: true, events: ['opened', 'resolved'] },
+          { name: 'stakeholders', kind: 'jsonl', path: 'updates.jsonl', pages: false, events: ['resolved', 'update'] },
+        ],
+        dir,
+        {},
+        (t) => printed.push(t),
+      ),
+      OPTIONS,
+      () => {},
+    );
+    expect(notifier.noticeChannels('resolved')).toEqual(['console', 'stakeholders']);
+    expect(notifier.noticeChannels('update')).toEqual(['stakeholders']);
+    expect(notifier.noticeChannels('escalated')).toEqual([]);
+    // A page: only the console
+    await notifier.notify(notification());
+    expect(() => readFileSync(file, 'utf8')).toThrow(/ENOENT/);
+    // A notice, each channel on its own
+    const message = resolvedNotice();
+    await notifier.sendNotice('stakeholders', message);
+    await notifier.sendNotice('console', message);
+    const line = JSON.parse(readFileSync(file, 'utf8').trim());
+    expect(line).toMatchObject({
+      kind: 'acgs-ops.notice',
+      key: message.key,
+      event: 'resolved',
+      by: 'alice',
+      incident: {
+        id: message.incident?.id,
+        title: 'auth is down',
+        severity: 'P2',
+        mttr: '42m',
+        resolution: 'restarted by hand',
+      },
+    });
+    const text = printed.join('');
+    expect(text).toContain(`NOTICE  Incident resolved: acgs-1: [P2] auth is down (${message.incident?.id})`);
+    expect(text).toContain('Time to resolve: 42m');
+    await expect(notifier.sendNotice('pager', message)).rejects.toThrow(/no notification channel named pager/);
+  });
+
+  it('pages only the channel named by onlyChannel, and names a channel that does not exist', async () => {
+    const notifier = new RoutingNotifier(
+      [new JsonLinesChannel('a', join(dir, 'only-a.jsonl')), new JsonLinesChannel('b', join(dir, 'only-b.jsonl'))],
+      OPTIONS,
+      () => {},
+    );
+    await notifier.notify({ ...notification(), onlyChannel: 'b' });
+    expect(() => readFileSync(join(dir, 'only-a.jsonl'), 'utf8')).toThrow(/ENOENT/);
+    expect(readFileSync(join(dir, 'only-b.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+    await expect(notifier.notify({ ...notification(), onlyChannel: 'slack' })).rejects.toThrow(
+      /no notification channel named slack \(channels: a, b\)/,
+    );
+  });
+
+  it('posts a notice to a webhook with its key in the body and as Idempotency-Key, the same on a retry', async () => {
+    hooks.status = 503;
+    hooks.bodies.length = 0;
+    hooks.headers.length = 0;
+    const notifier = new RoutingNotifier([new WebhookChannel('hook', webhookUrl, 2_000, 'sekret')], OPTIONS, () => {});
+    const message = resolvedNotice();
+    await expect(notifier.sendNotice('hook', message)).rejects.toThrow(/HTTP 503/);
+    hooks.status = 200;
+    await notifier.sendNotice('hook', message);
+    expect(hooks.headers.map((h) => h['idempotency-key'])).toEqual([message.key, message.key]);
+    expect(hooks.headers[1]?.authorization).toBe('Bearer sekret');
+    expect(hooks.bodies[1]).toMatchObject({ kind: 'acgs-ops.notice', key: message.key, event: 'resolved' });
+    expect(String((hooks.bodies[1] as { subject: string }).subject)).toContain('Incident resolved');
+  });
+
+  it('mails a notice to the channel’s to list, else the level-1 contacts, with a Message-ID from its key', async () => {
+    mails.length = 0;
+    const options = { host: '127.0.0.1', port: smtpPort, secure: false };
+    const listed = new SmtpChannel('mail', 'acgs-ops@acgs.example', { ...options, to: ['status@acgs.example'] });
+    const contacts = new SmtpChannel('mail2', 'acgs-ops@acgs.example', options);
+    const notifier = new RoutingNotifier([listed, contacts], OPTIONS, () => {});
+    const message = resolvedNotice();
+    await notifier.sendNotice('mail', message);
+    await notifier.sendNotice('mail', message);
+    await notifier.sendNotice('mail2', message);
+    expect(mails[0]?.to).toEqual(['status@acgs.example']);
+    const levelOne = message.incident?.escalation.policy.levels[0]?.contacts.flatMap((c) => (c.email ? [c.email] : []));
+    expect(levelOne?.length).toBeGreaterThan(0);
+    expect(mails[2]?.to).toEqual(levelOne);
+    const ids = mails.map((m) => /^Message-ID: (.*)$/im.exec(m.data)?.[1]?.trim());
+    expect(ids[0]).toBe(`<${message.key}@acgs.example>`);
+    expect(new Set(ids).size).toBe(1);
   });
 });

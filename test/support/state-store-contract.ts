@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { VersionConflictError } from '../../lambdas/core/errors.ts';
 import { freezePolicy, resolve } from '../../lambdas/core/escalation.ts';
 import { initialTargetState } from '../../lambdas/core/health-state.ts';
-import type { Incident } from '../../lambdas/core/incident.ts';
+import type { Incident, Notice } from '../../lambdas/core/incident.ts';
 import { openIncident } from '../../lambdas/core/incident-planner.ts';
 import type { ControlStore, IncidentStore, TargetStateStore } from '../../lambdas/ports.ts';
 import { loadShippedConfig, ManualClock, MINUTE, T0 } from './harness.ts';
@@ -117,6 +117,63 @@ export function describeStateStoreContract(name: string, open: () => Promise<Any
       await store.createIncident({ ...b, escalation: { ...b.escalation, nextAt: T0 + 10 * MINUTE } }, []);
       expect((await store.listIncidentsDue(T0 + 5 * MINUTE)).map((i) => i.dedupKey)).toEqual(['a']);
       expect((await store.listIncidentsDue(T0 + 10 * MINUTE)).map((i) => i.dedupKey).sort()).toEqual(['a', 'b']);
+    });
+
+    it('lists a resolved incident while it owes a notice, and not once the notice is gone (the due index)', async () => {
+      const store = await open();
+      const created = await store.createIncident(newIncident('n'), []);
+      const quiet = await store.createIncident(newIncident('q'), []);
+      if (!created.created || !quiet.created) throw new Error('not created');
+      const owed: Notice = {
+        key: 'resolved-1',
+        kind: 'resolved',
+        at: T0 + MINUTE,
+        by: 'ops',
+        done: ['file'],
+        attempts: 1,
+        nextAt: T0 + 2 * MINUTE,
+      };
+      const done = resolve(created.incident, 'ops', 'fixed', T0 + MINUTE);
+      const stored = await store.updateIncident({ ...done.incident, notices: [owed] }, done.timeline);
+      const other = resolve(quiet.incident, 'ops', 'fixed', T0 + MINUTE);
+      await store.updateIncident(other.incident, other.timeline);
+      expect(await store.listIncidentsDue(T0 + 2 * MINUTE - 1)).toEqual([]);
+      const due = await store.listIncidentsDue(T0 + 2 * MINUTE);
+      expect(due.map((i) => [i.dedupKey, i.status])).toEqual([['n', 'resolved']]);
+      expect(due[0]?.notices).toEqual([owed]);
+      // A lease on the notice moves it out of the index until the lease lapses.
+      const leased = await store.updateIncident({ ...stored, notices: [{ ...owed, leaseUntil: T0 + 3 * MINUTE }] }, []);
+      expect(await store.listIncidentsDue(T0 + 3 * MINUTE - 1)).toEqual([]);
+      expect((await store.listIncidentsDue(T0 + 3 * MINUTE)).map((i) => i.dedupKey)).toEqual(['n']);
+      const { notices: _gone, ...settled } = leased;
+      await store.updateIncident(settled, []);
+      expect(await store.listIncidentsDue(T0 + 365 * 24 * 60 * MINUTE)).toEqual([]);
+    });
+
+    it("keeps a maintenance window's owed notices", async () => {
+      const store = await open();
+      const notice: Notice = {
+        key: 'maintenance-ended-1',
+        kind: 'maintenance-ended',
+        at: T0 + MINUTE,
+        done: [],
+        attempts: 0,
+        nextAt: T0 + MINUTE,
+      };
+      const window = {
+        id: 'mw-n',
+        subjects: ['auth'],
+        startsAt: T0,
+        endsAt: T0 + MINUTE,
+        reason: 'r',
+        createdBy: 'a',
+        notices: [notice],
+      };
+      await store.putMaintenanceWindow(window);
+      expect(await store.listMaintenanceWindows(T0)).toEqual([window]);
+      const { notices: _sent, ...without } = window;
+      await store.putMaintenanceWindow(without);
+      expect(await store.listMaintenanceWindows(T0)).toEqual([without]);
     });
 
     it('lists incidents newest first with a limit', async () => {

@@ -23,8 +23,9 @@ import { CONTROL_TABLE_SCHEMA, type ControlTableIndexName, type KeyAttribute } f
 import { ControlPlaneError, VersionConflictError } from '../../core/errors.ts';
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
-import type { Incident, TimelineEntry } from '../../core/incident.ts';
+import type { Incident, Notice, TimelineEntry } from '../../core/incident.ts';
 import { checkLeaseRequest } from '../../core/lease.ts';
+import { incidentDueAt } from '../../core/notices.ts';
 import type { RemediationAttempt } from '../../core/remediation.ts';
 import {
   type Clock,
@@ -509,6 +510,7 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
           endsAt: window.endsAt,
           reason: window.reason,
           createdBy: window.createdBy,
+          ...(window.notices && window.notices.length > 0 ? { notices: json(window.notices) } : {}),
           expiresAt: this.expiresAt(window.endsAt),
         },
       }),
@@ -532,6 +534,7 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
           endsAt: Number(item.endsAt),
           reason: String(item.reason),
           createdBy: String(item.createdBy),
+          ...(typeof item.notices === 'string' ? { notices: JSON.parse(item.notices) as Notice[] } : {}),
         }),
       )
       .sort((a, b) => a.endsAt - b.endsAt);
@@ -611,7 +614,8 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
   // ---- items ----
 
   private incidentItem(incident: Incident): Item {
-    const { nextAt } = incident.escalation;
+    // The due index: the escalation's timer or the first notice owed (a resolved incident may still owe one).
+    const nextAt = incidentDueAt(incident);
     return {
       ...key.incident(incident.id),
       id: incident.id,

@@ -8,6 +8,7 @@ import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
 import type { Incident, TimelineEntry } from '../../core/incident.ts';
 import { checkLeaseRequest } from '../../core/lease.ts';
+import { incidentDueAt } from '../../core/notices.ts';
 import type { RemediationAttempt } from '../../core/remediation.ts';
 import type { ControlStore, CreateIncidentResult, IncidentStore, LeaseClaim, TargetStateStore } from '../../ports.ts';
 
@@ -345,7 +346,8 @@ function incidentRow(incident: Incident) {
     status: incident.status,
     openedAt: incident.openedAt,
     lastSeen: incident.lastSeen,
-    nextAt: incident.escalation.nextAt ?? null,
+    // The due index: the escalation's timer or the first notice owed (a resolved incident may still owe one).
+    nextAt: incidentDueAt(incident) ?? null,
     body: JSON.stringify(incident),
   };
 }

@@ -3,6 +3,7 @@ import { errorCode, errorMessage, VersionConflictError } from '../../core/errors
 import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
 import type { Incident, TimelineEntry } from '../../core/incident.ts';
+import { incidentDueAt } from '../../core/notices.ts';
 import type { RemediationAttempt } from '../../core/remediation.ts';
 import type {
   Clock,
@@ -192,9 +193,9 @@ export class WriteBehindStateStore implements StateStore {
   }
 
   async listIncidentsDue(now: number): Promise<Incident[]> {
-    const due = (i: Incident) => i.escalation.nextAt !== undefined && i.escalation.nextAt <= now;
+    const due = (i: Incident) => (incidentDueAt(i) ?? Number.POSITIVE_INFINITY) <= now;
     return this.merged(await this.store.listIncidentsDue(now), due).sort(
-      (a, b) => (a.escalation.nextAt ?? 0) - (b.escalation.nextAt ?? 0),
+      (a, b) => (incidentDueAt(a) ?? 0) - (incidentDueAt(b) ?? 0),
     );
   }
 

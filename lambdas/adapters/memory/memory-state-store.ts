@@ -4,6 +4,7 @@ import type { MaintenanceWindow } from '../../core/escalation.ts';
 import type { TargetState } from '../../core/health-state.ts';
 import type { Incident, TimelineEntry } from '../../core/incident.ts';
 import { checkLeaseRequest } from '../../core/lease.ts';
+import { incidentDueAt } from '../../core/notices.ts';
 import type { RemediationAttempt } from '../../core/remediation.ts';
 import type { ControlStore, CreateIncidentResult, IncidentStore, LeaseClaim, TargetStateStore } from '../../ports.ts';
 
@@ -98,7 +99,10 @@ export class MemoryStateStore implements TargetStateStore, IncidentStore, Contro
   async listIncidentsDue(now: number): Promise<Incident[]> {
     await tick();
     return [...this.incidents.values()]
-      .filter((i) => i.escalation.nextAt !== undefined && i.escalation.nextAt <= now)
+      .filter((i) => {
+        const due = incidentDueAt(i);
+        return due !== undefined && due <= now;
+      })
       .map((i) => structuredClone(i));
   }
 

@@ -76,6 +76,12 @@ export interface FleetConfigOptions extends Partial<DemoTimings> {
   readonly remediationEnabled?: boolean;
   /** The jsonl channel's file (relative: inside the daemon's state directory). @default 'pages.jsonl' */
   readonly pagesFile?: string;
+  /** Channels after the console and the pages file (stakeholder channels, webhooks), as the config writes them. */
+  readonly extraChannels?: readonly Record<string, unknown>[];
+  /** Lifecycle notices the console prints (its `events`). @default none */
+  readonly consoleEvents?: readonly string[];
+  /** `notifications.noticeRetry`: short backoffs for tests. */
+  readonly noticeRetry?: { readonly backoff: string; readonly maxBackoff: string; readonly attempts: number };
 }
 
 const LEVELS = [
@@ -217,9 +223,11 @@ export function fleetConfigYaml(spec: SimulatedFleetSpec, options: FleetConfigOp
     notifications: {
       acknowledgeHint: 'acgs-ops incident ack {id}',
       channels: [
-        { name: 'console', kind: 'console' },
+        { name: 'console', kind: 'console', ...(options.consoleEvents ? { events: [...options.consoleEvents] } : {}) },
         { name: 'pages-file', kind: 'jsonl', path: options.pagesFile ?? 'pages.jsonl' },
+        ...(options.extraChannels ?? []),
       ],
+      ...(options.noticeRetry ? { noticeRetry: options.noticeRetry } : {}),
     },
     remediation: {
       enabled: options.remediationEnabled ?? true,
