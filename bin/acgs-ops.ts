@@ -6,6 +6,7 @@
 import { auditCommand } from '../lambdas/cli/audit-command.ts';
 import { backupCommand } from '../lambdas/cli/backup-command.ts';
 import { demoCommand } from '../lambdas/cli/demo-command.ts';
+import { escalationCommand } from '../lambdas/cli/escalation-command.ts';
 import { healthCommand } from '../lambdas/cli/health-command.ts';
 import { incidentCommand } from '../lambdas/cli/incident-command.ts';
 import { maintenanceCommand } from '../lambdas/cli/maintenance-command.ts';
@@ -29,6 +30,7 @@ const commands = [
   proceduresCommand,
   demoCommand,
   runbookCommand,
+  escalationCommand,
 ];
 
 process.exitCode = await runCli(process.argv.slice(2), commands, {

@@ -21,6 +21,7 @@ import type { Construct } from 'constructs';
 import type { BackupTask } from '../lambdas/core/backup-task.ts';
 import type { BackupConfig, FleetConfig } from '../lambdas/core/config-schema.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT, RESTART_DOCUMENT, RESTORE_DOCUMENT } from '../lambdas/core/document-names.ts';
+import { ESCALATION_TEST_TASK } from '../lambdas/core/escalation-test.ts';
 import type { HandlerEnvironment, HandlerName } from '../lambdas/core/handler-environment.ts';
 import { REPORT_PREFIX } from '../lambdas/core/incident-report.ts';
 import { CONTROL_PLANE_METRICS, controlPlaneServiceName } from '../lambdas/core/metrics.ts';
@@ -293,6 +294,8 @@ export class ControlPlaneStack extends Stack {
       targets: {
         probe: { fn: probe.fn },
         escalationSweep: { fn: escalationSweep.fn },
+        // Deployed only when the config has schedules.escalationTest.
+        escalationTest: { fn: escalationSweep.fn, input: { task: ESCALATION_TEST_TASK } },
         ...(backupJobs?.schedules ?? {}),
       },
     });

@@ -113,7 +113,8 @@ export function estimateMonthlyCost(
     if (!fn)
       throw new Error(`schedule "${name}" targets ${JSON.stringify(schedule.Properties?.Target?.Arn)}, not a function`);
     // The probe and the sweep have schedules of their own name; the backup tasks share the backups Lambda.
-    const handler = name === 'probe' || name === 'escalationSweep' ? name : 'backups';
+    const handler =
+      name === 'probe' || name === 'escalationSweep' ? name : name === 'escalationTest' ? 'escalationSweep' : 'backups';
     const task = name === 'drill' ? 'drill' : handler;
     const duration = ASSUMPTIONS.durationMs[task];
     if (duration === undefined) throw new Error(`no duration assumed for the ${task} invocations`);

@@ -5,6 +5,12 @@ import { checkDependencies, dependencyCycle } from './check-dependencies.ts';
 import { pingUrlProblem } from './dead-mans-switch.ts';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
+import {
+  DEFAULT_ESCALATION_TEST_CRON,
+  DEFAULT_ESCALATION_TEST_WAIT_MS,
+  ESCALATION_TEST_WAIT,
+  testRoutingProblem,
+} from './escalation-test-routing.ts';
 import { NOTICE_KINDS, SEVERITIES, type Severity, SIGNALS, type Signal } from './fleet-constants.ts';
 import { SCHEDULE_NAMES, type Schedule, scheduleProblem } from './schedules.ts';
 import { secretRefSchema } from './secret-ref.ts';
@@ -171,6 +177,32 @@ const scheduleSchema = (min: number, max: number) =>
 const frequentSchedule = scheduleSchema(SECOND_MS, HOUR_MS);
 /** Backups, their monitor, cleanup and drills: at most once a minute, at least once a month. */
 const routineSchedule = scheduleSchema(MINUTE_MS, 31 * DAY_MS);
+
+/**
+ * `acgs-ops escalation test` on a schedule (`core/escalation-test.ts`): off unless configured; `{}` runs weekly
+ * (Mondays 10:00 in the config's time zone). It does not wait: the test incident's deadline is `wait` after it opens,
+ * and the sweep resolves it there as failed unless acknowledged. `channel` and `level` as for the command.
+ */
+const escalationTestSchedule = z
+  .strictObject({
+    every: duration(DAY_MS, 31 * DAY_MS).optional(),
+    cron: z
+      .string()
+      .regex(CRON, 'must be a 5-field cron expression: minute hour day-of-month month day-of-week')
+      .optional(),
+    wait: duration(ESCALATION_TEST_WAIT.min, ESCALATION_TEST_WAIT.max).default(DEFAULT_ESCALATION_TEST_WAIT_MS),
+    channel: name.optional(),
+    level: z.int().min(1).max(9).optional(),
+  })
+  .transform((s, ctx) => {
+    const { every, cron, ...test } = s;
+    if (every !== undefined && cron !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'give either every or cron (or neither: weekly), not both' });
+      return z.NEVER;
+    }
+    const when: Schedule = every !== undefined ? { every } : { cron: cron ?? DEFAULT_ESCALATION_TEST_CRON };
+    return { ...when, ...test };
+  });
 
 /** How long a severity (or a level, per severity) has to respond or acknowledge: a second up to a week. */
 const responseTime = duration(SECOND_MS, 7 * DAY_MS);
@@ -374,6 +406,7 @@ export const fleetConfigSchema = z
       backupMonitor: routineSchedule,
       cleanup: routineSchedule,
       drill: routineSchedule.optional(),
+      escalationTest: escalationTestSchedule.optional(),
     }),
     severities: z.strictObject({
       P1: severitySchema,
@@ -612,6 +645,9 @@ export const fleetConfigSchema = z
       const problem = schedule && scheduleProblem(schedule, config.schedules.timeZone);
       if (problem) issue(['schedules', name, 'cron'], problem);
     }
+    const test = config.schedules.escalationTest;
+    const routing = test && testRoutingProblem(config, test);
+    if (routing) issue(['schedules', 'escalationTest', routing.field], routing.message);
     if (config.backups) {
       const db = config.checks.find((c) => c.name === config.backups?.database);
       if (db?.kind !== 'postgres')

@@ -1,5 +1,6 @@
 import type { Contact, FleetConfig, Severity } from './config-schema.ts';
 import { DAY_MS, type DurationBounds, formatDuration, MINUTE_MS } from './duration.ts';
+import { testVerdict } from './escalation-test.ts';
 import type { EscalationPolicy, Incident, IncidentKind, Notice, PageReason, TimelineEntry } from './incident.ts';
 
 /**
@@ -12,7 +13,19 @@ import type { EscalationPolicy, Incident, IncidentKind, Notice, PageReason, Time
  * - acknowledged -> escalation stops until the ack times out; then, if the incident is still open, it re-pages;
  * - resolved -> nothing more;
  * - a maintenance window covering every subject of the incident defers any page to the window's end (detection and
- *   the incident itself are not muted).
+ *   the incident itself are not muted);
+ * - the response SLA (`slaDueAt`) passing with nobody having acknowledged is recorded once on the timeline
+ *   (`sla-breached`) and escalates per the matrix: the level after the severity's first page (the first one above
+ *   `firstPage.throughLevel` serving the severity) is paged at once, unless it has been paged already (by the
+ *   breaker, or because the first page reaches every level) or no such level exists; then the breach is recorded and
+ *   the escalation keeps its own timer. Until then `nextAt` is never later than `slaDueAt` (the step's own time
+ *   waits in `stepAt`), so the sweep comes at the due time. A severity raised before the breach brings the due time
+ *   in; one raised after it keeps the due time already missed (`applyReport`), so an incident records one breach per
+ *   due time, in practice one. While a maintenance window mutes the incident the breach waits for the window's end;
+ *   if the first page was still owed then, it goes out and nobody above it is paged for a response time nobody was
+ *   asked to meet;
+ * - a `test` incident (`core/escalation-test.ts`) never escalates: at its deadline, or once acknowledged, the sweep
+ *   closes it as failed or passed.
  *
  * The policy and the state are types of the incident (`core/incident.ts`), which carries them.
  */
@@ -144,13 +157,21 @@ export function sweepEscalation(
   now: number,
   windows: readonly MaintenanceWindow[],
 ): EscalationOutcome | undefined {
-  const { nextAt, level, pending } = incident.escalation;
+  const { nextAt } = incident.escalation;
   if (incident.status === 'resolved') {
     return nextAt === undefined ? undefined : { incident: withNextAt(incident, undefined), pages: [], timeline: [] };
   }
   if (nextAt === undefined || nextAt > now) return undefined;
+  if (incident.kind === 'test') return closeTest(incident, now);
   const muted = mutingWindow(incident, windows, now);
   if (muted) return mute(incident, muted, now);
+  if (slaBreachDue(incident, now)) return breachSla(incident, now);
+  return nextStep(incident, now);
+}
+
+/** The step the escalation's own timer is due for: first page, ack expiry, next level or repeat. */
+function nextStep(incident: Incident, now: number): EscalationOutcome {
+  const { level, pending } = incident.escalation;
   // A page deferred by maintenance is delivered here too, once the window has ended.
   if (pending !== undefined || level === 0) return firstPage(incident, now, pending ?? 'opened');
   if (incident.status === 'acknowledged') {
@@ -159,6 +180,66 @@ export function sweepEscalation(
     return { ...outcome, timeline: [{ at: now, type: 'ack-expired' }, ...outcome.timeline] };
   }
   return escalate(incident, now, 'escalated');
+}
+
+/** Whether the response SLA has passed with no acknowledgement, and this due time's breach is not on record yet. */
+export function slaBreachDue(incident: Incident, now: number): boolean {
+  return slaPending(incident) && now >= incident.slaDueAt;
+}
+
+/** The SLA may still be breached: open, never acknowledged, its due time not recorded as breached. */
+function slaPending(incident: Incident): boolean {
+  return (
+    incident.kind !== 'test' &&
+    incident.status !== 'resolved' &&
+    incident.acknowledgedAt === undefined &&
+    incident.slaBreached !== incident.slaDueAt
+  );
+}
+
+/**
+ * The breach: on record once (`slaBreached`), and escalated at once per the matrix. A first page still owed (the
+ * incident was muted past its due time) goes out alone; else the level after the first page (`breachLevel`) is paged
+ * unless it has been already, and then the escalation's own timer (`stepAt`) stands.
+ */
+function breachSla(incident: Incident, now: number): EscalationOutcome {
+  const { stepAt, ...escalation } = incident.escalation;
+  const marked: Incident = {
+    ...incident,
+    slaBreached: incident.slaDueAt,
+    escalation: stepAt === undefined ? escalation : { ...escalation, nextAt: stepAt },
+  };
+  const { policy, pending, level: current } = incident.escalation;
+  const target = breachLevel(policy, incident.severity);
+  let outcome: EscalationOutcome;
+  if (pending !== undefined || current === 0) outcome = firstPage(marked, now, pending ?? 'opened');
+  else if (target !== undefined && current < target) outcome = escalate(marked, now, 'sla-breached');
+  else {
+    // Nothing to page for the breach: the escalation's own step, if it is due as well, goes with it.
+    const due = marked.escalation.nextAt;
+    outcome = due !== undefined && due <= now ? nextStep(marked, now) : { incident: marked, pages: [], timeline: [] };
+  }
+  const level = Math.max(0, ...outcome.pages.filter((p) => p.why === 'sla-breached').map((p) => p.level));
+  const entry: TimelineEntry = {
+    at: now,
+    type: 'sla-breached',
+    severity: incident.severity,
+    dueAt: incident.slaDueAt,
+    ...(level > 0 ? { level } : {}),
+  };
+  return { ...outcome, timeline: [entry, ...outcome.timeline] };
+}
+
+/** The level an SLA breach pages: the first above the severity's first page that serves the severity. */
+function breachLevel(policy: EscalationPolicy, severity: Severity): number | undefined {
+  const through = policy.firstPage[severity].throughLevel;
+  return policy.levels.find((l) => l.level > through && l.responseTime[severity] !== undefined)?.level;
+}
+
+/** A test incident at its deadline, or acknowledged: closed as passed or failed; never escalated, never muted. */
+function closeTest(incident: Incident, now: number): EscalationOutcome | undefined {
+  const verdict = testVerdict(incident, now);
+  return verdict && resolve(incident, 'control-plane', verdict.resolution, now);
 }
 
 /** Pages as the runbook says for the incident's severity (P3 primary; P2 primary + secondary; P1 all teams). */
@@ -210,7 +291,8 @@ export function acknowledge(incident: Incident, by: string, now: number, note?: 
     acknowledgedBy: by,
   };
   return {
-    incident: withNextAt(acked, now + policy.ackTimeout[incident.severity]),
+    // A test is done once acknowledged: the sweep (or the waiting CLI) closes it as passed.
+    incident: withNextAt(acked, incident.kind === 'test' ? now : now + policy.ackTimeout[incident.severity]),
     pages: [],
     timeline: [{ at: now, type: 'acknowledged', by, ...(note === undefined ? {} : { note }) }],
   };
@@ -292,9 +374,17 @@ function withPages(
   nextAt: number,
   now: number,
 ): EscalationOutcome {
+  // Until the SLA is met or its breach is on record, the sweep must come by the due time at the latest.
+  const early = slaPending(incident) && incident.slaDueAt < nextAt;
   const updated: Incident = {
     ...incident,
-    escalation: { policy: incident.escalation.policy, level, nextAt, pages: incident.escalation.pages + pages.length },
+    escalation: {
+      policy: incident.escalation.policy,
+      level,
+      nextAt: early ? incident.slaDueAt : nextAt,
+      ...(early ? { stepAt: nextAt } : {}),
+      pages: incident.escalation.pages + pages.length,
+    },
   };
   return {
     incident: updated,
@@ -319,6 +409,17 @@ export function describeNextStep(incident: Incident, now: number): string {
   const { nextAt, level, policy, pending } = incident.escalation;
   if (nextAt === undefined) return 'none';
   const wait = formatDuration(Math.max(0, nextAt - now));
+  if (incident.kind === 'test')
+    return incident.status === 'acknowledged'
+      ? 'escalation test acknowledged: closes as passed at the next sweep'
+      : `escalation test: fails unless acknowledged within ${wait}`;
+  if (incident.escalation.stepAt !== undefined && slaPending(incident) && pending === undefined && level > 0) {
+    const target = breachLevel(policy, incident.severity);
+    const name = policy.levels.find((l) => l.level === target)?.name;
+    return target !== undefined && level < target
+      ? `escalates to level ${target} (${name}) in ${wait}, when the response SLA is breached`
+      : `response SLA breached in ${wait}`;
+  }
   if (pending !== undefined || level === 0) {
     const through = policy.firstPage[incident.severity].throughLevel;
     return `first page to levels 1-${through} due in ${wait}`;

@@ -61,8 +61,8 @@ export interface IncidentPlan {
 }
 
 const GROUP_KINDS: ReadonlySet<IncidentKind> = new Set(['dependency-down', 'fleet-outage', 'host-outage']);
-/** Kinds raised by operators or by other monitors (backups, drills): the probe planner neither folds nor resolves them. */
-const NOT_FROM_PROBES: ReadonlySet<IncidentKind> = new Set(['security', 'manual', 'backup', 'drill']);
+/** Kinds raised by operators, by other monitors (backups, drills) or by an escalation test: the probe planner neither folds nor resolves them. */
+const NOT_FROM_PROBES: ReadonlySet<IncidentKind> = new Set(['security', 'manual', 'backup', 'drill', 'test']);
 
 /** What a Prometheus signal lets an operator observe, for "prometheus down: latency, ... not observable". */
 const SIGNAL_WORDS: Record<Signal, string> = {

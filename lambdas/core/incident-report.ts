@@ -41,6 +41,21 @@ export interface ReportTime {
   readonly met: boolean | null;
 }
 
+/** The response SLA's breach, when it was recorded: when it was due, when noticed, and how late the response was. */
+export interface ReportSlaBreach {
+  readonly severity: Severity;
+  /** The response was due by then. */
+  readonly dueAt: string;
+  /** When the sweep recorded the breach. */
+  readonly recordedAt: string;
+  /** The level the breach escalated to, if it paged. */
+  readonly level: number | null;
+  /** The response (acknowledgement or resolution) came this long after the due time; while none came, until now. */
+  readonly lateByMs: number;
+  /** Whether anyone has responded yet. */
+  readonly responded: boolean;
+}
+
 export interface IncidentReport {
   readonly id: string;
   readonly title: string;
@@ -64,6 +79,8 @@ export interface IncidentReport {
     /** Failure start to resolution, against the recovery time objective. */
     readonly recovery: ReportTime;
   };
+  /** The response SLA's breach as recorded on the timeline; null when none was. */
+  readonly slaBreach: ReportSlaBreach | null;
   readonly timeline: readonly { readonly at: string; readonly text: string }[];
   readonly commands: readonly ReportCommand[];
   /** The security checklist, for security incidents; null for the others. */
@@ -109,6 +126,18 @@ export function buildIncidentReport(
       ];
     return [];
   });
+  const breach = timeline.find((e) => e.type === 'sla-breached');
+  const slaBreach: ReportSlaBreach | null =
+    breach === undefined
+      ? null
+      : {
+          severity: breach.severity,
+          dueAt: iso(breach.dueAt),
+          recordedAt: iso(breach.at),
+          level: breach.level ?? null,
+          lateByMs: (respondedAt ?? now) - breach.dueAt,
+          responded: respondedAt !== undefined,
+        };
   const services = incident.services.length > 0 ? incident.services : incident.targets;
   const span = m.mttrMs === undefined ? 'is not resolved yet' : `lasted ${formatDuration(m.mttrMs)}`;
   return {
@@ -142,6 +171,7 @@ export function buildIncidentReport(
         met: m.mttrMs === undefined || rtoMs === null ? null : m.mttrMs <= rtoMs,
       },
     },
+    slaBreach,
     timeline: timeline.map((e) => ({ at: iso(e.at), text: describeEntry(e) })),
     commands,
     checklist: hasSecurityChecklist(incident)
@@ -184,6 +214,7 @@ export function renderIncidentReportMarkdown(report: IncidentReport): string {
     time('Acknowledgement (incident to ack or resolve)', report.times.acknowledgement),
     time('Recovery (failure to resolution)', report.times.recovery),
     '',
+    ...(report.slaBreach === null ? [] : [slaBreachLine(report.slaBreach), '']),
     '## Commands run',
     '',
     ...(report.commands.length === 0
@@ -227,4 +258,11 @@ export function renderIncidentReportMarkdown(report: IncidentReport): string {
     '',
   ];
   return lines.join('\n');
+}
+
+function slaBreachLine(b: ReportSlaBreach): string {
+  const late = formatDuration(b.lateByMs);
+  const response = b.responded ? `the response came ${late} late` : `no response yet, ${late} past due`;
+  const escalated = b.level === null ? '' : `; escalated to level ${b.level}`;
+  return `**${b.severity} response SLA breached**: due ${b.dueAt}, recorded ${b.recordedAt}; ${response}${escalated}.`;
 }

@@ -17,7 +17,9 @@ export type IncidentKind =
   | 'security'
   | 'manual'
   | 'backup'
-  | 'drill';
+  | 'drill'
+  /** A synthetic incident of `acgs-ops escalation test`: paged once, never escalated, closed by its acknowledgement. */
+  | 'test';
 
 export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
 
@@ -45,6 +47,8 @@ export interface Incident {
   readonly lastSeen: number;
   /** Respond (acknowledge or resolve) by this time, or the response SLA is breached. */
   readonly slaDueAt: number;
+  /** The `slaDueAt` whose breach is on the timeline (`sla-breached`, recorded once by the sweep). */
+  readonly slaBreached?: number;
   readonly acknowledgedAt?: number;
   readonly acknowledgedBy?: string;
   readonly resolvedAt?: number;
@@ -103,6 +107,8 @@ export interface EscalationState {
   readonly level: number;
   /** When the sweep must look at this incident next; absent once resolved. */
   readonly nextAt?: number;
+  /** The next escalation step's own time while `nextAt` is brought in to the SLA's due time (`core/escalation.ts`). */
+  readonly stepAt?: number;
   /** A first page for the current severity is owed (new incident, or its severity rose). */
   readonly pending?: 'opened' | 'severity-raised';
   readonly pages: number;
@@ -164,9 +170,19 @@ export type TimelineEntry = { readonly at: number } & (
   /** A step of the security checklist (`core/security-checklist.ts`) ticked off. */
   | { readonly type: 'checklist'; readonly by: string; readonly step: SecurityStep; readonly note?: string }
   | { readonly type: 'resolved'; readonly by: string; readonly resolution: string }
+  /** The response SLA (`dueAt`) passed unacknowledged; `level` is the level the breach escalated to, if it paged. */
+  | { readonly type: 'sla-breached'; readonly severity: Severity; readonly dueAt: number; readonly level?: number }
 );
 
-export type PageReason = 'opened' | 'escalated' | 'repeated' | 'ack-expired' | 'severity-raised' | 'breaker-open';
+export type PageReason =
+  | 'opened'
+  | 'escalated'
+  | 'repeated'
+  | 'ack-expired'
+  | 'severity-raised'
+  | 'breaker-open'
+  | 'sla-breached'
+  | 'test';
 
 const SEVERITY_RANK: Record<Severity, number> = { P1: 3, P2: 2, P3: 1 };
 

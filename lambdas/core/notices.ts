@@ -52,9 +52,8 @@ export function noticeOf(
   incident: Pick<Incident, 'kind'>,
   entry: TimelineEntry,
 ): Pick<Notice, 'kind' | 'by' | 'text' | 'level'> | undefined {
-  // An escalation test (IncidentKind 'test') announces its opening, acknowledgement and resolve as 'test'.
-  const test = (incident.kind as string) === 'test';
-  const type = entry.type as string;
+  // An escalation test announces its opening, acknowledgement and resolve as 'test'.
+  const test = incident.kind === 'test';
   switch (entry.type) {
     case 'opened':
       return { kind: test ? 'test' : 'opened', text: entry.detail };
@@ -65,20 +64,16 @@ export function noticeOf(
       return { kind: test ? 'test' : 'acknowledged', by: entry.by, ...(entry.note ? { text: entry.note } : {}) };
     case 'note':
       return entry.by === 'control-plane' ? undefined : { kind: 'update', by: entry.by, text: entry.text };
-    case 'resolved':
-      return { kind: test ? 'test' : 'resolved', by: entry.by, text: entry.resolution };
-    default: {
-      // The SLA engineer's entry: { type: 'sla-breached', severity, dueAt, level? } (read loosely until merged).
-      if (type !== 'sla-breached') return undefined;
-      const breach = entry as { severity?: unknown; dueAt?: unknown; level?: unknown };
-      const due = typeof breach.dueAt === 'number' ? ` by ${new Date(breach.dueAt).toISOString()}` : '';
-      const severity = typeof breach.severity === 'string' ? `${breach.severity} ` : '';
+    case 'sla-breached':
       return {
         kind: 'sla-breached',
-        text: `${severity}not acknowledged${due}`,
-        ...(typeof breach.level === 'number' ? { level: breach.level } : {}),
+        text: `${entry.severity} not acknowledged by ${new Date(entry.dueAt).toISOString()}`,
+        ...(entry.level === undefined ? {} : { level: entry.level }),
       };
-    }
+    case 'resolved':
+      return { kind: test ? 'test' : 'resolved', by: entry.by, text: entry.resolution };
+    default:
+      return undefined;
   }
 }
 

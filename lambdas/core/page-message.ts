@@ -42,6 +42,8 @@ const WHY: Record<Page['why'], string> = {
   'ack-expired': 'acknowledgement expired and the incident is still open',
   'severity-raised': 'severity raised',
   'breaker-open': 'automatic restarts exhausted: escalated',
+  'sla-breached': 'response time passed without acknowledgement (SLA breached): escalated',
+  test: 'escalation test: acknowledge it to pass (nothing is wrong)',
 };
 
 export interface MessageOptions {

@@ -6,7 +6,15 @@ import { ControlPlaneError, errorMessage } from './errors.ts';
  * croner pattern (local daemon) here, and only here. A test evaluates both forms and proves they fire at the same
  * times.
  */
-export const SCHEDULE_NAMES = ['probe', 'escalationSweep', 'backup', 'backupMonitor', 'cleanup', 'drill'] as const;
+export const SCHEDULE_NAMES = [
+  'probe',
+  'escalationSweep',
+  'backup',
+  'backupMonitor',
+  'cleanup',
+  'drill',
+  'escalationTest',
+] as const;
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
 
 /** A schedule as the config declares it (the config schema validates it): a period in ms, or a 5-field cron expression. */

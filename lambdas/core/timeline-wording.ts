@@ -53,5 +53,11 @@ export function describeEntry(e: TimelineEntry, wording: EntryWording = 'timelin
     }
     case 'resolved':
       return page ? undefined : `resolved by ${e.by}: ${e.resolution}`;
+    case 'sla-breached': {
+      if (page) return `response SLA breached (due ${formatInstant(e.dueAt)})`;
+      const late = e.at - e.dueAt >= 1_000 ? `, noticed ${formatDuration(e.at - e.dueAt)} later` : '';
+      const escalated = e.level === undefined ? '' : `; escalated to level ${e.level}`;
+      return `${e.severity} response SLA breached: not acknowledged by ${formatInstant(e.dueAt)}${late}${escalated}`;
+    }
   }
 }

@@ -1,13 +1,25 @@
 import type { Context } from 'aws-lambda';
+import { ESCALATION_TEST_TASK } from '../core/escalation-test.ts';
+import { runScheduledEscalationTest } from '../use-cases/escalation-test.ts';
 import { RUN_LEASES } from '../use-cases/run-exclusive.ts';
 import { sweepEscalations } from '../use-cases/sweep-escalations.ts';
 import { lazyHandler } from './lazy-handler.ts';
 import { exclusiveInvocation, withPowertools } from './middleware.ts';
 import { type AwsRuntime, awsRuntimeWithoutCommands } from './runtime-base.ts';
 
-/** Scheduled escalation sweep: every incident whose timer is due takes its next step; stuck restarts expire. */
+/**
+ * Scheduled escalation sweep: every incident whose timer is due takes its next step; stuck restarts expire. The
+ * scheduled escalation test (`{"task": "escalation-test"}`) opens and pages a test incident instead, which a later
+ * sweep closes at its deadline.
+ */
 export function createEscalationSweepHandler(runtime: AwsRuntime) {
-  return withPowertools(runtime, async (_event: unknown, context: Context) => {
+  return withPowertools(runtime, async (event: unknown, context: Context) => {
+    if (isTask(event, ESCALATION_TEST_TASK)) {
+      const started = await runScheduledEscalationTest(runtime.ctx);
+      return started
+        ? { escalationTest: started.incident.id, paged: started.pageError === undefined }
+        : { escalationTest: null, why: 'schedules.escalationTest is not configured' };
+    }
     const run = await exclusiveInvocation(runtime, context, RUN_LEASES.escalationSweep, () =>
       sweepEscalations(runtime.ctx),
     );
@@ -17,3 +29,7 @@ export function createEscalationSweepHandler(runtime: AwsRuntime) {
 }
 
 export const handler = lazyHandler(() => createEscalationSweepHandler(awsRuntimeWithoutCommands()));
+
+function isTask(event: unknown, task: string): boolean {
+  return typeof event === 'object' && event !== null && (event as { task?: unknown }).task === task;
+}

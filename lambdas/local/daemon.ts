@@ -13,6 +13,7 @@ import type { Prober } from '../ports.ts';
 import { applyRetention, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
 import type { ControlPlaneContext } from '../use-cases/context.ts';
 import { deliverNotices } from '../use-cases/deliver-notices.ts';
+import { runScheduledEscalationTest } from '../use-cases/escalation-test.ts';
 import { type ProbeCycleResult, runProbeCycle } from '../use-cases/run-probe-cycle.ts';
 import { sweepEscalations } from '../use-cases/sweep-escalations.ts';
 import type { LocalRuntime } from './runtime.ts';
@@ -98,6 +99,8 @@ export class LocalDaemon {
     await this.sweep();
     this.jobs.push(this.schedule(toCroner(config.schedules.probe, tz), () => this.probeCycle()));
     this.jobs.push(this.schedule(toCroner(config.schedules.escalationSweep, tz), () => this.sweep()));
+    const escalationTest = config.schedules.escalationTest;
+    if (escalationTest) this.jobs.push(this.schedule(toCroner(escalationTest, tz), () => this.escalationTest()));
     const backups = this.runtime.backups;
     if (backups) {
       const { ctx } = this;
@@ -212,6 +215,11 @@ export class LocalDaemon {
     this.noticePass = pass;
     this.track(pass.then(() => {}));
     return pass;
+  }
+
+  /** The scheduled escalation test, serialised with the probe cycle and the sweep (it writes an incident). */
+  escalationTest(): Promise<unknown> {
+    return this.exclusive(() => runScheduledEscalationTest(this.ctx));
   }
 
   /** Restarts still running; tests and the demo wait for them. */

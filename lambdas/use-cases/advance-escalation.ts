@@ -63,8 +63,12 @@ export async function advanceEscalation(
     if (!planned) return undefined;
     if (planned.pages.length === 0) return planned;
     const until = now + pageLeaseMs(bound, planned.pages.length);
+    // The breach a step records is the settle's to write (with its timeline entry): a step redone after a crash
+    // plans the same breach again, leaving out the pages already delivered.
+    const { slaBreached: _breach, ...plannedIncident } = planned.incident;
     const lease: Incident = {
-      ...planned.incident,
+      ...plannedIncident,
+      ...(current.slaBreached === undefined ? {} : { slaBreached: current.slaBreached }),
       status: current.status,
       escalation: { ...current.escalation, nextAt: until, leaseUntil: until },
     };
@@ -132,9 +136,15 @@ export async function advanceEscalation(
     // The delivered pages are on the timeline already, each written as it went out.
     const timeline = [...plan.timeline.filter((e) => e.type !== 'paged'), ...unrecorded, ...failures];
     const pages = fresh.escalation.pages + unrecorded.length;
+    const breach = plan.incident.slaBreached === undefined ? {} : { slaBreached: plan.incident.slaBreached };
     if (untouched)
       return {
-        incident: { ...fresh, status: plan.incident.status, escalation: { ...plan.incident.escalation, pages } },
+        incident: {
+          ...fresh,
+          ...breach,
+          status: plan.incident.status,
+          escalation: { ...plan.incident.escalation, pages },
+        },
         timeline,
       };
     // Acknowledged, resolved or re-rated while the pages went out: that state stands; the first page this step
@@ -147,7 +157,7 @@ export async function advanceEscalation(
       level: Math.max(fresh.escalation.level, plan.incident.escalation.level),
       pages,
     };
-    return { incident: { ...fresh, escalation }, timeline };
+    return { incident: { ...fresh, ...breach, escalation }, timeline };
   });
   if (settled && delivered.length > 0) {
     await publishEvents(

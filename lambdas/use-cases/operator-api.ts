@@ -3,6 +3,7 @@ import { ControlPlaneError, errorMessage, NotFoundError, UsageError } from '../c
 import { callerName, checkInput } from '../core/operator-input.ts';
 import { auditRoutes } from './api/audit-routes.ts';
 import { backupRoutes } from './api/backup-routes.ts';
+import { escalationRoutes } from './api/escalation-routes.ts';
 import { fleetRoutes } from './api/fleet-routes.ts';
 import { healthRoutes } from './api/health-routes.ts';
 import { incidentRoutes } from './api/incident-routes.ts';
@@ -29,6 +30,7 @@ const ROUTES: readonly Route[] = [
   ...backupRoutes,
   ...rollingUpdateRoutes,
   ...procedureRoutes,
+  ...escalationRoutes,
 ];
 
 /** What the router learnt of a request before its handler answered: the route it took and the path's values. */

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { RESTART_DOCUMENT } from '../../lambdas/core/document-names.ts';
+import { ESCALATION_TEST_TASK } from '../../lambdas/core/escalation-test.ts';
 import { controlPlaneServiceName } from '../../lambdas/core/metrics.ts';
 import { toScheduler } from '../../lambdas/core/schedules.ts';
 import { contactEmails } from '../../lib/constructs/notifications.ts';
@@ -34,7 +35,22 @@ describe('a stack synthesized from another fleet config', () => {
     expect(sweep?.ScheduleExpression).toBe('rate(2 minutes)');
     expect(sweep?.ScheduleExpressionTimezone).toBe('America/New_York');
     expect(sweep?.Target.RetryPolicy.MaximumEventAgeInSeconds).toBe(120);
-    fleet.template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+    fleet.template.resourceCountIs('AWS::Scheduler::Schedule', 3);
+  });
+
+  it('runs the configured escalation test weekly in its time zone, sending the sweep Lambda its task, with retries and a DLQ', () => {
+    const declared = fleet.config.schedules.escalationTest;
+    if (!declared) throw new Error('test/fixtures/other-fleet.yaml has no escalationTest schedule');
+    const test = props(mustGet(fleet.stack.schedules.schedules, 'escalationTest'));
+    expect(test?.ScheduleExpression).toBe(toScheduler(declared, 'America/New_York').expression);
+    expect(test?.ScheduleExpression).toBe('cron(0 9 ? * 3 *)');
+    expect(test?.ScheduleExpressionTimezone).toBe('America/New_York');
+    expect(JSON.parse(test?.Target.Input)).toEqual({ task: ESCALATION_TEST_TASK });
+    expect(test?.Target.Arn).toEqual({ 'Fn::GetAtt': [logicalId(fleet.stack.functions.escalationSweep.fn), 'Arn'] });
+    expect(test?.Target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+    // A weekly schedule gives up on an event after Scheduler's longest age, a day.
+    expect(test?.Target.RetryPolicy.MaximumEventAgeInSeconds).toBe(86_400);
+    expect(test?.Target.DeadLetterConfig.Arn).toBeDefined();
   });
 
   it('lets the probe read the secret given by its full ARN as is, and decrypt it with the named key through Secrets Manager only', () => {
@@ -69,7 +85,7 @@ describe('a stack synthesized from another fleet config', () => {
     expect(Object.keys(fleet.stack.functions).sort()).toEqual(
       ['commandStatus', 'escalationSweep', 'operatorApi', 'probe'].sort(),
     );
-    expect([...fleet.stack.schedules.schedules.keys()].sort()).toEqual(['escalationSweep', 'probe']);
+    expect([...fleet.stack.schedules.schedules.keys()].sort()).toEqual(['escalationSweep', 'escalationTest', 'probe']);
     fleet.template.resourceCountIs('AWS::Lambda::Function', 4);
     fleet.template.resourceCountIs('AWS::IAM::ManagedPolicy', 2); // OperatorAccess and FleetHostAccess only
     expect(Object.keys(fleet.template.toJSON().Outputs)).toContain('FleetHostAccessPolicyArn');

@@ -12,8 +12,9 @@ import {
   resolve,
   sweepEscalation,
 } from '../../../lambdas/core/escalation.ts';
-import type { Incident } from '../../../lambdas/core/incident.ts';
-import { applyReport } from '../../../lambdas/core/incident-planner.ts';
+import type { Incident, TimelineEntry } from '../../../lambdas/core/incident.ts';
+import { applyReport, openIncident } from '../../../lambdas/core/incident-planner.ts';
+import { describeEntry } from '../../../lambdas/core/timeline-wording.ts';
 import {
   acgsConfig,
   acgsPolicy,
@@ -152,8 +153,9 @@ describe('first page', () => {
     ]);
     expect(outcome.timeline.map((e) => e.type)).toEqual(['paged', 'paged', 'paged']);
     expect(outcome.incident.escalation.level).toBe(3);
-    // Level 3's P1 response time.
-    expect(outcome.incident.escalation.nextAt).toBe(T0 + 30 * MINUTE);
+    // The P1 response SLA (15m) comes before level 3's own P1 response time (30m), which waits in stepAt.
+    expect(outcome.incident.escalation.nextAt).toBe(T0 + 15 * MINUTE);
+    expect(outcome.incident.escalation.stepAt).toBe(T0 + 30 * MINUTE);
     expect(outcome.incident.escalation.pages).toBe(3);
   });
 
@@ -170,7 +172,7 @@ describe('first page', () => {
 });
 
 describe('escalation without acknowledgement', () => {
-  it('walks a P2 incident from level 1 to 2 after 1h, to 3 after 4h more, then re-pages level 3 when nobody acknowledges', () => {
+  it('walks a P2 incident from level 1 to 2 when its 1h SLA is breached, to 3 after 4h more, then re-pages level 3 when nobody acknowledges', () => {
     // Prepare
     const atLevel1 = paged('P2');
 
@@ -181,8 +183,9 @@ describe('escalation without acknowledgement', () => {
 
     // Assess
     expect(summary(toLevel2.pages)).toEqual([
-      { level: 2, levelName: 'Engineering', contacts: [CONTACT.engineering], why: 'escalated', at: T0 + HOUR },
+      { level: 2, levelName: 'Engineering', contacts: [CONTACT.engineering], why: 'sla-breached', at: T0 + HOUR },
     ]);
+    expect(toLevel2.timeline.map((e) => e.type)).toEqual(['sla-breached', 'paged']);
     expect(toLevel2.incident.escalation.level).toBe(2);
     expect(toLevel2.incident.escalation.nextAt).toBe(T0 + 5 * HOUR);
 
@@ -214,33 +217,34 @@ describe('escalation without acknowledgement', () => {
     expect(beforeLevel3).toBeUndefined();
   });
 
-  it('escalates a P1 incident from level 3 to 4 after 30m, gives level 4 its 15m, then re-pages every repeatEvery (30m)', () => {
+  it('escalates a P1 incident from level 3 to 4 when its 15m SLA is breached, gives level 4 its 15m, then re-pages every repeatEvery (30m)', () => {
     // Prepare
     const atLevel3 = paged('P1');
 
     // Act
-    const toLevel4 = sweep(atLevel3, T0 + 30 * MINUTE);
-    const firstRepeat = sweep(toLevel4.incident, T0 + 45 * MINUTE);
-    const secondRepeat = sweep(firstRepeat.incident, T0 + 75 * MINUTE);
+    const toLevel4 = sweep(atLevel3, T0 + 15 * MINUTE);
+    const firstRepeat = sweep(toLevel4.incident, T0 + 30 * MINUTE);
+    const secondRepeat = sweep(firstRepeat.incident, T0 + 60 * MINUTE);
 
     // Assess
     expect(summary(toLevel4.pages)).toEqual([
-      { level: 4, levelName: 'Executive', contacts: [CONTACT.executive], why: 'escalated', at: T0 + 30 * MINUTE },
+      { level: 4, levelName: 'Executive', contacts: [CONTACT.executive], why: 'sla-breached', at: T0 + 15 * MINUTE },
     ]);
     expect(toLevel4.incident.escalation.level).toBe(4);
-    expect(toLevel4.incident.escalation.nextAt).toBe(T0 + 45 * MINUTE);
+    expect(toLevel4.incident.escalation.nextAt).toBe(T0 + 30 * MINUTE);
+    expect(toLevel4.incident.escalation.stepAt).toBeUndefined();
 
     expect(summary(firstRepeat.pages)).toEqual([
-      { level: 4, levelName: 'Executive', contacts: [CONTACT.executive], why: 'repeated', at: T0 + 45 * MINUTE },
+      { level: 4, levelName: 'Executive', contacts: [CONTACT.executive], why: 'repeated', at: T0 + 30 * MINUTE },
     ]);
-    expect(firstRepeat.incident.escalation.nextAt).toBe(T0 + 75 * MINUTE);
+    expect(firstRepeat.incident.escalation.nextAt).toBe(T0 + 60 * MINUTE);
     expect(summary(secondRepeat.pages).map((p) => [p.level, p.why])).toEqual([[4, 'repeated']]);
-    expect(secondRepeat.incident.escalation.nextAt).toBe(T0 + 105 * MINUTE);
+    expect(secondRepeat.incident.escalation.nextAt).toBe(T0 + 90 * MINUTE);
     expect(secondRepeat.incident.escalation.pages).toBe(6);
-    expect(sweepEscalation(secondRepeat.incident, T0 + 105 * MINUTE - 1, [])).toBeUndefined();
+    expect(sweepEscalation(secondRepeat.incident, T0 + 90 * MINUTE - 1, [])).toBeUndefined();
   });
 
-  it('escalates a P3 incident to level 2 after 4h and then re-pages level 2 when level 3 has no P3 response time', () => {
+  it('escalates a P3 incident to level 2 when its 4h SLA is breached and then re-pages level 2 when level 3 has no P3 response time', () => {
     // Prepare
     const atLevel1 = paged('P3');
 
@@ -250,7 +254,7 @@ describe('escalation without acknowledgement', () => {
 
     // Assess
     expect(summary(toLevel2.pages).map((p) => [p.level, p.contacts, p.why])).toEqual([
-      [2, [CONTACT.engineering], 'escalated'],
+      [2, [CONTACT.engineering], 'sla-breached'],
     ]);
     expect(toLevel2.incident.escalation.nextAt).toBe(T0 + 12 * HOUR);
     expect(summary(repeated.pages).map((p) => [p.level, p.contacts, p.why])).toEqual([
@@ -442,7 +446,9 @@ describe('severity changes', () => {
     ]);
     expect(outcome.pages.every((p) => p.severity === 'P1')).toBe(true);
     expect(outcome.incident.escalation.level).toBe(3);
-    expect(outcome.incident.escalation.nextAt).toBe(raisedAt + 30 * MINUTE);
+    // The P1 SLA from the rise (15m) comes before level 3's P1 response time (30m).
+    expect(outcome.incident.escalation.nextAt).toBe(raisedAt + 15 * MINUTE);
+    expect(outcome.incident.escalation.stepAt).toBe(raisedAt + 30 * MINUTE);
     expect(outcome.incident.escalation.pending).toBeUndefined();
     expect(outcome.incident.escalation.pages).toBe(4);
   });
@@ -561,9 +567,11 @@ describe('maintenance windows', () => {
     expect(muted.timeline.map((e) => e.type)).toEqual(['page-muted']);
     expect(muted.incident.escalation.level).toBe(1);
     expect(muted.incident.escalation.nextAt).toBe(T0 + 3 * HOUR);
+    // The P2 SLA (1h) passed under the window: its breach escalates once the window has ended.
     expect(summary(afterWindow.pages)).toEqual([
-      { level: 2, levelName: 'Engineering', contacts: [CONTACT.engineering], why: 'escalated', at: T0 + 3 * HOUR },
+      { level: 2, levelName: 'Engineering', contacts: [CONTACT.engineering], why: 'sla-breached', at: T0 + 3 * HOUR },
     ]);
+    expect(afterWindow.timeline.map((e) => e.type)).toEqual(['sla-breached', 'paged']);
     expect(afterWindow.incident.escalation.nextAt).toBe(T0 + 7 * HOUR);
   });
 
@@ -701,7 +709,9 @@ describe('immediate escalation', () => {
     ]);
     expect(outcome.timeline.map((e) => e.type)).toEqual(['paged']);
     expect(outcome.incident.escalation.level).toBe(2);
-    expect(outcome.incident.escalation.nextAt).toBe(T0 + 10 * MINUTE + 4 * HOUR);
+    // Level 2's own 4h wait, behind the P2 SLA (1h) the sweep must come at.
+    expect(outcome.incident.escalation.nextAt).toBe(T0 + HOUR);
+    expect(outcome.incident.escalation.stepAt).toBe(T0 + 10 * MINUTE + 4 * HOUR);
   });
 
   it('re-pages the top level with the given reason when there is no higher level for the severity', () => {
@@ -884,5 +894,148 @@ describe('security incidents', () => {
     // Act + Assess
     expect(mutingWindow(incident, [window], T0 + MINUTE)).toBeUndefined();
     expect(mutingWindow({ ...incident, kind: 'manual' }, [window], T0 + MINUTE)).toEqual(window);
+  });
+});
+
+/*
+ * The response SLA's breach as an event (issue 11): recorded once on the timeline when slaDueAt passes with nobody
+ * having acknowledged, and escalated per the matrix (the level after the severity's first page, at once).
+ */
+
+/** Sweeps every minute from `from` to `to` (inclusive), as the scheduled sweep does, collecting what it did. */
+function sweepEveryMinute(incident: Incident, from: number, to: number) {
+  let current = incident;
+  const timeline: TimelineEntry[] = [];
+  const pages: string[] = [];
+  for (let now = from; now <= to; now += MINUTE) {
+    const outcome = sweepEscalation(current, now, []);
+    if (!outcome) continue;
+    current = outcome.incident;
+    timeline.push(...outcome.timeline);
+    pages.push(...outcome.pages.map((p) => `T+${(p.at - T0) / MINUTE}m L${p.level} ${p.why}`));
+  }
+  return { incident: current, timeline, pages };
+}
+
+const breaches = (timeline: readonly TimelineEntry[]) => timeline.filter((e) => e.type === 'sla-breached');
+
+describe('SLA breach', () => {
+  it('records one breach at the P1 due time and pages the Executive level at once, when nobody acknowledges', () => {
+    // Prepare: levels 1-3 paged at T0; level 3's own P1 time is 30m, the P1 SLA 15m
+    const incident = paged('P1');
+    // Act: the scheduled sweep, every minute for two hours
+    const run = sweepEveryMinute(incident, T0 + MINUTE, T0 + 2 * HOUR);
+    // Assess
+    expect(incident.escalation.nextAt).toBe(T0 + 15 * MINUTE);
+    expect(breaches(run.timeline)).toEqual([
+      { at: T0 + 15 * MINUTE, type: 'sla-breached', severity: 'P1', dueAt: T0 + 15 * MINUTE, level: 4 },
+    ]);
+    expect(run.pages).toEqual([
+      'T+15m L4 sla-breached',
+      'T+30m L4 repeated',
+      'T+60m L4 repeated',
+      'T+90m L4 repeated',
+      'T+120m L4 repeated',
+    ]);
+    expect(run.incident.slaBreached).toBe(T0 + 15 * MINUTE);
+  });
+
+  it('records nothing when the incident is acknowledged before the due time, even after the ack expires', () => {
+    // Prepare
+    const acked = acknowledge(paged('P2'), 'alice', T0 + 59 * MINUTE).incident;
+    // Act
+    const run = sweepEveryMinute(acked, T0 + HOUR, T0 + 6 * HOUR);
+    // Assess
+    expect(breaches(run.timeline)).toEqual([]);
+    expect(run.pages[0]).toBe(`T+${59 + 120}m L1 ack-expired`);
+  });
+
+  it('records the breach without paging again when the breaker already paged the level after the first page', () => {
+    // Prepare: P2 paged at level 1; the breaker escalated to level 2 at T0+10m (its own 4h timer)
+    const broken = escalate(paged('P2'), T0 + 10 * MINUTE, 'breaker-open').incident;
+    // Act
+    const atDue = sweep(broken, T0 + HOUR);
+    const later = sweepEveryMinute(atDue.incident, T0 + HOUR + MINUTE, T0 + 4 * HOUR + 10 * MINUTE);
+    // Assess
+    expect(atDue.pages).toEqual([]);
+    expect(atDue.timeline).toEqual([{ at: T0 + HOUR, type: 'sla-breached', severity: 'P2', dueAt: T0 + HOUR }]);
+    // Level 2 keeps its 4h from the breaker page: level 3 comes then, and no second breach.
+    expect(atDue.incident.escalation.nextAt).toBe(T0 + 10 * MINUTE + 4 * HOUR);
+    expect(later.pages).toEqual(['T+250m L3 escalated']);
+    expect(breaches(later.timeline)).toEqual([]);
+  });
+
+  it('records the breach with the re-page that falls due with it when the first page reached every level (security)', () => {
+    // Prepare: a security P1 pages levels 1-4 at once; level 4's P1 time (15m) is the P1 SLA
+    const report = serviceDownReport('pgc', { severity: 'P1', kind: 'security', dedupKey: 'security:pgc@acgs-1:1' });
+    const opened = openIncident(report, freezePolicy(acgsConfig, 'security'), T0).incident;
+    const first = sweep(opened, T0);
+    // Act
+    const atDue = sweep(first.incident, T0 + 15 * MINUTE);
+    // Assess
+    expect(first.pages.map((p) => p.level)).toEqual([1, 2, 3, 4]);
+    expect(atDue.timeline.map((e) => e.type)).toEqual(['sla-breached', 'paged']);
+    expect(atDue.pages.map((p) => [p.level, p.why])).toEqual([[4, 'repeated']]);
+    expect(atDue.timeline[0]).not.toHaveProperty('level');
+  });
+
+  it('breaches the due time a severity rise brought in, once, and keeps a missed due time when the rise comes after it', () => {
+    // Prepare: P3 (4h SLA) raised to P1 at T0+10m: due at T0+25m
+    const p3 = paged('P3');
+    const raised = applyReport(p3, serviceDownReport('auth', { severity: 'P1' }), T0 + 10 * MINUTE).incident;
+    // Act
+    const early = sweepEveryMinute(raised, T0 + 10 * MINUTE, T0 + HOUR);
+    // A P3 breached at 4h, then raised to P1: the due time already missed stands, so no second breach.
+    const breached = sweepEveryMinute(paged('P3'), T0 + MINUTE, T0 + 4 * HOUR);
+    const raisedLate = applyReport(
+      breached.incident,
+      serviceDownReport('auth', { severity: 'P1' }),
+      T0 + 5 * HOUR,
+    ).incident;
+    const late = sweepEveryMinute(raisedLate, T0 + 5 * HOUR, T0 + 7 * HOUR);
+    // Assess
+    expect(breaches(early.timeline)).toEqual([
+      { at: T0 + 25 * MINUTE, type: 'sla-breached', severity: 'P1', dueAt: T0 + 25 * MINUTE, level: 4 },
+    ]);
+    expect(breaches(breached.timeline).map((e) => e.at)).toEqual([T0 + 4 * HOUR]);
+    expect(breaches(late.timeline)).toEqual([]);
+    expect(late.pages[0]).toBe('T+300m L1 severity-raised');
+  });
+
+  it('sends only the owed first page, with the breach, when a window muted the incident past its due time', () => {
+    // Prepare: a P2 opened under a 2h window: nobody was paged, the 1h SLA passes meanwhile
+    const window = maintenanceWindow(['auth'], T0 - HOUR, T0 + 2 * HOUR);
+    const muted = sweep(openedIncident(serviceDownReport('auth', { severity: 'P2' }), T0), T0, [window]).incident;
+    // Act
+    const atEnd = sweep(muted, T0 + 2 * HOUR, [window]);
+    // Assess
+    expect(atEnd.timeline.map((e) => e.type)).toEqual(['sla-breached', 'paged']);
+    expect(atEnd.pages.map((p) => [p.level, p.why])).toEqual([[1, 'opened']]);
+    expect(atEnd.incident.escalation.nextAt).toBe(T0 + 3 * HOUR);
+  });
+
+  it('says the next level is paged when the SLA is breached while the sweep waits for the due time', () => {
+    // Prepare
+    const incident = paged('P1');
+    // Act
+    const step = describeNextStep(incident, T0 + 5 * MINUTE);
+    // Assess
+    expect(step).toBe('escalates to level 4 (Executive) in 10m, when the response SLA is breached');
+  });
+
+  it('words the breach with its due time, the delay and the level it escalated to', () => {
+    // Prepare
+    const entry: TimelineEntry = {
+      at: T0 + 16 * MINUTE,
+      type: 'sla-breached',
+      severity: 'P1',
+      dueAt: T0 + 15 * MINUTE,
+      level: 4,
+    };
+    // Act / Assess
+    expect(describeEntry(entry)).toBe(
+      'P1 response SLA breached: not acknowledged by 2026-12-01T02:15:00.000Z, noticed 1m later; escalated to level 4',
+    );
+    expect(describeEntry(entry, 'page')).toBe('response SLA breached (due 2026-12-01T02:15:00.000Z)');
   });
 });

@@ -46,7 +46,7 @@ describe('withNotices: lifecycle notices derived from the timeline', () => {
         severity: 'P2',
         dueAt: T0 + 4 * MINUTE,
         level: 2,
-      } as unknown as TimelineEntry,
+      },
       { at: T0 + 5 * MINUTE, type: 'resolved', by: 'alice', resolution: 'rolled back' },
     ];
     // Act
@@ -86,7 +86,7 @@ describe('withNotices: lifecycle notices derived from the timeline', () => {
   });
 
   it('announces an escalation test’s opening, acknowledgement and resolve as test notices', () => {
-    const test = { ...incident(), kind: 'test' } as unknown as Incident;
+    const test: Incident = { ...incident(), kind: 'test' };
     const next = withNotices(
       test,
       [

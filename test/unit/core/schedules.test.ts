@@ -138,6 +138,55 @@ describe('schedules: one declaration, two runtimes', () => {
   });
 });
 
+describe('the scheduled escalation test', () => {
+  const withTest = (escalationTest: unknown) =>
+    parseFleetConfig(JSON.stringify({ ...rawShipped(), schedules: { ...rawShipped().schedules, escalationTest } }));
+
+  it('is off unless configured, and weekly on Mondays at 10:00 in the config zone, waiting 10m, when given as {}', () => {
+    // Act
+    const off = parseFleetConfig(JSON.stringify(rawShipped()));
+    const weekly = withTest({});
+    // Assess
+    if (!off.ok || !weekly.ok) throw new Error('the configs must parse');
+    expect(off.config.schedules.escalationTest).toBeUndefined();
+    expect(declaredSchedules(off.config).map(([name]) => name)).not.toContain('escalationTest');
+    const schedule = weekly.config.schedules.escalationTest;
+    expect(schedule).toEqual({ cron: '0 10 * * 1', wait: 10 * 60_000 });
+    if (!schedule) throw new Error('no schedule');
+    expect(toScheduler(schedule, 'UTC').expression).toBe('cron(0 10 ? * 2 *)');
+    expect(toCroner(schedule, 'UTC').pattern).toBe('0 0 10 * * 1');
+    const job = new Cron(toCroner(schedule, 'Europe/Berlin').pattern, { timezone: 'Europe/Berlin', paused: true });
+    const aws = eventBridgeRuns(toScheduler(schedule, 'Europe/Berlin').expression, 'Europe/Berlin', FROM, 3);
+    expect(job.nextRuns(3, FROM).map((d) => d.toISOString())).toEqual(aws.map((d) => d.toISOString()));
+  });
+
+  it('takes a cron or an every of a day or more, a wait, a channel and a level, and refuses what cannot be paged', () => {
+    // Act
+    const custom = withTest({ every: '7d', wait: '30m', channel: 'pages-file', level: 1 });
+    const problems = [
+      withTest({ channel: 'slack' }),
+      withTest({ level: 6 }),
+      withTest({ every: '1h' }),
+      withTest({ every: '7d', cron: '0 10 * * 1' }),
+      withTest({ wait: '2d' }),
+    ].map((parsed) => (parsed.ok ? [] : parsed.problems.map((p) => `${p.path}: ${p.message}`)));
+    // Assess
+    expect(custom.ok && custom.config.schedules.escalationTest).toEqual({
+      every: 7 * 86_400_000,
+      wait: 30 * 60_000,
+      channel: 'pages-file',
+      level: 1,
+    });
+    expect(problems[0]).toEqual([
+      'schedules.escalationTest.channel: no page channel named "slack" (page channels: console, pages-file)',
+    ]);
+    expect(problems[1]).toEqual(['schedules.escalationTest.level: there is no escalation level 6 (levels 1-4)']);
+    expect(problems[2]?.[0]).toMatch(/^schedules\.escalationTest\.every: /);
+    expect(problems[3]?.[0]).toMatch(/^schedules\.escalationTest: give either every or cron/);
+    expect(problems[4]?.[0]).toMatch(/^schedules\.escalationTest\.wait: /);
+  });
+});
+
 function rawShipped(): { schedules: Record<string, unknown> } & Record<string, unknown> {
   return parse(readFileSync(new URL('../../../config/acgs-1.yaml', import.meta.url), 'utf8'));
 }

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { DETAIL_TYPE } from '../../../lambdas/core/events.ts';
 import type { Incident, TimelineEntry } from '../../../lambdas/core/incident.ts';
 import { openIncident } from '../../../lambdas/core/incident-planner.ts';
+import { renderIncidentReportMarkdown } from '../../../lambdas/core/incident-report.ts';
 import type { Notification } from '../../../lambdas/ports.ts';
 import { advanceEscalation, PAGE_LEASE_MARGIN_MS } from '../../../lambdas/use-cases/advance-escalation.ts';
+import { incidentReport } from '../../../lambdas/use-cases/incident-report.ts';
 import { acknowledgeIncident } from '../../../lambdas/use-cases/operator-actions.ts';
 import { sweepEscalations } from '../../../lambdas/use-cases/sweep-escalations.ts';
-import { createHarness, type Harness, SECOND, T0 } from '../../support/harness.ts';
+import { createHarness, type Harness, MINUTE, SECOND, T0 } from '../../support/harness.ts';
 import { acgsPolicy, fleetOutageReport } from '../../support/incident-fixtures.ts';
 
 /** The notifier's own bound on one delivery in these tests. */
@@ -113,8 +116,8 @@ describe('advanceEscalation: lease and records of a step delivering pages', () =
     expect(timeline.map((e) => e.type)).toEqual(['opened', 'paged', 'acknowledged', 'paged']);
   });
   it('settles a step that died after recording its last page at the level it paged, without paging it again', async () => {
-    // Prepare: the first pages went out; level 3's time runs out and the step escalating to level 4 dies between
-    // recording the Executive page and settling.
+    // Prepare: the first pages went out; the P1 response SLA runs out and the step escalating to level 4 dies
+    // between recording the Executive page and settling.
     const { h, incident } = await outageDue();
     const first = await advanceEscalation(h.ctx, incident, []);
     const dueAt = first?.escalation.nextAt ?? 0;
@@ -131,7 +134,7 @@ describe('advanceEscalation: lease and records of a step delivering pages', () =
     while (writesBeforeHang >= 0) await new Promise((resolve) => setImmediate(resolve));
     h.notifier.during = undefined;
     expect((await h.store.getIncident(incident.id))?.escalation.level).toBe(3);
-    expect(paged(await h.store.getTimeline(incident.id))).toContain('L4 escalated');
+    expect(paged(await h.store.getTimeline(incident.id))).toContain('L4 sla-breached');
     // Act: the sweep after the lease left for the settle
     h.clock.set(dueAt + PAGE_LEASE_MARGIN_MS);
     const [settled] = await sweepEscalations(h.ctx);
@@ -142,7 +145,77 @@ describe('advanceEscalation: lease and records of a step delivering pages', () =
       'L1 opened',
       'L2 opened',
       'L3 opened',
-      'L4 escalated',
+      'L4 sla-breached',
     ]);
+    // The breach the redone step records is on the timeline once, with the level it paged.
+    const breaches = (await h.store.getTimeline(incident.id)).filter((e) => e.type === 'sla-breached');
+    expect(breaches).toMatchObject([{ dueAt: incident.slaDueAt, level: 4 }]);
+    expect(settled?.slaBreached).toBe(incident.slaDueAt);
   });
 });
+
+/** The scheduled sweep every minute from the clock's time through `until`. */
+async function sweepUntil(h: ReturnType<typeof createHarness>, until: number): Promise<void> {
+  while (h.clock.now() < until) {
+    h.clock.advance(MINUTE);
+    await sweepEscalations(h.ctx);
+  }
+}
+
+describe('SLA breach through the sweep', () => {
+  it('stores one breach, pages level 4 with the reason, publishes the escalation and reports how late the ack came', async () => {
+    // Prepare: an open P1 outage (SLA 15m), first paged at T0
+    const h = createHarness();
+    const opened = openIncident(fleetOutageReport(['auth', 'ac']), acgsPolicy, T0);
+    await h.store.createIncident(opened.incident, opened.timeline);
+    await sweepEscalations(h.ctx);
+    // Act: the sweep every minute until T0+20m, then an acknowledgement, then an hour more of sweeps
+    await sweepUntil(h, T0 + 20 * MINUTE);
+    await acknowledgeIncident(h.ctx, opened.incident.id, 'alice');
+    await sweepUntil(h, T0 + 80 * MINUTE);
+    // Assess
+    const timeline = await h.store.getTimeline(opened.incident.id);
+    expect(timeline.filter((e) => e.type === 'sla-breached')).toEqual([
+      { at: T0 + 15 * MINUTE, type: 'sla-breached', severity: 'P1', dueAt: T0 + 15 * MINUTE, level: 4 },
+    ]);
+    expect(h.notifier.lines().filter((l) => l.includes('sla-breached'))).toEqual([
+      'L4 sla-breached P1 fleet-outage@acgs-1',
+    ]);
+    expect(
+      h.events.published.filter(
+        (e) => e.detailType === DETAIL_TYPE.incidentEscalated && e.detail.why === 'sla-breached',
+      ),
+    ).toHaveLength(1);
+    const report = await incidentReport(h.ctx, opened.incident.id);
+    expect(report.slaBreach).toEqual({
+      severity: 'P1',
+      dueAt: new Date(T0 + 15 * MINUTE).toISOString(),
+      recordedAt: new Date(T0 + 15 * MINUTE).toISOString(),
+      level: 4,
+      lateByMs: 5 * MINUTE,
+      responded: true,
+    });
+    expect(report.times.acknowledgement.met).toBe(false);
+    expect(renderIncidentReportMarkdown(report)).toContain(
+      '**P1 response SLA breached**: due 2026-12-01T02:15:00.000Z, recorded 2026-12-01T02:15:00.000Z; the response came 5m late; escalated to level 4.',
+    );
+  });
+
+  it('reports no breach for an incident acknowledged in time', async () => {
+    // Prepare
+    const h = createHarness();
+    const opened = openIncident(fleetOutageReport(['auth', 'ac']), acgsPolicy, T0);
+    await h.store.createIncident(opened.incident, opened.timeline);
+    await sweepEscalations(h.ctx);
+    // Act
+    await sweepUntil(h, T0 + 14 * MINUTE);
+    await acknowledgeIncident(h.ctx, opened.incident.id, 'alice');
+    await sweepUntil(h, T0 + HOUR_AND_A_HALF);
+    // Assess
+    const report = await incidentReport(h.ctx, opened.incident.id);
+    expect(report.slaBreach).toBeNull();
+    expect(renderIncidentReportMarkdown(report)).not.toContain('SLA breached');
+  });
+});
+
+const HOUR_AND_A_HALF = 90 * MINUTE;

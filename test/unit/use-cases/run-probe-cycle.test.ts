@@ -111,12 +111,12 @@ describe('probe cycle -> incidents -> pages -> remediation', () => {
     await cycles(h, 3, { auth: 'unhealthy' });
     const [incident] = await h.store.listOpenIncidents();
     if (!incident) throw new Error('expected an incident');
-    // Level 1 has 1 h for P2.
+    // Level 1 has 1 h for P2, and so has the P2 response SLA: its breach escalates.
     h.clock.advance(59 * MINUTE);
     expect(await sweepEscalations(h.ctx)).toEqual([]);
     h.clock.advance(MINUTE);
     await sweepEscalations(h.ctx);
-    expect(h.notifier.lines().at(-1)).toBe('L2 escalated P2 auth:health@127.0.0.1');
+    expect(h.notifier.lines().at(-1)).toBe('L2 sla-breached P2 auth:health@127.0.0.1');
     await acknowledgeIncident(h.ctx, incident.id, 'alice', 'looking');
     const pagesAtAck = h.notifier.sent.length;
     h.clock.advance(119 * MINUTE);
@@ -218,9 +218,10 @@ describe('probe cycle -> incidents -> pages -> remediation', () => {
       clock: h.clock,
       log: () => {},
     });
-    h.clock.advance(30 * MINUTE);
+    // The P1 response SLA (15m) passes unacknowledged: the Executive level is paged.
+    h.clock.advance(15 * MINUTE);
     await sweepEscalations(restarted);
-    expect(h.notifier.lines().at(-1)).toBe('L4 escalated P1 fleet-outage@acgs-1');
+    expect(h.notifier.lines().at(-1)).toBe('L4 sla-breached P1 fleet-outage@acgs-1');
   });
 
   it('raises the severity of the open incident and pages again when a slow service goes down', async () => {
