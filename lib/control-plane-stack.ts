@@ -42,6 +42,7 @@ import { EscalationTopics } from './constructs/notifications.ts';
 import { Runbooks } from './constructs/runbooks.ts';
 import { ControlPlaneSchedules, type ScheduleTargetSpec } from './constructs/schedules.ts';
 import { ControlTable } from './constructs/state.ts';
+import { UpdatesTopic } from './constructs/updates-topic.ts';
 import { assertReachableFromAws } from './probe-reachability.ts';
 import { logRetention } from './retention.ts';
 import { clamp, schedulePeriodSeconds } from './schedule-period.ts';
@@ -114,6 +115,8 @@ export class ControlPlaneStack extends Stack {
   /** The one customer-managed key: escalation topics and backups. */
   readonly key: Key;
   readonly escalation: EscalationTopics;
+  /** Lifecycle notices for stakeholders (`notifications.snsEvents`). */
+  readonly updates: UpdatesTopic;
   readonly runbooks: Runbooks;
   /** The SSM Automation runbooks (ssm-documents/automation/), which call the operator API. */
   readonly automationRunbooks: AutomationRunbooks;
@@ -147,6 +150,7 @@ export class ControlPlaneStack extends Stack {
       displayPrefix: config.fleet.name,
       key: this.key,
     });
+    this.updates = new UpdatesTopic(this, 'Updates', { displayPrefix: config.fleet.name, key: this.key });
     this.runbooks = new Runbooks(this, 'Runbooks', {
       documentsDir: props.documentsDir ?? join(projectRoot, 'ssm-documents'),
     });
@@ -248,8 +252,12 @@ export class ControlPlaneStack extends Stack {
     }
     // The backups Lambda raises and resolves backup and drill incidents, so it pages like the probe; so does the
     // command-status Lambda with backups, since a backup command that fails on the host opens the backup incident.
-    for (const f of [probe, escalationSweep, operatorApi, ...(backupJobs ? [backupJobs.fn, commandStatus] : [])])
+    // The same Lambdas store lifecycle notices with the incidents they write and deliver them to the Updates topic.
+    for (const f of [probe, escalationSweep, operatorApi, ...(backupJobs ? [backupJobs.fn, commandStatus] : [])]) {
       this.escalation.grantPublish(f.role);
+      this.updates.grantPublish(f.role);
+      f.fn.addEnvironment('ACGS_UPDATES_TOPIC_ARN', this.updates.topic.topicArn);
+    }
     // Every Lambda that resolves incidents writes the report of each resolution to the artifact bucket.
     for (const f of [probe, operatorApi, ...(backupJobs ? [backupJobs.fn] : [])]) this.grantIncidentReports(f);
     // The probe cycle sends restarts and nothing else: the other service documents (stop, isolate, rolling update...)
@@ -341,6 +349,10 @@ export class ControlPlaneStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
     for (const [level, topic] of this.escalation.topics)
       new CfnOutput(this, `EscalationTopicLevel${level}`, { value: topic.topicArn });
+    new CfnOutput(this, 'UpdatesTopicArn', {
+      description: 'Lifecycle notices of incidents and maintenance (notifications.snsEvents): subscribe stakeholders',
+      value: this.updates.topic.topicArn,
+    });
     new CfnOutput(this, 'ArtifactBucketName', { value: this.artifacts.bucket.bucketName });
     new CfnOutput(this, 'CommandOutputLogGroup', { value: commandOutput.logGroupName });
     new CfnOutput(this, 'OperatorApiUrl', { value: this.operatorUrl.url });
@@ -659,11 +671,18 @@ export function operatorApiTimeoutSeconds(config: FleetConfig): number {
   return Math.min(MAX_LAMBDA_SECONDS, Math.max(840, Math.ceil(restartAllMs / 1_000)) + 30);
 }
 
-/** Seconds a probe cycle may take: every wave of `probeConcurrency` probes at the full probe timeout, plus overhead. */
+/**
+ * Seconds a probe cycle may take: every wave of `probeConcurrency` probes at the full probe timeout, plus overhead,
+ * plus the dead man's switch's ping (sent after the cycle, before the Lambda returns).
+ */
 export function probeTimeoutSeconds(config: FleetConfig): number {
   const targets = targetsFromConfig(config).length;
   const waves = Math.ceil(targets / config.thresholds.probeConcurrency);
-  return Math.max(30, Math.ceil((waves * config.thresholds.probeTimeout) / 1_000) + PROBE_CYCLE_OVERHEAD_SECONDS);
+  const pingMs = config.deadMansSwitch?.timeout ?? 0;
+  return Math.max(
+    30,
+    Math.ceil((waves * config.thresholds.probeTimeout + pingMs) / 1_000) + PROBE_CYCLE_OVERHEAD_SECONDS,
+  );
 }
 
 /**

@@ -7,22 +7,26 @@ import { type SecretRef, secretResourceArn } from '../lambdas/core/secret-ref.ts
 export interface ConfiguredSecret {
   /** `checks[0].passwordSecret` */
   readonly field: string;
-  /** The check it belongs to. */
+  /** The check it belongs to (empty for the dead man's switch). */
   readonly check: string;
   readonly ref: SecretRef;
 }
 
 /**
- * The secrets the probe Lambda reads: every postgres check's `passwordSecret`. Notification channels need none in
+ * The secrets the probe Lambda reads: every postgres check's `passwordSecret`, and the dead man's switch's ping URL
+ * (`deadMansSwitch.urlSecret`). Notification channels need none in
  * AWS: pages go to the stack's SNS topics, and the webhook and SMTP channels (with their token and password
  * variables) are the single-host daemon's.
  */
 export function probeSecrets(config: FleetConfig): ConfiguredSecret[] {
-  return config.checks.flatMap((check, i) =>
+  const passwords = config.checks.flatMap((check, i) =>
     check.kind === 'postgres' && check.passwordSecret
       ? [{ field: `checks[${i}].passwordSecret`, check: check.name, ref: check.passwordSecret }]
       : [],
   );
+  // The dead man's switch's ping URL, which carries the check's secret uuid: the probe pings after every cycle.
+  const pingUrl = config.deadMansSwitch?.urlSecret;
+  return pingUrl ? [...passwords, { field: 'deadMansSwitch.urlSecret', check: '', ref: pingUrl }] : passwords;
 }
 
 /** The secret the database host reads for backups and drills: the `passwordSecret` of `backups.database`, if any. */
@@ -48,7 +52,15 @@ export function awsSecretProblems(config: FleetConfig): string[] {
             `checks[${database}].passwordSecret (or a pgpass file on the host in backups.pgpassFile)`,
         ]
       : [];
-  return [...checkProblems(config), ...backupProblem];
+  const dms = config.deadMansSwitch;
+  const pingProblem =
+    dms && dms.url === undefined && dms.urlSecret === undefined
+      ? [
+          `deadMansSwitch: urlEnv ${dms.urlEnv} names an environment variable, but the probe Lambda has no way to get ` +
+            'it: name the Secrets Manager secret holding the ping URL in deadMansSwitch.urlSecret',
+        ]
+      : [];
+  return [...checkProblems(config), ...backupProblem, ...pingProblem];
 }
 
 function checkProblems(config: FleetConfig): string[] {

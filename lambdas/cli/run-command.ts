@@ -1,3 +1,4 @@
+import { deadMansSwitchUrl, HttpDeadMansSwitch } from '../adapters/http/dead-mans-switch.ts';
 import { LocalSecretSource } from '../adapters/local/local-secret-source.ts';
 import { LocalDaemon } from '../local/daemon.ts';
 import { acquireDaemonLock, type DaemonLock } from '../local/daemon-lock.ts';
@@ -31,7 +32,11 @@ export const runCommand: CliCommand = {
       runtime.close();
       throw error;
     }
-    const daemon = new LocalDaemon(runtime, new NetworkProber(context.clock, new LocalSecretSource()));
+    const secrets = new LocalSecretSource();
+    const dms = config.deadMansSwitch;
+    const pinger =
+      dms && new HttpDeadMansSwitch(deadMansSwitchUrl(dms, secrets), { timeoutMs: dms.timeout, log: runtime.ctx.log });
+    const daemon = new LocalDaemon(runtime, new NetworkProber(context.clock, secrets), pinger);
     context.stderr(
       `acgs-ops run: ${config.fleet.name}, ${runtime.ctx.targets.length} targets, state in ${runtime.stateDir}; Ctrl-C stops\n`,
     );

@@ -17,9 +17,10 @@ thresholds judged it, open incidents, isolated services and maintenance windows.
 Options:
 ${LOCAL_OPTIONS_HELP}
 
-Exit status: 0 daemon alive and no open incident, 1 open incidents, 2 daemon silent (no heartbeat within three
-probe intervals) or never ran (no state in the directory: nothing is created), 64 usage or config error or --state
-naming a file, 74 the state cannot be opened (empty, corrupt, foreign or unreadable).
+Exit status: 0 daemon alive and no open incident, 1 open incidents, 2 daemon not running: silent (no heartbeat
+within three probe intervals and no clean stop recorded: killed, crashed or hung), stopped cleanly (SIGTERM or
+Ctrl-C), or never ran (no state in the directory: nothing is created), 64 usage or config error or --state naming a
+file, 74 the state cannot be opened (empty, corrupt, foreign or unreadable).
 `;
 
 export const statusCommand: CliCommand = {
@@ -36,7 +37,13 @@ export const statusCommand: CliCommand = {
       const now = ctx.clock.now();
       const heartbeat = await readHeartbeat(join(runtime.stateDir, 'heartbeat.json'));
       const age = heartbeat ? now - Date.parse(heartbeat.at) : undefined;
-      const alive = age !== undefined && age <= 3 * ctx.health.probeIntervalMs + ctx.config.thresholds.probeTimeout;
+      // A clean stop is recorded in the heartbeat; a daemon that stops beating without one was killed or hangs.
+      const stoppedAt = heartbeat?.stoppedAt;
+      const alive =
+        stoppedAt === undefined &&
+        age !== undefined &&
+        age <= 3 * ctx.health.probeIntervalMs + ctx.config.thresholds.probeTimeout;
+      const silentSince = heartbeat && !alive && stoppedAt === undefined ? heartbeat.at : undefined;
       const states = await ctx.states.loadTargetStates(ctx.targets.map((t) => t.id));
       const open = await ctx.incidents.listOpenIncidents();
       const isolated = [...(await ctx.control.listIsolated())];
@@ -56,7 +63,14 @@ export const statusCommand: CliCommand = {
         if (stateMissing) context.stderr(`acgs-ops: ${neverRan}\n`);
         context.stdout(
           formatJson({
-            daemon: { alive, heartbeat: heartbeat ?? null, ageMs: age ?? null },
+            daemon: {
+              alive,
+              stoppedCleanly: stoppedAt !== undefined,
+              stoppedAt: stoppedAt ?? null,
+              silentSince: silentSince ?? null,
+              heartbeat: heartbeat ?? null,
+              ageMs: age ?? null,
+            },
             targets,
             openIncidents: open.map((i) => ({ id: i.id, severity: i.severity, status: i.status, title: i.title })),
             isolated,
@@ -67,7 +81,7 @@ export const statusCommand: CliCommand = {
         const daemonLine = stateMissing
           ? `${neverRan} (start it with acgs-ops run, or pass --state to name its state directory)`
           : heartbeat
-            ? `daemon ${alive ? 'alive' : 'SILENT'}: last cycle ${formatDuration(age ?? 0)} ago (pid ${heartbeat.pid}, ${heartbeat.cycles} cycles, last took ${heartbeat.lastCycleMs} ms)`
+            ? describeDaemon(heartbeat, alive, age ?? 0)
             : 'daemon has never run with this state directory';
         const state = heartbeat?.state;
         const stateLine =
@@ -108,6 +122,15 @@ export const statusCommand: CliCommand = {
     }
   },
 };
+
+function describeDaemon(heartbeat: Heartbeat, alive: boolean, age: number): string {
+  const detail = `pid ${heartbeat.pid}, ${heartbeat.cycles} cycles, last took ${heartbeat.lastCycleMs} ms`;
+  if (heartbeat.stoppedAt !== undefined)
+    return `daemon STOPPED cleanly at ${heartbeat.stoppedAt} (${detail}): not running; start it with acgs-ops run`;
+  if (!alive)
+    return `daemon SILENT since ${heartbeat.at}: last cycle ${formatDuration(age)} ago and no clean stop recorded (${detail}): killed, crashed or hung`;
+  return `daemon alive: last cycle ${formatDuration(age)} ago (${detail})`;
+}
 
 async function readHeartbeat(file: string): Promise<Heartbeat | undefined> {
   try {

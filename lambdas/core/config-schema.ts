@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { hostScope } from './address-scope.ts';
 import { PAGERDUTY_EVENTS_URL, PAGERDUTY_SEVERITIES } from './channel-payloads/pagerduty-constants.ts';
 import { checkDependencies, dependencyCycle } from './check-dependencies.ts';
+import { pingUrlProblem } from './dead-mans-switch.ts';
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
 import {
@@ -347,8 +348,12 @@ function exactlyOneSecret<T extends z.ZodObject>(schema: T, field: 'routingKey' 
   });
 }
 
+/** The notices the Updates topic carries in AWS by default: all but `escalated` (the level topics page for that). */
+export const DEFAULT_SNS_EVENTS = NOTICE_KINDS.filter((kind) => kind !== 'escalated');
+
 const DEFAULT_NOTIFICATIONS = {
   acknowledgeHint: 'acgs-ops incident ack {id}',
+  snsEvents: DEFAULT_SNS_EVENTS,
   channels: [
     { name: 'console', kind: 'console' as const, pages: true },
     { name: 'pages-file', kind: 'jsonl' as const, path: 'pages.jsonl', pages: true },
@@ -427,8 +432,37 @@ export const fleetConfigSchema = z
           })
           .optional(),
         channels: z.array(channelSchema).min(1),
+        /** AWS: the lifecycle notices published to the stack's Updates SNS topic (stakeholders subscribe to it). */
+        snsEvents: z.array(z.enum(NOTICE_KINDS)).default(DEFAULT_SNS_EVENTS),
       })
       .default(DEFAULT_NOTIFICATIONS),
+    /**
+     * A dead man's switch: after every probe cycle the daemon and the probe Lambda ping this URL (Healthchecks.io's
+     * convention: `<url>` on success, `<url>/fail` with the reason), so an outside service pages when the control
+     * plane stops. The URL carries a secret: give it as `url`, or as `urlEnv` (one host) and/or `urlSecret` (AWS).
+     */
+    deadMansSwitch: z
+      .strictObject({
+        url: z
+          .string()
+          .superRefine((url, ctx) => {
+            const problem = pingUrlProblem(url);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .optional(),
+        urlEnv: envName().optional(),
+        urlSecret: z.optional(secretRefSchema),
+        /** One ping, answer included; a ping that takes longer is given up (and logged), never the cycle. */
+        timeout: duration(100, 30 * SECOND_MS).default(5_000),
+      })
+      .superRefine((d, ctx) => {
+        const elsewhere = d.urlEnv !== undefined || d.urlSecret !== undefined;
+        if (d.url !== undefined && elsewhere)
+          ctx.addIssue({ code: 'custom', path: ['url'], message: 'give either url, or urlEnv and/or urlSecret' });
+        if (d.url === undefined && !elsewhere)
+          ctx.addIssue({ code: 'custom', message: 'needs url, or urlEnv (one host) and/or urlSecret (AWS)' });
+      })
+      .optional(),
     remediation: z.strictObject({
       enabled: z.boolean(),
       restartTimeout: duration(SECOND_MS, HOUR_MS),

@@ -10,6 +10,11 @@ export const handlerEnvironmentSchema = z.object({
   ACGS_EVENT_BUS_NAME: z.string().check(z.minLength(1)),
   /** JSON object: escalation level ("1".."9") -> SNS topic ARN. */
   ACGS_TOPIC_ARNS: z.string().check(z.minLength(2)),
+  /**
+   * The Updates SNS topic, where lifecycle notices go (`notifications.snsEvents`); for the Lambdas that write
+   * incidents. Absent: no notice is routed.
+   */
+  ACGS_UPDATES_TOPIC_ARN: z.optional(z.string().check(z.minLength(1))),
   /** JSON object: document name in ssm-documents/ -> deployed SSM document name. */
   ACGS_DOCUMENT_NAMES: z.string().check(z.minLength(2)),
   ACGS_COMMAND_LOG_GROUP: z.string().check(z.minLength(1)),

@@ -5,7 +5,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.ts';
-import { DEFAULT_DELIVERY_TIMEOUT_MS, parseSnsTopics } from '../adapters/aws/sns-topics.ts';
+import {
+  DEFAULT_DELIVERY_TIMEOUT_MS,
+  parseSnsTopics,
+  parseUpdatesTopic,
+  snsNoticeRouting,
+} from '../adapters/aws/sns-topics.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import { type HandlerEnvironment, handlerEnvironmentSchema } from '../core/handler-environment.ts';
@@ -96,6 +101,8 @@ export function createRuntime(
   // Checked now, as the notifier would check them: a bad topic map fails the cold start, not the first page.
   const topics = jsonRecord('ACGS_TOPIC_ARNS', env.ACGS_TOPIC_ARNS);
   parseSnsTopics(topics);
+  const updatesTopic = env.ACGS_UPDATES_TOPIC_ARN && parseUpdatesTopic(env.ACGS_UPDATES_TOPIC_ARN);
+  const { snsEvents } = config.notifications;
   const store = new DynamoDbStateStore(clients.dynamodb, {
     tableName: env.ACGS_TABLE_NAME,
     retentionDays: config.aws.retentionDays,
@@ -107,13 +114,15 @@ export function createRuntime(
     control: store,
     notifier: lazyNotifier(
       DEFAULT_DELIVERY_TIMEOUT_MS,
-      () => [],
+      // Routing needs no SNS client: a Lambda that stores a notice does not load SNS until it delivers one.
+      snsNoticeRouting(snsEvents, updatesTopic || undefined),
       async () => {
         const [{ SnsNotifier }, sns] = await Promise.all([import('./on-demand/sns.ts'), clientOf(clients.sns)]);
         return new SnsNotifier(sns, topics, {
           fleet: config.fleet.name,
           acknowledgeHint: config.notifications.acknowledgeHint,
           deliveryTimeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS,
+          ...(updatesTopic ? { updates: { topicArn: updatesTopic, events: snsEvents } } : {}),
         });
       },
     ),

@@ -6,6 +6,7 @@ import {
   type StateWriteStatus,
   WriteBehindStateStore,
 } from '../adapters/local/write-behind-state-store.ts';
+import { cycleFailed, cycleSucceeded, type PingOutcome } from '../core/dead-mans-switch.ts';
 import { errorMessage } from '../core/errors.ts';
 import { toCroner } from '../core/schedules.ts';
 import type { Prober } from '../ports.ts';
@@ -32,6 +33,17 @@ export interface Heartbeat {
     readonly since?: string;
     readonly error?: string;
   };
+  /**
+   * When the daemon stopped cleanly (SIGTERM or SIGINT, its work finished): absent while it runs, and after a crash,
+   * a kill -9 or a hang, which `acgs-ops status` then calls silent.
+   */
+  readonly stoppedAt?: string;
+}
+
+/** The dead man's switch, told how each probe cycle went (adapters/http/dead-mans-switch.ts). */
+export interface CyclePinger {
+  /** In the background: never throws, never holds up the cycle. */
+  report(outcome: PingOutcome): Promise<void>;
 }
 
 /** The heartbeat file is padded to this size, so it can be rewritten in place on a full disk. */
@@ -61,10 +73,13 @@ export class LocalDaemon {
   private cycles = 0;
   private stopped = false;
   private noticePass: Promise<unknown> | undefined;
+  /** The last heartbeat written, rewritten with `stoppedAt` on a clean stop. */
+  private lastBeat: Heartbeat | undefined;
 
   constructor(
     private readonly runtime: LocalRuntime,
     private readonly prober: Prober,
+    private readonly pinger?: CyclePinger,
   ) {
     const { ctx } = runtime;
     this.state = new WriteBehindStateStore(
@@ -124,20 +139,52 @@ export class LocalDaemon {
         pendingChanges: this.state.status().pendingChanges,
         note: 'the state directory still refuses writes: changes since the failure are lost with this process',
       });
+    // The heartbeat says "stopped cleanly", so that `status` does not call this daemon silent.
+    if (this.lastBeat)
+      await this.writeBeat({ ...this.lastBeat, stoppedAt: new Date(this.ctx.clock.now()).toISOString() }).catch(
+        (error: unknown) => this.ctx.log('heartbeat-unwritten', { error: errorMessage(error) }),
+      );
     this.runtime.close();
   }
 
   /** One probe cycle, serialised with the sweep (both write incidents). */
   probeCycle(): Promise<ProbeCycleResult | undefined> {
     return this.exclusive(async () => {
-      await this.state.flush();
-      const result = await runProbeCycle(this.ctx, this.prober);
-      for (const p of result.remediation.inFlight) this.track(p);
-      this.cycles++;
-      await this.writeHeartbeat(result);
+      let result: ProbeCycleResult;
+      try {
+        await this.state.flush();
+        result = await runProbeCycle(this.ctx, this.prober);
+        for (const p of result.remediation.inFlight) this.track(p);
+        this.cycles++;
+        await this.writeHeartbeat(result);
+      } catch (error) {
+        this.ping(cycleFailed(errorMessage(error)));
+        throw error;
+      }
+      this.ping(this.cycleOutcome(result));
       this.notices();
       return result;
     });
+  }
+
+  /** How the cycle went for the dead man's switch: a state that takes no writes is a failure, paging or not. */
+  private cycleOutcome(result: ProbeCycleResult): PingOutcome {
+    const state = this.state.status();
+    if (!state.writable)
+      return cycleFailed(
+        `the state directory takes no writes since ${state.since === undefined ? '?' : new Date(state.since).toISOString()} ` +
+          `(${state.error ?? 'unknown error'}); ${state.pendingChanges} change(s) held in memory, lost if the daemon stops`,
+      );
+    return cycleSucceeded({
+      targets: result.results.length,
+      healthy: result.results.filter((r) => r.status === 'healthy').length,
+      openIncidents: result.incidents.open.length,
+      durationMs: result.durationMs,
+    });
+  }
+
+  private ping(outcome: PingOutcome): void {
+    if (this.pinger) this.track(this.pinger.report(outcome));
   }
 
   /** The escalation sweep (it delivers the notices of the incidents it finds due), then a notice pass. */
@@ -254,6 +301,11 @@ export class LocalDaemon {
         ...(state.error === undefined ? {} : { error: state.error }),
       },
     };
+    this.lastBeat = heartbeat;
+    await this.writeBeat(heartbeat);
+  }
+
+  private async writeBeat(heartbeat: Heartbeat): Promise<void> {
     const file = join(this.runtime.stateDir, 'heartbeat.json');
     const text = JSON.stringify(heartbeat, null, 2);
     const padded = `${text.padEnd(HEARTBEAT_BYTES - 1)}\n`;

@@ -265,8 +265,8 @@ describe('artifact bucket', () => {
 });
 
 describe('escalation topics', () => {
-  it('creates one KMS-encrypted, TLS-only topic per escalation level', () => {
-    fleet.template.resourceCountIs('AWS::SNS::Topic', fleet.config.escalation.levels.length);
+  it('creates one KMS-encrypted, TLS-only topic per escalation level (and the Updates topic)', () => {
+    fleet.template.resourceCountIs('AWS::SNS::Topic', fleet.config.escalation.levels.length + 1);
     for (const level of fleet.config.escalation.levels) {
       const topic = fleet.stack.escalation.topic(level.level);
       expect(props(topic)).toMatchObject({
@@ -309,6 +309,47 @@ describe('escalation topics', () => {
         }),
       ]),
     );
+  });
+});
+
+describe('updates topic', () => {
+  const updates = () => fleet.stack.updates.topic;
+  const writers = ['probe', 'escalationSweep', 'operatorApi', 'backups', 'commandStatus'] as const;
+  const functionNamed = (name: (typeof writers)[number]) =>
+    name === 'backups' ? backupsFunction() : fleet.stack.functions[name];
+
+  it('is encrypted with the control plane key, refuses plain HTTP and lets no other service publish', () => {
+    expect(props(updates())).toMatchObject({ KmsMasterKeyId: arnOf(fleet.stack.key) });
+    const policies = Object.values(resourcesOfType(fleet.template, 'AWS::SNS::TopicPolicy')).filter(
+      (p) => JSON.stringify(p.Properties.Topics) === JSON.stringify([ref(updates())]),
+    );
+    expect(policies).toHaveLength(1);
+    const statements = policies[0]?.Properties.PolicyDocument.Statement as Json[];
+    expect(statements).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    ]);
+    const subscriptions = Object.values(resourcesOfType(fleet.template, 'AWS::SNS::Subscription')).filter(
+      (s) => JSON.stringify(s.Properties?.TopicArn) === JSON.stringify(ref(updates())),
+    );
+    expect(subscriptions).toEqual([]);
+  });
+
+  it('is given (ARN in the environment, sns:Publish on it alone) to every Lambda that writes incidents', () => {
+    // CDK merges the statement into the one publishing to the level topics: same action, one resource list.
+    const topic = JSON.stringify(ref(updates()));
+    const publishers = statements().filter(({ statement }) =>
+      [statement.Resource].flat().some((r) => JSON.stringify(r) === topic),
+    );
+    expect(publishers.map(({ policy }) => policy).sort()).toEqual(
+      writers.map((name) => defaultPolicyOf(functionNamed(name))).sort(),
+    );
+    for (const { statement } of publishers) expect(statement).toMatchObject({ Effect: 'Allow', Action: 'sns:Publish' });
+    for (const name of writers)
+      expect(props(functionNamed(name).fn).Environment.Variables.ACGS_UPDATES_TOPIC_ARN).toEqual(ref(updates()));
+  });
+
+  it('is an output, for subscribing stakeholders', () => {
+    expect(fleet.template.toJSON().Outputs.UpdatesTopicArn).toMatchObject({ Value: ref(updates()) });
   });
 });
 

@@ -175,7 +175,14 @@ describe('acgs-ops with a broken state directory', () => {
       );
     }
     expect(json.code).toBe(2);
-    expect(JSON.parse(json.stdout).daemon).toEqual({ alive: false, heartbeat: null, ageMs: null });
+    expect(JSON.parse(json.stdout).daemon).toEqual({
+      alive: false,
+      stoppedCleanly: false,
+      stoppedAt: null,
+      silentSince: null,
+      heartbeat: null,
+      ageMs: null,
+    });
     expect(json.stderr).toBe(`acgs-ops: daemon has never run here: no control-plane state in ${dir}\n`);
     expect(existsSync(typo)).toBe(false);
     expect(existsSync(join(dir, 'state.db'))).toBe(false);

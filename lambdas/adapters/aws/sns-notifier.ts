@@ -1,9 +1,16 @@
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { ControlPlaneError } from '../../core/errors.ts';
+import { formatNotice } from '../../core/notice-message.ts';
 import type { NoticeKind, NoticeMessage } from '../../core/notices.ts';
-import { formatPage, type MessageOptions, type PageMessage } from '../../core/page-message.ts';
+import { formatPage, type MessageOptions } from '../../core/page-message.ts';
 import type { Notification, Notifier } from '../../ports.ts';
-import { DEFAULT_DELIVERY_TIMEOUT_MS, parseSnsTopics } from './sns-topics.ts';
+import {
+  DEFAULT_DELIVERY_TIMEOUT_MS,
+  parseSnsTopics,
+  parseUpdatesTopic,
+  SNS_UPDATES_CHANNEL,
+  snsNoticeRouting,
+} from './sns-topics.ts';
 
 /** SNS subjects: printable ASCII, no line breaks, fewer than 100 characters. */
 const MAX_SUBJECT = 99;
@@ -14,6 +21,11 @@ export interface SnsNotifierOptions extends MessageOptions {
    * @default 10 seconds
    */
   readonly deliveryTimeoutMs?: number;
+  /**
+   * The stack's Updates topic and the lifecycle notices it carries (`notifications.snsEvents`); without it no notice
+   * is routed in AWS.
+   */
+  readonly updates?: { readonly topicArn: string; readonly events: readonly NoticeKind[] };
 }
 
 /**
@@ -25,10 +37,17 @@ export interface SnsNotifierOptions extends MessageOptions {
  * the same body the webhook and JSON-lines channels carry. Plain text would give machines nothing to parse, and a
  * JSON body would give people braces to read. Message attributes (severity, incidentId, level, why) let a
  * subscription filter pages without parsing them.
+ *
+ * Lifecycle notices (opened, acknowledged, update, resolved...) go to one more topic, Updates, for stakeholders, in
+ * the same shape: text for people, a JSON body carrying the notice's idempotency `key` for machines (SNS standard
+ * topics do not deduplicate, so a receiver that must see each notice once drops repeated keys), and attributes
+ * (kind, incidentId or windowId, severity) to filter on.
  */
 export class SnsNotifier implements Notifier {
   readonly deliveryTimeoutMs: number;
   private readonly topics: ReadonlyMap<number, string>;
+  private readonly updatesTopic: string | undefined;
+  readonly noticeChannels: (kind: NoticeKind) => readonly string[];
 
   /** @param topics escalation level -> topic ARN (keys as numbers or as the strings "1".."9" of a JSON object) */
   constructor(
@@ -38,6 +57,8 @@ export class SnsNotifier implements Notifier {
   ) {
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
     this.topics = parseSnsTopics(topics);
+    this.updatesTopic = options.updates && parseUpdatesTopic(options.updates.topicArn);
+    this.noticeChannels = snsNoticeRouting(options.updates?.events ?? [], this.updatesTopic);
   }
 
   async notify(notification: Notification): Promise<void> {
@@ -54,7 +75,9 @@ export class SnsNotifier implements Notifier {
         TopicArn: topic,
         Subject: snsSubject(message.subject),
         MessageStructure: 'json',
-        Message: JSON.stringify(perProtocol(message)),
+        Message: JSON.stringify(
+          perProtocol(message.text, `${message.subject} - ${message.body.acknowledge}`, message.body),
+        ),
         MessageAttributes: {
           severity: text(page.severity),
           incidentId: text(incident.id),
@@ -66,28 +89,46 @@ export class SnsNotifier implements Notifier {
     );
   }
 
-  /** Lifecycle notices in AWS: not routed yet (issue 11). */
-  noticeChannels(_kind: NoticeKind): readonly string[] {
-    return [];
-  }
-
+  /** Publishes one notice to the Updates topic, within the delivery timeout; throws when SNS did not take it. */
   async sendNotice(channel: string, message: NoticeMessage): Promise<void> {
-    throw new ControlPlaneError('NO_CHANNEL', `no notice channel ${channel} in AWS (notice ${message.key})`);
+    if (channel !== SNS_UPDATES_CHANNEL || this.updatesTopic === undefined)
+      throw new ControlPlaneError(
+        'NO_CHANNEL',
+        `no notice channel ${channel} in AWS (${this.updatesTopic === undefined ? 'no Updates topic' : `only ${SNS_UPDATES_CHANNEL}`}); notice ${message.key} not sent`,
+      );
+    const notice = formatNotice(message, this.options);
+    const severity = message.incident?.severity;
+    await this.client.send(
+      new PublishCommand({
+        TopicArn: this.updatesTopic,
+        Subject: snsSubject(notice.subject),
+        MessageStructure: 'json',
+        Message: JSON.stringify(perProtocol(notice.text, notice.subject, notice.body)),
+        MessageAttributes: {
+          kind: text(message.notice.kind),
+          ...(message.incident ? { incidentId: text(message.incident.id) } : {}),
+          ...(message.window ? { windowId: text(message.window.id) } : {}),
+          ...(severity === undefined ? {} : { severity: text(severity) }),
+        },
+      }),
+      { abortSignal: AbortSignal.timeout(this.deliveryTimeoutMs) },
+    );
   }
 }
 
-function perProtocol(message: PageMessage): Record<string, string> {
-  const body = JSON.stringify(message.body);
+/** One message per kind of subscriber: people read `forPeople` (SMS the short `sms`), machines parse `body`. */
+function perProtocol(forPeople: string, sms: string, body: unknown): Record<string, string> {
+  const json = JSON.stringify(body);
   return {
-    default: message.text,
-    email: message.text,
-    sms: `${message.subject} - ${message.body.acknowledge}`,
-    'email-json': body,
-    sqs: body,
-    lambda: body,
-    http: body,
-    https: body,
-    firehose: body,
+    default: forPeople,
+    email: forPeople,
+    sms,
+    'email-json': json,
+    sqs: json,
+    lambda: json,
+    http: json,
+    https: json,
+    firehose: json,
   };
 }
 

@@ -1,4 +1,5 @@
 import { ControlPlaneError } from '../../core/errors.ts';
+import type { NoticeKind } from '../../core/notices.ts';
 
 /*
  * What SnsNotifier checks of its topics, apart from the SNS client: a Lambda checks them at cold start while it loads
@@ -22,4 +23,27 @@ export function parseSnsTopics(topics: Readonly<Record<string, string>>): Readon
     parsed.set(Number(level), arn);
   }
   return parsed;
+}
+
+/** The notice channel of the stack's `Updates` topic, as `noticeChannels` names it. */
+export const SNS_UPDATES_CHANNEL = 'sns-updates';
+
+/** The Updates topic's ARN, checked like the level topics' (a standard topic: people subscribe by email). */
+export function parseUpdatesTopic(arn: string): string {
+  if (!TOPIC_ARN.test(arn))
+    throw new ControlPlaneError('CONFIG', `SnsNotifier: updates topic "${arn}" is not a standard SNS topic ARN`);
+  return arn;
+}
+
+/**
+ * Where lifecycle notices go in AWS: the kinds of `notifications.snsEvents` to the Updates topic, when the Lambda
+ * has one; nothing otherwise (no notice is then stored for delivery).
+ */
+export function snsNoticeRouting(
+  events: readonly NoticeKind[],
+  updatesTopic: string | undefined,
+): (kind: NoticeKind) => readonly string[] {
+  const routed = new Set(updatesTopic === undefined ? [] : events);
+  const channels = [SNS_UPDATES_CHANNEL] as const;
+  return (kind) => (routed.has(kind) ? channels : []);
 }

@@ -28,6 +28,7 @@ import {
   withBackupInstance,
 } from '../../../lambdas/handlers/aws-runtime.ts';
 import { createCommandStatusHandler } from '../../../lambdas/handlers/command-status.ts';
+import { createEscalationSweepHandler } from '../../../lambdas/handlers/escalation-sweep.ts';
 import { withIncidentReports } from '../../../lambdas/handlers/incident-report-store.ts';
 import { createProbeHandler } from '../../../lambdas/handlers/probe.ts';
 import { SSM_COMMAND_STATUS_DETAIL_TYPE } from '../../../lib/constructs/event-routing.ts';
@@ -259,6 +260,8 @@ describe('deploy rehearsal on moto', () => {
         '1': output('EscalationTopicLevel1'),
         '2': output('EscalationTopicLevel2'),
       });
+      // The Lambdas that write incidents deliver their notices (without backups, the command-status one writes none).
+      expect(env.ACGS_UPDATES_TOPIC_ARN).toBe(handler === 'commandStatus' ? undefined : output('UpdatesTopicArn'));
       const documents = JSON.parse(env.ACGS_DOCUMENT_NAMES) as Record<string, string>;
       for (const name of Object.values(documents)) {
         const described = await clients.ssm.send(new DescribeDocumentCommand({ Name: name }));
@@ -397,11 +400,35 @@ describe('deploy rehearsal on moto', () => {
     expect(kept.sort()).toEqual([...publishedDetailTypes].sort());
   });
 
+  it("delivers the incident's lifecycle notices to the Updates topic the stack outputs, from the escalation sweep", async () => {
+    // Prepare: a stakeholder's queue on the Updates topic; the resolved incident still owes its notices
+    const queue = await sqs.send(new CreateQueueCommand({ QueueName: 'rehearsal-updates' }));
+    const queueArn = (
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))
+    ).Attributes?.QueueArn;
+    await clients.sns.send(
+      new SubscribeCommand({ TopicArn: output('UpdatesTopicArn'), Protocol: 'sqs', Endpoint: queueArn }),
+    );
+    const [incident] = await outputTable().listIncidents({ limit: 1 });
+    expect(incident?.notices?.map((n) => n.kind)).toEqual(['opened', 'resolved']);
+    // Act
+    clock.advance(60 * SECOND);
+    const sweep = createEscalationSweepHandler(await coldStart('escalationSweep'));
+    await sweep({}, context);
+    // Assess: each notice once, keyed by the incident
+    const delivered = (await received(queue.QueueUrl ?? '')).map((m) => JSON.parse(m.Message));
+    expect(delivered.map((n) => [n.event, n.key.startsWith(`${incident?.id}/`)])).toEqual([
+      ['opened', true],
+      ['resolved', true],
+    ]);
+    expect((await outputTable().getIncident(incident?.id ?? ''))?.notices ?? []).toEqual([]);
+  }, 30_000);
+
   it('allows every call each handler made under the policies of its deployed role', async () => {
     // Prepare: what AWS would check each call against (moto enforces no IAM)
     const sns = clients.sns;
     const topicKeys: Record<string, string> = {};
-    for (const level of ['EscalationTopicLevel1', 'EscalationTopicLevel2']) {
+    for (const level of ['EscalationTopicLevel1', 'EscalationTopicLevel2', 'UpdatesTopicArn']) {
       const topic = output(level);
       const { Attributes } = await sns.send(new GetTopicAttributesCommand({ TopicArn: topic }));
       topicKeys[topic] = keyArn(Attributes?.KmsMasterKeyId ?? fail(`${level} is not encrypted`));
@@ -439,7 +466,7 @@ describe('deploy rehearsal on moto', () => {
       ]),
     );
     expect(denied).toEqual([]);
-    expect([...calls.keys()].sort()).toEqual(['commandStatus', 'probe']);
+    expect([...calls.keys()].sort()).toEqual(['commandStatus', 'escalationSweep', 'probe']);
   });
 });
 

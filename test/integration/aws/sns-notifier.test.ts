@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -8,9 +9,13 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnsNotifier, snsSubject } from '../../../lambdas/adapters/aws/sns-notifier.ts';
-import type { Page } from '../../../lambdas/core/escalation.ts';
-import type { Incident } from '../../../lambdas/core/incident.ts';
+import { SNS_UPDATES_CHANNEL } from '../../../lambdas/adapters/aws/sns-topics.ts';
+import { DEFAULT_SNS_EVENTS } from '../../../lambdas/core/config-schema.ts';
+import type { MaintenanceWindow, Page } from '../../../lambdas/core/escalation.ts';
+import type { Incident, Notice } from '../../../lambdas/core/incident.ts';
 import { openIncident } from '../../../lambdas/core/incident-planner.ts';
+import { formatNotice } from '../../../lambdas/core/notice-message.ts';
+import { NOTICE_KINDS, type NoticeMessage } from '../../../lambdas/core/notices.ts';
 import { formatPage } from '../../../lambdas/core/page-message.ts';
 import type { Notification } from '../../../lambdas/ports.ts';
 import { acgsPolicy, CONTACT, MINUTE, serviceDownReport, T0 } from '../../support/incident-fixtures.ts';
@@ -23,6 +28,9 @@ let sns: SNSClient;
 let sqs: SQSClient;
 const topics: Record<string, string> = {};
 const queues = new Map<number, string>();
+/** The Updates topic and the queue subscribed to it. */
+let updatesTopic = '';
+let updatesQueue = '';
 
 beforeAll(async () => {
   sns = new SNSClient(awsClientConfig(moto.endpoint));
@@ -39,6 +47,16 @@ beforeAll(async () => {
     topics[String(level)] = topic.TopicArn ?? '';
     queues.set(level, queue.QueueUrl ?? '');
   }
+  const topic = await sns.send(new CreateTopicCommand({ Name: 'acgs-updates' }));
+  const queue = await sqs.send(new CreateQueueCommand({ QueueName: 'updates-inbox' }));
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  await sns.send(
+    new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: attributes.Attributes?.QueueArn }),
+  );
+  updatesTopic = topic.TopicArn ?? '';
+  updatesQueue = queue.QueueUrl ?? '';
 });
 afterAll(() => {
   sns.destroy();
@@ -62,10 +80,10 @@ function notification(level: number, incident: Incident): Notification {
   };
 }
 
-async function receive(level: number, waitSeconds: number): Promise<Message[]> {
+async function receive(level: number | 'updates', waitSeconds: number): Promise<Message[]> {
   const out = await sqs.send(
     new ReceiveMessageCommand({
-      QueueUrl: queues.get(level),
+      QueueUrl: level === 'updates' ? updatesQueue : queues.get(level),
       MaxNumberOfMessages: 10,
       WaitTimeSeconds: waitSeconds,
       MessageAttributeNames: ['All'],
@@ -128,6 +146,123 @@ describe('SnsNotifier against moto (SNS topic per level -> SQS queue)', () => {
     expect(() => new SnsNotifier(sns, { '1': 'arn:aws:sns:us-east-1:123456789012:pages.fifo' }, OPTIONS)).toThrow(
       /level 1: .* is not a standard SNS topic ARN/,
     );
+  });
+});
+
+function notice(kind: Notice['kind'], extra: Partial<Notice> = {}): Notice {
+  return { key: `n-${kind}`, kind, at: T0 + 5 * MINUTE, done: [], attempts: 0, nextAt: T0 + 5 * MINUTE, ...extra };
+}
+
+describe('SnsNotifier notices against moto (Updates topic -> SQS queue)', () => {
+  const withUpdates = (deliveryTimeoutMs?: number) =>
+    new SnsNotifier(sns, topics, {
+      ...OPTIONS,
+      ...(deliveryTimeoutMs === undefined ? {} : { deliveryTimeoutMs }),
+      updates: { topicArn: updatesTopic, events: DEFAULT_SNS_EVENTS },
+    });
+
+  it('routes every kind but escalated to the Updates topic by default, and nothing without the topic', () => {
+    const notifier = withUpdates();
+    expect(NOTICE_KINDS.filter((kind) => notifier.noticeChannels(kind).length > 0)).toEqual(DEFAULT_SNS_EVENTS);
+    expect(notifier.noticeChannels('resolved')).toEqual([SNS_UPDATES_CHANNEL]);
+    expect(notifier.noticeChannels('escalated')).toEqual([]);
+    const without = new SnsNotifier(sns, topics, OPTIONS);
+    expect(NOTICE_KINDS.flatMap((kind) => without.noticeChannels(kind))).toEqual([]);
+  });
+
+  it("publishes an incident's acknowledgement to the Updates topic only: JSON body with its key, attributes", async () => {
+    const incident = openIncident(serviceDownReport('pgc'), acgsPolicy, T0).incident;
+    const message: NoticeMessage = {
+      key: `${incident.id}/n-acknowledged`,
+      notice: notice('acknowledged', { by: 'alice' }),
+      incident: { ...incident, status: 'acknowledged', acknowledgedBy: 'alice', acknowledgedAt: T0 + 5 * MINUTE },
+      recent: [],
+    };
+    await withUpdates().sendNotice(SNS_UPDATES_CHANNEL, message);
+
+    const [delivered, ...more] = await receive('updates', 1);
+    expect(more).toEqual([]);
+    const envelope = JSON.parse(delivered?.Body ?? '{}');
+    const expected = formatNotice(message, OPTIONS);
+    expect(envelope).toMatchObject({ Type: 'Notification', TopicArn: updatesTopic, Subject: expected.subject });
+    expect(JSON.parse(envelope.Message)).toEqual(expected.body);
+    expect(JSON.parse(envelope.Message)).toMatchObject({
+      kind: 'acgs-ops.notice',
+      key: `${incident.id}/n-acknowledged`,
+      event: 'acknowledged',
+      by: 'alice',
+      incident: { id: incident.id, status: 'acknowledged' },
+    });
+    expect(envelope.MessageAttributes).toEqual({
+      kind: { Type: 'String', Value: 'acknowledged' },
+      incidentId: { Type: 'String', Value: incident.id },
+      severity: { Type: 'String', Value: 'P2' },
+    });
+    for (const level of LEVELS) expect(await receive(level, 0)).toEqual([]);
+  });
+
+  it('publishes a maintenance window notice with the window id and no severity', async () => {
+    const window: MaintenanceWindow = {
+      id: 'MW-1',
+      subjects: ['gs', 'pgc'],
+      startsAt: T0,
+      endsAt: T0 + 60 * MINUTE,
+      reason: 'kernel update',
+      createdBy: 'bob',
+    };
+    await withUpdates().sendNotice(SNS_UPDATES_CHANNEL, {
+      key: 'MW-1/n-maintenance-started',
+      notice: notice('maintenance-started', { by: 'bob' }),
+      window,
+      recent: [],
+    });
+    const [delivered] = await receive('updates', 1);
+    const envelope = JSON.parse(delivered?.Body ?? '{}');
+    expect(envelope.Subject).toBe('Maintenance started: acgs-1: maintenance of gs, pgc (MW-1)');
+    expect(JSON.parse(envelope.Message)).toMatchObject({ key: 'MW-1/n-maintenance-started', window: { id: 'MW-1' } });
+    expect(envelope.MessageAttributes).toEqual({
+      kind: { Type: 'String', Value: 'maintenance-started' },
+      windowId: { Type: 'String', Value: 'MW-1' },
+    });
+  });
+
+  it('refuses a channel other than the Updates topic, and any notice without the topic, sending nothing', async () => {
+    const incident = openIncident(serviceDownReport('ec'), acgsPolicy, T0).incident;
+    const message: NoticeMessage = { key: `${incident.id}/n-opened`, notice: notice('opened'), incident, recent: [] };
+    await expect(withUpdates().sendNotice('slack', message)).rejects.toThrow(/no notice channel slack in AWS/);
+    await expect(new SnsNotifier(sns, topics, OPTIONS).sendNotice(SNS_UPDATES_CHANNEL, message)).rejects.toThrow(
+      /no Updates topic/,
+    );
+    expect(
+      () => new SnsNotifier(sns, topics, { ...OPTIONS, updates: { topicArn: 'updates.fifo', events: [] } }),
+    ).toThrow(/updates topic "updates.fifo" is not a standard SNS topic ARN/);
+    expect(await receive('updates', 0)).toEqual([]);
+  });
+
+  it('gives up on a publish when SNS does not answer within the delivery timeout', async () => {
+    // An endpoint that takes the connection and never answers.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const stuck = new SNSClient({ ...awsClientConfig(`http://127.0.0.1:${port}`), maxAttempts: 1 });
+    try {
+      const incident = openIncident(serviceDownReport('ac'), acgsPolicy, T0).incident;
+      const message: NoticeMessage = { key: `${incident.id}/n-opened`, notice: notice('opened'), incident, recent: [] };
+      const notifier = new SnsNotifier(stuck, topics, {
+        ...OPTIONS,
+        deliveryTimeoutMs: 300,
+        updates: { topicArn: updatesTopic, events: DEFAULT_SNS_EVENTS },
+      });
+      const started = Date.now();
+      await expect(notifier.sendNotice(SNS_UPDATES_CHANNEL, message)).rejects.toThrow(/abort/i);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(held.length).toBeGreaterThan(0);
+    } finally {
+      stuck.destroy();
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 

@@ -94,4 +94,30 @@ describe('adapters loaded on first use', () => {
     );
     expect(build(ENV.ACGS_TOPIC_ARNS).ctx.notifier.deliveryTimeoutMs).toBe(10_000);
   });
+
+  it('routes the snsEvents notices to the Updates topic without loading SNS, and none without the topic', () => {
+    const clients = {
+      dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
+      sns: async () => {
+        throw new Error('SNS must not be loaded to route a notice');
+      },
+      events: async () => {
+        throw new Error('EventBridge must not be loaded');
+      },
+    };
+    const config = loadShippedConfig();
+    const withTopic = { ...ENV, ACGS_UPDATES_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:updates' };
+    const routed = createRuntime(config, withTopic, clients, NO_COMMANDS, new ManualClock()).ctx.notifier;
+    expect(routed.noticeChannels('resolved')).toEqual(['sns-updates']);
+    expect(routed.noticeChannels('escalated')).toEqual([]);
+    const onlyResolved = { ...config, notifications: { ...config.notifications, snsEvents: ['resolved' as const] } };
+    const narrow = createRuntime(onlyResolved, withTopic, clients, NO_COMMANDS, new ManualClock()).ctx.notifier;
+    expect(narrow.noticeChannels('opened')).toEqual([]);
+    expect(narrow.noticeChannels('resolved')).toEqual(['sns-updates']);
+    const none = createRuntime(config, ENV, clients, NO_COMMANDS, new ManualClock()).ctx.notifier;
+    expect(none.noticeChannels('resolved')).toEqual([]);
+    expect(() =>
+      createRuntime(config, { ...ENV, ACGS_UPDATES_TOPIC_ARN: 'updates' }, clients, NO_COMMANDS, new ManualClock()),
+    ).toThrow('updates topic "updates" is not a standard SNS topic ARN');
+  });
 });
