@@ -878,7 +878,7 @@ describe('parameters derived from the fleet config', () => {
 });
 
 describe('injection into the backup documents', () => {
-  it('rejects every hostile value for every parameter of both documents, running nothing', async () => {
+  it('rejects every hostile value for every parameter of the backup, drill, archiving and PITR documents, running nothing', async () => {
     // Prepare
     const marker = join(pg.root, 'pwned');
     const manifest: Manifest = {
@@ -896,6 +896,34 @@ describe('injection into the backup documents', () => {
         ReportLocation: join(pg.root, 'injection', `${PRODUCTION}-x-20261201T020000000Z.drill-report.json`),
         KmsKeyId: 'alias/acgs-backups',
       }),
+      // A valid run of these would only read (status) or refuse (no base backup in an empty archive).
+      'acgs-wal-archiving': {
+        Action: 'status',
+        DatabaseHost: pg.cluster.host,
+        DatabasePort: String(pg.cluster.port),
+        DatabaseUser: pg.cluster.user,
+        PgpassFile: pgpass,
+        PasswordSecretId: '',
+        PasswordSecretField: '',
+        ArchiveDirectory: join(pg.root, 'injection', 'archive'),
+        ScriptDirectory: join(pg.root, 'injection', 'bin'),
+        ArchiveTimeoutSeconds: '60',
+        Restart: 'no',
+        ServiceUnit: '',
+        BaseBackupId: '',
+        PgBinDir: pg.cluster.binDir,
+        TimeoutSeconds: '60',
+      },
+      'acgs-pitr-restore': {
+        ArchiveDirectory: join(pg.root, 'injection', 'archive'),
+        TargetTime: 'latest',
+        ScratchDirectory: join(pg.root, 'injection', 'scratch'),
+        ScratchPort: '55439',
+        DatabaseUser: pg.cluster.user,
+        BaseBackupId: '',
+        PgBinDir: pg.cluster.binDir,
+        TimeoutSeconds: '60',
+      },
     };
     const targets = Object.entries(BACKUP_DOCUMENT_PARAMETERS).map(([document, names]) => {
       const base = valid[document] ?? {};
@@ -904,7 +932,7 @@ describe('injection into the backup documents', () => {
     });
     // Act & Assess
     const checked = await expectEveryHostileValueRejected(targets, { marker });
-    // 30 parameters, 19 values each: the 17 this file tried before, and a newline alone and backticks after the value
-    expect(checked).toBe(30 * 19);
+    // 53 parameters (30 of the dump and drill, 15 of archiving, 8 of PITR), 19 values each
+    expect(checked).toBe(53 * 19);
   });
 });
