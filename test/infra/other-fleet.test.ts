@@ -108,8 +108,9 @@ describe('a stack synthesized from another fleet config', () => {
     expect(statements.filter((s) => [s.Action].flat().includes('sns:Publish'))).toEqual([]);
   });
 
-  it('has one topic per escalation level (two), with only the contacts that have an e-mail subscribed', () => {
-    fleet.template.resourceCountIs('AWS::SNS::Topic', 2);
+  it('has one topic per escalation level (two) and the Updates topic, with only the contacts that have an e-mail subscribed', () => {
+    // The two level topics, and the stakeholders' Updates topic (no subscriptions: subscribed outside the stack)
+    fleet.template.resourceCountIs('AWS::SNS::Topic', 3);
     const subscriptions = Object.values(resourcesOfType(fleet.template, 'AWS::SNS::Subscription'));
     expect(subscriptions.map((s) => s.Properties?.Endpoint).sort()).toEqual(
       fleet.config.escalation.levels.flatMap(contactEmails).sort(),
