@@ -103,6 +103,18 @@ export const DOCUMENT_PATTERNS = {
   optionalSecretId: anchored(`(${SECRET_NAME}|${SECRET_ARN})?`),
   /** The field of a JSON secret holding the password; empty: the whole secret is the password. */
   optionalSecretField: anchored(`(${SECRET_FIELD})?`),
+  /** PostgreSQL's archive_timeout in seconds: 1-3600. */
+  archiveTimeoutSeconds: anchored('([1-9]|[1-9][0-9]|[1-9][0-9]{2}|[1-2][0-9]{3}|3[0-5][0-9]{2}|3600)'),
+  /** A systemd unit restarting PostgreSQL; empty: pg_ctl restart. */
+  optionalServiceUnit: anchored('([A-Za-z0-9][A-Za-z0-9:_.@-]{0,127})?'),
+  /** A base backup's id; empty: a new one (archiving) or the newest that fits (PITR). */
+  optionalBackupId: anchored(`(${BACKUP_ID})?`),
+  /** Where a point-in-time restore stops: `latest`, or a UTC instant to the microsecond at most. */
+  restoreTarget: anchored('(latest|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?Z)'),
+  /** A scratch cluster's port: 1024-65535 (no privileged port). */
+  scratchPort: anchored(
+    '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|102[4-9]|10[3-9][0-9]|1[1-9][0-9]{2}|[2-9][0-9]{3})',
+  ),
 } as const;
 
 export type DocumentValueKind = keyof typeof DOCUMENT_PATTERNS;
@@ -184,6 +196,24 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
     ExpectedTableDataEntries: 'entryCount',
     DatabaseName: 'postgresName',
     SafetyDumpLocation: 'safetyDumpLocation',
+  },
+  'acgs-wal-archiving': {
+    ...DATABASE,
+    ArchiveDirectory: 'path',
+    ScriptDirectory: 'path',
+    ArchiveTimeoutSeconds: 'archiveTimeoutSeconds',
+    ServiceUnit: 'optionalServiceUnit',
+    BaseBackupId: 'optionalBackupId',
+  },
+  'acgs-pitr-restore': {
+    ArchiveDirectory: 'path',
+    TargetTime: 'restoreTarget',
+    ScratchDirectory: 'path',
+    ScratchPort: 'scratchPort',
+    DatabaseUser: 'postgresName',
+    BaseBackupId: 'optionalBackupId',
+    PgBinDir: 'optionalPath',
+    TimeoutSeconds: 'timeoutSeconds',
   },
 };
 

@@ -165,6 +165,26 @@ export const VALUES: Record<DocumentValueKind, { valid: string[]; invalid: strin
     valid: ['main', 'release/1.2', 'feature/x_y-z', 'v2.0.1'],
     invalid: ['-x', '.hidden', 'a..b', 'a.', 'a/', 'a//b', 'a/.b', 'a b', 'a;b', '$(id)', ''],
   },
+  archiveTimeoutSeconds: {
+    valid: ['1', '9', '60', '999', '2999', '3599', '3600'],
+    invalid: ['', '0', '01', '3601', '4000', '60s', '-1', '1e3'],
+  },
+  optionalServiceUnit: {
+    valid: ['', 'postgresql', 'postgresql@15-main.service', 'a'.repeat(128)],
+    invalid: ['-x', 'pg sql', "pg'", 'a'.repeat(129), 'pg;x', 'pg/x'],
+  },
+  optionalBackupId: {
+    valid: ['', 'base-20261203T190000Z', '_a', 'a'.repeat(128)],
+    invalid: ['-a', 'a b', 'a.b', 'a/b', 'a'.repeat(129)],
+  },
+  restoreTarget: {
+    valid: ['latest', '2026-12-03T19:00:00Z', '2026-12-03T19:00:00.123456Z'],
+    invalid: ['', 'now', 'Latest', '2026-12-03T19:00:00', '2026-12-03T19:00:00.1234567Z', '2026-12-03 19:00:00Z'],
+  },
+  scratchPort: {
+    valid: ['1024', '1099', '1100', '5432', '9999', '10000', '55432', '65535'],
+    invalid: ['', '0', '22', '1023', '65536', '05432', '5432x'],
+  },
   optionalInstant: {
     valid: ['', '2026-12-03T02:00:00Z', '1999-01-31T23:59:59Z'],
     invalid: [
