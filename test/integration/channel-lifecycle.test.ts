@@ -134,7 +134,8 @@ async function minutesUntil(b: Bench, auth: 'down' | 'up', limit: number, done: 
     await minute(b, auth);
     if (await done()) return passed;
   }
-  throw new Error(`not done after ${limit} minutes:\n${b.log.join('')}`);
+  const rejected = { pagerDuty: b.pagerDuty.rejected, slack: b.slack.rejected, teams: b.teams.rejected };
+  throw new Error(`not done after ${limit} minutes; refused: ${JSON.stringify(rejected)}\n${b.log.join('')}`);
 }
 
 async function theIncident(b: Bench): Promise<Incident | undefined> {
