@@ -159,15 +159,15 @@ describe('PagerDuty, Slack and Teams through the real daemon', () => {
       };
       const explain = () =>
         `outcomes: ${JSON.stringify(Object.fromEntries(Object.entries(outcomes).map(([k, v]) => [k, [...v]])))}\n${daemons.map((d) => d.output().slice(-4_000)).join('\n---\n')}`;
-      /** Every sink has taken a message whose identity starts with `prefix` (Slack, Teams) or of that kind (PagerDuty). */
-      const takenEverywhere = (slackPrefix: string, pagerDutyPart: string) =>
+      /** Slack and Teams have taken a message whose identity starts with `prefix`, PagerDuty one naming `pagerDutyPart`. */
+      const takenEverywhere = (prefix: string, pagerDutyPart: string) =>
         waitUntil(
           () =>
-            [...outcomes.slack].some(([id, o]) => id.startsWith(slackPrefix) && o.includes('taken')) &&
-            [...outcomes.teams].some(([id, o]) => id.startsWith(slackPrefix) && o.includes('taken')) &&
+            [...outcomes.slack].some(([id, o]) => id.startsWith(prefix) && o.includes('taken')) &&
+            [...outcomes.teams].some(([id, o]) => id.startsWith(prefix) && o.includes('taken')) &&
             [...outcomes.pagerDuty].some(([id, o]) => id.includes(pagerDutyPart) && o.includes('taken')),
           30_000,
-          `${slackPrefix} taken by every sink`,
+          `${prefix} taken by every sink`,
           { explain },
         );
       const started = Date.now();
@@ -183,7 +183,6 @@ describe('PagerDuty, Slack and Teams through the real daemon', () => {
         'the daemon running',
         { explain },
       );
-
       mark('daemon up');
 
       // Act 1: the first page; the SLA (4 s) passes unacknowledged: the daemon escalates and says so
