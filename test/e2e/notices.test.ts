@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import {
   type DaemonProcess,
   openStateStore,
@@ -12,6 +11,7 @@ import {
   startDaemon,
   waitUntil,
 } from '../support/daemon-process.ts';
+import { noticesFleetConfig } from '../support/notices-fleet.ts';
 import { runAcgsOps } from '../support/run-cli.ts';
 
 /**
@@ -94,80 +94,19 @@ class Sink {
 }
 
 function config(sinkPort: number): string {
-  return stringify({
-    version: 1,
-    fleet: { name: 'notices-e2e', environment: 'test', root: '/srv/notices-e2e' },
-    services: [
+  return noticesFleetConfig({
+    servicePort: sinkPort,
+    channels: [
+      { name: 'pages-file', kind: 'jsonl', path: 'pages.jsonl' },
       {
-        name: 'web',
-        displayName: 'Web',
-        host: '127.0.0.1',
-        port: sinkPort,
-        healthPath: '/health',
-        directory: 'web',
-        start: './web',
-        logFile: 'logs/web.log',
+        name: 'stakeholder-hook',
+        kind: 'webhook',
+        url: `http://127.0.0.1:${sinkPort}/hook`,
+        timeout: HOOK_TIMEOUT,
+        pages: false,
+        events: ['opened', 'acknowledged', 'update', 'resolved'],
       },
     ],
-    checks: [],
-    thresholds: {
-      latencyP95Ms: 2000,
-      errorRatePercent: 5,
-      cpuPercent: 95,
-      memoryPercent: 95,
-      probeLatency: '1500ms',
-      probeTimeout: '2s',
-      probeConcurrency: 4,
-      failuresToDown: 2,
-      successesToUp: 1,
-      flapping: { window: '10m', enterRatio: 0.6, exitRatio: 0.3 },
-    },
-    schedules: {
-      timeZone: 'UTC',
-      probe: { every: '1s' },
-      escalationSweep: { every: '1s' },
-      backup: { cron: '30 1 * * *' },
-      backupMonitor: { every: '1h' },
-      cleanup: { cron: '0 5 * * 6' },
-    },
-    severities: {
-      P1: { label: 'critical', responseTime: '10m', ackTimeout: '20m' },
-      P2: { label: 'high', responseTime: '30m', ackTimeout: '1h' },
-      P3: { label: 'medium', responseTime: '2h', ackTimeout: '4h' },
-    },
-    escalation: {
-      levels: [
-        {
-          level: 1,
-          name: 'On-call',
-          responseTime: { P1: '10m', P2: '30m', P3: '2h' },
-          contacts: [{ name: 'On-call', role: 'primary', email: 'oncall@notices.example' }],
-        },
-      ],
-      firstPage: {
-        P1: { throughLevel: 1 },
-        P2: { throughLevel: 1 },
-        P3: { throughLevel: 1 },
-      },
-      repeatEvery: '1h',
-    },
-    notifications: {
-      acknowledgeHint: 'acgs-ops incident ack {id}',
-      noticeRetry: { backoff: '200ms', maxBackoff: '1s', attempts: 8 },
-      channels: [
-        { name: 'pages-file', kind: 'jsonl', path: 'pages.jsonl' },
-        {
-          name: 'stakeholder-hook',
-          kind: 'webhook',
-          url: `http://127.0.0.1:${sinkPort}/hook`,
-          timeout: HOOK_TIMEOUT,
-          pages: false,
-          events: ['opened', 'acknowledged', 'update', 'resolved'],
-        },
-      ],
-    },
-    remediation: { enabled: false, restartTimeout: '1m', breaker: { maxRestarts: 1, window: '10m' } },
-    recovery: { rto: '30m', rpo: '5m', serviceRestart: '1m', healthCheck: '10s' },
   });
 }
 

@@ -8,7 +8,7 @@ import type { NoticeKind, NoticeMessage } from '../../core/notices.ts';
 import { formatPage, type MessageOptions, type PageMessage } from '../../core/page-message.ts';
 import type { Notification, Notifier } from '../../ports.ts';
 import { runWithDeadline } from '../../probes/deadline.ts';
-import { httpChannelFrom } from './http-channels.ts';
+import { ChannelDeliveryError, httpChannelFrom } from './http-channels.ts';
 
 /**
  * One delivery channel; `deliver` (a page) and `deliverNotice` (a lifecycle notice) throw when the message did not
@@ -44,6 +44,12 @@ export function channelRouting(c: ChannelConfig): ChannelRouting {
 const LOCAL_CHANNEL_TIMEOUT_MS = 2_000;
 /** The SMTP conversation as a whole (nodemailer's own timeouts bound each phase, not their sum). */
 const SMTP_TIMEOUT_MS = 30_000;
+/**
+ * Tries at a page per channel, all within the channel's one timeout. A page counts as delivered once any channel
+ * took it, and is then never sent again: a channel that failed it (a 503 from PagerDuty while Slack took it) would
+ * otherwise never get it, and PagerDuty would never open the incident its acknowledge and resolve are meant for.
+ */
+export const PAGE_ATTEMPTS_PER_CHANNEL = 3;
 
 /**
  * Routes each page to the channels that carry its level. Every channel is tried; the page counts as delivered when
@@ -72,7 +78,9 @@ export class RoutingNotifier implements Notifier {
     if (targets.length === 0) {
       throw new ControlPlaneError('NO_CHANNEL', `no notification channel carries level ${notification.page.level}`);
     }
-    const results = await Promise.allSettled(targets.map((c) => within(c, () => c.deliver(message, notification))));
+    const results = await Promise.allSettled(
+      targets.map((c) => within(c, () => c.deliver(message, notification), PAGE_ATTEMPTS_PER_CHANNEL)),
+    );
     const failed = results.flatMap((r, i) =>
       r.status === 'rejected' ? [{ channel: targets[i], reason: r.reason }] : [],
     );
@@ -107,12 +115,23 @@ export class RoutingNotifier implements Notifier {
   }
 }
 
-/** The channel's delivery, rejected when it has not finished within the channel's timeout. */
-async function within(channel: Channel, delivery: () => Promise<void>): Promise<void> {
+/**
+ * The channel's delivery, tried up to `attempts` times while it fails in a way a retry may cure and time is left;
+ * rejected with the last error, or when it has not finished within the channel's timeout (all attempts together).
+ */
+async function within(channel: Channel, delivery: () => Promise<void>, attempts = 1): Promise<void> {
+  const deadline = Date.now() + channel.timeoutMs;
   const failure = await runWithDeadline<Error | undefined>(
-    async () => {
-      await delivery();
-      return undefined;
+    async (signal) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await delivery();
+          return undefined;
+        } catch (error) {
+          const refused = error instanceof ChannelDeliveryError && !error.retryable;
+          if (attempt >= attempts || signal.aborted || Date.now() >= deadline || refused) throw error;
+        }
+      }
     },
     channel.timeoutMs,
     {
