@@ -49,6 +49,7 @@ import { clamp, schedulePeriodSeconds } from './schedule-period.ts';
 import {
   assertAwsSecrets,
   backupHostSecrets,
+  channelSecrets,
   grantSecretReads,
   probeSecrets,
   secretReadStatements,
@@ -257,6 +258,8 @@ export class ControlPlaneStack extends Stack {
       this.escalation.grantPublish(f.role);
       this.updates.grantPublish(f.role);
       f.fn.addEnvironment('ACGS_UPDATES_TOPIC_ARN', this.updates.topic.topicArn);
+      // The secrets of the config's PagerDuty, Slack and Teams channels, which these Lambdas page and notify through.
+      grantSecretReads(f.role, channelSecrets(config), this, 'Channel');
     }
     // Every Lambda that resolves incidents writes the report of each resolution to the artifact bucket.
     for (const f of [probe, operatorApi, ...(backupJobs ? [backupJobs.fn] : [])]) this.grantIncidentReports(f);

@@ -134,7 +134,7 @@ export function estimateMonthlyCost(
   const lines: CostLine[] = [
     {
       item: 'CloudWatch custom metrics',
-      basis: `${customMetrics} metrics (heartbeat, unhealthy targets, open incidents per severity${config.backups ? ', backup age' : ''}); per-target detail is in the logs`,
+      basis: `${customMetrics} metrics (heartbeat, unhealthy targets, open incidents per severity, failed notices${config.backups ? ', backup age' : ''}); per-target detail is in the logs`,
       monthly: customMetrics * PRICES.customMetricMonth,
     },
     {

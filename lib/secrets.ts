@@ -1,5 +1,6 @@
 import type { Stack } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { awsChannelProblems, awsChannelSecrets } from '../lambdas/core/aws-channels.ts';
 import type { FleetConfig } from '../lambdas/core/config-schema.ts';
 import { type SecretRef, secretResourceArn } from '../lambdas/core/secret-ref.ts';
 
@@ -14,9 +15,8 @@ export interface ConfiguredSecret {
 
 /**
  * The secrets the probe Lambda reads: every postgres check's `passwordSecret`, and the dead man's switch's ping URL
- * (`deadMansSwitch.urlSecret`). Notification channels need none in
- * AWS: pages go to the stack's SNS topics, and the webhook and SMTP channels (with their token and password
- * variables) are the single-host daemon's.
+ * (`deadMansSwitch.urlSecret`). The notification channels' secrets are `channelSecrets`, granted to every Lambda
+ * that pages.
  */
 export function probeSecrets(config: FleetConfig): ConfiguredSecret[] {
   const passwords = config.checks.flatMap((check, i) =>
@@ -27,6 +27,14 @@ export function probeSecrets(config: FleetConfig): ConfiguredSecret[] {
   // The dead man's switch's ping URL, which carries the check's secret uuid: the probe pings after every cycle.
   const pingUrl = config.deadMansSwitch?.urlSecret;
   return pingUrl ? [...passwords, { field: 'deadMansSwitch.urlSecret', check: '', ref: pingUrl }] : passwords;
+}
+
+/**
+ * The secrets of the config's PagerDuty, Slack and Teams channels (`routingKeySecret`, `urlSecret`), read by every
+ * Lambda that pages or delivers notices, on its first page or notice through the channel.
+ */
+export function channelSecrets(config: FleetConfig): ConfiguredSecret[] {
+  return awsChannelSecrets(config.notifications.channels).map((s) => ({ field: s.field, check: '', ref: s.ref }));
 }
 
 /** The secret the database host reads for backups and drills: the `passwordSecret` of `backups.database`, if any. */
@@ -60,7 +68,13 @@ export function awsSecretProblems(config: FleetConfig): string[] {
             'it: name the Secrets Manager secret holding the ping URL in deadMansSwitch.urlSecret',
         ]
       : [];
-  return [...checkProblems(config), ...backupProblem, ...pingProblem];
+  // Notification channels: smtp and secrets in the environment refused, each naming the channel and the field.
+  return [
+    ...checkProblems(config),
+    ...backupProblem,
+    ...pingProblem,
+    ...awsChannelProblems(config.notifications.channels),
+  ];
 }
 
 function checkProblems(config: FleetConfig): string[] {
@@ -91,18 +105,22 @@ export function assertAwsSecrets(config: FleetConfig): void {
  * an ARN is taken as given), and `kms:Decrypt` through Secrets Manager on the customer-managed keys they name.
  * Empty when there are none.
  */
-export function secretReadStatements(secrets: readonly ConfiguredSecret[], stack: Stack): PolicyStatement[] {
+export function secretReadStatements(
+  secrets: readonly ConfiguredSecret[],
+  stack: Stack,
+  what: 'Database' | 'Channel' = 'Database',
+): PolicyStatement[] {
   if (secrets.length === 0) return [];
   const scope = { partition: stack.partition, region: stack.region, account: stack.account };
   const arns = [...new Set(secrets.map((s) => secretResourceArn(s.ref.id, scope)))].sort();
   const keys = [...new Set(secrets.flatMap((s) => (s.ref.kmsKeyArn ? [s.ref.kmsKeyArn] : [])))].sort();
   return [
-    new PolicyStatement({ sid: 'ReadDatabaseSecrets', actions: ['secretsmanager:GetSecretValue'], resources: arns }),
+    new PolicyStatement({ sid: `Read${what}Secrets`, actions: ['secretsmanager:GetSecretValue'], resources: arns }),
     ...(keys.length === 0
       ? []
       : [
           new PolicyStatement({
-            sid: 'DecryptDatabaseSecrets',
+            sid: `Decrypt${what}Secrets`,
             actions: ['kms:Decrypt'],
             resources: keys,
             conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
@@ -112,6 +130,12 @@ export function secretReadStatements(secrets: readonly ConfiguredSecret[], stack
 }
 
 /** Grants `grantee` the read of these secrets (nothing when there are none). */
-export function grantSecretReads(grantee: IGrantable, secrets: readonly ConfiguredSecret[], stack: Stack): void {
-  for (const statement of secretReadStatements(secrets, stack)) grantee.grantPrincipal.addToPrincipalPolicy(statement);
+export function grantSecretReads(
+  grantee: IGrantable,
+  secrets: readonly ConfiguredSecret[],
+  stack: Stack,
+  what: 'Database' | 'Channel' = 'Database',
+): void {
+  for (const statement of secretReadStatements(secrets, stack, what))
+    grantee.grantPrincipal.addToPrincipalPolicy(statement);
 }

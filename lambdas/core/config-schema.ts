@@ -348,8 +348,11 @@ function exactlyOneSecret<T extends z.ZodObject>(schema: T, field: 'routingKey' 
   });
 }
 
-/** The notices the Updates topic carries in AWS by default: all but `escalated` (the level topics page for that). */
-export const DEFAULT_SNS_EVENTS = NOTICE_KINDS.filter((kind) => kind !== 'escalated');
+/**
+ * The notices the Updates topic carries in AWS by default: all but `escalated` (the level topics page for that) and
+ * `test` (an escalation test is for the on-call people, not for stakeholders).
+ */
+export const DEFAULT_SNS_EVENTS = NOTICE_KINDS.filter((kind) => kind !== 'escalated' && kind !== 'test');
 
 const DEFAULT_NOTIFICATIONS = {
   acknowledgeHint: 'acgs-ops incident ack {id}',

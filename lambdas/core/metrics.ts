@@ -16,6 +16,12 @@ export const CONTROL_PLANE_METRICS = {
   openIncidents: 'OpenIncidents',
   /** Hours since the newest good backup started (the RPO right now), emitted by every backup monitor run. Dimensions: service. */
   backupAgeHours: 'BackupAgeHours',
+  /**
+   * Count, 1 per failed delivery of a lifecycle notice (retried later or given up on), emitted by the Lambdas that
+   * deliver notices. Dimensions: service only (one series, to keep the bill flat); the channel is in the log line
+   * `notice-failed`.
+   */
+  noticeFailures: 'NoticeFailures',
   dimensions: {
     service: 'service',
     severity: 'severity',
@@ -40,7 +46,7 @@ export interface MetricSeries {
 
 /**
  * Every custom metric series the control plane of a fleet emits: the heartbeat, the unhealthy-target gauge, open
- * incidents per severity and, with backups, the backup age. The cost estimate counts these; a handler test checks
+ * incidents per severity, failed notice deliveries and, with backups, the backup age. The cost estimate counts these; a handler test checks
  * that the handlers emit nothing else.
  */
 export function emittedMetricSeries(options: {
@@ -55,6 +61,7 @@ export function emittedMetricSeries(options: {
       name: M.openIncidents,
       dimensions: { [M.dimensions.severity]: severity },
     })),
+    { name: M.noticeFailures, dimensions: {} },
     ...(options.backups ? [{ name: M.backupAgeHours, dimensions: {} }] : []),
   ];
 }

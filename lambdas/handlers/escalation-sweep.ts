@@ -1,5 +1,7 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { ESCALATION_TEST_TASK } from '../core/escalation-test.ts';
+import { CONTROL_PLANE_METRICS } from '../core/metrics.ts';
 import { runScheduledEscalationTest } from '../use-cases/escalation-test.ts';
 import { RUN_LEASES } from '../use-cases/run-exclusive.ts';
 import { sweepEscalations } from '../use-cases/sweep-escalations.ts';
@@ -21,7 +23,10 @@ export function createEscalationSweepHandler(runtime: AwsRuntime) {
         : { escalationTest: null, why: 'schedules.escalationTest is not configured' };
     }
     const run = await exclusiveInvocation(runtime, context, RUN_LEASES.escalationSweep, () =>
-      sweepEscalations(runtime.ctx),
+      // The channel and notice of each failure are in the log line `notice-failed`; the metric is one series.
+      sweepEscalations(runtime.ctx, {
+        onFailure: () => runtime.metrics.addMetric(CONTROL_PLANE_METRICS.noticeFailures, MetricUnit.Count, 1),
+      }),
     );
     if (!run.ran) return { skipped: run.skipped, heldBy: run.heldBy, until: run.until };
     return { advanced: run.value.map((i) => ({ id: i.id, level: i.escalation.level, status: i.status })) };

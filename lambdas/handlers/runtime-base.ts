@@ -3,6 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.ts';
 import {
@@ -11,13 +12,14 @@ import {
   parseUpdatesTopic,
   snsNoticeRouting,
 } from '../adapters/aws/sns-topics.ts';
+import { awsChannelTimeoutMs, awsHttpChannels, awsNoticeRouting } from '../core/aws-channels.ts';
 import type { FleetConfig } from '../core/config-schema.ts';
-import { ControlPlaneError } from '../core/errors.ts';
+import { ControlPlaneError, errorMessage } from '../core/errors.ts';
 import { type HandlerEnvironment, handlerEnvironmentSchema } from '../core/handler-environment.ts';
 import { type Clock, type CommandRunner, systemClock } from '../ports.ts';
 import { type ControlPlaneContext, createContext } from '../use-cases/context.ts';
 import { bundledConfig } from './bundled-config.ts';
-import { type ClientSource, clientOf, lazyEventPublisher, lazyNotifier } from './lazy-adapters.ts';
+import { type ClientSource, clientOf, lazyEventPublisher, lazyNotifier, once } from './lazy-adapters.ts';
 
 /*
  * The runtime every control-plane Lambda is built from, without the SSM client: the escalation sweep and the
@@ -50,6 +52,11 @@ export interface BaseClientSources {
   readonly dynamodb: DynamoDBClient;
   readonly sns: ClientSource<SNSClient>;
   readonly events: ClientSource<EventBridgeClient>;
+  /**
+   * Secrets Manager, for the secrets of the config's HTTP channels (PagerDuty, Slack, Teams), made on the first page
+   * or notice through one of them. @default a client of the Lambda's own region and credentials
+   */
+  readonly secrets?: ClientSource<SecretsManagerClient>;
 }
 
 /** The command runner of a Lambda that sends no command: any request is refused, naming why. */
@@ -108,24 +115,47 @@ export function createRuntime(
     retentionDays: config.aws.retentionDays,
     clock,
   });
+  const loadSns = once(async () => {
+    const [{ SnsNotifier }, sns] = await Promise.all([import('./on-demand/sns.ts'), clientOf(clients.sns)]);
+    return new SnsNotifier(sns, topics, {
+      fleet: config.fleet.name,
+      acknowledgeHint: config.notifications.acknowledgeHint,
+      deliveryTimeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS,
+      ...(updatesTopic ? { updates: { topicArn: updatesTopic, events: snsEvents } } : {}),
+    });
+  });
+  // Routing needs no SNS client: a Lambda that stores a notice does not load SNS until it delivers one.
+  const snsRouting = snsNoticeRouting(snsEvents, updatesTopic || undefined);
+  // The config's PagerDuty, Slack, Teams and webhook channels, beside SNS (console and jsonl are the daemon's).
+  const httpChannels = awsHttpChannels(config.notifications.channels);
+  const notifier =
+    httpChannels.length === 0
+      ? lazyNotifier(DEFAULT_DELIVERY_TIMEOUT_MS, snsRouting, loadSns)
+      : lazyNotifier(
+          Math.max(DEFAULT_DELIVERY_TIMEOUT_MS, ...httpChannels.map(awsChannelTimeoutMs)),
+          awsNoticeRouting(snsRouting, httpChannels),
+          async () => {
+            const channels = await import('./on-demand/channels.ts');
+            return channels.awsChannelNotifier({
+              sns: loadSns,
+              snsTimeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS,
+              updatesEvents: updatesTopic ? snsEvents : [],
+              channels: httpChannels,
+              secrets: async () =>
+                new channels.SecretsManagerSecretSource(
+                  await clientOf(clients.secrets ?? (async () => new channels.SecretsManagerClient({}))),
+                ),
+              message: { fleet: config.fleet.name, acknowledgeHint: config.notifications.acknowledgeHint },
+              onChannelError: (channel, error) =>
+                logger.warn('channel-failed', { channel, error: errorMessage(error) }),
+            });
+          },
+        );
   const ctx = createContext(config, {
     states: store,
     incidents: store,
     control: store,
-    notifier: lazyNotifier(
-      DEFAULT_DELIVERY_TIMEOUT_MS,
-      // Routing needs no SNS client: a Lambda that stores a notice does not load SNS until it delivers one.
-      snsNoticeRouting(snsEvents, updatesTopic || undefined),
-      async () => {
-        const [{ SnsNotifier }, sns] = await Promise.all([import('./on-demand/sns.ts'), clientOf(clients.sns)]);
-        return new SnsNotifier(sns, topics, {
-          fleet: config.fleet.name,
-          acknowledgeHint: config.notifications.acknowledgeHint,
-          deliveryTimeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS,
-          ...(updatesTopic ? { updates: { topicArn: updatesTopic, events: snsEvents } } : {}),
-        });
-      },
-    ),
+    notifier,
     commands,
     events: lazyEventPublisher(async () => {
       const [{ EventBridgePublisher }, events] = await Promise.all([
@@ -177,6 +207,8 @@ export function coldRuntime(
   const tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME });
   const clients: BaseClientSources = {
     dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({})),
+    secrets: async () =>
+      tracer.captureAWSv3Client(new (await import('./on-demand/channels.ts')).SecretsManagerClient({})),
     sns: async () => tracer.captureAWSv3Client(new (await import('./on-demand/sns.ts')).SNSClient({})),
     events: async () =>
       tracer.captureAWSv3Client(new (await import('./on-demand/eventbridge.ts')).EventBridgeClient({})),

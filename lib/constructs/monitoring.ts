@@ -152,6 +152,14 @@ export class ControlPlaneMonitoring extends Construct {
         width: 8,
       }),
     );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Failed notice deliveries (channel: log line notice-failed)',
+        left: [metric(M.noticeFailures, {}, 'Sum', Duration.minutes(5)).with({ label: 'failed' })],
+        leftYAxis: { min: 0 },
+        width: 24,
+      }),
+    );
     const F = PROBE_RESULT_LOG.fields;
     const probed = `filter message = "${PROBE_RESULT_LOG.message}"`;
     const logWidget = (title: string, lines: string[], width: number) =>

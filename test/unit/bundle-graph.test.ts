@@ -115,6 +115,28 @@ describe('what a cold start loads', () => {
     },
   );
 
+  // PagerDuty, Slack, Teams and webhook channels (adapters/aws/channel-notifier.ts) come with the first page or
+  // notice through one of them; SMTP is the daemon's (refused at synth), so nodemailer is in no Lambda at all.
+  it.each(Object.values(HANDLERS).map((h) => h.entry))(
+    '%s: no nodemailer, and the HTTP channels, their router and Secrets Manager only after the cold start',
+    { timeout: 60_000 },
+    async (entry) => {
+      const { all, coldPath } = await bundleGraph(entry);
+      expect(all.filter((p) => /node_modules\/nodemailer\//.test(p))).toEqual([]);
+      expect(all.some((p) => p.endsWith('lambdas/adapters/aws/channel-notifier.ts'))).toBe(true);
+      expect(
+        coldPath.filter((p) =>
+          /lambdas\/adapters\/(local\/(http-channels|routing-notifier|webhook-channel|notifiers)|aws\/channel-notifier)\.ts$/.test(
+            p,
+          ),
+        ),
+      ).toEqual([]);
+      // The probe reads its database passwords at cold start; the others load Secrets Manager with a channel.
+      if (entry !== 'probe.ts')
+        expect(coldPath.filter((p) => /node_modules\/@aws-sdk\/client-secrets-manager\//.test(p))).toEqual([]);
+    },
+  );
+
   // The operator API still parses its routes' bodies with classic zod (core/operator-input.ts, the route modules).
   it.each(['probe.ts', 'escalation-sweep.ts', 'command-status.ts', 'backups.ts'])(
     '%s: zod/mini only (environment, events, records), not classic zod',

@@ -2,156 +2,34 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { ChannelConfig } from '../../core/config-schema.ts';
-import { ControlPlaneError, errorMessage } from '../../core/errors.ts';
-import { type FormattedNotice, formatNotice } from '../../core/notice-message.ts';
-import type { NoticeKind, NoticeMessage } from '../../core/notices.ts';
-import { formatPage, type MessageOptions, type PageMessage } from '../../core/page-message.ts';
-import type { Notification, Notifier } from '../../ports.ts';
-import { runWithDeadline } from '../../probes/deadline.ts';
-import { ChannelDeliveryError, httpChannelFrom } from './http-channels.ts';
+import { ControlPlaneError } from '../../core/errors.ts';
+import type { FormattedNotice } from '../../core/notice-message.ts';
+import type { NoticeMessage } from '../../core/notices.ts';
+import type { PageMessage } from '../../core/page-message.ts';
+import type { Notification } from '../../ports.ts';
+import { httpChannelFrom } from './http-channels.ts';
+import {
+  type Channel,
+  type ChannelRouting,
+  channelRouting,
+  LOCAL_CHANNEL_TIMEOUT_MS,
+  RoutedChannel,
+} from './routing-notifier.ts';
+import { WebhookChannel } from './webhook-channel.ts';
 
-/**
- * One delivery channel; `deliver` (a page) and `deliverNotice` (a lifecycle notice) throw when the message did not
- * get through. `formatted` is the plain wording (`core/notice-message.ts`); a channel with its own format (PagerDuty,
- * Slack, Teams) builds it from `message`. A notice is retried with the same `message.key`: a channel that can make
- * it idempotent (an Idempotency-Key header, a dedup key, a Message-ID) does.
- */
-export interface Channel {
-  readonly name: string;
-  readonly levels?: readonly number[] | undefined;
-  /** false: a stakeholder channel, never given pages (only the notices of `events`). @default true */
-  readonly pages?: boolean | undefined;
-  /** Lifecycle notices this channel carries; none when absent. */
-  readonly events?: readonly NoticeKind[] | undefined;
-  /** How long a delivery may take; past it the page counts as not delivered through this channel. */
-  readonly timeoutMs: number;
-  deliver(message: PageMessage, notification: Notification): Promise<void>;
-  deliverNotice(message: NoticeMessage, formatted: FormattedNotice): Promise<void>;
-}
+// The router and the webhook channel live in modules without nodemailer (the AWS Lambdas use them); re-exported here
+// for the daemon and the tests that import them from this module.
+export {
+  type Channel,
+  type ChannelRouting,
+  channelRouting,
+  PAGE_ATTEMPTS_PER_CHANNEL,
+  RoutingNotifier,
+} from './routing-notifier.ts';
+export { WebhookChannel } from './webhook-channel.ts';
 
-/** Which pages and notices a channel carries, from its config (`levels`, `pages`, `events`). */
-export interface ChannelRouting {
-  readonly levels?: readonly number[] | undefined;
-  readonly pages?: boolean | undefined;
-  readonly events?: readonly NoticeKind[] | undefined;
-}
-
-export function channelRouting(c: ChannelConfig): ChannelRouting {
-  return { levels: c.levels, pages: c.pages, events: c.events };
-}
-
-/** Writing a line to the terminal or to a local file: anything slower is a hung disk or a blocked pipe. */
-const LOCAL_CHANNEL_TIMEOUT_MS = 2_000;
 /** The SMTP conversation as a whole (nodemailer's own timeouts bound each phase, not their sum). */
 const SMTP_TIMEOUT_MS = 30_000;
-/**
- * Tries at a page per channel, all within the channel's one timeout. A page counts as delivered once any channel
- * took it, and is then never sent again: a channel that failed it (a 503 from PagerDuty while Slack took it) would
- * otherwise never get it, and PagerDuty would never open the incident its acknowledge and resolve are meant for.
- */
-export const PAGE_ATTEMPTS_PER_CHANNEL = 3;
-
-/**
- * Routes each page to the channels that carry its level. Every channel is tried; the page counts as delivered when
- * at least one channel took it (an operator got it), and a failing channel is reported, never silently dropped.
- * Channels run side by side, each within its own timeout, so a page takes at most the slowest channel's timeout.
- * Stakeholder channels (`pages: false`) get no pages; lifecycle notices go to the channels whose `events` name
- * their kind, one channel at a time (`sendNotice`), so the deliverer retries each channel on its own.
- */
-export class RoutingNotifier implements Notifier {
-  readonly deliveryTimeoutMs: number;
-
-  constructor(
-    private readonly channels: readonly Channel[],
-    private readonly options: MessageOptions,
-    private readonly onChannelError: (channel: string, error: unknown) => void,
-  ) {
-    this.deliveryTimeoutMs = Math.max(LOCAL_CHANNEL_TIMEOUT_MS, ...channels.map((c) => c.timeoutMs));
-  }
-
-  async notify(notification: Notification): Promise<void> {
-    const message = formatPage(notification.page, notification.incident, notification.recent, this.options);
-    const targets =
-      notification.onlyChannel === undefined
-        ? this.channels.filter((c) => c.pages !== false && (!c.levels || c.levels.includes(notification.page.level)))
-        : [this.channel(notification.onlyChannel)];
-    if (targets.length === 0) {
-      throw new ControlPlaneError('NO_CHANNEL', `no notification channel carries level ${notification.page.level}`);
-    }
-    const results = await Promise.allSettled(
-      targets.map((c) => within(c, () => c.deliver(message, notification), PAGE_ATTEMPTS_PER_CHANNEL)),
-    );
-    const failed = results.flatMap((r, i) =>
-      r.status === 'rejected' ? [{ channel: targets[i], reason: r.reason }] : [],
-    );
-    for (const f of failed) this.onChannelError(f.channel?.name ?? '?', f.reason);
-    if (failed.length === targets.length) {
-      throw new ControlPlaneError(
-        'PAGE_UNDELIVERED',
-        `no channel delivered the page: ${failed.map((f) => `${f.channel?.name}: ${errorMessage(f.reason)}`).join('; ')}`,
-      );
-    }
-  }
-
-  noticeChannels(kind: NoticeKind): readonly string[] {
-    return this.channels.filter((c) => c.events?.includes(kind)).map((c) => c.name);
-  }
-
-  async sendNotice(channel: string, message: NoticeMessage): Promise<void> {
-    const target = this.channel(channel);
-    const formatted = formatNotice(message, this.options);
-    await within(target, () => target.deliverNotice(message, formatted));
-  }
-
-  private channel(name: string): Channel {
-    const found = this.channels.find((c) => c.name === name);
-    if (!found) {
-      throw new ControlPlaneError(
-        'NO_CHANNEL',
-        `no notification channel named ${name} (channels: ${this.channels.map((c) => c.name).join(', ') || 'none'})`,
-      );
-    }
-    return found;
-  }
-}
-
-/**
- * The channel's delivery, tried up to `attempts` times while it fails in a way a retry may cure and time is left;
- * rejected with the last error, or when it has not finished within the channel's timeout (all attempts together).
- */
-async function within(channel: Channel, delivery: () => Promise<void>, attempts = 1): Promise<void> {
-  const deadline = Date.now() + channel.timeoutMs;
-  const failure = await runWithDeadline<Error | undefined>(
-    async (signal) => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await delivery();
-          return undefined;
-        } catch (error) {
-          const refused = error instanceof ChannelDeliveryError && !error.retryable;
-          if (attempt >= attempts || signal.aborted || Date.now() >= deadline || refused) throw error;
-        }
-      }
-    },
-    channel.timeoutMs,
-    {
-      onTimeout: () => new Error(`no answer within ${channel.timeoutMs} ms`),
-      onError: (error) => (error instanceof Error ? error : new Error(String(error))),
-    },
-  );
-  if (failure) throw failure;
-}
-
-abstract class RoutedChannel {
-  readonly levels: readonly number[] | undefined;
-  readonly pages: boolean | undefined;
-  readonly events: readonly NoticeKind[] | undefined;
-  constructor(routing: ChannelRouting) {
-    this.levels = routing.levels;
-    this.pages = routing.pages;
-    this.events = routing.events;
-  }
-}
 
 export class ConsoleChannel extends RoutedChannel implements Channel {
   readonly timeoutMs = LOCAL_CHANNEL_TIMEOUT_MS;
@@ -192,40 +70,6 @@ export class JsonLinesChannel extends RoutedChannel implements Channel {
   private async append(body: object): Promise<void> {
     await mkdir(dirname(this.file), { recursive: true });
     await appendFile(this.file, `${JSON.stringify(body)}\n`, { encoding: 'utf8', mode: 0o600 });
-  }
-}
-
-export class WebhookChannel extends RoutedChannel implements Channel {
-  constructor(
-    readonly name: string,
-    private readonly url: string,
-    readonly timeoutMs: number,
-    private readonly token: string | undefined,
-    routing: ChannelRouting = {},
-  ) {
-    super(routing);
-  }
-  async deliver(message: PageMessage): Promise<void> {
-    await this.post({ subject: message.subject, text: message.text, ...message.body });
-  }
-  /** The notice's JSON body; `Idempotency-Key` (and `key` in the body) is the same on every retry. */
-  async deliverNotice(message: NoticeMessage, formatted: FormattedNotice): Promise<void> {
-    await this.post({ subject: formatted.subject, text: formatted.text, ...formatted.body }, message.key);
-  }
-  private async post(body: object, idempotencyKey?: string): Promise<void> {
-    const response = await fetch(this.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }),
-        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-      },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    // Drain the body so the connection is released.
-    await response.arrayBuffer();
-    if (!response.ok) throw new Error(`webhook ${this.name} answered HTTP ${response.status}`);
   }
 }
 
@@ -281,6 +125,7 @@ export class SmtpChannel extends RoutedChannel implements Channel {
 }
 
 /** A Message-ID made only of the notice key (RFC 5322 atext) and the sender's domain: the same on every retry. */
+
 export function noticeMessageId(key: string, from: string): string {
   const left = key.replace(/[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]/g, '-').replace(/^\.+|\.+$/g, '');
   const domain = from.slice(from.lastIndexOf('@') + 1) || 'acgs-ops.invalid';

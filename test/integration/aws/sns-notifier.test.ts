@@ -161,11 +161,12 @@ describe('SnsNotifier notices against moto (Updates topic -> SQS queue)', () => 
       updates: { topicArn: updatesTopic, events: DEFAULT_SNS_EVENTS },
     });
 
-  it('routes every kind but escalated to the Updates topic by default, and nothing without the topic', () => {
+  it('routes every kind but escalated and test to the Updates topic by default, and nothing without the topic', () => {
     const notifier = withUpdates();
     expect(NOTICE_KINDS.filter((kind) => notifier.noticeChannels(kind).length > 0)).toEqual(DEFAULT_SNS_EVENTS);
     expect(notifier.noticeChannels('resolved')).toEqual([SNS_UPDATES_CHANNEL]);
     expect(notifier.noticeChannels('escalated')).toEqual([]);
+    expect(notifier.noticeChannels('test')).toEqual([]);
     const without = new SnsNotifier(sns, topics, OPTIONS);
     expect(NOTICE_KINDS.flatMap((kind) => without.noticeChannels(kind))).toEqual([]);
   });

@@ -110,6 +110,7 @@ describe('adapters loaded on first use', () => {
     const routed = createRuntime(config, withTopic, clients, NO_COMMANDS, new ManualClock()).ctx.notifier;
     expect(routed.noticeChannels('resolved')).toEqual(['sns-updates']);
     expect(routed.noticeChannels('escalated')).toEqual([]);
+    expect(routed.noticeChannels('test')).toEqual([]);
     const onlyResolved = { ...config, notifications: { ...config.notifications, snsEvents: ['resolved' as const] } };
     const narrow = createRuntime(onlyResolved, withTopic, clients, NO_COMMANDS, new ManualClock()).ctx.notifier;
     expect(narrow.noticeChannels('opened')).toEqual([]);
