@@ -81,8 +81,9 @@ const routesOf =
 /**
  * A new window owes 'maintenance-started' at its start (now, or when a scheduled one starts) and
  * 'maintenance-ended' at its planned end, both stored on it now and due then, when some channel carries them.
+ * Procedures that open a window (stop, stop-all, restart-all, rolling update, restore) announce it the same way.
  */
-function withWindowNotices(ctx: ControlPlaneContext, window: MaintenanceWindow): MaintenanceWindow {
+export function withWindowNotices(ctx: ControlPlaneContext, window: MaintenanceWindow): MaintenanceWindow {
   const routes = routesOf(ctx);
   const started = windowNotice(window, 'maintenance-started', window.startsAt, routes, window.createdBy);
   return windowNotice(started, 'maintenance-ended', window.endsAt, routes);
@@ -91,7 +92,7 @@ function withWindowNotices(ctx: ControlPlaneContext, window: MaintenanceWindow):
 /**
  * The window ended at `now`, before its planned end: an announced window's 'maintenance-ended' is due now (the one
  * planned for its end, not yet sent, is replaced). A window ended before it started announces nothing: its notices
- * not yet sent are dropped. Windows nobody announced (a procedure's) stay unannounced.
+ * not yet sent are dropped. Windows nobody announced (no channel carried the kinds then) stay unannounced.
  */
 function endedEarly(ctx: ControlPlaneContext, window: MaintenanceWindow, now: number): MaintenanceWindow {
   const { notices = [], ...rest } = window;

@@ -21,7 +21,7 @@ import type { CommandResult } from '../ports.ts';
 import { awaitHealthy, type HealthObserver, probingHealth, recordedHealth } from './await-healthy.ts';
 import { type BackupDestination, lastOutputLine, loadCatalogue } from './backups.ts';
 import type { ControlPlaneContext } from './context.ts';
-import { closeMaintenanceWindow } from './maintenance.ts';
+import { closeMaintenanceWindow, withWindowNotices } from './maintenance.ts';
 import { declareIncident } from './operator-actions.ts';
 import { recordProcedureOnIncidents } from './record-procedure.ts';
 import { runExclusive } from './run-exclusive.ts';
@@ -212,14 +212,17 @@ async function runRestore(
   const subjects = [...services, backups.database];
   const ok =
     (await step('window', async () => {
-      window = maintenanceWindow(
-        {
-          subjects,
-          lengthMs: windowLength(ctx, services.length, timeoutSeconds),
-          reason: `acgs-ops backup restore ${backupId} by ${request.by}`,
-          by: request.by,
-        },
-        ctx.clock.now(),
+      window = withWindowNotices(
+        ctx,
+        maintenanceWindow(
+          {
+            subjects,
+            lengthMs: windowLength(ctx, services.length, timeoutSeconds),
+            reason: `acgs-ops backup restore ${backupId} by ${request.by}`,
+            by: request.by,
+          },
+          ctx.clock.now(),
+        ),
       );
       await ctx.control.putMaintenanceWindow(window);
       return { status: 'succeeded', detail: `window ${window.id} for ${subjects.join(', ')}` };

@@ -14,7 +14,7 @@ import type { ProcedureOutcome } from '../core/incident.ts';
 import { checkWindowTiming, maintenanceWindow } from '../core/maintenance-window.ts';
 import type { CommandResult } from '../ports.ts';
 import { type ControlPlaneContext, isolationWindowId } from './context.ts';
-import { closeMaintenanceWindow } from './maintenance.ts';
+import { closeMaintenanceWindow, withWindowNotices } from './maintenance.ts';
 import { unmuteIncidents } from './unmute.ts';
 
 /*
@@ -221,9 +221,12 @@ export async function restartAll(ctx: ControlPlaneContext, request: RestartAllRe
   const subjects = request.services === undefined || request.services.length === 0 ? ['*'] : services;
   const lengthMs = request.windowMs ?? ctx.config.remediation.restartTimeout * (services.length + 1) + MINUTE_MS;
   checkWindowTiming({ lengthMs });
-  const window = maintenanceWindow(
-    { subjects, lengthMs, reason: `acgs-ops service restart-all by ${request.by}`, by: request.by },
-    ctx.clock.now(),
+  const window = withWindowNotices(
+    ctx,
+    maintenanceWindow(
+      { subjects, lengthMs, reason: `acgs-ops service restart-all by ${request.by}`, by: request.by },
+      ctx.clock.now(),
+    ),
   );
   await ctx.control.putMaintenanceWindow(window);
   request.onWindow?.({ change: 'opened', window });
@@ -320,14 +323,17 @@ export async function rollingUpdate(ctx: ControlPlaneContext, request: RollingUp
     throw new UsageError('a branch applies to the git-pull update only');
   // Per service: the git pull, the stop's grace and the restart's health wait fit in restartTimeout.
   const rolloutMs = ctx.config.remediation.restartTimeout * Math.max(1, services.length) + MINUTE_MS;
-  const window = maintenanceWindow(
-    {
-      subjects: services,
-      lengthMs: rolloutMs,
-      reason: `acgs-ops service rolling-update by ${request.by}`,
-      by: request.by,
-    },
-    ctx.clock.now(),
+  const window = withWindowNotices(
+    ctx,
+    maintenanceWindow(
+      {
+        subjects: services,
+        lengthMs: rolloutMs,
+        reason: `acgs-ops service rolling-update by ${request.by}`,
+        by: request.by,
+      },
+      ctx.clock.now(),
+    ),
   );
   await ctx.control.putMaintenanceWindow(window);
   request.onWindow?.({ change: 'opened', window });
@@ -359,9 +365,12 @@ async function openStopWindow(
 ): Promise<MaintenanceWindow> {
   const lengthMs = request.windowMs ?? DEFAULT_STOP_WINDOW_MS;
   checkWindowTiming({ lengthMs });
-  const window = maintenanceWindow(
-    { subjects, lengthMs, reason: `acgs-ops service ${procedure} by ${request.by}`, by: request.by },
-    ctx.clock.now(),
+  const window = withWindowNotices(
+    ctx,
+    maintenanceWindow(
+      { subjects, lengthMs, reason: `acgs-ops service ${procedure} by ${request.by}`, by: request.by },
+      ctx.clock.now(),
+    ),
   );
   await ctx.control.putMaintenanceWindow(window);
   request.onWindow?.({ change: 'opened', window });

@@ -9,6 +9,7 @@ import {
   noteIncident,
   resolveIncident,
 } from '../../../lambdas/use-cases/operator-actions.ts';
+import { stopService } from '../../../lambdas/use-cases/service-procedures.ts';
 import { sweepEscalations } from '../../../lambdas/use-cases/sweep-escalations.ts';
 import { createHarness, type Harness, MINUTE, SECOND, T0 } from '../../support/harness.ts';
 
@@ -249,6 +250,20 @@ describe('deliverNotices: maintenance windows', () => {
     await Promise.all([deliverNotices(h.ctx), deliverNotices(h.ctx)]);
     await deliverNotices(h.ctx);
     expect(h.notifier.notices.map((n) => n.message.notice.kind)).toEqual(['maintenance-started']);
+  });
+
+  it('announces the window a procedure opens (a service stop) at once, and its end when it runs out', async () => {
+    const h = harness(routes);
+    await stopService(h.ctx, { service: 'auth', by: 'erin', windowMs: 20 * MINUTE });
+    await deliverNotices(h.ctx);
+    const started = h.notifier.notices.map((n) => [n.message.notice.kind, n.message.notice.by]);
+    h.clock.advance(20 * MINUTE);
+    await deliverNotices(h.ctx);
+    expect(started).toEqual([['maintenance-started', 'erin']]);
+    expect(h.notifier.notices.map((n) => [n.message.notice.kind, n.message.notice.at])).toEqual([
+      ['maintenance-started', T0],
+      ['maintenance-ended', T0 + 20 * MINUTE],
+    ]);
   });
 
   it('a window cancelled before it starts announces nothing', async () => {
