@@ -88,11 +88,13 @@ export async function deliverDueNotices(
  *     finding none due does nothing;
  *  2. deliver each notice to each channel it is still owed to, channels side by side, each channel's notices in
  *     order (a channel that fails one gets none of the later ones this round: a resolve never overtakes its
- *     trigger); the idempotency key `<incident id>/<notice key>` is the same on every retry;
+ *     trigger); the idempotency key `<incident id>/<notice key>` is the same on every retry, and each channel is
+ *     recorded as done the moment it answered (`recordDone`);
  *  3. settle over whatever changed meanwhile: delivered channels join `done`; a failed channel is retried after a
  *     backoff and given up on after the last attempt (a `notice-failed` log line each time, and a timeline note by
  *     'control-plane' when given up). A crash between 1 and 3 leaves the lease to lapse and the notice to be sent
- *     again with the same key: repeated at worst (the channel's idempotency absorbs it), never lost.
+ *     again with the same key to the channels not recorded as done: the one in flight may see it twice (PagerDuty's
+ *     dedup_key and a webhook's Idempotency-Key absorb it; Slack and Teams show it twice), none loses it.
  */
 export async function deliverIncidentNotices(
   ctx: ControlPlaneContext,
@@ -114,12 +116,13 @@ export async function deliverIncidentNotices(
   if (!held || claimed.length === 0) return emptyReport();
   const lease = claimed[0]?.leaseUntil ?? 0;
   const recent = await ctx.incidents.getTimeline(held.id);
-  const rounds = await sendRound(ctx, claimed, routes, (notice) => ({
-    key: `${held.id}/${notice.key}`,
-    notice,
-    incident: held,
-    recent,
-  }));
+  const rounds = await sendRound(
+    ctx,
+    claimed,
+    routes,
+    (notice) => ({ key: `${held.id}/${notice.key}`, notice, incident: held, recent }),
+    (notice, channel) => recordDone(ctx, held.id, notice.key, channel),
+  );
 
   let gaveUp: ReturnType<typeof settleNotices>['gaveUp'] = [];
   await updateIncidentWithRetry(ctx, held.id, (fresh) => {
@@ -196,12 +199,32 @@ function leaseFor(
   return Math.max(1, sends) * ctx.notifier.deliveryTimeoutMs + NOTICE_LEASE_MARGIN_MS;
 }
 
+/**
+ * Records one channel as done with one notice the moment it answered, without touching the lease: a deliverer that
+ * crashes before its settle then resends the notice only to the channels that had not answered (those in flight),
+ * not to every channel of the round. Slack and Teams cannot deduplicate, so this is what keeps a crash to at most one
+ * repeat, on the channel that was in flight. A failed write is logged and left to the settle.
+ */
+async function recordDone(ctx: ControlPlaneContext, incidentId: string, key: string, channel: string): Promise<void> {
+  try {
+    await updateIncidentWithRetry(ctx, incidentId, (fresh) => {
+      const notice = fresh.notices?.find((n) => n.key === key);
+      if (!notice || notice.done.includes(channel)) return undefined;
+      const notices = (fresh.notices ?? []).map((n) => (n.key === key ? { ...n, done: [...n.done, channel] } : n));
+      return { incident: { ...fresh, notices }, timeline: [] };
+    });
+  } catch (error) {
+    ctx.log('notice-record-failed', { incidentId, notice: key, channel, error: errorMessage(error) });
+  }
+}
+
 /** Sends the claimed notices: channels side by side, each channel's notices in order, stopping at its first failure. */
 async function sendRound(
   ctx: ControlPlaneContext,
   notices: readonly Notice[],
   routes: NoticeRoutes,
   messageOf: (notice: Notice) => Parameters<ControlPlaneContext['notifier']['sendNotice']>[1],
+  onDelivered?: (notice: Notice, channel: string) => Promise<void>,
 ): Promise<NoticeRound[]> {
   const delivered = new Map<string, string[]>();
   const errors = new Map<string, Record<string, string>>();
@@ -212,12 +235,13 @@ async function sendRound(
         if (!channelsOwed(notice, routes).includes(channel)) continue;
         try {
           await ctx.notifier.sendNotice(channel, messageOf(notice));
-          delivered.set(notice.key, [...(delivered.get(notice.key) ?? []), channel]);
         } catch (error) {
           errors.set(notice.key, { ...(errors.get(notice.key) ?? {}), [channel]: errorMessage(error) });
           // Later notices wait for this one on this channel: order matters (a resolve before its trigger).
           return;
         }
+        delivered.set(notice.key, [...(delivered.get(notice.key) ?? []), channel]);
+        await onDelivered?.(notice, channel);
       }
     }),
   );

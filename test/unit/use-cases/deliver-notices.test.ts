@@ -209,6 +209,38 @@ describe('deliverNotices: racing and crashed deliverers', () => {
   });
 });
 
+describe('deliverNotices: a crash mid-round', () => {
+  it('resends only to the channel that was in flight: a channel that answered is recorded at once', async () => {
+    // Prepare: hook answers, file never does (the process dies while its request is out)
+    const h = harness({ hook: LIFECYCLE, file: LIFECYCLE });
+    const incident = await declare(h);
+    const original = h.notifier.sendNotice.bind(h.notifier);
+    let dead = true;
+    h.notifier.sendNotice = async (channel, message) => {
+      if (dead && channel === 'file') {
+        h.notifier.notices.push({ channel, message });
+        await new Promise(() => {});
+      }
+      return original(channel, message);
+    };
+    void deliverNotices(h.ctx);
+    await new Promise((r) => setTimeout(r, 10));
+    dead = false;
+    // Act: the lease lapses and another deliverer takes the notice
+    const lease = (await h.store.getIncident(incident.id))?.notices?.[0]?.leaseUntil ?? 0;
+    h.clock.set(lease);
+    await deliverNotices(h.ctx);
+    // Assess: hook had it once; file, whose request was cut, twice with the same key; nothing owed
+    expect(sent(h).map((line) => line.split(' ').slice(0, 2).join(' '))).toEqual([
+      'hook opened',
+      'file opened',
+      'file opened',
+    ]);
+    expect(new Set(h.notifier.notices.map((n) => n.message.key)).size).toBe(1);
+    expect((await h.store.getIncident(incident.id))?.notices).toBeUndefined();
+  });
+});
+
 describe('deliverNotices: maintenance windows', () => {
   const routes = { file: ['maintenance-started', 'maintenance-ended'] as NoticeKind[] };
 
