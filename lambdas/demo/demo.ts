@@ -6,6 +6,7 @@ import { LocalSecretSource } from '../adapters/local/local-secret-source.ts';
 import { parseFleetConfig } from '../core/config.ts';
 import { formatDuration } from '../core/duration.ts';
 import { errorMessage } from '../core/errors.ts';
+import { NOTICE_KINDS } from '../core/fleet-constants.ts';
 import type { Incident } from '../core/incident.ts';
 import { incidentMetrics } from '../core/incident.ts';
 import type { NoticeBody } from '../core/notice-message.ts';
@@ -35,15 +36,7 @@ const OPERATOR = 'demo-operator';
 const PG_PASSWORD_ENV = 'ACGS_DEMO_DB_PASSWORD';
 const DEMO_DATABASE = 'acgs_pgp_db';
 /** The lifecycle notices the console prints and the stakeholder channel (a JSON-lines file, no pages) is told. */
-const LIFECYCLE = [
-  'opened',
-  'acknowledged',
-  'update',
-  'sla-breached',
-  'resolved',
-  'maintenance-started',
-  'maintenance-ended',
-];
+const LIFECYCLE = NOTICE_KINDS.filter((kind) => kind !== 'escalated' && kind !== 'test');
 const STAKEHOLDER_FILE = 'updates.jsonl';
 
 /** The demo's ACGS database: a few governance tables with rows, so a dump has something to prove. */

@@ -1,5 +1,6 @@
 import type { ControlPlaneEvent } from '../core/events.ts';
 import type { NoticeKind, NoticeMessage } from '../core/notices.ts';
+import { once } from '../core/once.ts';
 import type {
   CommandRequest,
   CommandResult,
@@ -25,20 +26,7 @@ export function clientOf<C>(source: ClientSource<C>): Promise<C> {
   return typeof source === 'function' ? (source as () => Promise<C>)() : Promise.resolve(source);
 }
 
-/** `load` run on the first call only; its promise shared by concurrent callers; forgotten when it fails. */
-export function once<T>(load: () => Promise<T>): () => Promise<T> {
-  let loading: Promise<T> | undefined;
-  return () => {
-    if (loading === undefined) {
-      const attempt = load();
-      loading = attempt;
-      attempt.catch(() => {
-        if (loading === attempt) loading = undefined;
-      });
-    }
-    return loading;
-  };
-}
+export { once } from '../core/once.ts';
 
 export function lazyNotifier(
   deliveryTimeoutMs: number,

@@ -6,6 +6,7 @@ import {
 } from '../../core/aws-channels.ts';
 import type { FormattedNotice } from '../../core/notice-message.ts';
 import type { NoticeKind, NoticeMessage } from '../../core/notices.ts';
+import { once } from '../../core/once.ts';
 import type { MessageOptions, PageMessage } from '../../core/page-message.ts';
 import type { Notification, Notifier, SecretSource } from '../../ports.ts';
 import { httpChannelWithSecrets } from '../local/http-channels.ts';
@@ -35,7 +36,7 @@ export interface AwsChannelNotifierOptions {
 }
 
 export function awsChannelNotifier(options: AwsChannelNotifierOptions): RoutingNotifier {
-  const sns = memo(options.sns);
+  const sns = once(options.sns);
   const snsPages: Channel = {
     name: SNS_PAGES_CHANNEL,
     timeoutMs: options.snsTimeoutMs,
@@ -54,7 +55,7 @@ export function awsChannelNotifier(options: AwsChannelNotifierOptions): RoutingN
     },
     deliverNotice: async (message: NoticeMessage) => (await sns()).sendNotice(SNS_UPDATES_CHANNEL_NAME, message),
   };
-  const secrets = memo(options.secrets);
+  const secrets = once(options.secrets);
   return new RoutingNotifier(
     [snsPages, snsUpdates, ...options.channels.map((c) => lazyChannel(c, secrets))],
     options.message,
@@ -65,7 +66,7 @@ export function awsChannelNotifier(options: AwsChannelNotifierOptions): RoutingN
 /** The channel `c` declares, built (its secret read) on its first page or notice; a failed build is retried next time. */
 function lazyChannel(c: AwsHttpChannelConfig, secrets: () => Promise<SecretSource>): Channel {
   const routing = channelRouting(c);
-  const built = memo(
+  const built = once(
     async (): Promise<Channel> =>
       c.kind === 'webhook'
         ? new WebhookChannel(c.name, c.url, c.timeout, undefined, routing)
@@ -78,20 +79,5 @@ function lazyChannel(c: AwsHttpChannelConfig, secrets: () => Promise<SecretSourc
     deliver: async (message: PageMessage, notification: Notification) => (await built()).deliver(message, notification),
     deliverNotice: async (message: NoticeMessage, formatted: FormattedNotice) =>
       (await built()).deliverNotice(message, formatted),
-  };
-}
-
-/** `load` run once, its promise shared; forgotten when it fails, so the next call tries again. */
-function memo<T>(load: () => Promise<T>): () => Promise<T> {
-  let loading: Promise<T> | undefined;
-  return () => {
-    if (loading === undefined) {
-      const attempt = load();
-      loading = attempt;
-      attempt.catch(() => {
-        if (loading === attempt) loading = undefined;
-      });
-    }
-    return loading;
   };
 }
