@@ -187,11 +187,11 @@ export class LocalDaemon {
     if (this.pinger) this.track(this.pinger.report(outcome));
   }
 
-  /** The escalation sweep (it delivers the notices of the incidents it finds due), then a notice pass. */
+  /** The escalation sweep, then a notice pass on the notices' own queue (not inside the sweep, which holds the steps). */
   sweep(): Promise<unknown> {
     return this.exclusive(async () => {
       await this.state.flush();
-      const advanced = await sweepEscalations(this.ctx);
+      const advanced = await sweepEscalations(this.ctx, false);
       this.notices();
       return advanced;
     });
