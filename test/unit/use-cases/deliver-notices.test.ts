@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { NoticeKind } from '../../../lambdas/core/notices.ts';
 import { NOTICE_MAX_ATTEMPTS } from '../../../lambdas/core/notices.ts';
 import { deliverIncidentNotices, deliverNotices } from '../../../lambdas/use-cases/deliver-notices.ts';
@@ -183,16 +183,21 @@ describe('deliverNotices: racing and crashed deliverers', () => {
     const incident = await declare(h);
     const original = h.notifier.sendNotice.bind(h.notifier);
     let hang = true;
+    let started: () => void = () => {};
+    const inFlight = new Promise<void>((resolve) => {
+      started = resolve;
+    });
     h.notifier.sendNotice = async (channel, message) => {
       if (hang) {
         hang = false;
         h.notifier.notices.push({ channel, message });
+        started();
         await new Promise(() => {});
       }
       return original(channel, message);
     };
     void deliverNotices(h.ctx);
-    await new Promise((r) => setTimeout(r, 10));
+    await inFlight;
     // Act: before the lease lapses, nothing; after, the notice again
     await deliverNotices(h.ctx);
     const during = h.notifier.notices.length;
@@ -224,7 +229,11 @@ describe('deliverNotices: a crash mid-round', () => {
       return original(channel, message);
     };
     void deliverNotices(h.ctx);
-    await new Promise((r) => setTimeout(r, 10));
+    // wait until the hook's answer is on the record (the file's request is then out for good)
+    await vi.waitFor(async () => {
+      expect((await h.store.getIncident(incident.id))?.notices?.[0]?.done).toEqual(['hook']);
+      expect(h.notifier.notices.map((n) => n.channel).sort()).toEqual(['file', 'hook']);
+    });
     dead = false;
     // Act: the lease lapses and another deliverer takes the notice
     const lease = (await h.store.getIncident(incident.id))?.notices?.[0]?.leaseUntil ?? 0;
