@@ -521,6 +521,11 @@ export const fleetConfigSchema = z
             scriptDirectory: matching('absolutePath').max(400).default('/usr/local/lib/acgs-ops'),
             /** archive_timeout: a segment is archived at least this often while anything is written (the RPO's bound). */
             archiveTimeout: duration(SECOND_MS, HOUR_MS).default(60_000),
+            /**
+             * The newest base backup may be this old before the monitor raises an incident: the weekly schedule plus a
+             * day to take it, by default.
+             */
+            baseBackupMaxAge: duration(HOUR_MS, 90 * DAY_MS).default(8 * DAY_MS),
             /** The server's systemd unit, for the restart enabling needs; absent: pg_ctl restart. */
             serviceUnit: z
               .string()

@@ -59,6 +59,7 @@ describe('archivingCommandParameters', () => {
       directory: '/var/backups/acgs-ops-archive',
       scriptDirectory: '/usr/local/lib/acgs-ops',
       archiveTimeout: 60_000,
+      baseBackupMaxAge: 8 * 24 * 3_600_000,
     });
     expect(archiveTimeoutSeconds(defaults)).toBe(60);
     expect(() => archivingCommandParameters(plain, 'status')).toThrow(/backups\.archiving/);
