@@ -7,7 +7,7 @@ import {
   RESTART_NEEDED_EXIT,
 } from '../core/backup-archiving.ts';
 import type { Catalogue, CataloguedBackup } from '../core/backup-catalogue.ts';
-import type { DrillJudgement } from '../core/backup-drill.ts';
+import { type DrillJudgement, drillHeadline } from '../core/backup-drill.ts';
 import type { BackupJudgement } from '../core/backup-judgement.ts';
 import { escapeControlCharacters } from '../core/control-characters.ts';
 import { backupTarget } from '../core/document-parameters.ts';
@@ -16,7 +16,7 @@ import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import { checkInput } from '../core/operator-input.ts';
 import { formatTable } from '../core/text-table.ts';
 import type { restoreView } from '../use-cases/api/backup-routes.ts';
-import { applyRetention, lastOutputLine, monitorBackups } from '../use-cases/backups.ts';
+import { applyRetention, lastOutputLine, monitorBackups, type RecoveryVerdict } from '../use-cases/backups.ts';
 import { type ApiRequest, type ApiResponse, handleApiRequest } from '../use-cases/operator-api.ts';
 import { backupIdInput, unconfirmedRestore } from '../use-cases/restore-database.ts';
 import { archivingStatus, enableArchiving, restoreToPoint, takeBaseBackup } from '../use-cases/wal-archiving.ts';
@@ -29,8 +29,10 @@ import { formatJson } from './output.ts';
 const USAGE = `Usage:
   acgs-ops backup run        take a backup now (pg_dump, judged and published by the SSM document)
   acgs-ops backup list       published backups, failed attempts and failed drills, with their verdicts
-  acgs-ops backup status     the monitor's judgement (freshness, size, last attempt, drill); on this host it also
-                             opens or resolves the backup incidents like the hourly monitor
+  acgs-ops backup status     the monitor's judgement (freshness, size, last attempt, drill, and the recovery point:
+                             with backups.archiving, the WAL archive's RPO, archive_command failures and the base
+                             backup's age; without, the dump schedule's worst case against recovery.rpo); on this
+                             host it also opens or resolves the backup incidents like the hourly monitor
   acgs-ops backup prune [--dry-run]   grandfather-father-son retention (never the newest good backup nor the
                              newest one a drill restored, never after a failed or suspicious latest backup,
                              never behind a newer backup that is unproven); this host only
@@ -75,8 +77,9 @@ ${API_TARGET_HELP}
       --scratch DIR  restore --to: the scratch cluster's directory (must not exist or be empty)
       --port N       restore --to: the scratch cluster's port on 127.0.0.1
 
-Exit status: 0 done and healthy, 1 the backup/drill/restore failed, the judgement is not ok, or the backup is
-refused as not verified, 64 usage or config error (an unknown backup, a missing --yes),
+Exit status: 0 done and healthy, 1 the backup/drill/restore failed, the judgement is not ok (status: also the WAL
+archive or its base backup in trouble; a dumps-only RPO shortfall is shown, and is the standing P3's, not an exit 1),
+a drill did not pass, or the backup is refused as not verified, 64 usage or config error (an unknown backup, a missing --yes),
 74 the state cannot be opened or created (run, status, drill and restore record in it; list and prune need none),
 4 archiving enable: set, but waiting for a PostgreSQL restart (nothing is archived yet).
 `;
@@ -180,7 +183,7 @@ export const backupCommand: CliCommand = {
         // This host's status is the monitor's run: it opens or resolves the backup incidents as the schedule does.
         const judgement = await monitorBackups(ctx, backups.objects);
         context.stdout(values.json ? formatJson(judgement) : statusText(judgement));
-        return judgement.status === 'ok' ? 0 : 1;
+        return judgement.status === 'ok' && !archiveTrouble(judgement.recovery) ? 0 : 1;
       }
       const response = await handleApiRequest(ctx, { ...toRequest(action, id, restoreBody), caller: by });
       return render(action, response, values.json, context);
@@ -362,10 +365,10 @@ function render(action: Action, response: ApiResponse, json: boolean, context: C
       const j = view.judgement;
       out(
         j
-          ? `drill of ${view.backup}: ${j.met ? 'objectives met' : 'OBJECTIVES NOT MET'}\n${j.reasons.map((r) => `  ${r}`).join('\n')}\n`
+          ? `drill of ${view.backup}: ${drillHeadline(j)}\n${j.reasons.map((r) => `  ${r}`).join('\n')}\n`
           : `drill of ${view.backup} ${view.status}: ${lastOutputLine(view.output)}\n`,
       );
-      return j?.met ? 0 : 1;
+      return j?.passed ? 0 : 1;
     }
     case 'restore': {
       const view = body as unknown as ReturnType<typeof restoreView>;
@@ -377,15 +380,47 @@ function render(action: Action, response: ApiResponse, json: boolean, context: C
   }
 }
 
-function statusText(judgement: BackupJudgement): string {
+function statusText(judgement: BackupJudgement & { readonly recovery?: RecoveryVerdict }): string {
   const age = judgement.dataAgeMs === undefined ? 'none' : formatDuration(judgement.dataAgeMs);
   return [
-    `backups: ${judgement.status} (newest good backup age: ${age}; the RPO you have right now)`,
+    `backups: ${judgement.status} (newest good backup age: ${age})`,
     ...judgement.reasons.map((r) => `  ${r}`),
     `drill: ${judgement.drillStatus}`,
     ...judgement.drillReasons.map((r) => `  ${r}`),
+    ...(judgement.recovery ? recoveryLines(judgement.recovery) : []),
     '',
   ].join('\n');
+}
+
+/** The recovery point, as the monitor judged it: what a disaster now would lose, the archive, its base backup. */
+function recoveryLines(recovery: RecoveryVerdict): string[] {
+  const { point } = recovery;
+  const loss = point.lossMs === undefined ? 'unbounded' : formatDuration(point.lossMs);
+  const word = point.met ? 'met' : point.basis === 'dump-schedule' ? 'NOT ACHIEVABLE' : 'NOT MET';
+  const lines = [
+    `recovery point: ${word} (a disaster now loses up to ${loss}; objective ${formatDuration(point.targetMs)}; ${point.basis === 'archive' ? 'WAL archive' : 'dumps only'})`,
+    `  ${point.detail}`,
+  ];
+  if (recovery.archive)
+    lines.push(
+      `archive: ${recovery.archive.ok ? 'ok' : 'FAILING'}`,
+      ...recovery.archive.reasons.filter((r) => r !== point.detail).map((r) => `  ${r}`),
+    );
+  if (recovery.baseBackup) {
+    const baseAge =
+      recovery.baseBackup.ageMs === undefined ? '' : ` (newest ${formatDuration(recovery.baseBackup.ageMs)} old)`;
+    lines.push(
+      `base backup: ${recovery.baseBackup.status}${baseAge}`,
+      ...recovery.baseBackup.reasons.map((r) => `  ${r}`),
+    );
+  }
+  return lines.map((l) => escapeControlCharacters(l));
+}
+
+/** With archiving configured: the archive or its base backup is in trouble, or its status could not be read. */
+function archiveTrouble(recovery: RecoveryVerdict): boolean {
+  if (!recovery.archiving) return false;
+  return recovery.unreadable !== undefined || recovery.archive?.ok === false || recovery.baseBackup?.status !== 'ok';
 }
 
 function listText(catalogue: Catalogue): string {

@@ -1,6 +1,5 @@
-import { Cron } from 'croner';
 import { formatDuration } from './duration.ts';
-import { type Schedule, toCroner } from './schedules.ts';
+import { longestInterval, type Schedule } from './schedules.ts';
 import * as z from './zod-mini.ts';
 
 /**
@@ -240,26 +239,4 @@ export function dumpScheduleRecoveryPoint(input: DumpScheduleInput): RecoveryPoi
       `worst case ${formatDuration(lossMs)} (a dump every ${formatDuration(intervalMs)} + ${dump})` +
       (met ? ` (${objective})` : '; only WAL archiving (backups.archiving) brings it down'),
   };
-}
-
-/** How far apart a schedule's runs are at most: its period, or the longest gap between cron runs over a year. */
-export function longestInterval(schedule: Schedule, timeZone: string, from: number): number {
-  if ('every' in schedule) return schedule.every;
-  // croner's time-zone arithmetic costs ~1.5 ms a run; UTC needs none (a fixed offset).
-  const utc = timeZone === 'UTC' || timeZone === 'Etc/UTC';
-  const cron = new Cron(toCroner(schedule, timeZone).pattern, {
-    ...(utc ? { utcOffset: 0 } : { timezone: timeZone }),
-    paused: true,
-  });
-  // A year covers both clock changes; 1,000 runs bound the work for frequent schedules (whose gaps repeat daily).
-  const until = from + 366 * 86_400_000;
-  let previous = cron.nextRun(new Date(from));
-  let longest = 0;
-  for (let i = 0; previous && previous.getTime() < until && i < 1_000; i++) {
-    const next = cron.nextRun(previous);
-    if (!next) break;
-    longest = Math.max(longest, next.getTime() - previous.getTime());
-    previous = next;
-  }
-  return longest;
 }

@@ -146,6 +146,11 @@ export function restartWindow(
   return open;
 }
 
+/** The last line of a document's output: its reason, or its manifest or report, by the documents' contract. */
+export function lastOutputLine(output: string): string {
+  return output.trim().split('\n').at(-1)?.trim() ?? '';
+}
+
 /** The last line of a document's output that is a JSON object of `kind`, parsed; undefined when there is none. */
 export function lastReport(output: string, kind: string): Record<string, unknown> | undefined {
   const lines = output.split('\n').reverse();

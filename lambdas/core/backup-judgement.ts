@@ -146,6 +146,14 @@ function judgeLatestDrill(
     drillStatus = 'failed';
     drillReasons.push(`latest restore drill (of ${latest.source}) did not prove its backup: ${problems.join('; ')}`);
   }
+  // The verdict recorded with the drill (RTO, RPO): one that did not pass stays the latest word until a newer passes.
+  if (latest.verdict && !latest.verdict.passed) {
+    drillStatus = 'failed';
+    const when = new Date(latest.startedAt).toISOString();
+    drillReasons.push(
+      `latest restore drill (of ${latest.source}, ${when}) did not meet the objectives: ${latest.verdict.reasons.join('; ')}`,
+    );
+  }
   if (policy.drill && drillAgeMs > policy.drill.maxAge) {
     if (drillStatus === 'ok') drillStatus = 'overdue';
     drillReasons.push(

@@ -91,6 +91,15 @@ export const backupFailureSchema = z
   })
   .check(z.refine((f) => f.failedAt >= f.startedAt, { message: 'must not be before startedAt', path: ['failedAt'] }));
 
+/** What the control plane made of a completed drill (`DrillJudgement` in backup-drill.ts). */
+export const drillVerdictSchema = z.object({
+  /** The restore matched its manifest, within the RTO, and within the RPO unless only the dump schedule breaks it. */
+  passed: z.boolean(),
+  /** Every objective met. */
+  met: z.boolean(),
+  reasons: z.array(z.string().check(z.maxLength(2_000))).check(z.maxLength(20)),
+});
+
 /** A restore drill that completed: which backup it restored, and what it found. */
 export const drillReportSchema = z
   .object({
@@ -111,6 +120,12 @@ export const drillReportSchema = z
     tableDataEntries: count,
     startedAt: instant,
     finishedAt: instant,
+    /**
+     * The control plane's verdict, added when it records the drill (absent in the document's own report and in
+     * records written before verdicts were kept): the monitor holds a drill that did not pass as failed until a newer
+     * drill passes.
+     */
+    verdict: z.optional(drillVerdictSchema),
   })
   .check(z.refine(finishesAfterStart, finishesAfterStartProblem));
 

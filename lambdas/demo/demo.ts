@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { LocalSecretSource } from '../adapters/local/local-secret-source.ts';
+import { drillHeadline } from '../core/backup-drill.ts';
 import { parseFleetConfig } from '../core/config.ts';
 import { formatDuration } from '../core/duration.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -217,7 +218,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         throw new Error(`backup ${backup.result.status}: ${backup.result.output}`);
       const drill = await runDrill(runtime.ctx, runtime.backups);
       if (!drill.judgement) throw new Error(`restore drill ${drill.result.status}: ${drill.result.output}`);
-      write(`restore drill: ${drill.judgement.met ? 'objectives met' : 'OBJECTIVES NOT MET'}\n`);
+      write(`restore drill: ${drillHeadline(drill.judgement)}\n`);
       for (const reason of drill.judgement.reasons) write(`  ${reason}\n`);
       const judged = await monitorBackups(runtime.ctx, runtime.backups.objects);
       write(

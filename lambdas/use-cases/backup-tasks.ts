@@ -9,7 +9,7 @@ export const DRILL_MARGIN_MS = 60_000;
 
 export interface BackupTaskWiring {
   readonly destination: BackupDestination;
-  /** Waits for the drill document's result (the drill's report is its output). */
+  /** Waits for the drill document's result (the drill's report is its output), and for the archive's status. */
   readonly drillRunner: CommandRunner;
 }
 
@@ -54,7 +54,9 @@ export async function runBackupTask(
       };
     }
     case 'monitor': {
-      const judgement = await monitorBackups(ctx, wiring.destination.objects);
+      // The archive's status document is waited for, within the invocation's time.
+      const archiveRunner = withinDeadline(wiring.drillRunner, invocation.remainingMs - DRILL_MARGIN_MS);
+      const judgement = await monitorBackups(ctx, wiring.destination.objects, { archiveRunner });
       const summary: BackupTaskSummary = {
         task: 'monitor',
         status: judgement.status,

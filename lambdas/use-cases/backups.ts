@@ -1,3 +1,12 @@
+import {
+  type ArchiveJudgement,
+  type ArchiverReading,
+  dumpScheduleRecoveryPoint,
+  judgeArchive,
+  parseArchiveStatus,
+  type RecoveryPoint,
+} from '../core/archive-judgement.ts';
+import { lastOutputLine } from '../core/backup-archiving.ts';
 import { buildCatalogue, type Catalogue, readRecords, recordKeys } from '../core/backup-catalogue.ts';
 import { type DrillJudgement, drillIsOf, judgeDrill } from '../core/backup-drill.ts';
 import { type BackupJudgement, judgeBackups } from '../core/backup-judgement.ts';
@@ -16,12 +25,13 @@ import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../core/document-names.ts';
 import { backupCommandParameters, backupId, drillCommandParameters } from '../core/document-parameters.ts';
 import { formatDuration, HOUR_MS } from '../core/duration.ts';
 import { ControlPlaneError, errorMessage } from '../core/errors.ts';
-import type { Incident } from '../core/incident.ts';
+import type { Incident, IncidentKind } from '../core/incident.ts';
 import type { ProblemReport } from '../core/incident-planner.ts';
 import type { CommandResult, CommandRunner, ObjectStore } from '../ports.ts';
 import { type BackupDestination, type ControlPlaneContext, mutingWindows } from './context.ts';
 import { clearProblem, raiseProblem } from './problems.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
+import { archivingStatus } from './wal-archiving.ts';
 
 /**
  * Backups as the runbook wants them and the field notes demand: the dump is taken and judged on the database host
@@ -208,27 +218,31 @@ function attemptFailedTitle(database: string): string {
   return `Backups of ${database}: the latest attempt failed`;
 }
 
-/** The last line of a document's output: its reason, or its manifest or report, by the documents' contract. */
-export function lastOutputLine(output: string): string {
-  return output.trim().split('\n').at(-1)?.trim() ?? '';
-}
+export { lastOutputLine } from '../core/backup-archiving.ts';
 
-function backupKey(ctx: ControlPlaneContext, kind: 'backup' | 'drill'): string {
+/**
+ * One incident per subject: `backup` (the dumps), `drill`, `archive` (WAL archiving: active, archive_command, the
+ * RPO), `base-backup` (the archive's newest base backup), `rpo` (the standing verdict of a dumps-only setup).
+ */
+type BackupSubject = 'backup' | 'drill' | 'archive' | 'base-backup' | 'rpo';
+
+function backupKey(ctx: ControlPlaneContext, subject: BackupSubject): string {
   const backups = backupsOf(ctx);
   const db = ctx.config.checks.find((c) => c.name === backups.database);
-  return `${kind}:${backups.database}@${db && 'host' in db ? db.host : ctx.config.fleet.name}`;
+  return `${subject}:${backups.database}@${db && 'host' in db ? db.host : ctx.config.fleet.name}`;
 }
 
 function problem(
   ctx: ControlPlaneContext,
-  kind: 'backup' | 'drill',
+  subject: BackupSubject,
   severity: Severity,
   title: string,
   reasons: readonly string[],
 ): ProblemReport {
   const now = ctx.clock.now();
+  const kind: IncidentKind = subject === 'drill' ? 'drill' : 'backup';
   return {
-    dedupKey: backupKey(ctx, kind),
+    dedupKey: backupKey(ctx, subject),
     kind,
     severity,
     title,
@@ -246,7 +260,11 @@ function problem(
  * with it, resolving each when its problem is gone. A backup incident a failed attempt opened (`runBackup`) is
  * resolved only by a good backup started after that attempt, whatever else the store shows.
  */
-export async function monitorBackups(ctx: ControlPlaneContext, objects: ObjectStore): Promise<BackupJudgement> {
+export async function monitorBackups(
+  ctx: ControlPlaneContext,
+  objects: ObjectStore,
+  options: MonitorOptions = {},
+): Promise<MonitorJudgement> {
   const backups = backupsOf(ctx);
   const now = ctx.clock.now();
   const judged = judgeBackups(await loadCatalogue(ctx, objects, { fresh: 'scrub' }), policyOf(backups), now);
@@ -281,8 +299,181 @@ export async function monitorBackups(ctx: ControlPlaneContext, objects: ObjectSt
       await raiseProblem(ctx, problem(ctx, 'drill', 'P3', title, judgement.drillReasons), undefined, windows);
     }
   }
-  ctx.log('backups-judged', { status: judgement.status, drill: judgement.drillStatus, reasons: judgement.reasons });
-  return judgement;
+  const recovery = await monitorRecoveryPoint(ctx, objects, judgement.newestGood, options);
+  ctx.log('backups-judged', {
+    status: judgement.status,
+    drill: judgement.drillStatus,
+    reasons: judgement.reasons,
+    rpo: recovery.point.detail,
+  });
+  return { ...judgement, recovery };
+}
+
+export interface MonitorOptions {
+  /**
+   * Runs the archive's status document and waits for it (AWS: SSM Run Command in wait mode, bounded by the
+   * invocation's time). @default ctx.commands
+   */
+  readonly archiveRunner?: CommandRunner;
+}
+
+/** What the monitor (and `backup status`) says: the backups and drills, and how much a disaster now would lose. */
+export interface MonitorJudgement extends BackupJudgement {
+  readonly recovery: RecoveryVerdict;
+}
+
+/** How much data a disaster now would lose, and what the archive (when configured) says of itself. */
+export interface RecoveryVerdict {
+  readonly point: RecoveryPoint;
+  /** backups.archiving is configured. */
+  readonly archiving: boolean;
+  /** The archive: active, archive_command succeeding, within the RPO (archiving only, when its status was read). */
+  readonly archive?: ArchiveJudgement['archive'];
+  readonly baseBackup?: ArchiveJudgement['baseBackup'];
+  /** Why the archive's status could not be read (archiving only). */
+  readonly unreadable?: string;
+  /** The archiver's failure count now, for the next run (archiving only). */
+  readonly reading?: ArchiverReading;
+}
+
+/** Where the monitor keeps the archiver's failure count between runs, next to the backups' records. */
+export const ARCHIVER_READING_KEY = 'archive-monitor.json';
+
+/** The status read is quick; the document's own deadline is kept short so a hung server cannot hold the monitor. */
+const STATUS_TIMEOUT_SECONDS = 120;
+
+/**
+ * How much a disaster now would lose: the archive's newest restorable point where archiving is configured (its
+ * status read through the acgs-wal-archiving document), else the dump schedule's worst case.
+ */
+export async function judgeRecoveryPoint(
+  ctx: ControlPlaneContext,
+  newestGood: BackupManifest | undefined,
+  options: { readonly runner?: CommandRunner; readonly previous?: ArchiverReading } = {},
+): Promise<RecoveryVerdict> {
+  const backups = backupsOf(ctx);
+  const rpoMs = ctx.config.recovery.rpo;
+  if (!backups.archiving) {
+    const point = dumpScheduleRecoveryPoint({
+      schedule: ctx.config.schedules.backup,
+      timeZone: ctx.config.schedules.timeZone,
+      ...(newestGood === undefined ? {} : { dumpMs: newestGood.finishedAt - newestGood.startedAt }),
+      rpoMs,
+      now: ctx.clock.now(),
+    });
+    return { point, archiving: false };
+  }
+  const run = await archivingStatus(ctx, {
+    timeoutSeconds: STATUS_TIMEOUT_SECONDS,
+    ...(options.runner === undefined ? {} : { commands: options.runner }),
+    ...(ctx.backups?.pgBinDir === undefined ? {} : { pgBinDir: ctx.backups.pgBinDir }),
+  });
+  const parsed = run.report ? parseArchiveStatus(run.report) : undefined;
+  if (run.result.status !== 'succeeded' || !parsed?.ok) {
+    const why =
+      run.result.status !== 'succeeded'
+        ? `the status document ${run.result.status}: ${run.error ?? lastOutputLine(run.result.output)}`
+        : `its report is not a status report (${parsed && !parsed.ok ? parsed.error : 'no report printed'})`;
+    const unreadable = `the WAL archive's status could not be read: ${why}`;
+    return {
+      point: { basis: 'archive', targetMs: rpoMs, met: false, detail: unreadable },
+      archiving: true,
+      unreadable,
+    };
+  }
+  const judged = judgeArchive(
+    parsed.value,
+    { rpoMs, baseBackupMaxAgeMs: backups.archiving.baseBackupMaxAge },
+    options.previous,
+  );
+  return {
+    point: judged.recoveryPoint,
+    archiving: true,
+    archive: judged.archive,
+    baseBackup: judged.baseBackup,
+    reading: judged.reading,
+  };
+}
+
+/**
+ * The monitor's part for the recovery point: with archiving, the archive incident (P2: not active, archive_command
+ * failing or failing more since the last run, behind the RPO; P3: its status unreadable) and the base-backup
+ * incident (P2 missing, P3 stale), each resolved when its cause clears; without, the standing P3 saying the objective
+ * cannot be met with the dump schedule, kept open (never re-opened hourly, never resolved by a drill) until the
+ * configuration can meet it.
+ */
+async function monitorRecoveryPoint(
+  ctx: ControlPlaneContext,
+  objects: ObjectStore,
+  newestGood: BackupManifest | undefined,
+  options: MonitorOptions,
+): Promise<RecoveryVerdict> {
+  const database = backupsOf(ctx).database;
+  const windows = await mutingWindows(ctx, ctx.clock.now());
+  const previous = backupsOf(ctx).archiving ? await readArchiverReading(ctx, objects) : undefined;
+  const verdict = await judgeRecoveryPoint(ctx, newestGood, {
+    ...(options.archiveRunner === undefined ? {} : { runner: options.archiveRunner }),
+    ...(previous === undefined ? {} : { previous }),
+  });
+  if (!verdict.archiving) {
+    await clearProblem(ctx, backupKey(ctx, 'archive'), 'WAL archiving is no longer configured');
+    await clearProblem(ctx, backupKey(ctx, 'base-backup'), 'WAL archiving is no longer configured');
+    if (verdict.point.met) await clearProblem(ctx, backupKey(ctx, 'rpo'), verdict.point.detail);
+    else {
+      const title = `Recovery point objective of ${database} not achievable with dumps only`;
+      await raiseProblem(ctx, problem(ctx, 'rpo', 'P3', title, [verdict.point.detail]), undefined, windows);
+    }
+    return verdict;
+  }
+  await clearProblem(ctx, backupKey(ctx, 'rpo'), 'WAL archiving is configured: the archive now bounds the RPO');
+  if (verdict.unreadable !== undefined) {
+    const title = `WAL archive of ${database}: status unreadable`;
+    await raiseProblem(ctx, problem(ctx, 'archive', 'P3', title, [verdict.unreadable]), undefined, windows);
+    return verdict;
+  }
+  if (verdict.reading) await writeArchiverReading(ctx, objects, verdict.reading);
+  if (verdict.archive?.ok)
+    await clearProblem(ctx, backupKey(ctx, 'archive'), `WAL archive healthy: ${verdict.point.detail}`);
+  else {
+    const title = `WAL archive of ${database}: ${verdict.archive?.reasons[0]?.split(':')[0] ?? 'failing'}`;
+    await raiseProblem(ctx, problem(ctx, 'archive', 'P2', title, verdict.archive?.reasons ?? []), undefined, windows);
+  }
+  const base = verdict.baseBackup;
+  if (!base || base.status === 'ok') {
+    const age = base?.ageMs === undefined ? '' : `: the newest is ${formatDuration(base.ageMs)} old`;
+    await clearProblem(ctx, backupKey(ctx, 'base-backup'), `base backups on schedule${age}`);
+  } else {
+    const title = `Base backups of ${database}: ${base.status}`;
+    const severity: Severity = base.status === 'missing' ? 'P2' : 'P3';
+    await raiseProblem(ctx, problem(ctx, 'base-backup', severity, title, base.reasons), undefined, windows);
+  }
+  return verdict;
+}
+
+async function readArchiverReading(
+  ctx: ControlPlaneContext,
+  objects: ObjectStore,
+): Promise<ArchiverReading | undefined> {
+  const stored = await objects.get(ARCHIVER_READING_KEY);
+  if (!stored) return undefined;
+  try {
+    const value = JSON.parse(Buffer.from(stored.body).toString('utf8')) as Partial<ArchiverReading>;
+    if (typeof value.observedAt === 'number' && typeof value.failedCount === 'number')
+      return { observedAt: value.observedAt, failedCount: value.failedCount };
+  } catch {
+    // Unreadable: judged as a first run, and overwritten below.
+  }
+  ctx.log('archiver-reading-unreadable', { key: ARCHIVER_READING_KEY });
+  return undefined;
+}
+
+async function writeArchiverReading(ctx: ControlPlaneContext, objects: ObjectStore, reading: ArchiverReading) {
+  try {
+    await objects.put(ARCHIVER_READING_KEY, JSON.stringify(reading), { contentType: 'application/json' });
+  } catch (error) {
+    // The next run then compares with an older reading (or none): a rise is still seen, only later.
+    ctx.log('archiver-reading-unrecorded', { key: ARCHIVER_READING_KEY, error: errorMessage(error) });
+  }
 }
 
 /**
@@ -426,6 +617,8 @@ export async function runDrill(
   const newest = [...catalogue.backups].reverse().find((b) => b.verdict === 'good');
   if (!newest) throw new ControlPlaneError('NO_GOOD_BACKUP', `no good backup of ${backups.database} to drill with`);
   const manifest = newest.manifest;
+  // What a disaster at the drill's moment would lose: read before the restore, as the drill stands in for one.
+  const recoveryPoint = (await judgeRecoveryPoint(ctx, manifest, { runner: commands })).point;
   const started = ctx.clock.now();
   const reportObjectKey = `${manifest.id}-${stamp(started)}${DRILL_REPORT_SUFFIX}`;
   const parameters = drillCommandParameters(ctx.config, manifest, {
@@ -494,21 +687,30 @@ export async function runDrill(
     return { manifest, result };
   }
   const report = parsed.value;
+  const judgement = judgeDrill(report, manifest, ctx.config.recovery, { recoveryPoint });
   const reportKey = `${manifest.id}-${stamp(started)}${DRILL_SUFFIX}`;
-  await destination.objects.put(reportKey, lastLine, { contentType: 'application/json' });
+  // The verdict is kept with the report: the monitor holds a drill that did not pass until a newer one passes.
+  const verdict = { passed: judgement.passed, met: judgement.met, reasons: judgement.reasons };
+  const record = JSON.stringify({ ...(JSON.parse(lastLine) as Record<string, unknown>), verdict });
+  await destination.objects.put(reportKey, record, { contentType: 'application/json' });
   // Recorded: the document's copy has served (best effort; a leftover is never read as a record).
   if (written)
     await destination.objects.delete(reportObjectKey).catch((error: unknown) => {
       ctx.log('drill-report-not-deleted', { key: reportObjectKey, error: errorMessage(error) });
     });
-  const judgement = judgeDrill(report, manifest, ctx.config.recovery);
   if (!drillIsOf(report, manifest)) throw new ControlPlaneError('DRILL_MISMATCH', 'the drill restored another backup');
-  if (judgement.met)
+  // A drill passes on what it proves; an RPO only the dump schedule breaks is the monitor's standing verdict.
+  if (judgement.passed)
     await clearProblem(ctx, backupKey(ctx, 'drill'), `restore drill passed: ${judgement.reasons.join('; ')}`);
   else {
     const title = `Restore drill of ${backups.database}: objectives not met`;
     await raiseProblem(ctx, problem(ctx, 'drill', 'P3', title, judgement.reasons), undefined, windows);
   }
-  ctx.log('drill-finished', { backup: manifest.id, met: judgement.met, reasons: judgement.reasons });
+  ctx.log('drill-finished', {
+    backup: manifest.id,
+    met: judgement.met,
+    passed: judgement.passed,
+    reasons: judgement.reasons,
+  });
   return { manifest, result, judgement, reportKey, reportFrom: written ? 'object' : 'inline-output' };
 }

@@ -4,6 +4,7 @@ import {
   archivingOf,
   type BaseBackupManifest,
   baseBackupManifestOf,
+  lastOutputLine,
   lastReport,
   type PitrRestoreReport,
   type PitrRestoreRequest,
@@ -13,14 +14,13 @@ import {
   restartWindow,
 } from '../core/backup-archiving.ts';
 import { PITR_RESTORE_DOCUMENT, WAL_ARCHIVING_DOCUMENT } from '../core/document-names.ts';
-import type { CommandResult } from '../ports.ts';
-import { lastOutputLine } from './backups.ts';
+import type { CommandResult, CommandRunner } from '../ports.ts';
 import type { ControlPlaneContext } from './context.ts';
 
 /**
  * WAL archiving and point-in-time recovery, as the operator asks for them on the database host: the documents do
  * the work (acgs-wal-archiving, acgs-pitr-restore) and say what happened in a JSON line; these read it back.
- * Monitoring (pg_stat_archiver by the hourly monitor, incidents) is not here yet.
+ * The hourly monitor reads the status report (`monitorBackups` in backups.ts, judged by core/archive-judgement.ts).
  */
 
 export interface ArchivingRun {
@@ -57,7 +57,15 @@ export async function enableArchiving(ctx: ControlPlaneContext, options: EnableO
   });
 }
 
-export function archivingStatus(ctx: ControlPlaneContext, options: { pgBinDir?: string } = {}): Promise<ArchivingRun> {
+export interface StatusOptions {
+  readonly pgBinDir?: string;
+  /** How long the document may take (seconds). @default 3600 */
+  readonly timeoutSeconds?: number;
+  /** Runs the document and waits for it (the monitor in AWS: SSM in wait mode). @default ctx.commands */
+  readonly commands?: CommandRunner;
+}
+
+export function archivingStatus(ctx: ControlPlaneContext, options: StatusOptions = {}): Promise<ArchivingRun> {
   return runArchiving(ctx, 'status', options);
 }
 
@@ -77,11 +85,18 @@ export async function takeBaseBackup(
 async function runArchiving(
   ctx: ControlPlaneContext,
   action: ArchivingAction,
-  options: { restart?: boolean; pgBinDir?: string; baseBackupId?: string },
+  options: {
+    restart?: boolean;
+    pgBinDir?: string;
+    baseBackupId?: string;
+    timeoutSeconds?: number;
+    commands?: CommandRunner;
+  },
 ): Promise<ArchivingRun> {
-  const parameters = archivingCommandParameters(ctx.config, action, options);
+  const { commands = ctx.commands, ...rest } = options;
+  const parameters = archivingCommandParameters(ctx.config, action, rest);
   ctx.log('wal-archiving-started', { action });
-  const result = await ctx.commands.run({
+  const result = await commands.run({
     document: WAL_ARCHIVING_DOCUMENT,
     parameters,
     timeoutMs: (Number(parameters.TimeoutSeconds) + 60) * 1000,

@@ -3,7 +3,6 @@ import {
   type ArchiveStatus,
   dumpScheduleRecoveryPoint,
   judgeArchive,
-  longestInterval,
   parseArchiveStatus,
 } from '../../../lambdas/core/archive-judgement.ts';
 import { DAY, HOUR, MINUTE } from '../../support/unit-backup-fixtures.ts';
@@ -186,15 +185,5 @@ describe('dumpScheduleRecoveryPoint', () => {
     expect(met).toMatchObject({ lossMs: 5.5 * MINUTE, met: true });
     expect(none).toMatchObject({ met: false });
     expect(none.lossMs).toBeUndefined();
-  });
-});
-
-describe('longestInterval', () => {
-  it('finds the longest gap of an uneven cron schedule', () => {
-    // Act / Assess: weekdays at 02:00: Friday to Monday is three days
-    expect(longestInterval({ cron: '0 2 * * 1-5' }, 'UTC', NOW)).toBe(3 * DAY);
-    // 01:00 daily on Berlin's clock: the night the clocks go back, one day lasts 25 hours
-    expect(longestInterval({ cron: '0 1 * * *' }, 'Europe/Berlin', NOW)).toBe(25 * HOUR);
-    expect(longestInterval({ cron: '30 */6 * * *' }, 'UTC', NOW)).toBe(6 * HOUR);
   });
 });

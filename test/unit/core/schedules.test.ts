@@ -3,8 +3,9 @@ import { Cron } from 'croner';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
+import { DAY_MS, HOUR_MS } from '../../../lambdas/core/duration.ts';
 import type { Schedule } from '../../../lambdas/core/schedules.ts';
-import { declaredSchedules, toCroner, toScheduler } from '../../../lambdas/core/schedules.ts';
+import { declaredSchedules, longestInterval, toCroner, toScheduler } from '../../../lambdas/core/schedules.ts';
 import { loadShippedConfig } from '../../support/harness.ts';
 
 /**
@@ -190,3 +191,15 @@ describe('the scheduled escalation test', () => {
 function rawShipped(): { schedules: Record<string, unknown> } & Record<string, unknown> {
   return parse(readFileSync(new URL('../../../config/acgs-1.yaml', import.meta.url), 'utf8'));
 }
+
+describe('longestInterval', () => {
+  it('finds the longest gap of an uneven cron schedule', () => {
+    // Act / Assess: weekdays at 02:00: Friday to Monday is three days
+    expect(longestInterval({ cron: '0 2 * * 1-5' }, 'UTC', Date.parse('2026-12-04T12:00:00Z'))).toBe(3 * DAY_MS);
+    // 01:00 daily on Berlin's clock: the night the clocks go back, one day lasts 25 hours
+    expect(longestInterval({ cron: '0 1 * * *' }, 'Europe/Berlin', Date.parse('2026-12-04T12:00:00Z'))).toBe(
+      25 * HOUR_MS,
+    );
+    expect(longestInterval({ cron: '30 */6 * * *' }, 'UTC', Date.parse('2026-12-04T12:00:00Z'))).toBe(6 * HOUR_MS);
+  });
+});

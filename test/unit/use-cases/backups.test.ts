@@ -141,9 +141,11 @@ describe('the failed attempt the monitor holds the backup incident for', () => {
     // Assess: the attempt is newer than the good backup: the incident stays, failed
     expect(held.status).toBe('failed');
     expect(held.reasons.join(' ')).toContain('cannot write /var/backups/acgs-pgp');
-    expect((await h.store.listOpenIncidents()).map((i) => [i.kind, i.severity])).toEqual([
+    // (with the shipped daily dumps and its 15-minute RPO, the standing "not achievable" P3 too)
+    expect((await h.store.listOpenIncidents()).map((i) => [i.dedupKey.split(':')[0], i.severity])).toEqual([
       ['backup', 'P2'],
       ['drill', 'P3'],
+      ['rpo', 'P3'],
     ]);
     // Act: a good backup started after the attempt answers it
     await publish(objects, T0 + 4 * HOUR, 400);
@@ -151,7 +153,7 @@ describe('the failed attempt the monitor holds the backup incident for', () => {
     const answered = await monitorBackups(h.ctx, objects);
     // Assess
     expect(answered.status).toBe('ok');
-    expect((await h.store.listOpenIncidents()).map((i) => i.kind)).toEqual(['drill']);
+    expect((await h.store.listOpenIncidents()).map((i) => i.dedupKey.split(':')[0])).toEqual(['drill', 'rpo']);
   });
 });
 
@@ -189,7 +191,7 @@ describe('runDrill', () => {
       [newest, 'good'],
     ]);
     expect([judged.status, judged.drillStatus]).toEqual(['ok', 'failed']);
-    expect((await h.store.listOpenIncidents()).map((i) => i.kind)).toEqual(['drill']);
+    expect((await h.store.listOpenIncidents()).map((i) => i.dedupKey.split(':')[0])).toEqual(['drill', 'rpo']);
     expect(again.manifest.id).toBe(newest);
   });
 
@@ -256,5 +258,51 @@ describe('reading the dumps cheaply', () => {
     expect(run.deleted).toEqual([]);
     expect(run.plan.refused).toMatch(/is not a usable backup: dump .* has SHA-256/);
     expect(objects.freshly).toContain(newestDump);
+  });
+});
+
+describe('a drill that breached the objectives', () => {
+  /** The drill document's report of a restore of backup `id` (published at `startedAt`) taking `restoreSeconds`. */
+  function drillOutput(objects: MemoryObjectStore, id: string, startedAt: number, restoreSeconds: number): string {
+    const dump = objects.objects.get(`${id}.dump`) ?? new Uint8Array();
+    return JSON.stringify({
+      kind: 'acgs-ops.drill',
+      version: 1,
+      source: `${id}.dump`,
+      sha256: sha256Of(dump),
+      restoreSeconds,
+      tables: 4,
+      tableDataEntries: 4,
+      startedAt: new Date(startedAt).toISOString(),
+      finishedAt: new Date(startedAt + restoreSeconds * 1000).toISOString(),
+    });
+  }
+
+  it('stays failed, its P3 open, through the next monitor run until a newer drill passes', async () => {
+    // Prepare: a good backup; a drill whose restore took 2 h against the 1 h RTO opens the drill P3
+    const h = createHarness();
+    const objects = new MemoryObjectStore();
+    const id = await publish(objects, T0);
+    h.clock.set(T0 + HOUR);
+    h.commands.next = { status: 'succeeded', exitCode: 0, output: drillOutput(objects, id, T0 + HOUR, 7_200) };
+    const breached = await runDrill(h.ctx, { objects });
+    expect(breached.judgement?.met).toBe(false);
+    const opened = (await h.store.listOpenIncidents()).find((i) => i.kind === 'drill');
+    expect(opened?.title).toBe('Restore drill of postgresql: objectives not met');
+    // Act: the next monitor run (or `backup status`)
+    h.clock.set(T0 + 4 * HOUR);
+    const judged = await monitorBackups(h.ctx, objects);
+    // Assess: the breach is still the latest word on drills
+    expect(judged.drillStatus).toBe('failed');
+    expect(judged.drillReasons.join(' ')).toContain('RTO breached: the restore took 2h');
+    expect((await h.store.listOpenIncidents()).find((i) => i.kind === 'drill')?.id).toBe(opened?.id);
+    // Act: a newer drill, within the RTO
+    h.clock.set(T0 + 5 * HOUR);
+    h.commands.next = { status: 'succeeded', exitCode: 0, output: drillOutput(objects, id, T0 + 5 * HOUR, 60) };
+    await runDrill(h.ctx, { objects });
+    const after = await monitorBackups(h.ctx, objects);
+    // Assess: only the newer passing drill answers it
+    expect(after.drillStatus).toBe('ok');
+    expect((await h.store.listOpenIncidents()).filter((i) => i.kind === 'drill')).toEqual([]);
   });
 });
