@@ -8,7 +8,7 @@ import {
   runBackup,
   runDrill,
 } from '../../../lambdas/use-cases/backups.ts';
-import { createHarness, MINUTE, T0 } from '../../support/harness.ts';
+import { createHarness, loadShippedConfig, MINUTE, T0 } from '../../support/harness.ts';
 import { MemoryObjectStore, publishBackup as publish, sha256Of } from '../../support/memory-object-store.ts';
 
 const HOUR = 60 * MINUTE;
@@ -304,5 +304,198 @@ describe('a drill that breached the objectives', () => {
     // Assess: only the newer passing drill answers it
     expect(after.drillStatus).toBe('ok');
     expect((await h.store.listOpenIncidents()).filter((i) => i.kind === 'drill')).toEqual([]);
+  });
+});
+
+describe('the recovery point in the monitor', () => {
+  /** The shipped config with backups.archiving (defaults). */
+  function archivingHarness() {
+    const shipped = loadShippedConfig();
+    const backups = shipped.backups;
+    if (!backups) throw new Error('the shipped config has no backups');
+    const archiving = {
+      directory: '/var/backups/acgs-ops-archive',
+      scriptDirectory: '/usr/local/lib/acgs-ops',
+      archiveTimeout: 60_000,
+      baseBackupMaxAge: 8 * 24 * HOUR,
+    };
+    return createHarness({ ...shipped, backups: { ...backups, archiving } });
+  }
+
+  /** The acgs-wal-archiving status report at `at`, the archiver's figures overridden by `archiver`. */
+  function statusOutput(at: number, over: Record<string, unknown> = {}, archiver: Record<string, unknown> = {}) {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return JSON.stringify({
+      kind: 'acgs-ops.wal-archiving',
+      action: 'status',
+      state: 'active',
+      archiveMode: 'on',
+      archiveTimeoutSeconds: 60,
+      pendingRestart: false,
+      archiveDirectory: '/var/backups/acgs-ops-archive',
+      observedAt: iso(at),
+      newestSegment: '000000010000000000000007',
+      newestSegmentAt: iso(at - 30_000),
+      unarchivedWalBytes: 4096,
+      newestBaseBackup: 'base-20261130T030000Z',
+      newestBaseBackupFinishedAt: iso(at - 24 * HOUR),
+      ...over,
+      archiver: {
+        archivedCount: 7,
+        lastArchivedWal: '000000010000000000000007',
+        lastArchivedAt: iso(at - 30_000),
+        failedCount: 0,
+        lastFailedWal: null,
+        lastFailedAt: null,
+        ...archiver,
+      },
+    });
+  }
+
+  const open = async (h: ReturnType<typeof createHarness>) =>
+    (await h.store.listOpenIncidents()).map((i) => [i.dedupKey.split(':')[0], i.severity, i.detail]);
+
+  it('opens a P2 naming the failing archive_command, and resolves it once segments are archived again', async () => {
+    // Prepare
+    const h = archivingHarness();
+    const objects = new MemoryObjectStore();
+    await publish(objects, T0);
+    h.clock.set(T0 + HOUR);
+    const failedAt = T0 + HOUR - 10_000;
+    h.commands.next = {
+      status: 'succeeded',
+      exitCode: 0,
+      output: statusOutput(
+        T0 + HOUR,
+        {},
+        {
+          failedCount: 3,
+          lastFailedWal: '000000010000000000000008',
+          lastFailedAt: new Date(failedAt).toISOString(),
+          lastArchivedAt: new Date(T0 + HOUR - 20 * MINUTE).toISOString(),
+        },
+      ),
+    };
+    // Act
+    const failing = await monitorBackups(h.ctx, objects);
+    // Assess
+    expect(h.commands.requests.at(-1)?.parameters).toMatchObject({ Action: 'status', TimeoutSeconds: '120' });
+    expect(failing.recovery.archive?.ok).toBe(false);
+    const archive = (await open(h)).find(([subject]) => subject === 'archive');
+    expect(archive?.[1]).toBe('P2');
+    expect(archive?.[2]).toContain('archive_command is failing: segment 000000010000000000000008 failed at');
+    expect(archive?.[2]).toContain('(failed_count 3)');
+    // Act: archive_command works again
+    h.clock.set(T0 + 2 * HOUR);
+    h.commands.next = { status: 'succeeded', exitCode: 0, output: statusOutput(T0 + 2 * HOUR, {}, { failedCount: 3 }) };
+    const healed = await monitorBackups(h.ctx, objects);
+    // Assess
+    expect(healed.recovery.archive).toEqual({ ok: true, reasons: [] });
+    expect((await open(h)).map(([subject]) => subject)).toEqual(['drill']);
+  });
+
+  it('opens the archive P2 when failed_count rose since the last run though the latest attempt succeeded', async () => {
+    // Prepare: a first run reads failed_count 0
+    const h = archivingHarness();
+    const objects = new MemoryObjectStore();
+    await publish(objects, T0);
+    h.clock.set(T0 + HOUR);
+    h.commands.next = { status: 'succeeded', exitCode: 0, output: statusOutput(T0 + HOUR) };
+    await monitorBackups(h.ctx, objects);
+    expect((await open(h)).map(([subject]) => subject)).toEqual(['drill']);
+    // Act: an hour later, two failures came and went
+    h.clock.set(T0 + 2 * HOUR);
+    const failedAt = new Date(T0 + 90 * MINUTE).toISOString();
+    h.commands.next = {
+      status: 'succeeded',
+      exitCode: 0,
+      output: statusOutput(
+        T0 + 2 * HOUR,
+        {},
+        { failedCount: 2, lastFailedWal: '000000010000000000000006', lastFailedAt: failedAt },
+      ),
+    };
+    await monitorBackups(h.ctx, objects);
+    // Assess
+    const archive = (await open(h)).find(([subject]) => subject === 'archive');
+    expect(archive?.[2]).toBe(
+      `archive_command failed 2 times since ${new Date(T0 + HOUR).toISOString()} (failed_count 0 -> 2; last failure 000000010000000000000006 at ${failedAt})`,
+    );
+  });
+
+  it('opens a P3 when the base backup is older than its schedule, and a P3 when the status cannot be read', async () => {
+    // Prepare
+    const h = archivingHarness();
+    const objects = new MemoryObjectStore();
+    await publish(objects, T0);
+    h.clock.set(T0 + HOUR);
+    h.commands.next = {
+      status: 'succeeded',
+      exitCode: 0,
+      output: statusOutput(T0 + HOUR, { newestBaseBackupFinishedAt: new Date(T0 - 10 * 24 * HOUR).toISOString() }),
+    };
+    // Act
+    await monitorBackups(h.ctx, objects);
+    h.commands.next = { status: 'failed', exitCode: 1, output: 'acgs-wal-archiving: psql: connection refused' };
+    const unreadable = await monitorBackups(h.ctx, objects);
+    // Assess
+    const incidents = await open(h);
+    expect(incidents.find(([s]) => s === 'base-backup')?.slice(0, 2)).toEqual(['base-backup', 'P3']);
+    expect(incidents.find(([s]) => s === 'base-backup')?.[2]).toMatch(
+      /^newest base backup base-20261130T030000Z is 10d 1h old \(max 8d\)/,
+    );
+    expect(unreadable.recovery.unreadable).toContain('connection refused');
+    expect(incidents.find(([s]) => s === 'archive')?.slice(0, 2)).toEqual(['archive', 'P3']);
+  });
+
+  it('keeps one standing P3 with the worst case when archiving is off: paged once, not re-opened hourly, not resolved by a passing drill', async () => {
+    // Prepare: dumps only (the shipped config: daily at 02:00, RPO 15 m); the last dump took a minute
+    const h = createHarness();
+    const objects = new MemoryObjectStore();
+    const id = await publish(objects, T0);
+    h.clock.set(T0 + HOUR);
+    // Act
+    const first = await monitorBackups(h.ctx, objects);
+    const pagesAfterFirst = h.notifier.sent.length;
+    for (let hour = 2; hour <= 4; hour += 1) {
+      h.clock.set(T0 + hour * HOUR);
+      await monitorBackups(h.ctx, objects);
+    }
+    const dump = objects.objects.get(`${id}.dump`) ?? new Uint8Array();
+    h.commands.next = {
+      status: 'succeeded',
+      exitCode: 0,
+      output: JSON.stringify({
+        kind: 'acgs-ops.drill',
+        version: 1,
+        source: `${id}.dump`,
+        sha256: sha256Of(dump),
+        restoreSeconds: 5,
+        tables: 4,
+        tableDataEntries: 4,
+        startedAt: new Date(T0 + 4 * HOUR).toISOString(),
+        finishedAt: new Date(T0 + 4 * HOUR + 5_000).toISOString(),
+      }),
+    };
+    const drill = await runDrill(h.ctx, { objects });
+    h.clock.set(T0 + 5 * HOUR);
+    const after = await monitorBackups(h.ctx, objects);
+    // Assess
+    const standing =
+      "the RPO objective 15m cannot be met with the configured dump schedule: worst case 1d 1m (a dump every 1d + the last good dump's 1m); only WAL archiving (backups.archiving) brings it down";
+    expect(first.recovery.point).toMatchObject({ basis: 'dump-schedule', lossMs: 24 * HOUR + MINUTE, met: false });
+    expect(first.recovery.point.detail).toBe(standing);
+    expect(drill.judgement).toMatchObject({ met: false, passed: true, rpo: { measuredMs: 24 * HOUR + MINUTE } });
+    expect(after.drillStatus).toBe('ok');
+    const all = await h.store.listIncidents({});
+    const rpo = all.filter((i) => i.dedupKey.startsWith('rpo:'));
+    expect(rpo.map((i) => [i.status, i.severity, i.title, i.detail])).toEqual([
+      ['open', 'P3', 'Recovery point objective of postgresql not achievable with dumps only', standing],
+    ]);
+    // Opened (and paged) once; left unacknowledged, it escalates like any P3 (the 4 h response time)
+    expect(h.notifier.lines().filter((l) => l.includes(' opened ') && l.includes('rpo:'))).toEqual([
+      `L1 opened P3 ${rpo[0]?.dedupKey}`,
+    ]);
+    expect(pagesAfterFirst).toBeGreaterThan(0);
   });
 });
