@@ -28,7 +28,15 @@ export type BackupTaskSummary =
       readonly reasons: readonly string[];
     }
   | { readonly task: 'retention'; readonly refused: string | null; readonly deleted: readonly string[] }
-  | { readonly task: 'drill'; readonly backup: string; readonly status: string; readonly met: boolean };
+  | {
+      readonly task: 'drill';
+      readonly backup: string;
+      readonly status: string;
+      /** Every objective met. */
+      readonly met: boolean;
+      /** What the drill proves passed (an RPO only the dump schedule breaks is the monitor's standing verdict). */
+      readonly passed: boolean;
+    };
 
 export interface BackupTaskOutcome {
   readonly summary: BackupTaskSummary;
@@ -80,6 +88,7 @@ export async function runBackupTask(
           backup: run.manifest.id,
           status: run.result.status,
           met: run.judgement?.met ?? false,
+          passed: run.judgement?.passed ?? false,
         },
       };
     }

@@ -708,7 +708,10 @@ describe('the backup documents with S3', () => {
       .trim()
       .split('\n')
       .find((l) => l.startsWith('{"kind":"acgs-ops.drill"'));
-    expect((await body(`${reportPrefix}${drill.reportKey}`)).toString('utf8')).toBe(printed);
+    // The document's report, whole, with the control plane's verdict added
+    const { verdict, ...recorded } = JSON.parse((await body(`${reportPrefix}${drill.reportKey}`)).toString('utf8'));
+    expect(recorded).toEqual(JSON.parse(printed ?? '{}'));
+    expect(verdict).toMatchObject({ passed: true });
     // The document's object was encrypted with the key and carried its SHA-256; it is gone once recorded.
     expect(heads).toHaveLength(1);
     expect(heads[0]?.ServerSideEncryption).toBe('aws:kms');
