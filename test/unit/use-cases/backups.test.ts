@@ -499,3 +499,78 @@ describe('the recovery point in the monitor', () => {
     expect(pagesAfterFirst).toBeGreaterThan(0);
   });
 });
+
+describe('a drill with archiving configured', () => {
+  it("reports as RPO the archive's lag at the drill's moment, and fails when the archive was behind the objective", async () => {
+    // Prepare: archiving configured; the archive's newest segment is 40 minutes old and WAL waits behind it
+    const shipped = loadShippedConfig();
+    const backups = shipped.backups;
+    if (!backups) throw new Error('the shipped config has no backups');
+    const archiving = {
+      directory: '/var/backups/acgs-ops-archive',
+      scriptDirectory: '/usr/local/lib/acgs-ops',
+      archiveTimeout: 60_000,
+      baseBackupMaxAge: 8 * 24 * HOUR,
+    };
+    const h = createHarness({ ...shipped, backups: { ...backups, archiving } });
+    const objects = new MemoryObjectStore();
+    const id = await publish(objects, T0);
+    const drillAt = T0 + HOUR;
+    h.clock.set(drillAt);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const status = JSON.stringify({
+      kind: 'acgs-ops.wal-archiving',
+      action: 'status',
+      state: 'active',
+      archiveMode: 'on',
+      observedAt: iso(drillAt),
+      newestSegment: '000000010000000000000009',
+      newestSegmentAt: iso(drillAt - 40 * MINUTE),
+      unarchivedWalBytes: 65_536,
+      newestBaseBackup: 'base-20261130T030000Z',
+      newestBaseBackupFinishedAt: iso(drillAt - 24 * HOUR),
+      archiver: {
+        archivedCount: 9,
+        lastArchivedWal: '000000010000000000000009',
+        lastArchivedAt: iso(drillAt - 40 * MINUTE),
+        failedCount: 0,
+        lastFailedWal: null,
+        lastFailedAt: null,
+      },
+    });
+    const dump = objects.objects.get(`${id}.dump`) ?? new Uint8Array();
+    const report = JSON.stringify({
+      kind: 'acgs-ops.drill',
+      version: 1,
+      source: `${id}.dump`,
+      sha256: sha256Of(dump),
+      restoreSeconds: 5,
+      tables: 4,
+      tableDataEntries: 4,
+      startedAt: iso(drillAt),
+      finishedAt: iso(drillAt + 5_000),
+    });
+    const documents: string[] = [];
+    const runner = {
+      run: async (request: { document: string }): Promise<CommandResult> => {
+        documents.push(request.document);
+        const output = request.document === 'acgs-wal-archiving' ? status : report;
+        return { status: 'succeeded', exitCode: 0, output };
+      },
+    };
+    // Act
+    const drill = await runDrill(h.ctx, { objects }, runner);
+    // Assess: a drill right after a dump does not say "RPO met": the archive's 40 minutes are what a disaster loses
+    expect(documents).toEqual(['acgs-wal-archiving', 'acgs-restore-drill']);
+    expect(drill.judgement).toMatchObject({
+      met: false,
+      passed: false,
+      rpo: { basis: 'archive', measuredMs: 40 * MINUTE, targetMs: 15 * MINUTE, met: false },
+    });
+    expect(drill.judgement?.reasons[1]).toMatch(
+      /^RPO breached: a disaster at the drill's moment would have lost up to 40m/,
+    );
+    const incident = (await h.store.listOpenIncidents()).find((i) => i.kind === 'drill');
+    expect(incident?.title).toBe('Restore drill of postgresql: objectives not met');
+  });
+});
