@@ -258,7 +258,9 @@ function problem(
  * The hourly backup monitor: judges what was published and keeps one backup incident (P2: no fresh good backup,
  * or the last attempt failed; P3: suspicious) and one drill incident (P3: overdue, never run or failed) in line
  * with it, resolving each when its problem is gone. A backup incident a failed attempt opened (`runBackup`) is
- * resolved only by a good backup started after that attempt, whatever else the store shows.
+ * resolved only by a good backup started after that attempt, whatever else the store shows. A drill stays failed
+ * until a newer drill passes (the verdict recorded with it). Then the recovery point (`monitorRecoveryPoint`): the
+ * WAL archive's incidents where archiving is configured, the standing dumps-only P3 where it is not.
  */
 export async function monitorBackups(
   ctx: ControlPlaneContext,
