@@ -356,7 +356,7 @@ function render(action: Action, response: ApiResponse, json: boolean, context: C
       return 0;
     }
     case 'status': {
-      const { judgement } = body as unknown as { judgement: BackupJudgement };
+      const { judgement } = body as unknown as { judgement: BackupJudgement & { recovery?: RecoveryVerdict } };
       context.stdout(json ? formatJson(judgement) : statusText(judgement));
       return judgement.status === 'ok' ? 0 : 1;
     }

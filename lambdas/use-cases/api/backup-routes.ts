@@ -4,7 +4,14 @@ import { ControlPlaneError, UsageError } from '../../core/errors.ts';
 import { checkInput } from '../../core/operator-input.ts';
 import type { CommandResult } from '../../ports.ts';
 import { withinDeadline } from '../backup-tasks.ts';
-import { type BackupDestination, lastOutputLine, loadCatalogue, runBackup, runDrill } from '../backups.ts';
+import {
+  type BackupDestination,
+  judgeRecoveryPoint,
+  lastOutputLine,
+  loadCatalogue,
+  runBackup,
+  runDrill,
+} from '../backups.ts';
 import type { ControlPlaneContext } from '../context.ts';
 import { recordProcedureOnIncidents } from '../record-procedure.ts';
 import { backupIdInput, RESTORE_ACTION, type RestoreRun, restoreDatabase } from '../restore-database.ts';
@@ -115,7 +122,12 @@ export const backupRoutes: readonly Route[] = [
         const backups = ctx.config.backups;
         if (!backups) throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', 'no backups section');
         const catalogue = await loadCatalogue(ctx, destination.objects);
-        const judgement = judgeBackups(catalogue, backups, now);
+        const judged = judgeBackups(catalogue, backups, now);
+        // Dumps only, the recovery point is the schedule's worst case, read from the config; the archive's status
+        // needs its document run on the database host, which the hourly monitor does (and opens the incidents).
+        const judgement = backups.archiving
+          ? judged
+          : { ...judged, recovery: await judgeRecoveryPoint(ctx, judged.newestGood) };
         return { statusCode: 200, body: { judgement, catalogue } };
       }),
   },

@@ -104,3 +104,24 @@ describe('the backup routes in a runtime that dispatches backups and bounds its 
     expect((response.body as { error: string }).error).toContain('no backup store wired');
   });
 });
+
+describe('GET /backups', () => {
+  it('carries the dumps-only recovery point (the daily schedule + the last dump), running nothing and recording nothing', async () => {
+    // Prepare
+    const { h, waiting, call } = await setUp();
+    h.clock.set(T0);
+    // Act
+    const response = await call('GET', '/backups');
+    // Assess
+    const { judgement } = response.body as {
+      judgement: { recovery?: { archiving: boolean; point: { basis: string; lossMs?: number; met: boolean } } };
+    };
+    expect(response.statusCode).toBe(200);
+    expect(judgement.recovery).toMatchObject({
+      archiving: false,
+      point: { basis: 'dump-schedule', lossMs: 24 * 60 * MINUTE + MINUTE, met: false },
+    });
+    expect(waiting.requests).toEqual([]);
+    expect(await h.store.listIncidents({})).toEqual([]);
+  });
+});
