@@ -128,6 +128,13 @@ describe('the archive incident, on a real PostgreSQL with archiving enabled by a
     acgsOps = cliFor(pg, files);
     walDir = join(files.archiveDir, 'wal');
     await pg.sql(DB, 'CREATE TABLE ticks (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())');
+    // Configured, not yet enabled (no archive directory either): the monitor says archiving is off
+    const before = await status();
+    expect(before.code).toBe(1);
+    expect(before.json.recovery.archive?.reasons).toContain(
+      'WAL archiving is off (archive_mode off): nothing is archived',
+    );
+    expect((await openArchiveIncident())?.severity).toBe('P2');
     const window = await acgsOps('maintenance', 'start', '--service', 'postgresql', '--for', '15m', '--reason', 'WAL');
     expect(window.code, window.stderr).toBe(0);
     const enabled = await acgsOps('backup', 'archiving', 'enable', '--yes');
