@@ -187,6 +187,8 @@ export interface PitrRestoreReport {
   readonly replayMs: number;
   readonly rtoMs: number;
   readonly newestTransactionAt: string | null;
+  /** Drill=yes: the restored data's inventory and the base backup's manifest (`pitr-drill.ts` reads it). */
+  readonly drill?: unknown;
 }
 
 export function baseBackupManifestOf(output: string): BaseBackupManifest | undefined {

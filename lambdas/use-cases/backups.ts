@@ -219,7 +219,7 @@ function backupKey(ctx: ControlPlaneContext, kind: 'backup' | 'drill'): string {
   return `${kind}:${backups.database}@${db && 'host' in db ? db.host : ctx.config.fleet.name}`;
 }
 
-function problem(
+export function problem(
   ctx: ControlPlaneContext,
   kind: 'backup' | 'drill',
   severity: Severity,
