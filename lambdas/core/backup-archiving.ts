@@ -187,6 +187,8 @@ export interface PitrRestoreReport {
   readonly replayMs: number;
   readonly rtoMs: number;
   readonly newestTransactionAt: string | null;
+  /** When recovery finished, by the database host's clock (absent from older documents). */
+  readonly recoveredAt?: string;
   /** Drill=yes: the restored data's inventory and the base backup's manifest (`pitr-drill.ts` reads it). */
   readonly drill?: unknown;
 }

@@ -99,8 +99,8 @@ export interface PitrDrillMeasures {
   readonly unpackMs: number;
   readonly replayMs: number;
   /**
-   * What a disaster at the drill's moment would have lost: the target (for latest, the moment the drill began) minus
-   * the newest canary restored. Absent without a canary.
+   * What a disaster at the drill's moment would have lost: the target (for latest, the moment recovery finished: the
+   * restore holds what was archived by then) minus the newest canary restored. Absent without a canary.
    */
   readonly rpoMs?: number;
 }
@@ -132,15 +132,19 @@ export function judgePitrDrill(
   return { passed: rtoMet && rpoMet && problems.length === 0, reasons };
 }
 
-/** The achieved RPO: the target (latest: the drill's start) minus the newest canary restored. */
+/**
+ * The achieved RPO: the moment the restore stands for minus the newest canary restored. For a time, that time; for
+ * latest, the moment recovery finished (everything archived by then was replayed, so a disaster then would have lost
+ * what came after the newest canary), by the database host's clock that stamps the canaries too.
+ */
 export function achievedRpoMs(
   evidence: PitrDrillEvidence,
   target: 'latest' | number,
-  drillStartedAt: number,
+  recoveredAt: number,
 ): number | undefined {
   const newest = evidence.canary?.newestAt ?? null;
   if (newest === null) return undefined;
-  return Math.max(0, (target === 'latest' ? drillStartedAt : target) - newest);
+  return Math.max(0, (target === 'latest' ? recoveredAt : target) - newest);
 }
 
 /** A PITR drill as recorded: passed or failed, with its figures when it got that far. */

@@ -210,7 +210,10 @@ export async function runPitrDrill(
     unpackMs: restore.report.unpackMs,
     replayMs: restore.report.replayMs,
   };
-  const rpoMs = evidence && achievedRpoMs(evidence, request.target, startedAt);
+  // For latest, the moment recovery finished by the host's clock; a document that does not say: when it returned.
+  const recoveredAt = Date.parse(restore.report?.recoveredAt ?? '');
+  const rpoMs =
+    evidence && achievedRpoMs(evidence, request.target, Number.isNaN(recoveredAt) ? finishedAt : recoveredAt);
   const verdict =
     evidence && measures
       ? judgePitrDrill(evidence, { ...measures, ...(rpoMs === undefined ? {} : { rpoMs }) }, ctx.config.recovery)
