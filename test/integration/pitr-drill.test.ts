@@ -6,6 +6,7 @@ import { type ArchivingAction, archivingCommandParameters, lastReport } from '..
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { WAL_ARCHIVING_DOCUMENT } from '../../lambdas/core/document-names.ts';
+import { startDaemon, waitUntil } from '../support/daemon-process.ts';
 import { cliFor, freePort, writeConfig } from '../support/pitr-fleet.ts';
 import { usePostgresCluster } from '../support/postgres-cluster.ts';
 
@@ -168,4 +169,32 @@ describe('the point-in-time restore drill', () => {
       `PITR drill figures: RTO ${ok.record.rtoMs} ms, achieved RPO ${ok.record.rpoMs} ms (end of recovery - newest canary restored; ${canaries.length} canaries written, archive_timeout ${ARCHIVE_TIMEOUT_S} s)\n`,
     );
   }, 150_000);
+
+  it('is fed by the daemon, which writes a canary on the canary schedule', async () => {
+    // Arrange: the same fleet with a canary every 2 s.
+    writeConfig(pg, DB, ARCHIVE_TIMEOUT_S, { canary: { every: '2s' } });
+    const count = async () => Number(await pg.sql(DB, 'SELECT count(*) FROM acgs_ops_canary'));
+    const before = await count();
+    // Act
+    const daemon = startDaemon({ configFile: files.configFile, stateDir: files.stateDir });
+    try {
+      // Assess: canaries keep coming, a schedule's worth apart.
+      await waitUntil(async () => (await count()) >= before + 3, 60_000, 'three canaries from the daemon', {
+        explain: () => daemon.output().slice(-2_000),
+      });
+      const gaps = (
+        await pg.sql(
+          DB,
+          `SELECT extract(epoch FROM written_at - lag(written_at) OVER (ORDER BY id)) FROM acgs_ops_canary WHERE id > (SELECT max(id) - 3 FROM acgs_ops_canary)`,
+        )
+      )
+        .split('\n')
+        .filter((line) => line !== '')
+        .map(Number);
+      expect(gaps.length).toBe(2);
+      for (const gap of gaps) expect(gap).toBeGreaterThan(1);
+    } finally {
+      await daemon.stop();
+    }
+  }, 90_000);
 });
