@@ -1,5 +1,4 @@
 import type { RecoveryObjectives } from './backup-drill.ts';
-import type { DrillStatus } from './backup-judgement.ts';
 import { formatDuration } from './duration.ts';
 import * as z from './zod-mini.ts';
 
@@ -202,11 +201,10 @@ export interface PitrDrillJudgement {
  * Folds the latest PITR drill into the drill judgement: a failed one fails the drill (it stays failed until a newer
  * PITR drill passes), a passed one adds its figures. Without a PITR drill the judgement is unchanged.
  */
-export function withLatestPitrDrill<J extends { drillStatus: DrillStatus; drillReasons: readonly string[] }>(
-  judgement: J,
-  records: readonly PitrDrillRecord[],
-  now: number,
-): J & { pitrDrill?: PitrDrillJudgement } {
+export function withLatestPitrDrill<
+  // backup-judgement's DrillStatus, spelled out: that module imports this one.
+  J extends { drillStatus: 'ok' | 'overdue' | 'never' | 'failed'; drillReasons: readonly string[] },
+>(judgement: J, records: readonly PitrDrillRecord[], now: number): J & { pitrDrill?: PitrDrillJudgement } {
   const latest = [...records].sort((a, b) => a.startedAt - b.startedAt).at(-1);
   if (!latest) return judgement;
   const pitrDrill: PitrDrillJudgement = {
