@@ -494,6 +494,13 @@ function listText(catalogue: Catalogue): string {
       '-',
       f.failure.reason,
     ]),
+    ...(catalogue.pitrDrills ?? []).map((d) => [
+      d.baseBackup ?? '-',
+      `pitr drill ${d.outcome}`,
+      new Date(d.startedAt).toISOString(),
+      '-',
+      d.reasons.join('; '),
+    ]),
   ].sort((a, b) => (a[2] ?? '').localeCompare(b[2] ?? ''));
   return rows.length === 0 ? 'no backups\n' : formatTable(['BACKUP', 'VERDICT', 'STARTED', 'BYTES', 'NOTES'], rows);
 }

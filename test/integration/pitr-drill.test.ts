@@ -164,6 +164,9 @@ describe('the point-in-time restore drill', () => {
     const judgement = JSON.parse(after.stdout) as { drillStatus: string; drillReasons: string[] };
     expect(judgement.drillStatus).toBe('failed');
     expect(judgement.drillReasons.join('\n')).toContain('table public.ballots is missing');
+    const list = await acgsOps('backup', 'list');
+    expect(list.stdout).toMatch(new RegExp(`${manifest.id} +pitr drill passed`));
+    expect(list.stdout).toMatch(new RegExp(`${manifest.id} +pitr drill failed .*table public\\.ballots is missing`));
 
     process.stdout.write(
       `PITR drill figures: RTO ${ok.record.rtoMs} ms, achieved RPO ${ok.record.rpoMs} ms (end of recovery - newest canary restored; ${canaries.length} canaries written, archive_timeout ${ARCHIVE_TIMEOUT_S} s)\n`,
