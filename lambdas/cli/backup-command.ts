@@ -19,7 +19,15 @@ import type { restoreView } from '../use-cases/api/backup-routes.ts';
 import { applyRetention, lastOutputLine, monitorBackups, type RecoveryVerdict } from '../use-cases/backups.ts';
 import { type ApiRequest, type ApiResponse, handleApiRequest } from '../use-cases/operator-api.ts';
 import { backupIdInput, unconfirmedRestore } from '../use-cases/restore-database.ts';
-import { archivingStatus, enableArchiving, restoreToPoint, takeBaseBackup } from '../use-cases/wal-archiving.ts';
+import {
+  archivingStatus,
+  enableArchiving,
+  type PitrDrillRun,
+  restoreToPoint,
+  runPitrDrill,
+  takeBaseBackup,
+  writeCanary,
+} from '../use-cases/wal-archiving.ts';
 import { API_TARGET_HELP, API_TARGET_OPTIONS, apiTarget, callApi, PROCEDURE_TIMEOUT_MS } from './api-target.ts';
 import { parseCommandLine } from './args.ts';
 import type { CliCommand, CliContext } from './command.ts';
@@ -59,6 +67,15 @@ const USAGE = `Usage:
                              before TIME, the archived WAL replayed up to TIME (latest: all of it), started on
                              127.0.0.1:N in DIR (empty or new) and left running; reports the RTO (unpack + replay)
                              and the newest transaction restored. Production is not touched
+  acgs-ops backup canary     write a canary row into the database (public.acgs_ops_canary, created if missing); the
+                             daemon does it on the canary schedule, and every base backup writes one first
+  acgs-ops backup drill --pitr [--to TIME|latest] [--scratch DIR] [--port N]
+                             the point-in-time restore drill: restores the archive to latest (default) or TIME into
+                             a scratch cluster (default DIR: <archiving.directory>-pitr-drill, N: the database's
+                             port + 10000), checks that every table of the base backup's snapshot is there with at
+                             least its rows and finds the newest canary, measures RTO (unpack + replay) and the
+                             achieved RPO (the target, latest: the drill's start, minus the newest canary), removes
+                             the scratch cluster (on failure too) and records the outcome for backup status
 
 Where: --target local (default) works on this host's backup directory (backups.localDirectory) and state, through
 the operator API in-process; --target aws calls the deployed operator API (the stack's OperatorApiUrl output),
@@ -95,9 +112,10 @@ const OPTIONS = {
   to: { type: 'string' },
   scratch: { type: 'string' },
   port: { type: 'string' },
+  pitr: { type: 'boolean', default: false },
 } as const;
 
-const ACTIONS = ['run', 'list', 'status', 'prune', 'drill', 'restore', 'archiving', 'base-backup'] as const;
+const ACTIONS = ['run', 'list', 'status', 'prune', 'drill', 'restore', 'archiving', 'base-backup', 'canary'] as const;
 type Action = (typeof ACTIONS)[number];
 
 /** What vouches for a good backup now, for the listing. */
@@ -119,12 +137,20 @@ export const backupCommand: CliCommand = {
     const action = ACTIONS.find((a) => a === rawAction);
     if (!action)
       throw new UsageError(
-        'acgs-ops backup needs an action: run, list, status, prune, drill, restore, archiving or base-backup',
+        'acgs-ops backup needs an action: run, list, status, prune, drill, restore, archiving, base-backup or canary',
       );
-    if (action === 'archiving' || action === 'base-backup' || (action === 'restore' && values.to !== undefined))
+    if (
+      action === 'archiving' ||
+      action === 'base-backup' ||
+      action === 'canary' ||
+      (action === 'restore' && values.to !== undefined) ||
+      (action === 'drill' && values.pitr)
+    )
       return runArchivingAction(action, id, extra, values, context);
-    for (const option of ['scratch', 'port'] as const)
-      if (values[option] !== undefined) throw new UsageError(`--${option} applies to restore --to only`);
+    if (values.pitr) throw new UsageError('--pitr applies to drill only');
+    for (const option of ['scratch', 'port', 'to'] as const)
+      if (values[option] !== undefined)
+        throw new UsageError(`--${option} applies to restore --to and drill --pitr only`);
     // Everything is checked before anything is opened or run: bad input creates nothing.
     if (action === 'restore') {
       if (id === undefined)
@@ -195,9 +221,9 @@ export const backupCommand: CliCommand = {
 
 type Values = ReturnType<typeof parseCommandLine<typeof OPTIONS>>['values'];
 
-/** archiving enable|status, base-backup and restore --to: on this host only, through the documents. */
+/** archiving enable|status, base-backup, canary, restore --to and drill --pitr: on this host only, through the documents. */
 async function runArchivingAction(
-  action: 'archiving' | 'base-backup' | 'restore',
+  action: 'archiving' | 'base-backup' | 'restore' | 'canary' | 'drill',
   sub: string | undefined,
   extra: readonly string[],
   values: Values,
@@ -205,7 +231,7 @@ async function runArchivingAction(
 ): Promise<number> {
   if (values.target !== 'local')
     throw new UsageError(
-      `backup ${action}${action === 'restore' ? ' --to' : ''} works on this host only (--target local)`,
+      `backup ${action}${action === 'restore' ? ' --to' : action === 'drill' ? ' --pitr' : ''} works on this host only (--target local)`,
     );
   if (action === 'archiving' && sub !== 'enable' && sub !== 'status')
     throw new UsageError('acgs-ops backup archiving needs enable or status');
@@ -213,9 +239,10 @@ async function runArchivingAction(
   if (unexpected !== undefined) throw new UsageError(`unexpected argument "${unexpected}"`);
   if (values.yes && !(action === 'archiving' && sub === 'enable'))
     throw new UsageError('--yes applies to restore ID and archiving enable only');
-  if (action !== 'restore')
-    for (const option of ['scratch', 'port'] as const)
-      if (values[option] !== undefined) throw new UsageError(`--${option} applies to restore --to only`);
+  if (action !== 'restore' && action !== 'drill')
+    for (const option of ['scratch', 'port', 'to'] as const)
+      if (values[option] !== undefined)
+        throw new UsageError(`--${option} applies to restore --to and drill --pitr only`);
   if (values['dry-run']) throw new UsageError('--dry-run applies to prune only');
   const timeoutSeconds = values.timeout === undefined ? undefined : secondsOption(values.timeout);
   let restore: { target: 'latest' | number; scratchDirectory: string; portText: string } | undefined;
@@ -228,6 +255,8 @@ async function runArchivingAction(
       portText: values.port,
     };
   }
+  const drillTarget = action === 'drill' ? parseRestoreTarget(values.to ?? 'latest') : undefined;
+  const drillScratch = values.scratch === undefined ? undefined : parseScratchDirectory(values.scratch);
   const { config, runtime } = await openRuntimeFor(values, context, {
     access: 'write',
     pgBinDir: values['pg-bin'],
@@ -239,6 +268,22 @@ async function runArchivingAction(
   try {
     const { ctx } = runtime;
     const pgBin = values['pg-bin'] === undefined ? {} : { pgBinDir: values['pg-bin'] };
+    if (drillTarget !== undefined) {
+      const { database } = backupTarget(config, {});
+      const { archiving } = archivingOf(config);
+      if (!runtime.backups) throw new UsageError('the config has no backups section');
+      const port = parseScratchPort(values.port ?? String(defaultDrillPort(database.port)), database.port);
+      const run = await runPitrDrill(ctx, runtime.backups.objects, {
+        target: drillTarget,
+        scratchDirectory:
+          drillScratch ?? parseScratchDirectory(`${archiving.directory.replace(/\/+$/, '')}-pitr-drill`),
+        port,
+        ...pgBin,
+        ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+      });
+      context.stdout(values.json ? formatJson(pitrDrillView(run)) : pitrDrillText(run));
+      return run.record.outcome === 'passed' && run.key !== undefined ? 0 : 1;
+    }
     if (restore) {
       const { database } = backupTarget(config, {});
       const port = parseScratchPort(restore.portText, database.port);
@@ -258,15 +303,21 @@ async function runArchivingAction(
     const run =
       action === 'base-backup'
         ? await takeBaseBackup(ctx, pgBin)
-        : sub === 'enable'
-          ? await enableArchiving(ctx, { restart: values.yes, ...pgBin })
-          : await archivingStatus(ctx, pgBin);
+        : action === 'canary'
+          ? await writeCanary(ctx, pgBin)
+          : sub === 'enable'
+            ? await enableArchiving(ctx, { restart: values.yes, ...pgBin })
+            : await archivingStatus(ctx, pgBin);
     const body = { action: run.action, state: run.state, report: run.report ?? null, error: run.error ?? null };
     if (values.json) context.stdout(formatJson(body));
     else {
       const detail = run.error ?? lastOutputLine(run.result.output);
       const summary =
-        run.action === 'base-backup' ? `base backup: ${run.state}` : `archiving ${run.action}: ${run.state}`;
+        run.action === 'base-backup'
+          ? `base backup: ${run.state}`
+          : run.action === 'canary'
+            ? `canary: ${run.state}`
+            : `archiving ${run.action}: ${run.state}`;
       context.stdout(`${summary}\n${escapeControlCharacters(detail)}\n`);
     }
     if (run.state === 'restart-needed') return RESTART_NEEDED_EXIT;
@@ -287,6 +338,38 @@ function pitrText(report: PitrRestoreReport): string {
   ].join('\n');
 }
 
+/** The drill's scratch port when none is given: the database's port + 10000 (or - 10000 above 55535). */
+function defaultDrillPort(productionPort: number): number {
+  return productionPort + 10_000 <= 65_535 ? productionPort + 10_000 : productionPort - 10_000;
+}
+
+function pitrDrillView(run: PitrDrillRun) {
+  return {
+    outcome: run.record.outcome,
+    record: {
+      ...run.record,
+      startedAt: new Date(run.record.startedAt).toISOString(),
+      finishedAt: new Date(run.record.finishedAt).toISOString(),
+      newestCanaryAt: run.record.newestCanaryAt === null ? null : new Date(run.record.newestCanaryAt).toISOString(),
+    },
+    key: run.key ?? null,
+    unrecorded: run.unrecorded ?? null,
+    report: run.restore.report ?? null,
+    error: run.restore.error ?? null,
+  };
+}
+
+function pitrDrillText(run: PitrDrillRun): string {
+  const { record } = run;
+  const e = escapeControlCharacters;
+  return [
+    `point-in-time drill to ${record.target}: ${record.outcome === 'passed' ? 'passed' : 'FAILED'}${record.baseBackup ? ` (base backup ${e(record.baseBackup)})` : ''}`,
+    ...record.reasons.map((r) => `  ${e(r)}`),
+    run.key ? `  recorded as ${run.key}; the scratch cluster is removed` : `  NOT RECORDED: ${e(run.unrecorded ?? '')}`,
+    '',
+  ].join('\n');
+}
+
 function secondsOption(text: string): number {
   const seconds = Number(text);
   if (!/^[1-9][0-9]{0,3}$/.test(text) || !Number.isInteger(seconds))
@@ -295,7 +378,7 @@ function secondsOption(text: string): number {
 }
 
 function toRequest(
-  action: Exclude<Action, 'prune' | 'archiving' | 'base-backup'>,
+  action: Exclude<Action, 'prune' | 'archiving' | 'base-backup' | 'canary'>,
   id: string | undefined,
   restoreBody: { confirm: boolean; timeoutSeconds?: number },
 ): Omit<ApiRequest, 'caller'> {
@@ -445,6 +528,13 @@ function listText(catalogue: Catalogue): string {
       new Date(f.failure.startedAt).toISOString(),
       '-',
       f.failure.reason,
+    ]),
+    ...(catalogue.pitrDrills ?? []).map((d) => [
+      d.baseBackup ?? '-',
+      `pitr drill ${d.outcome}`,
+      new Date(d.startedAt).toISOString(),
+      '-',
+      d.reasons.join('; '),
     ]),
   ].sort((a, b) => (a[2] ?? '').localeCompare(b[2] ?? ''));
   return rows.length === 0 ? 'no backups\n' : formatTable(['BACKUP', 'VERDICT', 'STARTED', 'BYTES', 'NOTES'], rows);

@@ -9,7 +9,7 @@ import type { MaintenanceWindow } from './escalation.ts';
  * input checked before anything runs, and the documents' JSON reports read back. Pure.
  */
 
-export type ArchivingAction = 'enable' | 'status' | 'base-backup';
+export type ArchivingAction = 'enable' | 'status' | 'base-backup' | 'canary';
 export type ArchivingSettings = NonNullable<BackupConfig['archiving']>;
 
 /** The documents' exit status when enabling has set everything but archive_mode, which waits for a restart. */
@@ -49,6 +49,7 @@ export function archivingCommandParameters(
     Action: action,
     DatabaseHost: DatabaseHost ?? '',
     DatabasePort: DatabasePort ?? '',
+    DatabaseName: database.database,
     DatabaseUser: DatabaseUser ?? '',
     PgpassFile: PgpassFile ?? '',
     PasswordSecretId: PasswordSecretId ?? '',
@@ -78,6 +79,8 @@ export interface PitrRestoreRequest {
   readonly baseBackupId?: string;
   readonly pgBinDir?: string;
   readonly timeoutSeconds?: number;
+  /** The drill: inventory the restored data, then stop and remove the scratch cluster (also on failure). */
+  readonly drill?: boolean;
 }
 
 /** The parameter map of `acgs-pitr-restore`. */
@@ -90,6 +93,8 @@ export function pitrRestoreParameters(config: FleetConfig, request: PitrRestoreR
     ScratchDirectory: trimSlashes(request.scratchDirectory),
     ScratchPort: String(request.port),
     DatabaseUser: database.user,
+    DatabaseName: database.database,
+    Drill: request.drill ? 'yes' : 'no',
     BaseBackupId: request.baseBackupId ?? '',
     PgBinDir: request.pgBinDir ?? '',
     TimeoutSeconds: String(request.timeoutSeconds ?? 3600),
@@ -187,6 +192,10 @@ export interface PitrRestoreReport {
   readonly replayMs: number;
   readonly rtoMs: number;
   readonly newestTransactionAt: string | null;
+  /** When recovery finished, by the database host's clock (absent from older documents). */
+  readonly recoveredAt?: string;
+  /** Drill=yes: the restored data's inventory and the base backup's manifest (`pitr-drill.ts` reads it). */
+  readonly drill?: unknown;
 }
 
 export function baseBackupManifestOf(output: string): BaseBackupManifest | undefined {

@@ -14,6 +14,7 @@ import {
   parseDrillReport,
 } from './backup-records.ts';
 import type { BackupConfig } from './config-schema.ts';
+import { PITR_DRILL_SUFFIX, type PitrDrillRecord, parsePitrDrillRecord } from './pitr-drill.ts';
 
 /**
  * The catalogue: the store's listing and the records read from it (`backup-records.ts`), put together once. Nothing
@@ -92,6 +93,8 @@ export interface Catalogue {
   readonly drills: readonly CataloguedDrill[];
   /** Drills that failed, oldest first. */
   readonly drillFailures: readonly CataloguedDrillFailure[];
+  /** Point-in-time restore drills, passed and failed, oldest first (`pitr-drill.ts`). */
+  readonly pitrDrills?: readonly PitrDrillRecord[];
   /** Records that do not parse, or clash with another: they could be anything, so retention stops for them. */
   readonly unreadable: readonly UnreadableRecord[];
   /** Objects no record names (a dump whose manifest was never written, or one being uploaded): never pruned. */
@@ -111,7 +114,8 @@ function isRecordKey(key: string): boolean {
     key.endsWith(MANIFEST_SUFFIX) ||
     key.endsWith(FAILURE_SUFFIX) ||
     key.endsWith(DRILL_SUFFIX) ||
-    key.endsWith(DRILL_FAILURE_SUFFIX)
+    key.endsWith(DRILL_FAILURE_SUFFIX) ||
+    key.endsWith(PITR_DRILL_SUFFIX)
   );
 }
 
@@ -121,6 +125,7 @@ export interface RecordsRead {
   readonly failures: readonly CataloguedFailure[];
   readonly drills: readonly CataloguedDrill[];
   readonly drillFailures: readonly CataloguedDrillFailure[];
+  readonly pitrDrills?: readonly PitrDrillRecord[];
   readonly unreadable: readonly UnreadableRecord[];
 }
 
@@ -131,6 +136,7 @@ export function readRecords(records: readonly RecordText[]): RecordsRead {
   const failures: CataloguedFailure[] = [];
   const drills: CataloguedDrill[] = [];
   const drillFailures: CataloguedDrillFailure[] = [];
+  const pitrDrills: PitrDrillRecord[] = [];
 
   for (const { key, text } of [...records].sort((a, b) => compareText(a.key, b.key))) {
     if (key.endsWith(MANIFEST_SUFFIX)) {
@@ -153,9 +159,13 @@ export function readRecords(records: readonly RecordText[]): RecordsRead {
       const parsed = parseDrillFailure(text);
       if (parsed.ok) drillFailures.push({ key, failure: parsed.value });
       else unreadable.push({ key, problem: `not a drill failure record: ${parsed.error}` });
+    } else if (key.endsWith(PITR_DRILL_SUFFIX)) {
+      const parsed = parsePitrDrillRecord(text);
+      if (parsed.ok) pitrDrills.push(parsed.value);
+      else unreadable.push({ key, problem: `not a point-in-time drill record: ${parsed.error}` });
     }
   }
-  return { manifests, failures, drills, drillFailures, unreadable };
+  return { manifests, failures, drills, drillFailures, pitrDrills, unreadable };
 }
 
 /**
@@ -224,6 +234,7 @@ export function buildCatalogue(
     failures: failures.sort((a, b) => byStart(a.failure, b.failure)),
     drills: drills.sort((a, b) => a.report.startedAt - b.report.startedAt || compareText(a.key, b.key)),
     drillFailures: drillFailures.sort((a, b) => a.failure.startedAt - b.failure.startedAt || compareText(a.key, b.key)),
+    pitrDrills: [...(read.pitrDrills ?? [])].sort((a, b) => a.startedAt - b.startedAt),
     unreadable: unreadable.sort((a, b) => compareText(a.key, b.key)),
     unreferenced: input.listing
       .map((o) => o.key)

@@ -2,6 +2,7 @@ import { type BackupPolicy, type Catalogue, compareText } from './backup-catalog
 import { drillContentProblems, drillIsOf } from './backup-drill.ts';
 import type { BackupManifest } from './backup-records.ts';
 import { formatDuration } from './duration.ts';
+import { type PitrDrillJudgement, withLatestPitrDrill } from './pitr-drill.ts';
 
 /** The monitor's judgement of a catalogue: the latest attempt's status and the latest drill's, with the reasons. */
 
@@ -31,6 +32,8 @@ export interface BackupJudgement {
   /** now - the latest completed drill's finishedAt (a failed drill does not count). */
   readonly drillAgeMs?: number;
   readonly drillReasons: readonly string[];
+  /** The latest point-in-time restore drill, when one is recorded; a failed one fails `drillStatus`. */
+  readonly pitrDrill?: PitrDrillJudgement;
 }
 
 /** Every attempt, oldest first; on equal start times a failure sorts last (it decides), then by id. */
@@ -89,7 +92,7 @@ export function judgeBackups(catalogue: Catalogue, policy: BackupPolicy, now: nu
     ...(newestGood === undefined ? {} : { newestGood }),
     ...(dataAgeMs === undefined ? {} : { dataAgeMs }),
     ...(latest === undefined ? {} : { latestAttempt: latest }),
-    ...judgeLatestDrill(catalogue, policy, now),
+    ...withLatestPitrDrill(judgeLatestDrill(catalogue, policy, now), catalogue.pitrDrills ?? [], now),
   };
 }
 

@@ -410,6 +410,11 @@ export const fleetConfigSchema = z
       cleanup: routineSchedule,
       drill: routineSchedule.optional(),
       escalationTest: escalationTestSchedule.optional(),
+      /**
+       * Writes a canary row into the backed-up database (backups.archiving only; the local daemon): the newest canary
+       * a point-in-time restore holds says how recent its data is. E.g. every minute.
+       */
+      canary: frequentSchedule.optional(),
     }),
     severities: z.strictObject({
       P1: severitySchema,

@@ -199,6 +199,7 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
   },
   'acgs-wal-archiving': {
     ...DATABASE,
+    DatabaseName: 'postgresName',
     ArchiveDirectory: 'path',
     ScriptDirectory: 'path',
     ArchiveTimeoutSeconds: 'archiveTimeoutSeconds',
@@ -211,6 +212,7 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
     ScratchDirectory: 'path',
     ScratchPort: 'scratchPort',
     DatabaseUser: 'postgresName',
+    DatabaseName: 'postgresName',
     BaseBackupId: 'optionalBackupId',
     PgBinDir: 'optionalPath',
     TimeoutSeconds: 'timeoutSeconds',

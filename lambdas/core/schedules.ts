@@ -14,6 +14,7 @@ export const SCHEDULE_NAMES = [
   'cleanup',
   'drill',
   'escalationTest',
+  'canary',
 ] as const;
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
 

@@ -16,6 +16,7 @@ import { deliverNotices } from '../use-cases/deliver-notices.ts';
 import { runScheduledEscalationTest } from '../use-cases/escalation-test.ts';
 import { type ProbeCycleResult, runProbeCycle } from '../use-cases/run-probe-cycle.ts';
 import { sweepEscalations } from '../use-cases/sweep-escalations.ts';
+import { writeCanary } from '../use-cases/wal-archiving.ts';
 import type { LocalRuntime } from './runtime.ts';
 
 export interface Heartbeat {
@@ -114,7 +115,31 @@ export class LocalDaemon {
         const schedule = config.schedules[name];
         if (schedule) this.jobs.push(this.schedule(toCroner(schedule, tz), () => this.backupTask(name, task)));
       }
+      const canary = config.schedules.canary;
+      if (canary && config.backups?.archiving) this.jobs.push(this.schedule(toCroner(canary, tz), () => this.canary()));
     }
+  }
+
+  /**
+   * Writes the canary, beside the backup tasks rather than behind them: a dump or a drill may take many minutes, and
+   * the canary's cadence is what a restore's achieved RPO is read against. One at a time (the job is protected).
+   */
+  canary(): Promise<unknown> {
+    if (this.stopped) return Promise.resolve(undefined);
+    const { ctx } = this;
+    const pgBinDir = this.runtime.backups?.pgBinDir;
+    const run = writeCanary(ctx, pgBinDir === undefined ? {} : { pgBinDir }).then(
+      (result) => {
+        if (result.state !== 'written') ctx.log('canary-failed', { error: result.error ?? result.state });
+        return result;
+      },
+      (error: unknown) => {
+        ctx.log('canary-failed', { error: errorMessage(error) });
+        return undefined;
+      },
+    );
+    this.track(run.then(() => {}));
+    return run;
   }
 
   /**

@@ -28,11 +28,13 @@ import { ControlPlaneError, errorMessage } from '../core/errors.ts';
 import type { Incident, IncidentKind } from '../core/incident.ts';
 import type { ProblemReport } from '../core/incident-planner.ts';
 import type { CommandResult, CommandRunner, ObjectStore } from '../ports.ts';
+import { backupKey, backupsOf, problem } from './backup-problems.ts';
 import { type BackupDestination, type ControlPlaneContext, mutingWindows } from './context.ts';
 import { clearProblem, raiseProblem } from './problems.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 import { archivingStatus } from './wal-archiving.ts';
 
+export { problem } from './backup-problems.ts';
 /**
  * Backups as the runbook wants them and the field notes demand: the dump is taken and judged on the database host
  * by the SSM document (content, size, checksum, `pg_restore --list`, published only on success), and the control
@@ -40,13 +42,6 @@ import { archivingStatus } from './wal-archiving.ts';
  * deletes the newest good backup nor prunes after a failed one, and a restore drill that measures RTO and RPO.
  */
 export type { BackupDestination } from './context.ts';
-
-function backupsOf(ctx: ControlPlaneContext): BackupConfig {
-  const { backups } = ctx.config;
-  if (!backups)
-    throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', `fleet ${ctx.config.fleet.name} has no backups section`);
-  return backups;
-}
 
 function policyOf(backups: BackupConfig) {
   return { ...backups, drill: backups.drill };
@@ -219,40 +214,6 @@ function attemptFailedTitle(database: string): string {
 }
 
 export { lastOutputLine } from '../core/backup-archiving.ts';
-
-/**
- * One incident per subject: `backup` (the dumps), `drill`, `archive` (WAL archiving: active, archive_command, the
- * RPO), `base-backup` (the archive's newest base backup), `rpo` (the standing verdict of a dumps-only setup).
- */
-type BackupSubject = 'backup' | 'drill' | 'archive' | 'base-backup' | 'rpo';
-
-function backupKey(ctx: ControlPlaneContext, subject: BackupSubject): string {
-  const backups = backupsOf(ctx);
-  const db = ctx.config.checks.find((c) => c.name === backups.database);
-  return `${subject}:${backups.database}@${db && 'host' in db ? db.host : ctx.config.fleet.name}`;
-}
-
-function problem(
-  ctx: ControlPlaneContext,
-  subject: BackupSubject,
-  severity: Severity,
-  title: string,
-  reasons: readonly string[],
-): ProblemReport {
-  const now = ctx.clock.now();
-  const kind: IncidentKind = subject === 'drill' ? 'drill' : 'backup';
-  return {
-    dedupKey: backupKey(ctx, subject),
-    kind,
-    severity,
-    title,
-    targets: [],
-    services: [],
-    flapping: false,
-    detail: reasons.join('; '),
-    failingSince: now,
-  };
-}
 
 /**
  * The hourly backup monitor: judges what was published and keeps one backup incident (P2: no fresh good backup,

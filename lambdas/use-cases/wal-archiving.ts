@@ -14,8 +14,19 @@ import {
   restartWindow,
 } from '../core/backup-archiving.ts';
 import { PITR_RESTORE_DOCUMENT, WAL_ARCHIVING_DOCUMENT } from '../core/document-names.ts';
-import type { CommandResult, CommandRunner } from '../ports.ts';
-import type { ControlPlaneContext } from './context.ts';
+import { errorMessage } from '../core/errors.ts';
+import {
+  achievedRpoMs,
+  judgePitrDrill,
+  type PitrDrillEvidence,
+  type PitrDrillRecord,
+  parseDrillEvidence,
+  pitrDrillKey,
+} from '../core/pitr-drill.ts';
+import type { CommandResult, CommandRunner, ObjectStore } from '../ports.ts';
+import { problem } from './backup-problems.ts';
+import { type ControlPlaneContext, mutingWindows } from './context.ts';
+import { raiseProblem } from './problems.ts';
 
 /**
  * WAL archiving and point-in-time recovery, as the operator asks for them on the database host: the documents do
@@ -25,7 +36,10 @@ import type { ControlPlaneContext } from './context.ts';
 
 export interface ArchivingRun {
   readonly action: ArchivingAction;
-  /** `active`, `restart-needed`, `off`, `foreign-command` (status, enable), `published` (base-backup), `failed`. */
+  /**
+   * `active`, `restart-needed`, `off`, `foreign-command` (status, enable), `published` (base-backup), `written`
+   * (canary), `failed`.
+   */
   readonly state: string;
   readonly result: CommandResult;
   /** The document's JSON report, when it printed one. */
@@ -82,6 +96,21 @@ export async function takeBaseBackup(
   return manifest && run.result.status === 'succeeded' ? { ...run, state: 'published', manifest } : run;
 }
 
+/**
+ * Writes a canary row into the application's database (the `canary` schedule, and before each base backup the
+ * document writes one itself): a restore's newest canary says how recent its data is.
+ */
+export function writeCanary(ctx: ControlPlaneContext, options: { pgBinDir?: string } = {}): Promise<ArchivingRun> {
+  return runArchiving(ctx, 'canary', options);
+}
+
+const REPORT_KINDS: Record<ArchivingAction, string> = {
+  enable: 'acgs-ops.wal-archiving',
+  status: 'acgs-ops.wal-archiving',
+  'base-backup': 'acgs-ops.base-backup',
+  canary: 'acgs-ops.canary',
+};
+
 async function runArchiving(
   ctx: ControlPlaneContext,
   action: ArchivingAction,
@@ -101,16 +130,15 @@ async function runArchiving(
     parameters,
     timeoutMs: (Number(parameters.TimeoutSeconds) + 60) * 1000,
   });
-  const report = lastReport(
-    result.output,
-    action === 'base-backup' ? 'acgs-ops.base-backup' : 'acgs-ops.wal-archiving',
-  );
+  const report = lastReport(result.output, REPORT_KINDS[action]);
   const restartNeeded = result.exitCode === RESTART_NEEDED_EXIT && report?.state === 'restart-needed';
   const state =
     result.status === 'succeeded'
       ? typeof report?.state === 'string'
         ? report.state
-        : 'done'
+        : action === 'canary' && report
+          ? 'written'
+          : 'done'
       : restartNeeded
         ? 'restart-needed'
         : 'failed';
@@ -153,5 +181,109 @@ export async function restoreToPoint(
     ...(result.status === 'succeeded'
       ? {}
       : { error: lastOutputLine(result.output) || `the document ${result.status}` }),
+  };
+}
+
+export interface PitrDrillRequest {
+  /** `latest` (the default), or a recent instant (epoch ms). */
+  readonly target: 'latest' | number;
+  readonly scratchDirectory: string;
+  readonly port: number;
+  readonly pgBinDir?: string;
+  readonly timeoutSeconds?: number;
+}
+
+export interface PitrDrillRun {
+  readonly record: PitrDrillRecord;
+  /** Where the record is, next to the dump records; absent when the store refused it (`unrecorded` says why). */
+  readonly key?: string;
+  readonly unrecorded?: string;
+  readonly restore: PitrRestoreRun;
+  readonly evidence?: PitrDrillEvidence;
+}
+
+/**
+ * The point-in-time restore drill: restores the archive to `target` into a scratch cluster (acgs-pitr-restore with
+ * Drill=yes: the document inventories the restored data, then stops and removes the scratch cluster, on failure
+ * too), checks the data against the base backup's snapshot and canary, measures RTO and the achieved RPO, and
+ * records the outcome next to the dump records (`*.pitr-drill.json`), where the monitor and `backup status` read it.
+ * A drill that fails (the restore, the data or an objective) raises the drill incident with its reasons; the monitor
+ * keeps the drill failed until a newer one passes.
+ */
+export async function runPitrDrill(
+  ctx: ControlPlaneContext,
+  objects: ObjectStore,
+  request: PitrDrillRequest,
+): Promise<PitrDrillRun> {
+  const { backups } = archivingOf(ctx.config);
+  const startedAt = ctx.clock.now();
+  const restore = await restoreToPoint(ctx, { ...request, drill: true });
+  const finishedAt = Math.max(startedAt, ctx.clock.now());
+  const parsed = restore.report ? parseDrillEvidence(restore.report) : undefined;
+  const evidence = parsed?.ok ? parsed.value : undefined;
+  const measures = restore.report && {
+    rtoMs: restore.report.rtoMs,
+    unpackMs: restore.report.unpackMs,
+    replayMs: restore.report.replayMs,
+  };
+  // For latest, the moment recovery finished by the host's clock; a document that does not say: when it returned.
+  const recoveredAt = Date.parse(restore.report?.recoveredAt ?? '');
+  const rpoMs =
+    evidence && achievedRpoMs(evidence, request.target, Number.isNaN(recoveredAt) ? finishedAt : recoveredAt);
+  const verdict =
+    evidence && measures
+      ? judgePitrDrill(evidence, { ...measures, ...(rpoMs === undefined ? {} : { rpoMs }) }, ctx.config.recovery)
+      : {
+          passed: false,
+          reasons: [
+            restore.report
+              ? `the restore printed no drill inventory: ${parsed && !parsed.ok ? parsed.error : 'none'}`
+              : `the restore failed: ${restore.error ?? `the document ${restore.result.status}`}`,
+          ],
+        };
+  const record: PitrDrillRecord = {
+    kind: 'acgs-ops.pitr-drill',
+    version: 1,
+    outcome: verdict.passed ? 'passed' : 'failed',
+    target: request.target === 'latest' ? 'latest' : new Date(request.target).toISOString(),
+    baseBackup: restore.report?.baseBackup ?? null,
+    startedAt,
+    finishedAt,
+    rtoMs: measures?.rtoMs ?? null,
+    rpoMs: rpoMs ?? null,
+    newestCanaryAt: evidence?.canary?.newestAt ?? null,
+    tables: evidence ? Object.keys(evidence.inventory.rowCounts).length : null,
+    reasons: verdict.reasons.map((r) => r.slice(0, 2_000)),
+  };
+  const key = pitrDrillKey(record.baseBackup, startedAt);
+  const stored = {
+    ...record,
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date(finishedAt).toISOString(),
+    newestCanaryAt: record.newestCanaryAt === null ? null : new Date(record.newestCanaryAt).toISOString(),
+  };
+  let unrecorded: string | undefined;
+  try {
+    await objects.put(key, JSON.stringify(stored), { contentType: 'application/json' });
+  } catch (error) {
+    unrecorded = `the drill could not be recorded as ${key}: ${errorMessage(error)}`;
+    ctx.log('pitr-drill-unrecorded', { key, error: errorMessage(error) });
+  }
+  if (!verdict.passed || unrecorded) {
+    const title = `Point-in-time restore drill of ${backups.database} failed`;
+    const reasons = [...verdict.reasons, ...(unrecorded ? [unrecorded] : [])];
+    await raiseProblem(
+      ctx,
+      problem(ctx, 'drill', 'P3', title, reasons),
+      undefined,
+      await mutingWindows(ctx, ctx.clock.now()),
+    );
+  }
+  ctx.log('pitr-drill-finished', { outcome: record.outcome, rtoMs: record.rtoMs, rpoMs: record.rpoMs, key });
+  return {
+    record,
+    restore,
+    ...(unrecorded ? { unrecorded } : { key }),
+    ...(evidence ? { evidence } : {}),
   };
 }

@@ -904,6 +904,7 @@ describe('injection into the backup documents', () => {
         Action: 'status',
         DatabaseHost: pg.cluster.host,
         DatabasePort: String(pg.cluster.port),
+        DatabaseName: 'postgres',
         DatabaseUser: pg.cluster.user,
         PgpassFile: pgpass,
         PasswordSecretId: '',
@@ -923,6 +924,8 @@ describe('injection into the backup documents', () => {
         ScratchDirectory: join(pg.root, 'injection', 'scratch'),
         ScratchPort: '55439',
         DatabaseUser: pg.cluster.user,
+        DatabaseName: 'postgres',
+        Drill: 'no',
         BaseBackupId: '',
         PgBinDir: pg.cluster.binDir,
         TimeoutSeconds: '60',
@@ -935,7 +938,7 @@ describe('injection into the backup documents', () => {
     });
     // Act & Assess
     const checked = await expectEveryHostileValueRejected(targets, { marker });
-    // 53 parameters (30 of the dump and drill, 15 of archiving, 8 of PITR), 19 values each
-    expect(checked).toBe(53 * 19);
+    // 56 parameters (30 of the dump and drill, 16 of archiving, 10 of PITR), 19 values each
+    expect(checked).toBe(56 * 19);
   });
 });

@@ -18,7 +18,10 @@ describe('acgs-ops backup archiving and point-in-time restore: usage errors', ()
     ],
     [['backup', 'archiving'], 'acgs-ops backup archiving needs enable or status'],
     [['backup', 'base-backup', '--yes'], '--yes applies to restore ID and archiving enable only'],
-    [['backup', 'drill', '--scratch', '/tmp/x'], '--scratch applies to restore --to only'],
+    [['backup', 'drill', '--scratch', '/tmp/x'], '--scratch applies to restore --to and drill --pitr only'],
+    [['backup', 'status', '--pitr'], '--pitr applies to drill only'],
+    [['backup', 'drill', '--pitr', '--to', 'soon'], '--to must be latest or a time'],
+    [['backup', 'canary', '--port', '55432'], '--port applies to restore --to and drill --pitr only'],
     [['backup', 'archiving', 'status'], 'the config has no backups.archiving section'],
   ])('acgs-ops %j', async (args, message) => {
     // Act

@@ -1,12 +1,10 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { type PostgresFixture, usePostgresCluster } from '../support/postgres-cluster.ts';
-import { runAcgsOps } from '../support/run-cli.ts';
+import { cliFor, freePort, scratchSql, writeConfig } from '../support/pitr-fleet.ts';
+import { usePostgresCluster } from '../support/postgres-cluster.ts';
 
 /**
  * Continuous WAL archiving and point-in-time recovery on one host, end to end through `acgs-ops backup`: a real
@@ -21,84 +19,6 @@ const ARCHIVE_TIMEOUT_S = 2;
 const ARCHIVE_MARGIN_MS = 3_000;
 const run = promisify(execFile);
 const scratchDataDirs: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** The shipped config pointed at the fixture's cluster, with archiving into `root/archive`. */
-function writeConfig(pg: PostgresFixture): { configFile: string; stateDir: string; archiveDir: string } {
-  const { cluster, root } = pg;
-  // The server runs as "postgres": it must reach the archive and the script under the test's directory.
-  chmodSync(root, 0o755);
-  const pgpassFile = join(root, 'pgpass');
-  writeFileSync(pgpassFile, `${cluster.host}:${cluster.port}:*:${cluster.user}:${cluster.password}\n`, { mode: 0o600 });
-  const raw = parse(readFileSync(new URL('../../config/acgs-1.yaml', import.meta.url), 'utf8')) as Record<
-    string,
-    unknown
-  > & { checks: Record<string, unknown>[]; backups: Record<string, unknown> };
-  raw.checks = raw.checks.map((c) =>
-    c.name === 'postgresql' ? { ...c, host: cluster.host, port: cluster.port, database: DB, user: cluster.user } : c,
-  );
-  const archiveDir = join(root, 'archive');
-  raw.backups = {
-    ...raw.backups,
-    localDirectory: join(root, 'backups'),
-    pgpassFile,
-    archiving: { directory: archiveDir, scriptDirectory: join(root, 'bin'), archiveTimeout: `${ARCHIVE_TIMEOUT_S}s` },
-  };
-  const configFile = join(root, 'fleet.yaml');
-  writeFileSync(configFile, stringify(raw));
-  return { configFile, stateDir: join(root, 'state'), archiveDir };
-}
-
-function cliFor(pg: PostgresFixture, files: { configFile: string; stateDir: string }) {
-  return (...args: string[]) =>
-    runAcgsOps(
-      [
-        ...args,
-        '--config',
-        files.configFile,
-        '--state',
-        files.stateDir,
-        ...(args[0] === 'backup' ? ['--pg-bin', pg.cluster.binDir] : []),
-      ],
-      { killAfterMs: 60_000 },
-    );
-}
-
-/** psql against a restored scratch cluster (same roles and passwords as production, over TCP). */
-async function scratchSql(pg: PostgresFixture, port: number, text: string): Promise<string> {
-  const { stdout } = await pg.cluster.runBinary(
-    'psql',
-    [
-      '-X',
-      '-At',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-U',
-      pg.cluster.user,
-      '-d',
-      DB,
-      '-c',
-      text,
-    ],
-    { PGPASSWORD: pg.cluster.password },
-  );
-  return stdout.trim();
-}
 
 interface Row {
   readonly id: number;
@@ -143,7 +63,7 @@ describe('point-in-time recovery after the server is killed', () => {
   let acgsOps: ReturnType<typeof cliFor>;
 
   beforeAll(() => {
-    files = writeConfig(pg);
+    files = writeConfig(pg, DB, ARCHIVE_TIMEOUT_S);
     acgsOps = cliFor(pg, files);
   });
 
@@ -221,7 +141,7 @@ describe('point-in-time recovery after the server is killed', () => {
     // Assert: every row committed more than archive_timeout + margin before the kill is restored.
     expect(latest.code, latest.stdout + latest.stderr).toBe(0);
     const latestReport = JSON.parse(latest.stdout).report as { rtoMs: number; replayMs: number; unpackMs: number };
-    const restored = rowsOf(await scratchSql(pg, latestPort, `SELECT id, ${AT_MS} FROM ticks ORDER BY id`));
+    const restored = rowsOf(await scratchSql(pg, latestPort, DB, `SELECT id, ${AT_MS} FROM ticks ORDER BY id`));
     const restoredIds = new Set(restored.map((r) => r.id));
     const mustHave = committed.filter((r) => r.at < killedAt - ARCHIVE_TIMEOUT_S * 1_000 - ARCHIVE_MARGIN_MS);
     expect(mustHave.length).toBeGreaterThan(5);
@@ -244,7 +164,7 @@ describe('point-in-time recovery after the server is killed', () => {
     // Assert: exactly the rows committed up to the target.
     expect(pit.code, pit.stdout + pit.stderr).toBe(0);
     expect(pit.stdout).toContain(`point-in-time restore to ${target}`);
-    const atTarget = rowsOf(await scratchSql(pg, pitPort, `SELECT id, ${AT_MS} FROM ticks ORDER BY id`));
+    const atTarget = rowsOf(await scratchSql(pg, pitPort, DB, `SELECT id, ${AT_MS} FROM ticks ORDER BY id`));
     expect(atTarget.map((r) => r.id)).toEqual(committed.filter((r) => r.at <= Date.parse(target)).map((r) => r.id));
     expect(atTarget.at(-1)?.id).toBe(chosen.id);
 
@@ -277,7 +197,7 @@ describe('archive_command failures keep the segment in pg_wal', () => {
   let walDir = '';
 
   beforeAll(async () => {
-    files = writeConfig(pg);
+    files = writeConfig(pg, DB, ARCHIVE_TIMEOUT_S);
     acgsOps = cliFor(pg, files);
     walDir = join(files.archiveDir, 'wal');
     await pg.sql('postgres', 'CREATE DATABASE acgs_pgp_db');

@@ -87,6 +87,7 @@ VALID_BY_DOCUMENT['acgs-pitr-restore'] = {
   TargetTime: '2026-12-01T02:30:00.250Z',
   ScratchDirectory: '/var/lib/acgs-ops/pitr-scratch',
   ScratchPort: '55432',
+  Drill: 'yes',
   BaseBackupId: 'base-20261201T020000Z',
 };
 

@@ -40,6 +40,7 @@ describe('archivingCommandParameters', () => {
       DatabaseHost: '127.0.0.1',
       DatabasePort: '5432',
       DatabaseUser: 'acgs_user',
+      DatabaseName: 'acgs_pgp_db',
       PgpassFile: '/etc/acgs-ops/pgpass',
       ArchiveDirectory: '/srv/archive',
       ScriptDirectory: '/usr/local/lib/acgs-ops',
@@ -86,10 +87,20 @@ describe('pitrRestoreParameters', () => {
       ScratchDirectory: '/tmp/scratch',
       ScratchPort: '55432',
       DatabaseUser: 'acgs_user',
+      DatabaseName: 'acgs_pgp_db',
+      Drill: 'no',
     });
     expect(validateParameters(loadDocument('acgs-pitr-restore'), params)).toEqual([]);
     const latest = pitrRestoreParameters(archived, { target: 'latest', scratchDirectory: '/tmp/s', port: 55433 });
     expect(latest.TargetTime).toBe('latest');
+    const drill = pitrRestoreParameters(archived, {
+      target: 'latest',
+      scratchDirectory: '/tmp/s',
+      port: 55433,
+      drill: true,
+    });
+    expect(drill.Drill).toBe('yes');
+    expect(validateParameters(loadDocument('acgs-pitr-restore'), drill)).toEqual([]);
   });
 });
 
