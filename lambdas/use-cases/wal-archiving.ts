@@ -25,7 +25,10 @@ import type { ControlPlaneContext } from './context.ts';
 
 export interface ArchivingRun {
   readonly action: ArchivingAction;
-  /** `active`, `restart-needed`, `off`, `foreign-command` (status, enable), `published` (base-backup), `failed`. */
+  /**
+   * `active`, `restart-needed`, `off`, `foreign-command` (status, enable), `published` (base-backup), `pending` (sent
+   * and not waited for), `failed`.
+   */
   readonly state: string;
   readonly result: CommandResult;
   /** The document's JSON report, when it printed one. */
@@ -38,6 +41,13 @@ export interface EnableOptions {
   /** Restart PostgreSQL if archive_mode needs it: only inside an open maintenance window covering the database. */
   readonly restart?: boolean;
   readonly pgBinDir?: string;
+  readonly timeoutSeconds?: number;
+}
+
+/** What every archiving action may be given: the host's PostgreSQL tools, and how long the document may take. */
+export interface ArchivingOptions {
+  readonly pgBinDir?: string;
+  readonly timeoutSeconds?: number;
 }
 
 /**
@@ -51,13 +61,11 @@ export async function enableArchiving(ctx: ControlPlaneContext, options: EnableO
     const window = restartWindow(ctx.config, await ctx.control.listMaintenanceWindows(now), now);
     ctx.log('wal-archiving-restart-allowed', { window: window.id });
   }
-  return runArchiving(ctx, 'enable', {
-    ...(options.restart ? { restart: true } : {}),
-    ...(options.pgBinDir === undefined ? {} : { pgBinDir: options.pgBinDir }),
-  });
+  const { restart, ...rest } = options;
+  return runArchiving(ctx, 'enable', { ...rest, ...(restart ? { restart: true } : {}) });
 }
 
-export function archivingStatus(ctx: ControlPlaneContext, options: { pgBinDir?: string } = {}): Promise<ArchivingRun> {
+export function archivingStatus(ctx: ControlPlaneContext, options: ArchivingOptions = {}): Promise<ArchivingRun> {
   return runArchiving(ctx, 'status', options);
 }
 
@@ -67,7 +75,7 @@ export interface BaseBackupRun extends ArchivingRun {
 
 export async function takeBaseBackup(
   ctx: ControlPlaneContext,
-  options: { pgBinDir?: string; baseBackupId?: string } = {},
+  options: ArchivingOptions & { baseBackupId?: string } = {},
 ): Promise<BaseBackupRun> {
   const run = await runArchiving(ctx, 'base-backup', options);
   const manifest = baseBackupManifestOf(run.result.output);
@@ -77,7 +85,7 @@ export async function takeBaseBackup(
 async function runArchiving(
   ctx: ControlPlaneContext,
   action: ArchivingAction,
-  options: { restart?: boolean; pgBinDir?: string; baseBackupId?: string },
+  options: ArchivingOptions & { restart?: boolean; baseBackupId?: string },
 ): Promise<ArchivingRun> {
   const parameters = archivingCommandParameters(ctx.config, action, options);
   ctx.log('wal-archiving-started', { action });
@@ -91,21 +99,24 @@ async function runArchiving(
     action === 'base-backup' ? 'acgs-ops.base-backup' : 'acgs-ops.wal-archiving',
   );
   const restartNeeded = result.exitCode === RESTART_NEEDED_EXIT && report?.state === 'restart-needed';
+  // A dispatched document (AWS, base-backup) is still running: its outcome is the host's to publish.
   const state =
     result.status === 'succeeded'
       ? typeof report?.state === 'string'
         ? report.state
         : 'done'
-      : restartNeeded
-        ? 'restart-needed'
-        : 'failed';
+      : result.status === 'pending'
+        ? 'pending'
+        : restartNeeded
+          ? 'restart-needed'
+          : 'failed';
   ctx.log('wal-archiving-finished', { action, status: result.status, state });
   return {
     action,
     state,
     result,
     ...(report ? { report } : {}),
-    ...(result.status === 'succeeded'
+    ...(result.status === 'succeeded' || result.status === 'pending'
       ? {}
       : { error: lastOutputLine(result.output) || `the document ${result.status}` }),
   };
