@@ -77,7 +77,8 @@ function archivingAnswer(procedure: string, run: ArchivingRun): ApiResponse {
     report: run.report ?? null,
     ...(run.error === undefined ? {} : { error: run.error }),
   });
-  if (run.state === 'restart-needed')
+  // Enabling without the restart: the settings are written and wait for it (the status only reports that state).
+  if (run.state === 'restart-needed' && run.result.status !== 'succeeded')
     return {
       statusCode: 409,
       body: {
