@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { placeRunbook, resolveParameters } from '../../../lambdas/core/automation-document.ts';
-import { parseFleetConfig } from '../../../lambdas/core/config.ts';
-import { WAL_ARCHIVING_DOCUMENT } from '../../../lambdas/core/document-names.ts';
-import { loadRunbook, operatorApiInvoker, runAutomation } from '../../../lambdas/local/automation-runner.ts';
-import type { CommandRequest, CommandResult, CommandRunner } from '../../../lambdas/ports.ts';
-import type { BackupDestination, ControlPlaneContext } from '../../../lambdas/use-cases/context.ts';
-import { handleApiRequest } from '../../../lambdas/use-cases/operator-api.ts';
-import { createHarness, T0 } from '../../support/harness.ts';
-import { MemoryObjectStore } from '../../support/memory-object-store.ts';
+import { placeRunbook, resolveParameters } from '../../lambdas/core/automation-document.ts';
+import { parseFleetConfig } from '../../lambdas/core/config.ts';
+import { WAL_ARCHIVING_DOCUMENT } from '../../lambdas/core/document-names.ts';
+import { loadRunbook, operatorApiInvoker, runAutomation } from '../../lambdas/local/automation-runner.ts';
+import type { CommandRequest, CommandResult, CommandRunner } from '../../lambdas/ports.ts';
+import type { BackupDestination, ControlPlaneContext } from '../../lambdas/use-cases/context.ts';
+import { handleApiRequest } from '../../lambdas/use-cases/operator-api.ts';
+import { createHarness, T0 } from '../support/harness.ts';
+import { MemoryObjectStore } from '../support/memory-object-store.ts';
 
 /*
  * acgs-wal-archiving, the Automation runbook, run from its file by the local interpreter against the operator API
@@ -21,7 +21,7 @@ const EXECUTION = '5e1f0c2a-0000-4000-8000-0000000000aa';
 const NAME = 'acgs-wal-archiving';
 
 function archivedConfig() {
-  const raw = parse(readFileSync(new URL('../../../config/acgs-1.yaml', import.meta.url), 'utf8')) as {
+  const raw = parse(readFileSync(new URL('../../config/acgs-1.yaml', import.meta.url), 'utf8')) as {
     backups: Record<string, unknown>;
   };
   raw.backups.archiving = { directory: '/srv/archive' };
