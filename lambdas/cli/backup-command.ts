@@ -78,8 +78,8 @@ ${API_TARGET_HELP}
       --port N       restore --to: the scratch cluster's port on 127.0.0.1
 
 Exit status: 0 done and healthy, 1 the backup/drill/restore failed, the judgement is not ok, or the backup is
-refused as not verified, 64 usage or config error (an unknown backup, a missing --yes),
-74 the state cannot be opened or created (run, status, drill and restore record in it; list and prune need none),
+refused as not verified, 64 usage or config error (an unknown backup, a missing --yes, archiving enable --yes
+outside a maintenance window covering the database), 74 the state cannot be opened or created (run, status, drill and restore record in it; list and prune need none),
 4 archiving enable: set, but waiting for a PostgreSQL restart (nothing is archived yet).
 `;
 
