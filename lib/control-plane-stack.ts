@@ -20,7 +20,14 @@ import { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { BackupTask } from '../lambdas/core/backup-task.ts';
 import type { BackupConfig, FleetConfig } from '../lambdas/core/config-schema.ts';
-import { BACKUP_DOCUMENT, DRILL_DOCUMENT, RESTART_DOCUMENT, RESTORE_DOCUMENT } from '../lambdas/core/document-names.ts';
+import {
+  BACKUP_DOCUMENT,
+  DRILL_DOCUMENT,
+  PITR_RESTORE_DOCUMENT,
+  RESTART_DOCUMENT,
+  RESTORE_DOCUMENT,
+  WAL_ARCHIVING_DOCUMENT,
+} from '../lambdas/core/document-names.ts';
 import { ESCALATION_TEST_TASK } from '../lambdas/core/escalation-test.ts';
 import type { HandlerEnvironment, HandlerName } from '../lambdas/core/handler-environment.ts';
 import { REPORT_PREFIX } from '../lambdas/core/incident-report.ts';
@@ -61,6 +68,12 @@ const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BACKUP_DOCUMENTS: readonly string[] = [BACKUP_DOCUMENT, DRILL_DOCUMENT];
 /** What the operator API sends to the database host: a backup now, a drill, the Recovery Procedure's database steps. */
 const OPERATOR_BACKUP_DOCUMENTS: readonly string[] = [...BACKUP_DOCUMENTS, RESTORE_DOCUMENT];
+/**
+ * With `backups.archiving`: the weekly base backup (the backups Lambda), and the archiving routes of the operator API
+ * (status, enable, base backup, a point-in-time restore into a scratch cluster).
+ */
+const ARCHIVING_DOCUMENTS: readonly string[] = [WAL_ARCHIVING_DOCUMENT];
+const OPERATOR_ARCHIVING_DOCUMENTS: readonly string[] = [WAL_ARCHIVING_DOCUMENT, PITR_RESTORE_DOCUMENT];
 /** What the operator API sends: the service procedures and the fleet documents (start-all, stop-all, rolling update). */
 const OPERATOR_DOCUMENTS: readonly string[] = [
   RESTART_DOCUMENT,
@@ -373,10 +386,11 @@ export class ControlPlaneStack extends Stack {
   }
 
   /**
-   * The backups Lambda (daily backup, hourly monitor, weekly retention, the restore drill), its schedules, and the
-   * managed policy the database host's instance role needs. The host is `backups.instanceId`; a config without it
-   * gets a required deploy-time parameter instead (no default: CloudFormation refuses to deploy without a value), so
-   * a fleet that configured backups can neither silently get none nor run them on a made-up host.
+   * The backups Lambda (daily backup, hourly monitor, weekly retention, the restore drill, the weekly base backup
+   * with archiving), its schedules, and the managed policy the database host's instance role needs. The host is
+   * `backups.instanceId`; a config without it gets a required deploy-time parameter instead (no default:
+   * CloudFormation refuses to deploy without a value), so a fleet that configured backups can neither silently get
+   * none nor run them on a made-up host.
    */
   private backupJobs(
     config: FleetConfig,
@@ -443,7 +457,8 @@ export class ControlPlaneStack extends Stack {
     const role = fn.role;
     for (const statement of this.backupPrefixStatements(backups, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']))
       role.addToPrincipalPolicy(statement);
-    this.grantSendCommand(fn, this.runbooks.documentArns(BACKUP_DOCUMENTS), config.aws.fleetTag, {
+    const documents = [...BACKUP_DOCUMENTS, ...(backups.archiving ? ARCHIVING_DOCUMENTS : [])];
+    this.grantSendCommand(fn, this.runbooks.documentArns(documents), config.aws.fleetTag, {
       instances: this.databaseHostArns(instanceId, backups.instanceId === undefined),
     });
     role.addToPrincipalPolicy(
@@ -497,6 +512,7 @@ export class ControlPlaneStack extends Stack {
         backupMonitor: task('monitor'),
         cleanup: task('retention'),
         ...(backups.drill ? { drill: task('drill') } : {}),
+        ...(backups.archiving ? { baseBackup: task('base-backup') } : {}),
       },
       hostAccess,
       ...(instanceParameter ? { instanceParameter } : {}),
@@ -591,7 +607,8 @@ export class ControlPlaneStack extends Stack {
     const role = operatorApi.role;
     for (const statement of this.backupPrefixStatements(backups, ['s3:GetObject', 's3:PutObject']))
       role.addToPrincipalPolicy(statement);
-    this.grantSendCommand(operatorApi, this.runbooks.documentArns(OPERATOR_BACKUP_DOCUMENTS), config.aws.fleetTag, {
+    const documents = [...OPERATOR_BACKUP_DOCUMENTS, ...(backups.archiving ? OPERATOR_ARCHIVING_DOCUMENTS : [])];
+    this.grantSendCommand(operatorApi, this.runbooks.documentArns(documents), config.aws.fleetTag, {
       instances: this.databaseHostArns(instanceId, backups.instanceId === undefined),
       sidPrefix: 'Backup',
     });

@@ -1,5 +1,6 @@
 import {
   archivingOf,
+  NO_MAINTENANCE_WINDOW,
   type PitrRestoreReport,
   parseRestoreTarget,
   parseScratchDirectory,
@@ -15,19 +16,12 @@ import { formatDuration } from '../core/duration.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import { checkInput } from '../core/operator-input.ts';
 import { formatTable } from '../core/text-table.ts';
+import { RESTART_NEEDED } from '../use-cases/api/archiving-routes.ts';
 import type { restoreView } from '../use-cases/api/backup-routes.ts';
 import { applyRetention, lastOutputLine, monitorBackups, type RecoveryVerdict } from '../use-cases/backups.ts';
 import { type ApiRequest, type ApiResponse, handleApiRequest } from '../use-cases/operator-api.ts';
 import { backupIdInput, unconfirmedRestore } from '../use-cases/restore-database.ts';
-import {
-  archivingStatus,
-  enableArchiving,
-  type PitrDrillRun,
-  restoreToPoint,
-  runPitrDrill,
-  takeBaseBackup,
-  writeCanary,
-} from '../use-cases/wal-archiving.ts';
+import { type PitrDrillRun, runPitrDrill, writeCanary } from '../use-cases/wal-archiving.ts';
 import { API_TARGET_HELP, API_TARGET_OPTIONS, apiTarget, callApi, PROCEDURE_TIMEOUT_MS } from './api-target.ts';
 import { parseCommandLine } from './args.ts';
 import type { CliCommand, CliContext } from './command.ts';
@@ -79,7 +73,8 @@ const USAGE = `Usage:
 
 Where: --target local (default) works on this host's backup directory (backups.localDirectory) and state, through
 the operator API in-process; --target aws calls the deployed operator API (the stack's OperatorApiUrl output),
-signed with your AWS credentials (run, list, status, drill, restore).
+signed with your AWS credentials (run, list, status, drill, restore, archiving, base-backup, restore --to; in AWS
+a base backup is sent to the database host and not waited for: it answers with the command id).
 
 Options:
 ${LOCAL_OPTIONS_HELP}
@@ -96,7 +91,8 @@ ${API_TARGET_HELP}
 
 Exit status: 0 done and healthy, 1 the backup/drill/restore failed, the judgement is not ok (status: also the WAL
 archive or its base backup in trouble; a dumps-only RPO shortfall is shown, and is the standing P3's, not an exit 1),
-a drill did not pass, or the backup is refused as not verified, 64 usage or config error (an unknown backup, a missing --yes),
+a drill did not pass, or the backup is refused as not verified, 64 usage or config error (an unknown backup, a missing
+--yes, archiving enable --yes outside a maintenance window covering the database),
 74 the state cannot be opened or created (run, status, drill and restore record in it; list and prune need none),
 4 archiving enable: set, but waiting for a PostgreSQL restart (nothing is archived yet).
 `;
@@ -221,7 +217,11 @@ export const backupCommand: CliCommand = {
 
 type Values = ReturnType<typeof parseCommandLine<typeof OPTIONS>>['values'];
 
-/** archiving enable|status, base-backup, canary, restore --to and drill --pitr: on this host only, through the documents. */
+/**
+ * archiving enable|status, base-backup and restore --to, through the operator API like the other backup commands:
+ * in-process on this host, signed to the Function URL with --target aws; canary and drill --pitr on this host only.
+ * Everything is checked before anything is opened or sent.
+ */
 async function runArchivingAction(
   action: 'archiving' | 'base-backup' | 'restore' | 'canary' | 'drill',
   sub: string | undefined,
@@ -229,9 +229,9 @@ async function runArchivingAction(
   values: Values,
   context: CliContext,
 ): Promise<number> {
-  if (values.target !== 'local')
+  if ((action === 'canary' || action === 'drill') && values.target !== 'local')
     throw new UsageError(
-      `backup ${action}${action === 'restore' ? ' --to' : action === 'drill' ? ' --pitr' : ''} works on this host only (--target local)`,
+      `backup ${action}${action === 'drill' ? ' --pitr' : ''} works on this host only (--target local)`,
     );
   if (action === 'archiving' && sub !== 'enable' && sub !== 'status')
     throw new UsageError('acgs-ops backup archiving needs enable or status');
@@ -244,17 +244,89 @@ async function runArchivingAction(
       if (values[option] !== undefined)
         throw new UsageError(`--${option} applies to restore --to and drill --pitr only`);
   if (values['dry-run']) throw new UsageError('--dry-run applies to prune only');
+  if (values.timeout !== undefined && action === 'archiving' && sub === 'status')
+    throw new UsageError('--timeout applies to restore, archiving enable, base-backup and restore --to only');
   const timeoutSeconds = values.timeout === undefined ? undefined : secondsOption(values.timeout);
-  let restore: { target: 'latest' | number; scratchDirectory: string; portText: string } | undefined;
+  let restore: { target: string; scratchDirectory: string; portText: string } | undefined;
   if (action === 'restore') {
     if (values.scratch === undefined) throw new UsageError('restore --to needs --scratch DIR (the scratch cluster)');
     if (values.port === undefined) throw new UsageError('restore --to needs --port N (the scratch cluster)');
+    parseRestoreTarget(values.to ?? '');
     restore = {
-      target: parseRestoreTarget(values.to ?? ''),
+      target: values.to ?? '',
       scratchDirectory: parseScratchDirectory(values.scratch),
       portText: values.port,
     };
+    // The production port is known from the config (this host) or to the API (AWS); the shape is checked here.
+    parseScratchPort(restore.portText, 0);
   }
+  if (action === 'drill' || action === 'canary') return runLocalPitrAction(action, values, context, timeoutSeconds);
+  const timeout = timeoutSeconds === undefined ? {} : { timeoutSeconds };
+  const request: Omit<ApiRequest, 'caller'> = restore
+    ? {
+        method: 'POST',
+        path: '/backups/pitr-restore',
+        query: {},
+        body: JSON.stringify({
+          target: restore.target,
+          scratchDirectory: restore.scratchDirectory,
+          port: Number(restore.portText),
+          ...timeout,
+        }),
+      }
+    : action === 'base-backup'
+      ? { method: 'POST', path: '/backups/archiving/base-backup', query: {}, body: JSON.stringify(timeout) }
+      : sub === 'enable'
+        ? {
+            method: 'POST',
+            path: '/backups/archiving/enable',
+            query: {},
+            body: JSON.stringify({ confirm: values.yes, ...timeout }),
+          }
+        : { method: 'GET', path: '/backups/archiving', query: {}, body: undefined };
+
+  let response: ApiResponse;
+  if (values.target === 'aws') {
+    if (values['pg-bin'] !== undefined) throw new UsageError('--pg-bin is for --target local');
+    response = await callApi(apiTarget(values), request, {
+      values,
+      context,
+      access: 'none',
+      ...(request.method === 'GET' ? {} : { timeoutMs: PROCEDURE_TIMEOUT_MS }),
+    });
+  } else {
+    if (values.target !== 'local') throw new UsageError(`--target must be local or aws, got "${values.target}"`);
+    const by = operatorName(values.by);
+    const { runtime } = await openRuntimeFor(values, context, {
+      access: 'write',
+      pgBinDir: values['pg-bin'],
+      check: (fleet) => {
+        archivingOf(fleet);
+        const { database } = backupTarget(fleet, {});
+        if (restore) parseScratchPort(restore.portText, database.port);
+      },
+    });
+    try {
+      response = await handleApiRequest(runtime.ctx, { ...request, caller: by });
+    } finally {
+      runtime.close();
+    }
+  }
+  return renderArchiving(
+    restore ? 'pitr-restore' : action === 'base-backup' ? 'base-backup' : (sub ?? ''),
+    response,
+    values.json,
+    context,
+  );
+}
+
+/** canary and drill --pitr: on this host only, through the documents (no API route: they need the scratch cluster here). */
+async function runLocalPitrAction(
+  action: 'canary' | 'drill',
+  values: Values,
+  context: CliContext,
+  timeoutSeconds: number | undefined,
+): Promise<number> {
   const drillTarget = action === 'drill' ? parseRestoreTarget(values.to ?? 'latest') : undefined;
   const drillScratch = values.scratch === undefined ? undefined : parseScratchDirectory(values.scratch);
   const { config, runtime } = await openRuntimeFor(values, context, {
@@ -284,47 +356,71 @@ async function runArchivingAction(
       context.stdout(values.json ? formatJson(pitrDrillView(run)) : pitrDrillText(run));
       return run.record.outcome === 'passed' && run.key !== undefined ? 0 : 1;
     }
-    if (restore) {
-      const { database } = backupTarget(config, {});
-      const port = parseScratchPort(restore.portText, database.port);
-      const run = await restoreToPoint(ctx, {
-        target: restore.target,
-        scratchDirectory: restore.scratchDirectory,
-        port,
-        ...pgBin,
-        ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
-      });
-      if (values.json)
-        context.stdout(formatJson({ status: run.result.status, report: run.report ?? null, error: run.error ?? null }));
-      else if (run.report) context.stdout(pitrText(run.report));
-      else context.stdout(`point-in-time restore ${run.result.status}: ${escapeControlCharacters(run.error ?? '')}\n`);
-      return run.report ? 0 : 1;
-    }
-    const run =
-      action === 'base-backup'
-        ? await takeBaseBackup(ctx, pgBin)
-        : action === 'canary'
-          ? await writeCanary(ctx, pgBin)
-          : sub === 'enable'
-            ? await enableArchiving(ctx, { restart: values.yes, ...pgBin })
-            : await archivingStatus(ctx, pgBin);
+    const run = await writeCanary(ctx, pgBin);
     const body = { action: run.action, state: run.state, report: run.report ?? null, error: run.error ?? null };
     if (values.json) context.stdout(formatJson(body));
-    else {
-      const detail = run.error ?? lastOutputLine(run.result.output);
-      const summary =
-        run.action === 'base-backup'
-          ? `base backup: ${run.state}`
-          : run.action === 'canary'
-            ? `canary: ${run.state}`
-            : `archiving ${run.action}: ${run.state}`;
-      context.stdout(`${summary}\n${escapeControlCharacters(detail)}\n`);
-    }
-    if (run.state === 'restart-needed') return RESTART_NEEDED_EXIT;
-    return run.result.status === 'succeeded' && (run.action !== 'status' || run.state === 'active') ? 0 : 1;
+    else
+      context.stdout(
+        `canary: ${run.state}\n${escapeControlCharacters(run.error ?? lastOutputLine(run.result.output))}\n`,
+      );
+    return run.result.status === 'succeeded' ? 0 : 1;
   } finally {
     runtime.close();
   }
+}
+
+interface ArchivingView {
+  readonly status: string;
+  readonly state?: string;
+  readonly output: string;
+  readonly commandId?: string;
+  readonly report: Record<string, unknown> | null;
+  readonly error?: string;
+  readonly code?: string;
+}
+
+/** Prints the API's answer to an archiving request and returns the exit status (4: waiting for a restart). */
+function renderArchiving(action: string, response: ApiResponse, json: boolean, context: CliContext): number {
+  const view = response.body as ArchivingView;
+  const error = String(view.error ?? `status ${response.statusCode}`);
+  if (response.statusCode === 400 || response.statusCode === 404) throw new UsageError(error);
+  // Confirmed outside a maintenance window: nothing ran, the operator must open one (a usage error, as before).
+  if (response.statusCode === 409 && view.code === NO_MAINTENANCE_WINDOW) throw new UsageError(error);
+  if (response.statusCode === 409 && view.code !== RESTART_NEEDED) {
+    context.stderr(`acgs-ops: ${escapeControlCharacters(error)}\n`);
+    return 1;
+  }
+  if (response.statusCode >= 500 && response.statusCode !== 502) throw new ControlPlaneError('API_ERROR', error);
+  const pending = view.commandId && view.status === 'pending' ? ` (command ${view.commandId})` : '';
+  if (action === 'pitr-restore') {
+    const report = view.report as PitrRestoreReport | null;
+    if (json) context.stdout(formatJson({ status: view.status, report, error: view.error ?? null }));
+    else if (report) context.stdout(pitrText(report));
+    else context.stdout(`point-in-time restore ${view.status}: ${escapeControlCharacters(view.error ?? '')}\n`);
+    return report && view.status === 'succeeded' ? 0 : 1;
+  }
+  const state = view.state ?? view.status;
+  if (json)
+    context.stdout(
+      formatJson({
+        action,
+        state,
+        status: view.status,
+        report: view.report,
+        error: view.error ?? null,
+        ...(view.commandId === undefined ? {} : { commandId: view.commandId }),
+      }),
+    );
+  else {
+    // The document's own last word says why (RESTART NEEDED: ...), else the API's error.
+    const detail =
+      state === 'restart-needed' ? lastOutputLine(view.output) : (view.error ?? lastOutputLine(view.output));
+    const summary = action === 'base-backup' ? `base backup: ${state}${pending}` : `archiving ${action}: ${state}`;
+    context.stdout(`${summary}\n${escapeControlCharacters(detail)}\n`);
+  }
+  if (state === 'restart-needed') return RESTART_NEEDED_EXIT;
+  if (view.status === 'pending') return 0;
+  return view.status === 'succeeded' && (action !== 'status' || state === 'active') ? 0 : 1;
 }
 
 function pitrText(report: PitrRestoreReport): string {

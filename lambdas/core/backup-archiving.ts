@@ -1,6 +1,6 @@
 import type { BackupConfig, FleetConfig } from './config-schema.ts';
 import { backupTarget, connectionParameters } from './document-parameters.ts';
-import { UsageError } from './errors.ts';
+import { ControlPlaneError, UsageError } from './errors.ts';
 import type { MaintenanceWindow } from './escalation.ts';
 
 /**
@@ -131,9 +131,12 @@ export function parseScratchDirectory(text: string, field = '--scratch'): string
   return trimSlashes(text);
 }
 
+/** The code of the refusal to restart PostgreSQL outside a maintenance window covering the database. */
+export const NO_MAINTENANCE_WINDOW = 'NO_MAINTENANCE_WINDOW';
+
 /**
- * An open maintenance window covering the database (its check's name, or `*`) at `now`, or a usage error: the
- * restart enabling archiving may need is done only inside one.
+ * An open maintenance window covering the database (its check's name, or `*`) at `now`, or a `NO_MAINTENANCE_WINDOW`
+ * refusal naming the window to open: the restart enabling archiving may need is done only inside one.
  */
 export function restartWindow(
   config: FleetConfig,
@@ -145,7 +148,8 @@ export function restartWindow(
     (w) => w.startsAt <= now && now < w.endsAt && (w.subjects.includes(backups.database) || w.subjects.includes('*')),
   );
   if (!open)
-    throw new UsageError(
+    throw new ControlPlaneError(
+      NO_MAINTENANCE_WINDOW,
       `restarting PostgreSQL needs an open maintenance window covering ${backups.database}: open one (acgs-ops maintenance start --service ${backups.database} --for 30m --reason ...) and run this again`,
     );
   return open;

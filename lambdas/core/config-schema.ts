@@ -12,7 +12,7 @@ import {
   testRoutingProblem,
 } from './escalation-test-routing.ts';
 import { NOTICE_KINDS, SEVERITIES, type Severity, SIGNALS, type Signal } from './fleet-constants.ts';
-import { SCHEDULE_NAMES, type Schedule, scheduleProblem } from './schedules.ts';
+import { DEFAULT_BASE_BACKUP_CRON, SCHEDULE_NAMES, type Schedule, scheduleProblem } from './schedules.ts';
 import { secretRefSchema } from './secret-ref.ts';
 import { encodeServiceList, SERVICE_LIST_MAX_CHARS, serviceCommandSpec } from './service-list.ts';
 
@@ -409,6 +409,8 @@ export const fleetConfigSchema = z
       backupMonitor: routineSchedule,
       cleanup: routineSchedule,
       drill: routineSchedule.optional(),
+      /** The base backup of WAL archiving; run only with backups.archiving. @default weekly, Sundays 01:00 */
+      baseBackup: routineSchedule.default({ cron: DEFAULT_BASE_BACKUP_CRON }),
       escalationTest: escalationTestSchedule.optional(),
       /**
        * Writes a canary row into the backed-up database (backups.archiving only; the local daemon): the newest canary

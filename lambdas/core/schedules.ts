@@ -13,10 +13,17 @@ export const SCHEDULE_NAMES = [
   'backupMonitor',
   'cleanup',
   'drill',
+  'baseBackup',
   'escalationTest',
   'canary',
 ] as const;
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
+
+/**
+ * The periodic base backup of WAL archiving (pg_basebackup): weekly, Sundays 01:00 in the config's zone, before the
+ * daily dump. Run only where `backups.archiving` is configured.
+ */
+export const DEFAULT_BASE_BACKUP_CRON = '0 1 * * 0';
 
 /** A schedule as the config declares it (the config schema validates it): a period in ms, or a 5-field cron expression. */
 export type Schedule = { readonly every: number } | { readonly cron: string };

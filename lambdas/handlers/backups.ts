@@ -22,7 +22,10 @@ export function createBackupsHandler(runtime: AwsRuntime, wiring: BackupTaskWiri
   return withPowertools(runtime, async (event: unknown, context: Context) => {
     const parsed = backupTaskSchema.safeParse(event);
     if (!parsed.success)
-      throw new ControlPlaneError('INVALID_EVENT', `expected {"task": "backup"|"monitor"|"retention"|"drill"}`);
+      throw new ControlPlaneError(
+        'INVALID_EVENT',
+        `expected {"task": ${backupTaskSchema.shape.task.options.map((t) => `"${t}"`).join('|')}}`,
+      );
     const { task } = parsed.data;
     // One task of each kind at a time (a second delivery of the same schedule does nothing); kinds may overlap.
     const run = await exclusiveInvocation(runtime, context, RUN_LEASES.backup(task), () =>

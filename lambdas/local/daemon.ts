@@ -8,7 +8,7 @@ import {
 } from '../adapters/local/write-behind-state-store.ts';
 import { cycleFailed, cycleSucceeded, type PingOutcome } from '../core/dead-mans-switch.ts';
 import { errorMessage } from '../core/errors.ts';
-import { toCroner } from '../core/schedules.ts';
+import { type Schedule, type ScheduleName, toCroner } from '../core/schedules.ts';
 import type { Prober } from '../ports.ts';
 import { applyRetention, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
 import type { ControlPlaneContext } from '../use-cases/context.ts';
@@ -16,7 +16,7 @@ import { deliverNotices } from '../use-cases/deliver-notices.ts';
 import { runScheduledEscalationTest } from '../use-cases/escalation-test.ts';
 import { type ProbeCycleResult, runProbeCycle } from '../use-cases/run-probe-cycle.ts';
 import { sweepEscalations } from '../use-cases/sweep-escalations.ts';
-import { writeCanary } from '../use-cases/wal-archiving.ts';
+import { takeBaseBackup, writeCanary } from '../use-cases/wal-archiving.ts';
 import type { LocalRuntime } from './runtime.ts';
 
 export interface Heartbeat {
@@ -102,22 +102,38 @@ export class LocalDaemon {
     this.jobs.push(this.schedule(toCroner(config.schedules.escalationSweep, tz), () => this.sweep()));
     const escalationTest = config.schedules.escalationTest;
     if (escalationTest) this.jobs.push(this.schedule(toCroner(escalationTest, tz), () => this.escalationTest()));
+    for (const { name, schedule, task } of this.backupJobs())
+      this.jobs.push(this.schedule(toCroner(schedule, tz), () => this.backupTask(name, task)));
+    const canary = config.schedules.canary;
+    if (canary && this.runtime.backups && config.backups?.archiving)
+      this.jobs.push(this.schedule(toCroner(canary, tz), () => this.canary()));
+  }
+
+  /**
+   * The backup schedules this daemon keeps, with their tasks: the daily backup, the monitor, retention, the restore
+   * drill where `backups.drill` is set, and the base backup of WAL archiving where `backups.archiving` is. None
+   * without a backup directory.
+   */
+  backupJobs(): { name: ScheduleName; schedule: Schedule; task: () => Promise<unknown> }[] {
     const backups = this.runtime.backups;
-    if (backups) {
-      const { ctx } = this;
-      const tasks: ['backup' | 'backupMonitor' | 'cleanup' | 'drill', () => Promise<unknown>][] = [
-        ['backup', () => runBackup(ctx, backups)],
-        ['backupMonitor', () => monitorBackups(ctx, backups.objects)],
-        ['cleanup', () => applyRetention(ctx, backups.objects)],
-      ];
-      if (config.backups?.drill) tasks.push(['drill', () => runDrill(ctx, backups)]);
-      for (const [name, task] of tasks) {
-        const schedule = config.schedules[name];
-        if (schedule) this.jobs.push(this.schedule(toCroner(schedule, tz), () => this.backupTask(name, task)));
-      }
-      const canary = config.schedules.canary;
-      if (canary && config.backups?.archiving) this.jobs.push(this.schedule(toCroner(canary, tz), () => this.canary()));
-    }
+    if (!backups) return [];
+    const { ctx } = this;
+    const { config } = ctx;
+    const tasks: [ScheduleName, () => Promise<unknown>][] = [
+      ['backup', () => runBackup(ctx, backups)],
+      ['backupMonitor', () => monitorBackups(ctx, backups.objects)],
+      ['cleanup', () => applyRetention(ctx, backups.objects)],
+    ];
+    if (config.backups?.drill) tasks.push(['drill', () => runDrill(ctx, backups)]);
+    if (config.backups?.archiving)
+      tasks.push([
+        'baseBackup',
+        () => takeBaseBackup(ctx, backups.pgBinDir === undefined ? {} : { pgBinDir: backups.pgBinDir }),
+      ]);
+    return tasks.flatMap(([name, task]) => {
+      const schedule = config.schedules[name];
+      return schedule ? [{ name, schedule, task }] : [];
+    });
   }
 
   /**

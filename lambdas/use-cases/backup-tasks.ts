@@ -3,6 +3,7 @@ import { HOUR_MS } from '../core/duration.ts';
 import type { CommandRequest, CommandRunner } from '../ports.ts';
 import { applyRetention, type BackupDestination, monitorBackups, runBackup, runDrill } from './backups.ts';
 import type { ControlPlaneContext } from './context.ts';
+import { takeBaseBackup } from './wal-archiving.ts';
 
 /** Time kept back from the Lambda's deadline after the drill's wait: recording the report and the incident. */
 export const DRILL_MARGIN_MS = 60_000;
@@ -36,6 +37,12 @@ export type BackupTaskSummary =
       readonly met: boolean;
       /** What the drill proves passed (an RPO only the dump schedule breaks is the monitor's standing verdict). */
       readonly passed: boolean;
+    }
+  | {
+      readonly task: 'base-backup';
+      readonly state: string;
+      readonly status: string;
+      readonly commandId: string | null;
     };
 
 export interface BackupTaskOutcome {
@@ -46,7 +53,8 @@ export interface BackupTaskOutcome {
 
 /**
  * One backup schedule's task: take the daily backup (dispatched; the document publishes it), judge what was
- * published, prune, or run the restore drill, waiting for it within the time the invocation has left.
+ * published, prune, run the restore drill, waiting for it within the time the invocation has left, or take the
+ * weekly base backup of WAL archiving (dispatched like the daily backup where the runtime dispatches).
  */
 export async function runBackupTask(
   ctx: ControlPlaneContext,
@@ -89,6 +97,18 @@ export async function runBackupTask(
           status: run.result.status,
           met: run.judgement?.met ?? false,
           passed: run.judgement?.passed ?? false,
+        },
+      };
+    }
+    case 'base-backup': {
+      const { pgBinDir } = wiring.destination;
+      const run = await takeBaseBackup(ctx, pgBinDir === undefined ? {} : { pgBinDir });
+      return {
+        summary: {
+          task: 'base-backup',
+          state: run.state,
+          status: run.result.status,
+          commandId: run.result.commandId ?? null,
         },
       };
     }

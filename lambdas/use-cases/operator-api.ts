@@ -1,6 +1,7 @@
 import { auditOutcome, boundedAuditEntry } from '../core/audit.ts';
 import { ControlPlaneError, errorMessage, NotFoundError, UsageError } from '../core/errors.ts';
 import { callerName, checkInput } from '../core/operator-input.ts';
+import { archivingRoutes } from './api/archiving-routes.ts';
 import { auditRoutes } from './api/audit-routes.ts';
 import { backupRoutes } from './api/backup-routes.ts';
 import { escalationRoutes } from './api/escalation-routes.ts';
@@ -28,6 +29,7 @@ const ROUTES: readonly Route[] = [
   ...maintenanceRoutes,
   ...healthRoutes,
   ...backupRoutes,
+  ...archivingRoutes,
   ...rollingUpdateRoutes,
   ...procedureRoutes,
   ...escalationRoutes,

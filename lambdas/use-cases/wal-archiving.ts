@@ -38,7 +38,7 @@ export interface ArchivingRun {
   readonly action: ArchivingAction;
   /**
    * `active`, `restart-needed`, `off`, `foreign-command` (status, enable), `published` (base-backup), `written`
-   * (canary), `failed`.
+   * (canary), `pending` (sent and not waited for), `failed`.
    */
   readonly state: string;
   readonly result: CommandResult;
@@ -52,6 +52,13 @@ export interface EnableOptions {
   /** Restart PostgreSQL if archive_mode needs it: only inside an open maintenance window covering the database. */
   readonly restart?: boolean;
   readonly pgBinDir?: string;
+  readonly timeoutSeconds?: number;
+}
+
+/** What every archiving action may be given: the host's PostgreSQL tools, and how long the document may take. */
+export interface ArchivingOptions {
+  readonly pgBinDir?: string;
+  readonly timeoutSeconds?: number;
 }
 
 /**
@@ -65,16 +72,11 @@ export async function enableArchiving(ctx: ControlPlaneContext, options: EnableO
     const window = restartWindow(ctx.config, await ctx.control.listMaintenanceWindows(now), now);
     ctx.log('wal-archiving-restart-allowed', { window: window.id });
   }
-  return runArchiving(ctx, 'enable', {
-    ...(options.restart ? { restart: true } : {}),
-    ...(options.pgBinDir === undefined ? {} : { pgBinDir: options.pgBinDir }),
-  });
+  const { restart, ...rest } = options;
+  return runArchiving(ctx, 'enable', { ...rest, ...(restart ? { restart: true } : {}) });
 }
 
-export interface StatusOptions {
-  readonly pgBinDir?: string;
-  /** How long the document may take (seconds). @default 3600 */
-  readonly timeoutSeconds?: number;
+export interface StatusOptions extends ArchivingOptions {
   /** Runs the document and waits for it (the monitor in AWS: SSM in wait mode). @default ctx.commands */
   readonly commands?: CommandRunner;
 }
@@ -89,7 +91,7 @@ export interface BaseBackupRun extends ArchivingRun {
 
 export async function takeBaseBackup(
   ctx: ControlPlaneContext,
-  options: { pgBinDir?: string; baseBackupId?: string } = {},
+  options: ArchivingOptions & { baseBackupId?: string } = {},
 ): Promise<BaseBackupRun> {
   const run = await runArchiving(ctx, 'base-backup', options);
   const manifest = baseBackupManifestOf(run.result.output);
@@ -114,13 +116,7 @@ const REPORT_KINDS: Record<ArchivingAction, string> = {
 async function runArchiving(
   ctx: ControlPlaneContext,
   action: ArchivingAction,
-  options: {
-    restart?: boolean;
-    pgBinDir?: string;
-    baseBackupId?: string;
-    timeoutSeconds?: number;
-    commands?: CommandRunner;
-  },
+  options: ArchivingOptions & { restart?: boolean; baseBackupId?: string; commands?: CommandRunner },
 ): Promise<ArchivingRun> {
   const { commands = ctx.commands, ...rest } = options;
   const parameters = archivingCommandParameters(ctx.config, action, rest);
@@ -132,6 +128,7 @@ async function runArchiving(
   });
   const report = lastReport(result.output, REPORT_KINDS[action]);
   const restartNeeded = result.exitCode === RESTART_NEEDED_EXIT && report?.state === 'restart-needed';
+  // A dispatched document (AWS, base-backup) is still running: its outcome is the host's to publish.
   const state =
     result.status === 'succeeded'
       ? typeof report?.state === 'string'
@@ -139,16 +136,18 @@ async function runArchiving(
         : action === 'canary' && report
           ? 'written'
           : 'done'
-      : restartNeeded
-        ? 'restart-needed'
-        : 'failed';
+      : result.status === 'pending'
+        ? 'pending'
+        : restartNeeded
+          ? 'restart-needed'
+          : 'failed';
   ctx.log('wal-archiving-finished', { action, status: result.status, state });
   return {
     action,
     state,
     result,
     ...(report ? { report } : {}),
-    ...(result.status === 'succeeded'
+    ...(result.status === 'succeeded' || result.status === 'pending'
       ? {}
       : { error: lastOutputLine(result.output) || `the document ${result.status}` }),
   };

@@ -41,17 +41,19 @@ export const restoreBody = z.strictObject({
 });
 
 /** Output kept in a response: the end, where the documents put their reason, manifest or report. */
-const MAX_OUTPUT_CHARS = 4000;
+export const MAX_OUTPUT_CHARS = 4000;
 
 /** Refusals by the state of things (HTTP 409): the operator must change something before trying again. */
 const REFUSED_BY_STATE = new Set([
   'BACKUPS_NOT_CONFIGURED',
+  'ARCHIVING_NOT_CONFIGURED',
+  'NO_MAINTENANCE_WINDOW',
   'NO_GOOD_BACKUP',
   'BACKUP_NOT_VERIFIED',
   'RESTORE_RUNNING',
 ]);
 
-function destinationOf(ctx: ControlPlaneContext): BackupDestination {
+export function destinationOf(ctx: ControlPlaneContext): BackupDestination {
   if (!ctx.config.backups)
     throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', `fleet ${ctx.config.fleet.name} has no backups section`);
   if (!ctx.backups)
@@ -60,7 +62,7 @@ function destinationOf(ctx: ControlPlaneContext): BackupDestination {
 }
 
 /** A refusal by state as a 409; anything else goes on to the router (400, 404, 500). */
-async function refusals(handle: () => Promise<ApiResponse>): Promise<ApiResponse> {
+export async function refusals(handle: () => Promise<ApiResponse>): Promise<ApiResponse> {
   try {
     return await handle();
   } catch (error) {
@@ -71,11 +73,11 @@ async function refusals(handle: () => Promise<ApiResponse>): Promise<ApiResponse
 }
 
 /** The HTTP status of an outcome, as every procedure route answers it (procedure-response.ts). */
-function statusCodeOf(status: CommandResult['status'], exitCode?: number): number {
+export function statusCodeOf(status: CommandResult['status'], exitCode?: number): number {
   return procedureStatusCode({ result: { status, output: '', ...(exitCode === undefined ? {} : { exitCode }) } });
 }
 
-function commandBody(procedure: string, result: CommandResult, extra: Record<string, unknown>) {
+export function commandBody(procedure: string, result: CommandResult, extra: Record<string, unknown>) {
   return {
     procedure,
     services: [] as string[],

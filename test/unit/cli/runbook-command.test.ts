@@ -19,11 +19,12 @@ async function cli(args: string[]) {
 }
 
 describe('acgs-ops runbook', () => {
-  it('lists the ten runbooks with the heading of each description', async () => {
+  it('lists the eleven runbooks with the heading of each description', async () => {
     const { code, stdout } = await cli(['list']);
     expect(code).toBe(0);
-    expect(stdout.split('\n').filter((l) => l.startsWith('acgs-'))).toHaveLength(10);
+    expect(stdout.split('\n').filter((l) => l.startsWith('acgs-'))).toHaveLength(11);
     expect(stdout).toMatch(/acgs-emergency-stop-all\s+ACGS emergency stop all/);
+    expect(stdout).toMatch(/acgs-wal-archiving\s+ACGS WAL archiving/);
   });
 
   it('shows a runbook: its description, typed parameters with what they allow, steps and outputs', async () => {

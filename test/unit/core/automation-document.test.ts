@@ -28,6 +28,7 @@ const EXPECTED = [
   'acgs-restart-service',
   'acgs-restore-database',
   'acgs-rolling-update',
+  'acgs-wal-archiving',
 ];
 
 const PAYLOAD = (path: string, body = '{}') =>

@@ -83,7 +83,23 @@ describe('schedules: one declaration, two runtimes', () => {
       ['backupMonitor', 'cron(0 * * * ? *)', { pattern: '0 0 * * * *', timezone: 'UTC' }],
       ['cleanup', 'cron(0 3 ? * 1 *)', { pattern: '0 0 3 * * 0', timezone: 'UTC' }],
       ['drill', 'cron(0 4 ? * 2 *)', { pattern: '0 0 4 * * 1', timezone: 'UTC' }],
+      ['baseBackup', 'cron(0 1 ? * 1 *)', { pattern: '0 0 1 * * 0', timezone: 'UTC' }],
     ]);
+  });
+
+  it('declares the base backup weekly, Sundays 01:00, unless the config schedules it otherwise', () => {
+    // Prepare
+    const daily = parseFleetConfig(
+      JSON.stringify({ ...rawShipped(), schedules: { ...rawShipped().schedules, baseBackup: { cron: '30 0 * * *' } } }),
+    );
+    const tooOften = parseFleetConfig(
+      JSON.stringify({ ...rawShipped(), schedules: { ...rawShipped().schedules, baseBackup: { every: '30s' } } }),
+    );
+    // Assess
+    expect(loadShippedConfig().schedules.baseBackup).toEqual({ cron: '0 1 * * 0' });
+    if (!daily.ok) throw new Error('the daily config must parse');
+    expect(daily.config.schedules.baseBackup).toEqual({ cron: '30 0 * * *' });
+    expect(tooOften.ok ? [] : tooOften.problems.map((p) => p.path)).toEqual(['schedules.baseBackup.every']);
   });
 
   const crons = ['0 2 * * *', '0 * * * *', '0 3 * * 0', '0 4 * * 1', '*/15 9-17 * * 1-5', '30 1 1 * *', '5 0 * * 6,0'];

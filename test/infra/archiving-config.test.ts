@@ -1,0 +1,93 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  BACKUP_DOCUMENT,
+  DRILL_DOCUMENT,
+  PITR_RESTORE_DOCUMENT,
+  RESTORE_DOCUMENT,
+  WAL_ARCHIVING_DOCUMENT,
+} from '../../lambdas/core/document-names.ts';
+import type { ControlPlaneFunction } from '../../lib/constructs/control-plane-function.ts';
+import { describeStackChecks } from '../support/stack-checks.ts';
+import { ACGS_CONFIG, type Json, logicalId, useSynthesizedStack } from '../support/synth-stack.ts';
+
+/**
+ * WAL archiving in the stack: with `backups.archiving`, the weekly base backup is an EventBridge Scheduler schedule
+ * of the backups Lambda (task base-backup), which may send acgs-wal-archiving to the database host and nothing else
+ * new; the operator API may send acgs-wal-archiving and acgs-pitr-restore there too. The shipped config (no
+ * archiving) gets neither (control-plane-stack.test.ts and its snapshot).
+ */
+const HOST = 'i-0123456789abcdef0';
+const dir = mkdtempSync(join(tmpdir(), 'acgs-archiving-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const fleet = useSynthesizedStack(() => {
+  const original = readFileSync(ACGS_CONFIG, 'utf8');
+  const text = original.replace(
+    '  database: postgresql\n',
+    `  database: postgresql\n  instanceId: ${HOST}\n  archiving: { directory: /var/backups/acgs-ops-archive }\n`,
+  );
+  if (text === original) throw new Error('the variant changed nothing');
+  const path = join(dir, 'archiving.yaml');
+  writeFileSync(path, text);
+  return path;
+});
+
+/** The two SendCommand statements of a Lambda's policy: the documents, then the instances. */
+function sendCommandStatements(f: ControlPlaneFunction | undefined, sidPrefix = ''): Json[] {
+  if (!f) throw new Error('no such Lambda');
+  const statements = fleet.props(f.role.node.findChild('DefaultPolicy')).PolicyDocument.Statement as Json[];
+  return ['RunOwnDocuments', 'OnFleetInstancesOnly'].map((sid) =>
+    statements.find((s) => s.Sid === `${sidPrefix}${sid}`),
+  );
+}
+
+/** The documents a RunOwnDocuments statement names (the end of each ARN), sorted. */
+function documentsOf(statement: Json | undefined): string[] {
+  return ([statement?.Resource].flat() as Json[])
+    .map((arn) => String(arn['Fn::Join'][1].at(-1)).split('/').pop() ?? '')
+    .sort();
+}
+
+const named = (...keys: string[]) => keys.map((k) => `acgs-1-ops-control-plane-${k}`).sort();
+
+describe('a fleet with backups.archiving', () => {
+  it('schedules the base backup weekly (Sundays 01:00 in the fleet zone) on the backups Lambda, task base-backup', () => {
+    const schedule = fleet.stack.schedules.schedules.get('baseBackup');
+    if (!schedule) throw new Error('no baseBackup schedule');
+    const props = fleet.props(schedule);
+    expect(props.ScheduleExpression).toBe('cron(0 1 ? * 1 *)');
+    expect(props.ScheduleExpressionTimezone).toBe('UTC');
+    const backups = fleet.stack.functions.backups;
+    if (!backups) throw new Error('no backups Lambda');
+    expect(props.Target.Arn).toEqual({ 'Fn::GetAtt': [logicalId(backups.fn), 'Arn'] });
+    expect(JSON.parse(props.Target.Input)).toEqual({ task: 'base-backup' });
+    expect(props.Target.RetryPolicy).toBeDefined();
+    expect(props.Target.DeadLetterConfig).toBeDefined();
+  });
+
+  it('lets the backups Lambda send acgs-wal-archiving, beside the backup and drill documents, to the database host only', () => {
+    const stack = Stack.of(fleet.stack);
+    const [documents, instances] = sendCommandStatements(fleet.stack.functions.backups);
+    expect(documentsOf(documents)).toEqual(named(BACKUP_DOCUMENT, DRILL_DOCUMENT, WAL_ARCHIVING_DOCUMENT));
+    expect(instances?.Resource).toEqual(
+      stack.resolve(stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: HOST })),
+    );
+  });
+
+  it('lets the operator API send the archiving and point-in-time restore documents to the database host only', () => {
+    const stack = Stack.of(fleet.stack);
+    const [documents, instances] = sendCommandStatements(fleet.stack.functions.operatorApi, 'Backup');
+    expect(documentsOf(documents)).toEqual(
+      named(BACKUP_DOCUMENT, DRILL_DOCUMENT, RESTORE_DOCUMENT, WAL_ARCHIVING_DOCUMENT, PITR_RESTORE_DOCUMENT),
+    );
+    expect(instances?.Resource).toEqual(
+      stack.resolve(stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: HOST })),
+    );
+  });
+});
+
+describeStackChecks(() => fleet.synth, { context: 'archiving configured' });
