@@ -14,6 +14,7 @@ export const SCHEDULE_NAMES = [
   'cleanup',
   'drill',
   'escalationTest',
+  'configArchive',
 ] as const;
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
 
