@@ -23,6 +23,7 @@ import { archivingStatus, enableArchiving, restoreToPoint, takeBaseBackup } from
 import { API_TARGET_HELP, API_TARGET_OPTIONS, apiTarget, callApi, PROCEDURE_TIMEOUT_MS } from './api-target.ts';
 import { parseCommandLine } from './args.ts';
 import type { CliCommand, CliContext } from './command.ts';
+import { CONFIG_ARCHIVE_USAGE, runConfigArchiveCommand } from './config-archive-command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
 import { formatJson } from './output.ts';
 
@@ -57,6 +58,7 @@ const USAGE = `Usage:
                              before TIME, the archived WAL replayed up to TIME (latest: all of it), started on
                              127.0.0.1:N in DIR (empty or new) and left running; reports the RTO (unpack + replay)
                              and the newest transaction restored. Production is not touched
+${CONFIG_ARCHIVE_USAGE}
 
 Where: --target local (default) works on this host's backup directory (backups.localDirectory) and state, through
 the operator API in-process; --target aws calls the deployed operator API (the stack's OperatorApiUrl output),
@@ -65,13 +67,15 @@ signed with your AWS credentials (run, list, status, drill, restore).
 Options:
 ${LOCAL_OPTIONS_HELP}
 ${API_TARGET_HELP}
-      --yes          restore: go ahead (the database is overwritten; the safety dump is the way back)
+      --yes          restore: go ahead (the database is overwritten; the safety dump is the way back);
+                     config restore: replace files that exist under --to
       --timeout SECONDS   restore: how long the safety dump, and the restore, may each take; archiving, base-backup,
                           restore --to: how long the document may take (1-9999, default 3600)
       --dry-run      prune: show what would be deleted
       --pg-bin DIR   directory of pg_dump/pg_restore/psql (default: found on PATH)
       --by NAME      who acts, --target local only (default: your login name)
-      --to TIME      restore: latest, or a time with its zone (2026-12-03T19:00:00Z): point-in-time, to --scratch
+      --to TIME      restore: latest, or a time with its zone (2026-12-03T19:00:00Z): point-in-time, to --scratch;
+                     config restore: the directory the files are written under
       --scratch DIR  restore --to: the scratch cluster's directory (must not exist or be empty)
       --port N       restore --to: the scratch cluster's port on 127.0.0.1
 
@@ -94,7 +98,7 @@ const OPTIONS = {
   port: { type: 'string' },
 } as const;
 
-const ACTIONS = ['run', 'list', 'status', 'prune', 'drill', 'restore', 'archiving', 'base-backup'] as const;
+const ACTIONS = ['run', 'list', 'status', 'prune', 'drill', 'restore', 'archiving', 'base-backup', 'config'] as const;
 type Action = (typeof ACTIONS)[number];
 
 /** What vouches for a good backup now, for the listing. */
@@ -116,8 +120,15 @@ export const backupCommand: CliCommand = {
     const action = ACTIONS.find((a) => a === rawAction);
     if (!action)
       throw new UsageError(
-        'acgs-ops backup needs an action: run, list, status, prune, drill, restore, archiving or base-backup',
+        'acgs-ops backup needs an action: run, list, status, prune, drill, restore, archiving, base-backup or config',
       );
+    if (action === 'config') {
+      for (const option of ['scratch', 'port', 'pg-bin', 'by'] as const)
+        if (values[option] !== undefined) throw new UsageError(`--${option} does not apply to backup config`);
+      if (values['dry-run']) throw new UsageError('--dry-run applies to prune only');
+      const timeoutSeconds = values.timeout === undefined ? undefined : secondsOption(values.timeout);
+      return runConfigArchiveCommand(positionals.slice(1), values, context, timeoutSeconds);
+    }
     if (action === 'archiving' || action === 'base-backup' || (action === 'restore' && values.to !== undefined))
       return runArchivingAction(action, id, extra, values, context);
     for (const option of ['scratch', 'port'] as const)
@@ -292,7 +303,7 @@ function secondsOption(text: string): number {
 }
 
 function toRequest(
-  action: Exclude<Action, 'prune' | 'archiving' | 'base-backup'>,
+  action: Exclude<Action, 'prune' | 'archiving' | 'base-backup' | 'config'>,
   id: string | undefined,
   restoreBody: { confirm: boolean; timeoutSeconds?: number },
 ): Omit<ApiRequest, 'caller'> {

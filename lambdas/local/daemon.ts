@@ -11,6 +11,7 @@ import { errorMessage } from '../core/errors.ts';
 import { toCroner } from '../core/schedules.ts';
 import type { Prober } from '../ports.ts';
 import { applyRetention, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
+import { scheduledConfigArchive } from '../use-cases/config-archive.ts';
 import type { ControlPlaneContext } from '../use-cases/context.ts';
 import { deliverNotices } from '../use-cases/deliver-notices.ts';
 import { runScheduledEscalationTest } from '../use-cases/escalation-test.ts';
@@ -104,12 +105,13 @@ export class LocalDaemon {
     const backups = this.runtime.backups;
     if (backups) {
       const { ctx } = this;
-      const tasks: ['backup' | 'backupMonitor' | 'cleanup' | 'drill', () => Promise<unknown>][] = [
+      const tasks: ['backup' | 'backupMonitor' | 'cleanup' | 'drill' | 'configArchive', () => Promise<unknown>][] = [
         ['backup', () => runBackup(ctx, backups)],
         ['backupMonitor', () => monitorBackups(ctx, backups.objects)],
         ['cleanup', () => applyRetention(ctx, backups.objects)],
       ];
       if (config.backups?.drill) tasks.push(['drill', () => runDrill(ctx, backups)]);
+      if (config.backups?.configArchive) tasks.push(['configArchive', () => scheduledConfigArchive(ctx)]);
       for (const [name, task] of tasks) {
         const schedule = config.schedules[name];
         if (schedule) this.jobs.push(this.schedule(toCroner(schedule, tz), () => this.backupTask(name, task)));
