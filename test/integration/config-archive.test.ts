@@ -4,8 +4,9 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFile
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShellCommandRunner } from '../../lambdas/adapters/local/shell-command-runner.ts';
+import { DEFAULT_DOCUMENTS_DIR, ShellCommandRunner } from '../../lambdas/adapters/local/shell-command-runner.ts';
 import {
   CONFIG_ARCHIVE_DAMAGED_EXIT,
   CONFIG_ARCHIVE_DOCUMENT_PARAMETERS,
@@ -17,6 +18,7 @@ import {
 import { CONFIG_ARCHIVE_DOCUMENT } from '../../lambdas/core/document-names.ts';
 import type { CommandResult } from '../../lambdas/ports.ts';
 import { expectEveryHostileValueRejected } from '../support/hostile-values.ts';
+import { awsCli, awsClientConfig, useMotoServer } from '../support/moto.ts';
 
 /*
  * The real acgs-config-archive document, run by the local command runner over a temporary tree shaped like an
@@ -379,6 +381,53 @@ describe('acgs-config-archive restore', () => {
     expect(result.exitCode).toBe(CONFIG_ARCHIVE_REFUSED_EXIT);
     expect(result.output).toMatch(/there is no archive config-nope in /);
   });
+});
+
+describe('acgs-config-archive with S3', () => {
+  const moto = useMotoServer();
+  const bucket = 'acgs-backups';
+
+  it('copies the archive and then its manifest to S3Destination, encrypted with the KMS key, byte for byte', async () => {
+    // Prepare: the real AWS CLI in the document, pointed at moto
+    await awsCli(moto.endpoint, ['s3api', 'create-bucket', '--bucket', bucket]);
+    const created = (await awsCli(moto.endpoint, ['kms', 'create-key'])) as { KeyMetadata: { KeyId: string } };
+    const keyId = created.KeyMetadata.KeyId;
+    const { accessKeyId, secretAccessKey } = awsClientConfig(moto.endpoint).credentials;
+    const { BASH_ENV: _bashEnv, ENV: _env, ...inherited } = process.env;
+    const s3Runner = new ShellCommandRunner(DEFAULT_DOCUMENTS_DIR, {
+      env: {
+        ...inherited,
+        AWS_ENDPOINT_URL: moto.endpoint,
+        AWS_ACCESS_KEY_ID: accessKeyId,
+        AWS_SECRET_ACCESS_KEY: secretAccessKey,
+        AWS_DEFAULT_REGION: 'us-east-1',
+        AWS_PAGER: '',
+      },
+    });
+    const s3 = new S3Client({ ...awsClientConfig(moto.endpoint), forcePathStyle: true });
+    // Act
+    const result = await s3Runner.run({
+      document: CONFIG_ARCHIVE_DOCUMENT,
+      parameters: parameters({
+        ArchiveId: 'config-s3',
+        S3Destination: `s3://${bucket}/config-archives/`,
+        KmsKeyId: keyId,
+      }),
+      timeoutMs: 150_000,
+    });
+    // Assess
+    expect(result.status, result.output).toBe('succeeded');
+    expect(configArchiveReportOf(result.output)?.copiedTo).toBe(`s3://${bucket}/config-archives/config-s3.tar.gz`);
+    for (const key of ['config-archives/config-s3.tar.gz', 'config-archives/config-s3.manifest.json']) {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      expect(head.ServerSideEncryption, key).toBe('aws:kms');
+      expect(head.SSEKMSKeyId, key).toContain(keyId);
+    }
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'config-archives/config-s3.tar.gz' }));
+    const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+    expect(sha256(bytes)).toBe(manifestOf('config-s3').sha256);
+    s3.destroy();
+  }, 180_000);
 });
 
 describe('injection into acgs-config-archive', () => {
