@@ -53,6 +53,7 @@ const SECRETS: Record<string, [string, RegExp]> = {
   'etc/acgs-ops/id_ed25519': [`${MARKER}5\n`, /^secret by name: id_\*/],
   'etc/acgs-ops/aws-credentials.ini': [`${MARKER}6\n`, /^secret by name: \*credential\*/],
   'etc/acgs-ops/jwt_secret.txt': [`${MARKER}7\n`, /^secret by name: \*secret\*/],
+  'etc/acgs-ops/shadow': [`ops:$6$${MARKER}15:19000:0:99999:7:::\n`, /^secret by name: shadow \(password hashes\)/],
   'etc/systemd/system/acgs-auth.service.d/env.conf': [
     `[Service]\nEnvironment=JWT_SECRET_KEY=${MARKER}8\n`,
     /^secret by content: a password, token or secret with a value \(line 2\)/,
