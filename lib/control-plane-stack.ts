@@ -495,8 +495,30 @@ export class ControlPlaneStack extends Stack {
         }),
         // The backup and drill documents read the database password from its secret on the host.
         ...secretReadStatements(backupHostSecrets(config), this),
+        // acgs-config-archive copies its archives beside the dumps (write only: the host never reads them back).
+        ...(backups.configArchive
+          ? [
+              new PolicyStatement({
+                sid: 'ConfigArchiveObjects',
+                actions: ['s3:PutObject'],
+                resources: [`${bucket.bucketArn}/${backups.configArchive.s3Prefix}*`],
+              }),
+            ]
+          : []),
       ],
     });
+    if (backups.configArchive) {
+      Validations.of(hostAccess).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(bucketResource(bucket))}.Arn>/${backups.configArchive.s3Prefix}*]`,
+        reason:
+          `Each configuration archive is a new object named by its time under ${backups.configArchive.s3Prefix}: ` +
+          'the host may only write objects under that prefix of the backup bucket.',
+      });
+      if (config.schedules.configArchive)
+        Annotations.of(hostAccess).addInfo(
+          'schedules.configArchive runs with the local daemon (acgs-ops run); in AWS nothing sends acgs-config-archive on a schedule yet: run it with SSM Run Command or acgs-ops backup config archive on the database host',
+        );
+    }
     Validations.of(hostAccess).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(bucketResource(bucket))}.Arn>/${backups.s3Prefix}*]`,
       reason:

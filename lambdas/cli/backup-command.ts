@@ -25,6 +25,7 @@ import { type PitrDrillRun, runPitrDrill, writeCanary } from '../use-cases/wal-a
 import { API_TARGET_HELP, API_TARGET_OPTIONS, apiTarget, callApi, PROCEDURE_TIMEOUT_MS } from './api-target.ts';
 import { parseCommandLine } from './args.ts';
 import type { CliCommand, CliContext } from './command.ts';
+import { CONFIG_ARCHIVE_USAGE, runConfigArchiveCommand } from './config-archive-command.ts';
 import { LOCAL_OPTIONS, LOCAL_OPTIONS_HELP, openRuntimeFor, operatorName } from './local-options.ts';
 import { formatJson } from './output.ts';
 
@@ -70,6 +71,7 @@ const USAGE = `Usage:
                              least its rows and finds the newest canary, measures RTO (unpack + replay) and the
                              achieved RPO (the target, latest: the drill's start, minus the newest canary), removes
                              the scratch cluster (on failure too) and records the outcome for backup status
+${CONFIG_ARCHIVE_USAGE}
 
 Where: --target local (default) works on this host's backup directory (backups.localDirectory) and state, through
 the operator API in-process; --target aws calls the deployed operator API (the stack's OperatorApiUrl output),
@@ -79,13 +81,15 @@ a base backup is sent to the database host and not waited for: it answers with t
 Options:
 ${LOCAL_OPTIONS_HELP}
 ${API_TARGET_HELP}
-      --yes          restore: go ahead (the database is overwritten; the safety dump is the way back)
+      --yes          restore: go ahead (the database is overwritten; the safety dump is the way back);
+                     config restore: replace files that exist under --to
       --timeout SECONDS   restore: how long the safety dump, and the restore, may each take; archiving, base-backup,
                           restore --to: how long the document may take (1-9999, default 3600)
       --dry-run      prune: show what would be deleted
       --pg-bin DIR   directory of pg_dump/pg_restore/psql (default: found on PATH)
       --by NAME      who acts, --target local only (default: your login name)
-      --to TIME      restore: latest, or a time with its zone (2026-12-03T19:00:00Z): point-in-time, to --scratch
+      --to TIME      restore: latest, or a time with its zone (2026-12-03T19:00:00Z): point-in-time, to --scratch;
+                     config restore: the directory the files are written under
       --scratch DIR  restore --to: the scratch cluster's directory (must not exist or be empty)
       --port N       restore --to: the scratch cluster's port on 127.0.0.1
 
@@ -111,7 +115,18 @@ const OPTIONS = {
   pitr: { type: 'boolean', default: false },
 } as const;
 
-const ACTIONS = ['run', 'list', 'status', 'prune', 'drill', 'restore', 'archiving', 'base-backup', 'canary'] as const;
+const ACTIONS = [
+  'run',
+  'list',
+  'status',
+  'prune',
+  'drill',
+  'restore',
+  'archiving',
+  'base-backup',
+  'canary',
+  'config',
+] as const;
 type Action = (typeof ACTIONS)[number];
 
 /** What vouches for a good backup now, for the listing. */
@@ -133,8 +148,16 @@ export const backupCommand: CliCommand = {
     const action = ACTIONS.find((a) => a === rawAction);
     if (!action)
       throw new UsageError(
-        'acgs-ops backup needs an action: run, list, status, prune, drill, restore, archiving, base-backup or canary',
+        'acgs-ops backup needs an action: run, list, status, prune, drill, restore, archiving, base-backup, canary or config',
       );
+    if (action === 'config') {
+      for (const option of ['scratch', 'port', 'pg-bin', 'by'] as const)
+        if (values[option] !== undefined) throw new UsageError(`--${option} does not apply to backup config`);
+      if (values['dry-run']) throw new UsageError('--dry-run applies to prune only');
+      if (values.pitr) throw new UsageError('--pitr applies to drill only');
+      const timeoutSeconds = values.timeout === undefined ? undefined : secondsOption(values.timeout);
+      return runConfigArchiveCommand(positionals.slice(1), values, context, timeoutSeconds);
+    }
     if (
       action === 'archiving' ||
       action === 'base-backup' ||
@@ -474,7 +497,7 @@ function secondsOption(text: string): number {
 }
 
 function toRequest(
-  action: Exclude<Action, 'prune' | 'archiving' | 'base-backup' | 'canary'>,
+  action: Exclude<Action, 'prune' | 'archiving' | 'base-backup' | 'canary' | 'config'>,
   id: string | undefined,
   restoreBody: { confirm: boolean; timeoutSeconds?: number },
 ): Omit<ApiRequest, 'caller'> {

@@ -25,6 +25,9 @@ import { encodeServiceList, SERVICE_LIST_MAX_CHARS, serviceCommandSpec } from '.
  * A string matching one of the patterns the SSM documents share (lambdas/core/document-patterns.ts): a value the
  * config accepts is one the documents can run.
  */
+/** The most characters the configuration archive's path lists (Paths, ServiceDirectories) may hold. */
+export const CONFIG_ARCHIVE_LIST_MAX_CHARS = 4000;
+
 const matching = (kind: keyof typeof CONFIG_PATTERNS) =>
   z.string().regex(new RegExp(CONFIG_PATTERNS[kind]), CONFIG_PATTERN_HINTS[kind]);
 
@@ -417,6 +420,7 @@ export const fleetConfigSchema = z
        * a point-in-time restore holds says how recent its data is. E.g. every minute.
        */
       canary: frequentSchedule.optional(),
+      configArchive: routineSchedule.optional(),
     }),
     severities: z.strictObject({
       P1: severitySchema,
@@ -538,6 +542,31 @@ export const fleetConfigSchema = z
               .string()
               .regex(/^[A-Za-z0-9][A-Za-z0-9:_.@-]{0,127}$/, 'must be a systemd unit name, e.g. postgresql@15-main')
               .optional(),
+          })
+          .optional(),
+        /**
+         * The second archive: the fleet's configuration and service state (acgs-config-archive, on the database
+         * host), every secret left out. Absent: not taken. `acgs-ops backup config archive` takes one now;
+         * schedules.configArchive takes one daily with the daemon.
+         */
+        configArchive: z
+          .strictObject({
+            /** Files or directories archived whole (secrets left out): by default the control plane's own directory. */
+            paths: z.array(matching('absolutePath').max(400)).max(64).default(['/etc/acgs-ops']),
+            /** The configuration files of every service's directory (fleet.root + directory). */
+            serviceDirectories: z.boolean().default(true),
+            /** Where the fleet's systemd units are, and the prefix of their names (empty: no units). */
+            unitDirectory: matching('absolutePath').max(400).default('/etc/systemd/system'),
+            unitPrefix: z
+              .string()
+              .regex(/^([A-Za-z0-9][A-Za-z0-9_.@-]{0,63})?$/, 'must be the start of a systemd unit name, e.g. acgs-')
+              .default('acgs-'),
+            /** The archives on the database host; not inside localDirectory, which the dump catalogue lists. */
+            directory: matching('absolutePath').max(400).default('/var/backups/acgs-ops-config'),
+            /** How many archives to keep; older ones are deleted once a new one is written. */
+            keep: z.int().min(1).max(999).default(14),
+            /** AWS: key prefix in the backup bucket the archives are copied to (beside, not under, s3Prefix). */
+            s3Prefix: matching('s3Prefix').max(400).default('config-archives/'),
           })
           .optional(),
       })
@@ -691,7 +720,23 @@ export const fleetConfigSchema = z
         issue(['backups', 'database'], `"${config.backups.database}" is not the name of a postgres check in checks`);
       if (config.backups.drill && db?.kind === 'postgres' && config.backups.drill.scratchDatabase === db.database)
         issue(['backups', 'drill', 'scratchDatabase'], 'must not be the production database: the drill drops it');
+      const archive = config.backups.configArchive;
+      if (archive && archive.paths.join(',').length > CONFIG_ARCHIVE_LIST_MAX_CHARS)
+        issue(
+          ['backups', 'configArchive', 'paths'],
+          `together must be at most ${CONFIG_ARCHIVE_LIST_MAX_CHARS} characters`,
+        );
+      const serviceDirectories = archive?.serviceDirectories
+        ? [...new Set(config.services.map((s) => serviceCommandSpec(config, s).directory))].join(',')
+        : '';
+      if (serviceDirectories.length > CONFIG_ARCHIVE_LIST_MAX_CHARS)
+        issue(
+          ['backups', 'configArchive', 'serviceDirectories'],
+          `the services' directories together exceed ${CONFIG_ARCHIVE_LIST_MAX_CHARS} characters: set it to false and list the directories in paths`,
+        );
     }
+    if (config.schedules.configArchive && !config.backups?.configArchive)
+      issue(['schedules', 'configArchive'], 'there is no backups.configArchive to take on this schedule');
     const { flapping } = config.thresholds;
     if (flapping.exitRatio >= flapping.enterRatio)
       issue(['thresholds', 'flapping', 'exitRatio'], 'must be lower than enterRatio (hysteresis)');

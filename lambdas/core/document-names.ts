@@ -16,6 +16,13 @@ export const WAL_ARCHIVING_DOCUMENT = 'acgs-wal-archiving';
 /** Restores a base backup and the archived WAL up to a time into a scratch cluster. */
 export const PITR_RESTORE_DOCUMENT = 'acgs-pitr-restore';
 
+/**
+ * Archives the fleet's configuration and service state (secrets left out), lists and restores the archives. On the
+ * database host: the runbook's ACGS-1 is one host (services, units, database); the archives need one known place to
+ * be listed, pruned and restored from, as the dumps do; and a fleet document is targeted by the services it names.
+ */
+export const CONFIG_ARCHIVE_DOCUMENT = 'acgs-config-archive';
+
 /** Where a document's commands run: the database host (`backups.instanceId`), or the fleet's service hosts. */
 export type DocumentHost = 'database-host' | 'fleet';
 
@@ -29,6 +36,7 @@ export const DOCUMENT_HOSTS: Readonly<Record<string, DocumentHost>> = {
   [RESTORE_DOCUMENT]: 'database-host',
   [WAL_ARCHIVING_DOCUMENT]: 'database-host',
   [PITR_RESTORE_DOCUMENT]: 'database-host',
+  [CONFIG_ARCHIVE_DOCUMENT]: 'database-host',
   'acgs-collect-diagnostics': 'fleet',
   'acgs-isolate-service': 'fleet',
   'acgs-release-service': 'fleet',

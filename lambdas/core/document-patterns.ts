@@ -115,6 +115,14 @@ export const DOCUMENT_PATTERNS = {
   scratchPort: anchored(
     '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|102[4-9]|10[3-9][0-9]|1[1-9][0-9]{2}|[2-9][0-9]{3})',
   ),
+  /** Absolute paths separated by commas (a config archive's Paths and ServiceDirectories); empty: none. */
+  optionalPathList: anchored(`(${ABSOLUTE_PATH}(,${ABSOLUTE_PATH})*)?`),
+  /** The prefix of the fleet's systemd unit names (`acgs-`); empty: no units. */
+  optionalUnitPrefix: anchored('([A-Za-z0-9][A-Za-z0-9_.@-]{0,63})?'),
+  /** How many archives to keep: 1-999. */
+  keepCount: anchored('[1-9][0-9]{0,2}'),
+  /** An S3 prefix to copy to, `s3://bucket/prefix/`; empty: none. */
+  optionalS3Destination: anchored(`(s3://${BUCKET}/(${S3_SEGMENT}/)*)?`),
 } as const;
 
 export type DocumentValueKind = keyof typeof DOCUMENT_PATTERNS;
@@ -215,6 +223,19 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
     DatabaseName: 'postgresName',
     BaseBackupId: 'optionalBackupId',
     PgBinDir: 'optionalPath',
+    TimeoutSeconds: 'timeoutSeconds',
+  },
+  'acgs-config-archive': {
+    Paths: 'optionalPathList',
+    ServiceDirectories: 'optionalPathList',
+    UnitDirectory: 'path',
+    UnitPrefix: 'optionalUnitPrefix',
+    ArchiveDirectory: 'path',
+    ArchiveId: 'optionalBackupId',
+    Keep: 'keepCount',
+    S3Destination: 'optionalS3Destination',
+    KmsKeyId: 'kmsKeyId',
+    TargetDirectory: 'optionalPath',
     TimeoutSeconds: 'timeoutSeconds',
   },
 };

@@ -16,6 +16,7 @@ export const SCHEDULE_NAMES = [
   'baseBackup',
   'escalationTest',
   'canary',
+  'configArchive',
 ] as const;
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
 

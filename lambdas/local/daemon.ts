@@ -11,6 +11,7 @@ import { errorMessage } from '../core/errors.ts';
 import { type Schedule, type ScheduleName, toCroner } from '../core/schedules.ts';
 import type { Prober } from '../ports.ts';
 import { applyRetention, monitorBackups, runBackup, runDrill } from '../use-cases/backups.ts';
+import { scheduledConfigArchive } from '../use-cases/config-archive.ts';
 import type { ControlPlaneContext } from '../use-cases/context.ts';
 import { deliverNotices } from '../use-cases/deliver-notices.ts';
 import { runScheduledEscalationTest } from '../use-cases/escalation-test.ts';
@@ -125,6 +126,7 @@ export class LocalDaemon {
       ['cleanup', () => applyRetention(ctx, backups.objects)],
     ];
     if (config.backups?.drill) tasks.push(['drill', () => runDrill(ctx, backups)]);
+    if (config.backups?.configArchive) tasks.push(['configArchive', () => scheduledConfigArchive(ctx)]);
     if (config.backups?.archiving)
       tasks.push([
         'baseBackup',

@@ -991,7 +991,14 @@ describe('backup host access', () => {
         Resource: expect.objectContaining({ 'Fn::GetAtt': [expect.stringMatching(/^CommandOutput/), 'Arn'] }),
       },
       { Sid: 'ReadDatabaseSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN },
+      {
+        Sid: 'ConfigArchiveObjects',
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: { 'Fn::Join': ['', [arnOf(bucket), `/${fleet.config.backups?.configArchive?.s3Prefix}*`]] },
+      },
     ]);
+    expect(fleet.config.backups?.configArchive?.s3Prefix).toBe('config-archives/');
     expect(fleet.template.toJSON().Outputs.BackupHostAccessPolicyArn.Value).toEqual(ref(policy));
   });
 });

@@ -196,4 +196,20 @@ export const VALUES: Record<DocumentValueKind, { valid: string[]; invalid: strin
       'now',
     ],
   },
+  optionalPathList: {
+    valid: ['', '/etc/acgs-ops', '/etc/acgs-ops,/srv/acgs/auth', '/a/.hidden,/b'],
+    invalid: ['etc', '/etc/', '/etc,', ',/etc', '/etc,,/srv', '/etc, /srv', '/etc/../x', '/etc/*', '/a;b'],
+  },
+  optionalUnitPrefix: {
+    valid: ['', 'acgs-', 'acgs', 'acgs@', 'a'.repeat(64)],
+    invalid: ['-acgs', 'acgs*', 'ac gs', 'acgs/', '.acgs', 'a'.repeat(65)],
+  },
+  keepCount: {
+    valid: ['1', '14', '999'],
+    invalid: ['', '0', '014', '1000', '-1', '1e2'],
+  },
+  optionalS3Destination: {
+    valid: ['', 's3://acgs-backups/', 's3://acgs-backups/config-archives/', 's3://acgs.backups/a/b/'],
+    invalid: ['s3://acgs-backups', 's3://acgs-backups/x', 's3://Acgs/', 's3://acgs-backups/../', '/local/dir'],
+  },
 };

@@ -97,6 +97,21 @@ VALID_BY_DOCUMENT['acgs-restore-database'] = {
   SafetyDumpLocation: '/var/backups/acgs-ops/pre-restore/acgs_pgp_db-before-restore-20261207T030000Z.dump',
 };
 
+// acgs-config-archive: sample values for the generic document checks
+VALID_BY_DOCUMENT['acgs-config-archive'] = {
+  Action: 'archive',
+  Paths: '/etc/acgs-ops',
+  ServiceDirectories: '/home/ops/ACGS-1/services/platform/authentication/auth_service',
+  UnitDirectory: '/etc/systemd/system',
+  UnitPrefix: 'acgs-',
+  ArchiveDirectory: '/var/backups/acgs-ops-config',
+  ArchiveId: 'config-20261201T023000Z',
+  Keep: '14',
+  S3Destination: 's3://acgs-backups/config-archives/',
+  TargetDirectory: '/var/lib/acgs-ops/config-restore',
+  Overwrite: 'no',
+};
+
 /** A valid sample value for every parameter `doc` declares. */
 export function validParameters(name: string, doc: SsmDocument): Record<string, string> {
   const values: Record<string, string> = {};

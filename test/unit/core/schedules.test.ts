@@ -84,6 +84,7 @@ describe('schedules: one declaration, two runtimes', () => {
       ['cleanup', 'cron(0 3 ? * 1 *)', { pattern: '0 0 3 * * 0', timezone: 'UTC' }],
       ['drill', 'cron(0 4 ? * 2 *)', { pattern: '0 0 4 * * 1', timezone: 'UTC' }],
       ['baseBackup', 'cron(0 1 ? * 1 *)', { pattern: '0 0 1 * * 0', timezone: 'UTC' }],
+      ['configArchive', 'cron(30 2 * * ? *)', { pattern: '0 30 2 * * *', timezone: 'UTC' }],
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { CONFIG_ARCHIVE_DOCUMENT_PARAMETERS } from '../../../lambdas/core/config-archive.ts';
 import {
   BACKUP_DOCUMENT_PARAMETERS,
   FLEET_DOCUMENT_PARAMETERS,
@@ -94,6 +95,7 @@ describe('the documents in ssm-documents/', () => {
         ...Object.keys(BACKUP_DOCUMENT_PARAMETERS),
         ...Object.keys(ROLLING_UPDATE_DOCUMENT_PARAMETERS),
         ...Object.keys(RESTORE_DOCUMENT_PARAMETERS),
+        ...Object.keys(CONFIG_ARCHIVE_DOCUMENT_PARAMETERS),
       ].sort(),
     );
   });
@@ -115,6 +117,7 @@ describe('the documents in ssm-documents/', () => {
       ...BACKUP_DOCUMENT_PARAMETERS,
       ...ROLLING_UPDATE_DOCUMENT_PARAMETERS,
       ...RESTORE_DOCUMENT_PARAMETERS,
+      ...CONFIG_ARCHIVE_DOCUMENT_PARAMETERS,
     };
     // Act
     const declared = Object.keys(load(name).parameters);
