@@ -35,6 +35,7 @@ import { createHarness, loadShippedConfig } from '../support/harness.ts';
 import { expectEveryHostileValueRejected } from '../support/hostile-values.ts';
 import { awsCli, awsClientConfig, useMotoServer } from '../support/moto.ts';
 import { startPostgresCluster, usePostgresCluster } from '../support/postgres-cluster.ts';
+import { mountSmallDisk, unmountSmallDisk } from '../support/small-disk.ts';
 
 /*
  * acgs-backup-database and acgs-restore-drill run through ShellCommandRunner against a throwaway PostgreSQL 15
@@ -409,6 +410,27 @@ describe('acgs-backup-database to a local directory', () => {
     expect(record.reason).toMatch(
       /^reading the whole dump \(pg_restore --file=\/dev\/null\) failed \(exit 1\): pg_restore: error: .*end of file/,
     );
+  });
+
+  it('fails, publishing only the failure record, when the destination fills up while the dump streams into it', async () => {
+    // Prepare: the destination is a file system of 8 KiB, smaller than the dump
+    const destination = directory('local-full');
+    mountSmallDisk(destination, '8k');
+    try {
+      const params = backupParameters(destination);
+      // Act
+      const result = await run('acgs-backup-database', params);
+      // Assess
+      expectFailed(result);
+      const record = expectOnlyFailureRecord(destination, params.BackupId ?? '');
+      expect(record.reason).toMatch(
+        new RegExp(
+          `^cannot write the dump to ${destination}/\\.${params.BackupId}\\.dump\\.partial \\(tee exit 1\\): tee: .*No space left on device`,
+        ),
+      );
+    } finally {
+      unmountSmallDisk(destination);
+    }
   });
 
   it('reports a pg_dump killed by a signal as killed, naming the signal, not as a timeout', async () => {
