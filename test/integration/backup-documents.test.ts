@@ -412,6 +412,31 @@ describe('acgs-backup-database to a local directory', () => {
     );
   });
 
+  it('fails, publishing nothing, when a data file of a parallel (directory-format) dump is cut short though pg_dump exits 0', async () => {
+    // Prepare: pg_dump --jobs "succeeds" but one table's data file loses its second half
+    const pgBin = pgBinWith(
+      'bin-truncating-directory',
+      'pg_dump',
+      [
+        'if (file) {',
+        "  const data = fs.readdirSync(file).filter((f) => f.endsWith('.dat.gz')).sort()[0];",
+        "  const path = file + '/' + data;",
+        '  fs.truncateSync(path, Math.floor(fs.statSync(path).size / 2));',
+        '}',
+      ].join('\n'),
+    );
+    const destination = directory('local-truncated-directory');
+    const params = backupParameters(destination, { PgBinDir: pgBin, ParallelJobs: '2' });
+    // Act
+    const result = await run('acgs-backup-database', params);
+    // Assess
+    expectFailed(result);
+    const record = expectOnlyFailureRecord(destination, params.BackupId ?? '');
+    expect(record.reason).toMatch(
+      /^reading the whole dump \(gzip -t on every data file\) failed \(exit 123\): gzip: .*unexpected end of file/,
+    );
+  });
+
   it('fails, publishing only the failure record, when the destination fills up while the dump streams into it', async () => {
     // Prepare: the destination is a file system of 8 KiB, smaller than the dump
     const destination = directory('local-full');
