@@ -3,6 +3,7 @@
  * Add one: export an async function from bench/<name>.ts and list it below.
  */
 import { performance } from 'node:perf_hooks';
+import { backupThroughput } from './backup-throughput.ts';
 import { lambdaBundles } from './lambda-bundles.ts';
 import { probeFanout } from './probe-fanout.ts';
 import { recoveryDrill } from './recovery-drill.ts';
@@ -11,6 +12,7 @@ const benchmarks: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
   ['probe fan-out', () => probeFanout()],
   ['recovery drill', () => recoveryDrill()],
   ['lambda bundles', () => lambdaBundles()],
+  ['backup throughput', () => backupThroughput()],
 ];
 
 for (const [name, run] of benchmarks) {

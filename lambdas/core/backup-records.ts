@@ -41,6 +41,10 @@ const instant = z.pipe(
 const count = z.int().check(z.minimum(0));
 const sha256 = z.string().check(z.regex(new RegExp(DOCUMENT_PATTERNS.sha256), 'must be 64 lower-case hex digits'));
 
+/** What a published dump is: see `backupManifestSchema.format`. */
+export const BACKUP_FORMATS = ['custom', 'directory-tar'] as const;
+export type BackupFormat = (typeof BACKUP_FORMATS)[number];
+
 const finishesAfterStart = (record: { startedAt: number; finishedAt: number }) => record.finishedAt >= record.startedAt;
 const finishesAfterStartProblem = { message: 'must not be before startedAt', path: ['finishedAt'] };
 
@@ -63,7 +67,12 @@ export const backupManifestSchema = z
     dumpKey: z.string().check(z.minLength(1), z.maxLength(1024)),
     sizeBytes: count,
     sha256,
-    format: z.literal('custom'),
+    /**
+     * `custom`: pg_dump's custom format (ParallelJobs 1). `directory-tar`: a tar of pg_dump's directory format, dumped
+     * by several workers (ParallelJobs > 1); the drill and the restore unpack it. The SHA-256 and size are those of the
+     * stored object either way.
+     */
+    format: z.enum(BACKUP_FORMATS),
     /** Entries `pg_restore --list` found in the dump. */
     tocEntries: count,
     /** Of those, `TABLE DATA` entries. */

@@ -3,7 +3,7 @@ import { hostScope } from './address-scope.ts';
 import { PAGERDUTY_EVENTS_URL, PAGERDUTY_SEVERITIES } from './channel-payloads/pagerduty-constants.ts';
 import { checkDependencies, dependencyCycle } from './check-dependencies.ts';
 import { pingUrlProblem } from './dead-mans-switch.ts';
-import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT } from './document-patterns.ts';
+import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT, MAX_JOB_COUNT } from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
 import {
   DEFAULT_ESCALATION_TEST_CRON,
@@ -502,6 +502,17 @@ export const fleetConfigSchema = z
         maxAge: duration(MINUTE_MS, 31 * DAY_MS),
         /** Smaller than this is not a backup of a real database. */
         minSizeBytes: z.int().min(1).max(MAX_BYTE_COUNT).default(1024),
+        /**
+         * pg_dump workers. 1: the custom format, one process. N > 1: the directory format dumped N tables at a time
+         * (pg_dump --jobs; the server needs N + 1 free connections), published as one tar. Faster on a host with cores
+         * to spare.
+         */
+        parallelJobs: z.int().min(1).max(MAX_JOB_COUNT).default(1),
+        /**
+         * Tables the drill and the restore procedure restore at once (pg_restore --jobs). 1: in one transaction, so a
+         * failed production restore leaves the database as it was; N > 1 is faster but not one transaction.
+         */
+        restoreJobs: z.int().min(1).max(MAX_JOB_COUNT).default(1),
         /** A backup this much smaller than the previous good one is suspicious (percent). */
         maxShrinkPercent: z.number().gt(0).max(100).default(50),
         retention: z.strictObject({

@@ -196,6 +196,7 @@ export const BACKUP_DOCUMENT_PARAMETERS = {
     'PgBinDir',
     'TimeoutSeconds',
     'StartedAt',
+    'ParallelJobs',
   ],
   'acgs-restore-drill': [
     'Source',
@@ -214,6 +215,7 @@ export const BACKUP_DOCUMENT_PARAMETERS = {
     'StartedAt',
     'ReportLocation',
     'KmsKeyId',
+    'RestoreJobs',
   ],
   'acgs-wal-archiving': [
     'Action',
@@ -316,6 +318,7 @@ export function backupCommandParameters(config: FleetConfig, options: BackupComm
     StartedAt: isoSecond(options.at),
     MinSizeBytes: String(backups.minSizeBytes),
     KmsKeyId: options.kmsKeyId ?? '',
+    ParallelJobs: String(backups.parallelJobs),
   };
   return pick(all, BACKUP_DOCUMENT_PARAMETERS['acgs-backup-database']);
 }
@@ -355,6 +358,7 @@ export function drillCommandParameters(
           ? `${localBackupDirectory(backups)}/${options.reportKey}`
           : `${s3BackupPrefix(backups, options.bucket)}${options.reportKey}`,
     KmsKeyId: options.kmsKeyId ?? '',
+    RestoreJobs: String(backups.restoreJobs),
   };
   return pick(all, BACKUP_DOCUMENT_PARAMETERS['acgs-restore-drill']);
 }
@@ -479,6 +483,7 @@ export const RESTORE_DOCUMENT_PARAMETERS = {
     'SafetyDumpLocation',
     'PgBinDir',
     'TimeoutSeconds',
+    'RestoreJobs',
   ],
 } as const;
 
@@ -519,6 +524,7 @@ export function restoreCommandParameters(
     ExpectedTableDataEntries: String(manifest.tableDataEntries),
     DatabaseName: database.database,
     SafetyDumpLocation: options.safetyDumpLocation,
+    RestoreJobs: String(backups.restoreJobs),
   };
   return pick(all, RESTORE_DOCUMENT_PARAMETERS['acgs-restore-database']);
 }

@@ -78,6 +78,8 @@ export const DOCUMENT_PATTERNS = {
   logLines: anchored('[1-9][0-9]{0,3}'),
   byteCount: anchored('[1-9][0-9]{0,11}'),
   entryCount: anchored('(0|[1-9][0-9]{0,8})'),
+  /** Parallel workers of pg_dump or pg_restore (--jobs): 1-32. */
+  jobCount: anchored('([1-9]|[1-2][0-9]|3[0-2])'),
   backupId: anchored(BACKUP_ID),
   /** Where a backup is published: a local directory or an S3 prefix ending in `/`. */
   destination: anchored(`(${ABSOLUTE_PATH}|s3://${BUCKET}/(${S3_SEGMENT}/)*)`),
@@ -185,6 +187,7 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
     MinSizeBytes: 'byteCount',
     KmsKeyId: 'kmsKeyId',
     StartedAt: 'optionalInstant',
+    ParallelJobs: 'jobCount',
   },
   'acgs-restore-drill': {
     ...DATABASE,
@@ -196,6 +199,7 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
     StartedAt: 'optionalInstant',
     ReportLocation: 'reportLocation',
     KmsKeyId: 'kmsKeyId',
+    RestoreJobs: 'jobCount',
   },
   'acgs-restore-database': {
     ...DATABASE,
@@ -204,6 +208,7 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
     ExpectedTableDataEntries: 'entryCount',
     DatabaseName: 'postgresName',
     SafetyDumpLocation: 'safetyDumpLocation',
+    RestoreJobs: 'jobCount',
   },
   'acgs-wal-archiving': {
     ...DATABASE,
@@ -260,6 +265,9 @@ export const CONFIG_PATTERNS = {
   secretId: anchored(`(${SECRET_NAME}|${SECRET_ARN})`),
   secretField: anchored(SECRET_FIELD),
 } as const;
+
+/** The most `backups.parallelJobs` and `backups.restoreJobs` the documents take (their jobCount pattern). */
+export const MAX_JOB_COUNT = 32;
 
 /** The largest `backups.minSizeBytes` the backup document takes (its byteCount pattern: up to 12 digits). */
 export const MAX_BYTE_COUNT = 999_999_999_999;

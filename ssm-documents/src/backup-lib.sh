@@ -25,6 +25,13 @@ run_step() {
   local what="$1" rc=0
   shift
   timeout --foreground --kill-after=10 "$(seconds_left)" "$@" 2>"$WORK_DIR/stderr" || rc=$?
+  judge_step "$what" "$rc"
+}
+
+# judge_step WHAT RC: run_step's verdict on a command that exited RC with its stderr in $WORK_DIR/stderr (also for a
+# command run inside a pipeline, whose status run_step cannot see).
+judge_step() {
+  local what="$1" rc="$2"
   if [[ -s "$WORK_DIR/stderr" ]]; then cat -- "$WORK_DIR/stderr"; fi
   # 124: timeout sent TERM at the deadline; 137 is timeout's KILL only once the deadline has passed.
   if ((rc == 124 || (rc == 137 && DEADLINE_US <= $(now_us)))); then
@@ -106,5 +113,41 @@ sys.stdout.write(found)
 # password came from the secret; as it is otherwise (libpq reads PGPASSFILE).
 with_password() {
   if [[ -n "$DB_PASSWORD" ]]; then PGPASSWORD="$DB_PASSWORD" "$@"; else "$@"; fi
+}
+# open_archive DUMP: what pg_restore reads of the published dump DUMP (its SHA-256 already checked), in ARCHIVE: DUMP
+# itself for pg_dump's custom format (it starts with PGDMP); for a tar of a directory-format dump (the backup's
+# ParallelJobs > 1), the directory unpacked into $WORK_DIR (the disk needs room for it). Sets ARCHIVE_FORMAT to the
+# manifest's name of the format. Uses the document's CONTENT_STEP: a tar that cannot be read is the dump's fault.
+open_archive() {
+  local magic
+  magic="$(head -c 5 -- "$1" | tr -cd 'A-Z')"
+  if [[ "$magic" == PGDMP ]]; then
+    ARCHIVE="$1"
+    ARCHIVE_FORMAT='custom'
+    return 0
+  fi
+  ARCHIVE="$WORK_DIR/archive.d"
+  ARCHIVE_FORMAT='directory-tar'
+  rm -rf -- "$ARCHIVE"
+  mkdir -m 700 -- "$ARCHIVE"
+  CONTENT_STEP=tar
+  run_step 'unpacking the dump (tar)' tar -x --no-same-owner --no-same-permissions -f "$1" -C "$ARCHIVE"
+  CONTENT_STEP=''
+  [[ -f "$ARCHIVE/toc.dat" ]] ||
+    fail_content 'the dump is neither a custom-format archive nor a tar of a directory-format one (no toc.dat in it)'
+}
+
+# tar's own errors reading an archive (as opposed to writing the files out: a full disk is the environment's).
+TAR_CONTENT_ERRORS='^tar: (This does not look like a tar archive|Unexpected EOF in archive|Skipping to next header|Damaged tar archive|Archive contains)'
+
+# How pg_restore restores (RESTORE_JOBS, the RestoreJobs parameter): 1, in a single transaction that stops at the first
+# error; N > 1, N tables at a time (pg_restore --jobs), each in its own transactions: PostgreSQL cannot share one
+# transaction among several connections.
+restore_mode_options() {
+  if ((RESTORE_JOBS > 1)); then
+    RESTORE_MODE=(--jobs="$RESTORE_JOBS")
+  else
+    RESTORE_MODE=(--single-transaction)
+  fi
 }
 # ---- backup-lib end ----

@@ -35,6 +35,7 @@ import { createHarness, loadShippedConfig } from '../support/harness.ts';
 import { expectEveryHostileValueRejected } from '../support/hostile-values.ts';
 import { awsCli, awsClientConfig, useMotoServer } from '../support/moto.ts';
 import { startPostgresCluster, usePostgresCluster } from '../support/postgres-cluster.ts';
+import { mountSmallDisk, unmountSmallDisk } from '../support/small-disk.ts';
 
 /*
  * acgs-backup-database and acgs-restore-drill run through ShellCommandRunner against a throwaway PostgreSQL 15
@@ -114,6 +115,7 @@ function backupParameters(destination: string, overrides: Record<string, string>
     PgBinDir: pg.cluster.binDir,
     TimeoutSeconds: '60',
     StartedAt: '',
+    ParallelJobs: '1',
     ...overrides,
   };
 }
@@ -136,6 +138,7 @@ function drillParameters(source: string, manifest: Manifest, overrides: Record<s
     StartedAt: '',
     ReportLocation: '',
     KmsKeyId: '',
+    RestoreJobs: '1',
     ...overrides,
   };
 }
@@ -192,16 +195,23 @@ async function backUp(destination: string, overrides: Record<string, string> = {
  * client tools are the cluster's own.
  */
 function pgBinWith(name: string, tool: string, after: string): string {
+  return pgBinProgram(name, tool, [
+    `const ran = spawnSync(${JSON.stringify(join(pg.cluster.binDir, tool))}, args, { stdio: 'inherit' });`,
+    'if (ran.status !== 0) process.exit(ran.status ?? 1);',
+    "const file = (args.find((a) => a.startsWith('--file=')) ?? '').slice('--file='.length);",
+    after,
+  ]);
+}
+
+/** A PgBinDir whose `tool` is a small Node program of `body` (`args`, `spawnSync` and `fs` in scope). */
+function pgBinProgram(name: string, tool: string, body: readonly string[]): string {
   const dir = directory(name);
   const program = [
     `#!${process.execPath}`,
     "const { spawnSync } = require('node:child_process');",
     "const fs = require('node:fs');",
     'const args = process.argv.slice(2);',
-    `const ran = spawnSync(${JSON.stringify(join(pg.cluster.binDir, tool))}, args, { stdio: 'inherit' });`,
-    'if (ran.status !== 0) process.exit(ran.status ?? 1);',
-    "const file = (args.find((a) => a.startsWith('--file=')) ?? '').slice('--file='.length);",
-    after,
+    ...body,
     '',
   ].join('\n');
   writeFileSync(join(dir, tool), program, { mode: 0o755 });
@@ -209,6 +219,21 @@ function pgBinWith(name: string, tool: string, after: string): string {
   for (const other of ['pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb'].filter((t) => t !== tool))
     symlinkSync(join(pg.cluster.binDir, other), join(dir, other));
   return dir;
+}
+
+/**
+ * A PgBinDir whose pg_dump streams the first four fifths of the real pg_dump's archive to its output, then exits
+ * with `exitCode` (saying, for a failure, that the connection was lost). The other client tools are the cluster's own.
+ */
+function pgDumpCuttingShort(name: string, exitCode: number): string {
+  return pgBinProgram(name, 'pg_dump', [
+    `const ran = spawnSync(${JSON.stringify(join(pg.cluster.binDir, 'pg_dump'))}, args, { stdio: ['inherit', 'pipe', 'inherit'], maxBuffer: 1 << 30 });`,
+    'if (ran.status !== 0) process.exit(ran.status ?? 1);',
+    "if (args.includes('--version')) { process.stdout.write(ran.stdout); process.exit(0); }",
+    'fs.writeSync(1, ran.stdout.subarray(0, Math.floor(ran.stdout.length * 0.8)));',
+    `if (${exitCode} !== 0) process.stderr.write('pg_dump: error: connection to server lost\\n');`,
+    `process.exit(${exitCode});`,
+  ]);
 }
 
 /** A backup that failed leaves its failure record and nothing else in a local destination. */
@@ -359,13 +384,22 @@ describe('acgs-backup-database to a local directory', () => {
     }
   });
 
-  it('fails, publishing nothing, when the dump is cut short though pg_restore --list still reads it', async () => {
-    // Prepare: pg_dump "succeeds" but the archive loses its last fifth (its table of contents is at the start)
-    const pgBin = pgBinWith(
-      'bin-truncating',
-      'pg_dump',
-      'if (file) fs.truncateSync(file, Math.floor(fs.statSync(file).size * 0.8));',
-    );
+  it('fails, publishing nothing, when pg_dump fails mid-stream after writing most of the archive', async () => {
+    // Prepare: pg_dump streams the first four fifths of a real archive, then fails (the connection lost)
+    const pgBin = pgDumpCuttingShort('bin-failing-mid-stream', 1);
+    const destination = directory('local-failing-mid-stream');
+    const params = backupParameters(destination, { PgBinDir: pgBin });
+    // Act
+    const result = await run('acgs-backup-database', params);
+    // Assess
+    expectFailed(result);
+    const record = expectOnlyFailureRecord(destination, params.BackupId ?? '');
+    expect(record.reason).toBe('pg_dump failed (exit 1): pg_dump: error: connection to server lost');
+  });
+
+  it('fails, publishing nothing, when the dump is cut short though pg_dump exits 0 and pg_restore --list reads it', async () => {
+    // Prepare: pg_dump "succeeds" but its archive loses its last fifth (its table of contents is at the start)
+    const pgBin = pgDumpCuttingShort('bin-truncating', 0);
     const destination = directory('local-truncated');
     const params = backupParameters(destination, { PgBinDir: pgBin });
     // Act
@@ -378,9 +412,59 @@ describe('acgs-backup-database to a local directory', () => {
     );
   });
 
+  it('fails, publishing nothing, when a data file of a parallel (directory-format) dump is cut short though pg_dump exits 0', async () => {
+    // Prepare: pg_dump --jobs "succeeds" but one table's data file loses its second half
+    const pgBin = pgBinWith(
+      'bin-truncating-directory',
+      'pg_dump',
+      [
+        'if (file) {',
+        "  const data = fs.readdirSync(file).filter((f) => f.endsWith('.dat.gz')).sort()[0];",
+        "  const path = file + '/' + data;",
+        '  fs.truncateSync(path, Math.floor(fs.statSync(path).size / 2));',
+        '}',
+      ].join('\n'),
+    );
+    const destination = directory('local-truncated-directory');
+    const params = backupParameters(destination, { PgBinDir: pgBin, ParallelJobs: '2' });
+    // Act
+    const result = await run('acgs-backup-database', params);
+    // Assess
+    expectFailed(result);
+    const record = expectOnlyFailureRecord(destination, params.BackupId ?? '');
+    expect(record.reason).toMatch(
+      /^reading the whole dump \(gzip -t on every data file\) failed \(exit 123\): gzip: .*unexpected end of file/,
+    );
+  });
+
+  it('fails, publishing only the failure record, when the destination fills up while the dump streams into it', async () => {
+    // Prepare: the destination is a file system of 8 KiB, smaller than the dump
+    const destination = directory('local-full');
+    mountSmallDisk(destination, '8k');
+    try {
+      const params = backupParameters(destination);
+      // Act
+      const result = await run('acgs-backup-database', params);
+      // Assess
+      expectFailed(result);
+      const record = expectOnlyFailureRecord(destination, params.BackupId ?? '');
+      expect(record.reason).toMatch(
+        new RegExp(
+          `^cannot write the dump to ${destination}/\\.${params.BackupId}\\.dump\\.partial \\(tee exit 1\\): tee: .*No space left on device`,
+        ),
+      );
+    } finally {
+      unmountSmallDisk(destination);
+    }
+  });
+
   it('reports a pg_dump killed by a signal as killed, naming the signal, not as a timeout', async () => {
     // Prepare: pg_dump writes its archive, then is killed (the OOM killer, an operator)
-    const pgBin = pgBinWith('bin-killed', 'pg_dump', "if (file) process.kill(process.pid, 'SIGKILL');");
+    const pgBin = pgBinWith(
+      'bin-killed',
+      'pg_dump',
+      "if (!args.includes('--version')) process.kill(process.pid, 'SIGKILL');",
+    );
     const destination = directory('local-killed');
     const params = backupParameters(destination, { PgBinDir: pgBin, TimeoutSeconds: '60' });
     // Act
@@ -437,6 +521,31 @@ describe('acgs-restore-drill', () => {
     });
     expect(report.restoreSeconds).toBeGreaterThan(0);
     expect(drillReportSchema.safeParse(report).error).toBeUndefined();
+    expect(await databaseExists(SCRATCH)).toBe(false);
+  });
+
+  it('backs up with parallel pg_dump workers as one tar of the directory format, and drills it with parallel pg_restore', async () => {
+    // Prepare
+    const destination = directory('drill-parallel');
+    // Act
+    const parallel = await backUp(destination, { ParallelJobs: '2' });
+    const dump = join(destination, parallel.dumpKey);
+    const result = await run('acgs-restore-drill', drillParameters(dump, parallel, { RestoreJobs: '2' }));
+    // Assess: the manifest describes the one object published, a tar holding the directory format's table of contents
+    expect(backupManifestSchema.safeParse(parallel).error).toBeUndefined();
+    expect(parallel).toMatchObject({
+      format: 'directory-tar',
+      sizeBytes: statSync(dump).size,
+      sha256: sha256Of(dump),
+      tableDataEntries: TABLES,
+    });
+    expect(readdirSync(destination).sort()).toEqual([parallel.dumpKey, `${parallel.id}.manifest.json`]);
+    const { stdout: members } = await execFileAsync('tar', ['-tf', dump]);
+    expect(members.split('\n')).toContain('./toc.dat');
+    expect(members.match(/\.dat\.gz$/gm)).toHaveLength(TABLES);
+    expectSucceeded(result);
+    expect(result.output).toMatch(/dump verified: sha256 [0-9a-f]{64}, 3 TABLE DATA entries \(directory-tar format\)/);
+    expect(JSON.parse(lastLine(result.output))).toMatchObject({ sha256: parallel.sha256, tables: TABLES });
     expect(await databaseExists(SCRATCH)).toBe(false);
   });
 
@@ -788,6 +897,7 @@ describe('parameters derived from the fleet config', () => {
       PgBinDir: '',
       TimeoutSeconds: '3600',
       StartedAt: '2026-12-01T02:00:00Z',
+      ParallelJobs: '1',
     });
     expect(s3).toMatchObject({
       Destination: 's3://acgs-backups/backups/acgs_pgp_db/',
@@ -828,6 +938,7 @@ describe('parameters derived from the fleet config', () => {
       StartedAt: '',
       ReportLocation: '',
       KmsKeyId: '',
+      RestoreJobs: '1',
     });
     expect(s3.StartedAt).toBe('2026-12-01T02:00:00Z');
     expect(s3.ReportLocation).toBe(
@@ -837,6 +948,21 @@ describe('parameters derived from the fleet config', () => {
     expect(s3.PasswordSecretId).toBe('acgs-1/postgres');
     expect(s3.Source).toBe('s3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z.dump');
     for (const params of [local, s3]) expect(validateParameters(documentOf('acgs-restore-drill'), params)).toEqual([]);
+  });
+
+  it('passes backups.parallelJobs to the backup and backups.restoreJobs to the drill, both valid for their documents', () => {
+    // Prepare
+    const { backups } = config;
+    if (!backups) throw new Error('config/acgs-1.yaml has no backups section');
+    const parallel: FleetConfig = { ...config, backups: { ...backups, parallelJobs: 4, restoreJobs: 3 } };
+    // Act
+    const backup = backupCommandParameters(parallel, { at });
+    const drill = drillCommandParameters(parallel, manifest);
+    // Assess
+    expect(backup).toMatchObject({ ParallelJobs: '4' });
+    expect(drill).toMatchObject({ RestoreJobs: '3' });
+    expect(validateParameters(documentOf('acgs-backup-database'), backup)).toEqual([]);
+    expect(validateParameters(documentOf('acgs-restore-drill'), drill)).toEqual([]);
   });
 
   it('throws, naming the field, when the config lacks what the documents need', () => {
@@ -938,7 +1064,7 @@ describe('injection into the backup documents', () => {
     });
     // Act & Assess
     const checked = await expectEveryHostileValueRejected(targets, { marker });
-    // 56 parameters (30 of the dump and drill, 16 of archiving, 10 of PITR), 19 values each
-    expect(checked).toBe(56 * 19);
+    // 58 parameters (32 of the dump and drill, 16 of archiving, 10 of PITR), 19 values each
+    expect(checked).toBe(58 * 19);
   });
 });

@@ -23,7 +23,7 @@ import { loadRunbook, operatorApiInvoker, runAutomation } from '../../lambdas/lo
 import { type CommandRequest, type CommandRunner, systemClock } from '../../lambdas/ports.ts';
 import { NetworkProber } from '../../lambdas/probes/network-prober.ts';
 import type { restoreView } from '../../lambdas/use-cases/api/backup-routes.ts';
-import { type BackupDestination, runBackup } from '../../lambdas/use-cases/backups.ts';
+import { type BackupDestination, runBackup, runDrill } from '../../lambdas/use-cases/backups.ts';
 import { type ControlPlaneContext, createContext } from '../../lambdas/use-cases/context.ts';
 import { type ApiResponse, handleApiRequest } from '../../lambdas/use-cases/operator-api.ts';
 import { startAll } from '../../lambdas/use-cases/service-procedures.ts';
@@ -69,7 +69,7 @@ interface World {
 }
 
 /** A context on the test's fleet; `commands` wraps the real shell runner (to count, or to interfere). */
-function world(wrap: (shell: CommandRunner) => CommandRunner = (shell) => shell): World {
+function world(wrap: (shell: CommandRunner) => CommandRunner = (shell) => shell, fleet = config): World {
   const store = new MemoryStateStore();
   const notifier = new RecordingNotifier();
   const requests: CommandRequest[] = [];
@@ -80,7 +80,7 @@ function world(wrap: (shell: CommandRunner) => CommandRunner = (shell) => shell)
       return inner.run(request);
     },
   };
-  const ctx = createContext(config, {
+  const ctx = createContext(fleet, {
     states: store,
     incidents: store,
     control: store,
@@ -215,6 +215,44 @@ describe('POST /backups/{id}/restore, the Recovery Procedure, against a real Pos
       `${RESTORE_DOCUMENT}:restore`,
       'acgs-start-all',
     ]);
+  }, 120_000);
+
+  it('backs up with parallel pg_dump workers (one tar of the directory format), drills it and restores it with parallel pg_restore', async () => {
+    // Prepare: backups.parallelJobs and restoreJobs 2, and a drill; a backup, then the data changes
+    const { backups } = config;
+    if (!backups) throw new Error('the test config has no backups section');
+    const parallel: FleetConfig = {
+      ...config,
+      backups: {
+        ...backups,
+        parallelJobs: 2,
+        restoreJobs: 2,
+        drill: { scratchDatabase: 'acgs_restore_drill', maxAge: 7 * 24 * 60 * MINUTE },
+      },
+    };
+    const w = world(undefined, parallel);
+    const id = await backUp(w.ctx);
+    await pg.sql(DB, 'DELETE FROM principles WHERE id > 100; UPDATE votes SET approve = NULL WHERE id = 1;');
+    // Act
+    const drilled = await runDrill(w.ctx, destination);
+    const response = await restore(w.ctx, id);
+    // Assess: the manifest says the format; the drill restored it in parallel and passed
+    const manifest = JSON.parse(readFileSync(join(pg.root, 'backups', `${id}.manifest.json`), 'utf8'));
+    expect(manifest).toMatchObject({ id, format: 'directory-tar', tableDataEntries: 2 });
+    expect(drilled.manifest.id).toBe(id);
+    expect(drilled.result.status, drilled.result.output).toBe('succeeded');
+    expect(drilled.result.output).toContain('(directory-tar format)');
+    expect(drilled.judgement).toBeDefined();
+    // the restore went through every step with 2 pg_restore jobs, and the data is the backup's again
+    const body = response.body as ReturnType<typeof restoreView>;
+    expect(response.statusCode, JSON.stringify(body, null, 2)).toBe(200);
+    expect(body.status).toBe('succeeded');
+    expect(w.requests.find((r) => r.parameters.Action === 'restore')?.parameters).toMatchObject({ RestoreJobs: '2' });
+    expect(w.requests.find((r) => r.document === 'acgs-backup-database')?.parameters).toMatchObject({
+      ParallelJobs: '2',
+    });
+    expect(await count('principles')).toBe(500);
+    expect(await pg.sql(DB, 'SELECT approve FROM votes WHERE id = 1')).toBe('f');
   }, 120_000);
 
   it('stops at a restore that finds the dump corrupt, leaves the database and the safety dump, pages, and the printed command puts the safety dump back', async () => {
@@ -486,6 +524,7 @@ describe('acgs-restore-database', () => {
       SafetyDumpLocation: '/var/backups/acgs-ops/pre-restore/acgs_pgp_db-before-restore-20261207T030000Z.dump',
       PgBinDir: '/usr/lib/postgresql/15/bin',
       TimeoutSeconds: '60',
+      RestoreJobs: '2',
     };
     // Act & Assess
     const checked = await expectEveryHostileValueRejected(

@@ -116,6 +116,10 @@ export const VALUES: Record<DocumentValueKind, { valid: string[]; invalid: strin
     valid: ['0', '1', '123456789'],
     invalid: ['00', '01', '1234567890', '-1', ''],
   },
+  jobCount: {
+    valid: ['1', '2', '9', '10', '29', '32'],
+    invalid: ['0', '01', '33', '40', '100', '-1', '', '2 ', '4;'],
+  },
   backupId: {
     valid: ['acgs_pgp_db-20261201T020000Z', '_acgs-20261201T020000Z'],
     invalid: ['-x', 'a.b', 'a/b', ''],

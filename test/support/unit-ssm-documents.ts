@@ -45,6 +45,8 @@ const VALID: Record<string, string> = {
   Destination: '/var/backups/acgs-pgp',
   BackupId: 'acgs_pgp_db-20261201T020000Z',
   MinSizeBytes: '1024',
+  ParallelJobs: '2',
+  RestoreJobs: '2',
   KmsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   PgBinDir: '/usr/lib/postgresql/15/bin',
   Source: 's3://acgs-backups/backups/acgs_pgp_db/acgs_pgp_db-20261201T020000Z.dump',

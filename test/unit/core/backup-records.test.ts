@@ -63,6 +63,18 @@ describe('backup records', () => {
     expect(parsed.ok && parsed.value.startedAt).toBe(at('2026-12-01T02:00:00Z'));
   });
 
+  it('reads both formats a backup publishes: custom (one pg_dump) and directory-tar (parallel workers)', () => {
+    const good = JSON.parse(backup(at('2026-12-01T02:00:00Z')).records[0]?.text ?? '{}');
+    for (const format of ['custom', 'directory-tar']) {
+      const parsed = parseBackupManifest(JSON.stringify({ ...good, format }));
+      expect(parsed.ok && parsed.value.format).toBe(format);
+    }
+    expect(parseBackupManifest(JSON.stringify({ ...good, format: 'directory' }))).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^format: /),
+    });
+  });
+
   it('names every field that is wrong, and never throws', () => {
     const good = JSON.parse(backup(at('2026-12-01T02:00:00Z')).records[0]?.text ?? '{}');
     const parsed = parseBackupManifest(

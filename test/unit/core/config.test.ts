@@ -470,6 +470,11 @@ const REFUSED: [path: string, value: unknown][] = [
   ['backups.s3Prefix', '.hidden/'],
   ['backups.s3Prefix', '../backups/'],
   ['backups.minSizeBytes', 10_000_000_000_000],
+  ['backups.parallelJobs', 0],
+  ['backups.parallelJobs', 33],
+  ['backups.parallelJobs', 1.5],
+  ['backups.restoreJobs', 0],
+  ['backups.restoreJobs', 33],
 ];
 
 /** Config values operators write that the documents can run (some of them once were refused at run time). */
@@ -503,6 +508,8 @@ const ACCEPTED: [path: string, value: unknown][] = [
   ['backups.localDirectory', '/var/backups/acgs-pgp'],
   ['backups.s3Prefix', 'b/'],
   ['backups.minSizeBytes', 999_999_999_999],
+  ['backups.parallelJobs', 32],
+  ['backups.restoreJobs', 32],
   ['remediation.restartTimeout', '1h'],
   ['recovery.serviceRestart', '1h'],
 ];
