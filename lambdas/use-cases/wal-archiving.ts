@@ -1,4 +1,5 @@
 import {
+  type ArchiveBucket,
   type ArchivingAction,
   archivingCommandParameters,
   archivingOf,
@@ -119,7 +120,7 @@ async function runArchiving(
   options: ArchivingOptions & { restart?: boolean; baseBackupId?: string; commands?: CommandRunner },
 ): Promise<ArchivingRun> {
   const { commands = ctx.commands, ...rest } = options;
-  const parameters = archivingCommandParameters(ctx.config, action, rest);
+  const parameters = archivingCommandParameters(ctx.config, action, { ...rest, ...archiveBucketOf(ctx) });
   ctx.log('wal-archiving-started', { action });
   const result = await commands.run({
     document: WAL_ARCHIVING_DOCUMENT,
@@ -165,7 +166,7 @@ export async function restoreToPoint(
   request: Omit<PitrRestoreRequest, 'port'> & { port: number },
 ): Promise<PitrRestoreRun> {
   archivingOf(ctx.config);
-  const parameters = pitrRestoreParameters(ctx.config, request);
+  const parameters = pitrRestoreParameters(ctx.config, { ...request, ...archiveBucketOf(ctx) });
   ctx.log('pitr-restore-started', { target: parameters.TargetTime, scratch: parameters.ScratchDirectory });
   const result = await ctx.commands.run({
     document: PITR_RESTORE_DOCUMENT,
@@ -284,5 +285,14 @@ export async function runPitrDrill(
     restore,
     ...(unrecorded ? { unrecorded } : { key }),
     ...(evidence ? { evidence } : {}),
+  };
+}
+
+/** The stack's backup bucket and key where the runtime has them (AWS): an S3 archive (archiving.s3Prefix) lives there. */
+function archiveBucketOf(ctx: ControlPlaneContext): ArchiveBucket {
+  const destination = ctx.backups;
+  return {
+    ...(destination?.bucket === undefined ? {} : { bucket: destination.bucket }),
+    ...(destination?.kmsKeyId === undefined ? {} : { kmsKeyId: destination.kmsKeyId }),
   };
 }
