@@ -106,12 +106,12 @@ describe('a fleet with backups.archiving', () => {
       {
         Sid: 'WalArchiveObjects',
         Effect: 'Allow',
-        Action: ['s3:PutObject', 's3:GetObject'],
+        Action: ['s3:GetObject', 's3:PutObject'],
         Resource: { 'Fn::Join': ['', [bucket, `/${WAL_PREFIX}*`]] },
       },
     ]);
     // The key the archive script names (SSE-KMS), usable only through S3: the backups' own statement.
-    expect(statements.find((s) => s.Sid === 'BackupKeyViaS3')?.Action).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
+    expect(statements.find((s) => s.Sid === 'BackupKeyViaS3')?.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
   });
 });
 
