@@ -3,7 +3,7 @@ import { HOUR_MS } from '../core/duration.ts';
 import type { CommandRequest, CommandRunner } from '../ports.ts';
 import { applyRetention, type BackupDestination, monitorBackups, runBackup, runDrill } from './backups.ts';
 import type { ControlPlaneContext } from './context.ts';
-import { takeBaseBackup } from './wal-archiving.ts';
+import { archiveBucketOf, takeBaseBackup } from './wal-archiving.ts';
 
 /** Time kept back from the Lambda's deadline after the drill's wait: recording the report and the incident. */
 export const DRILL_MARGIN_MS = 60_000;
@@ -72,7 +72,10 @@ export async function runBackupTask(
     case 'monitor': {
       // The archive's status document is waited for, within the invocation's time.
       const archiveRunner = withinDeadline(wiring.drillRunner, invocation.remainingMs - DRILL_MARGIN_MS);
-      const judgement = await monitorBackups(ctx, wiring.destination.objects, { archiveRunner });
+      const judgement = await monitorBackups(ctx, wiring.destination.objects, {
+        archiveRunner,
+        archive: archiveBucketOf(wiring.destination),
+      });
       const summary: BackupTaskSummary = {
         task: 'monitor',
         status: judgement.status,
@@ -102,7 +105,10 @@ export async function runBackupTask(
     }
     case 'base-backup': {
       const { pgBinDir } = wiring.destination;
-      const run = await takeBaseBackup(ctx, pgBinDir === undefined ? {} : { pgBinDir });
+      const run = await takeBaseBackup(ctx, {
+        ...archiveBucketOf(wiring.destination),
+        ...(pgBinDir === undefined ? {} : { pgBinDir }),
+      });
       return {
         summary: {
           task: 'base-backup',
