@@ -95,7 +95,7 @@ export class ControlPlaneMonitoring extends Construct {
     const archiveLag =
       props.archiveRpoSeconds === undefined
         ? undefined
-        : metric(M.archiveLagSeconds, {}, 'Maximum', Duration.hours(2)).with({ label: 'archive lag' });
+        : metric(M.archiveLagSeconds, {}, 'Maximum', Duration.hours(2));
     if (archiveLag && props.archiveRpoSeconds !== undefined)
       this.archiveLagAlarm = watch(
         new Alarm(this, 'ArchiveLag', {
@@ -236,7 +236,7 @@ export class ControlPlaneMonitoring extends Construct {
           ? [
               new GraphWidget({
                 title: 'WAL archive lag, the current RPO (s)',
-                left: [archiveLag.with({ period: Duration.hours(1) })],
+                left: [archiveLag.with({ period: Duration.hours(1), label: 'archive lag' })],
                 leftAnnotations: [{ value: props.archiveRpoSeconds, label: 'recovery.rpo' }],
                 leftYAxis: { min: 0 },
                 width: 12,
