@@ -93,9 +93,7 @@ export class ControlPlaneMonitoring extends Construct {
     // which) or could not measure the lag (status unreadable, no base backup or nothing archived: the monitor's
     // archive incident says which); either way nothing shows the objective is met, which is what this alarm watches.
     const archiveLag =
-      props.archiveRpoSeconds === undefined
-        ? undefined
-        : metric(M.archiveLagSeconds, {}, 'Maximum', Duration.hours(2));
+      props.archiveRpoSeconds === undefined ? undefined : metric(M.archiveLagSeconds, {}, 'Maximum', Duration.hours(2));
     if (archiveLag && props.archiveRpoSeconds !== undefined)
       this.archiveLagAlarm = watch(
         new Alarm(this, 'ArchiveLag', {
