@@ -3,7 +3,6 @@ import { HOUR_MS, SECOND_MS } from '../core/duration.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import type { CommandRequest, CommandRunner } from '../ports.ts';
 import { applyRetention, type BackupDestination, monitorBackups, runBackup, runDrill } from './backups.ts';
-import { takeConfigArchive } from './config-archive.ts';
 import type { ControlPlaneContext } from './context.ts';
 import { takeBaseBackup, writeCanary } from './wal-archiving.ts';
 
@@ -141,6 +140,9 @@ export async function runBackupTask(
     case 'config-archive': {
       // Copied beside the dumps (backups.configArchive.s3Prefix of the backup bucket), encrypted with the backups' key.
       const { bucket, kmsKeyId } = wiring.destination;
+      // Loaded for this daily task only: its parameters are checked against the config schema (classic zod), which
+      // the hourly monitor's cold start does not load.
+      const { takeConfigArchive } = await import('./config-archive.ts');
       const run = await takeConfigArchive(ctx, {
         ...(bucket === undefined ? {} : { bucket }),
         ...(kmsKeyId === undefined ? {} : { kmsKeyId }),
