@@ -505,6 +505,9 @@ export class ControlPlaneStack extends Stack {
         }),
         // The backup and drill documents read the database password from its secret on the host.
         ...secretReadStatements(backupHostSecrets(config), this),
+        // WAL archiving to S3 (backups.archiving.s3Prefix): archive_command uploads segments and base backups with
+        // the host's role, status lists them, a restore reads them back; never deletes (the key: BackupKeyViaS3).
+        ...walArchiveStatements(backups, bucket.bucketArn),
         // acgs-config-archive copies its archives beside the dumps (write only: the host never reads them back).
         ...(backups.configArchive
           ? [
@@ -517,6 +520,14 @@ export class ControlPlaneStack extends Stack {
           : []),
       ],
     });
+    const walPrefix = backups.archiving?.s3Prefix;
+    if (walPrefix !== undefined)
+      Validations.of(hostAccess).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(bucketResource(bucket))}.Arn>/${walPrefix}*]`,
+        reason:
+          `WAL segments and base backups are objects named by PostgreSQL and by their time under ${walPrefix}: the host ` +
+          'may only write and read objects under that prefix of the backup bucket (no delete: a segment is never replaced).',
+      });
     if (backups.configArchive) {
       Validations.of(hostAccess).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(bucketResource(bucket))}.Arn>/${backups.configArchive.s3Prefix}*]`,
@@ -740,6 +751,25 @@ export function probeTimeoutSeconds(config: FleetConfig): number {
  * Use of the backup key, and only through S3 (SSE-KMS): GenerateDataKey to write objects, Decrypt to read them and
  * to complete multipart uploads. S3 never calls kms:Encrypt for SSE-KMS, so it is not granted.
  */
+/** The database host's access to the WAL archive in S3 (`backups.archiving.s3Prefix`): none without one. */
+function walArchiveStatements(backups: BackupConfig, bucketArn: string): PolicyStatement[] {
+  const prefix = backups.archiving?.s3Prefix;
+  if (prefix === undefined) return [];
+  return [
+    new PolicyStatement({
+      sid: 'ListWalArchivePrefix',
+      actions: ['s3:ListBucket'],
+      resources: [bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+    }),
+    new PolicyStatement({
+      sid: 'WalArchiveObjects',
+      actions: ['s3:PutObject', 's3:GetObject'],
+      resources: [`${bucketArn}/${prefix}*`],
+    }),
+  ];
+}
+
 function backupKeyStatement(keyArn: string, scope: Stack): PolicyStatement {
   return new PolicyStatement({
     sid: 'BackupKeyViaS3',

@@ -24,7 +24,13 @@ export function archivingOf(config: FleetConfig): { backups: BackupConfig; archi
   return { backups, archiving: backups.archiving };
 }
 
-export interface ArchivingCommandOptions {
+/** Where the archive is: the stack's backup bucket and key (AWS), used when `backups.archiving.s3Prefix` is set. */
+export interface ArchiveBucket {
+  readonly bucket?: string;
+  readonly kmsKeyId?: string;
+}
+
+export interface ArchivingCommandOptions extends ArchiveBucket {
   readonly pgBinDir?: string;
   /** enable: restart PostgreSQL if a changed setting needs it (the operator confirmed, inside a window). */
   readonly restart?: boolean;
@@ -55,6 +61,7 @@ export function archivingCommandParameters(
     PasswordSecretId: PasswordSecretId ?? '',
     PasswordSecretField: PasswordSecretField ?? '',
     ArchiveDirectory: trimSlashes(archiving.directory),
+    ...s3ArchiveParameters(archiving, options),
     ScriptDirectory: trimSlashes(archiving.scriptDirectory),
     ArchiveTimeoutSeconds: String(archiveTimeoutSeconds(archiving)),
     Restart: options.restart ? 'yes' : 'no',
@@ -65,13 +72,29 @@ export function archivingCommandParameters(
   };
 }
 
+/**
+ * S3Archive and KmsKeyId: `s3://<bucket>/<archiving.s3Prefix>` and the key, or both empty for the local archive.
+ * @throws UsageError when `s3Prefix` is set but no bucket is known (the archive would silently stay local).
+ */
+export function s3ArchiveParameters(
+  archiving: ArchivingSettings,
+  where: ArchiveBucket,
+): { S3Archive: string; KmsKeyId: string } {
+  if (archiving.s3Prefix === undefined) return { S3Archive: '', KmsKeyId: '' };
+  if (where.bucket === undefined)
+    throw new UsageError(
+      `backups.archiving.s3Prefix is ${archiving.s3Prefix}, but this runtime has no backup bucket: archiving to S3 runs in AWS (remove s3Prefix to archive to ${archiving.directory})`,
+    );
+  return { S3Archive: `s3://${where.bucket}/${archiving.s3Prefix}`, KmsKeyId: where.kmsKeyId ?? '' };
+}
+
 /** archive_timeout in whole seconds (1-3600), as PostgreSQL and the document take it. */
 export function archiveTimeoutSeconds(archiving: ArchivingSettings): number {
   return Math.min(3600, Math.max(1, Math.ceil(archiving.archiveTimeout / 1000)));
 }
 
 /** Where to restore, and to when. */
-export interface PitrRestoreRequest {
+export interface PitrRestoreRequest extends ArchiveBucket {
   /** `latest`, or an instant (epoch ms). */
   readonly target: 'latest' | number;
   readonly scratchDirectory: string;
@@ -89,6 +112,7 @@ export function pitrRestoreParameters(config: FleetConfig, request: PitrRestoreR
   const { database } = backupTarget(config, {});
   return {
     ArchiveDirectory: trimSlashes(archiving.directory),
+    S3Archive: s3ArchiveParameters(archiving, request).S3Archive,
     TargetTime: request.target === 'latest' ? 'latest' : new Date(request.target).toISOString(),
     ScratchDirectory: trimSlashes(request.scratchDirectory),
     ScratchPort: String(request.port),

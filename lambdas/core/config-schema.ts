@@ -544,6 +544,12 @@ export const fleetConfigSchema = z
              * the dump catalogue lists that directory.
              */
             directory: matching('absolutePath').max(400).default('/var/backups/acgs-ops-archive'),
+            /**
+             * AWS: the archive is s3://<backup bucket>/<s3Prefix> (wal/, base/; beside, not under, backups.s3Prefix),
+             * written with the database host's instance role and the backup KMS key; `directory` then only stages base
+             * backups. Absent: the archive is `directory`.
+             */
+            s3Prefix: matching('s3Prefix').max(400).optional(),
             /** Where the archive script (PostgreSQL's archive_command) is installed. */
             scriptDirectory: matching('absolutePath').max(400).default('/usr/local/lib/acgs-ops'),
             /** archive_timeout: a segment is archived at least this often while anything is written (the RPO's bound). */

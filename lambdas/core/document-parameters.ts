@@ -227,6 +227,8 @@ export const BACKUP_DOCUMENT_PARAMETERS = {
     'PasswordSecretId',
     'PasswordSecretField',
     'ArchiveDirectory',
+    'S3Archive',
+    'KmsKeyId',
     'ScriptDirectory',
     'ArchiveTimeoutSeconds',
     'Restart',
@@ -237,6 +239,7 @@ export const BACKUP_DOCUMENT_PARAMETERS = {
   ],
   'acgs-pitr-restore': [
     'ArchiveDirectory',
+    'S3Archive',
     'TargetTime',
     'ScratchDirectory',
     'ScratchPort',

@@ -214,6 +214,8 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
     ...DATABASE,
     DatabaseName: 'postgresName',
     ArchiveDirectory: 'path',
+    S3Archive: 'optionalS3Destination',
+    KmsKeyId: 'kmsKeyId',
     ScriptDirectory: 'path',
     ArchiveTimeoutSeconds: 'archiveTimeoutSeconds',
     ServiceUnit: 'optionalServiceUnit',
@@ -221,6 +223,7 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
   },
   'acgs-pitr-restore': {
     ArchiveDirectory: 'path',
+    S3Archive: 'optionalS3Destination',
     TargetTime: 'restoreTarget',
     ScratchDirectory: 'path',
     ScratchPort: 'scratchPort',

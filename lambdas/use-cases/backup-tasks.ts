@@ -4,7 +4,7 @@ import { ControlPlaneError } from '../core/errors.ts';
 import type { CommandRequest, CommandRunner } from '../ports.ts';
 import { applyRetention, type BackupDestination, monitorBackups, runBackup, runDrill } from './backups.ts';
 import type { ControlPlaneContext } from './context.ts';
-import { takeBaseBackup, writeCanary } from './wal-archiving.ts';
+import { archiveBucketOf, takeBaseBackup, writeCanary } from './wal-archiving.ts';
 
 /** Time kept back from the Lambda's deadline after the drill's wait: recording the report and the incident. */
 export const DRILL_MARGIN_MS = 60_000;
@@ -80,7 +80,10 @@ export async function runBackupTask(
     case 'monitor': {
       // The archive's status document is waited for, within the invocation's time.
       const archiveRunner = withinDeadline(wiring.drillRunner, invocation.remainingMs - DRILL_MARGIN_MS);
-      const judgement = await monitorBackups(ctx, wiring.destination.objects, { archiveRunner });
+      const judgement = await monitorBackups(ctx, wiring.destination.objects, {
+        archiveRunner,
+        archive: archiveBucketOf(wiring.destination),
+      });
       const summary: BackupTaskSummary = {
         task: 'monitor',
         status: judgement.status,
@@ -114,7 +117,10 @@ export async function runBackupTask(
     }
     case 'base-backup': {
       const { pgBinDir } = wiring.destination;
-      const run = await takeBaseBackup(ctx, pgBinDir === undefined ? {} : { pgBinDir });
+      const run = await takeBaseBackup(ctx, {
+        ...archiveBucketOf(wiring.destination),
+        ...(pgBinDir === undefined ? {} : { pgBinDir }),
+      });
       return {
         summary: {
           task: 'base-backup',

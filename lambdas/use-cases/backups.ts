@@ -6,7 +6,7 @@ import {
   parseArchiveStatus,
   type RecoveryPoint,
 } from '../core/archive-judgement.ts';
-import { lastOutputLine } from '../core/backup-archiving.ts';
+import { type ArchiveBucket, lastOutputLine } from '../core/backup-archiving.ts';
 import { buildCatalogue, type Catalogue, readRecords, recordKeys } from '../core/backup-catalogue.ts';
 import { type DrillJudgement, drillIsOf, judgeDrill } from '../core/backup-drill.ts';
 import { type BackupJudgement, judgeBackups } from '../core/backup-judgement.ts';
@@ -32,7 +32,7 @@ import { backupKey, backupsOf, problem } from './backup-problems.ts';
 import { type BackupDestination, type ControlPlaneContext, mutingWindows } from './context.ts';
 import { clearProblem, raiseProblem } from './problems.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
-import { archivingStatus } from './wal-archiving.ts';
+import { archiveBucketOf, archivingStatus } from './wal-archiving.ts';
 
 export { problem } from './backup-problems.ts';
 /**
@@ -278,6 +278,8 @@ export interface MonitorOptions {
    * invocation's time). @default ctx.commands
    */
   readonly archiveRunner?: CommandRunner;
+  /** The backup bucket and key, where an S3 WAL archive (backups.archiving.s3Prefix) lives. @default ctx.backups */
+  readonly archive?: ArchiveBucket;
 }
 
 /** What the monitor (and `backup status`) says: the backups and drills, and how much a disaster now would lose. */
@@ -312,7 +314,11 @@ const STATUS_TIMEOUT_SECONDS = 120;
 export async function judgeRecoveryPoint(
   ctx: ControlPlaneContext,
   newestGood: BackupManifest | undefined,
-  options: { readonly runner?: CommandRunner; readonly previous?: ArchiverReading } = {},
+  options: {
+    readonly runner?: CommandRunner;
+    readonly previous?: ArchiverReading;
+    readonly archive?: ArchiveBucket;
+  } = {},
 ): Promise<RecoveryVerdict> {
   const backups = backupsOf(ctx);
   const rpoMs = ctx.config.recovery.rpo;
@@ -330,6 +336,7 @@ export async function judgeRecoveryPoint(
     timeoutSeconds: STATUS_TIMEOUT_SECONDS,
     ...(options.runner === undefined ? {} : { commands: options.runner }),
     ...(ctx.backups?.pgBinDir === undefined ? {} : { pgBinDir: ctx.backups.pgBinDir }),
+    ...options.archive,
   });
   const parsed = run.report ? parseArchiveStatus(run.report) : undefined;
   if (run.result.status !== 'succeeded' || !parsed?.ok) {
@@ -376,6 +383,7 @@ async function monitorRecoveryPoint(
   const previous = backupsOf(ctx).archiving ? await readArchiverReading(ctx, objects) : undefined;
   const verdict = await judgeRecoveryPoint(ctx, newestGood, {
     ...(options.archiveRunner === undefined ? {} : { runner: options.archiveRunner }),
+    ...(options.archive === undefined ? {} : { archive: options.archive }),
     ...(previous === undefined ? {} : { previous }),
   });
   if (!verdict.archiving) {
@@ -581,7 +589,9 @@ export async function runDrill(
   if (!newest) throw new ControlPlaneError('NO_GOOD_BACKUP', `no good backup of ${backups.database} to drill with`);
   const manifest = newest.manifest;
   // What a disaster at the drill's moment would lose: read before the restore, as the drill stands in for one.
-  const recoveryPoint = (await judgeRecoveryPoint(ctx, manifest, { runner: commands })).point;
+  const recoveryPoint = (
+    await judgeRecoveryPoint(ctx, manifest, { runner: commands, archive: archiveBucketOf(destination) })
+  ).point;
   const started = ctx.clock.now();
   const reportObjectKey = `${manifest.id}-${stamp(started)}${DRILL_REPORT_SUFFIX}`;
   const parameters = drillCommandParameters(ctx.config, manifest, {

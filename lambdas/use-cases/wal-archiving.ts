@@ -1,4 +1,5 @@
 import {
+  type ArchiveBucket,
   type ArchivingAction,
   archivingCommandParameters,
   archivingOf,
@@ -56,7 +57,7 @@ export interface EnableOptions {
 }
 
 /** What every archiving action may be given: the host's PostgreSQL tools, and how long the document may take. */
-export interface ArchivingOptions {
+export interface ArchivingOptions extends ArchiveBucket {
   readonly pgBinDir?: string;
   readonly timeoutSeconds?: number;
 }
@@ -119,7 +120,7 @@ async function runArchiving(
   options: ArchivingOptions & { restart?: boolean; baseBackupId?: string; commands?: CommandRunner },
 ): Promise<ArchivingRun> {
   const { commands = ctx.commands, ...rest } = options;
-  const parameters = archivingCommandParameters(ctx.config, action, rest);
+  const parameters = archivingCommandParameters(ctx.config, action, { ...archiveBucketOf(ctx.backups), ...rest });
   ctx.log('wal-archiving-started', { action });
   const result = await commands.run({
     document: WAL_ARCHIVING_DOCUMENT,
@@ -165,7 +166,7 @@ export async function restoreToPoint(
   request: Omit<PitrRestoreRequest, 'port'> & { port: number },
 ): Promise<PitrRestoreRun> {
   archivingOf(ctx.config);
-  const parameters = pitrRestoreParameters(ctx.config, request);
+  const parameters = pitrRestoreParameters(ctx.config, { ...archiveBucketOf(ctx.backups), ...request });
   ctx.log('pitr-restore-started', { target: parameters.TargetTime, scratch: parameters.ScratchDirectory });
   const result = await ctx.commands.run({
     document: PITR_RESTORE_DOCUMENT,
@@ -284,5 +285,13 @@ export async function runPitrDrill(
     restore,
     ...(unrecorded ? { unrecorded } : { key }),
     ...(evidence ? { evidence } : {}),
+  };
+}
+
+/** A destination's backup bucket and key (AWS): an S3 archive (archiving.s3Prefix) lives there. */
+export function archiveBucketOf(destination: { bucket?: string; kmsKeyId?: string } | undefined): ArchiveBucket {
+  return {
+    ...(destination?.bucket === undefined ? {} : { bucket: destination.bucket }),
+    ...(destination?.kmsKeyId === undefined ? {} : { kmsKeyId: destination.kmsKeyId }),
   };
 }

@@ -25,6 +25,7 @@ import { ACGS_CONFIG, type Json, logicalId, useSynthesizedStack } from '../suppo
  * no configArchive schedule) gets none of it (control-plane-stack.test.ts and its snapshot).
  */
 const HOST = 'i-0123456789abcdef0';
+const WAL_PREFIX = 'wal-archive/';
 const dir = mkdtempSync(join(tmpdir(), 'acgs-archiving-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -32,7 +33,7 @@ const fleet = useSynthesizedStack(() => {
   const original = readFileSync(ACGS_CONFIG, 'utf8');
   const text = original.replace(
     '  database: postgresql\n',
-    `  database: postgresql\n  instanceId: ${HOST}\n  archiving: { directory: /var/backups/acgs-ops-archive }\n`,
+    `  database: postgresql\n  instanceId: ${HOST}\n  archiving: { directory: /var/backups/acgs-ops-archive, s3Prefix: ${WAL_PREFIX} }\n`,
   );
   const withSchedules = text
     .replace(
@@ -133,6 +134,30 @@ describe('a fleet with backups.archiving', () => {
     expect(instances?.Resource).toEqual(
       stack.resolve(stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: HOST })),
     );
+  });
+
+  it('lets the database host put and get objects under archiving.s3Prefix and list that prefix only, with the key through S3', () => {
+    const policy = fleet.stack.backupHostAccess;
+    if (!policy) throw new Error('no BackupHostAccess policy');
+    const bucket = { 'Fn::GetAtt': [logicalId(fleet.stack.artifacts.bucket), 'Arn'] };
+    const statements = fleet.props(policy).PolicyDocument.Statement as Json[];
+    expect(statements.filter((s) => String(s.Sid).includes('WalArchive'))).toEqual([
+      {
+        Sid: 'ListWalArchivePrefix',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: bucket,
+        Condition: { StringLike: { 's3:prefix': [`${WAL_PREFIX}*`] } },
+      },
+      {
+        Sid: 'WalArchiveObjects',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: { 'Fn::Join': ['', [bucket, `/${WAL_PREFIX}*`]] },
+      },
+    ]);
+    // The key the archive script names (SSE-KMS), usable only through S3: the backups' own statement.
+    expect(statements.find((s) => s.Sid === 'BackupKeyViaS3')?.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
   });
 });
 

@@ -1036,6 +1036,8 @@ describe('injection into the backup documents', () => {
         PasswordSecretId: '',
         PasswordSecretField: '',
         ArchiveDirectory: join(pg.root, 'injection', 'archive'),
+        S3Archive: '',
+        KmsKeyId: '',
         ScriptDirectory: join(pg.root, 'injection', 'bin'),
         ArchiveTimeoutSeconds: '60',
         Restart: 'no',
@@ -1046,6 +1048,7 @@ describe('injection into the backup documents', () => {
       },
       'acgs-pitr-restore': {
         ArchiveDirectory: join(pg.root, 'injection', 'archive'),
+        S3Archive: '',
         TargetTime: 'latest',
         ScratchDirectory: join(pg.root, 'injection', 'scratch'),
         ScratchPort: '55439',
@@ -1064,7 +1067,7 @@ describe('injection into the backup documents', () => {
     });
     // Act & Assess
     const checked = await expectEveryHostileValueRejected(targets, { marker });
-    // 58 parameters (32 of the dump and drill, 16 of archiving, 10 of PITR), 19 values each
-    expect(checked).toBe(58 * 19);
+    // 61 parameters (32 of the dump and drill, 18 of archiving, 11 of PITR), 19 values each
+    expect(checked).toBe(61 * 19);
   });
 });

@@ -82,7 +82,14 @@ describe('the daemon and the base backup schedule', () => {
     const job = jobs.find((j) => j.name === 'baseBackup');
     await job?.task();
     // Assess
-    expect(jobs.map((j) => j.name)).toEqual(['backup', 'backupMonitor', 'cleanup', 'drill', 'baseBackup']);
+    expect(jobs.map((j) => j.name)).toEqual([
+      'backup',
+      'backupMonitor',
+      'cleanup',
+      'drill',
+      'configArchive',
+      'baseBackup',
+    ]);
     expect(job && toCroner(job.schedule, 'UTC').pattern).toBe('0 0 1 * * 0');
     expect(commands.requests.map((r) => [r.document, r.parameters.Action, r.parameters.PgBinDir])).toEqual([
       [WAL_ARCHIVING_DOCUMENT, 'base-backup', '/usr/lib/postgresql/15/bin'],
@@ -102,6 +109,6 @@ describe('the daemon and the base backup schedule', () => {
     // Act
     const names = daemon.backupJobs().map((j) => j.name);
     // Assess
-    expect(names).toEqual(['backup', 'backupMonitor', 'cleanup', 'drill']);
+    expect(names).toEqual(['backup', 'backupMonitor', 'cleanup', 'drill', 'configArchive']);
   });
 });

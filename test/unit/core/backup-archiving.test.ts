@@ -30,6 +30,50 @@ function configWith(archiving: Record<string, unknown> | undefined): FleetConfig
 
 const archived = configWith({ directory: '/srv/archive', archiveTimeout: '90s', serviceUnit: 'postgresql@15-main' });
 
+describe('the archive in S3 (archiving.s3Prefix)', () => {
+  const inS3 = configWith({ directory: '/srv/archive', s3Prefix: 'wal-archive/db/' });
+  const acgsBucket = { bucket: 'acgs-backups', kmsKeyId: 'alias/acgs-backups' };
+
+  it('sends both documents s3://<bucket>/<s3Prefix>, and the key to the archiving one, when the runtime has the bucket', () => {
+    // Act
+    const archiving = archivingCommandParameters(inS3, 'enable', acgsBucket);
+    const restore = pitrRestoreParameters(inS3, {
+      target: 'latest',
+      scratchDirectory: '/srv/scratch',
+      port: 55432,
+      ...acgsBucket,
+    });
+    // Assess
+    expect(archiving).toMatchObject({ S3Archive: 's3://acgs-backups/wal-archive/db/', KmsKeyId: 'alias/acgs-backups' });
+    expect(restore).toMatchObject({ S3Archive: 's3://acgs-backups/wal-archive/db/', ArchiveDirectory: '/srv/archive' });
+    expect(validateParameters(loadDocument('acgs-wal-archiving'), archiving)).toEqual([]);
+    expect(validateParameters(loadDocument('acgs-pitr-restore'), restore)).toEqual([]);
+  });
+
+  it('keeps the local archive (empty S3Archive and KmsKeyId) without s3Prefix, whatever bucket the runtime has', () => {
+    // Act
+    const params = archivingCommandParameters(archived, 'status', acgsBucket);
+    // Assess
+    expect(params).toMatchObject({ S3Archive: '', KmsKeyId: '', ArchiveDirectory: '/srv/archive' });
+  });
+
+  it('refuses, naming s3Prefix, to archive locally when s3Prefix is set but the runtime has no bucket', () => {
+    // Act & Assess
+    expect(() => archivingCommandParameters(inS3, 'enable')).toThrow(UsageError);
+    expect(() => archivingCommandParameters(inS3, 'enable')).toThrow(
+      /backups.archiving.s3Prefix is wal-archive\/db\/, but this runtime has no backup bucket/,
+    );
+    expect(() =>
+      pitrRestoreParameters(inS3, { target: 'latest', scratchDirectory: '/srv/scratch', port: 55432 }),
+    ).toThrow(UsageError);
+  });
+
+  it('rejects an s3Prefix that is not a key prefix ending in /, naming the field', () => {
+    // Act & Assess
+    expect(() => configWith({ s3Prefix: 'wal archive' })).toThrow(/s3Prefix/);
+  });
+});
+
 describe('archivingCommandParameters', () => {
   it('gives acgs-wal-archiving the connection, the archive and archive_timeout in seconds, and no restart unless asked', () => {
     // Act

@@ -16,11 +16,11 @@ import { MemoryObjectStore } from '../../support/memory-object-store.ts';
  * task hands to the handler for its metric.
  */
 
-function configWithArchiving(archiving: boolean) {
+function configWithArchiving(archiving: boolean, s3Prefix?: string) {
   const raw = parse(readFileSync(new URL('../../../config/acgs-1.yaml', import.meta.url), 'utf8')) as {
     backups: Record<string, unknown>;
   };
-  if (archiving) raw.backups.archiving = { directory: '/srv/archive' };
+  if (archiving) raw.backups.archiving = { directory: '/srv/archive', ...(s3Prefix ? { s3Prefix } : {}) };
   const parsed = parseFleetConfig(stringify(raw));
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   return parsed.config;
@@ -68,6 +68,24 @@ describe('runBackupTask base-backup', () => {
     });
     expect(commands.requests.map((r) => [r.document, r.parameters.Action, r.parameters.PgBinDir])).toEqual([
       [WAL_ARCHIVING_DOCUMENT, 'base-backup', '/usr/lib/postgresql/15/bin'],
+    ]);
+  });
+
+  it('sends the S3 archive in the backup bucket, with its key, when archiving.s3Prefix is set', async () => {
+    // Prepare
+    const h = createHarness(configWithArchiving(true, 'wal-archive/'));
+    const commands = dispatching();
+    const destination = { objects: new MemoryObjectStore(), bucket: 'acgs-backups', kmsKeyId: 'alias/acgs' };
+    // Act
+    await runBackupTask(
+      { ...h.ctx, commands },
+      'base-backup',
+      { destination, drillRunner: commands },
+      { remainingMs: 900_000 },
+    );
+    // Assess
+    expect(commands.requests.map((r) => [r.parameters.S3Archive, r.parameters.KmsKeyId])).toEqual([
+      ['s3://acgs-backups/wal-archive/', 'alias/acgs'],
     ]);
   });
 
