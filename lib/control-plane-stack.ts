@@ -22,6 +22,7 @@ import type { BackupTask } from '../lambdas/core/backup-task.ts';
 import type { BackupConfig, FleetConfig } from '../lambdas/core/config-schema.ts';
 import {
   BACKUP_DOCUMENT,
+  CONFIG_ARCHIVE_DOCUMENT,
   DRILL_DOCUMENT,
   PITR_RESTORE_DOCUMENT,
   RESTART_DOCUMENT,
@@ -74,6 +75,8 @@ const OPERATOR_BACKUP_DOCUMENTS: readonly string[] = [...BACKUP_DOCUMENTS, RESTO
  */
 const ARCHIVING_DOCUMENTS: readonly string[] = [WAL_ARCHIVING_DOCUMENT];
 const OPERATOR_ARCHIVING_DOCUMENTS: readonly string[] = [WAL_ARCHIVING_DOCUMENT, PITR_RESTORE_DOCUMENT];
+/** With `backups.configArchive` and `schedules.configArchive`: the daily configuration archive (the backups Lambda). */
+const CONFIG_ARCHIVE_DOCUMENTS: readonly string[] = [CONFIG_ARCHIVE_DOCUMENT];
 /** What the operator API sends: the service procedures and the fleet documents (start-all, stop-all, rolling update). */
 const OPERATOR_DOCUMENTS: readonly string[] = [
   RESTART_DOCUMENT,
@@ -359,6 +362,7 @@ export class ControlPlaneStack extends Stack {
       // Dashboard names are account-wide: the region keeps a second region's deploy of this fleet apart.
       dashboardName: `${this.stackName}-${this.region}-overview`,
       ...(config.backups ? { backupMaxAgeHours: config.backups.maxAge / 3_600_000 } : {}),
+      ...(config.backups?.archiving ? { archiveRpoSeconds: config.recovery.rpo / 1_000 } : {}),
     });
 
     new CfnOutput(this, 'ControlTableName', { value: this.state.table.tableName });
@@ -387,7 +391,7 @@ export class ControlPlaneStack extends Stack {
 
   /**
    * The backups Lambda (daily backup, hourly monitor, weekly retention, the restore drill, the weekly base backup
-   * with archiving), its schedules, and the managed policy the database host's instance role needs. The host is
+   * and the canary with archiving, the daily configuration archive), its schedules, and the managed policy the database host's instance role needs. The host is
    * `backups.instanceId`; a config without it gets a required deploy-time parameter instead (no default:
    * CloudFormation refuses to deploy without a value), so a fleet that configured backups can neither silently get
    * none nor run them on a made-up host.
@@ -457,7 +461,13 @@ export class ControlPlaneStack extends Stack {
     const role = fn.role;
     for (const statement of this.backupPrefixStatements(backups, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']))
       role.addToPrincipalPolicy(statement);
-    const documents = [...BACKUP_DOCUMENTS, ...(backups.archiving ? ARCHIVING_DOCUMENTS : [])];
+    // The configuration archive is sent only on its schedule: without schedules.configArchive nothing here sends it.
+    const configArchiveScheduled = backups.configArchive !== undefined && config.schedules.configArchive !== undefined;
+    const documents = [
+      ...BACKUP_DOCUMENTS,
+      ...(backups.archiving ? ARCHIVING_DOCUMENTS : []),
+      ...(configArchiveScheduled ? CONFIG_ARCHIVE_DOCUMENTS : []),
+    ];
     this.grantSendCommand(fn, this.runbooks.documentArns(documents), config.aws.fleetTag, {
       instances: this.databaseHostArns(instanceId, backups.instanceId === undefined),
     });
@@ -525,10 +535,6 @@ export class ControlPlaneStack extends Stack {
           `Each configuration archive is a new object named by its time under ${backups.configArchive.s3Prefix}: ` +
           'the host may only write objects under that prefix of the backup bucket.',
       });
-      if (config.schedules.configArchive)
-        Annotations.of(hostAccess).addInfo(
-          'schedules.configArchive runs with the local daemon (acgs-ops run); in AWS nothing sends acgs-config-archive on a schedule yet: run it with SSM Run Command or acgs-ops backup config archive on the database host',
-        );
     }
     Validations.of(hostAccess).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(bucketResource(bucket))}.Arn>/${backups.s3Prefix}*]`,
@@ -546,6 +552,9 @@ export class ControlPlaneStack extends Stack {
         cleanup: task('retention'),
         ...(backups.drill ? { drill: task('drill') } : {}),
         ...(backups.archiving ? { baseBackup: task('base-backup') } : {}),
+        // As the daemon: the canary only where there is an archive whose restores it dates.
+        ...(backups.archiving ? { canary: task('canary') } : {}),
+        ...(backups.configArchive ? { configArchive: task('config-archive') } : {}),
       },
       hostAccess,
       ...(instanceParameter ? { instanceParameter } : {}),

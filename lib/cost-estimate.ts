@@ -134,12 +134,12 @@ export function estimateMonthlyCost(
   const lines: CostLine[] = [
     {
       item: 'CloudWatch custom metrics',
-      basis: `${customMetrics} metrics (heartbeat, unhealthy targets, open incidents per severity, failed notices${config.backups ? ', backup age' : ''}); per-target detail is in the logs`,
+      basis: `${customMetrics} metrics (heartbeat, unhealthy targets, open incidents per severity, failed notices${config.backups ? ', backup age' : ''}${config.backups?.archiving ? ', archive lag' : ''}); per-target detail is in the logs`,
       monthly: customMetrics * PRICES.customMetricMonth,
     },
     {
       item: 'CloudWatch alarms',
-      basis: `${alarms} standard alarms (heartbeat, Lambda errors, dead-letter queues)`,
+      basis: `${alarms} standard alarms (heartbeat, Lambda errors, dead-letter queues${config.backups?.archiving ? ', archive lag' : ''})`,
       monthly: alarms * PRICES.standardAlarmMonth,
     },
     {
@@ -250,7 +250,11 @@ function dashboardBody(body: Json): { widgets?: { properties?: { metrics?: unkno
 
 /** The custom series the handlers of this config emit (checked against the template's by the cost test). */
 export function expectedCustomMetrics(config: FleetConfig): number {
-  return emittedMetricSeries({ severities: SEVERITIES, backups: config.backups !== undefined }).length;
+  return emittedMetricSeries({
+    severities: SEVERITIES,
+    backups: config.backups !== undefined,
+    archiving: config.backups?.archiving !== undefined,
+  }).length;
 }
 
 function dollars(amount: number): string {

@@ -1,6 +1,6 @@
 import { lastReport } from './backup-archiving.ts';
-import { type BackupConfig, CONFIG_ARCHIVE_LIST_MAX_CHARS, type FleetConfig } from './config-schema.ts';
-import { DOCUMENT_PATTERNS } from './document-patterns.ts';
+import type { BackupConfig, FleetConfig } from './config-schema.ts';
+import { CONFIG_ARCHIVE_LIST_MAX_CHARS, DOCUMENT_PATTERNS } from './document-patterns.ts';
 import { UsageError } from './errors.ts';
 import { serviceCommandSpec } from './service-list.ts';
 

@@ -3,7 +3,13 @@ import { hostScope } from './address-scope.ts';
 import { PAGERDUTY_EVENTS_URL, PAGERDUTY_SEVERITIES } from './channel-payloads/pagerduty-constants.ts';
 import { checkDependencies, dependencyCycle } from './check-dependencies.ts';
 import { pingUrlProblem } from './dead-mans-switch.ts';
-import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS, MAX_BYTE_COUNT, MAX_JOB_COUNT } from './document-patterns.ts';
+import {
+  CONFIG_ARCHIVE_LIST_MAX_CHARS,
+  CONFIG_PATTERN_HINTS,
+  CONFIG_PATTERNS,
+  MAX_BYTE_COUNT,
+  MAX_JOB_COUNT,
+} from './document-patterns.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseBoundedDuration, SECOND_MS } from './duration.ts';
 import {
   DEFAULT_ESCALATION_TEST_CRON,
@@ -21,13 +27,12 @@ import { encodeServiceList, SERVICE_LIST_MAX_CHARS, serviceCommandSpec } from '.
  * Every object is strict (unknown keys are errors: a typo must not silently fall back to a default).
  */
 
+export { CONFIG_ARCHIVE_LIST_MAX_CHARS };
+
 /**
  * A string matching one of the patterns the SSM documents share (lambdas/core/document-patterns.ts): a value the
  * config accepts is one the documents can run.
  */
-/** The most characters the configuration archive's path lists (Paths, ServiceDirectories) may hold. */
-export const CONFIG_ARCHIVE_LIST_MAX_CHARS = 4000;
-
 const matching = (kind: keyof typeof CONFIG_PATTERNS) =>
   z.string().regex(new RegExp(CONFIG_PATTERNS[kind]), CONFIG_PATTERN_HINTS[kind]);
 

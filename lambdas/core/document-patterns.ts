@@ -275,6 +275,12 @@ export const MAX_JOB_COUNT = 32;
 /** The largest `backups.minSizeBytes` the backup document takes (its byteCount pattern: up to 12 digits). */
 export const MAX_BYTE_COUNT = 999_999_999_999;
 
+/**
+ * The most characters the configuration archive's path lists (Paths, ServiceDirectories) may hold. Here, not in the
+ * config schema, so the Lambdas that send acgs-config-archive check it without bundling the schema.
+ */
+export const CONFIG_ARCHIVE_LIST_MAX_CHARS = 4000;
+
 /** How each config pattern is described in an error message. */
 export const CONFIG_PATTERN_HINTS: Readonly<Record<keyof typeof CONFIG_PATTERNS, string>> = {
   serviceName: 'must be lower-case letters, digits and dashes, 2-40 characters',

@@ -46,7 +46,10 @@ export const HANDLERS = {
   escalationSweep: { entry: 'escalation-sweep.ts', trigger: 'schedule:escalationSweep' },
   commandStatus: { entry: 'command-status.ts', trigger: 'rule:ssm-command-status' },
   operatorApi: { entry: 'operator-api.ts', trigger: 'function-url:aws-iam' },
-  backups: { entry: 'backups.ts', trigger: 'schedule:backup,backupMonitor,cleanup,drill,baseBackup' },
+  backups: {
+    entry: 'backups.ts',
+    trigger: 'schedule:backup,backupMonitor,cleanup,drill,baseBackup,configArchive,canary',
+  },
 } as const;
 
 export type HandlerName = keyof typeof HANDLERS;

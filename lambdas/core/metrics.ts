@@ -17,6 +17,11 @@ export const CONTROL_PLANE_METRICS = {
   /** Hours since the newest good backup started (the RPO right now), emitted by every backup monitor run. Dimensions: service. */
   backupAgeHours: 'BackupAgeHours',
   /**
+   * Seconds: the WAL archive's lag, the current RPO (age of the newest restorable point), emitted by every backup
+   * monitor run with backups.archiving that could measure it. Dimensions: service.
+   */
+  archiveLagSeconds: 'ArchiveLagSeconds',
+  /**
    * Count, 1 per failed delivery of a lifecycle notice (retried later or given up on), emitted by the Lambdas that
    * deliver notices. Dimensions: service only (one series, to keep the bill flat); the channel is in the log line
    * `notice-failed`.
@@ -46,12 +51,14 @@ export interface MetricSeries {
 
 /**
  * Every custom metric series the control plane of a fleet emits: the heartbeat, the unhealthy-target gauge, open
- * incidents per severity, failed notice deliveries and, with backups, the backup age. The cost estimate counts these; a handler test checks
+ * incidents per severity, failed notice deliveries and, with backups, the backup age (and with archiving, the archive lag). The cost estimate counts these; a handler test checks
  * that the handlers emit nothing else.
  */
 export function emittedMetricSeries(options: {
   readonly severities: readonly string[];
   readonly backups: boolean;
+  /** backups.archiving is configured: the archive lag. @default false */
+  readonly archiving?: boolean;
 }): MetricSeries[] {
   const M = CONTROL_PLANE_METRICS;
   return [
@@ -63,6 +70,7 @@ export function emittedMetricSeries(options: {
     })),
     { name: M.noticeFailures, dimensions: {} },
     ...(options.backups ? [{ name: M.backupAgeHours, dimensions: {} }] : []),
+    ...(options.backups && options.archiving ? [{ name: M.archiveLagSeconds, dimensions: {} }] : []),
   ];
 }
 

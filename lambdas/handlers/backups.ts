@@ -35,6 +35,8 @@ export function createBackupsHandler(runtime: AwsRuntime, wiring: BackupTaskWiri
     const outcome = run.value;
     if (outcome.backupAgeHours !== undefined)
       runtime.metrics.addMetric(CONTROL_PLANE_METRICS.backupAgeHours, MetricUnit.NoUnit, outcome.backupAgeHours);
+    if (outcome.archiveLagSeconds !== undefined)
+      runtime.metrics.addMetric(CONTROL_PLANE_METRICS.archiveLagSeconds, MetricUnit.Seconds, outcome.archiveLagSeconds);
     return outcome.summary;
   });
 }

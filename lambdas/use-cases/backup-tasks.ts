@@ -1,9 +1,10 @@
 import type { BackupTask } from '../core/backup-task.ts';
-import { HOUR_MS } from '../core/duration.ts';
+import { HOUR_MS, SECOND_MS } from '../core/duration.ts';
+import { ControlPlaneError } from '../core/errors.ts';
 import type { CommandRequest, CommandRunner } from '../ports.ts';
 import { applyRetention, type BackupDestination, monitorBackups, runBackup, runDrill } from './backups.ts';
 import type { ControlPlaneContext } from './context.ts';
-import { archiveBucketOf, takeBaseBackup } from './wal-archiving.ts';
+import { archiveBucketOf, takeBaseBackup, writeCanary } from './wal-archiving.ts';
 
 /** Time kept back from the Lambda's deadline after the drill's wait: recording the report and the incident. */
 export const DRILL_MARGIN_MS = 60_000;
@@ -39,16 +40,23 @@ export type BackupTaskSummary =
       readonly passed: boolean;
     }
   | {
-      readonly task: 'base-backup';
+      readonly task: 'base-backup' | 'canary';
       readonly state: string;
       readonly status: string;
       readonly commandId: string | null;
-    };
+    }
+  | { readonly task: 'config-archive'; readonly status: string; readonly commandId: string | null };
 
 export interface BackupTaskOutcome {
   readonly summary: BackupTaskSummary;
   /** Age of the newest good backup, in hours (monitor only, when there is one): the caller's metric. */
   readonly backupAgeHours?: number;
+  /**
+   * The archive's lag, in seconds: the current RPO (age of the newest restorable point), monitor only, with
+   * `backups.archiving`, when the archive's status was read and bounds it (the caller's metric). Absent when the lag
+   * was not measured (status unreadable, no base backup, nothing archived): the monitor's incident says why.
+   */
+  readonly archiveLagSeconds?: number;
 }
 
 /**
@@ -82,9 +90,13 @@ export async function runBackupTask(
         drill: judgement.drillStatus,
         reasons: judgement.reasons,
       };
-      return judgement.dataAgeMs === undefined
-        ? { summary }
-        : { summary, backupAgeHours: judgement.dataAgeMs / HOUR_MS };
+      const { recovery } = judgement;
+      const lossMs = recovery.archiving ? recovery.point.lossMs : undefined;
+      return {
+        summary,
+        ...(judgement.dataAgeMs === undefined ? {} : { backupAgeHours: judgement.dataAgeMs / HOUR_MS }),
+        ...(lossMs === undefined ? {} : { archiveLagSeconds: lossMs / SECOND_MS }),
+      };
     }
     case 'retention': {
       const run = await applyRetention(ctx, wiring.destination.objects);
@@ -116,6 +128,35 @@ export async function runBackupTask(
           status: run.result.status,
           commandId: run.result.commandId ?? null,
         },
+      };
+    }
+    case 'canary': {
+      const { pgBinDir } = wiring.destination;
+      const run = await writeCanary(ctx, pgBinDir === undefined ? {} : { pgBinDir });
+      if (run.state === 'failed') throw new ControlPlaneError('CANARY_FAILED', `canary: ${run.error}`);
+      return {
+        summary: {
+          task: 'canary',
+          state: run.state,
+          status: run.result.status,
+          commandId: run.result.commandId ?? null,
+        },
+      };
+    }
+    case 'config-archive': {
+      // Copied beside the dumps (backups.configArchive.s3Prefix of the backup bucket), encrypted with the backups' key.
+      const { bucket, kmsKeyId } = wiring.destination;
+      // Loaded for this daily task only: its parameters are checked against the config schema (classic zod), which
+      // the hourly monitor's cold start does not load.
+      const { takeConfigArchive } = await import('./config-archive.ts');
+      const run = await takeConfigArchive(ctx, {
+        ...(bucket === undefined ? {} : { bucket }),
+        ...(kmsKeyId === undefined ? {} : { kmsKeyId }),
+      });
+      if (run.error !== undefined)
+        throw new ControlPlaneError('CONFIG_ARCHIVE_FAILED', `configuration archive: ${run.error}`);
+      return {
+        summary: { task: 'config-archive', status: run.result.status, commandId: run.result.commandId ?? null },
       };
     }
   }

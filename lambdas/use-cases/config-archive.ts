@@ -105,7 +105,8 @@ async function runDocument(ctx: ControlPlaneContext, request: ConfigArchiveReque
     parameters,
     timeoutMs: (Number(parameters.TimeoutSeconds) + 60) * 1000,
   });
-  return result.status === 'succeeded'
+  // A dispatched document (the AWS schedule) is still running: its outcome is the host's to report.
+  return result.status === 'succeeded' || result.status === 'pending'
     ? { result }
     : { result, error: lastOutputLine(result.output) || `the document ${result.status}` };
 }

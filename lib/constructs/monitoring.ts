@@ -23,6 +23,11 @@ import { DeadLetterQueue } from './dead-letter-queue.ts';
 export interface ControlPlaneMonitoringProps {
   /** `backups.maxAge` in hours, when the fleet has backups: adds the backup-age widget. @default no widget */
   readonly backupMaxAgeHours?: number;
+  /**
+   * `recovery.rpo` in seconds, when the fleet has `backups.archiving`: adds the archive-lag widget (the lag beside the
+   * objective) and the archive-lag alarm. @default neither
+   */
+  readonly archiveRpoSeconds?: number;
   /** POWERTOOLS_SERVICE_NAME of the Lambdas: the `service` dimension of every control-plane metric. */
   readonly serviceName: string;
   /** Seconds between two probe cycles. */
@@ -46,6 +51,8 @@ export class ControlPlaneMonitoring extends Construct {
   readonly errorAlarms: readonly Alarm[];
   readonly deadLetterAlarms: readonly Alarm[];
   readonly dashboard: Dashboard;
+  /** The archive lag above `recovery.rpo`, or not measured for two hours (with `archiveRpoSeconds` only). */
+  readonly archiveLagAlarm?: Alarm;
 
   constructor(scope: Construct, id: string, props: ControlPlaneMonitoringProps) {
     super(scope, id);
@@ -79,6 +86,28 @@ export class ControlPlaneMonitoring extends Construct {
         treatMissingData: TreatMissingData.BREACHING,
       }),
     );
+
+    // The monitor measures the lag hourly. Maximum over two hours: one datum above the objective alarms at once, and
+    // one late or skipped run (the other run of the window still reports) does not. Missing data breaches: no datum
+    // for two hours means the monitor did not run (schedule disabled, backups Lambda failing: its error alarm says
+    // which) or could not measure the lag (status unreadable, no base backup or nothing archived: the monitor's
+    // archive incident says which); either way nothing shows the objective is met, which is what this alarm watches.
+    const archiveLag =
+      props.archiveRpoSeconds === undefined ? undefined : metric(M.archiveLagSeconds, {}, 'Maximum', Duration.hours(2));
+    if (archiveLag && props.archiveRpoSeconds !== undefined)
+      this.archiveLagAlarm = watch(
+        new Alarm(this, 'ArchiveLag', {
+          alarmDescription:
+            `The WAL archive's lag (the current RPO: age of the newest restorable point) exceeded recovery.rpo ` +
+            `(${props.archiveRpoSeconds} s), or the hourly backup monitor reported no lag for two hours (it did not ` +
+            'run, or could not read the archive: see its incident). acgs-ops backup status says which.',
+          metric: archiveLag,
+          threshold: props.archiveRpoSeconds,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.BREACHING,
+        }),
+      );
 
     const stack = Stack.of(this);
     const functions = stack.node.findAll().filter((c): c is ControlPlaneFunction => c instanceof ControlPlaneFunction);
@@ -199,8 +228,19 @@ export class ControlPlaneMonitoring extends Construct {
           left: [metric(M.backupAgeHours, {}, 'Maximum', Duration.hours(1)).with({ label: 'age' })],
           leftAnnotations: [{ value: props.backupMaxAgeHours, label: 'maxAge' }],
           leftYAxis: { min: 0 },
-          width: 24,
+          width: archiveLag ? 12 : 24,
         }),
+        ...(archiveLag && props.archiveRpoSeconds !== undefined
+          ? [
+              new GraphWidget({
+                title: 'WAL archive lag, the current RPO (s)',
+                left: [archiveLag.with({ period: Duration.hours(1), label: 'archive lag' })],
+                leftAnnotations: [{ value: props.archiveRpoSeconds, label: 'recovery.rpo' }],
+                leftYAxis: { min: 0 },
+                width: 12,
+              }),
+            ]
+          : []),
       );
     }
   }

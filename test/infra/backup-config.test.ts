@@ -77,9 +77,9 @@ describe('backups with the database host in the config and no drill', () => {
     expect(statements.filter((s) => [s.Action].flat().includes('sns:Publish'))).toHaveLength(1);
   });
 
-  it('schedules backup, monitor and retention, and no drill', () => {
+  it('schedules backup, monitor, retention and the configuration archive, and no drill', () => {
     expect([...fleet.stack.schedules.schedules.keys()].sort()).toEqual(
-      ['backup', 'backupMonitor', 'cleanup', 'escalationSweep', 'probe'].sort(),
+      ['backup', 'backupMonitor', 'cleanup', 'configArchive', 'escalationSweep', 'probe'].sort(),
     );
   });
 });

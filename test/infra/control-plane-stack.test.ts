@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { DRILL_REPORT_SUFFIX } from '../../lambdas/core/backup-records.ts';
 import { LAMBDA_ASYNC_RETRY_DELAYS_MS, UNKNOWN_COMMAND_RETRY_WINDOW_MS } from '../../lambdas/core/command-status.ts';
 import { CONTROL_TABLE_SCHEMA } from '../../lambdas/core/control-table.ts';
-import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../lambdas/core/document-names.ts';
+import { BACKUP_DOCUMENT, CONFIG_ARCHIVE_DOCUMENT, DRILL_DOCUMENT } from '../../lambdas/core/document-names.ts';
 import { drillCommandParameters } from '../../lambdas/core/document-parameters.ts';
 import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambdas/core/events.ts';
 import { handlerEnvironmentSchema } from '../../lambdas/core/handler-environment.ts';
@@ -87,11 +87,11 @@ const REPORTING: readonly string[] = ['probe', 'operatorApi', 'backups'];
 const OPERATOR_ONLY_ENV = ['ACGS_RUNBOOK_NAMES'];
 
 describe('schedules', () => {
-  it('deploys every schedule of the config: probe, sweep, and the four backup schedules (drill: backups.drill is set)', () => {
+  it('deploys every schedule of the config: probe, sweep, and the five backup schedules (drill: backups.drill is set; configArchive: backups.configArchive is)', () => {
     expect([...fleet.stack.schedules.schedules.keys()].sort()).toEqual(
-      ['backup', 'backupMonitor', 'cleanup', 'drill', 'escalationSweep', 'probe'].sort(),
+      ['backup', 'backupMonitor', 'cleanup', 'drill', 'configArchive', 'escalationSweep', 'probe'].sort(),
     );
-    fleet.template.resourceCountIs('AWS::Scheduler::Schedule', 6);
+    fleet.template.resourceCountIs('AWS::Scheduler::Schedule', 7);
   });
 
   it.each([
@@ -99,6 +99,7 @@ describe('schedules', () => {
     ['backupMonitor', 'monitor'],
     ['cleanup', 'retention'],
     ['drill', 'drill'],
+    ['configArchive', 'config-archive'],
   ] as const)(
     'runs %s on its config expression and time zone, sending the backups Lambda {"task": "%s"}, with retries and a DLQ',
     (name, task) => {
@@ -391,7 +392,8 @@ describe('least privilege', () => {
   const fleetTagCondition = () => ({
     StringEquals: { [`ssm:resourceTag/${fleet.config.aws.fleetTag.key}`]: fleet.config.aws.fleetTag.value },
   });
-  const backupKeys = [BACKUP_DOCUMENT, DRILL_DOCUMENT];
+  /** With schedules.configArchive, the daily configuration archive too (config/acgs-1-aws.yaml has it). */
+  const backupKeys = [BACKUP_DOCUMENT, CONFIG_ARCHIVE_DOCUMENT, DRILL_DOCUMENT];
 
   it('lets only the probe, the operator API and the backups Lambda send commands', () => {
     const senders = statements()
@@ -490,7 +492,7 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('lets the backups Lambda send only the backup and drill documents, only to the fleet-tagged database host', () => {
+  it('lets the backups Lambda send only the backup, drill and configuration-archive documents, only to the fleet-tagged database host', () => {
     const stack = Stack.of(fleet.stack);
     // config/acgs-1-aws.yaml names no backups.instanceId: the host is the deploy-time parameter, an instance or a node.
     const host = fleet.stack.backupInstanceParameter;
