@@ -83,6 +83,7 @@ VALID_BY_DOCUMENT['acgs-wal-archiving'] = {
   Restart: 'no',
   ServiceUnit: 'postgresql@15-main',
   BaseBackupId: 'base-20261201T020000Z',
+  S3Archive: 's3://acgs-backups-123456789012/wal-archive/',
 };
 VALID_BY_DOCUMENT['acgs-pitr-restore'] = {
   ArchiveDirectory: '/var/backups/acgs-ops-archive',
@@ -91,6 +92,7 @@ VALID_BY_DOCUMENT['acgs-pitr-restore'] = {
   ScratchPort: '55432',
   Drill: 'yes',
   BaseBackupId: 'base-20261201T020000Z',
+  S3Archive: 's3://acgs-backups-123456789012/wal-archive/',
 };
 
 // acgs-restore-database: sample values for the generic document checks

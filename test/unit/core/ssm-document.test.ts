@@ -152,7 +152,7 @@ describe('the documents in ssm-documents/', () => {
     const lines = script.split('\n').filter((line) => line.includes('{{'));
     // Assess
     expect(placeholders.sort()).toEqual(Object.keys(doc.parameters).sort());
-    for (const line of lines) expect(line).toMatch(/^[A-Z_]+='\{\{ [A-Za-z0-9]+ \}\}'$/);
+    for (const line of lines) expect(line).toMatch(/^[A-Z][A-Z0-9_]*='\{\{ [A-Za-z0-9]+ \}\}'$/);
     expect(script.replace(/\{\{ [A-Za-z0-9]+ \}\}/g, '')).not.toMatch(/\{\{|\}\}/);
   });
 
