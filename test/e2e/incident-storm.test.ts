@@ -81,6 +81,7 @@ async function nothingRunningConfig(): Promise<string> {
   config.remediation.enabled = false;
   delete config.backups;
   delete config.schedules.drill;
+  delete config.schedules.configArchive;
   config.notifications = { channels: [{ name: 'pages-file', kind: 'jsonl', path: 'pages.jsonl' }] };
   return stringify(config);
 }
