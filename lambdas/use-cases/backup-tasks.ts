@@ -121,6 +121,9 @@ export async function runBackupTask(
         ...archiveBucketOf(wiring.destination),
         ...(pgBinDir === undefined ? {} : { pgBinDir }),
       });
+      // As the canary and the configuration archive: a base backup that could not be sent fails the task, so the
+      // Lambda's error alarm says so now rather than the stale-base-backup incident a week later.
+      if (run.state === 'failed') throw new ControlPlaneError('BASE_BACKUP_FAILED', `base backup: ${run.error}`);
       return {
         summary: {
           task: 'base-backup',

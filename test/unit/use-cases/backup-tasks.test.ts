@@ -89,6 +89,21 @@ describe('runBackupTask base-backup', () => {
     ]);
   });
 
+  it('fails, naming the reason, when the command could not be sent', async () => {
+    // Prepare
+    const h = createHarness(configWithArchiving(true));
+    const commands = dispatching(REJECTED);
+    // Act
+    const run = runBackupTask(
+      { ...h.ctx, commands },
+      'base-backup',
+      { destination: { objects: new MemoryObjectStore() }, drillRunner: commands },
+      { remainingMs: 900_000 },
+    );
+    // Assess
+    await expect(run).rejects.toThrow('base backup: AccessDeniedException: not authorized');
+  });
+
   it('refuses, naming the missing section and sending nothing, when archiving is not configured', async () => {
     // Prepare
     const h = createHarness(configWithArchiving(false));
