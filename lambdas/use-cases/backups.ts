@@ -33,7 +33,6 @@ import { clearProblem, raiseProblem } from './problems.ts';
 import { updateIncidentWithRetry } from './update-incident.ts';
 import { archiveBucketOf, archivingStatus } from './wal-archiving.ts';
 
-export { problem } from './backup-problems.ts';
 /**
  * Backups as the runbook wants them and the field notes demand: the dump is taken and judged on the database host
  * by the SSM document (content, size, checksum, `pg_restore --list`, published only on success), and the control
