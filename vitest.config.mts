@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    // Bundles the CLI once, for the tests that start it as a process (test/support/cli-bundle.ts says why).
+    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     // Integration tests start real servers and processes and spend much of their time waiting on them: three workers

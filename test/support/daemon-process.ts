@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { SqliteStateStore } from '../../lambdas/adapters/local/sqlite-state-store.ts';
 import type { PageBody } from '../../lambdas/core/page-message.ts';
 import type { Heartbeat } from '../../lambdas/local/daemon.ts';
-import { REPO_ROOT } from './run-cli.ts';
+import { CLI_COMMAND, REPO_ROOT } from './run-cli.ts';
 
 /**
- * `acgs-ops run` as a real child process, for end-to-end tests: the same binary an operator starts, with its own
+ * `acgs-ops run` as a real child process (the CLI bundle of run-cli.ts), for end-to-end tests: the same program an operator starts, with its own
  * process, schedules and SQLite connection. The test process reads what the daemon leaves behind (the state DB, the
  * page log, the heartbeat) instead of reaching into it.
  */
@@ -43,9 +43,10 @@ export interface StartDaemonOptions {
 const MAX_OUTPUT_CHARS = 256 * 1024;
 
 export function startDaemon(options: StartDaemonOptions): DaemonProcess {
+  const [node = process.execPath, ...cli] = CLI_COMMAND;
   const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'bin/acgs-ops.ts', 'run', '--config', options.configFile, '--state', options.stateDir],
+    node,
+    [...cli, 'run', '--config', options.configFile, '--state', options.stateDir],
     { cwd: REPO_ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const pid = child.pid;

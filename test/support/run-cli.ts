@@ -1,7 +1,14 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** `bin/acgs-ops.ts` bundled into one module by vitest's globalSetup (test/support/cli-bundle.ts says why). */
+export const CLI_BUNDLE = join(REPO_ROOT, '.test-results', 'acgs-ops.mjs');
+
+/** The command line that starts the CLI in tests: node and the bundle. */
+export const CLI_COMMAND: readonly string[] = [process.execPath, CLI_BUNDLE];
 
 export interface CliRun {
   readonly code: number | null;
@@ -10,7 +17,7 @@ export interface CliRun {
 }
 
 /**
- * Runs `acgs-ops` as a real child process (`node --import tsx bin/acgs-ops.ts ...`), asynchronously so that
+ * Runs `acgs-ops` as a real child process (`node .test-results/acgs-ops.mjs ...`), asynchronously so that
  * servers in the test process keep answering. Killed after `killAfterMs` so a hang fails the test instead of
  * stalling it.
  *
@@ -22,7 +29,7 @@ export function runAcgsOps(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; killAfterMs?: number; readOnlyDir?: string } = {},
 ): Promise<CliRun> {
-  const node = [process.execPath, '--import', 'tsx', 'bin/acgs-ops.ts', ...args];
+  const node = [...CLI_COMMAND, ...args];
   const [command, ...commandArgs] =
     options.readOnlyDir === undefined
       ? node
