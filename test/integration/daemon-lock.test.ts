@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { acquireDaemonLock } from '../../lambdas/local/daemon-lock.ts';
 import { REPO_ROOT } from '../support/run-cli.ts';
 import { fillDisk, mountSmallDisk, unmountSmallDisk, useUpInodes } from '../support/small-disk.ts';
+import { bundlePath } from '../support/test-bundles.ts';
 
 const dirs: string[] = [];
 const mounts: string[] = [];
@@ -58,7 +59,7 @@ interface Racer {
 }
 
 function racer(): Racer {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/lock-racer.ts'], { cwd: REPO_ROOT });
+  const child = spawn(process.execPath, [bundlePath('lock-racer')], { cwd: REPO_ROOT });
   children.push(child);
   const lines: Interface = createInterface({ input: child.stdout });
   const queued: string[] = [];

@@ -2,10 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { CLI_BUNDLE, REPO_ROOT } from './run-cli.ts';
+import { REPO_ROOT } from './run-cli.ts';
+import { bundlePath, TEST_BUNDLES, type TestBundle } from './test-bundles.ts';
 
 /**
- * Builds CLI_BUNDLE, the CLI as one ES module, once per test run (vitest's globalSetup) from `bin/acgs-ops.ts`.
+ * Builds the CLI (and the other programs of TEST_BUNDLES), each as one ES module, once per test run (vitest's
+ * globalSetup).
  *
  * Why: every CLI and daemon test starts `acgs-ops` as a real process, and under tsx each start transforms and loads
  * some 300 TypeScript modules: about 1.1 s of CPU on this two-core machine, against 0.4 s for this bundle. Hundreds
@@ -14,10 +16,14 @@ import { CLI_BUNDLE, REPO_ROOT } from './run-cli.ts';
  * under tsx), and only native or optional packages stay outside. `test/integration/cli-entry.test.ts` runs the real
  * entry point under tsx, as `npm run acgs-ops` does, and checks that both give the same answers.
  */
-export async function buildCliBundle(outfile: string = CLI_BUNDLE): Promise<void> {
+export async function buildTestBundles(): Promise<void> {
+  await Promise.all(Object.keys(TEST_BUNDLES).map((name) => buildBundle(name as TestBundle)));
+}
+
+async function buildBundle(name: TestBundle): Promise<void> {
   await build({
-    entryPoints: [join(REPO_ROOT, 'bin', 'acgs-ops.ts')],
-    outfile,
+    entryPoints: [join(REPO_ROOT, TEST_BUNDLES[name])],
+    outfile: bundlePath(name),
     bundle: true,
     platform: 'node',
     format: 'esm',

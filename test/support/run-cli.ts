@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundlePath } from './test-bundles.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** `bin/acgs-ops.ts` bundled into one module by vitest's globalSetup (test/support/cli-bundle.ts says why). */
-export const CLI_BUNDLE = join(REPO_ROOT, '.test-results', 'acgs-ops.mjs');
-
-/** The command line that starts the CLI in tests: node and the bundle. */
-export const CLI_COMMAND: readonly string[] = [process.execPath, CLI_BUNDLE];
+/**
+ * The command line that starts the CLI in tests: node and `bin/acgs-ops.ts` bundled into one module by vitest's
+ * globalSetup (test/support/cli-bundle.ts says why).
+ */
+export const CLI_COMMAND: readonly string[] = [process.execPath, bundlePath('acgs-ops')];
 
 export interface CliRun {
   readonly code: number | null;
