@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { type CliRun, REPO_ROOT, runAcgsOps } from '../support/run-cli.ts';
+import { runAcgsOps } from '../support/run-cli.ts';
 
 /**
  * The other CLI tests start the bundle that vitest's globalSetup builds from bin/acgs-ops.ts (support/cli-bundle.ts).
@@ -8,29 +7,6 @@ import { type CliRun, REPO_ROOT, runAcgsOps } from '../support/run-cli.ts';
  * commands that read files beside the source (the runbooks, the shipped config, the procedures) prove that the
  * bundle resolves paths as the source does.
  */
-function runEntryPoint(args: readonly string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/acgs-ops.ts', ...args], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 const SAME_ANSWERS: readonly (readonly string[])[] = [
   ['--help'],
   ['runbook', 'list'],
@@ -43,7 +19,10 @@ describe('bin/acgs-ops.ts under tsx and the tests’ CLI bundle', () => {
     'give the same answer to: acgs-ops %s',
     { timeout: 120_000 },
     async (_name, args) => {
-      const [entry, bundle] = await Promise.all([runEntryPoint(args), runAcgsOps(args, { killAfterMs: 60_000 })]);
+      const [entry, bundle] = await Promise.all([
+        runAcgsOps(args, { fromSource: true, killAfterMs: 60_000 }),
+        runAcgsOps(args, { killAfterMs: 60_000 }),
+      ]);
       expect(entry.stdout.length + entry.stderr.length).toBeGreaterThan(0);
       expect(bundle).toEqual(entry);
     },

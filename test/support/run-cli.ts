@@ -10,6 +10,9 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
  */
 export const CLI_COMMAND: readonly string[] = [process.execPath, bundlePath('acgs-ops')];
 
+/** The entry point itself under tsx, as `npm run acgs-ops` starts it (test/integration/cli-entry.test.ts). */
+const SOURCE_COMMAND: readonly string[] = [process.execPath, '--import', 'tsx', 'bin/acgs-ops.ts'];
+
 export interface CliRun {
   readonly code: number | null;
   readonly stdout: string;
@@ -21,15 +24,17 @@ export interface CliRun {
  * servers in the test process keep answering. Killed after `killAfterMs` so a hang fails the test instead of
  * stalling it.
  *
+ * `fromSource`: start bin/acgs-ops.ts under tsx instead of the bundle.
+ *
  * `readOnlyDir`: the child runs in a private mount namespace (`unshare --mount`) where that directory is
  * bind-mounted read-only, so writes there fail with EROFS even for root (tests run as root, where chmod stops
  * nothing). The mount disappears with the child. Needs root and util-linux `unshare`; fails loudly otherwise.
  */
 export function runAcgsOps(
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; killAfterMs?: number; readOnlyDir?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; killAfterMs?: number; readOnlyDir?: string; fromSource?: boolean } = {},
 ): Promise<CliRun> {
-  const node = [...CLI_COMMAND, ...args];
+  const node = [...(options.fromSource ? SOURCE_COMMAND : CLI_COMMAND), ...args];
   const [command, ...commandArgs] =
     options.readOnlyDir === undefined
       ? node
