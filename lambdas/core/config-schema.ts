@@ -559,6 +559,29 @@ export const fleetConfigSchema = z
              * day to take it, by default.
              */
             baseBackupMaxAge: duration(HOUR_MS, 90 * DAY_MS).default(8 * DAY_MS),
+            /** The point-in-time restore drill (`acgs-ops backup drill --pitr`, schedules.pitrDrill in AWS). */
+            drill: z
+              .strictObject({
+                /**
+                 * Tables (schema.table, as the drill's inventory names them) that legitimately lose rows between a
+                 * base backup and a later point (sessions, queues, pruned logs): the drill reports their shrinking
+                 * and passes. Any other table restored with fewer rows than the base backup's snapshot counted fails
+                 * the drill; a listed table that is missing fails it too.
+                 */
+                tablesAllowedToShrink: z
+                  .array(
+                    z
+                      .string()
+                      .regex(
+                        /^[A-Za-z_][A-Za-z0-9_$]{0,62}\.[A-Za-z_][A-Za-z0-9_$]{0,62}$/,
+                        'must be schema.table, e.g. public.sessions (PostgreSQL names: letters, digits, _ and $)',
+                      ),
+                  )
+                  .max(200)
+                  .refine((tables) => new Set(tables).size === tables.length, 'must not list a table twice')
+                  .default([]),
+              })
+              .optional(),
             /** The server's systemd unit, for the restart enabling needs; absent: pg_ctl restart. */
             serviceUnit: z
               .string()

@@ -215,7 +215,7 @@ export async function runPitrDrill(
   objects: ObjectStore,
   request: PitrDrillRequest,
 ): Promise<PitrDrillRun> {
-  const { backups } = archivingOf(ctx.config);
+  const { backups, archiving } = archivingOf(ctx.config);
   const startedAt = ctx.clock.now();
   const restore = await restoreToPoint(ctx, { ...request, drill: true });
   const finishedAt = Math.max(startedAt, ctx.clock.now());
@@ -232,7 +232,9 @@ export async function runPitrDrill(
     evidence && achievedRpoMs(evidence, request.target, Number.isNaN(recoveredAt) ? finishedAt : recoveredAt);
   const verdict =
     evidence && measures
-      ? judgePitrDrill(evidence, { ...measures, ...(rpoMs === undefined ? {} : { rpoMs }) }, ctx.config.recovery)
+      ? judgePitrDrill(evidence, { ...measures, ...(rpoMs === undefined ? {} : { rpoMs }) }, ctx.config.recovery, {
+          tablesAllowedToShrink: archiving.drill?.tablesAllowedToShrink ?? [],
+        })
       : {
           passed: false,
           reasons: [
