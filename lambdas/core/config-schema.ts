@@ -421,8 +421,8 @@ export const fleetConfigSchema = z
       baseBackup: routineSchedule.default({ cron: DEFAULT_BASE_BACKUP_CRON }),
       escalationTest: escalationTestSchedule.optional(),
       /**
-       * Writes a canary row into the backed-up database (backups.archiving only; the local daemon): the newest canary
-       * a point-in-time restore holds says how recent its data is. E.g. every minute.
+       * Writes a canary row into the backed-up database (needs backups.archiving; the daemon, or the backups Lambda in
+       * AWS): the newest canary a point-in-time restore holds says how recent its data is. E.g. every minute.
        */
       canary: frequentSchedule.optional(),
       configArchive: routineSchedule.optional(),
@@ -782,6 +782,15 @@ export const fleetConfigSchema = z
     }
     if (config.schedules.configArchive && !config.backups?.configArchive)
       issue(['schedules', 'configArchive'], 'there is no backups.configArchive to take on this schedule');
+    // A schedule whose task has nothing to work on is deployed nowhere and run by nobody: refused, not ignored.
+    if (config.schedules.canary && !config.backups?.archiving)
+      issue(
+        ['schedules', 'canary'],
+        'there is no backups.archiving: the canary dates point-in-time restores, and nothing writes it without an archive',
+      );
+    if (config.schedules.drill && !config.backups?.drill)
+      issue(['schedules', 'drill'], 'there is no backups.drill (its scratch database) to run the restore drill with');
+    for (const problem of s3PrefixOverlaps(config.backups)) issue(['backups', ...problem.path], problem.message);
     const { flapping } = config.thresholds;
     if (flapping.exitRatio >= flapping.enterRatio)
       issue(['thresholds', 'flapping', 'exitRatio'], 'must be lower than enterRatio (hysteresis)');
@@ -803,6 +812,34 @@ export type BackupConfig = NonNullable<FleetConfig['backups']>;
 function hostIdentity(host: string): string {
   const { scope } = hostScope(host);
   return scope === 'loopback' || scope === 'unspecified' ? 'this host' : host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+}
+
+/**
+ * The backup bucket's prefixes are apart: the dumps' catalogue lists backups.s3Prefix whole (a WAL segment or a
+ * configuration archive under it is an unknown object there, and retention deletes in it), and the database host may
+ * delete under backups.s3Prefix but never under the WAL archive's. A prefix equal to, inside or around another breaks
+ * both.
+ */
+function s3PrefixOverlaps(backups: BackupConfig | undefined): { path: string[]; message: string }[] {
+  if (!backups) return [];
+  const others: [string[], string][] = [[['s3Prefix'], backups.s3Prefix]];
+  if (backups.configArchive) others.push([['configArchive', 's3Prefix'], backups.configArchive.s3Prefix]);
+  const checked: [string[], string][] = [];
+  if (backups.archiving?.s3Prefix !== undefined) checked.push([['archiving', 's3Prefix'], backups.archiving.s3Prefix]);
+  if (backups.configArchive) checked.push([['configArchive', 's3Prefix'], backups.configArchive.s3Prefix]);
+  const problems: { path: string[]; message: string }[] = [];
+  for (const [path, prefix] of checked)
+    for (const [otherPath, other] of others) {
+      if (otherPath.join('.') === path.join('.')) continue;
+      const relation =
+        prefix === other ? 'is' : prefix.startsWith(other) ? 'is inside' : other.startsWith(prefix) ? 'contains' : '';
+      if (relation)
+        problems.push({
+          path,
+          message: `${prefix} ${relation} backups.${otherPath.join('.')} (${other}): each kind of object needs a prefix of its own, beside the others`,
+        });
+    }
+  return problems;
 }
 
 function isTimeZone(zone: string): boolean {
