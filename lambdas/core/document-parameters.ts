@@ -249,6 +249,7 @@ export const BACKUP_DOCUMENT_PARAMETERS = {
     'BaseBackupId',
     'PgBinDir',
     'TimeoutSeconds',
+    'ReportLocation',
   ],
 } as const;
 
