@@ -426,6 +426,13 @@ export const fleetConfigSchema = z
        */
       canary: frequentSchedule.optional(),
       configArchive: routineSchedule.optional(),
+      /**
+       * The point-in-time restore drill (needs backups.archiving): restores the archive to latest into a scratch
+       * cluster on the database host, checks the data and records the verdict (the daemon, or the backups Lambda in
+       * AWS). Off unless set: it unpacks a whole base backup and replays the WAL since on the production host. E.g.
+       * weekly, a few hours after the base backup.
+       */
+      pitrDrill: routineSchedule.optional(),
     }),
     severities: z.strictObject({
       P1: severitySchema,
@@ -787,6 +794,11 @@ export const fleetConfigSchema = z
       issue(
         ['schedules', 'canary'],
         'there is no backups.archiving: the canary dates point-in-time restores, and nothing writes it without an archive',
+      );
+    if (config.schedules.pitrDrill && !config.backups?.archiving)
+      issue(
+        ['schedules', 'pitrDrill'],
+        'there is no backups.archiving: the point-in-time restore drill restores the WAL archive',
       );
     if (config.schedules.drill && !config.backups?.drill)
       issue(['schedules', 'drill'], 'there is no backups.drill (its scratch database) to run the restore drill with');

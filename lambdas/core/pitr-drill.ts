@@ -10,6 +10,11 @@ import * as z from './zod-mini.ts';
  */
 
 export const PITR_DRILL_SUFFIX = '.pitr-drill.json';
+/**
+ * The restore's whole report, as acgs-pitr-restore writes it next to the backups in AWS (ReportLocation): read once
+ * by the drill, then deleted; never a record.
+ */
+export const PITR_REPORT_SUFFIX = '.pitr-report.json';
 /** The table the canary rows are written to (ssm-documents/src/pitr-lib.sh). */
 export const CANARY_TABLE = 'public.acgs_ops_canary';
 
@@ -209,6 +214,11 @@ export function parsePitrDrillRecord(
 /** The record's key: `<base backup or "pitr">-<start, compact UTC>.pitr-drill.json`. */
 export function pitrDrillKey(baseBackup: string | null, startedAt: number): string {
   return `${baseBackup ?? 'pitr'}-${new Date(startedAt).toISOString().replace(/[-:.]/g, '')}${PITR_DRILL_SUFFIX}`;
+}
+
+/** The key the restore writes its whole report to: `pitr-<start, compact UTC>.pitr-report.json`. */
+export function pitrReportKey(startedAt: number): string {
+  return `pitr-${new Date(startedAt).toISOString().replace(/[-:.]/g, '')}${PITR_REPORT_SUFFIX}`;
 }
 
 /** What the monitor says of the latest PITR drill, and how it weighs on the drill's status. */

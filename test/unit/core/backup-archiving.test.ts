@@ -227,6 +227,20 @@ describe('the config refuses schedules that would run nothing, and backup prefix
     ).toEqual([]);
   });
 
+  it('refuses schedules.pitrDrill without backups.archiving, naming the field', () => {
+    // Act
+    const problems = problemsOf((raw) => {
+      raw.schedules.pitrDrill = { cron: '0 5 * * 0' };
+    });
+    // Assess
+    expect(problems).toEqual([
+      {
+        path: 'schedules.pitrDrill',
+        message: 'there is no backups.archiving: the point-in-time restore drill restores the WAL archive',
+      },
+    ]);
+  });
+
   it('refuses schedules.drill without backups.drill, naming the field', () => {
     // Act
     const problems = problemsOf((raw) => {
