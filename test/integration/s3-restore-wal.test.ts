@@ -4,17 +4,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsClientConfig, useMotoServer } from '../support/moto.ts';
 import { loadDocument } from '../support/unit-ssm-documents.ts';
 
 /**
- * The restore_command acgs-pitr-restore installs for an archive in S3 (acgs-restore-wal), run on its own against moto
- * with the real AWS CLI, one segment at a time, without PostgreSQL: the script is the one the document writes, taken
- * from the document's heredoc and written by bash as the document writes it (the full restore from S3 is
- * test/integration/s3-wal-archiving.test.ts). A segment is archived as acgs-archive-wal uploads it, with the SHA-256 of
- * its bytes in x-amz-meta-sha256; tampering replaces the bytes and keeps that metadata.
+ * The S3 parts of acgs-pitr-restore run on their own against moto with the real AWS CLI, without PostgreSQL (the full
+ * restore from S3 is test/integration/s3-wal-archiving.test.ts): the restore_command it installs (acgs-restore-wal,
+ * taken from the document's heredoc and written by bash as the document writes it), one segment at a time, and the
+ * upload of its report to ReportLocation (the document's block, run with a report). A segment is archived as
+ * acgs-archive-wal uploads it, with the SHA-256 of its bytes in x-amz-meta-sha256; tampering replaces the bytes and
+ * keeps that metadata.
  */
 const BUCKET = 'acgs-backups';
 const S3_PREFIX = 'wal-archive/acgs_pgp_db/';
@@ -35,6 +36,16 @@ function restoreScriptWriter(): string {
   if (start < 0 || end < 0 || !lines[end + 1]?.trim().startsWith('chmod 755 -- "$SCRATCH_DIR/acgs-restore-wal"'))
     throw new Error('acgs-pitr-restore no longer writes acgs-restore-wal from a heredoc, then makes it executable');
   return lines.slice(start, end + 2).join('\n');
+}
+
+/** The document's block that writes the report to ReportLocation: from its `if` to its `fi`. */
+function reportWriter(): string {
+  const script = String(loadDocument('acgs-pitr-restore').mainSteps[0]?.inputs.runCommand[0]);
+  const lines = script.split('\n');
+  const start = lines.indexOf('if [[ -n "$REPORT_LOCATION" ]]; then');
+  const end = lines.findIndex((l, i) => i > start && l === 'fi');
+  if (start < 0 || end < 0) throw new Error('acgs-pitr-restore no longer writes its report in an if block');
+  return lines.slice(start, end + 1).join('\n');
 }
 
 let awsEnv: Record<string, string>;
@@ -106,5 +117,36 @@ describe('the S3 restore_command of acgs-pitr-restore', () => {
       `acgs-restore-wal: ${SEGMENT} has SHA-256 ${sha256(tampered)}, it was archived with ${sha256(original)}: not restored`,
     );
     expect(existsSync(dest)).toBe(false);
+  }, 30_000);
+});
+
+describe('the report acgs-pitr-restore writes to ReportLocation', () => {
+  const report = JSON.stringify({ kind: 'acgs-ops.pitr-restore', version: 1, rowCounts: { 'public.a': 1 } });
+  /** The block, run as the document runs it (set -euo pipefail, its say), with the report and a work directory. */
+  function writeReport(location: string): Promise<{ stdout: string }> {
+    const work = mkdtempSync(join(dir, 'work-'));
+    const prelude = `set -euo pipefail\nsay() { printf '%s\\n' "$*"; }\nWORK_DIR='${work}' REPORT_LOCATION='${location}' REPORT='${report}' STEP=''`;
+    return run('bash', ['-c', `${prelude}\n${reportWriter()}`], { env: { ...process.env, ...awsEnv } });
+  }
+
+  it('puts the whole report, one line, at ReportLocation', async () => {
+    // Act
+    const result = await writeReport(`s3://${BUCKET}/backups/acgs_pgp_db/pitr-1.pitr-report.json`);
+    // Assess
+    expect(result.stdout).toBe('');
+    const object = await s3.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: 'backups/acgs_pgp_db/pitr-1.pitr-report.json' }),
+    );
+    expect(await object.Body?.transformToString()).toBe(`${report}\n`);
+    expect(object.ContentType).toBe('application/json');
+  }, 30_000);
+
+  it('says so and carries on (the report is printed anyway) when the upload fails', async () => {
+    // Act
+    const result = await writeReport('s3://no-such-bucket/pitr-1.pitr-report.json');
+    // Assess
+    expect(result.stdout).toMatch(
+      /^could not write the report to s3:\/\/no-such-bucket\/pitr-1\.pitr-report\.json: .*NoSuchBucket/,
+    );
   }, 30_000);
 });
