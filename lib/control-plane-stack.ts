@@ -75,6 +75,8 @@ const OPERATOR_BACKUP_DOCUMENTS: readonly string[] = [...BACKUP_DOCUMENTS, RESTO
  */
 const ARCHIVING_DOCUMENTS: readonly string[] = [WAL_ARCHIVING_DOCUMENT];
 const OPERATOR_ARCHIVING_DOCUMENTS: readonly string[] = [WAL_ARCHIVING_DOCUMENT, PITR_RESTORE_DOCUMENT];
+/** With `backups.archiving` and `schedules.pitrDrill`: the point-in-time restore drill (the backups Lambda). */
+const PITR_DRILL_DOCUMENTS: readonly string[] = [PITR_RESTORE_DOCUMENT];
 /** With `backups.configArchive` and `schedules.configArchive`: the daily configuration archive (the backups Lambda). */
 const CONFIG_ARCHIVE_DOCUMENTS: readonly string[] = [CONFIG_ARCHIVE_DOCUMENT];
 /** What the operator API sends: the service procedures and the fleet documents (start-all, stop-all, rolling update). */
@@ -463,9 +465,12 @@ export class ControlPlaneStack extends Stack {
       role.addToPrincipalPolicy(statement);
     // The configuration archive is sent only on its schedule: without schedules.configArchive nothing here sends it.
     const configArchiveScheduled = backups.configArchive !== undefined && config.schedules.configArchive !== undefined;
+    // Likewise the point-in-time restore drill: acgs-pitr-restore only with schedules.pitrDrill.
+    const pitrDrillScheduled = backups.archiving !== undefined && config.schedules.pitrDrill !== undefined;
     const documents = [
       ...BACKUP_DOCUMENTS,
       ...(backups.archiving ? ARCHIVING_DOCUMENTS : []),
+      ...(pitrDrillScheduled ? PITR_DRILL_DOCUMENTS : []),
       ...(configArchiveScheduled ? CONFIG_ARCHIVE_DOCUMENTS : []),
     ];
     this.grantSendCommand(fn, this.runbooks.documentArns(documents), config.aws.fleetTag, {
@@ -554,6 +559,8 @@ export class ControlPlaneStack extends Stack {
         ...(backups.archiving ? { baseBackup: task('base-backup') } : {}),
         // As the daemon: the canary only where there is an archive whose restores it dates.
         ...(backups.archiving ? { canary: task('canary') } : {}),
+        // Waited for like the restore drill; the document writes its whole report under backups.s3Prefix.
+        ...(backups.archiving ? { pitrDrill: task('pitr-drill') } : {}),
         ...(backups.configArchive ? { configArchive: task('config-archive') } : {}),
       },
       hostAccess,

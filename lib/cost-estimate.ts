@@ -115,7 +115,8 @@ export function estimateMonthlyCost(
     // The probe and the sweep have schedules of their own name; the backup tasks share the backups Lambda.
     const handler =
       name === 'probe' || name === 'escalationSweep' ? name : name === 'escalationTest' ? 'escalationSweep' : 'backups';
-    const task = name === 'drill' ? 'drill' : handler;
+    // Both drills wait for their restore on the host.
+    const task = name === 'drill' || name === 'pitrDrill' ? 'drill' : handler;
     const duration = ASSUMPTIONS.durationMs[task];
     if (duration === undefined) throw new Error(`no duration assumed for the ${task} invocations`);
     invocations += runs;

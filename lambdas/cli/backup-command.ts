@@ -1,5 +1,6 @@
 import {
   archivingOf,
+  defaultPitrDrillScratch,
   NO_MAINTENANCE_WINDOW,
   type PitrRestoreReport,
   parseRestoreTarget,
@@ -365,13 +366,12 @@ async function runLocalPitrAction(
     const pgBin = values['pg-bin'] === undefined ? {} : { pgBinDir: values['pg-bin'] };
     if (drillTarget !== undefined) {
       const { database } = backupTarget(config, {});
-      const { archiving } = archivingOf(config);
+      const defaults = defaultPitrDrillScratch(config);
       if (!runtime.backups) throw new UsageError('the config has no backups section');
-      const port = parseScratchPort(values.port ?? String(defaultDrillPort(database.port)), database.port);
+      const port = parseScratchPort(values.port ?? String(defaults.port), database.port);
       const run = await runPitrDrill(ctx, runtime.backups.objects, {
         target: drillTarget,
-        scratchDirectory:
-          drillScratch ?? parseScratchDirectory(`${archiving.directory.replace(/\/+$/, '')}-pitr-drill`),
+        scratchDirectory: drillScratch ?? parseScratchDirectory(defaults.scratchDirectory),
         port,
         ...pgBin,
         ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
@@ -455,11 +455,6 @@ function pitrText(report: PitrRestoreReport): string {
     `  scratch cluster: 127.0.0.1:${report.port}, ${report.scratchDirectory}/data (left running)`,
     '',
   ].join('\n');
-}
-
-/** The drill's scratch port when none is given: the database's port + 10000 (or - 10000 above 55535). */
-function defaultDrillPort(productionPort: number): number {
-  return productionPort + 10_000 <= 65_535 ? productionPort + 10_000 : productionPort - 10_000;
 }
 
 function pitrDrillView(run: PitrDrillRun) {

@@ -1,5 +1,5 @@
 import type { BackupConfig, FleetConfig } from './config-schema.ts';
-import { backupTarget, connectionParameters } from './document-parameters.ts';
+import { backupTarget, connectionParameters, s3BackupPrefix } from './document-parameters.ts';
 import { ControlPlaneError, UsageError } from './errors.ts';
 import type { MaintenanceWindow } from './escalation.ts';
 
@@ -104,11 +104,34 @@ export interface PitrRestoreRequest extends ArchiveBucket {
   readonly timeoutSeconds?: number;
   /** The drill: inventory the restored data, then stop and remove the scratch cluster (also on failure). */
   readonly drill?: boolean;
+  /**
+   * AWS (with `bucket`): the key under backups.s3Prefix the document also writes its report to, whole (SSM keeps only
+   * the start of a command's output). Absent: printed only.
+   */
+  readonly reportKey?: string;
+}
+
+/**
+ * Where the PITR drill restores when nobody says: `<archiving.directory>-pitr-drill` (beside the archive, on its
+ * disk), and the database's port + 10000 (or - 10000 above 55535), never the production port.
+ */
+export function defaultPitrDrillScratch(config: FleetConfig): { scratchDirectory: string; port: number } {
+  const { archiving } = archivingOf(config);
+  const { database } = backupTarget(config, {});
+  return {
+    scratchDirectory: `${trimSlashes(archiving.directory)}-pitr-drill`,
+    port: defaultDrillPort(database.port),
+  };
+}
+
+/** The drill's scratch port when none is given: the database's port + 10000 (or - 10000 above 55535). */
+export function defaultDrillPort(productionPort: number): number {
+  return productionPort + 10_000 <= 65_535 ? productionPort + 10_000 : productionPort - 10_000;
 }
 
 /** The parameter map of `acgs-pitr-restore`. */
 export function pitrRestoreParameters(config: FleetConfig, request: PitrRestoreRequest): Record<string, string> {
-  const { archiving } = archivingOf(config);
+  const { backups, archiving } = archivingOf(config);
   const { database } = backupTarget(config, {});
   return {
     ArchiveDirectory: trimSlashes(archiving.directory),
@@ -122,6 +145,10 @@ export function pitrRestoreParameters(config: FleetConfig, request: PitrRestoreR
     BaseBackupId: request.baseBackupId ?? '',
     PgBinDir: request.pgBinDir ?? '',
     TimeoutSeconds: String(request.timeoutSeconds ?? 3600),
+    ReportLocation:
+      request.reportKey === undefined || request.bucket === undefined
+        ? ''
+        : `${s3BackupPrefix(backups, request.bucket)}${request.reportKey}`,
   };
 }
 

@@ -5,6 +5,6 @@ import * as z from './zod-mini.ts';
  * which writes it into the schedules, and the handler, which parses it.
  */
 export const backupTaskSchema = z.strictObject({
-  task: z.enum(['backup', 'monitor', 'retention', 'drill', 'base-backup', 'config-archive', 'canary']),
+  task: z.enum(['backup', 'monitor', 'retention', 'drill', 'base-backup', 'config-archive', 'canary', 'pitr-drill']),
 });
 export type BackupTask = z.output<typeof backupTaskSchema>['task'];

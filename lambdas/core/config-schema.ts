@@ -421,11 +421,18 @@ export const fleetConfigSchema = z
       baseBackup: routineSchedule.default({ cron: DEFAULT_BASE_BACKUP_CRON }),
       escalationTest: escalationTestSchedule.optional(),
       /**
-       * Writes a canary row into the backed-up database (backups.archiving only; the local daemon): the newest canary
-       * a point-in-time restore holds says how recent its data is. E.g. every minute.
+       * Writes a canary row into the backed-up database (needs backups.archiving; the daemon, or the backups Lambda in
+       * AWS): the newest canary a point-in-time restore holds says how recent its data is. E.g. every minute.
        */
       canary: frequentSchedule.optional(),
       configArchive: routineSchedule.optional(),
+      /**
+       * The point-in-time restore drill (needs backups.archiving): restores the archive to latest into a scratch
+       * cluster on the database host, checks the data and records the verdict (the daemon, or the backups Lambda in
+       * AWS). Off unless set: it unpacks a whole base backup and replays the WAL since on the production host. E.g.
+       * weekly, a few hours after the base backup.
+       */
+      pitrDrill: routineSchedule.optional(),
     }),
     severities: z.strictObject({
       P1: severitySchema,
@@ -559,6 +566,29 @@ export const fleetConfigSchema = z
              * day to take it, by default.
              */
             baseBackupMaxAge: duration(HOUR_MS, 90 * DAY_MS).default(8 * DAY_MS),
+            /** The point-in-time restore drill (`acgs-ops backup drill --pitr`, schedules.pitrDrill in AWS). */
+            drill: z
+              .strictObject({
+                /**
+                 * Tables (schema.table, as the drill's inventory names them) that legitimately lose rows between a
+                 * base backup and a later point (sessions, queues, pruned logs): the drill reports their shrinking
+                 * and passes. Any other table restored with fewer rows than the base backup's snapshot counted fails
+                 * the drill; a listed table that is missing fails it too.
+                 */
+                tablesAllowedToShrink: z
+                  .array(
+                    z
+                      .string()
+                      .regex(
+                        /^[A-Za-z_][A-Za-z0-9_$]{0,62}\.[A-Za-z_][A-Za-z0-9_$]{0,62}$/,
+                        'must be schema.table, e.g. public.sessions (PostgreSQL names: letters, digits, _ and $)',
+                      ),
+                  )
+                  .max(200)
+                  .refine((tables) => new Set(tables).size === tables.length, 'must not list a table twice')
+                  .default([]),
+              })
+              .optional(),
             /** The server's systemd unit, for the restart enabling needs; absent: pg_ctl restart. */
             serviceUnit: z
               .string()
@@ -759,6 +789,20 @@ export const fleetConfigSchema = z
     }
     if (config.schedules.configArchive && !config.backups?.configArchive)
       issue(['schedules', 'configArchive'], 'there is no backups.configArchive to take on this schedule');
+    // A schedule whose task has nothing to work on is deployed nowhere and run by nobody: refused, not ignored.
+    if (config.schedules.canary && !config.backups?.archiving)
+      issue(
+        ['schedules', 'canary'],
+        'there is no backups.archiving: the canary dates point-in-time restores, and nothing writes it without an archive',
+      );
+    if (config.schedules.pitrDrill && !config.backups?.archiving)
+      issue(
+        ['schedules', 'pitrDrill'],
+        'there is no backups.archiving: the point-in-time restore drill restores the WAL archive',
+      );
+    if (config.schedules.drill && !config.backups?.drill)
+      issue(['schedules', 'drill'], 'there is no backups.drill (its scratch database) to run the restore drill with');
+    for (const problem of s3PrefixOverlaps(config.backups)) issue(['backups', ...problem.path], problem.message);
     const { flapping } = config.thresholds;
     if (flapping.exitRatio >= flapping.enterRatio)
       issue(['thresholds', 'flapping', 'exitRatio'], 'must be lower than enterRatio (hysteresis)');
@@ -780,6 +824,34 @@ export type BackupConfig = NonNullable<FleetConfig['backups']>;
 function hostIdentity(host: string): string {
   const { scope } = hostScope(host);
   return scope === 'loopback' || scope === 'unspecified' ? 'this host' : host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+}
+
+/**
+ * The backup bucket's prefixes are apart: the dumps' catalogue lists backups.s3Prefix whole (a WAL segment or a
+ * configuration archive under it is an unknown object there, and retention deletes in it), and the database host may
+ * delete under backups.s3Prefix but never under the WAL archive's. A prefix equal to, inside or around another breaks
+ * both.
+ */
+function s3PrefixOverlaps(backups: BackupConfig | undefined): { path: string[]; message: string }[] {
+  if (!backups) return [];
+  const others: [string[], string][] = [[['s3Prefix'], backups.s3Prefix]];
+  if (backups.configArchive) others.push([['configArchive', 's3Prefix'], backups.configArchive.s3Prefix]);
+  const checked: [string[], string][] = [];
+  if (backups.archiving?.s3Prefix !== undefined) checked.push([['archiving', 's3Prefix'], backups.archiving.s3Prefix]);
+  if (backups.configArchive) checked.push([['configArchive', 's3Prefix'], backups.configArchive.s3Prefix]);
+  const problems: { path: string[]; message: string }[] = [];
+  for (const [path, prefix] of checked)
+    for (const [otherPath, other] of others) {
+      if (otherPath.join('.') === path.join('.')) continue;
+      const relation =
+        prefix === other ? 'is' : prefix.startsWith(other) ? 'is inside' : other.startsWith(prefix) ? 'contains' : '';
+      if (relation)
+        problems.push({
+          path,
+          message: `${prefix} ${relation} backups.${otherPath.join('.')} (${other}): each kind of object needs a prefix of its own, beside the others`,
+        });
+    }
+  return problems;
 }
 
 function isTimeZone(zone: string): boolean {

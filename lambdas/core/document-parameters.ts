@@ -249,6 +249,7 @@ export const BACKUP_DOCUMENT_PARAMETERS = {
     'BaseBackupId',
     'PgBinDir',
     'TimeoutSeconds',
+    'ReportLocation',
   ],
 } as const;
 
@@ -420,7 +421,7 @@ function localBackupDirectory(backups: BackupConfig): string {
 }
 
 /** `s3://<bucket>/<backups.s3Prefix>`, ending in `/`. */
-function s3BackupPrefix(backups: BackupConfig, bucket: string): string {
+export function s3BackupPrefix(backups: BackupConfig, bucket: string): string {
   return `s3://${bucket}/${backups.s3Prefix.replace(/^\/+/, '')}`;
 }
 

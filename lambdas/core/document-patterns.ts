@@ -90,6 +90,11 @@ export const DOCUMENT_PATTERNS = {
    * `s3://bucket/prefix/<name>.drill-report.json`, the name a backup id and the drill's start.
    */
   reportLocation: anchored(`(((/${SEGMENT})*|s3://${BUCKET}(/${S3_SEGMENT})*)/${BACKUP_ID}\\.drill-report\\.json)?`),
+  /**
+   * Where a point-in-time restore also writes its full report (AWS), or empty for "printed only":
+   * `s3://bucket/prefix/<name>.pitr-report.json`.
+   */
+  pitrReportLocation: anchored(`(s3://${BUCKET}(/${S3_SEGMENT})*/${BACKUP_ID}\\.pitr-report\\.json)?`),
   /** Where a restore leaves the safety dump of the current database, on the database host: `<directory>/<name>.dump`. */
   safetyDumpLocation: anchored(`(/${SEGMENT})*/${BACKUP_ID}\\.dump`),
   sha256: anchored('[0-9a-f]{64}'),
@@ -232,6 +237,7 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
     BaseBackupId: 'optionalBackupId',
     PgBinDir: 'optionalPath',
     TimeoutSeconds: 'timeoutSeconds',
+    ReportLocation: 'pitrReportLocation',
   },
   'acgs-config-archive': {
     Paths: 'optionalPathList',

@@ -10,6 +10,11 @@ import * as z from './zod-mini.ts';
  */
 
 export const PITR_DRILL_SUFFIX = '.pitr-drill.json';
+/**
+ * The restore's whole report, as acgs-pitr-restore writes it next to the backups in AWS (ReportLocation): read once
+ * by the drill, then deleted; never a record.
+ */
+export const PITR_REPORT_SUFFIX = '.pitr-report.json';
 /** The table the canary rows are written to (ssm-documents/src/pitr-lib.sh). */
 export const CANARY_TABLE = 'public.acgs_ops_canary';
 
@@ -47,17 +52,25 @@ export function parseDrillEvidence(report: {
   return { ok: false, error: issues(parsed.error.issues) };
 }
 
+/** How the drill weighs the restored data (backups.archiving.drill). */
+export interface PitrDataRules {
+  /** Tables (schema.table) that may hold fewer rows than the snapshot counted: reported, not failed. */
+  readonly tablesAllowedToShrink?: readonly string[];
+}
+
 /**
  * Why the restored data does not hold what it must, one sentence each; empty when it does. The restore's target is
  * after the base backup finished, hence after its snapshot: a table holds at least the rows the snapshot counted
  * (restored >= snapshot; fewer means rows were lost, or deleted after the backup, which the drill cannot tell apart
- * and reports). Every table of the snapshot must be there, and a canary at least as new as the base backup's.
+ * and reports), unless the rules allow it to shrink (shrunkTables says so). Every table of the snapshot must be there,
+ * and a canary at least as new as the base backup's.
  */
-export function restoredDataProblems(evidence: PitrDrillEvidence): string[] {
+export function restoredDataProblems(evidence: PitrDrillEvidence, rules: PitrDataRules = {}): string[] {
   const problems: string[] = [];
   const manifest = evidence.baseBackupManifest;
   const snapshot = manifest.snapshot;
   const restored = evidence.inventory.rowCounts;
+  const mayShrink = new Set(rules.tablesAllowedToShrink ?? []);
   if (!snapshot)
     problems.push(
       `base backup ${manifest.id} has no snapshot of row counts (taken before they were recorded): take a new base backup`,
@@ -75,7 +88,7 @@ export function restoredDataProblems(evidence: PitrDrillEvidence): string[] {
         problems.push(
           `table ${table} is missing from the restored ${evidence.database} (the snapshot counted ${expected} rows)`,
         );
-      else if (found < expected)
+      else if (found < expected && !mayShrink.has(table))
         problems.push(`table ${table} has ${found} rows restored, fewer than the ${expected} the snapshot counted`);
     }
   }
@@ -90,6 +103,19 @@ export function restoredDataProblems(evidence: PitrDrillEvidence): string[] {
   }
   if (!evidence.scratchRemoved) problems.push('the scratch cluster was not removed');
   return problems;
+}
+
+/** The tables the rules allowed to shrink that did, one sentence each, in table order. */
+export function shrunkTables(evidence: PitrDrillEvidence, rules: PitrDataRules = {}): string[] {
+  const snapshot = evidence.baseBackupManifest.snapshot?.rowCounts ?? {};
+  const restored = evidence.inventory.rowCounts;
+  return [...new Set(rules.tablesAllowedToShrink ?? [])].sort().flatMap((table) => {
+    const before = snapshot[table];
+    const now = restored[table];
+    return before !== undefined && now !== undefined && now < before
+      ? [`${table}: ${now} rows, was ${before} at the base backup: allowed to shrink`]
+      : [];
+  });
 }
 
 export interface PitrDrillMeasures {
@@ -114,8 +140,10 @@ export function judgePitrDrill(
   evidence: PitrDrillEvidence,
   measures: PitrDrillMeasures,
   recovery: RecoveryObjectives,
+  rules: PitrDataRules = {},
 ): PitrDrillVerdict {
-  const problems = restoredDataProblems(evidence);
+  const problems = restoredDataProblems(evidence, rules);
+  const shrunk = shrunkTables(evidence, rules);
   const tables = Object.keys(evidence.inventory.rowCounts).length;
   const rtoMet = measures.rtoMs <= recovery.rto;
   const rpoMet = measures.rpoMs !== undefined && measures.rpoMs <= recovery.rpo;
@@ -125,8 +153,9 @@ export function judgePitrDrill(
       ? 'RPO unknown: no canary was restored'
       : `RPO ${rpoMet ? 'met' : 'breached'}: the newest canary restored is ${formatDuration(measures.rpoMs)} older than the drill's target (target ${formatDuration(recovery.rpo)})`,
     problems.length === 0
-      ? `the restored ${evidence.database} holds every table of base backup ${evidence.baseBackupManifest.id}'s snapshot (${Object.keys(evidence.baseBackupManifest.snapshot?.rowCounts ?? {}).length}) with at least its rows, ${tables} tables in all`
+      ? `the restored ${evidence.database} holds every table of base backup ${evidence.baseBackupManifest.id}'s snapshot (${Object.keys(evidence.baseBackupManifest.snapshot?.rowCounts ?? {}).length}) with at least its rows${shrunk.length === 0 ? '' : ` but for ${shrunk.length} allowed to shrink`}, ${tables} tables in all`
       : `the restored data does not hold what it must: ${problems.join('; ')}`,
+    ...shrunk,
   ];
   return { passed: rtoMet && rpoMet && problems.length === 0, reasons };
 }
@@ -185,6 +214,11 @@ export function parsePitrDrillRecord(
 /** The record's key: `<base backup or "pitr">-<start, compact UTC>.pitr-drill.json`. */
 export function pitrDrillKey(baseBackup: string | null, startedAt: number): string {
   return `${baseBackup ?? 'pitr'}-${new Date(startedAt).toISOString().replace(/[-:.]/g, '')}${PITR_DRILL_SUFFIX}`;
+}
+
+/** The key the restore writes its whole report to: `pitr-<start, compact UTC>.pitr-report.json`. */
+export function pitrReportKey(startedAt: number): string {
+  return `pitr-${new Date(startedAt).toISOString().replace(/[-:.]/g, '')}${PITR_REPORT_SUFFIX}`;
 }
 
 /** What the monitor says of the latest PITR drill, and how it weighs on the drill's status. */

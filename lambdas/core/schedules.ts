@@ -17,6 +17,7 @@ export const SCHEDULE_NAMES = [
   'escalationTest',
   'canary',
   'configArchive',
+  'pitrDrill',
 ] as const;
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
 

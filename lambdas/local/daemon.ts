@@ -6,6 +6,7 @@ import {
   type StateWriteStatus,
   WriteBehindStateStore,
 } from '../adapters/local/write-behind-state-store.ts';
+import { defaultPitrDrillScratch } from '../core/backup-archiving.ts';
 import { cycleFailed, cycleSucceeded, type PingOutcome } from '../core/dead-mans-switch.ts';
 import { errorMessage } from '../core/errors.ts';
 import { type Schedule, type ScheduleName, toCroner } from '../core/schedules.ts';
@@ -17,7 +18,7 @@ import { deliverNotices } from '../use-cases/deliver-notices.ts';
 import { runScheduledEscalationTest } from '../use-cases/escalation-test.ts';
 import { type ProbeCycleResult, runProbeCycle } from '../use-cases/run-probe-cycle.ts';
 import { sweepEscalations } from '../use-cases/sweep-escalations.ts';
-import { takeBaseBackup, writeCanary } from '../use-cases/wal-archiving.ts';
+import { runPitrDrill, takeBaseBackup, writeCanary } from '../use-cases/wal-archiving.ts';
 import type { LocalRuntime } from './runtime.ts';
 
 export interface Heartbeat {
@@ -112,8 +113,8 @@ export class LocalDaemon {
 
   /**
    * The backup schedules this daemon keeps, with their tasks: the daily backup, the monitor, retention, the restore
-   * drill where `backups.drill` is set, and the base backup of WAL archiving where `backups.archiving` is. None
-   * without a backup directory.
+   * drill where `backups.drill` is set, and the base backup and point-in-time restore drill of WAL archiving where
+   * `backups.archiving` is. None without a backup directory.
    */
   backupJobs(): { name: ScheduleName; schedule: Schedule; task: () => Promise<unknown> }[] {
     const backups = this.runtime.backups;
@@ -127,11 +128,14 @@ export class LocalDaemon {
     ];
     if (config.backups?.drill) tasks.push(['drill', () => runDrill(ctx, backups)]);
     if (config.backups?.configArchive) tasks.push(['configArchive', () => scheduledConfigArchive(ctx)]);
-    if (config.backups?.archiving)
+    if (config.backups?.archiving) {
+      const pgBin = backups.pgBinDir === undefined ? {} : { pgBinDir: backups.pgBinDir };
+      tasks.push(['baseBackup', () => takeBaseBackup(ctx, pgBin)]);
       tasks.push([
-        'baseBackup',
-        () => takeBaseBackup(ctx, backups.pgBinDir === undefined ? {} : { pgBinDir: backups.pgBinDir }),
+        'pitrDrill',
+        () => runPitrDrill(ctx, backups.objects, { target: 'latest', ...defaultPitrDrillScratch(config), ...pgBin }),
       ]);
+    }
     return tasks.flatMap(([name, task]) => {
       const schedule = config.schedules[name];
       return schedule ? [{ name, schedule, task }] : [];

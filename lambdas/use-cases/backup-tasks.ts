@@ -1,10 +1,11 @@
+import { defaultPitrDrillScratch } from '../core/backup-archiving.ts';
 import type { BackupTask } from '../core/backup-task.ts';
 import { HOUR_MS, SECOND_MS } from '../core/duration.ts';
 import { ControlPlaneError } from '../core/errors.ts';
 import type { CommandRequest, CommandRunner } from '../ports.ts';
 import { applyRetention, type BackupDestination, monitorBackups, runBackup, runDrill } from './backups.ts';
 import type { ControlPlaneContext } from './context.ts';
-import { archiveBucketOf, takeBaseBackup, writeCanary } from './wal-archiving.ts';
+import { archiveBucketOf, runPitrDrill, takeBaseBackup, writeCanary } from './wal-archiving.ts';
 
 /** Time kept back from the Lambda's deadline after the drill's wait: recording the report and the incident. */
 export const DRILL_MARGIN_MS = 60_000;
@@ -45,7 +46,16 @@ export type BackupTaskSummary =
       readonly status: string;
       readonly commandId: string | null;
     }
-  | { readonly task: 'config-archive'; readonly status: string; readonly commandId: string | null };
+  | { readonly task: 'config-archive'; readonly status: string; readonly commandId: string | null }
+  | {
+      readonly task: 'pitr-drill';
+      readonly outcome: 'passed' | 'failed';
+      /** The `.pitr-drill.json` record; null when the store refused it (the drill incident says so). */
+      readonly record: string | null;
+      readonly rtoMs: number | null;
+      readonly rpoMs: number | null;
+      readonly reasons: readonly string[];
+    };
 
 export interface BackupTaskOutcome {
   readonly summary: BackupTaskSummary;
@@ -62,7 +72,8 @@ export interface BackupTaskOutcome {
 /**
  * One backup schedule's task: take the daily backup (dispatched; the document publishes it), judge what was
  * published, prune, run the restore drill, waiting for it within the time the invocation has left, or take the
- * weekly base backup of WAL archiving (dispatched like the daily backup where the runtime dispatches).
+ * weekly base backup of WAL archiving (dispatched like the daily backup where the runtime dispatches), or run the
+ * point-in-time restore drill (waited for, like the restore drill).
  */
 export async function runBackupTask(
   ctx: ControlPlaneContext,
@@ -143,6 +154,33 @@ export async function runBackupTask(
           state: run.state,
           status: run.result.status,
           commandId: run.result.commandId ?? null,
+        },
+      };
+    }
+    case 'pitr-drill': {
+      // As the dump drill: waited for within the invocation's time, its verdict recorded next to the backups (the
+      // monitor and `backup status` read it) and a failure raised as the drill incident, not thrown.
+      const runner = withinDeadline(wiring.drillRunner, invocation.remainingMs - DRILL_MARGIN_MS);
+      const { pgBinDir } = wiring.destination;
+      const run = await runPitrDrill(
+        ctx,
+        wiring.destination.objects,
+        {
+          target: 'latest',
+          ...defaultPitrDrillScratch(ctx.config),
+          ...archiveBucketOf(wiring.destination),
+          ...(pgBinDir === undefined ? {} : { pgBinDir }),
+        },
+        runner,
+      );
+      return {
+        summary: {
+          task: 'pitr-drill',
+          outcome: run.record.outcome,
+          record: run.key ?? null,
+          rtoMs: run.record.rtoMs,
+          rpoMs: run.record.rpoMs,
+          reasons: run.record.reasons,
         },
       };
     }

@@ -23,6 +23,7 @@ import {
   type PitrDrillRecord,
   parseDrillEvidence,
   pitrDrillKey,
+  pitrReportKey,
 } from '../core/pitr-drill.ts';
 import type { CommandResult, CommandRunner, ObjectStore } from '../ports.ts';
 import { problem } from './backup-problems.ts';
@@ -160,15 +161,19 @@ export interface PitrRestoreRun {
   readonly error?: string;
 }
 
-/** Restores the newest base backup before the target and replays the archive up to it, into a scratch cluster. */
+/**
+ * Restores the newest base backup before the target and replays the archive up to it, into a scratch cluster.
+ * `commands`: the runner that waits for the document (the backups Lambda's, bounded to its time). @default ctx.commands
+ */
 export async function restoreToPoint(
   ctx: ControlPlaneContext,
   request: Omit<PitrRestoreRequest, 'port'> & { port: number },
+  commands: CommandRunner = ctx.commands,
 ): Promise<PitrRestoreRun> {
   archivingOf(ctx.config);
   const parameters = pitrRestoreParameters(ctx.config, { ...archiveBucketOf(ctx.backups), ...request });
   ctx.log('pitr-restore-started', { target: parameters.TargetTime, scratch: parameters.ScratchDirectory });
-  const result = await ctx.commands.run({
+  const result = await commands.run({
     document: PITR_RESTORE_DOCUMENT,
     parameters,
     timeoutMs: (Number(parameters.TimeoutSeconds) + 60) * 1000,
@@ -184,7 +189,7 @@ export async function restoreToPoint(
   };
 }
 
-export interface PitrDrillRequest {
+export interface PitrDrillRequest extends ArchiveBucket {
   /** `latest` (the default), or a recent instant (epoch ms). */
   readonly target: 'latest' | number;
   readonly scratchDirectory: string;
@@ -214,10 +219,19 @@ export async function runPitrDrill(
   ctx: ControlPlaneContext,
   objects: ObjectStore,
   request: PitrDrillRequest,
+  commands: CommandRunner = ctx.commands,
 ): Promise<PitrDrillRun> {
-  const { backups } = archivingOf(ctx.config);
+  const { backups, archiving } = archivingOf(ctx.config);
   const startedAt = ctx.clock.now();
-  const restore = await restoreToPoint(ctx, { ...request, drill: true });
+  // In AWS (a bucket) the document also writes its whole report next to the backups: SSM keeps only the start of a
+  // command's output, and a drill's inventory names every table.
+  const reportKey = request.bucket === undefined ? undefined : pitrReportKey(startedAt);
+  const restore = await withWrittenReport(
+    ctx,
+    objects,
+    reportKey,
+    await restoreToPoint(ctx, { ...request, drill: true, ...(reportKey ? { reportKey } : {}) }, commands),
+  );
   const finishedAt = Math.max(startedAt, ctx.clock.now());
   const parsed = restore.report ? parseDrillEvidence(restore.report) : undefined;
   const evidence = parsed?.ok ? parsed.value : undefined;
@@ -232,13 +246,17 @@ export async function runPitrDrill(
     evidence && achievedRpoMs(evidence, request.target, Number.isNaN(recoveredAt) ? finishedAt : recoveredAt);
   const verdict =
     evidence && measures
-      ? judgePitrDrill(evidence, { ...measures, ...(rpoMs === undefined ? {} : { rpoMs }) }, ctx.config.recovery)
+      ? judgePitrDrill(evidence, { ...measures, ...(rpoMs === undefined ? {} : { rpoMs }) }, ctx.config.recovery, {
+          tablesAllowedToShrink: archiving.drill?.tablesAllowedToShrink ?? [],
+        })
       : {
           passed: false,
           reasons: [
             restore.report
               ? `the restore printed no drill inventory: ${parsed && !parsed.ok ? parsed.error : 'none'}`
-              : `the restore failed: ${restore.error ?? `the document ${restore.result.status}`}`,
+              : restore.result.status === 'succeeded'
+                ? `the restore succeeded but its report was not found: not in its output${reportKey ? ` (SSM keeps only its start), nor in ${reportKey}` : ''}`
+                : `the restore failed: ${restore.error ?? `the document ${restore.result.status}`}`,
           ],
         };
   const record: PitrDrillRecord = {
@@ -286,6 +304,36 @@ export async function runPitrDrill(
     ...(unrecorded ? { unrecorded } : { key }),
     ...(evidence ? { evidence } : {}),
   };
+}
+
+/**
+ * The restore with the report the document wrote whole to `reportKey` (read, then deleted: it has served), or as it
+ * was when there is none (the report then comes from the command's output, which SSM may have cut, and is said so).
+ */
+async function withWrittenReport(
+  ctx: ControlPlaneContext,
+  objects: ObjectStore,
+  reportKey: string | undefined,
+  restore: PitrRestoreRun,
+): Promise<PitrRestoreRun> {
+  if (reportKey === undefined || restore.result.status !== 'succeeded') return restore;
+  const written = await objects.get(reportKey).catch((error: unknown) => {
+    ctx.log('pitr-report-unread', { key: reportKey, error: errorMessage(error) });
+    return undefined;
+  });
+  if (!written) {
+    ctx.log('pitr-report-inline', {
+      key: reportKey,
+      why: "the report object is missing: the report is read from the command's inline output, which SSM cuts after ~2,400 characters",
+    });
+    return restore;
+  }
+  const report = pitrReportOf(Buffer.from(written.body).toString('utf8'));
+  if (!report) ctx.log('pitr-report-unreadable', { key: reportKey, why: 'not a point-in-time restore report' });
+  await objects.delete(reportKey).catch((error: unknown) => {
+    ctx.log('pitr-report-not-deleted', { key: reportKey, error: errorMessage(error) });
+  });
+  return report ? { ...restore, report } : restore;
 }
 
 /** A destination's backup bucket and key (AWS): an S3 archive (archiving.s3Prefix) lives there. */

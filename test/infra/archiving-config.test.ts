@@ -19,7 +19,7 @@ import { ACGS_CONFIG, type Json, logicalId, useSynthesizedStack } from '../suppo
 /**
  * WAL archiving in the stack: with `backups.archiving`, the weekly base backup and the canary are EventBridge
  * Scheduler schedules of the backups Lambda (tasks base-backup, canary), which may send acgs-wal-archiving to the
- * database host; with `schedules.configArchive`, the daily configuration archive (task config-archive, acgs-config-
+ * database host; with `schedules.pitrDrill`, the point-in-time restore drill (task pitr-drill, acgs-pitr-restore); with `schedules.configArchive`, the daily configuration archive (task config-archive, acgs-config-
  * archive) too, and nothing else new. The operator API may send acgs-wal-archiving and acgs-pitr-restore there too.
  * The archive lag is on the dashboard beside recovery.rpo, and alarmed above it. The shipped config (no archiving,
  * no configArchive schedule) gets none of it (control-plane-stack.test.ts and its snapshot).
@@ -36,11 +36,14 @@ const fleet = useSynthesizedStack(() => {
     `  database: postgresql\n  instanceId: ${HOST}\n  archiving: { directory: /var/backups/acgs-ops-archive, s3Prefix: ${WAL_PREFIX} }\n`,
   );
   const withSchedules = text
-    .replace('  drill: { cron: "0 4 * * 1" }\n', '  drill: { cron: "0 4 * * 1" }\n  canary: { every: 1m }\n')
+    .replace(
+      '  drill: { cron: "0 4 * * 1" }\n',
+      '  drill: { cron: "0 4 * * 1" }\n  canary: { every: 1m }\n  pitrDrill: { cron: "0 5 * * 0" }\n',
+    )
     .replace('  rpo: 15m\n', '  rpo: 2m\n');
   if (
     text === original ||
-    withSchedules.split('\n').length !== text.split('\n').length + 1 ||
+    withSchedules.split('\n').length !== text.split('\n').length + 2 ||
     !withSchedules.includes('  configArchive: { cron: "30 2 * * *" }\n') ||
     !withSchedules.includes('rpo: 2m')
   )
@@ -112,11 +115,24 @@ describe('a fleet with backups.archiving', () => {
     expect(props.Target.DeadLetterConfig).toBeDefined();
   });
 
-  it('lets the backups Lambda send acgs-wal-archiving and acgs-config-archive, beside the backup and drill documents, to the database host only', () => {
+  it('schedules the point-in-time restore drill on the backups Lambda, task pitr-drill, at schedules.pitrDrill', () => {
+    const schedule = fleet.stack.schedules.schedules.get('pitrDrill');
+    if (!schedule) throw new Error('no pitrDrill schedule');
+    const props = fleet.props(schedule);
+    expect(props.ScheduleExpression).toBe('cron(0 5 ? * 1 *)');
+    expect(props.Target.Arn).toEqual({ 'Fn::GetAtt': [logicalId(backupsLambda().fn), 'Arn'] });
+    expect(JSON.parse(props.Target.Input)).toEqual({ task: 'pitr-drill' });
+    expect(props.Target.RetryPolicy).toBeDefined();
+    expect(props.Target.DeadLetterConfig).toBeDefined();
+    // The drill waits for the restore: the Lambda's 15 minutes bound it (the handler cuts TimeoutSeconds to them).
+    expect(fleet.props(backupsLambda().fn).Timeout).toBe(900);
+  });
+
+  it('lets the backups Lambda send acgs-wal-archiving, acgs-pitr-restore (schedules.pitrDrill) and acgs-config-archive, beside the backup and drill documents, to the database host only', () => {
     const stack = Stack.of(fleet.stack);
     const [documents, instances] = sendCommandStatements(fleet.stack.functions.backups);
     expect(documentsOf(documents)).toEqual(
-      named(BACKUP_DOCUMENT, DRILL_DOCUMENT, WAL_ARCHIVING_DOCUMENT, CONFIG_ARCHIVE_DOCUMENT),
+      named(BACKUP_DOCUMENT, DRILL_DOCUMENT, WAL_ARCHIVING_DOCUMENT, PITR_RESTORE_DOCUMENT, CONFIG_ARCHIVE_DOCUMENT),
     );
     expect(instances?.Resource).toEqual(
       stack.resolve(stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: HOST })),

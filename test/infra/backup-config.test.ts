@@ -27,12 +27,13 @@ function variant(name: string, edit: (text: string) => string): string {
   return path;
 }
 
-// The database host named in the config, and no restore drill.
+// The database host named in the config, and no restore drill (nor its schedule: the config refuses one alone).
 const fleet = useSynthesizedStack(() =>
   variant('named-host-no-drill', (text) =>
     text
       .replace('  database: postgresql\n', `  database: postgresql\n  instanceId: ${HOST}\n`)
-      .replace(/ {2}drill:\n {4}scratchDatabase: acgs_restore_drill\n {4}maxAge: 8d\n/, ''),
+      .replace(/ {2}drill:\n {4}scratchDatabase: acgs_restore_drill\n {4}maxAge: 8d\n/, '')
+      .replace('  drill: { cron: "0 4 * * 1" }\n', ''),
   ),
 );
 const props = fleet.props;

@@ -40,6 +40,19 @@ describe('monthly cost of the default fleet, from its template', () => {
     });
   });
 
+  it('costs a pitrDrill schedule as the drill it is (the Lambda waits for the restore), not as a short backup task', () => {
+    // Prepare: the drill's schedule relabelled pitrDrill, on the same cron.
+    const relabelled = structuredClone(cost.template);
+    const drill = Object.values(relabelled.Resources ?? {}).find(
+      (r) => r.Type === 'AWS::Scheduler::Schedule' && String(r.Properties?.Description).startsWith('drill:'),
+    );
+    if (!drill?.Properties) throw new Error('no drill schedule in the template');
+    drill.Properties.Description = String(drill.Properties.Description).replace(/^drill:/, 'pitrDrill:');
+    const config = { ...cost.config, schedules: { ...cost.config.schedules, pitrDrill: cost.config.schedules.drill } };
+    // Act & Assess
+    expect(estimateMonthlyCost(relabelled, config)).toEqual(cost.estimate);
+  });
+
   it('refuses a schedule whose target is not a function of the template', () => {
     const broken = structuredClone(cost.template);
     const schedule = Object.values(broken.Resources ?? {}).find((r) => r.Type === 'AWS::Scheduler::Schedule');

@@ -1058,6 +1058,7 @@ describe('injection into the backup documents', () => {
         BaseBackupId: '',
         PgBinDir: pg.cluster.binDir,
         TimeoutSeconds: '60',
+        ReportLocation: '',
       },
     };
     const targets = Object.entries(BACKUP_DOCUMENT_PARAMETERS).map(([document, names]) => {
@@ -1067,7 +1068,7 @@ describe('injection into the backup documents', () => {
     });
     // Act & Assess
     const checked = await expectEveryHostileValueRejected(targets, { marker });
-    // 61 parameters (32 of the dump and drill, 18 of archiving, 11 of PITR), 19 values each
-    expect(checked).toBe(61 * 19);
+    // 62 parameters (32 of the dump and drill, 18 of archiving, 12 of PITR), 19 values each
+    expect(checked).toBe(62 * 19);
   });
 });

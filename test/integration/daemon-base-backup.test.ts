@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
-import { WAL_ARCHIVING_DOCUMENT } from '../../lambdas/core/document-names.ts';
+import { PITR_RESTORE_DOCUMENT, WAL_ARCHIVING_DOCUMENT } from '../../lambdas/core/document-names.ts';
 import { toCroner } from '../../lambdas/core/schedules.ts';
 import { LocalDaemon } from '../../lambdas/local/daemon.ts';
 import { openLocalRuntime } from '../../lambdas/local/runtime.ts';
@@ -93,6 +93,34 @@ describe('the daemon and the base backup schedule', () => {
     expect(job && toCroner(job.schedule, 'UTC').pattern).toBe('0 0 1 * * 0');
     expect(commands.requests.map((r) => [r.document, r.parameters.Action, r.parameters.PgBinDir])).toEqual([
       [WAL_ARCHIVING_DOCUMENT, 'base-backup', '/usr/lib/postgresql/15/bin'],
+    ]);
+  });
+
+  it('keeps the point-in-time restore drill on schedules.pitrDrill with archiving, its run sending acgs-pitr-restore as a drill', async () => {
+    // Prepare
+    const shipped = loadShippedConfig();
+    const backups = shipped.backups;
+    if (!backups) throw new Error('the shipped config has backups');
+    const archiving = {
+      directory: join(root, 'pitr-archive'),
+      scriptDirectory: join(root, 'bin'),
+      archiveTimeout: 60_000,
+      baseBackupMaxAge: 8 * 24 * 3_600_000,
+    };
+    const config: FleetConfig = {
+      ...shipped,
+      schedules: { ...shipped.schedules, pitrDrill: { cron: '0 5 * * 0' } },
+      backups: { ...backups, localDirectory: join(root, 'pitr-backups'), archiving },
+    };
+    const commands = recording();
+    const daemon = daemonFor(config, 'pitr-drill', commands);
+    // Act
+    const job = daemon.backupJobs().find((j) => j.name === 'pitrDrill');
+    await job?.task();
+    // Assess
+    expect(job && toCroner(job.schedule, 'UTC').pattern).toBe('0 0 5 * * 0');
+    expect(commands.requests.map((r) => [r.document, r.parameters.Drill, r.parameters.ScratchDirectory])).toEqual([
+      [PITR_RESTORE_DOCUMENT, 'yes', `${archiving.directory}-pitr-drill`],
     ]);
   });
 

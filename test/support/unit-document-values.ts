@@ -147,6 +147,21 @@ export const VALUES: Record<DocumentValueKind, { valid: string[]; invalid: strin
       "/var/backups/db';rm -rf ~;'.drill-report.json",
     ],
   },
+  pitrReportLocation: {
+    valid: [
+      '',
+      's3://acgs-backups/backups/db/pitr-20261207T030000000Z.pitr-report.json',
+      's3://acgs-backups/x.pitr-report.json',
+    ],
+    invalid: [
+      '/var/backups/acgs/pitr-1.pitr-report.json',
+      's3://acgs-backups/../pitr-1.pitr-report.json',
+      's3://acgs-backups/backups/pitr-1.drill-report.json',
+      's3://acgs-backups/backups/pitr 1.pitr-report.json',
+      "s3://acgs-backups/x';rm -rf ~;'.pitr-report.json",
+      's3://acgs-backups/',
+    ],
+  },
   safetyDumpLocation: {
     valid: ['/var/backups/acgs-ops/pre-restore/acgs_pgp_db-before-restore-20261207T030000Z.dump', '/x.dump'],
     invalid: ['', '/var/backups/../x.dump', 'relative/x.dump', '/var/x.sql', 's3://bucket/x.dump', '/var/ x.dump'],

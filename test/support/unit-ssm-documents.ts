@@ -93,6 +93,7 @@ VALID_BY_DOCUMENT['acgs-pitr-restore'] = {
   Drill: 'yes',
   BaseBackupId: 'base-20261201T020000Z',
   S3Archive: 's3://acgs-backups-123456789012/wal-archive/',
+  ReportLocation: 's3://acgs-backups-123456789012/backups/acgs_pgp_db/pitr-20261201T023000250Z.pitr-report.json',
 };
 
 // acgs-restore-database: sample values for the generic document checks

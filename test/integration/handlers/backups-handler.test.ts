@@ -412,7 +412,7 @@ describe('the backups Lambda against moto', () => {
 
   it('refuses an event that is not a backup task, naming the expected shape', async () => {
     await expect(handler()({ task: 'vacuum' }, context)).rejects.toThrow(
-      '{"task": "backup"|"monitor"|"retention"|"drill"|"base-backup"|"config-archive"|"canary"}',
+      '{"task": "backup"|"monitor"|"retention"|"drill"|"base-backup"|"config-archive"|"canary"|"pitr-drill"}',
     );
     await expect(handler()({}, context)).rejects.toThrow(/expected \{"task"/);
   }, 30_000);

@@ -196,3 +196,101 @@ describe('lastReport', () => {
     expect(lastReport(output, 'acgs-ops.pitr-restore')).toBeUndefined();
   });
 });
+
+describe('the config refuses schedules that would run nothing, and backup prefixes that overlap', () => {
+  type Raw = { backups: Record<string, unknown>; schedules: Record<string, unknown> };
+  function problemsOf(change: (raw: Raw) => void): { path: string; message: string }[] {
+    const raw = parse(readFileSync(new URL('../../../config/acgs-1.yaml', import.meta.url), 'utf8')) as Raw;
+    change(raw);
+    const parsed = parseFleetConfig(stringify(raw));
+    return parsed.ok ? [] : parsed.problems.map((p) => ({ path: p.path, message: p.message }));
+  }
+
+  it('refuses schedules.canary without backups.archiving, naming the field', () => {
+    // Act
+    const problems = problemsOf((raw) => {
+      raw.schedules.canary = { every: '1m' };
+    });
+    // Assess
+    expect(problems).toEqual([
+      {
+        path: 'schedules.canary',
+        message:
+          'there is no backups.archiving: the canary dates point-in-time restores, and nothing writes it without an archive',
+      },
+    ]);
+    expect(
+      problemsOf((raw) => {
+        raw.schedules.canary = { every: '1m' };
+        raw.backups.archiving = {};
+      }),
+    ).toEqual([]);
+  });
+
+  it('refuses schedules.pitrDrill without backups.archiving, naming the field', () => {
+    // Act
+    const problems = problemsOf((raw) => {
+      raw.schedules.pitrDrill = { cron: '0 5 * * 0' };
+    });
+    // Assess
+    expect(problems).toEqual([
+      {
+        path: 'schedules.pitrDrill',
+        message: 'there is no backups.archiving: the point-in-time restore drill restores the WAL archive',
+      },
+    ]);
+  });
+
+  it('refuses schedules.drill without backups.drill, naming the field', () => {
+    // Act
+    const problems = problemsOf((raw) => {
+      delete raw.backups.drill;
+    });
+    // Assess
+    expect(problems).toEqual([
+      {
+        path: 'schedules.drill',
+        message: 'there is no backups.drill (its scratch database) to run the restore drill with',
+      },
+    ]);
+  });
+
+  it.each([
+    ['equal to', 'backups/acgs_pgp_db/', 'is backups.s3Prefix (backups/acgs_pgp_db/)'],
+    ['inside', 'backups/acgs_pgp_db/wal/', 'is inside backups.s3Prefix (backups/acgs_pgp_db/)'],
+    ['around', 'backups/', 'contains backups.s3Prefix (backups/acgs_pgp_db/)'],
+    [
+      'inside the config archives of',
+      'config-archives/wal/',
+      'is inside backups.configArchive.s3Prefix (config-archives/)',
+    ],
+  ])('refuses an archiving.s3Prefix %s another backup prefix, naming the field', (_, prefix, relation) => {
+    // Act
+    const problems = problemsOf((raw) => {
+      raw.backups.archiving = { s3Prefix: prefix };
+    });
+    // Assess
+    expect(problems).toEqual([
+      {
+        path: 'backups.archiving.s3Prefix',
+        message: `${prefix} ${relation}: each kind of object needs a prefix of its own, beside the others`,
+      },
+    ]);
+  });
+
+  it('refuses a configArchive.s3Prefix inside backups.s3Prefix, and takes prefixes that only share a start of a name', () => {
+    // Act
+    const inside = problemsOf((raw) => {
+      raw.backups.configArchive = { s3Prefix: 'backups/acgs_pgp_db/config/' };
+    });
+    const beside = problemsOf((raw) => {
+      raw.backups.s3Prefix = 'backups/db/';
+      raw.backups.archiving = { s3Prefix: 'backups/db-wal/' };
+      raw.backups.configArchive = { s3Prefix: 'backups/db-config/' };
+    });
+    // Assess
+    expect(inside.map((p) => p.path)).toEqual(['backups.configArchive.s3Prefix']);
+    expect(inside[0]?.message).toContain('is inside backups.s3Prefix (backups/acgs_pgp_db/)');
+    expect(beside).toEqual([]);
+  });
+});

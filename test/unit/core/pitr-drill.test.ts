@@ -7,6 +7,7 @@ import {
   parseDrillEvidence,
   pitrDrillKey,
   restoredDataProblems,
+  shrunkTables,
 } from '../../../lambdas/core/pitr-drill.ts';
 import {
   at,
@@ -85,6 +86,22 @@ describe('restoredDataProblems', () => {
     );
   });
 
+  it('lets a table listed as allowed to shrink hold fewer rows, reporting it, but not go missing', () => {
+    // Arrange: sessions expired between the base backup and the target; ballots is listed but gone.
+    const rules = { tablesAllowedToShrink: ['public.ticks', 'public.ballots'] };
+    const shrunk = evidenceOf(report({ 'public.ticks': 4, 'public.ballots': 50 }));
+    const gone = evidenceOf(report({ 'public.ticks': 4 }));
+    // Act & Assess
+    expect(restoredDataProblems(shrunk, rules)).toEqual([]);
+    expect(shrunkTables(shrunk, rules)).toEqual(['public.ticks: 4 rows, was 10 at the base backup: allowed to shrink']);
+    expect(restoredDataProblems(shrunk)).toEqual([
+      'table public.ticks has 4 rows restored, fewer than the 10 the snapshot counted',
+    ]);
+    expect(restoredDataProblems(gone, rules)).toEqual([
+      'table public.ballots is missing from the restored acgs_pgp_db (the snapshot counted 50 rows)',
+    ]);
+  });
+
   it('refuses a report without a well-formed drill inventory, naming the field', () => {
     const parsed = parseDrillEvidence({ drill: { database: 'x' } });
     expect(parsed.ok).toBe(false);
@@ -117,6 +134,14 @@ describe('judgePitrDrill and the achieved RPO', () => {
     const lost = judgePitrDrill(evidenceOf(report({ 'public.ticks': 12 })), measures, recovery);
     expect(lost.passed).toBe(false);
     expect(lost.reasons[2]).toContain('table public.ballots is missing');
+    const sessions = evidenceOf(report({ 'public.ticks': 3, 'public.ballots': 50 }));
+    const shrunk = judgePitrDrill(sessions, measures, recovery, { tablesAllowedToShrink: ['public.ticks'] });
+    expect(shrunk.passed).toBe(true);
+    expect(shrunk.reasons.slice(2)).toEqual([
+      "the restored acgs_pgp_db holds every table of base backup base-20261204T100000Z's snapshot (2) with at least its rows but for 1 allowed to shrink, 2 tables in all",
+      'public.ticks: 3 rows, was 10 at the base backup: allowed to shrink',
+    ]);
+    expect(judgePitrDrill(sessions, measures, recovery).passed).toBe(false);
     const unknown = judgePitrDrill(good, { rtoMs: 8_000, unpackMs: 1_000, replayMs: 7_000 }, recovery);
     expect(unknown).toMatchObject({
       passed: false,

@@ -9,11 +9,11 @@ import { runPitrDrill, writeCanary } from '../../../lambdas/use-cases/wal-archiv
 import { createHarness, T0 } from '../../support/harness.ts';
 import { MemoryObjectStore } from '../../support/memory-object-store.ts';
 
-function archivedConfig(): FleetConfig {
+function archivedConfig(drill?: Record<string, unknown>): FleetConfig {
   const raw = parse(readFileSync(new URL('../../../config/acgs-1.yaml', import.meta.url), 'utf8')) as {
     backups: Record<string, unknown>;
   };
-  raw.backups.archiving = { directory: '/srv/archive' };
+  raw.backups.archiving = { directory: '/srv/archive', ...(drill ? { drill } : {}) };
   const parsed = parseFleetConfig(stringify(raw));
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   return parsed.config;
@@ -107,6 +107,30 @@ describe('runPitrDrill', () => {
     const open = await h.store.listOpenIncidents();
     expect(open.find((i) => i.kind === 'drill')?.detail).toContain('table public.votes has 60 rows restored');
     expect(judgement.drillStatus).toBe('failed');
+  });
+
+  it('passes a drill whose shrunken table backups.archiving.drill.tablesAllowedToShrink lists, saying so', async () => {
+    // Prepare: 100 votes at the base backup, 60 at the target; the config says votes may shrink.
+    const h = createHarness(archivedConfig({ tablesAllowedToShrink: ['public.votes'] }));
+    h.clock.set(T0);
+    h.commands.next = { status: 'succeeded', exitCode: 0, output: restoreOutput({ 'public.votes': 60 }) };
+    const objects = new MemoryObjectStore();
+    // Act
+    const run = await runPitrDrill(h.ctx, objects, request);
+    // Assess
+    expect(run.record.outcome).toBe('passed');
+    expect(run.record.reasons).toContain('public.votes: 60 rows, was 100 at the base backup: allowed to shrink');
+    expect(await h.store.listOpenIncidents()).toEqual([]);
+  });
+
+  it('refuses, naming the field, a table to shrink that is not schema.table or is listed twice', () => {
+    // Act & Assess
+    expect(() => archivedConfig({ tablesAllowedToShrink: ['sessions'] })).toThrow(
+      /backups\.archiving\.drill\.tablesAllowedToShrink\.0.*must be schema\.table/,
+    );
+    expect(() => archivedConfig({ tablesAllowedToShrink: ['public.a', 'public.a'] })).toThrow(
+      /backups\.archiving\.drill\.tablesAllowedToShrink.*must not list a table twice/,
+    );
   });
 
   it("records a restore that failed as a failed drill, with the document's reason", async () => {

@@ -1,0 +1,152 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsClientConfig, useMotoServer } from '../support/moto.ts';
+import { loadDocument } from '../support/unit-ssm-documents.ts';
+
+/**
+ * The S3 parts of acgs-pitr-restore run on their own against moto with the real AWS CLI, without PostgreSQL (the full
+ * restore from S3 is test/integration/s3-wal-archiving.test.ts): the restore_command it installs (acgs-restore-wal,
+ * taken from the document's heredoc and written by bash as the document writes it), one segment at a time, and the
+ * upload of its report to ReportLocation (the document's block, run with a report). A segment is archived as
+ * acgs-archive-wal uploads it, with the SHA-256 of its bytes in x-amz-meta-sha256; tampering replaces the bytes and
+ * keeps that metadata.
+ */
+const BUCKET = 'acgs-backups';
+const S3_PREFIX = 'wal-archive/acgs_pgp_db/';
+const SEGMENT = '000000010000000000000003';
+const run = promisify(execFile);
+const moto = useMotoServer();
+const dir = mkdtempSync(join(tmpdir(), 'acgs-restore-wal-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** The lines of acgs-pitr-restore that write acgs-restore-wal into the scratch directory: `cat` to `EOF`, `chmod`. */
+function restoreScriptWriter(): string {
+  const script = String(loadDocument('acgs-pitr-restore').mainSteps[0]?.inputs.runCommand[0]);
+  const lines = script.split('\n');
+  const start = lines.findIndex((l) => l.trim() === 'cat >"$SCRATCH_DIR/acgs-restore-wal" <<EOF');
+  const end = lines.findIndex((l, i) => i > start && l === 'EOF');
+  if (start < 0 || end < 0 || !lines[end + 1]?.trim().startsWith('chmod 755 -- "$SCRATCH_DIR/acgs-restore-wal"'))
+    throw new Error('acgs-pitr-restore no longer writes acgs-restore-wal from a heredoc, then makes it executable');
+  return lines.slice(start, end + 2).join('\n');
+}
+
+/** The document's block that writes the report to ReportLocation: from its `if` to its `fi`. */
+function reportWriter(): string {
+  const script = String(loadDocument('acgs-pitr-restore').mainSteps[0]?.inputs.runCommand[0]);
+  const lines = script.split('\n');
+  const start = lines.indexOf('if [[ -n "$REPORT_LOCATION" ]]; then');
+  const end = lines.findIndex((l, i) => i > start && l === 'fi');
+  if (start < 0 || end < 0) throw new Error('acgs-pitr-restore no longer writes its report in an if block');
+  return lines.slice(start, end + 1).join('\n');
+}
+
+let awsEnv: Record<string, string>;
+let restoreWal: string;
+let s3: S3Client;
+
+beforeAll(async () => {
+  const { accessKeyId, secretAccessKey } = awsClientConfig(moto.endpoint).credentials;
+  awsEnv = {
+    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_ACCESS_KEY_ID: accessKeyId,
+    AWS_SECRET_ACCESS_KEY: secretAccessKey,
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_PAGER: '',
+  };
+  s3 = new S3Client({ ...awsClientConfig(moto.endpoint), forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  // The document's variables, as it sets them for S3Archive=s3://acgs-backups/wal-archive/acgs_pgp_db/.
+  const variables = `SCRATCH_DIR='${dir}' AWS="$(command -v aws)" S3_BUCKET='${BUCKET}' S3_PREFIX='${S3_PREFIX}'`;
+  await run('bash', ['-c', `set -euo pipefail\n${variables}\n${restoreScriptWriter()}`]);
+  restoreWal = join(dir, 'acgs-restore-wal');
+}, 30_000);
+
+/** A segment stored as acgs-archive-wal stores it: its bytes, and the SHA-256 it was archived with. */
+async function archive(name: string, bytes: Buffer, archivedSha256 = sha256(bytes)): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: BUCKET,
+      Key: `${S3_PREFIX}wal/${name}`,
+      Body: bytes,
+      Metadata: { sha256: archivedSha256 },
+    }),
+  );
+}
+
+/** acgs-restore-wal NAME DEST, as PostgreSQL runs restore_command. */
+function restore(name: string, dest: string): Promise<{ code: number; stderr: string }> {
+  return run(restoreWal, [name, dest], { env: { ...process.env, ...awsEnv } }).then(
+    (r) => ({ code: 0, stderr: r.stderr }),
+    (e: { code?: number; stderr?: string }) => ({ code: e.code ?? -1, stderr: e.stderr ?? '' }),
+  );
+}
+
+describe('the S3 restore_command of acgs-pitr-restore', () => {
+  const original = Buffer.alloc(64 * 1024, 'segment 3 ');
+
+  it('hands recovery a segment whose bytes are those it was archived with', async () => {
+    // Arrange
+    await archive(SEGMENT, original);
+    const dest = join(dir, 'pg_wal-RECOVERYXLOG');
+    // Act
+    const result = await restore(SEGMENT, dest);
+    // Assess
+    expect(result).toEqual({ code: 0, stderr: '' });
+    expect(readFileSync(dest).equals(original)).toBe(true);
+  }, 30_000);
+
+  it('refuses a segment whose bytes changed after upload, naming both hashes, and leaves nothing for recovery', async () => {
+    // Arrange: the object's bytes replaced in the bucket, the SHA-256 it was archived with kept.
+    const tampered = Buffer.from(original);
+    tampered[4096] = 0x58;
+    await archive(SEGMENT, tampered, sha256(original));
+    const dest = join(dir, 'pg_wal-RECOVERYXLOG-tampered');
+    // Act
+    const result = await restore(SEGMENT, dest);
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      `acgs-restore-wal: ${SEGMENT} has SHA-256 ${sha256(tampered)}, it was archived with ${sha256(original)}: not restored`,
+    );
+    expect(existsSync(dest)).toBe(false);
+  }, 30_000);
+});
+
+describe('the report acgs-pitr-restore writes to ReportLocation', () => {
+  const report = JSON.stringify({ kind: 'acgs-ops.pitr-restore', version: 1, rowCounts: { 'public.a': 1 } });
+  /** The block, run as the document runs it (set -euo pipefail, its say), with the report and a work directory. */
+  function writeReport(location: string): Promise<{ stdout: string }> {
+    const work = mkdtempSync(join(dir, 'work-'));
+    const prelude = `set -euo pipefail\nsay() { printf '%s\\n' "$*"; }\nWORK_DIR='${work}' REPORT_LOCATION='${location}' REPORT='${report}' STEP=''`;
+    return run('bash', ['-c', `${prelude}\n${reportWriter()}`], { env: { ...process.env, ...awsEnv } });
+  }
+
+  it('puts the whole report, one line, at ReportLocation', async () => {
+    // Act
+    const result = await writeReport(`s3://${BUCKET}/backups/acgs_pgp_db/pitr-1.pitr-report.json`);
+    // Assess
+    expect(result.stdout).toBe('');
+    const object = await s3.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: 'backups/acgs_pgp_db/pitr-1.pitr-report.json' }),
+    );
+    expect(await object.Body?.transformToString()).toBe(`${report}\n`);
+    expect(object.ContentType).toBe('application/json');
+  }, 30_000);
+
+  it('says so and carries on (the report is printed anyway) when the upload fails', async () => {
+    // Act
+    const result = await writeReport('s3://no-such-bucket/pitr-1.pitr-report.json');
+    // Assess
+    expect(result.stdout).toMatch(
+      /^could not write the report to s3:\/\/no-such-bucket\/pitr-1\.pitr-report\.json: .*NoSuchBucket/,
+    );
+  }, 30_000);
+});
