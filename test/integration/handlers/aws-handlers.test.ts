@@ -2,25 +2,11 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
-import { CreateDocumentCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { Message } from '@aws-sdk/client-sqs';
+import { ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  controlTableCreateInput,
-  controlTableTimeToLiveInput,
-} from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
-import type { HandlerEnvironment } from '../../../lambdas/core/handler-environment.ts';
 import { fleetConfigYaml } from '../../../lambdas/demo/fleet-sim/config-text.ts';
 import { planSimulatedFleet, type SimulatedFleetSpec } from '../../../lambdas/demo/fleet-sim/plan.ts';
 import { crash, startFleet, stopFleet } from '../../../lambdas/demo/fleet-sim/processes.ts';
@@ -29,9 +15,10 @@ import { createCommandStatusHandler } from '../../../lambdas/handlers/command-st
 import { createEscalationSweepHandler } from '../../../lambdas/handlers/escalation-sweep.ts';
 import { createOperatorApiHandler } from '../../../lambdas/handlers/operator-api.ts';
 import { createProbeHandler } from '../../../lambdas/handlers/probe.ts';
+import { type AwsControlPlane, createAwsControlPlane, launchTaggedInstances } from '../../support/aws-control-plane.ts';
 import { ManualClock, SECOND } from '../../support/harness.ts';
 import { lambdaContext } from '../../support/lambda-context.ts';
-import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';
+import { useMotoServer } from '../../support/moto.ts';
 
 /**
  * Every handler end to end with its real adapters against moto_server: DynamoDB, SNS (delivered to SQS), SSM
@@ -48,10 +35,8 @@ let dir: string;
 let spec: SimulatedFleetSpec;
 let config: FleetConfig;
 let runtime: AwsRuntime;
-let sqs: SQSClient;
-let ssm: SSMClient;
+let plane: AwsControlPlane;
 const clock = new ManualClock(Date.UTC(2026, 11, 1, 2, 0, 0));
-const queues = new Map<number, string>();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'acgs-aws-handlers-'));
@@ -69,57 +54,19 @@ beforeAll(async () => {
   config = parsed.config;
   await startFleet(spec);
 
-  const aws = awsClientConfig(moto.endpoint);
-  const dynamodb = new DynamoDBClient(aws);
-  const sns = new SNSClient(aws);
-  const events = new EventBridgeClient(aws);
-  sqs = new SQSClient(aws);
-  ssm = new SSMClient(aws);
-  await dynamodb.send(new CreateTableCommand(controlTableCreateInput(TABLE)));
-  await dynamodb.send(new UpdateTimeToLiveCommand(controlTableTimeToLiveInput(TABLE)));
-  await events.send(new CreateEventBusCommand({ Name: BUS }));
-  const topics: Record<string, string> = {};
-  for (const level of config.escalation.levels.map((l) => l.level)) {
-    const topic = await sns.send(new CreateTopicCommand({ Name: `acgs-level-${level}` }));
-    const queue = await sqs.send(new CreateQueueCommand({ QueueName: `acgs-level-${level}` }));
-    const attrs = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
-    );
-    await sns.send(
-      new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: attrs.Attributes?.QueueArn }),
-    );
-    topics[String(level)] = topic.TopicArn ?? '';
-    queues.set(level, queue.QueueUrl ?? '');
-  }
-  await ssm.send(
-    new CreateDocumentCommand({
-      Name: RESTART_DOC,
-      DocumentType: 'Command',
-      DocumentFormat: 'YAML',
-      Content: readFileSync(new URL('../../../ssm-documents/acgs-restart-service.yaml', import.meta.url), 'utf8'),
-    }),
-  );
+  const levels = config.escalation.levels.map((l) => l.level);
+  plane = await createAwsControlPlane(moto.endpoint, {
+    levels,
+    subscribe: levels,
+    documents: ['acgs-restart-service'],
+    table: TABLE,
+    bus: BUS,
+    stack: 'acgs-stack',
+    env: { POWERTOOLS_SERVICE_NAME: 'acgs-1-demo-control-plane' },
+  });
   const { key, value } = config.aws.fleetTag;
-  await awsCli(moto.endpoint, [
-    'ec2',
-    'run-instances',
-    '--image-id',
-    'ami-12c6146b',
-    '--count',
-    '1',
-    '--tag-specifications',
-    `ResourceType=instance,Tags=[{Key=${key},Value=${value}}]`,
-  ]);
-  const env: HandlerEnvironment = {
-    ACGS_TABLE_NAME: TABLE,
-    ACGS_EVENT_BUS_NAME: BUS,
-    ACGS_TOPIC_ARNS: JSON.stringify(topics),
-    ACGS_DOCUMENT_NAMES: JSON.stringify({ 'acgs-restart-service': RESTART_DOC }),
-    ACGS_COMMAND_LOG_GROUP: '/acgs/commands',
-    POWERTOOLS_SERVICE_NAME: 'acgs-1-demo-control-plane',
-    POWERTOOLS_METRICS_NAMESPACE: 'ACGS/OpsControlPlane',
-  };
-  runtime = createAwsRuntime(config, env, { dynamodb, sns, ssm, events }, clock);
+  await launchTaggedInstances(moto.endpoint, { [key]: value });
+  runtime = createAwsRuntime(config, plane.env, plane.clients, clock);
 }, 60_000);
 
 afterAll(async () => {
@@ -127,12 +74,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function pages(level: number): Promise<Message[]> {
-  const out = await sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: queues.get(level), MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-  );
-  return out.Messages ?? [];
-}
+const pages = (level: number): Promise<Message[]> => plane.pages(level);
 
 describe('control-plane Lambdas against moto', () => {
   it('opens exactly one incident in DynamoDB, pages level 1 over SNS and sends the restart when a service is down', async () => {
@@ -157,7 +99,7 @@ describe('control-plane Lambdas against moto', () => {
     expect(body.Subject).toContain('[P2]');
     expect(body.MessageAttributes?.incidentId?.Value).toBe(open[0]?.id);
     expect(await pages(2)).toEqual([]);
-    const commands = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    const commands = (await plane.clients.ssm.send(new ListCommandsCommand({}))).Commands ?? [];
     expect(commands.map((c) => [c.DocumentName, c.Parameters?.ServiceName?.[0]])).toEqual([[RESTART_DOC, 'auth']]);
     const attempt = await runtime.ctx.control.findAttemptByCommand(commands[0]?.CommandId ?? '');
     expect(attempt).toMatchObject({ service: 'auth', outcome: 'pending' });
@@ -165,7 +107,7 @@ describe('control-plane Lambdas against moto', () => {
 
   it('routes by the document the event names: a status change of a document it does not handle finishes no restart', async () => {
     // Prepare: the restart's own command id, under another document's name
-    const [command] = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    const [command] = (await plane.clients.ssm.send(new ListCommandsCommand({}))).Commands ?? [];
     const handler = createCommandStatusHandler(runtime);
     // Act
     const result = await handler(
@@ -188,7 +130,7 @@ describe('control-plane Lambdas against moto', () => {
   }, 30_000);
 
   it('records the restart outcome from the SSM status-change event on the incident timeline', async () => {
-    const [command] = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    const [command] = (await plane.clients.ssm.send(new ListCommandsCommand({}))).Commands ?? [];
     const handler = createCommandStatusHandler(runtime);
     const result = await handler(
       {

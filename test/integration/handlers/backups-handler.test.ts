@@ -1,35 +1,21 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
-import { CreateDocumentCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { Message } from '@aws-sdk/client-sqs';
+import { ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  controlTableCreateInput,
-  controlTableTimeToLiveInput,
-} from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
 import { S3ObjectStore } from '../../../lambdas/adapters/aws/s3-object-store.ts';
 import { DRILL_SUFFIX } from '../../../lambdas/core/backup-records.ts';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
 import { BACKUP_DOCUMENT, DRILL_DOCUMENT } from '../../../lambdas/core/document-names.ts';
-import type { HandlerEnvironment } from '../../../lambdas/core/handler-environment.ts';
 import { type AwsRuntime, createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
 import { createBackupsHandler, DRILL_MARGIN_MS } from '../../../lambdas/handlers/backups.ts';
 import { createCommandStatusHandler } from '../../../lambdas/handlers/command-status.ts';
 import type { CommandRequest, CommandResult, CommandRunner, ObjectStore } from '../../../lambdas/ports.ts';
+import { type AwsControlPlane, createAwsControlPlane, launchTaggedInstances } from '../../support/aws-control-plane.ts';
 import { ManualClock } from '../../support/harness.ts';
 import { lambdaContext } from '../../support/lambda-context.ts';
-import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';
+import { useMotoServer } from '../../support/moto.ts';
 
 /**
  * The backups Lambda end to end with its real adapters against moto_server: the backup command goes out through SSM
@@ -70,11 +56,9 @@ const clock = new ManualClock(SENT_AT);
 let config: FleetConfig;
 let runtime: AwsRuntime;
 let objects: ObjectStore;
-let sqs: SQSClient;
-let ssm: SSMClient;
+let plane: AwsControlPlane;
 let instanceId: string;
 let prefix: string;
-const levelOneQueue = { url: '' };
 
 /** A published backup as the backup document leaves it: the dump, then the manifest naming it. */
 interface Published {
@@ -120,12 +104,7 @@ async function publishBackup(id: string, startedAt: Date, options: { storeDump?:
   };
 }
 
-async function pages(): Promise<Message[]> {
-  const out = await sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: levelOneQueue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-  );
-  return out.Messages ?? [];
-}
+const pages = (): Promise<Message[]> => plane.pages(1, 1);
 
 const subjectOf = (m: Message) => String((JSON.parse(m.Body ?? '{}') as { Subject?: string }).Subject);
 
@@ -134,26 +113,8 @@ async function keys(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  const aws = awsClientConfig(moto.endpoint);
-  const dynamodb = new DynamoDBClient(aws);
-  const sns = new SNSClient(aws);
-  const events = new EventBridgeClient(aws);
-  const s3 = new S3Client({ ...aws, forcePathStyle: true });
-  sqs = new SQSClient(aws);
-  ssm = new SSMClient(aws);
-
   // The database host: an EC2 instance with the fleet tag.
-  const launched = (await awsCli(moto.endpoint, [
-    'ec2',
-    'run-instances',
-    '--image-id',
-    'ami-12c6146b',
-    '--count',
-    '1',
-    '--tag-specifications',
-    'ResourceType=instance,Tags=[{Key=acgs:fleet,Value=acgs-1}]',
-  ])) as { Instances: { InstanceId: string }[] };
-  instanceId = launched.Instances[0]?.InstanceId ?? '';
+  [instanceId = ''] = await launchTaggedInstances(moto.endpoint, { 'acgs:fleet': 'acgs-1' });
   expect(instanceId).toMatch(/^i-[0-9a-f]{17}$/);
 
   // The shipped config, with the database host named.
@@ -167,46 +128,18 @@ beforeAll(async () => {
   prefix = config.backups?.s3Prefix ?? '';
   expect(config.backups?.instanceId).toBe(instanceId);
 
-  await dynamodb.send(new CreateTableCommand(controlTableCreateInput(TABLE)));
-  await dynamodb.send(new UpdateTimeToLiveCommand(controlTableTimeToLiveInput(TABLE)));
-  await events.send(new CreateEventBusCommand({ Name: BUS }));
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const topics: Record<string, string> = {};
-  for (const { level } of config.escalation.levels) {
-    const topic = await sns.send(new CreateTopicCommand({ Name: `acgs-level-${level}` }));
-    topics[String(level)] = topic.TopicArn ?? '';
-    if (level !== 1) continue;
-    const queue = await sqs.send(new CreateQueueCommand({ QueueName: 'acgs-level-1' }));
-    const attrs = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
-    );
-    await sns.send(
-      new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: attrs.Attributes?.QueueArn }),
-    );
-    levelOneQueue.url = queue.QueueUrl ?? '';
-  }
-  for (const [file, name] of Object.entries(DOCUMENT_NAMES))
-    await ssm.send(
-      new CreateDocumentCommand({
-        Name: name,
-        DocumentType: 'Command',
-        DocumentFormat: 'YAML',
-        Content: readFileSync(new URL(`../../../ssm-documents/${file}.yaml`, import.meta.url), 'utf8'),
-      }),
-    );
-
-  const env: HandlerEnvironment = {
-    ACGS_TABLE_NAME: TABLE,
-    ACGS_EVENT_BUS_NAME: BUS,
-    ACGS_TOPIC_ARNS: JSON.stringify(topics),
-    ACGS_DOCUMENT_NAMES: JSON.stringify(DOCUMENT_NAMES),
-    ACGS_COMMAND_LOG_GROUP: '/acgs/commands',
-    ACGS_BACKUP_BUCKET: BUCKET,
-    POWERTOOLS_SERVICE_NAME: 'acgs-1-control-plane',
-    POWERTOOLS_METRICS_NAMESPACE: 'ACGS/OpsControlPlane',
-  };
-  runtime = createAwsRuntime(config, env, { dynamodb, sns, ssm, events }, clock);
-  objects = new S3ObjectStore(s3, { bucket: BUCKET, prefix });
+  plane = await createAwsControlPlane(moto.endpoint, {
+    levels: config.escalation.levels.map((l) => l.level),
+    subscribe: [1],
+    documents: Object.keys(DOCUMENT_NAMES),
+    bucket: BUCKET,
+    env: { ACGS_BACKUP_BUCKET: BUCKET },
+    table: TABLE,
+    bus: BUS,
+    stack: STACK,
+  });
+  runtime = createAwsRuntime(config, plane.env, plane.clients, clock);
+  objects = new S3ObjectStore(plane.clients.s3, { bucket: BUCKET, prefix });
 }, 60_000);
 
 describe('the backups Lambda against moto', () => {
@@ -248,14 +181,14 @@ describe('the backups Lambda against moto', () => {
       heldBy: 'req-running',
       until: at,
     });
-    expect((await ssm.send(new ListCommandsCommand({}))).Commands ?? []).toEqual([]);
+    expect((await plane.clients.ssm.send(new ListCommandsCommand({}))).Commands ?? []).toEqual([]);
     expect(await runtime.ctx.control.releaseLease('backup:backup', 'req-running')).toBe(true);
   }, 30_000);
 
   it('task backup: sends acgs-backup-database to the database host, publishing to the bucket prefix', async () => {
     const result = await handler()({ task: 'backup' }, context);
     expect(result).toMatchObject({ task: 'backup', status: 'pending', id: 'acgs_pgp_db-20261201T030000Z' });
-    const commands = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    const commands = (await plane.clients.ssm.send(new ListCommandsCommand({}))).Commands ?? [];
     expect(commands).toHaveLength(1);
     const [command] = commands;
     expect(command?.DocumentName).toBe(DOCUMENT_NAMES[BACKUP_DOCUMENT]);
@@ -344,7 +277,7 @@ describe('the backups Lambda against moto', () => {
 
   /** The SSM status-change event of the backup command the first test sent, as EventBridge delivers it. */
   async function backupCommandEvent(status: string) {
-    const [command] = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    const [command] = (await plane.clients.ssm.send(new ListCommandsCommand({}))).Commands ?? [];
     expect(command?.DocumentName).toBe(DOCUMENT_NAMES[BACKUP_DOCUMENT]);
     return {
       version: '0',

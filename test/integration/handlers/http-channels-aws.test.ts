@@ -1,19 +1,12 @@
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  controlTableCreateInput,
-  controlTableTimeToLiveInput,
-} from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
-import type { HandlerEnvironment } from '../../../lambdas/core/handler-environment.ts';
 import { createEscalationSweepHandler } from '../../../lambdas/handlers/escalation-sweep.ts';
 import { type AwsRuntime, createRuntime, NO_COMMANDS } from '../../../lambdas/handlers/runtime-base.ts';
 import { declareIncident, resolveIncident } from '../../../lambdas/use-cases/operator-actions.ts';
+import { type AwsControlPlane, createAwsControlPlane } from '../../support/aws-control-plane.ts';
 import { type PagerDutySink, startPagerDutySink } from '../../support/channel-sinks.ts';
 import { ManualClock, MINUTE } from '../../support/harness.ts';
 import { lambdaContext } from '../../support/lambda-context.ts';
@@ -35,8 +28,7 @@ const context = lambdaContext('acgs-test');
 
 let pagerDuty: PagerDutySink;
 let runtime: AwsRuntime;
-let sqs: SQSClient;
-let level1Queue = '';
+let plane: AwsControlPlane;
 let secretReads = 0;
 
 function configWithPagerDuty(url: string): FleetConfig {
@@ -59,15 +51,7 @@ function configWithPagerDuty(url: string): FleetConfig {
 
 beforeAll(async () => {
   pagerDuty = await startPagerDutySink(ROUTING_KEY);
-  const aws = awsClientConfig(moto.endpoint);
-  const dynamodb = new DynamoDBClient(aws);
-  const sns = new SNSClient(aws);
-  const events = new EventBridgeClient(aws);
-  const secrets = new SecretsManagerClient(aws);
-  sqs = new SQSClient(aws);
-  await dynamodb.send(new CreateTableCommand(controlTableCreateInput('acgs-control')));
-  await dynamodb.send(new UpdateTimeToLiveCommand(controlTableTimeToLiveInput('acgs-control')));
-  await events.send(new CreateEventBusCommand({ Name: 'acgs-events' }));
+  const secrets = new SecretsManagerClient(awsClientConfig(moto.endpoint));
   await secrets.send(
     new CreateSecretCommand({ Name: SECRET, SecretString: JSON.stringify({ routingKey: ROUTING_KEY }) }),
   );
@@ -79,31 +63,11 @@ beforeAll(async () => {
     { step: 'initialize', name: 'countSecretReads' },
   );
   const config = configWithPagerDuty(pagerDuty.url);
-  const topics: Record<string, string> = {};
-  for (const level of config.escalation.levels.map((l) => l.level)) {
-    const topic = await sns.send(new CreateTopicCommand({ Name: `acgs-level-${level}` }));
-    topics[String(level)] = topic.TopicArn ?? '';
-    if (level === 1) {
-      const queue = await sqs.send(new CreateQueueCommand({ QueueName: 'level-1' }));
-      const attrs = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
-      );
-      await sns.send(
-        new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: attrs.Attributes?.QueueArn }),
-      );
-      level1Queue = queue.QueueUrl ?? '';
-    }
-  }
-  const env: HandlerEnvironment = {
-    ACGS_TABLE_NAME: 'acgs-control',
-    ACGS_EVENT_BUS_NAME: 'acgs-events',
-    ACGS_TOPIC_ARNS: JSON.stringify(topics),
-    ACGS_DOCUMENT_NAMES: '{}',
-    ACGS_COMMAND_LOG_GROUP: '/acgs/commands',
-    POWERTOOLS_SERVICE_NAME: 'acgs-1-control-plane',
-    POWERTOOLS_METRICS_NAMESPACE: 'ACGS/OpsControlPlane',
-  };
-  runtime = createRuntime(config, env, { dynamodb, sns, events, secrets }, NO_COMMANDS, clock);
+  plane = await createAwsControlPlane(moto.endpoint, {
+    levels: config.escalation.levels.map((l) => l.level),
+    subscribe: [1],
+  });
+  runtime = createRuntime(config, plane.env, { ...plane.clients, secrets }, NO_COMMANDS, clock);
 }, 60_000);
 
 afterAll(async () => {
@@ -145,7 +109,9 @@ describe('escalation sweep Lambda with a PagerDuty channel whose routing key is 
     expect(pagerDuty.dropped).toEqual([]);
     // The routing key was read once, on the first page; SNS paged level 1 as before.
     expect(secretReads).toBe(1);
-    const level1 = await sqs.send(new ReceiveMessageCommand({ QueueUrl: level1Queue, MaxNumberOfMessages: 10 }));
+    const level1 = await plane.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: plane.queue(1), MaxNumberOfMessages: 10 }),
+    );
     expect(level1.Messages?.length ?? 0).toBeGreaterThan(0);
     const stored = await runtime.ctx.incidents.getIncident(incident.id);
     expect(stored?.status).toBe('resolved');

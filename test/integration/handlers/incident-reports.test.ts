@@ -1,18 +1,13 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { controlTableCreateInput } from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
-import type { HandlerEnvironment } from '../../../lambdas/core/handler-environment.ts';
 import { type AwsRuntime, createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
 import { withIncidentReports } from '../../../lambdas/handlers/incident-report-store.ts';
 import { createOperatorApiHandler } from '../../../lambdas/handlers/operator-api.ts';
+import { createAwsControlPlane } from '../../support/aws-control-plane.ts';
 import { loadShippedConfig, ManualClock, MINUTE } from '../../support/harness.ts';
 import { lambdaContext } from '../../support/lambda-context.ts';
-import { awsClientConfig, useMotoServer } from '../../support/moto.ts';
+import { useMotoServer } from '../../support/moto.ts';
 
 /**
  * The operator API Lambda as deployed (withIncidentReports on ACGS_REPORT_BUCKET), against moto: DynamoDB, SNS,
@@ -29,32 +24,16 @@ let runtime: AwsRuntime;
 let s3: S3Client;
 
 beforeAll(async () => {
-  const aws = awsClientConfig(moto.endpoint);
-  const dynamodb = new DynamoDBClient(aws);
-  const sns = new SNSClient(aws);
-  const events = new EventBridgeClient(aws);
-  s3 = new S3Client({ ...aws, forcePathStyle: true });
-  await dynamodb.send(new CreateTableCommand(controlTableCreateInput(TABLE)));
-  await events.send(new CreateEventBusCommand({ Name: BUS }));
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   const config = loadShippedConfig();
-  const topics: Record<string, string> = {};
-  for (const { level } of config.escalation.levels)
-    topics[String(level)] = (await sns.send(new CreateTopicCommand({ Name: `level-${level}` }))).TopicArn ?? '';
-  const env: HandlerEnvironment = {
-    ACGS_TABLE_NAME: TABLE,
-    ACGS_EVENT_BUS_NAME: BUS,
-    ACGS_TOPIC_ARNS: JSON.stringify(topics),
-    ACGS_DOCUMENT_NAMES: '{}',
-    ACGS_COMMAND_LOG_GROUP: '/acgs/commands',
-    ACGS_REPORT_BUCKET: BUCKET,
-    POWERTOOLS_SERVICE_NAME: 'acgs-1-control-plane',
-    POWERTOOLS_METRICS_NAMESPACE: 'ACGS/OpsControlPlane',
-  };
-  runtime = withIncidentReports(
-    createAwsRuntime(config, env, { dynamodb, sns, ssm: new SSMClient(aws), events }, clock),
-    s3,
-  );
+  const plane = await createAwsControlPlane(moto.endpoint, {
+    levels: config.escalation.levels.map((l) => l.level),
+    bucket: BUCKET,
+    table: TABLE,
+    bus: BUS,
+    env: { ACGS_REPORT_BUCKET: BUCKET },
+  });
+  s3 = plane.clients.s3;
+  runtime = withIncidentReports(createAwsRuntime(config, plane.env, plane.clients, clock), s3);
 }, 60_000);
 
 function event(method: string, path: string, body?: unknown): APIGatewayProxyEventV2WithIAMAuthorizer {

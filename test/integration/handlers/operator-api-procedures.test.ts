@@ -1,29 +1,20 @@
-import { readFileSync } from 'node:fs';
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   type Command,
   type CommandInvocation,
-  CreateDocumentCommand,
   type ListCommandInvocationsCommandInput,
   ListCommandsCommand,
-  SSMClient,
+  type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  controlTableCreateInput,
-  controlTableTimeToLiveInput,
-} from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
-import type { HandlerEnvironment } from '../../../lambdas/core/handler-environment.ts';
-import { type AwsClients, type AwsRuntime, createOperatorApiRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
+import { type AwsRuntime, createOperatorApiRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
 import { createOperatorApiHandler } from '../../../lambdas/handlers/operator-api.ts';
 import { systemClock } from '../../../lambdas/ports.ts';
 import { applyProbeResults } from '../../../lambdas/use-cases/run-probe-cycle.ts';
+import { type AwsControlPlane, createAwsControlPlane, launchTaggedInstances } from '../../support/aws-control-plane.ts';
 import { ManualClock, MINUTE, results, T0 } from '../../support/harness.ts';
 import { lambdaContext } from '../../support/lambda-context.ts';
-import { awsCli, awsClientConfig, useMotoServer } from '../../support/moto.ts';
+import { useMotoServer } from '../../support/moto.ts';
 import { spreadFleet } from '../../support/spread-fleet.ts';
 
 /**
@@ -59,9 +50,7 @@ const HOSTS = {
 const context = lambdaContext('acgs-operator-api', 900_000);
 
 let config: FleetConfig;
-let ssm: SSMClient;
-let clients: AwsClients;
-let env: HandlerEnvironment;
+let plane: AwsControlPlane;
 const instancesByHost = new Map<string, string[]>();
 /** Which commands the stand-in answers as failed, by the command (its parameters). */
 let failWhen: (command: Command) => boolean = () => false;
@@ -96,57 +85,25 @@ function answerInvocationsFromMoto(client: SSMClient): void {
 
 beforeAll(async () => {
   config = spreadFleet(HOSTS);
-  const aws = awsClientConfig(moto.endpoint);
-  const dynamodb = new DynamoDBClient(aws);
-  const sns = new SNSClient(aws);
-  const events = new EventBridgeClient(aws);
-  ssm = new SSMClient(aws);
-  answerInvocationsFromMoto(ssm);
-  await dynamodb.send(new CreateTableCommand(controlTableCreateInput(TABLE)));
-  await dynamodb.send(new UpdateTimeToLiveCommand(controlTableTimeToLiveInput(TABLE)));
-  await events.send(new CreateEventBusCommand({ Name: BUS }));
-  const topics: Record<string, string> = {};
-  for (const level of config.escalation.levels.map((l) => l.level))
-    topics[String(level)] = (await sns.send(new CreateTopicCommand({ Name: `acgs-op-level-${level}` }))).TopicArn ?? '';
-  for (const document of DOCUMENTS)
-    await ssm.send(
-      new CreateDocumentCommand({
-        Name: `${STACK}-${document}`,
-        DocumentType: 'Command',
-        DocumentFormat: 'YAML',
-        Content: readFileSync(new URL(`../../../ssm-documents/${document}.yaml`, import.meta.url), 'utf8'),
-      }),
-    );
+  plane = await createAwsControlPlane(moto.endpoint, {
+    levels: config.escalation.levels.map((l) => l.level),
+    documents: DOCUMENTS,
+    prefix: 'acgs-op',
+    table: TABLE,
+    bus: BUS,
+    stack: STACK,
+  });
+  answerInvocationsFromMoto(plane.clients.ssm);
   const { key, value } = config.aws.fleetTag;
-  for (const host of new Set(Object.values(HOSTS))) {
-    const ids = (await awsCli(moto.endpoint, [
-      'ec2',
-      'run-instances',
-      '--image-id',
-      'ami-12c6146b',
-      '--count',
-      '1',
-      '--tag-specifications',
-      `ResourceType=instance,Tags=[{Key=${key},Value=${value}},{Key=${config.aws.hostTagKey},Value=${host}}]`,
-      '--query',
-      'Instances[].InstanceId',
-    ])) as string[];
-    instancesByHost.set(host, ids);
-  }
-  env = {
-    ACGS_TABLE_NAME: TABLE,
-    ACGS_EVENT_BUS_NAME: BUS,
-    ACGS_TOPIC_ARNS: JSON.stringify(topics),
-    ACGS_DOCUMENT_NAMES: JSON.stringify(Object.fromEntries(DOCUMENTS.map((d) => [d, `${STACK}-${d}`]))),
-    ACGS_COMMAND_LOG_GROUP: '/acgs/commands',
-    POWERTOOLS_SERVICE_NAME: 'acgs-1-control-plane',
-    POWERTOOLS_METRICS_NAMESPACE: 'ACGS/OpsControlPlane',
-  };
-  clients = { dynamodb, sns, ssm, events };
+  for (const host of new Set(Object.values(HOSTS)))
+    instancesByHost.set(
+      host,
+      await launchTaggedInstances(moto.endpoint, { [key]: value, [config.aws.hostTagKey]: host }),
+    );
 }, 60_000);
 
 function runtimeAt(clock = new ManualClock(T0)): AwsRuntime {
-  return createOperatorApiRuntime(config, env, clients, clock, { sleep: async () => {} });
+  return createOperatorApiRuntime(config, plane.env, plane.clients, clock, { sleep: async () => {} });
 }
 
 async function call(
@@ -179,7 +136,7 @@ async function call(
 
 /** The commands moto recorded since `before` (oldest first), with the host tag each was sent to. */
 async function commandsSince(before: number) {
-  const all = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+  const all = (await plane.clients.ssm.send(new ListCommandsCommand({}))).Commands ?? [];
   return all
     .slice()
     .sort((a, b) => (a.RequestedDateTime?.getTime() ?? 0) - (b.RequestedDateTime?.getTime() ?? 0))
@@ -193,7 +150,7 @@ async function commandsSince(before: number) {
 }
 
 async function commandCount(): Promise<number> {
-  return ((await ssm.send(new ListCommandsCommand({}))).Commands ?? []).length;
+  return ((await plane.clients.ssm.send(new ListCommandsCommand({}))).Commands ?? []).length;
 }
 
 describe('operator API procedures against moto', () => {
@@ -322,7 +279,7 @@ describe('operator API procedures against moto', () => {
   }, 60_000);
 
   it('waits for health on the states the scheduled probe recorded in DynamoDB', async () => {
-    const runtime = createOperatorApiRuntime(config, env, clients, systemClock);
+    const runtime = createOperatorApiRuntime(config, plane.env, plane.clients, systemClock);
     for (let i = 0; i < 3; i++) await applyProbeResults(runtime.ctx, results(runtime.ctx, { fv: 'unhealthy' }));
     expect(await call(runtime, 'POST', '/health/wait', { services: ['auth', 'gs'], timeoutSeconds: 5 })).toMatchObject({
       statusCode: 200,

@@ -1,20 +1,13 @@
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  controlTableCreateInput,
-  controlTableTimeToLiveInput,
-} from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
 import type { Target } from '../../../lambdas/core/targets.ts';
 import { type AwsRuntime, createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
 import { createEscalationSweepHandler } from '../../../lambdas/handlers/escalation-sweep.ts';
 import { createProbeHandler } from '../../../lambdas/handlers/probe.ts';
 import type { ProbeOptions, Prober } from '../../../lambdas/ports.ts';
+import { createAwsControlPlane } from '../../support/aws-control-plane.ts';
 import { loadShippedConfig, ManualClock, SECOND } from '../../support/harness.ts';
 import { lambdaContext } from '../../support/lambda-context.ts';
-import { awsClientConfig, useMotoServer } from '../../support/moto.ts';
+import { useMotoServer } from '../../support/moto.ts';
 
 /**
  * Reserved concurrency is off by default (accounts with the default quota of 10 cannot reserve any), so overlapping
@@ -60,26 +53,8 @@ const invocation = (requestId: string, remainingMs = PROBE_TIMEOUT_MS) => ({
 });
 
 beforeAll(async () => {
-  const aws = awsClientConfig(moto.endpoint);
-  const dynamodb = new DynamoDBClient(aws);
-  const events = new EventBridgeClient(aws);
-  await dynamodb.send(new CreateTableCommand(controlTableCreateInput(TABLE)));
-  await dynamodb.send(new UpdateTimeToLiveCommand(controlTableTimeToLiveInput(TABLE)));
-  await events.send(new CreateEventBusCommand({ Name: BUS }));
-  runtime = createAwsRuntime(
-    loadShippedConfig(),
-    {
-      ACGS_TABLE_NAME: TABLE,
-      ACGS_EVENT_BUS_NAME: BUS,
-      ACGS_TOPIC_ARNS: JSON.stringify({ 1: 'arn:aws:sns:us-east-1:123456789012:acgs-level-1' }),
-      ACGS_DOCUMENT_NAMES: JSON.stringify({}),
-      ACGS_COMMAND_LOG_GROUP: '/acgs/commands',
-      POWERTOOLS_SERVICE_NAME: 'acgs-1-control-plane',
-      POWERTOOLS_METRICS_NAMESPACE: 'ACGS/OpsControlPlane',
-    },
-    { dynamodb, sns: new SNSClient(aws), ssm: new SSMClient(aws), events },
-    clock,
-  );
+  const plane = await createAwsControlPlane(moto.endpoint, { levels: [1], table: TABLE, bus: BUS });
+  runtime = createAwsRuntime(loadShippedConfig(), plane.env, plane.clients, clock);
 }, 60_000);
 
 describe('overlapping scheduled runs, kept apart by a lease in DynamoDB', () => {

@@ -1,27 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import {
-  controlTableCreateInput,
-  controlTableTimeToLiveInput,
-} from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
 import { S3ObjectStore } from '../../../lambdas/adapters/aws/s3-object-store.ts';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import { PITR_RESTORE_DOCUMENT } from '../../../lambdas/core/document-names.ts';
-import type { HandlerEnvironment } from '../../../lambdas/core/handler-environment.ts';
 import { PITR_DRILL_SUFFIX, PITR_REPORT_SUFFIX } from '../../../lambdas/core/pitr-drill.ts';
 import { validateParameters } from '../../../lambdas/core/ssm-document.ts';
 import { type AwsRuntime, createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
 import { createBackupsHandler, DRILL_MARGIN_MS } from '../../../lambdas/handlers/backups.ts';
 import type { CommandRequest, CommandResult, CommandRunner, ObjectStore } from '../../../lambdas/ports.ts';
+import { createAwsControlPlane } from '../../support/aws-control-plane.ts';
 import { ManualClock } from '../../support/harness.ts';
 import { lambdaContext } from '../../support/lambda-context.ts';
-import { awsClientConfig, useMotoServer } from '../../support/moto.ts';
+import { useMotoServer } from '../../support/moto.ts';
 import { loadDocument } from '../../support/unit-ssm-documents.ts';
 
 /**
@@ -112,12 +104,6 @@ class StubbedPitrRestore implements CommandRunner {
 }
 
 beforeAll(async () => {
-  const aws = awsClientConfig(moto.endpoint);
-  const dynamodb = new DynamoDBClient(aws);
-  const sns = new SNSClient(aws);
-  const events = new EventBridgeClient(aws);
-  s3 = new S3Client({ ...aws, forcePathStyle: true });
-
   // The shipped config with the database host, the WAL archive in S3, sessions allowed to shrink, a weekly drill.
   const raw = parse(readFileSync(new URL('../../../config/acgs-1.yaml', import.meta.url), 'utf8')) as {
     backups: Record<string, unknown>;
@@ -130,24 +116,16 @@ beforeAll(async () => {
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   const config = parsed.config;
 
-  await dynamodb.send(new CreateTableCommand(controlTableCreateInput(TABLE)));
-  await dynamodb.send(new UpdateTimeToLiveCommand(controlTableTimeToLiveInput(TABLE)));
-  await events.send(new CreateEventBusCommand({ Name: BUS }));
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const topics: Record<string, string> = {};
-  for (const { level } of config.escalation.levels)
-    topics[String(level)] = (await sns.send(new CreateTopicCommand({ Name: `acgs-level-${level}` }))).TopicArn ?? '';
-  const env: HandlerEnvironment = {
-    ACGS_TABLE_NAME: TABLE,
-    ACGS_EVENT_BUS_NAME: BUS,
-    ACGS_TOPIC_ARNS: JSON.stringify(topics),
-    ACGS_DOCUMENT_NAMES: JSON.stringify(DOCUMENT_NAMES),
-    ACGS_COMMAND_LOG_GROUP: '/acgs/commands',
-    ACGS_BACKUP_BUCKET: BUCKET,
-    POWERTOOLS_SERVICE_NAME: 'acgs-1-control-plane',
-    POWERTOOLS_METRICS_NAMESPACE: 'ACGS/OpsControlPlane',
-  };
-  runtime = createAwsRuntime(config, env, { dynamodb, sns, ssm: new SSMClient(aws), events }, clock);
+  const plane = await createAwsControlPlane(moto.endpoint, {
+    levels: config.escalation.levels.map((l) => l.level),
+    documents: [PITR_RESTORE_DOCUMENT],
+    bucket: BUCKET,
+    env: { ACGS_BACKUP_BUCKET: BUCKET },
+    table: TABLE,
+    bus: BUS,
+  });
+  s3 = plane.clients.s3;
+  runtime = createAwsRuntime(config, plane.env, plane.clients, clock);
   objects = new S3ObjectStore(s3, { bucket: BUCKET, prefix: config.backups?.s3Prefix ?? '' });
 }, 60_000);
 

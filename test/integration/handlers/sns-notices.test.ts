@@ -1,24 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  controlTableCreateInput,
-  controlTableTimeToLiveInput,
-} from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
 import { LocalSecretSource } from '../../../lambdas/adapters/local/local-secret-source.ts';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
-import type { HandlerEnvironment } from '../../../lambdas/core/handler-environment.ts';
 import { fleetConfigYaml } from '../../../lambdas/demo/fleet-sim/config-text.ts';
 import { planSimulatedFleet } from '../../../lambdas/demo/fleet-sim/plan.ts';
 import { createEscalationSweepHandler } from '../../../lambdas/handlers/escalation-sweep.ts';
@@ -26,9 +12,10 @@ import { createProbeHandler } from '../../../lambdas/handlers/probe.ts';
 import { type AwsRuntime, createRuntime, NO_COMMANDS } from '../../../lambdas/handlers/runtime-base.ts';
 import { NetworkProber } from '../../../lambdas/probes/network-prober.ts';
 import { acknowledgeIncident, noteIncident, resolveIncident } from '../../../lambdas/use-cases/operator-actions.ts';
+import { type AwsControlPlane, createAwsControlPlane } from '../../support/aws-control-plane.ts';
 import { ManualClock, SECOND } from '../../support/harness.ts';
 import { lambdaContext } from '../../support/lambda-context.ts';
-import { awsClientConfig, useMotoServer } from '../../support/moto.ts';
+import { useMotoServer } from '../../support/moto.ts';
 
 /**
  * Lifecycle notices in AWS, end to end on moto: the probe Lambda opens an incident (storing its notice in the same
@@ -36,25 +23,12 @@ import { awsClientConfig, useMotoServer } from '../../support/moto.ts';
  * level topics carrying the pages as before. Nothing runs at the fleet's ports: its one service is down.
  */
 const moto = useMotoServer();
-const TABLE = 'acgs-control';
-const BUS = 'acgs-events';
 const context = lambdaContext('acgs-test');
 const clock = new ManualClock(Date.UTC(2026, 11, 1, 2, 0, 0));
 
 let dir: string;
 let runtime: AwsRuntime;
-let sqs: SQSClient;
-let updatesQueue = '';
-let level1Queue = '';
-
-async function subscribedQueue(sns: SNSClient, topicArn: string | undefined, name: string): Promise<string> {
-  const queue = await sqs.send(new CreateQueueCommand({ QueueName: name }));
-  const attrs = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attrs.Attributes?.QueueArn }));
-  return queue.QueueUrl ?? '';
-}
+let plane: AwsControlPlane;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'acgs-sns-notices-'));
@@ -67,36 +41,16 @@ beforeAll(async () => {
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   const config = parsed.config;
 
-  const aws = awsClientConfig(moto.endpoint);
-  const dynamodb = new DynamoDBClient(aws);
-  const sns = new SNSClient(aws);
-  const events = new EventBridgeClient(aws);
-  sqs = new SQSClient(aws);
-  await dynamodb.send(new CreateTableCommand(controlTableCreateInput(TABLE)));
-  await dynamodb.send(new UpdateTimeToLiveCommand(controlTableTimeToLiveInput(TABLE)));
-  await events.send(new CreateEventBusCommand({ Name: BUS }));
-  const topics: Record<string, string> = {};
-  for (const level of config.escalation.levels.map((l) => l.level)) {
-    const topic = await sns.send(new CreateTopicCommand({ Name: `acgs-level-${level}` }));
-    topics[String(level)] = topic.TopicArn ?? '';
-    if (level === 1) level1Queue = await subscribedQueue(sns, topic.TopicArn, 'level-1');
-  }
-  const updates = await sns.send(new CreateTopicCommand({ Name: 'acgs-updates' }));
-  updatesQueue = await subscribedQueue(sns, updates.TopicArn, 'updates');
-  const env: HandlerEnvironment = {
-    ACGS_TABLE_NAME: TABLE,
-    ACGS_EVENT_BUS_NAME: BUS,
-    ACGS_TOPIC_ARNS: JSON.stringify(topics),
-    ACGS_UPDATES_TOPIC_ARN: updates.TopicArn ?? '',
-    ACGS_DOCUMENT_NAMES: '{}',
-    ACGS_COMMAND_LOG_GROUP: '/acgs/commands',
-    POWERTOOLS_SERVICE_NAME: 'acgs-1-demo-control-plane',
-    POWERTOOLS_METRICS_NAMESPACE: 'ACGS/OpsControlPlane',
-  };
+  plane = await createAwsControlPlane(moto.endpoint, {
+    levels: config.escalation.levels.map((l) => l.level),
+    subscribe: [1],
+    updates: true,
+    env: { POWERTOOLS_SERVICE_NAME: 'acgs-1-demo-control-plane' },
+  });
   runtime = createRuntime(
     { ...config, remediation: { ...config.remediation, enabled: false } },
-    env,
-    { dynamodb, sns, events },
+    plane.env,
+    plane.clients,
     NO_COMMANDS,
     clock,
   );
@@ -109,7 +63,7 @@ afterAll(async () => {
 async function drain(queueUrl: string): Promise<Message[]> {
   const all: Message[] = [];
   for (;;) {
-    const out = await sqs.send(
+    const out = await plane.clients.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
         MaxNumberOfMessages: 10,
@@ -129,7 +83,7 @@ interface Delivered {
 }
 
 async function notices(): Promise<Delivered[]> {
-  return (await drain(updatesQueue)).map((m) => {
+  return (await drain(plane.updatesQueue ?? '')).map((m) => {
     const envelope = JSON.parse(m.Body ?? '{}') as {
       Message: string;
       MessageAttributes: Record<string, { Value: string }>;
@@ -175,7 +129,7 @@ describe('lifecycle notices over SNS, against moto', () => {
       expect(d.attributes).toEqual({ kind: d.event, incidentId: incident.id, severity: incident.severity });
     }
     expect((await runtime.ctx.incidents.getIncident(incident.id))?.notices ?? []).toEqual([]);
-    const pages = await drain(level1Queue);
+    const pages = await drain(plane.queue(1));
     expect(pages.length).toBeGreaterThan(0);
     for (const page of pages) expect(JSON.parse(JSON.parse(page.Body ?? '{}').Message).kind).toBe('acgs-ops.page');
   }, 60_000);
