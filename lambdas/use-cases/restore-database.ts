@@ -229,7 +229,7 @@ function maxStepSeconds(destination: BackupDestination): number {
   return Math.max(1, Math.min(9999, Math.floor(destination.waitBudgetMs / 3 / 1000)));
 }
 
-function backupsOf(ctx: ControlPlaneContext): BackupConfig {
+export function backupsOf(ctx: ControlPlaneContext): BackupConfig {
   const { backups } = ctx.config;
   if (!backups)
     throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', `fleet ${ctx.config.fleet.name} has no backups section`);
@@ -266,7 +266,7 @@ export function dependents(ctx: ControlPlaneContext, backups: BackupConfig): str
 }
 
 /** Stopping and starting every service, the two database steps and the health wait, with a margin; within bounds. */
-function windowLength(ctx: ControlPlaneContext, services: number, timeoutSeconds: number): number {
+export function windowLength(ctx: ControlPlaneContext, services: number, timeoutSeconds: number): number {
   const perService = ctx.config.remediation.restartTimeout * 2 * Math.max(1, services);
   const length = perService + 2 * timeoutSeconds * 1000 + ctx.config.remediation.restartTimeout + 5 * MINUTE_MS;
   return Math.min(MAINTENANCE_WINDOW_LENGTH.max, Math.max(MAINTENANCE_WINDOW_LENGTH.min, length));
