@@ -135,7 +135,7 @@ async function runProductionRestore(
   const target = request.target === 'latest' ? 'latest' : new Date(request.target).toISOString();
   let report: PitrRestoreReport | undefined;
   let baseBackup: string | undefined;
-  let restoreFailed = false;
+  let restoreOutput: string | undefined;
   const outcome = await runRecovery(
     ctx,
     {
@@ -153,7 +153,7 @@ async function runProductionRestore(
           run: async () => {
             const result = await runPitrDocument(ctx, destination, 'production', request);
             report = pitrReportOf(result.output);
-            restoreFailed = result.status !== 'succeeded';
+            if (result.status !== 'succeeded') restoreOutput = result.output;
             if (result.status === 'succeeded' && !report)
               return { status: 'failed', detail: 'the document printed no report', output: result.output };
             return documentOutcome(
@@ -183,11 +183,14 @@ async function runProductionRestore(
       succeeded: (summary) =>
         `restored production to ${target}: ${summary}; safety copy kept at ${report?.safetyCopy} (remove it by hand once satisfied)`,
       failed: (failed) => {
-        const way = restoreFailed
-          ? 'the document rolled back what it had done when it failed before promotion (see its output): the data directory is as it was'
-          : report?.safetyCopy
-            ? `production is restored to ${target}; the data directory as it was is ${report.safetyCopy} on the database host`
-            : 'the database was not touched';
+        const way =
+          restoreOutput !== undefined
+            ? /rolled back: /.test(restoreOutput)
+              ? 'the document rolled back: the data directory is as it was and PostgreSQL as it was'
+              : "the document's last line above says where the data directory and its safety copy are"
+            : report?.safetyCopy
+              ? `production is restored to ${target}; the data directory as it was is ${report.safetyCopy} on the database host`
+              : 'the database was not touched';
         return `point-in-time restore of production to ${target} stopped at ${failed.name} (${failed.status}): ${failed.detail}; ${way}`;
       },
     },

@@ -201,7 +201,17 @@ describe('restoreProductionToPoint', () => {
 
   it('says the document rolled back when the restore fails before promotion', async () => {
     // Prepare
-    const { ctx, deps } = await setUp(`${PITR_RESTORE_DOCUMENT}:production`);
+    const { ctx, commands, deps } = await setUp();
+    const run0 = commands.run;
+    ctx.commands.run = async (request: CommandRequest): Promise<CommandResult> =>
+      request.parameters.Mode === 'production'
+        ? {
+            status: 'failed',
+            exitCode: 1,
+            output:
+              'acgs-pitr-restore: PostgreSQL stopped during recovery; rolled back: /var/lib/postgresql/15/main is as it was\n',
+          }
+        : run0(request);
     // Act
     const run = await restoreProductionToPoint(
       ctx,
