@@ -113,10 +113,10 @@ describe('point-in-time recovery into production', () => {
       '-D',
       view.report.safetyCopy,
       '-l',
-      join(pg.root, 'safety.log'),
+      join(view.report.safetyCopy, 'safety.log'),
       '-w',
       '-o',
-      `-c port=${safetyPort} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${pg.root} -c archive_mode=off`,
+      `-c port=${safetyPort} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${view.report.safetyCopy} -c archive_mode=off`,
       'start',
     );
     try {
