@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { placeRunbook, resolveParameters } from '../../../lambdas/core/automation-document.ts';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
 import { PITR_RESTORE_DOCUMENT, WAL_ARCHIVING_DOCUMENT } from '../../../lambdas/core/document-names.ts';
+import { loadRunbook, operatorApiInvoker, runAutomation } from '../../../lambdas/local/automation-runner.ts';
 import type { CommandRequest, CommandResult } from '../../../lambdas/ports.ts';
 import { type HealthObserver, serviceTargets } from '../../../lambdas/use-cases/await-healthy.ts';
 import type { ControlPlaneContext } from '../../../lambdas/use-cases/context.ts';
@@ -19,10 +21,13 @@ import { MemoryObjectStore } from '../../support/memory-object-store.ts';
  * leaving the services started and the window ended, and the 409 of a target no base backup precedes.
  */
 
-function archivedConfig(): FleetConfig {
+/** The shipped fleet with archiving; `independent`: no service depends on the database (nothing to stop or wait for). */
+function archivedConfig(independent = false): FleetConfig {
   const raw = parse(readFileSync(new URL('../../../config/acgs-1.yaml', import.meta.url), 'utf8')) as {
     backups: Record<string, unknown>;
+    services: Record<string, unknown>[];
   };
+  if (independent) raw.services = raw.services.map((s) => ({ ...s, dependsOn: [] }));
   raw.backups.archiving = { directory: '/srv/archive', dataDirectory: '/var/lib/postgresql/15/main' };
   const parsed = parseFleetConfig(stringify(raw));
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
@@ -87,8 +92,8 @@ function host(fail?: string) {
   };
 }
 
-async function setUp(fail?: string, healthy = true) {
-  const h = createHarness(archivedConfig());
+async function setUp(fail?: string, healthy = true, independent = false) {
+  const h = createHarness(archivedConfig(independent));
   h.clock.set(T0);
   const commands = host(fail);
   const ctx: ControlPlaneContext = { ...h.ctx, commands, backups: { objects: new MemoryObjectStore() } };
@@ -272,5 +277,58 @@ describe('POST /backups/pitr-restore/production', () => {
     // Assess
     expect(response.statusCode).toBe(400);
     expect((response.body as { error: string }).error).toContain('Confirm with --yes');
+  });
+});
+
+describe('the acgs-restore-database runbook with TargetTime, through the local interpreter', () => {
+  const NAME = 'acgs-restore-database';
+  const EXECUTION = '5e1f0c2a-0000-4000-8000-0000000000bb';
+  const runbook = async (params: Record<string, string>, fail?: string) => {
+    // No service depends on the database here: the interpreter's API has no fake health observer to wait with.
+    const { h, ctx, commands } = await setUp(fail, true, true);
+    const document = placeRunbook(loadRunbook(NAME), { services: ctx.config.services.map((s) => s.name) });
+    const resolved = resolveParameters(document, params);
+    if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
+    const report = await runAutomation({
+      document,
+      documentName: NAME,
+      parameters: resolved.values,
+      executionId: EXECUTION,
+      invoke: operatorApiInvoker(ctx, { operator: 'ops', documentName: NAME, executionId: EXECUTION }),
+      clock: h.clock,
+      sleep: async (ms) => h.clock.advance(ms),
+    });
+    return { report, commands };
+  };
+
+  it('restores production to the target time instead of a backup, then shows the fleet', async () => {
+    // Act
+    const { report, commands } = await runbook({ TargetTime: '2026-12-01T01:30:00Z', Confirm: 'true' });
+    // Assess
+    expect(report.status).toBe('Success');
+    expect(report.steps.map((s) => s.name)).toEqual(['chooseRestore', 'pitrRestore', 'fleetState']);
+    expect(report.outputs['pitrRestore.SafetyCopy']).toBe(REPORT.safetyCopy);
+    expect(commands.requests.map(keyOf)).toEqual([
+      `${PITR_RESTORE_DOCUMENT}:plan`,
+      `${PITR_RESTORE_DOCUMENT}:production`,
+      `${WAL_ARCHIVING_DOCUMENT}:base-backup`,
+    ]);
+    expect(commands.requests[1]?.parameters.TargetTime).toBe('2026-12-01T01:30:00.000Z');
+  });
+
+  it('stops nothing without Confirm', async () => {
+    // Act
+    const { report, commands } = await runbook({ TargetTime: 'latest', Confirm: 'false' });
+    // Assess
+    expect(report.status).toBe('Failed');
+    expect(report.failure).toMatch(/^pitrRestore: the operator API answered 400: .*Nothing was done/);
+    expect(commands.requests.map(keyOf)).toEqual([`${PITR_RESTORE_DOCUMENT}:plan`]);
+  });
+
+  it('restores a backup when no TargetTime is given', async () => {
+    // Act
+    const { report } = await runbook({ BackupId: 'acgs_pgp_db-20261201T020000Z', Confirm: 'true' });
+    // Assess
+    expect(report.steps.map((s) => s.name).slice(0, 2)).toEqual(['chooseRestore', 'restore']);
   });
 });
