@@ -13,7 +13,7 @@ import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import type { CommandResult, CommandRunner } from '../ports.ts';
 import type { BackupDestination, ControlPlaneContext } from './context.ts';
 import { documentOutcome, type RecoveryDependencies, type RecoveryOutcome, runRecovery } from './database-recovery.ts';
-import { backupsOf, dependents, windowLength } from './restore-database.ts';
+import { backupsOf, dependents, maxStepSeconds, windowLength } from './restore-database.ts';
 import { runExclusive } from './run-exclusive.ts';
 import { archiveBucketOf, takeBaseBackup } from './wal-archiving.ts';
 
@@ -98,13 +98,15 @@ export async function restoreProductionToPoint(
   deps: RecoveryDependencies = {},
 ): Promise<PitrProductionRun> {
   archivingOf(ctx.config);
-  if (request.timeoutSeconds !== undefined && !(request.timeoutSeconds >= 1 && request.timeoutSeconds <= 9999))
-    throw new UsageError('timeoutSeconds: must be from 1 to 9999');
+  // Where the runtime bounds its wait (the operator Lambda), the document must give up, and roll back, before it does.
+  const most = maxStepSeconds(destination);
+  if (request.timeoutSeconds !== undefined && !(request.timeoutSeconds >= 1 && request.timeoutSeconds <= most))
+    throw new UsageError(`timeoutSeconds: must be from 1 to ${most} here`);
   const backups = backupsOf(ctx);
   const services = dependents(ctx, backups);
   const plan = await planPitrProduction(ctx, destination, request);
   if (request.confirm !== true) throw new UsageError(unconfirmedPitrRestore(plan, services));
-  const timeoutSeconds = request.timeoutSeconds ?? 3600;
+  const timeoutSeconds = request.timeoutSeconds ?? Math.min(3600, most);
   const started = ctx.clock.now();
   const exclusive = await runExclusive(
     ctx,

@@ -224,7 +224,7 @@ async function runRestore(
  * The longest each database step may take: the documents' 9999 s, or, where the runtime bounds its wait (the operator
  * Lambda), a third of that bound (the safety dump, the restore, and the stops, starts and health wait around them).
  */
-function maxStepSeconds(destination: BackupDestination): number {
+export function maxStepSeconds(destination: BackupDestination): number {
   if (destination.waitBudgetMs === undefined) return 9999;
   return Math.max(1, Math.min(9999, Math.floor(destination.waitBudgetMs / 3 / 1000)));
 }
