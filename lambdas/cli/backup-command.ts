@@ -269,7 +269,7 @@ async function runArchivingAction(
   if (unexpected !== undefined) throw new UsageError(`unexpected argument "${unexpected}"`);
   if (values.production && action !== 'restore') throw new UsageError('--production applies to restore --to only');
   if (values.yes && !(action === 'archiving' && sub === 'enable') && !values.production)
-    throw new UsageError('--yes applies to restore ID, restore --to --production and archiving enable only');
+    throw new UsageError('--yes applies to restore ID and archiving enable only (and to restore --to --production)');
   if (action !== 'restore' && action !== 'drill')
     for (const option of ['scratch', 'port', 'to'] as const)
       if (values[option] !== undefined)
