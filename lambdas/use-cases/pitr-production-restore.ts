@@ -169,7 +169,8 @@ async function runProductionRestore(
         {
           name: 'base-backup',
           run: async () => {
-            const run = await takeBaseBackup(ctx, {
+            // Dispatched where the runtime says a base backup outlasts its wait (AWS), as POST .../base-backup does.
+            const run = await takeBaseBackup(destination.dispatch ? { ...ctx, commands: destination.dispatch } : ctx, {
               ...archiveBucketOf(destination),
               ...(destination.pgBinDir === undefined ? {} : { pgBinDir: destination.pgBinDir }),
               timeoutSeconds: request.timeoutSeconds,
