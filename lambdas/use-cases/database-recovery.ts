@@ -1,6 +1,6 @@
 import { fleetCommandParameters } from '../core/document-parameters.ts';
 import { formatDuration } from '../core/duration.ts';
-import { errorMessage } from '../core/errors.ts';
+import { ControlPlaneError, errorMessage } from '../core/errors.ts';
 import type { MaintenanceWindow } from '../core/escalation.ts';
 import { hostRuns } from '../core/host-runs.ts';
 import type { Incident } from '../core/incident.ts';
@@ -12,6 +12,7 @@ import type { ControlPlaneContext } from './context.ts';
 import { closeMaintenanceWindow, withWindowNotices } from './maintenance.ts';
 import { declareIncident } from './operator-actions.ts';
 import { recordProcedureOnIncidents } from './record-procedure.ts';
+import { runExclusive } from './run-exclusive.ts';
 import { startAll } from './service-procedures.ts';
 
 /*
@@ -237,6 +238,35 @@ export async function runRecovery(
     error,
     ...(incident ? { incident } : {}),
   };
+}
+
+/**
+ * Runs `run` as the one restore of `database` at a time, across every runtime sharing the control store (a dump
+ * restore and a point-in-time restore alike): the lease lasts `maxRunMs` (the window the restore opens), so a crashed
+ * restore keeps the next one out no longer than it could have run.
+ * @throws ControlPlaneError `RESTORE_RUNNING` naming who holds it, when another runs: nothing was done
+ */
+export async function runOneRestore<T>(
+  ctx: ControlPlaneContext,
+  lease: { readonly database: string; readonly by: string; readonly maxRunMs: number },
+  run: () => Promise<T>,
+): Promise<T> {
+  const exclusive = await runExclusive(
+    ctx,
+    {
+      name: `restore:${lease.database}`,
+      // A lease holder is a plain token: who (as far as its characters go) and when.
+      holder: `${lease.by.replace(/[^A-Za-z0-9._:@/-]/g, '_').slice(0, 150)}@${new Date(ctx.clock.now()).toISOString()}`,
+      maxRunMs: lease.maxRunMs,
+    },
+    run,
+  );
+  if (!exclusive.ran)
+    throw new ControlPlaneError(
+      'RESTORE_RUNNING',
+      `another restore of ${lease.database} is running (${exclusive.heldBy}, until ${exclusive.until} at the latest): nothing was done`,
+    );
+  return exclusive.value;
 }
 
 /** A document's result as a step's outcome: a dispatched command is no result (the database's state is unknown). */

@@ -12,9 +12,14 @@ import { PITR_RESTORE_DOCUMENT } from '../core/document-names.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
 import type { CommandResult, CommandRunner } from '../ports.ts';
 import type { BackupDestination, ControlPlaneContext } from './context.ts';
-import { documentOutcome, type RecoveryDependencies, type RecoveryOutcome, runRecovery } from './database-recovery.ts';
+import {
+  documentOutcome,
+  type RecoveryDependencies,
+  type RecoveryOutcome,
+  runOneRestore,
+  runRecovery,
+} from './database-recovery.ts';
 import { backupsOf, dependents, maxStepSeconds, windowLength } from './restore-database.ts';
-import { runExclusive } from './run-exclusive.ts';
 import { archiveBucketOf, takeBaseBackup } from './wal-archiving.ts';
 
 /*
@@ -107,22 +112,11 @@ export async function restoreProductionToPoint(
   const plan = await planPitrProduction(ctx, destination, request);
   if (request.confirm !== true) throw new UsageError(unconfirmedPitrRestore(plan, services));
   const timeoutSeconds = request.timeoutSeconds ?? Math.min(3600, most);
-  const started = ctx.clock.now();
-  const exclusive = await runExclusive(
+  return runOneRestore(
     ctx,
-    {
-      name: `restore:${backups.database}`,
-      holder: `${request.by.replace(/[^A-Za-z0-9._:@/-]/g, '_').slice(0, 150)}@${new Date(started).toISOString()}`,
-      maxRunMs: windowLength(ctx, services.length, timeoutSeconds),
-    },
+    { database: backups.database, by: request.by, maxRunMs: windowLength(ctx, services.length, timeoutSeconds) },
     () => runProductionRestore(ctx, destination, { ...request, timeoutSeconds }, services, plan, deps),
   );
-  if (!exclusive.ran)
-    throw new ControlPlaneError(
-      'RESTORE_RUNNING',
-      `another restore of ${backups.database} is running (${exclusive.heldBy}, until ${exclusive.until} at the latest): nothing was done`,
-    );
-  return exclusive.value;
 }
 
 async function runProductionRestore(

@@ -23,9 +23,9 @@ import {
   type RecoveryStatus,
   type RecoveryStep,
   type RecoveryStepName,
+  runOneRestore,
   runRecovery,
 } from './database-recovery.ts';
-import { runExclusive } from './run-exclusive.ts';
 
 /*
  * The runbook's Recovery Procedure ("1. Stop all services, 2. Restore database, 3. Restart services, 4. Validate
@@ -33,7 +33,8 @@ import { runExclusive } from './run-exclusive.ts';
  * of the current database before anything is overwritten, the restore in one transaction, then the services started
  * in config order and every health check waited for. Each step is timed; the first that fails stops the procedure,
  * which then ends the window (what is down must be seen and paged about), declares a P1 incident that pages, and says
- * how to go back: the safety dump and the exact pg_restore command.
+ * how to go back: the safety dump and the exact pg_restore command. The skeleton (window, stop, start, health, end
+ * the window, the failure path) is database-recovery.ts, shared with the point-in-time restore of production.
  */
 
 /** The audit trail's and the timeline's name of the procedure. */
@@ -129,27 +130,17 @@ export async function restoreDatabase(
 ): Promise<RestoreRun> {
   const planned = await planRestore(ctx, destination, request);
   const backups = backupsOf(ctx);
-  const started = ctx.clock.now();
-  // One restore of a database at a time, across every runtime sharing the control store: the lease lasts as long as
-  // the window the restore opens, so a crashed restore keeps the next one out no longer than it could have run.
   const timeoutSeconds =
     request.timeoutSeconds ?? Math.min(DEFAULT_BACKUP_TIMEOUT_SECONDS, maxStepSeconds(destination));
-  const exclusive = await runExclusive(
+  return runOneRestore(
     ctx,
     {
-      name: `restore:${backups.database}`,
-      // A lease holder is a plain token: who (as far as its characters go) and when.
-      holder: `${request.by.replace(/[^A-Za-z0-9._:@/-]/g, '_').slice(0, 150)}@${new Date(started).toISOString()}`,
+      database: backups.database,
+      by: request.by,
       maxRunMs: windowLength(ctx, planned.services.length, timeoutSeconds),
     },
     () => runRestore(ctx, destination, { ...request, timeoutSeconds }, deps, planned),
   );
-  if (!exclusive.ran)
-    throw new ControlPlaneError(
-      'RESTORE_RUNNING',
-      `another restore of ${backups.database} is running (${exclusive.heldBy}, until ${exclusive.until} at the latest): nothing was done`,
-    );
-  return exclusive.value;
 }
 
 async function runRestore(
