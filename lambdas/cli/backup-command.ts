@@ -59,6 +59,7 @@ const USAGE = `Usage:
   acgs-ops backup archiving status    settings, pg_stat_archiver, the newest archived segment and base backup
   acgs-ops backup base-backup         pg_basebackup into the archive's base/ (tar, gzip, manifest, atomic)
   acgs-ops backup restore --to TIME|latest --scratch DIR --port N
+  acgs-ops backup restore --to TIME|latest --production [--yes]
                              point-in-time restore into a scratch cluster: the newest base backup that finished
                              before TIME, the archived WAL replayed up to TIME (latest: all of it), started on
                              127.0.0.1:N in DIR (empty or new) and left running; reports the RTO (unpack + replay)
@@ -91,6 +92,8 @@ ${API_TARGET_HELP}
       --by NAME      who acts, --target local only (default: your login name)
       --to TIME      restore: latest, or a time with its zone (2026-12-03T19:00:00Z): point-in-time, to --scratch;
                      config restore: the directory the files are written under
+      --production   restore --to: into the production cluster (backups.archiving.dataDirectory, kept as a safety
+                     copy), through the Recovery Procedure's steps; without --yes prints the plan and does nothing
       --scratch DIR  restore --to: the scratch cluster's directory (must not exist or be empty)
       --port N       restore --to: the scratch cluster's port on 127.0.0.1
 
@@ -114,6 +117,7 @@ const OPTIONS = {
   scratch: { type: 'string' },
   port: { type: 'string' },
   pitr: { type: 'boolean', default: false },
+  production: { type: 'boolean', default: false },
 } as const;
 
 const ACTIONS = [
@@ -156,6 +160,7 @@ export const backupCommand: CliCommand = {
         if (values[option] !== undefined) throw new UsageError(`--${option} does not apply to backup config`);
       if (values['dry-run']) throw new UsageError('--dry-run applies to prune only');
       if (values.pitr) throw new UsageError('--pitr applies to drill only');
+      if (values.production) throw new UsageError('--production applies to restore --to TIME|latest only');
       const timeoutSeconds = values.timeout === undefined ? undefined : secondsOption(values.timeout);
       return runConfigArchiveCommand(positionals.slice(1), values, context, timeoutSeconds);
     }
@@ -168,6 +173,7 @@ export const backupCommand: CliCommand = {
     )
       return runArchivingAction(action, id, extra, values, context);
     if (values.pitr) throw new UsageError('--pitr applies to drill only');
+    if (values.production) throw new UsageError('--production applies to restore --to TIME|latest only');
     for (const option of ['scratch', 'port', 'to'] as const)
       if (values[option] !== undefined)
         throw new UsageError(`--${option} applies to restore --to and drill --pitr only`);
@@ -261,8 +267,9 @@ async function runArchivingAction(
     throw new UsageError('acgs-ops backup archiving needs enable or status');
   const unexpected = action === 'archiving' ? extra[0] : (sub ?? extra[0]);
   if (unexpected !== undefined) throw new UsageError(`unexpected argument "${unexpected}"`);
-  if (values.yes && !(action === 'archiving' && sub === 'enable'))
-    throw new UsageError('--yes applies to restore ID and archiving enable only');
+  if (values.production && action !== 'restore') throw new UsageError('--production applies to restore --to only');
+  if (values.yes && !(action === 'archiving' && sub === 'enable') && !values.production)
+    throw new UsageError('--yes applies to restore ID and archiving enable only (and to restore --to --production)');
   if (action !== 'restore' && action !== 'drill')
     for (const option of ['scratch', 'port', 'to'] as const)
       if (values[option] !== undefined)
@@ -272,7 +279,14 @@ async function runArchivingAction(
     throw new UsageError('--timeout applies to restore, archiving enable, base-backup and restore --to only');
   const timeoutSeconds = values.timeout === undefined ? undefined : secondsOption(values.timeout);
   let restore: { target: string; scratchDirectory: string; portText: string } | undefined;
-  if (action === 'restore') {
+  if (action === 'restore' && values.production) {
+    if (values.scratch !== undefined)
+      throw new UsageError(
+        '--production and --scratch are mutually exclusive: a point-in-time restore goes into production or into a scratch cluster',
+      );
+    if (values.port !== undefined) throw new UsageError('--port applies to --scratch only (the scratch cluster)');
+    parseRestoreTarget(values.to ?? '');
+  } else if (action === 'restore') {
     if (values.scratch === undefined) throw new UsageError('restore --to needs --scratch DIR (the scratch cluster)');
     if (values.port === undefined) throw new UsageError('restore --to needs --port N (the scratch cluster)');
     parseRestoreTarget(values.to ?? '');
@@ -286,28 +300,35 @@ async function runArchivingAction(
   }
   if (action === 'drill' || action === 'canary') return runLocalPitrAction(action, values, context, timeoutSeconds);
   const timeout = timeoutSeconds === undefined ? {} : { timeoutSeconds };
-  const request: Omit<ApiRequest, 'caller'> = restore
+  const request: Omit<ApiRequest, 'caller'> = values.production
     ? {
         method: 'POST',
-        path: '/backups/pitr-restore',
+        path: '/backups/pitr-restore/production',
         query: {},
-        body: JSON.stringify({
-          target: restore.target,
-          scratchDirectory: restore.scratchDirectory,
-          port: Number(restore.portText),
-          ...timeout,
-        }),
+        body: JSON.stringify({ target: values.to ?? '', confirm: values.yes, ...timeout }),
       }
-    : action === 'base-backup'
-      ? { method: 'POST', path: '/backups/archiving/base-backup', query: {}, body: JSON.stringify(timeout) }
-      : sub === 'enable'
-        ? {
-            method: 'POST',
-            path: '/backups/archiving/enable',
-            query: {},
-            body: JSON.stringify({ confirm: values.yes, ...timeout }),
-          }
-        : { method: 'GET', path: '/backups/archiving', query: {}, body: undefined };
+    : restore
+      ? {
+          method: 'POST',
+          path: '/backups/pitr-restore',
+          query: {},
+          body: JSON.stringify({
+            target: restore.target,
+            scratchDirectory: restore.scratchDirectory,
+            port: Number(restore.portText),
+            ...timeout,
+          }),
+        }
+      : action === 'base-backup'
+        ? { method: 'POST', path: '/backups/archiving/base-backup', query: {}, body: JSON.stringify(timeout) }
+        : sub === 'enable'
+          ? {
+              method: 'POST',
+              path: '/backups/archiving/enable',
+              query: {},
+              body: JSON.stringify({ confirm: values.yes, ...timeout }),
+            }
+          : { method: 'GET', path: '/backups/archiving', query: {}, body: undefined };
 
   let response: ApiResponse;
   if (values.target === 'aws') {
@@ -336,6 +357,7 @@ async function runArchivingAction(
       runtime.close();
     }
   }
+  if (values.production) return renderPitrProduction(response, values.json, context);
   return renderArchiving(
     restore ? 'pitr-restore' : action === 'base-backup' ? 'base-backup' : (sub ?? ''),
     response,
@@ -390,6 +412,56 @@ async function runLocalPitrAction(
   } finally {
     runtime.close();
   }
+}
+
+interface PitrProductionView {
+  readonly status: string;
+  readonly target?: string;
+  readonly steps?: readonly { name: string; status: string; durationMs: number; detail: string }[];
+  readonly report?: PitrRestoreReport | null;
+  readonly safetyCopy?: string | null;
+  readonly baseBackup?: string | null;
+  readonly error?: string;
+  readonly code?: string;
+}
+
+/** Prints a production point-in-time restore: each step with its duration, the safety copy, the figures. */
+function renderPitrProduction(response: ApiResponse, json: boolean, context: CliContext): number {
+  const view = response.body as PitrProductionView;
+  const error = String(view.error ?? `status ${response.statusCode}`);
+  // Unconfirmed (the plan: nothing was done), bad input, confirmed outside what the state allows.
+  if (response.statusCode === 400 || response.statusCode === 404) throw new UsageError(error);
+  if (response.statusCode === 409) {
+    context.stderr(`acgs-ops: ${escapeControlCharacters(error)}${view.code ? ` (${view.code})` : ''}\n`);
+    return 1;
+  }
+  if (response.statusCode >= 500 && response.statusCode !== 502) throw new ControlPlaneError('API_ERROR', error);
+  if (json) context.stdout(formatJson(view));
+  else {
+    const lines = (view.steps ?? []).map(
+      (s) => `  ${s.name.padEnd(13)} ${s.status.padEnd(9)} ${(s.durationMs / 1000).toFixed(1)} s  ${s.detail}`,
+    );
+    const report = view.report;
+    context.stdout(
+      escapeControlCharacters(
+        [
+          `point-in-time restore of production to ${view.target}: ${view.status}`,
+          ...lines,
+          ...(report
+            ? [
+                `base backup ${report.baseBackup}; PostgreSQL down ${((report.downMs ?? 0) / 1000).toFixed(1)} s (unpack ${(report.unpackMs / 1000).toFixed(1)} s, replay ${(report.replayMs / 1000).toFixed(1)} s); newest transaction restored: ${report.newestTransactionAt ?? 'unknown'}`,
+              ]
+            : []),
+          ...(view.safetyCopy
+            ? [`safety copy (the data directory as it was): ${view.safetyCopy}; remove it by hand once satisfied`]
+            : []),
+          ...(view.baseBackup ? [`fresh base backup on the new timeline: ${view.baseBackup}`] : []),
+          ...(view.error ? [view.error] : []),
+        ].join('\n'),
+      ) + '\n',
+    );
+  }
+  return view.status === 'succeeded' ? 0 : 1;
 }
 
 interface ArchivingView {

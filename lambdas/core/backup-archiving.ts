@@ -137,8 +137,12 @@ export function pitrRestoreParameters(config: FleetConfig, request: PitrRestoreR
     ArchiveDirectory: trimSlashes(archiving.directory),
     S3Archive: s3ArchiveParameters(archiving, request).S3Archive,
     TargetTime: request.target === 'latest' ? 'latest' : new Date(request.target).toISOString(),
+    Mode: 'scratch',
     ScratchDirectory: trimSlashes(request.scratchDirectory),
     ScratchPort: String(request.port),
+    DataDirectory: '',
+    SafetyDirectory: '',
+    ServiceUnit: '',
     DatabaseUser: database.user,
     DatabaseName: database.database,
     Drill: request.drill ? 'yes' : 'no',
@@ -150,6 +154,61 @@ export function pitrRestoreParameters(config: FleetConfig, request: PitrRestoreR
         ? ''
         : `${s3BackupPrefix(backups, request.bucket)}${request.reportKey}`,
   };
+}
+
+export type PitrProductionMode = 'plan' | 'production';
+
+/** A point-in-time restore of the production cluster (or its plan). */
+export interface PitrProductionRequest extends ArchiveBucket {
+  readonly mode: PitrProductionMode;
+  /** `latest`, or an instant (epoch ms). */
+  readonly target: 'latest' | number;
+  readonly pgBinDir?: string;
+  readonly timeoutSeconds?: number;
+}
+
+/**
+ * The parameter map of `acgs-pitr-restore` in Mode plan or production: the data directory, the safety copy's directory
+ * and the server's unit from `backups.archiving`.
+ * @throws UsageError when `backups.archiving.dataDirectory` is not set.
+ */
+export function pitrProductionParameters(config: FleetConfig, request: PitrProductionRequest): Record<string, string> {
+  const { archiving } = archivingOf(config);
+  if (archiving.dataDirectory === undefined)
+    throw new UsageError(
+      'backups.archiving.dataDirectory is not set: a point-in-time restore into production needs the data directory of the production cluster',
+    );
+  const { mode, ...rest } = request;
+  return {
+    ...pitrRestoreParameters(config, { ...rest, scratchDirectory: '', port: 0 }),
+    Mode: mode,
+    ScratchDirectory: '',
+    ScratchPort: '',
+    DataDirectory: trimSlashes(archiving.dataDirectory),
+    SafetyDirectory: archiving.safetyDirectory === undefined ? '' : trimSlashes(archiving.safetyDirectory),
+    ServiceUnit: archiving.serviceUnit ?? '',
+  };
+}
+
+/** The plan a production restore prints first (Mode plan): what it would use. */
+export interface PitrPlanReport {
+  readonly baseBackup: string;
+  readonly baseBackupFinishedAt: string;
+  readonly baseBackupSizeBytes: number | null;
+  readonly target: string;
+  readonly walSegments: number;
+  readonly dataDirectory: string;
+  readonly dataDirectorySizeBytes: number | null;
+  readonly freeBytes: number | null;
+}
+
+export function pitrPlanOf(output: string): PitrPlanReport | undefined {
+  return lastReport(output, 'acgs-ops.pitr-plan') as PitrPlanReport | undefined;
+}
+
+/** The document's failure when no base backup finished before the target: that time cannot be restored. */
+export function notRestorable(output: string): boolean {
+  return /no base backup finished before|no base backup in /.test(lastOutputLine(output));
 }
 
 /** `--to`: `latest`, or a time with its zone (ISO 8601, e.g. 2026-12-03T19:00:00Z or +01:00). */
@@ -251,6 +310,10 @@ export interface PitrRestoreReport {
   readonly recoveredAt?: string;
   /** Drill=yes: the restored data's inventory and the base backup's manifest (`pitr-drill.ts` reads it). */
   readonly drill?: unknown;
+  /** Mode=production: the safety copy (the data directory as it was), and how long PostgreSQL was down. */
+  readonly safetyCopy?: string;
+  readonly downMs?: number;
+  readonly timeline?: string;
 }
 
 export function baseBackupManifestOf(output: string): BaseBackupManifest | undefined {

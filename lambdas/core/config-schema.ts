@@ -559,6 +559,13 @@ export const fleetConfigSchema = z
             s3Prefix: matching('s3Prefix').max(400).optional(),
             /** Where the archive script (PostgreSQL's archive_command) is installed. */
             scriptDirectory: matching('absolutePath').max(400).default('/usr/local/lib/acgs-ops'),
+            /**
+             * The production cluster's data directory on the database host: what `backup restore --to TIME
+             * --production` replaces (kept as `<dataDirectory>.before-pitr-<UTC stamp>`). Absent: no production PITR.
+             */
+            dataDirectory: matching('absolutePath').max(400).optional(),
+            /** Where that safety copy is renamed into (the data directory's filesystem). @default beside it */
+            safetyDirectory: matching('absolutePath').max(400).optional(),
             /** archive_timeout: a segment is archived at least this often while anything is written (the RPO's bound). */
             archiveTimeout: duration(SECOND_MS, HOUR_MS).default(60_000),
             /**

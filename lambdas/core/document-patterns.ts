@@ -122,6 +122,10 @@ export const DOCUMENT_PATTERNS = {
   scratchPort: anchored(
     '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|102[4-9]|10[3-9][0-9]|1[1-9][0-9]{2}|[2-9][0-9]{3})',
   ),
+  /** acgs-pitr-restore's ScratchPort: empty outside Mode scratch. */
+  optionalScratchPort: anchored(
+    '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|102[4-9]|10[3-9][0-9]|1[1-9][0-9]{2}|[2-9][0-9]{3})?',
+  ),
   /** Absolute paths separated by commas (a config archive's Paths and ServiceDirectories); empty: none. */
   optionalPathList: anchored(`(${ABSOLUTE_PATH}(,${ABSOLUTE_PATH})*)?`),
   /** The prefix of the fleet's systemd unit names (`acgs-`); empty: no units. */
@@ -230,8 +234,11 @@ export const DOCUMENT_PARAMETER_KINDS: Readonly<Record<string, Readonly<Record<s
     ArchiveDirectory: 'path',
     S3Archive: 'optionalS3Destination',
     TargetTime: 'restoreTarget',
-    ScratchDirectory: 'path',
-    ScratchPort: 'scratchPort',
+    ScratchDirectory: 'optionalPath',
+    ScratchPort: 'optionalScratchPort',
+    DataDirectory: 'optionalPath',
+    SafetyDirectory: 'optionalPath',
+    ServiceUnit: 'optionalServiceUnit',
     DatabaseUser: 'postgresName',
     DatabaseName: 'postgresName',
     BaseBackupId: 'optionalBackupId',

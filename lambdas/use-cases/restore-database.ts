@@ -4,28 +4,28 @@ import type { BackupConfig } from '../core/config-schema.ts';
 import { RESTORE_DOCUMENT } from '../core/document-names.ts';
 import {
   DEFAULT_BACKUP_TIMEOUT_SECONDS,
-  fleetCommandParameters,
   type RestoreAction,
   restoreCommandParameters,
   safetyDumpLocation,
 } from '../core/document-parameters.ts';
 import { DOCUMENT_PATTERNS } from '../core/document-patterns.ts';
-import { formatDuration, MINUTE_MS } from '../core/duration.ts';
-import { ControlPlaneError, errorMessage, NotFoundError, UsageError } from '../core/errors.ts';
+import { MINUTE_MS } from '../core/duration.ts';
+import { ControlPlaneError, NotFoundError, UsageError } from '../core/errors.ts';
 import { MAINTENANCE_WINDOW_LENGTH, type MaintenanceWindow } from '../core/escalation.ts';
-import { hostRuns } from '../core/host-runs.ts';
 import type { Incident } from '../core/incident.ts';
-import { maintenanceWindow } from '../core/maintenance-window.ts';
 import { checkInput } from '../core/operator-input.ts';
 import type { CommandResult } from '../ports.ts';
-import { awaitHealthy, type HealthObserver, probingHealth, recordedHealth } from './await-healthy.ts';
-import { type BackupDestination, lastOutputLine, loadCatalogue } from './backups.ts';
+import { type BackupDestination, loadCatalogue } from './backups.ts';
 import type { ControlPlaneContext } from './context.ts';
-import { closeMaintenanceWindow, withWindowNotices } from './maintenance.ts';
-import { declareIncident } from './operator-actions.ts';
-import { recordProcedureOnIncidents } from './record-procedure.ts';
-import { runExclusive } from './run-exclusive.ts';
-import { startAll } from './service-procedures.ts';
+import {
+  documentOutcome,
+  type RecoveryDependencies,
+  type RecoveryStatus,
+  type RecoveryStep,
+  type RecoveryStepName,
+  runOneRestore,
+  runRecovery,
+} from './database-recovery.ts';
 
 /*
  * The runbook's Recovery Procedure ("1. Stop all services, 2. Restore database, 3. Restart services, 4. Validate
@@ -33,7 +33,8 @@ import { startAll } from './service-procedures.ts';
  * of the current database before anything is overwritten, the restore in one transaction, then the services started
  * in config order and every health check waited for. Each step is timed; the first that fails stops the procedure,
  * which then ends the window (what is down must be seen and paged about), declares a P1 incident that pages, and says
- * how to go back: the safety dump and the exact pg_restore command.
+ * how to go back: the safety dump and the exact pg_restore command. The skeleton (window, stop, start, health, end
+ * the window, the failure path) is database-recovery.ts, shared with the point-in-time restore of production.
  */
 
 /** The audit trail's and the timeline's name of the procedure. */
@@ -44,15 +45,9 @@ export const backupIdInput = z
   .string()
   .regex(new RegExp(DOCUMENT_PATTERNS.backupId), 'must be a backup id such as acgs_pgp_db-20261201T020000Z');
 
-export type RestoreStepName = 'window' | 'stop' | 'safety-dump' | 'restore' | 'start' | 'health' | 'end-window';
-export type RestoreStatus = 'succeeded' | 'failed' | 'timed-out' | 'rejected';
-
-export interface RestoreStep {
-  readonly name: RestoreStepName;
-  readonly status: RestoreStatus;
-  readonly durationMs: number;
-  readonly detail: string;
-}
+export type RestoreStepName = RecoveryStepName;
+export type RestoreStatus = RecoveryStatus;
+export type RestoreStep = RecoveryStep;
 
 export interface RestoreRequest {
   /** The published backup to restore (`acgs-ops backup list`). */
@@ -84,15 +79,7 @@ export interface RestoreRun {
   readonly incident?: Incident;
 }
 
-/** Between two looks at the services' health checks. */
-const HEALTH_POLL_MS = 1_000;
-
-export interface RestoreDependencies {
-  /** Waits between two looks at the health checks (tests move a manual clock). @default a timer */
-  readonly sleep?: (ms: number) => Promise<void>;
-  /** How the health checks are observed. @default probed where the context has a prober, else as recorded */
-  readonly observeHealth?: HealthObserver;
-}
+export type RestoreDependencies = RecoveryDependencies;
 
 /**
  * What a restore would do, checked before anything runs: the request (confirmation, id, timeout), the backup (it
@@ -143,27 +130,17 @@ export async function restoreDatabase(
 ): Promise<RestoreRun> {
   const planned = await planRestore(ctx, destination, request);
   const backups = backupsOf(ctx);
-  const started = ctx.clock.now();
-  // One restore of a database at a time, across every runtime sharing the control store: the lease lasts as long as
-  // the window the restore opens, so a crashed restore keeps the next one out no longer than it could have run.
   const timeoutSeconds =
     request.timeoutSeconds ?? Math.min(DEFAULT_BACKUP_TIMEOUT_SECONDS, maxStepSeconds(destination));
-  const exclusive = await runExclusive(
+  return runOneRestore(
     ctx,
     {
-      name: `restore:${backups.database}`,
-      // A lease holder is a plain token: who (as far as its characters go) and when.
-      holder: `${request.by.replace(/[^A-Za-z0-9._:@/-]/g, '_').slice(0, 150)}@${new Date(started).toISOString()}`,
+      database: backups.database,
+      by: request.by,
       maxRunMs: windowLength(ctx, planned.services.length, timeoutSeconds),
     },
     () => runRestore(ctx, destination, { ...request, timeoutSeconds }, deps, planned),
   );
-  if (!exclusive.ran)
-    throw new ControlPlaneError(
-      'RESTORE_RUNNING',
-      `another restore of ${backups.database} is running (${exclusive.heldBy}, until ${exclusive.until} at the latest): nothing was done`,
-    );
-  return exclusive.value;
 }
 
 async function runRestore(
@@ -183,154 +160,67 @@ async function runRestore(
     `${tools}pg_restore --clean --if-exists --no-owner --no-privileges --exit-on-error --single-transaction ` +
     `--host=${database.host} --port=${database.port} --username=${database.user} --dbname=${database.database} ${safetyDump}`;
   const { timeoutSeconds } = request;
-  const steps: RestoreStep[] = [];
-  const outputs: string[] = [];
-  let window: MaintenanceWindow | undefined;
   let safetyTaken = false;
-
-  /** Runs one step and records it; false when it did not succeed. */
-  const step = async (
-    name: RestoreStepName,
-    body: () => Promise<{ status: RestoreStatus; detail: string; output?: string }>,
-  ): Promise<boolean> => {
-    const at = ctx.clock.now();
-    const t0 = performance.now();
-    let outcome: { status: RestoreStatus; detail: string; output?: string };
-    try {
-      outcome = await body();
-    } catch (error) {
-      outcome = { status: 'failed', detail: errorMessage(error) };
-    }
-    // The clock may be a test's; the duration is measured, not read from it.
-    const durationMs = Math.max(Math.round(performance.now() - t0), ctx.clock.now() - at, 0);
-    steps.push({ name, status: outcome.status, durationMs, detail: outcome.detail });
-    if (outcome.output) outputs.push(outcome.output);
-    ctx.log('restore-step', { backup: backupId, step: name, status: outcome.status, durationMs });
-    return outcome.status === 'succeeded';
-  };
-
-  const subjects = [...services, backups.database];
-  const ok =
-    (await step('window', async () => {
-      window = withWindowNotices(
-        ctx,
-        maintenanceWindow(
-          {
-            subjects,
-            lengthMs: windowLength(ctx, services.length, timeoutSeconds),
-            reason: `acgs-ops backup restore ${backupId} by ${request.by}`,
-            by: request.by,
-          },
-          ctx.clock.now(),
-        ),
-      );
-      await ctx.control.putMaintenanceWindow(window);
-      return { status: 'succeeded', detail: `window ${window.id} for ${subjects.join(', ')}` };
-    })) &&
-    (await step('stop', () => stopServices(ctx, services))) &&
-    (await step('safety-dump', async () => {
-      const result = await runRestoreDocument(ctx, destination, backup, 'safety-dump', safetyDump, timeoutSeconds);
-      safetyTaken = result.status === 'succeeded';
-      return documentOutcome(result, `safety dump of ${database.database} at ${safetyDump}`);
-    })) &&
-    (await step('restore', async () =>
-      documentOutcome(
-        await runRestoreDocument(ctx, destination, backup, 'restore', safetyDump, timeoutSeconds),
-        `restored ${backupId} over ${database.database}`,
-      ),
-    )) &&
-    (await step('start', async () => {
-      if (services.length === 0) return { status: 'succeeded', detail: 'no service depends on the database' };
-      const started = await startAll(ctx, { services });
-      return documentOutcome(started.result, `started and healthy: ${services.join(', ')}`);
-    })) &&
-    (await step('health', () => servicesHealthy(ctx, services, deps))) &&
-    (await step('end-window', async () => {
-      if (!window) return { status: 'succeeded', detail: 'no window to end' };
-      window = (await closeMaintenanceWindow(ctx, window)).window;
-      return { status: 'succeeded', detail: `window ${window.id} ended` };
-    }));
-
-  const output = outputs.join('').slice(-4000);
-  const summary = steps.map((s) => `${s.name} ${s.status} (${formatDuration(s.durationMs)})`).join(', ');
-  if (ok) {
-    const detail = `restored ${backupId} over ${database.database}: ${summary}; safety dump kept at ${safetyDump}`;
-    await recordProcedureOnIncidents(ctx, {
-      by: request.by,
+  const outcome = await runRecovery(
+    ctx,
+    {
       action: RESTORE_ACTION,
-      services,
-      outcome: 'succeeded',
-      detail,
-    });
-    return {
-      backupId,
-      services,
-      status: 'succeeded',
-      steps,
-      ...(window ? { window } : {}),
-      safetyDump,
-      goBack,
-      output,
-    };
-  }
-
-  // Stopped: the failed step is the last one recorded.
-  const failed = steps.at(-1) as RestoreStep;
-  const way = safetyTaken
-    ? `the database as it was is in the safety dump ${safetyDump} on the database host; to go back (services stopped): ${goBack}`
-    : `no safety dump was taken (${failed.name} came first or failed): the database was not touched`;
-  const error = `restore of ${backupId} stopped at ${failed.name} (${failed.status}): ${failed.detail}; ${way}`;
-  // The window ends so that what is down is seen, and paged about, as an outage.
-  if (window && window.endsAt > ctx.clock.now()) {
-    const ended = await closeMaintenanceWindow(ctx, window).catch((e: unknown) => {
-      ctx.log('restore-window-not-ended', { window: window?.id, error: errorMessage(e) });
-      return undefined;
-    });
-    if (ended) window = ended.window;
-  }
-  let incident: Incident | undefined;
-  try {
-    ({ incident } = await declareIncident(ctx, {
-      kind: 'manual',
-      severity: 'P1',
-      title: `Database restore of ${backupId} failed at ${failed.name}`.slice(0, 200),
-      services,
+      subject: backupId,
       by: request.by,
-    }));
-  } catch (e) {
-    ctx.log('restore-incident-failed', { backup: backupId, error: errorMessage(e) });
-  }
-  await recordProcedureOnIncidents(ctx, {
-    by: request.by,
-    action: RESTORE_ACTION,
-    services,
-    outcome: failed.status,
-    detail: error,
-  });
-  return {
-    backupId,
-    services,
-    status: failed.status,
-    steps,
-    ...(window ? { window } : {}),
-    safetyDump,
-    goBack,
-    output,
-    error,
-    ...(incident ? { incident } : {}),
-  };
+      services,
+      database: backups.database,
+      windowLengthMs: windowLength(ctx, services.length, timeoutSeconds),
+      windowReason: `acgs-ops backup restore ${backupId} by ${request.by}`,
+      databaseSteps: [
+        {
+          name: 'safety-dump',
+          run: async () => {
+            const result = await runRestoreDocument(
+              ctx,
+              destination,
+              backup,
+              'safety-dump',
+              safetyDump,
+              timeoutSeconds,
+            );
+            safetyTaken = result.status === 'succeeded';
+            return documentOutcome(result, `safety dump of ${database.database} at ${safetyDump}`);
+          },
+        },
+        {
+          name: 'restore',
+          run: async () =>
+            documentOutcome(
+              await runRestoreDocument(ctx, destination, backup, 'restore', safetyDump, timeoutSeconds),
+              `restored ${backupId} over ${database.database}`,
+            ),
+        },
+      ],
+      incidentTitle: (failed) => `Database restore of ${backupId} failed at ${failed.name}`,
+      succeeded: (summary) =>
+        `restored ${backupId} over ${database.database}: ${summary}; safety dump kept at ${safetyDump}`,
+      failed: (failed) => {
+        const way = safetyTaken
+          ? `the database as it was is in the safety dump ${safetyDump} on the database host; to go back (services stopped): ${goBack}`
+          : `no safety dump was taken (${failed.name} came first or failed): the database was not touched`;
+        return `restore of ${backupId} stopped at ${failed.name} (${failed.status}): ${failed.detail}; ${way}`;
+      },
+    },
+    deps,
+  );
+  return { backupId, services, ...outcome, safetyDump, goBack };
 }
 
 /**
  * The longest each database step may take: the documents' 9999 s, or, where the runtime bounds its wait (the operator
  * Lambda), a third of that bound (the safety dump, the restore, and the stops, starts and health wait around them).
  */
-function maxStepSeconds(destination: BackupDestination): number {
+export function maxStepSeconds(destination: BackupDestination): number {
   if (destination.waitBudgetMs === undefined) return 9999;
   return Math.max(1, Math.min(9999, Math.floor(destination.waitBudgetMs / 3 / 1000)));
 }
 
-function backupsOf(ctx: ControlPlaneContext): BackupConfig {
+export function backupsOf(ctx: ControlPlaneContext): BackupConfig {
   const { backups } = ctx.config;
   if (!backups)
     throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', `fleet ${ctx.config.fleet.name} has no backups section`);
@@ -367,7 +257,7 @@ export function dependents(ctx: ControlPlaneContext, backups: BackupConfig): str
 }
 
 /** Stopping and starting every service, the two database steps and the health wait, with a margin; within bounds. */
-function windowLength(ctx: ControlPlaneContext, services: number, timeoutSeconds: number): number {
+export function windowLength(ctx: ControlPlaneContext, services: number, timeoutSeconds: number): number {
   const perService = ctx.config.remediation.restartTimeout * 2 * Math.max(1, services);
   const length = perService + 2 * timeoutSeconds * 1000 + ctx.config.remediation.restartTimeout + 5 * MINUTE_MS;
   return Math.min(MAINTENANCE_WINDOW_LENGTH.max, Math.max(MAINTENANCE_WINDOW_LENGTH.min, length));
@@ -392,76 +282,4 @@ function runRestoreDocument(
     }),
     timeoutMs: (timeoutSeconds + 60) * 1000,
   });
-}
-
-function documentOutcome(
-  result: CommandResult,
-  done: string,
-): { status: RestoreStatus; detail: string; output: string } {
-  if (result.status === 'succeeded') return { status: 'succeeded', detail: done, output: result.output };
-  const exit = result.exitCode === undefined ? '' : ` (exit ${result.exitCode})`;
-  // A dispatched command is no result: the procedure cannot go on without knowing the database's state.
-  const status: RestoreStatus = result.status === 'pending' ? 'failed' : result.status;
-  return {
-    status,
-    detail: `${result.status}${exit}: ${lastOutputLine(result.output) || 'no output'}`,
-    output: result.output,
-  };
-}
-
-/**
- * Stops the services with `acgs-stop-all`, one command per consecutive run of services on one host (a fleet document
- * runs its whole list on every instance it reaches); stops at the first run that does not succeed.
- */
-async function stopServices(
-  ctx: ControlPlaneContext,
-  services: readonly string[],
-): Promise<{ status: RestoreStatus; detail: string; output?: string }> {
-  if (services.length === 0) return { status: 'succeeded', detail: 'no service depends on the database' };
-  const outputs: string[] = [];
-  for (const run of hostRuns(ctx.config, services)) {
-    const result = await ctx.commands.run({
-      document: 'acgs-stop-all',
-      parameters: fleetCommandParameters(ctx.config, 'acgs-stop-all', { services: run.services }),
-      timeoutMs: ctx.config.remediation.restartTimeout * 2,
-    });
-    outputs.push(result.output);
-    if (result.status !== 'succeeded') {
-      const outcome = documentOutcome(result, '');
-      return {
-        ...outcome,
-        detail: `${run.services.join(', ')} on ${run.where}: ${outcome.detail}`,
-        output: outputs.join(''),
-      };
-    }
-  }
-  return { status: 'succeeded', detail: `stopped: ${services.join(', ')}`, output: outputs.join('') };
-}
-
-/**
- * Waits until every health check of the services is known healthy since this step began, within
- * `remediation.restartTimeout`: probed here where the context has a prober (one host), else as the scheduled probe
- * records them (AWS: the operator Lambda is outside the VPC).
- */
-async function servicesHealthy(
-  ctx: ControlPlaneContext,
-  services: readonly string[],
-  deps: RestoreDependencies,
-): Promise<{ status: RestoreStatus; detail: string }> {
-  if (services.length === 0) return { status: 'succeeded', detail: 'no service to wait for' };
-  const result = await awaitHealthy(ctx, {
-    services,
-    since: ctx.clock.now(),
-    timeoutMs: ctx.config.remediation.restartTimeout,
-    observe: deps.observeHealth ?? (ctx.prober ? probingHealth(ctx.prober) : recordedHealth),
-    pollIntervalMs: HEALTH_POLL_MS,
-    ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
-  });
-  if (result.healthy) return { status: 'succeeded', detail: `healthy: ${services.join(', ')}` };
-  return {
-    status: 'timed-out',
-    detail: `not healthy within ${formatDuration(ctx.config.remediation.restartTimeout)}: ${result.unhealthy
-      .map((u) => `${u.service} ${u.state} (${u.reason})`)
-      .join('; ')}`,
-  };
 }

@@ -1050,8 +1050,12 @@ describe('injection into the backup documents', () => {
         ArchiveDirectory: join(pg.root, 'injection', 'archive'),
         S3Archive: '',
         TargetTime: 'latest',
+        Mode: 'scratch',
         ScratchDirectory: join(pg.root, 'injection', 'scratch'),
         ScratchPort: '55439',
+        DataDirectory: '',
+        SafetyDirectory: '',
+        ServiceUnit: '',
         DatabaseUser: pg.cluster.user,
         DatabaseName: 'postgres',
         Drill: 'no',
@@ -1068,7 +1072,7 @@ describe('injection into the backup documents', () => {
     });
     // Act & Assess
     const checked = await expectEveryHostileValueRejected(targets, { marker });
-    // 62 parameters (32 of the dump and drill, 18 of archiving, 12 of PITR), 19 values each
-    expect(checked).toBe(62 * 19);
+    // 66 parameters (32 of the dump and drill, 18 of archiving, 16 of PITR), 19 values each
+    expect(checked).toBe(66 * 19);
   });
 });

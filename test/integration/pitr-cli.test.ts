@@ -23,6 +23,13 @@ describe('acgs-ops backup archiving and point-in-time restore: usage errors', ()
     [['backup', 'drill', '--pitr', '--to', 'soon'], '--to must be latest or a time'],
     [['backup', 'canary', '--port', '55432'], '--port applies to restore --to and drill --pitr only'],
     [['backup', 'archiving', 'status'], 'the config has no backups.archiving section'],
+    [
+      ['backup', 'restore', '--to', 'latest', '--production', '--scratch', '/tmp/x'],
+      '--production and --scratch are mutually exclusive',
+    ],
+    [['backup', 'restore', '--to', 'latest', '--production', '--port', '55432'], '--port applies to --scratch only'],
+    [['backup', 'status', '--production'], '--production applies to restore --to TIME|latest only'],
+    [['backup', 'restore', '--to', 'latest', '--production'], 'the config has no backups.archiving section'],
   ])('acgs-ops %j', async (args, message) => {
     // Act
     const run = await runAcgsOps(args, { killAfterMs: 60_000 });

@@ -27,13 +27,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-/** The lines of acgs-pitr-restore that write acgs-restore-wal into the scratch directory: `cat` to `EOF`, `chmod`. */
+/**
+ * The lines of acgs-pitr-restore that write acgs-restore-wal (RESTORE_SCRIPT: into the scratch directory, or beside
+ * the archive for a production restore): `cat` to `EOF`, `chmod`.
+ */
 function restoreScriptWriter(): string {
   const script = String(loadDocument('acgs-pitr-restore').mainSteps[0]?.inputs.runCommand[0]);
   const lines = script.split('\n');
-  const start = lines.findIndex((l) => l.trim() === 'cat >"$SCRATCH_DIR/acgs-restore-wal" <<EOF');
+  const start = lines.findIndex((l) => l.trim() === 'cat >"$RESTORE_SCRIPT" <<EOF');
   const end = lines.findIndex((l, i) => i > start && l === 'EOF');
-  if (start < 0 || end < 0 || !lines[end + 1]?.trim().startsWith('chmod 755 -- "$SCRATCH_DIR/acgs-restore-wal"'))
+  if (start < 0 || end < 0 || !lines[end + 1]?.trim().startsWith('chmod 755 -- "$RESTORE_SCRIPT"'))
     throw new Error('acgs-pitr-restore no longer writes acgs-restore-wal from a heredoc, then makes it executable');
   return lines.slice(start, end + 2).join('\n');
 }
@@ -64,7 +67,7 @@ beforeAll(async () => {
   s3 = new S3Client({ ...awsClientConfig(moto.endpoint), forcePathStyle: true });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   // The document's variables, as it sets them for S3Archive=s3://acgs-backups/wal-archive/acgs_pgp_db/.
-  const variables = `SCRATCH_DIR='${dir}' AWS="$(command -v aws)" S3_BUCKET='${BUCKET}' S3_PREFIX='${S3_PREFIX}'`;
+  const variables = `SCRATCH_DIR='${dir}' RESTORE_SCRIPT='${dir}/acgs-restore-wal' AWS="$(command -v aws)" S3_BUCKET='${BUCKET}' S3_PREFIX='${S3_PREFIX}'`;
   await run('bash', ['-c', `set -euo pipefail\n${variables}\n${restoreScriptWriter()}`]);
   restoreWal = join(dir, 'acgs-restore-wal');
 }, 30_000);

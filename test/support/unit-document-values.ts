@@ -204,6 +204,10 @@ export const VALUES: Record<DocumentValueKind, { valid: string[]; invalid: strin
     valid: ['1024', '1099', '1100', '5432', '9999', '10000', '55432', '65535'],
     invalid: ['', '0', '22', '1023', '65536', '05432', '5432x'],
   },
+  optionalScratchPort: {
+    valid: ['', '1024', '55432', '65535'],
+    invalid: ['0', '22', '1023', '65536', '05432', '5432x'],
+  },
   optionalInstant: {
     valid: ['', '2026-12-03T02:00:00Z', '1999-01-31T23:59:59Z'],
     invalid: [

@@ -6,6 +6,7 @@ import { ControlPlaneError } from '../../core/errors.ts';
 import type { CommandRunner } from '../../ports.ts';
 import { withinDeadline } from '../backup-tasks.ts';
 import type { BackupDestination, ControlPlaneContext } from '../context.ts';
+import { PITR_PRODUCTION_ACTION, restoreProductionToPoint } from '../pitr-production-restore.ts';
 import { recordProcedureOnIncidents } from '../record-procedure.ts';
 import {
   type ArchivingRun,
@@ -14,7 +15,7 @@ import {
   restoreToPoint,
   takeBaseBackup,
 } from '../wal-archiving.ts';
-import { commandBody, destinationOf, refusals, statusCodeOf } from './backup-routes.ts';
+import { commandBody, destinationOf, MAX_OUTPUT_CHARS, refusals, statusCodeOf } from './backup-routes.ts';
 import { type ApiResponse, parseBody, type Route } from './route.ts';
 
 /*
@@ -26,6 +27,9 @@ import { type ApiResponse, parseBody, type Route } from './route.ts';
  *   POST /backups/pitr-restore           {"target": "latest"|"2026-12-03T19:00:00Z", "scratchDirectory": "/abs",
  *                                         "port": 1024..65535, "baseBackupId"?: id, "timeoutSeconds"?: 1..9999}
  *                                        into a scratch cluster, never production (backup.pitr-restore)
+ *   POST /backups/pitr-restore/production {"target": "latest"|time, "confirm": boolean, "timeoutSeconds"?: 1..9999}
+ *                                        production, through the Recovery Procedure's steps; without confirm a 400
+ *                                        naming the plan; 409 PITR_NOT_RESTORABLE when no base backup precedes target
  *
  * Answers: {procedure, services, status, exitCode?, output, commandId?, state?, report, error?}. 200 done, 202 sent
  * and not waited for (a base backup in AWS: it may outlast the operator Lambda), 502 the document failed or timed
@@ -43,6 +47,12 @@ export const pitrRestoreBody = z.strictObject({
   scratchDirectory: z.string().max(400),
   port: z.int(),
   baseBackupId: z.string().regex(new RegExp(DOCUMENT_PATTERNS.backupId), 'must be a base backup id').optional(),
+  timeoutSeconds,
+});
+
+export const pitrProductionBody = z.strictObject({
+  target: z.string().max(64),
+  confirm: z.boolean(),
   timeoutSeconds,
 });
 
@@ -192,6 +202,49 @@ export const archivingRoutes: readonly Route[] = [
                 : { error: run.error ?? 'the document printed no point-in-time restore report' }),
             },
           ),
+        };
+      }),
+  },
+  {
+    method: 'POST',
+    path: /^\/backups\/pitr-restore\/production$/,
+    action: PITR_PRODUCTION_ACTION,
+    handle: ({ ctx, request, options }) =>
+      refusals(async () => {
+        const body = parseBody(pitrProductionBody, request.body);
+        const target = parseRestoreTarget(body.target, 'target');
+        const destination = archivingDestination(ctx);
+        const run = await restoreProductionToPoint(
+          { ...ctx, commands: waitingRunner(ctx, destination) },
+          destination,
+          {
+            target,
+            by: request.caller,
+            confirm: body.confirm,
+            ...(body.timeoutSeconds === undefined ? {} : { timeoutSeconds: body.timeoutSeconds }),
+          },
+          {
+            ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+            ...(options.observeHealth === undefined ? {} : { observeHealth: options.observeHealth }),
+          },
+        );
+        return {
+          statusCode: statusCodeOf(run.status),
+          body: {
+            procedure: PITR_PRODUCTION_ACTION,
+            services: run.services,
+            status: run.status,
+            target: run.target,
+            output: run.output.slice(-MAX_OUTPUT_CHARS),
+            steps: run.steps,
+            plan: run.plan,
+            report: run.report ?? null,
+            safetyCopy: run.safetyCopy ?? null,
+            baseBackup: run.baseBackup ?? null,
+            ...(run.window ? { window: { id: run.window.id, until: new Date(run.window.endsAt).toISOString() } } : {}),
+            ...(run.error === undefined ? {} : { error: run.error }),
+            ...(run.incident ? { incident: run.incident.id } : {}),
+          },
         };
       }),
   },

@@ -51,6 +51,7 @@ const REFUSED_BY_STATE = new Set([
   'NO_GOOD_BACKUP',
   'BACKUP_NOT_VERIFIED',
   'RESTORE_RUNNING',
+  'PITR_NOT_RESTORABLE',
 ]);
 
 export function destinationOf(ctx: ControlPlaneContext): BackupDestination {

@@ -147,3 +147,80 @@ describe('acgs-ops backup archiving --target aws', () => {
     expect(sent).toEqual([]);
   });
 });
+
+describe('acgs-ops backup restore --to --production --target aws', () => {
+  it.each([
+    [['--scratch', '/srv/scratch'], /--production and --scratch are mutually exclusive/],
+    [['--port', '55432'], /--port applies to --scratch only/],
+  ])('refuses %j with --production before sending anything', async (extra, message) => {
+    // Act
+    const run = backup(['restore', '--to', 'latest', '--production', ...extra]);
+    // Assess
+    await expect(run).rejects.toThrow(message);
+    expect(sent).toEqual([]);
+  });
+
+  it('refuses --production without --to', async () => {
+    // Act
+    const run = backup(['restore', 'acgs_pgp_db-20261201T020000Z', '--production', '--yes']);
+    // Assess
+    await expect(run).rejects.toThrow('--production applies to restore --to TIME|latest only');
+    expect(sent).toEqual([]);
+  });
+
+  it('without --yes: POST /backups/pitr-restore/production {confirm: false}; the plan answered (400) is exit 64', async () => {
+    // Prepare
+    answer = {
+      statusCode: 400,
+      body: { error: 'restoring production to latest would open a maintenance window ... Nothing was done.' },
+    };
+    // Act
+    const run = backup(['restore', '--to', 'latest', '--production']);
+    // Assess
+    await expect(run).rejects.toThrow(/would open a maintenance window.*Nothing was done/);
+    expect(sent).toEqual([
+      expect.objectContaining({
+        method: 'POST',
+        path: '/backups/pitr-restore/production',
+        body: { target: 'latest', confirm: false },
+      }),
+    ]);
+  });
+
+  it('with --yes: prints each step and the safety copy, exit 0', async () => {
+    // Prepare
+    answer = {
+      statusCode: 200,
+      body: {
+        status: 'succeeded',
+        target: 'latest',
+        steps: [{ name: 'pitr-restore', status: 'succeeded', durationMs: 2300, detail: 'restored' }],
+        report: { baseBackup: 'base-1', downMs: 2300, unpackMs: 900, replayMs: 1200, newestTransactionAt: null },
+        safetyCopy: '/var/lib/postgresql/15/main.before-pitr-20261201T020000Z',
+        baseBackup: 'base-2',
+      },
+    };
+    // Act
+    const { code, out } = await backup(['restore', '--to', 'latest', '--production', '--yes']);
+    // Assess
+    expect(code).toBe(0);
+    expect(out).toContain('point-in-time restore of production to latest: succeeded');
+    expect(out).toContain(
+      'safety copy (the data directory as it was): /var/lib/postgresql/15/main.before-pitr-20261201T020000Z',
+    );
+    expect(sent.at(-1)?.body).toEqual({ target: 'latest', confirm: true });
+  });
+
+  it('a 409 PITR_NOT_RESTORABLE is exit 1, said on stderr', async () => {
+    // Prepare
+    answer = {
+      statusCode: 409,
+      body: { error: 'nothing was done: no base backup finished before ...', code: 'PITR_NOT_RESTORABLE' },
+    };
+    // Act
+    const { code, err } = await backup(['restore', '--to', '2026-11-01T00:00:00Z', '--production', '--yes']);
+    // Assess
+    expect(code).toBe(1);
+    expect(err).toContain('PITR_NOT_RESTORABLE');
+  });
+});
