@@ -1,7 +1,14 @@
-import { dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { BENCH_EVENTS, benchEnvironment, refusingPort } from '../../bench/support/bundle-events.ts';
+import { measureStartup } from '../../bench/support/bundle-measure.ts';
+import { bakeFleetConfig } from '../../lambdas/core/baked-config.ts';
+import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import { HANDLERS } from '../../lambdas/core/handler-environment.ts';
 import { lambdaBundleOptions } from '../../lib/constructs/control-plane-function.ts';
 
@@ -22,13 +29,14 @@ interface BundleGraph {
   readonly dynamicImports: string[];
 }
 
-async function bundleGraph(entry: string): Promise<BundleGraph> {
+async function bundleGraph(entry: string, options: { httpChannels?: boolean } = {}): Promise<BundleGraph> {
   const result = await build({
     ...lambdaBundleOptions({
       projectRoot: ROOT,
       entry: resolve(ROOT, 'lambdas/handlers', entry),
       sourceMaps: false,
       xraySdk: false,
+      ...options,
     }),
     outdir: 'out',
     write: false,
@@ -159,4 +167,79 @@ describe('what a cold start loads', () => {
       expect(dynamicImports.filter((p) => !p.startsWith('lambdas/'))).toEqual([]);
     },
   );
+});
+
+// ControlPlaneFunction bundles with httpChannels: false when the baked config names no PagerDuty, Slack, Teams or
+// webhook channel (the shipped AWS config names none): the channels are then not in the asset at all.
+describe('a bundle for a config without HTTP channels', () => {
+  const channelCode =
+    /lambdas\/adapters\/aws\/channel-notifier\.ts$|lambdas\/core\/channel-payloads\/|lambdas\/adapters\/local\/(http-channels|webhook-channel|routing-notifier)\.ts$/;
+
+  it.each(Object.values(HANDLERS).map((h) => h.entry))(
+    '%s carries no webhook or other HTTP channel code when built without HTTP channels',
+    { timeout: 60_000 },
+    async (entry) => {
+      // Prepare / Act
+      const withChannels = await bundleGraph(entry, { httpChannels: true });
+      const without = await bundleGraph(entry, { httpChannels: false });
+      // Assess: the same entry carries them when the config names one.
+      expect(withChannels.all.some((p) => channelCode.test(p))).toBe(true);
+      expect(without.all.filter((p) => channelCode.test(p))).toEqual([]);
+      expect(without.dynamicImports.filter((p) => p.endsWith('on-demand/channels.ts'))).toEqual([]);
+      // The probe reads its database passwords from Secrets Manager; no other Lambda needs the client without channels.
+      if (entry !== 'probe.ts')
+        expect(without.all.filter((p) => /node_modules\/@aws-sdk\/client-secrets-manager\//.test(p))).toEqual([]);
+    },
+  );
+
+  it('fails its cold start, naming the channel and why, when its baked config names one anyway', {
+    timeout: 60_000,
+  }, async () => {
+    // Prepare: the escalation sweep bundled without HTTP channels, with a config that names a webhook channel.
+    const parsed = parseFleetConfig(readFileSync(resolve(ROOT, 'config/acgs-1-aws.yaml'), 'utf8'));
+    if (!parsed.ok) throw new Error('the shipped AWS config is invalid');
+    const config = {
+      ...parsed.config,
+      notifications: {
+        ...parsed.config.notifications,
+        channels: [
+          ...parsed.config.notifications.channels,
+          {
+            kind: 'webhook' as const,
+            name: 'ops-hook',
+            url: 'https://hooks.example.com/acgs',
+            timeout: 5_000,
+            pages: true,
+          },
+        ],
+      },
+    };
+    const out = await mkdtemp(join(tmpdir(), 'acgs-http-channels-'));
+    try {
+      await build({
+        ...lambdaBundleOptions({
+          projectRoot: ROOT,
+          entry: resolve(ROOT, 'lambdas/handlers/escalation-sweep.ts'),
+          sourceMaps: false,
+          xraySdk: false,
+          fleetConfigJson: JSON.stringify(bakeFleetConfig(config)),
+          httpChannels: false,
+        }),
+        outdir: out,
+        logLevel: 'silent',
+      });
+      // Act: a first invocation in a fresh process, as Lambda would start it.
+      const [sample] = await measureStartup(
+        join(out, 'index.mjs'),
+        BENCH_EVENTS.EscalationSweep,
+        benchEnvironment(await refusingPort()),
+        1,
+      );
+      // Assess
+      expect(sample?.outcome).toContain('names the HTTP channels ops-hook');
+      expect(sample?.outcome).toContain('built without HTTP channel code');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
 });
