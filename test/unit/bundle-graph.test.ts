@@ -145,8 +145,9 @@ describe('what a cold start loads', () => {
     },
   );
 
-  // The operator API still parses its routes' bodies with classic zod (core/operator-input.ts, the route modules).
-  it.each(['probe.ts', 'escalation-sweep.ts', 'command-status.ts', 'backups.ts'])(
+  // The operator API's routes parse with zod/mini too; restore-database.ts, which still imports classic zod, is in
+  // the backups route group, loaded with the first /backups request.
+  it.each(['probe.ts', 'escalation-sweep.ts', 'command-status.ts', 'backups.ts', 'operator-api.ts'])(
     '%s: zod/mini only (environment, events, records), not classic zod',
     { timeout: 60_000 },
     async (entry) => {
@@ -155,6 +156,16 @@ describe('what a cold start loads', () => {
       expect(coldPath.filter((p) => /node_modules\/zod\/v4\/classic\//.test(p))).toEqual([]);
     },
   );
+
+  // The operator API's routes load by group with the first request under one of their path segments.
+  it('operator-api.ts: no route module, procedure, backup or restore use-case until a request reaches it', {
+    timeout: 60_000,
+  }, async () => {
+    const { all, coldPath } = await bundleGraph('operator-api.ts');
+    const routes = /lambdas\/use-cases\/(api\/[a-z-]+-routes?|restore-database|service-procedures|backups)\.ts$/;
+    expect(all.filter((p) => routes.test(p)).length).toBeGreaterThan(10);
+    expect(coldPath.filter((p) => routes.test(p))).toEqual([]);
+  });
 
   // esbuild keeps every export of a dynamically imported module: import() of an SDK package would bundle all of its
   // commands. The Lambdas import their own on-demand modules, which name the client and adapter they need.
