@@ -157,6 +157,13 @@ describe('what a cold start loads', () => {
     },
   );
 
+  it('probe.ts: pg only with the first PostgreSQL check, not at cold start', { timeout: 60_000 }, async () => {
+    const { all, coldPath } = await bundleGraph('probe.ts');
+    const pg = /node_modules\/pg(-protocol)?\//;
+    expect(all.some((p) => pg.test(p))).toBe(true);
+    expect(coldPath.filter((p) => pg.test(p))).toEqual([]);
+  });
+
   // The operator API's routes load by group with the first request under one of their path segments.
   it('operator-api.ts: no route module, procedure, backup or restore use-case until a request reaches it', {
     timeout: 60_000,
