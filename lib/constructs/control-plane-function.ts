@@ -117,6 +117,8 @@ export class ControlPlaneFunction extends Construct {
   readonly logGroup: LogGroup;
   readonly deadLetterQueue?: DeadLetterQueue;
   readonly handlerName: HandlerName;
+  /** The esbuild options the function's code is bundled with (lambdaBundleOptions), baked config included. */
+  readonly bundleOptions: BuildOptions;
   /** See ControlPlaneFunctionProps.alarmOnErrors. */
   readonly alarmOnErrors: boolean;
 
@@ -148,6 +150,7 @@ export class ControlPlaneFunction extends Construct {
       httpChannels: awsHttpChannels(props.config.notifications.channels).length > 0,
       xraySdk: contextFlag(this, XRAY_SDK_CONTEXT),
     });
+    this.bundleOptions = bundle;
     const metafile = contextFlag(this, BUNDLE_METAFILE_CONTEXT);
     this.fn = new LambdaFunction(this, 'Function', {
       // Bundled by the local esbuild when the stack is synthesized (skipped, as for any asset, when the app's
