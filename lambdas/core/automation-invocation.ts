@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { UsageError } from './errors.ts';
 import { checkInput } from './operator-input.ts';
+import * as z from './zod-mini.ts';
 
 /**
  * How an Automation runbook step reaches the operator API: `aws:invokeLambdaFunction` with a JSON payload (a direct
@@ -20,12 +20,12 @@ const EXECUTION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 
 export const automationInvocationSchema = z.strictObject({
   automation: z.strictObject({
-    executionId: z.string().regex(EXECUTION_ID, 'must be an Automation execution id'),
+    executionId: z.string().check(z.regex(EXECUTION_ID, 'must be an Automation execution id')),
   }),
   method: z.enum(['GET', 'POST', 'DELETE']),
-  path: z.string().regex(/^\/[A-Za-z0-9/_.*-]{0,200}$/, 'must be an API path'),
-  query: z.record(z.string(), z.string()).optional(),
-  body: z.record(z.string(), z.unknown()).optional(),
+  path: z.string().check(z.regex(/^\/[A-Za-z0-9/_.*-]{0,200}$/, 'must be an API path')),
+  query: z.optional(z.record(z.string(), z.string())),
+  body: z.optional(z.record(z.string(), z.unknown())),
 });
 
 export type AutomationInvocation = z.output<typeof automationInvocationSchema>;

@@ -1,9 +1,9 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import * as z from 'zod';
 import type { AutomationExecutions } from '../adapters/aws/ssm-automation-executions.ts';
 import { automationCaller, isAutomationInvocation, parseAutomationInvocation } from '../core/automation-invocation.ts';
 import { ControlPlaneError, UsageError } from '../core/errors.ts';
+import * as z from '../core/zod-mini.ts';
 import { handleApiRequest } from '../use-cases/operator-api.ts';
 import { type AwsRuntime, operatorApiRuntime } from './aws-runtime.ts';
 import { type ClientSource, clientOf, once } from './lazy-adapters.ts';
@@ -114,7 +114,7 @@ function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResul
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-const runbookNames = z.array(z.string().min(1));
+const runbookNames = z.array(z.string().check(z.minLength(1)));
 
 /**
  * The runbooks named by the stack (ACGS_RUNBOOK_NAMES) and SSM to ask about their executions: once per cold start.

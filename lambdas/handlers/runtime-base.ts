@@ -16,7 +16,7 @@ import { awsChannelTimeoutMs, awsHttpChannels, awsNoticeRouting } from '../core/
 import type { FleetConfig } from '../core/config-schema.ts';
 import { ControlPlaneError, errorMessage } from '../core/errors.ts';
 import { type HandlerEnvironment, handlerEnvironmentSchema } from '../core/handler-environment.ts';
-import { type Clock, type CommandRunner, systemClock } from '../ports.ts';
+import { type Clock, type CommandRunner, type Notifier, systemClock } from '../ports.ts';
 import { type ControlPlaneContext, createContext } from '../use-cases/context.ts';
 import { bundledConfig } from './bundled-config.ts';
 import { type ClientSource, clientOf, lazyEventPublisher, lazyNotifier, once } from './lazy-adapters.ts';
@@ -57,6 +57,27 @@ export interface BaseClientSources {
    * or notice through one of them. @default a client of the Lambda's own region and credentials
    */
   readonly secrets?: ClientSource<SecretsManagerClient>;
+}
+
+/**
+ * Whether this bundle carries the HTTP channels (PagerDuty, Slack, Teams, webhook: the channel router, the payloads,
+ * the Secrets Manager client), replaced at bundle time by a literal (esbuild `define`, set by ControlPlaneFunction
+ * from the baked config): `false` when the config names none, and esbuild then drops every branch that tests it
+ * and the chunk those branches import. Undefined outside a bundle (tests, the CLI), where the channels are there.
+ */
+declare const __ACGS_HTTP_CHANNELS__: boolean | undefined;
+
+/**
+ * The cold start of a bundle built without HTTP channels whose baked config names some anyway (a bundle and config
+ * out of step): it fails, naming the channels and why, rather than dropping their pages.
+ */
+export function httpChannelsNotBundled(names: readonly string[]): ControlPlaneError {
+  return new ControlPlaneError(
+    'CONFIG_INVALID',
+    `the baked fleet config names the HTTP channels ${names.join(', ')}, but this bundle was built without HTTP ` +
+      'channel code (__ACGS_HTTP_CHANNELS__ false: the config it was bundled for named none); synthesize the stack ' +
+      'again from the config so that the bundle and the config agree',
+  );
 }
 
 /** The command runner of a Lambda that sends no command: any request is refused, naming why. */
@@ -128,29 +149,30 @@ export function createRuntime(
   const snsRouting = snsNoticeRouting(snsEvents, updatesTopic || undefined);
   // The config's PagerDuty, Slack, Teams and webhook channels, beside SNS (console and jsonl are the daemon's).
   const httpChannels = awsHttpChannels(config.notifications.channels);
-  const notifier =
-    httpChannels.length === 0
-      ? lazyNotifier(DEFAULT_DELIVERY_TIMEOUT_MS, snsRouting, loadSns)
-      : lazyNotifier(
-          Math.max(DEFAULT_DELIVERY_TIMEOUT_MS, ...httpChannels.map(awsChannelTimeoutMs)),
-          awsNoticeRouting(snsRouting, httpChannels),
-          async () => {
-            const channels = await import('./on-demand/channels.ts');
-            return channels.awsChannelNotifier({
-              sns: loadSns,
-              snsTimeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS,
-              updatesEvents: updatesTopic ? snsEvents : [],
-              channels: httpChannels,
-              secrets: async () =>
-                new channels.SecretsManagerSecretSource(
-                  await clientOf(clients.secrets ?? (async () => new channels.SecretsManagerClient({}))),
-                ),
-              message: { fleet: config.fleet.name, acknowledgeHint: config.notifications.acknowledgeHint },
-              onChannelError: (channel, error) =>
-                logger.warn('channel-failed', { channel, error: errorMessage(error) }),
-            });
-          },
-        );
+  let notifier: Notifier;
+  if (httpChannels.length === 0) notifier = lazyNotifier(DEFAULT_DELIVERY_TIMEOUT_MS, snsRouting, loadSns);
+  // The literal test (not a helper) is what lets esbuild drop this branch and its chunk (see __ACGS_HTTP_CHANNELS__).
+  else if (typeof __ACGS_HTTP_CHANNELS__ === 'undefined' || __ACGS_HTTP_CHANNELS__)
+    notifier = lazyNotifier(
+      Math.max(DEFAULT_DELIVERY_TIMEOUT_MS, ...httpChannels.map(awsChannelTimeoutMs)),
+      awsNoticeRouting(snsRouting, httpChannels),
+      async () => {
+        const channels = await import('./on-demand/channels.ts');
+        return channels.awsChannelNotifier({
+          sns: loadSns,
+          snsTimeoutMs: DEFAULT_DELIVERY_TIMEOUT_MS,
+          updatesEvents: updatesTopic ? snsEvents : [],
+          channels: httpChannels,
+          secrets: async () =>
+            new channels.SecretsManagerSecretSource(
+              await clientOf(clients.secrets ?? (async () => new channels.SecretsManagerClient({}))),
+            ),
+          message: { fleet: config.fleet.name, acknowledgeHint: config.notifications.acknowledgeHint },
+          onChannelError: (channel, error) => logger.warn('channel-failed', { channel, error: errorMessage(error) }),
+        });
+      },
+    );
+  else throw httpChannelsNotBundled(httpChannels.map((c) => c.name));
   const ctx = createContext(config, {
     states: store,
     incidents: store,
@@ -205,10 +227,13 @@ export function coldRuntime(
   const env = parseHandlerEnvironment(process.env);
   const config = withBackupInstance(bundledConfig(), env.ACGS_BACKUP_INSTANCE_ID);
   const tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME });
+  let secrets: ClientSource<SecretsManagerClient> | undefined;
+  if (typeof __ACGS_HTTP_CHANNELS__ === 'undefined' || __ACGS_HTTP_CHANNELS__)
+    secrets = async () =>
+      tracer.captureAWSv3Client(new (await import('./on-demand/channels.ts')).SecretsManagerClient({}));
   const clients: BaseClientSources = {
     dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({})),
-    secrets: async () =>
-      tracer.captureAWSv3Client(new (await import('./on-demand/channels.ts')).SecretsManagerClient({})),
+    ...(secrets ? { secrets } : {}),
     sns: async () => tracer.captureAWSv3Client(new (await import('./on-demand/sns.ts')).SNSClient({})),
     events: async () =>
       tracer.captureAWSv3Client(new (await import('./on-demand/eventbridge.ts')).EventBridgeClient({})),

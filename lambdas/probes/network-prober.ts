@@ -4,7 +4,6 @@ import type { Clock, ProbeOptions, Prober, SecretSource } from '../ports.ts';
 import { runWithDeadline } from './deadline.ts';
 import { probeHttp } from './http-prober.ts';
 import { describeNetworkError, hostPort } from './network-errors.ts';
-import { probePostgres } from './postgres-prober.ts';
 import { type ProbeOutcome, type ProbeRequest, startStopwatch, timedOut } from './probe-outcome.ts';
 import { probePrometheus } from './prometheus-prober.ts';
 import { probeRedis } from './redis-prober.ts';
@@ -58,7 +57,9 @@ function probeByKind(target: Target, request: ProbeRequest, secrets: SecretSourc
     case 'redis':
       return probeRedis(target, request);
     case 'postgres':
-      return probePostgres(target, request, secrets);
+      // pg comes with the first PostgreSQL check, not with every import of the probers: it is the probe Lambda's
+      // heaviest package, and on Node.js 20 its runtime check (`new Response`) also loads undici.
+      return import('./postgres-prober.ts').then((m) => m.probePostgres(target, request, secrets));
     case 'prometheus':
       return probePrometheus(target, request);
   }

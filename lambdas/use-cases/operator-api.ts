@@ -1,39 +1,43 @@
 import { auditOutcome, boundedAuditEntry } from '../core/audit.ts';
 import { ControlPlaneError, errorMessage, NotFoundError, UsageError } from '../core/errors.ts';
 import { callerName, checkInput } from '../core/operator-input.ts';
-import { archivingRoutes } from './api/archiving-routes.ts';
-import { auditRoutes } from './api/audit-routes.ts';
-import { backupRoutes } from './api/backup-routes.ts';
-import { escalationRoutes } from './api/escalation-routes.ts';
-import { fleetRoutes } from './api/fleet-routes.ts';
-import { healthRoutes } from './api/health-routes.ts';
-import { incidentRoutes } from './api/incident-routes.ts';
-import { maintenanceRoutes } from './api/maintenance-routes.ts';
-import { procedureRoutes } from './api/procedure-routes.ts';
-import { rollingUpdateRoutes } from './api/rolling-update-route.ts';
 import type { ApiOptions, ApiRequest, ApiResponse, Route } from './api/route.ts';
-import { serviceRoutes } from './api/service-routes.ts';
 import type { ControlPlaneContext } from './context.ts';
 
 export type { ApiOptions, ApiRequest, ApiResponse } from './api/route.ts';
 
+/** Routes under some first path segments (`incidents` for `/incidents/{id}/ack`), loaded together. */
+export interface RouteGroup {
+  /** The first segment of every path of these routes. */
+  readonly segments: readonly string[];
+  readonly load: () => Promise<readonly Route[]>;
+}
+
 /**
  * The operators' API, the same on every transport (a Lambda Function URL with IAM auth in AWS, the CLI in-process on
- * one host): every route of `ROUTES`, each in the module of its subject under `api/`.
+ * one host): every route of `ROUTE_GROUPS`, each in the module of its subject under `api/`. A group's module is
+ * imported with the first request under one of its segments (a chunk of its own in a Lambda bundle), so a cold start
+ * neither compiles nor runs the routes, use-cases and SDK clients its request does not reach. Three groups, not one
+ * per module: each split point adds chunks to the zipped asset.
  */
-const ROUTES: readonly Route[] = [
-  ...incidentRoutes,
-  ...auditRoutes,
-  ...serviceRoutes,
-  ...fleetRoutes,
-  ...maintenanceRoutes,
-  ...healthRoutes,
-  ...backupRoutes,
-  ...archivingRoutes,
-  ...rollingUpdateRoutes,
-  ...procedureRoutes,
-  ...escalationRoutes,
+export const ROUTE_GROUPS: readonly RouteGroup[] = [
+  {
+    segments: ['incidents', 'audit', 'maintenance', 'procedures', 'escalation'],
+    load: async () => (await import('./api/records-routes.ts')).recordsRoutes,
+  },
+  {
+    segments: ['services', 'fleet', 'health'],
+    load: async () => (await import('./api/fleet-procedure-routes.ts')).fleetProcedureRoutes,
+  },
+  { segments: ['backups'], load: async () => (await import('./api/backup-group-routes.ts')).backupGroupRoutes },
 ];
+
+/** The routes that may match `path`: those of the group of its first segment (none for an unknown one). */
+async function candidateRoutes(path: string): Promise<readonly Route[]> {
+  const segment = /^\/([^/]*)/.exec(path)?.[1];
+  const group = ROUTE_GROUPS.find((g) => segment !== undefined && g.segments.includes(segment));
+  return group ? group.load() : [];
+}
 
 /** What the router learnt of a request before its handler answered: the route it took and the path's values. */
 interface Dispatch {
@@ -89,7 +93,7 @@ async function route(
   checkInput(callerName, request.caller, 'caller');
   const { method, path } = request;
   let pathKnown = false;
-  for (const candidate of ROUTES) {
+  for (const candidate of await candidateRoutes(path)) {
     const match = candidate.path.exec(path);
     if (!match) continue;
     pathKnown = true;

@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import type { CataloguedBackup } from '../core/backup-catalogue.ts';
 import type { BackupConfig } from '../core/config-schema.ts';
 import { RESTORE_DOCUMENT } from '../core/document-names.ts';
@@ -14,6 +13,7 @@ import { ControlPlaneError, NotFoundError, UsageError } from '../core/errors.ts'
 import { MAINTENANCE_WINDOW_LENGTH, type MaintenanceWindow } from '../core/escalation.ts';
 import type { Incident } from '../core/incident.ts';
 import { checkInput } from '../core/operator-input.ts';
+import * as z from '../core/zod-mini.ts';
 import type { CommandResult } from '../ports.ts';
 import { type BackupDestination, loadCatalogue } from './backups.ts';
 import type { ControlPlaneContext } from './context.ts';
@@ -43,7 +43,7 @@ export const RESTORE_ACTION = 'backup.restore';
 /** A backup id as an operator types it: the documents' BackupId pattern. */
 export const backupIdInput = z
   .string()
-  .regex(new RegExp(DOCUMENT_PATTERNS.backupId), 'must be a backup id such as acgs_pgp_db-20261201T020000Z');
+  .check(z.regex(new RegExp(DOCUMENT_PATTERNS.backupId), 'must be a backup id such as acgs_pgp_db-20261201T020000Z'));
 
 export type RestoreStepName = RecoveryStepName;
 export type RestoreStatus = RecoveryStatus;
@@ -96,7 +96,12 @@ export async function planRestore(
   const most = maxStepSeconds(destination);
   if (request.timeoutSeconds !== undefined)
     checkInput(
-      z.int().min(1).max(most, `must be at most ${most} seconds here (the safety dump and the restore must both fit)`),
+      z
+        .int()
+        .check(
+          z.gte(1),
+          z.lte(most, `must be at most ${most} seconds here (the safety dump and the restore must both fit)`),
+        ),
       request.timeoutSeconds,
       'timeoutSeconds',
     );

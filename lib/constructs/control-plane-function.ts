@@ -15,6 +15,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type BuildOptions, buildSync } from 'esbuild';
+import { awsHttpChannels } from '../../lambdas/core/aws-channels.ts';
 import { bakeFleetConfig } from '../../lambdas/core/baked-config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { HANDLERS, type HandlerEnvironment, type HandlerName } from '../../lambdas/core/handler-environment.ts';
@@ -116,6 +117,8 @@ export class ControlPlaneFunction extends Construct {
   readonly logGroup: LogGroup;
   readonly deadLetterQueue?: DeadLetterQueue;
   readonly handlerName: HandlerName;
+  /** The esbuild options the function's code is bundled with (lambdaBundleOptions), baked config included. */
+  readonly bundleOptions: BuildOptions;
   /** See ControlPlaneFunctionProps.alarmOnErrors. */
   readonly alarmOnErrors: boolean;
 
@@ -144,8 +147,10 @@ export class ControlPlaneFunction extends Construct {
       entry: join(props.projectRoot, 'lambdas', 'handlers', HANDLERS[props.handler].entry),
       sourceMaps,
       fleetConfigJson: JSON.stringify(bakeFleetConfig(props.config)),
+      httpChannels: awsHttpChannels(props.config.notifications.channels).length > 0,
       xraySdk: contextFlag(this, XRAY_SDK_CONTEXT),
     });
+    this.bundleOptions = bundle;
     const metafile = contextFlag(this, BUNDLE_METAFILE_CONTEXT);
     this.fn = new LambdaFunction(this, 'Function', {
       // Bundled by the local esbuild when the stack is synthesized (skipped, as for any asset, when the app's
@@ -255,6 +260,12 @@ export interface LambdaBundleInput {
   /** The baked fleet config (`__ACGS_FLEET_CONFIG_JSON__`); tests bundle without one. */
   readonly fleetConfigJson?: string;
   readonly xraySdk: boolean;
+  /**
+   * Whether the baked config names HTTP channels (`__ACGS_HTTP_CHANNELS__`, see handlers/runtime-base.ts): without
+   * them, the channel router, payloads and Secrets Manager client are left out of the bundle.
+   * @default the channels are bundled (tests bundle without a config)
+   */
+  readonly httpChannels?: boolean;
 }
 
 /**
@@ -280,7 +291,10 @@ export function lambdaBundleOptions(input: LambdaBundleInput): BuildOptions {
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
     outExtension: { '.js': '.mjs' },
-    ...(input.fleetConfigJson === undefined ? {} : { define: { __ACGS_FLEET_CONFIG_JSON__: input.fleetConfigJson } }),
+    define: {
+      ...(input.fleetConfigJson === undefined ? {} : { __ACGS_FLEET_CONFIG_JSON__: input.fleetConfigJson }),
+      ...(input.httpChannels === undefined ? {} : { __ACGS_HTTP_CHANNELS__: String(input.httpChannels) }),
+    },
     // pg's optional native binding is never installed. bowser (the SDK's browser user-agent parser) is only reached
     // through code that esbuild tree-shakes for Node, but a split bundle would still emit its dynamic import as a
     // 35 KB chunk that nothing loads: left external, it is not bundled at all.

@@ -1,7 +1,14 @@
-import { dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { BENCH_EVENTS, benchEnvironment, refusingPort } from '../../bench/support/bundle-events.ts';
+import { measureStartup } from '../../bench/support/bundle-measure.ts';
+import { bakeFleetConfig } from '../../lambdas/core/baked-config.ts';
+import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import { HANDLERS } from '../../lambdas/core/handler-environment.ts';
 import { lambdaBundleOptions } from '../../lib/constructs/control-plane-function.ts';
 
@@ -22,13 +29,14 @@ interface BundleGraph {
   readonly dynamicImports: string[];
 }
 
-async function bundleGraph(entry: string): Promise<BundleGraph> {
+async function bundleGraph(entry: string, options: { httpChannels?: boolean } = {}): Promise<BundleGraph> {
   const result = await build({
     ...lambdaBundleOptions({
       projectRoot: ROOT,
       entry: resolve(ROOT, 'lambdas/handlers', entry),
       sourceMaps: false,
       xraySdk: false,
+      ...options,
     }),
     outdir: 'out',
     write: false,
@@ -137,8 +145,9 @@ describe('what a cold start loads', () => {
     },
   );
 
-  // The operator API still parses its routes' bodies with classic zod (core/operator-input.ts, the route modules).
-  it.each(['probe.ts', 'escalation-sweep.ts', 'command-status.ts', 'backups.ts'])(
+  // The operator API's routes parse with zod/mini too; restore-database.ts, which still imports classic zod, is in
+  // the backups route group, loaded with the first /backups request.
+  it.each(['probe.ts', 'escalation-sweep.ts', 'command-status.ts', 'backups.ts', 'operator-api.ts'])(
     '%s: zod/mini only (environment, events, records), not classic zod',
     { timeout: 60_000 },
     async (entry) => {
@@ -147,6 +156,23 @@ describe('what a cold start loads', () => {
       expect(coldPath.filter((p) => /node_modules\/zod\/v4\/classic\//.test(p))).toEqual([]);
     },
   );
+
+  it('probe.ts: pg only with the first PostgreSQL check, not at cold start', { timeout: 60_000 }, async () => {
+    const { all, coldPath } = await bundleGraph('probe.ts');
+    const pg = /node_modules\/pg(-protocol)?\//;
+    expect(all.some((p) => pg.test(p))).toBe(true);
+    expect(coldPath.filter((p) => pg.test(p))).toEqual([]);
+  });
+
+  // The operator API's routes load by group with the first request under one of their path segments.
+  it('operator-api.ts: no route module, procedure, backup or restore use-case until a request reaches it', {
+    timeout: 60_000,
+  }, async () => {
+    const { all, coldPath } = await bundleGraph('operator-api.ts');
+    const routes = /lambdas\/use-cases\/(api\/[a-z-]+-routes?|restore-database|service-procedures|backups)\.ts$/;
+    expect(all.filter((p) => routes.test(p)).length).toBeGreaterThan(10);
+    expect(coldPath.filter((p) => routes.test(p))).toEqual([]);
+  });
 
   // esbuild keeps every export of a dynamically imported module: import() of an SDK package would bundle all of its
   // commands. The Lambdas import their own on-demand modules, which name the client and adapter they need.
@@ -159,4 +185,79 @@ describe('what a cold start loads', () => {
       expect(dynamicImports.filter((p) => !p.startsWith('lambdas/'))).toEqual([]);
     },
   );
+});
+
+// ControlPlaneFunction bundles with httpChannels: false when the baked config names no PagerDuty, Slack, Teams or
+// webhook channel (the shipped AWS config names none): the channels are then not in the asset at all.
+describe('a bundle for a config without HTTP channels', () => {
+  const channelCode =
+    /lambdas\/adapters\/aws\/channel-notifier\.ts$|lambdas\/core\/channel-payloads\/|lambdas\/adapters\/local\/(http-channels|webhook-channel|routing-notifier)\.ts$/;
+
+  it.each(Object.values(HANDLERS).map((h) => h.entry))(
+    '%s carries no webhook or other HTTP channel code when built without HTTP channels',
+    { timeout: 60_000 },
+    async (entry) => {
+      // Prepare / Act
+      const withChannels = await bundleGraph(entry, { httpChannels: true });
+      const without = await bundleGraph(entry, { httpChannels: false });
+      // Assess: the same entry carries them when the config names one.
+      expect(withChannels.all.some((p) => channelCode.test(p))).toBe(true);
+      expect(without.all.filter((p) => channelCode.test(p))).toEqual([]);
+      expect(without.dynamicImports.filter((p) => p.endsWith('on-demand/channels.ts'))).toEqual([]);
+      // The probe reads its database passwords from Secrets Manager; no other Lambda needs the client without channels.
+      if (entry !== 'probe.ts')
+        expect(without.all.filter((p) => /node_modules\/@aws-sdk\/client-secrets-manager\//.test(p))).toEqual([]);
+    },
+  );
+
+  it('fails its cold start, naming the channel and why, when its baked config names one anyway', {
+    timeout: 60_000,
+  }, async () => {
+    // Prepare: the escalation sweep bundled without HTTP channels, with a config that names a webhook channel.
+    const parsed = parseFleetConfig(readFileSync(resolve(ROOT, 'config/acgs-1-aws.yaml'), 'utf8'));
+    if (!parsed.ok) throw new Error('the shipped AWS config is invalid');
+    const config = {
+      ...parsed.config,
+      notifications: {
+        ...parsed.config.notifications,
+        channels: [
+          ...parsed.config.notifications.channels,
+          {
+            kind: 'webhook' as const,
+            name: 'ops-hook',
+            url: 'https://hooks.example.com/acgs',
+            timeout: 5_000,
+            pages: true,
+          },
+        ],
+      },
+    };
+    const out = await mkdtemp(join(tmpdir(), 'acgs-http-channels-'));
+    try {
+      await build({
+        ...lambdaBundleOptions({
+          projectRoot: ROOT,
+          entry: resolve(ROOT, 'lambdas/handlers/escalation-sweep.ts'),
+          sourceMaps: false,
+          xraySdk: false,
+          fleetConfigJson: JSON.stringify(bakeFleetConfig(config)),
+          httpChannels: false,
+        }),
+        outdir: out,
+        logLevel: 'silent',
+      });
+      // Act: a first invocation in a fresh process, as Lambda would start it.
+      const [sample] = await measureStartup(
+        join(out, 'index.mjs'),
+        BENCH_EVENTS.EscalationSweep,
+        benchEnvironment(await refusingPort()),
+        1,
+      );
+      // Assess
+      expect(sample?.outcome).toContain('names the HTTP channels ops-hook');
+      expect(sample?.outcome).toContain('built without HTTP channel code');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
 });

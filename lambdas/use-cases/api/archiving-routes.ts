@@ -1,8 +1,8 @@
-import * as z from 'zod';
 import { parseRestoreTarget, parseScratchDirectory, parseScratchPort } from '../../core/backup-archiving.ts';
 import { backupTarget } from '../../core/document-parameters.ts';
 import { DOCUMENT_PATTERNS } from '../../core/document-patterns.ts';
 import { ControlPlaneError } from '../../core/errors.ts';
+import * as z from '../../core/zod-mini.ts';
 import type { CommandRunner } from '../../ports.ts';
 import { withinDeadline } from '../backup-tasks.ts';
 import type { BackupDestination, ControlPlaneContext } from '../context.ts';
@@ -39,19 +39,21 @@ import { type ApiResponse, parseBody, type Route } from './route.ts';
  * until PostgreSQL restarts). Where the runtime bounds its waits (AWS), the other documents are cut to that budget.
  */
 
-const timeoutSeconds = z.int().min(1).max(9999).optional();
-export const archivingEnableBody = z.strictObject({ confirm: z.boolean().optional(), timeoutSeconds });
+const timeoutSeconds = z.optional(z.int().check(z.gte(1), z.lte(9999)));
+export const archivingEnableBody = z.strictObject({ confirm: z.optional(z.boolean()), timeoutSeconds });
 export const baseBackupBody = z.strictObject({ timeoutSeconds });
 export const pitrRestoreBody = z.strictObject({
-  target: z.string().max(64),
-  scratchDirectory: z.string().max(400),
+  target: z.string().check(z.maxLength(64)),
+  scratchDirectory: z.string().check(z.maxLength(400)),
   port: z.int(),
-  baseBackupId: z.string().regex(new RegExp(DOCUMENT_PATTERNS.backupId), 'must be a base backup id').optional(),
+  baseBackupId: z.optional(
+    z.string().check(z.regex(new RegExp(DOCUMENT_PATTERNS.backupId), 'must be a base backup id')),
+  ),
   timeoutSeconds,
 });
 
 export const pitrProductionBody = z.strictObject({
-  target: z.string().max(64),
+  target: z.string().check(z.maxLength(64)),
   confirm: z.boolean(),
   timeoutSeconds,
 });

@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import { judgeBackups } from '../../core/backup-judgement.ts';
 import { ControlPlaneError, UsageError } from '../../core/errors.ts';
 import { checkInput } from '../../core/operator-input.ts';
+import * as z from '../../core/zod-mini.ts';
 import type { CommandResult } from '../../ports.ts';
 import { withinDeadline } from '../backup-tasks.ts';
 import {
@@ -37,7 +37,7 @@ export const runBody = z.strictObject({});
 export const drillBody = z.strictObject({});
 export const restoreBody = z.strictObject({
   confirm: z.boolean(),
-  timeoutSeconds: z.int().min(1).max(9999).optional(),
+  timeoutSeconds: z.optional(z.int().check(z.gte(1), z.lte(9999))),
 });
 
 /** Output kept in a response: the end, where the documents put their reason, manifest or report. */

@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import { SECOND_MS } from '../../core/duration.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { DEFAULT_ESCALATION_TEST_WAIT_MS, ESCALATION_TEST_WAIT, testPassed } from '../../core/escalation-test.ts';
+import * as z from '../../core/zod-mini.ts';
 import { closeEscalationTest, type StartedEscalationTest, startEscalationTest } from '../escalation-test.ts';
 import { INCIDENT_ID, incidentView } from './incident-routes.ts';
 import { parseBody, type Route } from './route.ts';
@@ -20,16 +20,20 @@ const MIN_WAIT_SECONDS = ESCALATION_TEST_WAIT.min / SECOND_MS;
 const MAX_WAIT_SECONDS = ESCALATION_TEST_WAIT.max / SECOND_MS;
 
 export const escalationTestBody = z.strictObject({
-  channel: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a channel name (lower-case letters, digits and dashes)')
-    .optional(),
-  level: z.int('must be a whole number').min(1, 'must be 1 to 9').max(9, 'must be 1 to 9').optional(),
-  waitSeconds: z
-    .int('must be a whole number of seconds')
-    .min(MIN_WAIT_SECONDS, `must be ${MIN_WAIT_SECONDS} to ${MAX_WAIT_SECONDS} seconds`)
-    .max(MAX_WAIT_SECONDS, `must be ${MIN_WAIT_SECONDS} to ${MAX_WAIT_SECONDS} seconds`)
-    .optional(),
+  channel: z.optional(
+    z
+      .string()
+      .check(z.regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a channel name (lower-case letters, digits and dashes)')),
+  ),
+  level: z.optional(z.int('must be a whole number').check(z.gte(1, 'must be 1 to 9'), z.lte(9, 'must be 1 to 9'))),
+  waitSeconds: z.optional(
+    z
+      .int('must be a whole number of seconds')
+      .check(
+        z.gte(MIN_WAIT_SECONDS, `must be ${MIN_WAIT_SECONDS} to ${MAX_WAIT_SECONDS} seconds`),
+        z.lte(MAX_WAIT_SECONDS, `must be ${MIN_WAIT_SECONDS} to ${MAX_WAIT_SECONDS} seconds`),
+      ),
+  ),
 });
 const closeBody = z.strictObject({});
 

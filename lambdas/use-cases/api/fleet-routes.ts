@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import { MINUTE_MS } from '../../core/duration.ts';
 import { UsageError } from '../../core/errors.ts';
 import { serviceNames } from '../../core/operator-input.ts';
+import * as z from '../../core/zod-mini.ts';
 import type { ControlPlaneContext } from '../context.ts';
 import { type ProcedureRun, restartAll, startAll, stopAll } from '../service-procedures.ts';
 import { answerProcedure } from './procedure-response.ts';
@@ -16,17 +16,21 @@ import { windowMinutes } from './service-routes.ts';
  * document per consecutive run of services on one host.
  */
 
-const services = serviceNames.min(1, 'must name at least one service (or leave services out for the whole fleet)');
+const services = serviceNames.check(
+  z.minLength(1, 'must name at least one service (or leave services out for the whole fleet)'),
+);
 export const startAllBody = z.strictObject({
-  services: services.optional(),
-  timeoutSeconds: z
-    .number('must be a whole number of seconds')
-    .int('must be a whole number of seconds')
-    .min(1, 'must be 1 to 9999 seconds')
-    .max(9999, 'must be 1 to 9999 seconds')
-    .optional(),
+  services: z.optional(services),
+  timeoutSeconds: z.optional(
+    z
+      .int('must be a whole number of seconds')
+      .check(z.gte(1, 'must be 1 to 9999 seconds'), z.lte(9999, 'must be 1 to 9999 seconds')),
+  ),
 });
-export const stopAllBody = z.strictObject({ services: services.optional(), windowMinutes: windowMinutes.optional() });
+export const stopAllBody = z.strictObject({
+  services: z.optional(services),
+  windowMinutes: z.optional(windowMinutes),
+});
 export const restartAllBody = stopAllBody;
 
 /** The services named are the fleet's: a 400 naming `services` and the unknown ones otherwise. */
@@ -39,7 +43,7 @@ function fleetList(ctx: ControlPlaneContext, names: readonly string[] | undefine
   return [...names];
 }
 
-function fleetProcedure<T extends z.ZodType<{ services?: string[] | undefined }>>(
+function fleetProcedure<T extends z.core.$ZodType<{ services?: string[] | undefined }>>(
   verb: string,
   schema: T,
   run: (

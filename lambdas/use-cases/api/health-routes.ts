@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import { SECOND_MS } from '../../core/duration.ts';
 import { UsageError } from '../../core/errors.ts';
 import { serviceNames } from '../../core/operator-input.ts';
+import * as z from '../../core/zod-mini.ts';
 import { awaitHealthy, probingHealth, recordedHealth } from '../await-healthy.ts';
 import { isoInstant } from './audit-routes.ts';
 import { parseBody, type Route } from './route.ts';
@@ -18,13 +18,14 @@ import { parseBody, type Route } from './route.ts';
 export const MAX_HEALTH_WAIT_SECONDS = 840;
 
 export const healthWaitBody = z.strictObject({
-  services: serviceNames.min(1, 'must name at least one service'),
-  since: isoInstant.optional(),
+  services: serviceNames.check(z.minLength(1, 'must name at least one service')),
+  since: z.optional(isoInstant),
   timeoutSeconds: z
-    .number('must be a whole number of seconds')
     .int('must be a whole number of seconds')
-    .min(1, `must be 1 to ${MAX_HEALTH_WAIT_SECONDS} seconds`)
-    .max(MAX_HEALTH_WAIT_SECONDS, `must be 1 to ${MAX_HEALTH_WAIT_SECONDS} seconds`),
+    .check(
+      z.gte(1, `must be 1 to ${MAX_HEALTH_WAIT_SECONDS} seconds`),
+      z.lte(MAX_HEALTH_WAIT_SECONDS, `must be 1 to ${MAX_HEALTH_WAIT_SECONDS} seconds`),
+    ),
 });
 
 export const healthRoutes: readonly Route[] = [

@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { NotFoundError } from '../../core/errors.ts';
 import { describeNextStep } from '../../core/escalation.ts';
 import { SEVERITIES } from '../../core/fleet-constants.ts';
@@ -6,6 +5,7 @@ import { type Incident, incidentMetrics, type TimelineEntry } from '../../core/i
 import { REPORT_FORMATS } from '../../core/incident-report.ts';
 import { checkInput, incidentNote, incidentReason, incidentTitle, serviceNames } from '../../core/operator-input.ts';
 import { hasSecurityChecklist, parseSecurityStep, securityChecklist } from '../../core/security-checklist.ts';
+import * as z from '../../core/zod-mini.ts';
 import type { ControlPlaneContext } from '../context.ts';
 import { incidentReport, renderReport } from '../incident-report.ts';
 import {
@@ -30,34 +30,36 @@ import { parseBody, type Route } from './route.ts';
  */
 
 /** Every field bounded and free of control characters (core/operator-input.ts); the CLI checks its flags with these. */
-export const ackBody = z.strictObject({ note: incidentNote.optional() });
+export const ackBody = z.strictObject({ note: z.optional(incidentNote) });
 export const resolveBody = z.strictObject({ reason: incidentReason });
 export const declareBody = z
   .strictObject({
     type: z.enum(['security', 'manual']),
     /** Required for a manual incident; a security incident is P1. */
-    severity: z.enum(SEVERITIES).optional(),
+    severity: z.optional(z.enum(SEVERITIES)),
     title: incidentTitle,
-    services: serviceNames.default([]),
+    services: z._default(serviceNames, []),
     /** Security incidents only: isolate the named services. @default true */
-    isolate: z.boolean().optional(),
+    isolate: z.optional(z.boolean()),
   })
-  .superRefine((body, ctx) => {
-    if (body.type === 'manual' && body.severity === undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['severity'],
-        message: 'a manual incident needs a severity (P1, P2 or P3)',
-      });
-    if (body.type === 'security' && body.severity !== undefined && body.severity !== 'P1')
-      ctx.addIssue({ code: 'custom', path: ['severity'], message: 'a security incident is P1' });
-    if (body.type === 'manual' && body.isolate !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['isolate'], message: 'only a security incident isolates services' });
-  });
+  .check(
+    z.superRefine((body, ctx) => {
+      if (body.type === 'manual' && body.severity === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['severity'],
+          message: 'a manual incident needs a severity (P1, P2 or P3)',
+        });
+      if (body.type === 'security' && body.severity !== undefined && body.severity !== 'P1')
+        ctx.addIssue({ code: 'custom', path: ['severity'], message: 'a security incident is P1' });
+      if (body.type === 'manual' && body.isolate !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['isolate'], message: 'only a security incident isolates services' });
+    }),
+  );
 export const noteBody = z.strictObject({ note: incidentNote });
-export const checklistBody = z.strictObject({ note: incidentNote.optional() });
-const reportQuery = z.object({ format: z.enum(REPORT_FORMATS, 'must be md or json').optional() });
-const listQuery = z.object({ all: z.enum(['true', 'false'], 'must be true or false').optional() });
+export const checklistBody = z.strictObject({ note: z.optional(incidentNote) });
+const reportQuery = z.object({ format: z.optional(z.enum(REPORT_FORMATS, 'must be md or json')) });
+const listQuery = z.object({ all: z.optional(z.enum(['true', 'false'], 'must be true or false')) });
 
 /** An incident id as a path segment. */
 export const INCIDENT_ID = '(?<id>[A-Z0-9-]{1,64})';

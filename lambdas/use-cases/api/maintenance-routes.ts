@@ -1,8 +1,8 @@
-import * as z from 'zod';
 import { formatInstant, MINUTE_MS } from '../../core/duration.ts';
 import { errorMessage, NotFoundError, UsageError } from '../../core/errors.ts';
 import { MAINTENANCE_WINDOW_DELAY, type MaintenanceWindow } from '../../core/escalation.ts';
 import { incidentReason, MAX_DECLARED_SERVICES } from '../../core/operator-input.ts';
+import * as z from '../../core/zod-mini.ts';
 import type { ControlPlaneContext } from '../context.ts';
 import { checkMaintenanceSubjects, closeMaintenanceWindow, openMaintenanceWindow } from '../maintenance.ts';
 import { recordProcedureOnIncidents } from '../record-procedure.ts';
@@ -18,23 +18,32 @@ import { windowMinutes } from './service-routes.ts';
 
 const subject = z
   .string()
-  .regex(
-    /^(\*|[a-z][a-z0-9-]{0,38}[a-z0-9])$/,
-    'must be "*" or a service or check name (lower-case letters, digits and dashes)',
+  .check(
+    z.regex(
+      /^(\*|[a-z][a-z0-9-]{0,38}[a-z0-9])$/,
+      'must be "*" or a service or check name (lower-case letters, digits and dashes)',
+    ),
   );
 export const maintenanceBody = z.strictObject({
   subjects: z
     .array(subject)
-    .min(1, 'must name at least one service or check ("*" for the fleet)')
-    .max(MAX_DECLARED_SERVICES, `at most ${MAX_DECLARED_SERVICES} subjects`),
+    .check(
+      z.minLength(1, 'must name at least one service or check ("*" for the fleet)'),
+      z.maxLength(MAX_DECLARED_SERVICES, `at most ${MAX_DECLARED_SERVICES} subjects`),
+    ),
   minutes: windowMinutes,
   reason: incidentReason,
-  delayMinutes: z
-    .number('must be a whole number of minutes')
-    .int('must be a whole number of minutes')
-    .min(0, `must be 0 to ${MAINTENANCE_WINDOW_DELAY.max / MINUTE_MS} minutes`)
-    .max(MAINTENANCE_WINDOW_DELAY.max / MINUTE_MS, `must be 0 to ${MAINTENANCE_WINDOW_DELAY.max / MINUTE_MS} minutes`)
-    .optional(),
+  delayMinutes: z.optional(
+    z
+      .int('must be a whole number of minutes')
+      .check(
+        z.gte(0, `must be 0 to ${MAINTENANCE_WINDOW_DELAY.max / MINUTE_MS} minutes`),
+        z.lte(
+          MAINTENANCE_WINDOW_DELAY.max / MINUTE_MS,
+          `must be 0 to ${MAINTENANCE_WINDOW_DELAY.max / MINUTE_MS} minutes`,
+        ),
+      ),
+  ),
 });
 const endBody = z.strictObject({});
 

@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import { SEVERITIES } from '../../core/fleet-constants.ts';
 import { checkInput } from '../../core/operator-input.ts';
 import { ALERTS, commandLine, proceduresFor } from '../../core/procedures.ts';
+import * as z from '../../core/zod-mini.ts';
 import type { Route } from './route.ts';
 
 /*
@@ -10,8 +10,8 @@ import type { Route } from './route.ts';
  */
 
 export const proceduresQuery = z.object({
-  severity: z.enum(SEVERITIES, 'must be P1, P2 or P3').optional(),
-  alert: z.enum(ALERTS, `must be one of ${ALERTS.join(', ')}`).optional(),
+  severity: z.optional(z.enum(SEVERITIES, 'must be P1, P2 or P3')),
+  alert: z.optional(z.enum(ALERTS, `must be one of ${ALERTS.join(', ')}`)),
 });
 
 export const procedureRoutes: readonly Route[] = [

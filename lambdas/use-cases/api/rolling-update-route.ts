@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { DOCUMENT_PATTERNS } from '../../core/document-patterns.ts';
 import { serviceNames } from '../../core/operator-input.ts';
+import * as z from '../../core/zod-mini.ts';
 import { rollingUpdate } from '../service-procedures.ts';
 import { answerProcedure } from './procedure-response.ts';
 import { parseBody, type Route } from './route.ts';
@@ -16,13 +16,16 @@ import { parseBody, type Route } from './route.ts';
 export const ROLLING_UPDATE_ACTION = 'fleet.rolling-update';
 
 export const rollingUpdateBody = z.strictObject({
-  services: serviceNames.optional(),
-  update: z.enum(['restart-only', 'git-pull']).optional(),
-  branch: z
-    .string()
-    .max(200, 'must be at most 200 characters')
-    .regex(new RegExp(DOCUMENT_PATTERNS.gitBranch), 'must be a branch name (letters, digits, _ - . and /)')
-    .optional(),
+  services: z.optional(serviceNames),
+  update: z.optional(z.enum(['restart-only', 'git-pull'])),
+  branch: z.optional(
+    z
+      .string()
+      .check(
+        z.maxLength(200, 'must be at most 200 characters'),
+        z.regex(new RegExp(DOCUMENT_PATTERNS.gitBranch), 'must be a branch name (letters, digits, _ - . and /)'),
+      ),
+  ),
 });
 
 /** What the document says of a rollback: `<name>: rolling back to <ref>`, then whether it came back healthy. */

@@ -1,6 +1,6 @@
-import type * as z from 'zod';
 import { UsageError } from '../../core/errors.ts';
 import { checkInput } from '../../core/operator-input.ts';
+import type * as z from '../../core/zod-mini.ts';
 import type { HealthObserver } from '../await-healthy.ts';
 import type { ControlPlaneContext } from '../context.ts';
 
@@ -59,7 +59,7 @@ export interface Route {
 export const MAX_BODY_BYTES = 16 * 1024;
 
 /** The request body checked against `schema`; an absent or blank body is `{}`. */
-export function parseBody<T extends z.ZodType>(schema: T, body: string | undefined): z.output<T> {
+export function parseBody<T extends z.core.$ZodType>(schema: T, body: string | undefined): z.output<T> {
   let raw: unknown = {};
   if (body !== undefined && Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES)
     throw new UsageError(`the request body is larger than ${MAX_BODY_BYTES} bytes`);

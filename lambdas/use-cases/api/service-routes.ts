@@ -1,8 +1,8 @@
-import * as z from 'zod';
 import { MINUTE_MS } from '../../core/duration.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { MAINTENANCE_WINDOW_LENGTH } from '../../core/escalation.ts';
 import { checkInput } from '../../core/operator-input.ts';
+import * as z from '../../core/zod-mini.ts';
 import { listServiceStatus } from '../await-healthy.ts';
 import type { ControlPlaneContext } from '../context.ts';
 import {
@@ -28,26 +28,27 @@ import { parseBody, type Route, type RouteCall } from './route.ts';
 
 /** A maintenance window's length in whole minutes, within MAINTENANCE_WINDOW_LENGTH (1 minute to 7 days). */
 export const windowMinutes = z
-  .number('must be a whole number of minutes')
   .int('must be a whole number of minutes')
-  .min(
-    MAINTENANCE_WINDOW_LENGTH.min / MINUTE_MS,
-    `must be ${MAINTENANCE_WINDOW_LENGTH.min / MINUTE_MS} to ${MAINTENANCE_WINDOW_LENGTH.max / MINUTE_MS} minutes`,
-  )
-  .max(
-    MAINTENANCE_WINDOW_LENGTH.max / MINUTE_MS,
-    `must be ${MAINTENANCE_WINDOW_LENGTH.min / MINUTE_MS} to ${MAINTENANCE_WINDOW_LENGTH.max / MINUTE_MS} minutes`,
+  .check(
+    z.gte(
+      MAINTENANCE_WINDOW_LENGTH.min / MINUTE_MS,
+      `must be ${MAINTENANCE_WINDOW_LENGTH.min / MINUTE_MS} to ${MAINTENANCE_WINDOW_LENGTH.max / MINUTE_MS} minutes`,
+    ),
+    z.lte(
+      MAINTENANCE_WINDOW_LENGTH.max / MINUTE_MS,
+      `must be ${MAINTENANCE_WINDOW_LENGTH.min / MINUTE_MS} to ${MAINTENANCE_WINDOW_LENGTH.max / MINUTE_MS} minutes`,
+    ),
   );
 
-export const forceBody = z.strictObject({ force: z.boolean('must be true or false').optional() });
-export const stopBody = z.strictObject({ windowMinutes: windowMinutes.optional() });
+export const forceBody = z.strictObject({ force: z.optional(z.boolean('must be true or false')) });
+export const stopBody = z.strictObject({ windowMinutes: z.optional(windowMinutes) });
 export const emptyBody = z.strictObject({});
 
 /** Any segment reaches the route, so that a hostile one is a 400 naming it rather than a bare "no route". */
 const SERVICE_SEGMENT = '(?<name>[^/]{1,200})';
 const serviceName = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, 'must be a service name (lower-case letters, digits and dashes)');
+  .check(z.regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, 'must be a service name (lower-case letters, digits and dashes)'));
 
 /**
  * The path's service, checked: a name that cannot be a service is a 400 naming `name`, one the fleet does not have a
@@ -60,7 +61,7 @@ export function pathService(ctx: ControlPlaneContext, raw: string | undefined): 
   return name;
 }
 
-function serviceProcedure<T extends z.ZodType>(
+function serviceProcedure<T extends z.core.$ZodType>(
   verb: string,
   schema: T,
   run: (ctx: ControlPlaneContext, service: string, body: z.output<T>, by: string) => Promise<ProcedureRun>,

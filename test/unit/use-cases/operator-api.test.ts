@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ApiRequest, handleApiRequest } from '../../../lambdas/use-cases/operator-api.ts';
+import { type ApiRequest, handleApiRequest, ROUTE_GROUPS } from '../../../lambdas/use-cases/operator-api.ts';
 import { applyProbeResults } from '../../../lambdas/use-cases/run-probe-cycle.ts';
 import { createHarness, type Harness, MINUTE, results } from '../../support/harness.ts';
 
@@ -143,5 +143,25 @@ describe('operator API', () => {
     expect(huge).toMatchObject({ statusCode: 400, body: { error: 'the request body is larger than 16384 bytes' } });
     expect(all).toMatchObject({ statusCode: 400, body: { error: 'all: must be true or false' } });
     expect((await h.store.getIncident(id))?.status).toBe('open');
+  });
+
+  it('finds every route in the group of its first path segment, one group per segment', async () => {
+    // Prepare: the router loads only the group of a request's first segment, so a route under another segment
+    // would never be reached.
+    const segments = ROUTE_GROUPS.flatMap((g) => g.segments);
+    expect(new Set(segments).size).toBe(segments.length);
+    for (const group of ROUTE_GROUPS) {
+      // Act
+      const routes = await group.load();
+      // Assess: each path pattern starts with one of the group's segments, then "/" or the end.
+      expect(routes.length).toBeGreaterThan(0);
+      for (const route of routes) {
+        const source = route.path.source.replaceAll('\\/', '/');
+        const under = group.segments.some(
+          (segment) => source.startsWith(`^/${segment}/`) || source.startsWith(`^/${segment}$`),
+        );
+        expect(under, `${route.method} ${route.path.source} under ${group.segments.join(', ')}`).toBe(true);
+      }
+    }
   });
 });

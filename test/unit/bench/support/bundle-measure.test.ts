@@ -11,6 +11,7 @@ import {
   measureStartup,
   median,
   moduleWeights,
+  RUNTIME_PRELOADED_MODULES,
   readZipArchive,
   verdict,
   zipArchive,
@@ -106,6 +107,25 @@ describe('bundle measuring', () => {
     }
     const [failed] = await measureStartup(file, { fail: true }, { BENCH_VALUE: 'v' }, 1);
     expect(failed?.outcome).toBe('TypeError: refused v');
+  });
+
+  it('loads http and https before it times the import, as the Lambda runtime has them loaded', async () => {
+    // Prepare: a bundle that reports at import time which of the two built-ins the process had already loaded.
+    const file = join(dir, 'preload-bundle.mjs');
+    await writeFile(
+      file,
+      [
+        "const missing = ['http', 'https'].filter((m) => !process.moduleLoadList.includes('NativeModule ' + m));",
+        'export const handler = async () => {',
+        "  if (missing.length > 0) throw new Error('not loaded before the import: ' + missing.join(', '));",
+        '};',
+      ].join('\n'),
+    );
+    // Act
+    const [sample] = await measureStartup(file, {}, {}, 1);
+    // Assess
+    expect(RUNTIME_PRELOADED_MODULES).toEqual(['node:http', 'node:https']);
+    expect(sample?.outcome).toBe('ok');
   });
 
   it('gives a loopback port that refuses connections', async () => {
