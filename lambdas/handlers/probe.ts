@@ -1,7 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { SecretsManagerSecretSource } from '../adapters/aws/secrets-manager-secret-source.ts';
 import { deadMansSwitchUrl, HttpDeadMansSwitch } from '../adapters/http/dead-mans-switch.ts';
 import { cycleFailed, cycleSucceeded } from '../core/dead-mans-switch.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -23,9 +21,26 @@ export function awsProber(runtime: AwsRuntime, secrets: SecretSource = awsSecret
   return new NetworkProber(runtime.ctx.clock, secrets);
 }
 
-/** Secrets Manager, read once per cold start (the source keeps what it read). */
+/**
+ * Secrets Manager, read once per cold start (the source keeps what it read); its SDK client loads with the first
+ * secret read, not at cold start.
+ */
 export function awsSecrets(runtime: AwsRuntime): SecretSource {
-  return new SecretsManagerSecretSource(runtime.tracer.captureAWSv3Client(new SecretsManagerClient({})));
+  let source: Promise<SecretSource> | undefined;
+  const load = async (): Promise<SecretSource> => {
+    const { SecretsManagerClient, SecretsManagerSecretSource } = await import('./on-demand/secrets.ts');
+    return new SecretsManagerSecretSource(runtime.tracer.captureAWSv3Client(new SecretsManagerClient({})));
+  };
+  return {
+    get: async (request, options) => {
+      // A failed load (say, a throttled first read's import) is tried again by the next read.
+      source ??= load().catch((error: unknown) => {
+        source = undefined;
+        throw error;
+      });
+      return (await source).get(request, options);
+    },
+  };
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { CreateDocumentCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDbHttpClient } from '../../lambdas/adapters/aws/dynamodb-http.ts';
 import {
   controlTableCreateInput,
   controlTableTimeToLiveInput,
@@ -47,7 +48,8 @@ export interface AwsControlPlaneOptions {
 
 export interface AwsControlPlane {
   readonly clients: {
-    readonly dynamodb: DynamoDBClient;
+    /** The control plane's own DynamoDB client, as the Lambdas make it. */
+    readonly dynamodb: DynamoDbHttpClient;
     readonly sns: SNSClient;
     readonly events: EventBridgeClient;
     readonly ssm: SSMClient;
@@ -67,13 +69,24 @@ export interface AwsControlPlane {
   pages(level: number, waitSeconds?: number): Promise<Message[]>;
 }
 
+/** The control table on moto, made with the SDK as the stack's CloudFormation makes it (keys, indexes, TTL). */
+export async function createControlTable(endpoint: string, table: string): Promise<void> {
+  const admin = new DynamoDBClient(awsClientConfig(endpoint));
+  try {
+    await admin.send(new CreateTableCommand(controlTableCreateInput(table)));
+    await admin.send(new UpdateTimeToLiveCommand(controlTableTimeToLiveInput(table)));
+  } finally {
+    admin.destroy();
+  }
+}
+
 export async function createAwsControlPlane(
   endpoint: string,
   options: AwsControlPlaneOptions,
 ): Promise<AwsControlPlane> {
   const aws = awsClientConfig(endpoint);
   const clients = {
-    dynamodb: new DynamoDBClient(aws),
+    dynamodb: new DynamoDbHttpClient(aws),
     sns: new SNSClient(aws),
     events: new EventBridgeClient(aws),
     ssm: new SSMClient(aws),
@@ -84,8 +97,7 @@ export async function createAwsControlPlane(
   const table = options.table ?? `${prefix}-control`;
   const bus = options.bus ?? `${prefix}-events`;
   const stack = options.stack ?? 'acgs-1-ops-control-plane';
-  await clients.dynamodb.send(new CreateTableCommand(controlTableCreateInput(table)));
-  await clients.dynamodb.send(new UpdateTimeToLiveCommand(controlTableTimeToLiveInput(table)));
+  await createControlTable(endpoint, table);
   await clients.events.send(new CreateEventBusCommand({ Name: bus }));
   if (options.bucket) await clients.s3.send(new CreateBucketCommand({ Bucket: options.bucket }));
 

@@ -1,14 +1,15 @@
 /**
  * Does a deployed role allow the AWS calls a handler made? moto does not enforce IAM, so the rehearsal records every
- * call its handlers make (`recordCalls`), turns each into the IAM actions and resources AWS authorises
+ * call its handlers make (`recordCalls`, `recordApiCalls`), turns each into the IAM actions and resources AWS authorises
  * (`requiredPermissions`), and evaluates them against the role's policies as moto's IAM holds them
  * (`evaluate`): identity-based statements only, Allow and Deny, `*`/`?` wildcards in actions and resources, and the
  * condition operators the stack uses (StringEquals, StringLike, ArnEquals, ArnLike, Bool). A condition key the call
  * does not provide makes the statement not apply, as in AWS.
  */
+import type { DynamoDbApi } from '../../lambdas/adapters/aws/dynamodb-http.ts';
 
 export interface RecordedCall {
-  /** The SDK command's name without `Command` (lib-dynamodb's `Get`, `TransactWrite`... included). */
+  /** The SDK command's name without `Command`, or the API operation (`GetItem`, `TransactWriteItems`...). */
   readonly operation: string;
   // biome-ignore lint/suspicious/noExplicitAny: inputs of many SDK commands; requiredPermissions reads what it needs.
   readonly input: any;
@@ -36,6 +37,16 @@ export function recordCalls<
     };
   client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'recordCalls' });
   return client;
+}
+
+/** `api` with every call appended to `calls` (the control plane's own DynamoDB client, which has no middleware). */
+export function recordApiCalls(api: DynamoDbApi, calls: RecordedCall[]): DynamoDbApi {
+  return {
+    call: (operation, input) => {
+      calls.push({ operation, input: structuredClone(input) as RecordedCall['input'] });
+      return api.call(operation, input);
+    },
+  };
 }
 
 export interface AccountFacts {

@@ -108,14 +108,18 @@ describe('Lambda bundle graphs', () => {
 
 describe('what a cold start loads', () => {
   it.each(Object.values(HANDLERS).map((h) => h.entry))(
-    '%s: no SNS, EventBridge or SSM client until an invocation pages, publishes or sends a command',
+    '%s: no SDK client for DynamoDB; no SNS, EventBridge, SSM or Secrets Manager client until an invocation pages, publishes, sends a command or reads a secret',
     { timeout: 60_000 },
     async (entry) => {
       const { coldPath } = await bundleGraph(entry);
-      expect(coldPath.some((p) => /node_modules\/@aws-sdk\/client-dynamodb\//.test(p))).toBe(true);
+      // DynamoDB through the control plane's own signed JSON client: no SDK client, and no @smithy at all.
+      expect(coldPath.some((p) => p.endsWith('lambdas/adapters/aws/dynamodb-http.ts'))).toBe(true);
+      expect(
+        coldPath.filter((p) => /node_modules\/(@aws-sdk\/client-dynamodb|@aws-sdk\/lib-dynamodb)\//.test(p)),
+      ).toEqual([]);
       expect(
         coldPath.filter((p) =>
-          /node_modules\/@aws-sdk\/client-(sns|eventbridge|ssm)\/|lambdas\/adapters\/aws\/(sns-notifier|eventbridge-publisher|ssm-command-runner)\.ts$/.test(
+          /node_modules\/@aws-sdk\/client-(sns|eventbridge|ssm|secrets-manager)\/|lambdas\/adapters\/aws\/(sns-notifier|eventbridge-publisher|ssm-command-runner)\.ts$/.test(
             p,
           ),
         ),

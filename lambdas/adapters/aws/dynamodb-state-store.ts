@@ -1,23 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ConditionalCheckFailedException,
-  type CreateTableCommandInput,
-  type DynamoDBClient,
-  TransactionCanceledException,
-  type UpdateTimeToLiveCommandInput,
-} from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import type { CreateTableCommandInput, UpdateTimeToLiveCommandInput } from '@aws-sdk/client-dynamodb';
 import { AUDIT_DEFAULT_LIMIT, type AuditEntry, type AuditQuery } from '../../core/audit.ts';
 import { CONTROL_TABLE_SCHEMA, type ControlTableIndexName, type KeyAttribute } from '../../core/control-table.ts';
 import { ControlPlaneError, VersionConflictError } from '../../core/errors.ts';
@@ -36,6 +18,8 @@ import {
   systemClock,
   type TargetStateStore,
 } from '../../ports.ts';
+import { DocumentTable, type Item, type QueryInput, type WriteItem } from './dynamodb-document.ts';
+import { type DynamoDbApi, isDynamoDbError } from './dynamodb-http.ts';
 
 /**
  * The control table's items (pk / sk); its keys, indexes and TTL attribute are `CONTROL_TABLE_SCHEMA` in
@@ -126,9 +110,6 @@ const key = {
   audit: (at: number) => ({ pk: 'AUDIT', sk: `AT#${pad(at, 15)}#${randomUUID()}` }),
 };
 
-type Item = Record<string, unknown>;
-type WriteItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-
 /**
  * State of the control plane in DynamoDB, with the guarantees of the other stores:
  * - target states are written with TransactWriteItems, conditional on the version each was read at; a batch is
@@ -146,23 +127,21 @@ type WriteItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number]
  * UpdateItem can finish an attempt without reading it first. Numbers are DynamoDB numbers throughout.
  */
 export class DynamoDbStateStore implements TargetStateStore, IncidentStore, ControlStore {
-  private readonly db: DynamoDBDocumentClient;
-  private readonly table: string;
+  private readonly db: DocumentTable;
   private readonly retentionSeconds: number;
   private readonly conflictRetries: number;
   private readonly clock: Clock;
   /** Number of target-state writes, for tests and benchmarks of write amplification. */
   stateWrites = 0;
 
-  constructor(client: DynamoDBClient, options: DynamoDbStateStoreOptions) {
+  constructor(client: DynamoDbApi, options: DynamoDbStateStoreOptions) {
     if (!options.tableName) throw new ControlPlaneError('CONFIG', 'DynamoDbStateStore: tableName is empty');
     if (!Number.isInteger(options.retentionDays) || options.retentionDays < 1)
       throw new ControlPlaneError(
         'CONFIG',
         `DynamoDbStateStore: retentionDays must be a whole number of days >= 1, got ${options.retentionDays}`,
       );
-    this.db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    this.table = options.tableName;
+    this.db = new DocumentTable(client, options.tableName);
     this.retentionSeconds = options.retentionDays * DAY_SECONDS;
     this.conflictRetries = options.conflictRetries ?? 5;
     this.clock = options.clock ?? systemClock;
@@ -180,14 +159,12 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
             throw new ControlPlaneError('STATE_READ', `DynamoDB left ${keys.length} target states unread (throttled)`);
           await sleep(backoff(attempt));
         }
-        const out = await this.db.send(
-          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of out.Responses?.[this.table] ?? []) {
+        const out = await this.db.batchGet(keys);
+        for (const item of out.items) {
           const state = JSON.parse(String(item.body)) as TargetState;
           found.set(state.targetId, state);
         }
-        keys = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+        keys = out.unprocessed;
       }
     }
     return found;
@@ -202,7 +179,6 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
         const stored: TargetState = { ...s, version: s.version + 1 };
         return {
           Put: {
-            TableName: this.table,
             Item: { ...key.targetState(s.targetId), targetId: s.targetId, version: stored.version, body: json(stored) },
             ...(s.version === 0
               ? { ConditionExpression: 'attribute_not_exists(pk)' }
@@ -231,7 +207,6 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
     const items: WriteItem[] = [
       {
         Put: {
-          TableName: this.table,
           Item: this.incidentItem(stored),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
@@ -240,7 +215,6 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
         ? [
             {
               Put: {
-                TableName: this.table,
                 Item: { ...key.openKey(stored.dedupKey), incidentId: stored.id, dedupKey: stored.dedupKey },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
@@ -266,7 +240,6 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
     const items: WriteItem[] = [
       {
         Put: {
-          TableName: this.table,
           Item: this.incidentItem(stored),
           ConditionExpression: '#version = :expected',
           ExpressionAttributeNames: { '#version': 'version' },
@@ -283,7 +256,6 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
       if (guard?.incidentId === stored.id)
         items.push({
           Delete: {
-            TableName: this.table,
             Key: key.openKey(stored.dedupKey),
             ConditionExpression: '#incidentId = :id',
             ExpressionAttributeNames: { '#incidentId': 'incidentId' },
@@ -363,15 +335,12 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
 
   async recordAttempt(attempt: RemediationAttempt): Promise<void> {
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: this.attemptItem(attempt),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
+      await this.db.put({
+        Item: this.attemptItem(attempt),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      });
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException)
+      if (isDynamoDbError(error, 'ConditionalCheckFailedException'))
         throw new VersionConflictError(`remediation attempt ${attempt.id}`, 0);
       throw error;
     }
@@ -384,30 +353,27 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
     detail: string,
   ): Promise<boolean> {
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: key.attempt(id),
-          UpdateExpression: 'SET #outcome = :outcome, #finishedAt = :at, #detail = :detail REMOVE #ak, #aa',
-          ConditionExpression: 'attribute_exists(pk) AND #outcome = :pending',
-          ExpressionAttributeNames: {
-            '#outcome': 'outcome',
-            '#finishedAt': 'finishedAt',
-            '#detail': 'detail',
-            '#ak': 'activeKey',
-            '#aa': 'activeAt',
-          },
-          ExpressionAttributeValues: {
-            ':outcome': outcome,
-            ':at': finishedAt,
-            ':detail': detail,
-            ':pending': 'pending',
-          },
-        }),
-      );
+      await this.db.update({
+        Key: key.attempt(id),
+        UpdateExpression: 'SET #outcome = :outcome, #finishedAt = :at, #detail = :detail REMOVE #ak, #aa',
+        ConditionExpression: 'attribute_exists(pk) AND #outcome = :pending',
+        ExpressionAttributeNames: {
+          '#outcome': 'outcome',
+          '#finishedAt': 'finishedAt',
+          '#detail': 'detail',
+          '#ak': 'activeKey',
+          '#aa': 'activeAt',
+        },
+        ExpressionAttributeValues: {
+          ':outcome': outcome,
+          ':at': finishedAt,
+          ':detail': detail,
+          ':pending': 'pending',
+        },
+      });
       return true;
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isDynamoDbError(error, 'ConditionalCheckFailedException')) throw error;
     }
     // Finished already (a late or repeated outcome), or never recorded.
     if (await this.get(key.attempt(id))) return false;
@@ -432,7 +398,6 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
     const failed = await this.transact([
       {
         Update: {
-          TableName: this.table,
           Key: key.attempt(attemptId),
           UpdateExpression: 'SET #commandId = :c',
           ConditionExpression: 'attribute_exists(pk)',
@@ -442,7 +407,6 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
       },
       {
         Put: {
-          TableName: this.table,
           Item: {
             ...key.command(commandId),
             commandId,
@@ -474,19 +438,16 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
 
   async setIsolated(service: string, isolated: boolean, by: string, at: number): Promise<void> {
     if (!isolated) {
-      await this.db.send(new DeleteCommand({ TableName: this.table, Key: key.isolation(service) }));
+      await this.db.delete({ Key: key.isolation(service) });
       return;
     }
     // Isolating an isolated service again keeps who isolated it first, and when.
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: key.isolation(service),
-        UpdateExpression: 'SET #service = :s, #by = if_not_exists(#by, :by), #at = if_not_exists(#at, :at)',
-        ExpressionAttributeNames: { '#service': 'service', '#by': 'isolatedBy', '#at': 'isolatedAt' },
-        ExpressionAttributeValues: { ':s': service, ':by': by, ':at': at },
-      }),
-    );
+    await this.db.update({
+      Key: key.isolation(service),
+      UpdateExpression: 'SET #service = :s, #by = if_not_exists(#by, :by), #at = if_not_exists(#at, :at)',
+      ExpressionAttributeNames: { '#service': 'service', '#by': 'isolatedBy', '#at': 'isolatedAt' },
+      ExpressionAttributeValues: { ':s': service, ':by': by, ':at': at },
+    });
   }
 
   async listIsolated(): Promise<Set<string>> {
@@ -499,22 +460,19 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
   }
 
   async putMaintenanceWindow(window: MaintenanceWindow): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: {
-          ...key.window(window.id),
-          id: window.id,
-          subjects: [...window.subjects],
-          startsAt: window.startsAt,
-          endsAt: window.endsAt,
-          reason: window.reason,
-          createdBy: window.createdBy,
-          ...(window.notices && window.notices.length > 0 ? { notices: json(window.notices) } : {}),
-          expiresAt: this.expiresAt(window.endsAt),
-        },
-      }),
-    );
+    await this.db.put({
+      Item: {
+        ...key.window(window.id),
+        id: window.id,
+        subjects: [...window.subjects],
+        startsAt: window.startsAt,
+        endsAt: window.endsAt,
+        reason: window.reason,
+        createdBy: window.createdBy,
+        ...(window.notices && window.notices.length > 0 ? { notices: json(window.notices) } : {}),
+        expiresAt: this.expiresAt(window.endsAt),
+      },
+    });
   }
 
   async listMaintenanceWindows(activeAfter: number): Promise<MaintenanceWindow[]> {
@@ -545,39 +503,33 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
   async acquireLease(name: string, holder: string, now: number, until: number): Promise<LeaseClaim> {
     checkLeaseRequest(name, holder, now, until);
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...key.lease(name), holder, until, expiresAt: Math.floor(until / 1000) + DAY_SECONDS },
-          ConditionExpression: 'attribute_not_exists(pk) OR #until <= :now OR #holder = :holder',
-          ExpressionAttributeNames: { '#until': 'until', '#holder': 'holder' },
-          ExpressionAttributeValues: { ':now': now, ':holder': holder },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
+      await this.db.put({
+        Item: { ...key.lease(name), holder, until, expiresAt: Math.floor(until / 1000) + DAY_SECONDS },
+        ConditionExpression: 'attribute_not_exists(pk) OR #until <= :now OR #holder = :holder',
+        ExpressionAttributeNames: { '#until': 'until', '#holder': 'holder' },
+        ExpressionAttributeValues: { ':now': now, ':holder': holder },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      });
       return { acquired: true };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isDynamoDbError(error, 'ConditionalCheckFailedException')) throw error;
       // The item that failed the condition, as it was: no second read that could see a different holder.
-      const held = (error.Item ?? {}) as Record<string, { S?: string; N?: string } | undefined>;
+      const held = (error.item ?? {}) as Record<string, { S?: string; N?: string } | undefined>;
       return { acquired: false, holder: held.holder?.S ?? 'unknown', until: Number(held.until?.N ?? 0) };
     }
   }
 
   async releaseLease(name: string, holder: string): Promise<boolean> {
     try {
-      await this.db.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: key.lease(name),
-          ConditionExpression: '#holder = :holder',
-          ExpressionAttributeNames: { '#holder': 'holder' },
-          ExpressionAttributeValues: { ':holder': holder },
-        }),
-      );
+      await this.db.delete({
+        Key: key.lease(name),
+        ConditionExpression: '#holder = :holder',
+        ExpressionAttributeNames: { '#holder': 'holder' },
+        ExpressionAttributeValues: { ':holder': holder },
+      });
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isDynamoDbError(error, 'ConditionalCheckFailedException')) return false;
       throw error;
     }
   }
@@ -587,12 +539,9 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
   async appendAudit(entry: AuditEntry): Promise<void> {
     if (!Number.isSafeInteger(entry.at) || entry.at < 0)
       throw new ControlPlaneError('INVALID_TIME', `audit entry time ${entry.at} is not epoch milliseconds`);
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { ...key.audit(entry.at), at: entry.at, entry: json(entry), expiresAt: this.expiresAt(entry.at) },
-      }),
-    );
+    await this.db.put({
+      Item: { ...key.audit(entry.at), at: entry.at, entry: json(entry), expiresAt: this.expiresAt(entry.at) },
+    });
   }
 
   async listAudit(query: AuditQuery): Promise<AuditEntry[]> {
@@ -639,7 +588,6 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
         throw new ControlPlaneError('INVALID_TIME', `timeline entry time ${entry.at} is not epoch milliseconds`);
       return {
         Put: {
-          TableName: this.table,
           Item: {
             ...key.timeline(stored.id, entry.at, stored.version, index),
             at: entry.at,
@@ -694,11 +642,11 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
   private async transact(items: readonly WriteItem[]): Promise<string[] | undefined> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.db.send(new TransactWriteCommand({ TransactItems: [...items], ClientRequestToken: randomUUID() }));
+        await this.db.transactWrite(items, randomUUID());
         return undefined;
       } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const codes = (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+        if (!isDynamoDbError(error, 'TransactionCanceledException')) throw error;
+        const codes = (error.cancellationReasons ?? []).map((r) => r.Code ?? 'None');
         if (codes.includes('ConditionalCheckFailed')) return codes;
         const collided = codes.includes('TransactionConflict');
         if (!collided || attempt >= this.conflictRetries) throw error;
@@ -708,20 +656,17 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
   }
 
   private async get(k: { pk: string; sk: string }): Promise<Item | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: k, ConsistentRead: true }));
-    return out.Item;
+    return await this.db.get(k);
   }
 
   /** Every page of a query, or pages until `limit` items were returned. */
-  private async queryAll(input: Omit<QueryCommandInput, 'TableName'>, limit?: number): Promise<Item[]> {
+  private async queryAll(input: QueryInput, limit?: number): Promise<Item[]> {
     const items: Item[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const out = await this.db.send(
-        new QueryCommand({ ...input, TableName: this.table, ...(start ? { ExclusiveStartKey: start } : {}) }),
-      );
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
+      const page = await this.db.query(input, start);
+      items.push(...page.items);
+      start = page.next;
     } while (start && (limit === undefined || items.length < limit));
     return limit === undefined ? items : items.slice(0, limit);
   }

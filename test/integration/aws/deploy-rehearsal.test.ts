@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   EventBridgeClient,
   ListTargetsByRuleCommand,
@@ -15,6 +14,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import { DescribeDocumentCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { DynamoDbHttpClient } from '../../../lambdas/adapters/aws/dynamodb-http.ts';
 import { DynamoDbStateStore } from '../../../lambdas/adapters/aws/dynamodb-state-store.ts';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
@@ -47,7 +47,13 @@ import {
   rolePolicies,
   runInstances,
 } from '../../support/moto-cloudformation.ts';
-import { evaluate, type RecordedCall, recordCalls, requiredPermissions } from '../../support/role-permissions.ts';
+import {
+  evaluate,
+  type RecordedCall,
+  recordApiCalls,
+  recordCalls,
+  requiredPermissions,
+} from '../../support/role-permissions.ts';
 import { logicalId, type Synthesized, synthesize } from '../../support/synth-stack.ts';
 import { configDir } from '../../support/test-fleet.ts';
 
@@ -118,7 +124,7 @@ beforeAll(async () => {
   deployed = await deployToMoto(moto.endpoint, synth.stack.stackName, synth.template.toJSON());
 
   clients = {
-    dynamodb: new DynamoDBClient(aws),
+    dynamodb: new DynamoDbHttpClient(aws),
     sns: new SNSClient(aws),
     ssm: new SSMClient(aws),
     events: new EventBridgeClient(aws),
@@ -182,7 +188,7 @@ function handlerClients(handler: HandlerName): AwsClients {
   const recorded = calls.get(handler) ?? [];
   calls.set(handler, recorded);
   return {
-    dynamodb: recordCalls(new DynamoDBClient(aws), recorded),
+    dynamodb: recordApiCalls(new DynamoDbHttpClient(aws), recorded),
     sns: recordCalls(new SNSClient(aws), recorded),
     ssm: recordCalls(new SSMClient(aws), recorded),
     events: recordCalls(new EventBridgeClient(aws), recorded),

@@ -1,4 +1,3 @@
-import 'aws-sdk-client-mock-vitest/extend';
 import { Agent } from 'node:http';
 import {
   CreateTableCommand,
@@ -7,12 +6,15 @@ import {
   DynamoDBClient,
   GetItemCommand,
   QueryCommand,
-  TransactionCanceledException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type DynamoDbApi,
+  DynamoDbError,
+  DynamoDbHttpClient,
+  type DynamoDbOperation,
+} from '../../../lambdas/adapters/aws/dynamodb-http.ts';
 import {
   controlTableCreateInput,
   controlTableTimeToLiveInput,
@@ -28,7 +30,10 @@ import { describeStateStoreContract, newIncident } from '../../support/state-sto
 
 const moto = useMotoServer();
 const RETENTION_DAYS = 30;
+/** The SDK's client, for what the store does not do: create and describe tables, read raw items. */
 let client: DynamoDBClient;
+/** The store's own client, as the Lambdas make it. */
+let api: DynamoDbHttpClient;
 let tables = 0;
 
 /**
@@ -36,17 +41,18 @@ let tables = 0;
  * concurrent transactions can both pass `attribute_not_exists`, which DynamoDB itself never allows (it serialises
  * them, or cancels one with TransactionConflict). Every DynamoDB client here therefore sends its requests through one
  * shared socket, one request at a time, so that moto answers as DynamoDB would; concurrent writers still interleave
- * request by request. The TransactionConflict path is covered with aws-sdk-client-mock below.
+ * request by request. The TransactionConflict path is covered with scripted answers below.
  */
 const oneRequestAtATime = new Agent({ keepAlive: true, maxSockets: 1 });
-const motoDynamoDb = () =>
-  new DynamoDBClient({ ...awsClientConfig(moto.endpoint), requestHandler: { httpAgent: oneRequestAtATime } });
+const motoDynamoDb = () => new DynamoDbHttpClient({ ...awsClientConfig(moto.endpoint), agent: oneRequestAtATime });
 
 beforeAll(() => {
-  client = motoDynamoDb();
+  client = new DynamoDBClient({ ...awsClientConfig(moto.endpoint), requestHandler: { httpAgent: oneRequestAtATime } });
+  api = motoDynamoDb();
 });
 afterAll(() => {
   client.destroy();
+  api.destroy();
   oneRequestAtATime.destroy();
 });
 
@@ -60,7 +66,7 @@ async function freshTable(): Promise<string> {
 
 async function openStore(tableName?: string): Promise<{ store: DynamoDbStateStore; table: string }> {
   const table = tableName ?? (await freshTable());
-  return { store: new DynamoDbStateStore(client, { tableName: table, retentionDays: RETENTION_DAYS }), table };
+  return { store: new DynamoDbStateStore(api, { tableName: table, retentionDays: RETENTION_DAYS }), table };
 }
 
 async function rawItem(table: string, pk: string, sk: string) {
@@ -285,64 +291,79 @@ describe('DynamoDbStateStore against moto', () => {
 
 /**
  * moto serialises requests, so it never cancels a transaction for a conflict with another one in flight and never
- * leaves keys unprocessed: those answers of DynamoDB are scripted with aws-sdk-client-mock.
+ * leaves keys unprocessed: those answers of DynamoDB are scripted here, at the store's DynamoDB API (the HTTP client
+ * under it is tested on its own in dynamodb-http.test.ts).
  */
-describe('DynamoDbStateStore retries (aws-sdk-client-mock: answers moto never gives)', () => {
-  let mock: ReturnType<typeof mockDocumentClient>;
-  const mockDocumentClient = () => mockClient(DynamoDBDocumentClient);
-  const store = () =>
-    new DynamoDbStateStore(new DynamoDBClient(awsClientConfig('http://127.0.0.1:9')), {
-      tableName: 't',
-      retentionDays: RETENTION_DAYS,
-    });
+describe('DynamoDbStateStore retries (scripted answers moto never gives)', () => {
+  type Answer = Record<string, unknown> | DynamoDbError;
+  let calls: { operation: DynamoDbOperation; input: Record<string, unknown> }[];
+  let script: Partial<Record<DynamoDbOperation, Answer[]>>;
+  const scripted: DynamoDbApi = {
+    call: async (operation, input) => {
+      calls.push({ operation, input: structuredClone(input) as Record<string, unknown> });
+      const answers = script[operation] ?? [];
+      // The last answer repeats, as a mock's default answer does.
+      const answer = answers.length > 1 ? answers.shift() : answers[0];
+      if (answer === undefined) throw new Error(`no scripted answer for ${operation}`);
+      if (answer instanceof DynamoDbError) throw answer;
+      return answer;
+    },
+  };
+  const store = () => new DynamoDbStateStore(scripted, { tableName: 't', retentionDays: RETENTION_DAYS });
   const cancelled = (...codes: string[]) =>
-    new TransactionCanceledException({
-      message: 'Transaction cancelled',
-      $metadata: {},
-      CancellationReasons: codes.map((Code) => ({ Code })),
-    });
+    new DynamoDbError(
+      'TransactionCanceledException',
+      'Transaction cancelled',
+      400,
+      false,
+      codes.map((Code) => ({ Code })),
+    );
+  const callsOf = (operation: DynamoDbOperation) => calls.filter((c) => c.operation === operation);
 
   beforeEach(() => {
-    mock = mockDocumentClient();
+    calls = [];
+    script = {};
   });
-  afterEach(() => mock.restore());
 
   it('tries a transaction again when it only collided with another one', async () => {
-    mock.on(TransactWriteCommand).rejectsOnce(cancelled('TransactionConflict', 'None')).resolves({});
+    script.TransactWriteItems = [cancelled('TransactionConflict', 'None'), {}];
     const result = await store().createIncident(newIncident('k'), []);
     expect(result.created).toBe(true);
-    expect(mock).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
+    expect(callsOf('TransactWriteItems')).toHaveLength(2);
+    // Each try is its own transaction: its own client request token.
+    const tokens = callsOf('TransactWriteItems').map((c) => c.input.ClientRequestToken);
+    expect(new Set(tokens).size).toBe(2);
   });
 
   it('gives up after the configured retries of a transaction that keeps colliding', async () => {
-    mock.on(TransactWriteCommand).rejects(cancelled('None', 'TransactionConflict'));
-    await expect(store().saveTargetStates([initialTargetState('a', T0)])).rejects.toBeInstanceOf(
-      TransactionCanceledException,
-    );
-    expect(mock).toHaveReceivedCommandTimes(TransactWriteCommand, 6);
+    script.TransactWriteItems = [cancelled('None', 'TransactionConflict')];
+    await expect(store().saveTargetStates([initialTargetState('a', T0)])).rejects.toMatchObject({
+      name: 'TransactionCanceledException',
+    });
+    expect(callsOf('TransactWriteItems')).toHaveLength(6);
   });
 
   it('creates the incident after all when the open one was resolved between the refusal and the read', async () => {
-    mock.on(TransactWriteCommand).rejectsOnce(cancelled('None', 'ConditionalCheckFailed')).resolves({});
-    mock.on(GetCommand).resolves({});
+    script.TransactWriteItems = [cancelled('None', 'ConditionalCheckFailed'), {}];
+    script.GetItem = [{}];
     const result = await store().createIncident(newIncident('k'), []);
     expect(result.created).toBe(true);
-    expect(mock).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
+    expect(callsOf('TransactWriteItems')).toHaveLength(2);
   });
 
   it('reads again the keys a batch read left unprocessed', async () => {
-    const body = (id: string) => JSON.stringify({ ...initialTargetState(id, T0), version: 1 });
-    mock
-      .on(BatchGetCommand)
-      .resolvesOnce({
+    const body = (id: string) => ({ S: JSON.stringify({ ...initialTargetState(id, T0), version: 1 }) });
+    script.BatchGetItem = [
+      {
         Responses: { t: [{ body: body('a') }] },
-        UnprocessedKeys: { t: { Keys: [{ pk: 'TARGET#b', sk: 'STATE' }] } },
-      })
-      .resolvesOnce({ Responses: { t: [{ body: body('b') }] } });
+        UnprocessedKeys: { t: { Keys: [{ pk: { S: 'TARGET#b' }, sk: { S: 'STATE' } }] } },
+      },
+      { Responses: { t: [{ body: body('b') }] } },
+    ];
     const loaded = await store().loadTargetStates(['a', 'b', 'a']);
     expect([...loaded.keys()].sort()).toEqual(['a', 'b']);
-    expect(mock).toHaveReceivedNthCommandWith(BatchGetCommand, 2, {
-      RequestItems: { t: { Keys: [{ pk: 'TARGET#b', sk: 'STATE' }], ConsistentRead: true } },
+    expect(callsOf('BatchGetItem')[1]?.input).toEqual({
+      RequestItems: { t: { Keys: [{ pk: { S: 'TARGET#b' }, sk: { S: 'STATE' } }], ConsistentRead: true } },
     });
   });
 });

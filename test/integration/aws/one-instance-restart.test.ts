@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { CreateDocumentCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbHttpClient } from '../../../lambdas/adapters/aws/dynamodb-http.ts';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
 import { type AwsClients, createAwsRuntime, parseHandlerEnvironment } from '../../../lambdas/handlers/aws-runtime.ts';
@@ -69,7 +69,7 @@ describe('a restart on the AWS fleet (moto: EC2 instances with tags, SSM SendCom
     ssm = new SSMClient(endpoint);
     clients = {
       ssm,
-      dynamodb: new DynamoDBClient(endpoint),
+      dynamodb: new DynamoDbHttpClient(endpoint),
       sns: new SNSClient(endpoint),
       events: new EventBridgeClient(endpoint),
     };

@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -9,6 +8,7 @@ import {
   withOperatorBackups,
 } from '../../../lambdas/handlers/aws-runtime.ts';
 import { loadShippedConfig, ManualClock } from '../../support/harness.ts';
+import { UNUSED_DYNAMODB } from '../../support/unused-dynamodb.ts';
 
 const ENV = {
   ACGS_TABLE_NAME: 'table',
@@ -37,7 +37,7 @@ describe('AWS runtime log', () => {
       loadShippedConfig(),
       ENV,
       {
-        dynamodb: new DynamoDBClient(region),
+        dynamodb: UNUSED_DYNAMODB,
         sns: new SNSClient(region),
         ssm: new SSMClient(region),
         events: new EventBridgeClient(region),
@@ -65,7 +65,7 @@ describe('withOperatorBackups', () => {
       config,
       { ...ENV, ...env },
       {
-        dynamodb: new DynamoDBClient(region),
+        dynamodb: UNUSED_DYNAMODB,
         sns: new SNSClient(region),
         ssm: new SSMClient(region),
         events: new EventBridgeClient(region),

@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -7,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
 import { withIncidentReports } from '../../../lambdas/handlers/incident-report-store.ts';
 import { loadShippedConfig, ManualClock } from '../../support/harness.ts';
+import { UNUSED_DYNAMODB } from '../../support/unused-dynamodb.ts';
 
 const ENV = {
   ACGS_TABLE_NAME: 'table',
@@ -24,7 +24,7 @@ function runtime(env: Record<string, string>) {
     loadShippedConfig(),
     { ...ENV, ...env },
     {
-      dynamodb: new DynamoDBClient(region),
+      dynamodb: UNUSED_DYNAMODB,
       sns: new SNSClient(region),
       ssm: new SSMClient(region),
       events: new EventBridgeClient(region),

@@ -1,9 +1,9 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { lazyCommandRunner, lazyNotifier, once } from '../../../lambdas/handlers/lazy-adapters.ts';
 import { createRuntime, NO_COMMANDS } from '../../../lambdas/handlers/runtime-base.ts';
 import type { Notifier } from '../../../lambdas/ports.ts';
 import { loadShippedConfig, ManualClock } from '../../support/harness.ts';
+import { UNUSED_DYNAMODB } from '../../support/unused-dynamodb.ts';
 
 /*
  * A Lambda loads the SNS, EventBridge and SSM adapters on first use (lazy-adapters.ts): once per instance, shared by
@@ -76,7 +76,7 @@ describe('adapters loaded on first use', () => {
 
   it('refuses a bad topic map when the runtime is built, as the SNS notifier did, without loading SNS', () => {
     const clients = {
-      dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
+      dynamodb: UNUSED_DYNAMODB,
       sns: async () => {
         throw new Error('SNS must not be loaded to check the topics');
       },
@@ -97,7 +97,7 @@ describe('adapters loaded on first use', () => {
 
   it('routes the snsEvents notices to the Updates topic without loading SNS, and none without the topic', () => {
     const clients = {
-      dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
+      dynamodb: UNUSED_DYNAMODB,
       sns: async () => {
         throw new Error('SNS must not be loaded to route a notice');
       },
