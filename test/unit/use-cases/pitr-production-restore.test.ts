@@ -306,7 +306,7 @@ describe('the acgs-restore-database runbook with TargetTime, through the local i
     const { report, commands } = await runbook({ TargetTime: '2026-12-01T01:30:00Z', Confirm: 'true' });
     // Assess
     expect(report.status).toBe('Success');
-    expect(report.steps.map((s) => s.name)).toEqual(['chooseRestore', 'pitrRestore', 'fleetState']);
+    expect(report.steps.map((s) => s.name)).toEqual(['checkChoice', 'chooseRestore', 'pitrRestore', 'fleetState']);
     expect(report.outputs['pitrRestore.SafetyCopy']).toBe(REPORT.safetyCopy);
     expect(commands.requests.map(keyOf)).toEqual([
       `${PITR_RESTORE_DOCUMENT}:plan`,
@@ -329,6 +329,6 @@ describe('the acgs-restore-database runbook with TargetTime, through the local i
     // Act
     const { report } = await runbook({ BackupId: 'acgs_pgp_db-20261201T020000Z', Confirm: 'true' });
     // Assess
-    expect(report.steps.map((s) => s.name).slice(0, 2)).toEqual(['chooseRestore', 'restore']);
+    expect(report.steps.map((s) => s.name).slice(0, 3)).toEqual(['checkChoice', 'chooseRestore', 'restore']);
   });
 });
