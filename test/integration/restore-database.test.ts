@@ -30,6 +30,7 @@ import { startAll } from '../../lambdas/use-cases/service-procedures.ts';
 import { ManualClock, RecordingNotifier } from '../support/harness.ts';
 import { expectEveryHostileValueRejected, hostileValues } from '../support/hostile-values.ts';
 import { usePostgresCluster } from '../support/postgres-cluster.ts';
+import { DUMP_RESTORE_STEPS } from '../support/recovery-host.ts';
 
 /*
  * The runbook's Recovery Procedure end to end on one host: a throwaway PostgreSQL, a simulated fleet of three real
@@ -47,8 +48,6 @@ const THREE = [
   { name: 'ac', displayName: 'Constitutional AI Service', shape: 'envelope', critical: true },
   { name: 'pgc', displayName: 'Policy Governance Service', shape: 'pgc', critical: true },
 ] as const;
-/** Steps of a restore that went through, in order. */
-const ALL_STEPS = ['window', 'stop', 'safety-dump', 'restore', 'start', 'health', 'end-window'];
 
 // Throws, naming what is missing, on a machine without the PostgreSQL 15 server binaries.
 const pg = usePostgresCluster({ tempPrefix: 'acgs-restore-it-', databases: [DB] });
@@ -178,7 +177,7 @@ describe('POST /backups/{id}/restore, the Recovery Procedure, against a real Pos
     const body = response.body as ReturnType<typeof restoreView>;
     expect(response.statusCode, JSON.stringify(body, null, 2)).toBe(200);
     expect(body.status).toBe('succeeded');
-    expect(body.steps.map((s) => s.name)).toEqual(ALL_STEPS);
+    expect(body.steps.map((s) => s.name)).toEqual(DUMP_RESTORE_STEPS);
     for (const step of body.steps) {
       expect(step.status, step.name).toBe('succeeded');
       expect(step.durationMs, step.name).toBeGreaterThanOrEqual(0);
@@ -498,7 +497,7 @@ describe('acgs-ops backup restore on this host', () => {
     // Assess
     expect(code, stdout + stderr).toBe(0);
     expect(stdout).toMatch(new RegExp(`^restore of ${id}: succeeded\n`));
-    for (const step of ALL_STEPS) expect(stdout).toMatch(new RegExp(`\n${step} +succeeded +[0-9.]+m?s `));
+    for (const step of DUMP_RESTORE_STEPS) expect(stdout).toMatch(new RegExp(`\n${step} +succeeded +[0-9.]+m?s `));
     expect(stdout).toContain('safety dump: ');
     expect(await count('votes')).toBe(2000);
     expect((await healthyPids()).every((pid) => pid !== undefined && pid > 0)).toBe(true);
@@ -577,7 +576,7 @@ describe('acgs-restore-database, the runbook, on a real PostgreSQL and a simulat
     expect(report.failure).toBeUndefined();
     expect(report.status).toBe('Success');
     expect(report.outputs['restore.Status']).toBe('succeeded');
-    expect((report.outputs['restore.Steps'] as { name: string }[]).map((s) => s.name)).toEqual(ALL_STEPS);
+    expect((report.outputs['restore.Steps'] as { name: string }[]).map((s) => s.name)).toEqual(DUMP_RESTORE_STEPS);
     expect(await count('principles')).toBe(atBackup);
     expect(await pg.sql(DB, 'SELECT approve FROM votes WHERE id = 1')).toBe('f');
     const after = await healthyPids();
