@@ -12,14 +12,12 @@ import { MemoryEventPublisher } from '../../lambdas/adapters/memory/memory-event
 import { MemoryStateStore } from '../../lambdas/adapters/memory/memory-state-store.ts';
 import { backupCommand } from '../../lambdas/cli/backup-command.ts';
 import { runCli } from '../../lambdas/cli/run-cli.ts';
-import { placeRunbook, resolveParameters } from '../../lambdas/core/automation-document.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { RESTORE_DOCUMENT } from '../../lambdas/core/document-names.ts';
 import { fleetConfigYaml } from '../../lambdas/demo/fleet-sim/config-text.ts';
 import { planSimulatedFleet, type SimulatedFleetSpec } from '../../lambdas/demo/fleet-sim/plan.ts';
 import { pidOf, stopFleet } from '../../lambdas/demo/fleet-sim/processes.ts';
-import { loadRunbook, operatorApiInvoker, runAutomation } from '../../lambdas/local/automation-runner.ts';
 import { type CommandRequest, type CommandRunner, systemClock } from '../../lambdas/ports.ts';
 import { NetworkProber } from '../../lambdas/probes/network-prober.ts';
 import type { restoreView } from '../../lambdas/use-cases/api/backup-routes.ts';
@@ -29,6 +27,7 @@ import { type ApiResponse, handleApiRequest } from '../../lambdas/use-cases/oper
 import { startAll } from '../../lambdas/use-cases/service-procedures.ts';
 import { ManualClock, RecordingNotifier } from '../support/harness.ts';
 import { expectEveryHostileValueRejected, hostileValues } from '../support/hostile-values.ts';
+import { runLocalRunbook } from '../support/local-runbook.ts';
 import { usePostgresCluster } from '../support/postgres-cluster.ts';
 import { DUMP_RESTORE_STEPS } from '../support/recovery-host.ts';
 
@@ -547,19 +546,8 @@ describe('acgs-restore-database', () => {
  */
 const EXECUTION = '9d0e8f7a-0000-4000-8000-00000000000b';
 
-async function restoreRunbook(ctx: ControlPlaneContext, params: Record<string, string>) {
-  const document = placeRunbook(loadRunbook('acgs-restore-database'), { services: config.services.map((s) => s.name) });
-  const resolved = resolveParameters(document, params);
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-  return runAutomation({
-    document,
-    documentName: 'acgs-restore-database',
-    parameters: resolved.values,
-    executionId: EXECUTION,
-    invoke: operatorApiInvoker(ctx, { operator: 'e2e', documentName: 'acgs-restore-database', executionId: EXECUTION }),
-    clock,
-    sleep: async (ms) => clock.advance(ms),
-  });
+function restoreRunbook(ctx: ControlPlaneContext, params: Record<string, string>) {
+  return runLocalRunbook(ctx, clock, 'acgs-restore-database', params, { executionId: EXECUTION, operator: 'e2e' });
 }
 
 describe('acgs-restore-database, the runbook, on a real PostgreSQL and a simulated fleet', () => {

@@ -1,16 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { placeRunbook, resolveParameters } from '../../../lambdas/core/automation-document.ts';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
 import { PITR_RESTORE_DOCUMENT, WAL_ARCHIVING_DOCUMENT } from '../../../lambdas/core/document-names.ts';
-import { loadRunbook, operatorApiInvoker, runAutomation } from '../../../lambdas/local/automation-runner.ts';
 import type { CommandRequest, CommandResult } from '../../../lambdas/ports.ts';
 import { type HealthObserver, serviceTargets } from '../../../lambdas/use-cases/await-healthy.ts';
 import type { RecoveryStepName } from '../../../lambdas/use-cases/database-recovery.ts';
 import { handleApiRequest } from '../../../lambdas/use-cases/operator-api.ts';
 import { PITR_NOT_RESTORABLE, restoreProductionToPoint } from '../../../lambdas/use-cases/pitr-production-restore.ts';
+import { runLocalRunbook } from '../../support/local-runbook.ts';
 import { PITR_PRODUCTION_STEPS, recoveryWorld, scriptedHost, succeeded } from '../../support/recovery-host.ts';
 
 /*
@@ -252,18 +251,7 @@ describe('the acgs-restore-database runbook with TargetTime, through the local i
   const runbook = async (params: Record<string, string>, fail?: string) => {
     // No service depends on the database here: the interpreter's API has no fake health observer to wait with.
     const { h, ctx, commands } = setUp(fail, true, true);
-    const document = placeRunbook(loadRunbook(NAME), { services: ctx.config.services.map((s) => s.name) });
-    const resolved = resolveParameters(document, params);
-    if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-    const report = await runAutomation({
-      document,
-      documentName: NAME,
-      parameters: resolved.values,
-      executionId: EXECUTION,
-      invoke: operatorApiInvoker(ctx, { operator: 'ops', documentName: NAME, executionId: EXECUTION }),
-      clock: h.clock,
-      sleep: async (ms) => h.clock.advance(ms),
-    });
+    const report = await runLocalRunbook(ctx, h.clock, NAME, params, { executionId: EXECUTION });
     return { report, commands };
   };
 
