@@ -15,7 +15,8 @@ import { parseYamlWithSchema, type YamlProblem } from './yaml-schema.ts';
  *
  * - actions `aws:invokeLambdaFunction` (FunctionName required; Payload a JSON string; at most 300 s a step),
  *   `aws:branch` (Choices of Variable + one operator + NextStep, optional Default), `aws:sleep` (Duration ISO 8601 or
- *   Timestamp, at most 604799 s) and `aws:loop` (Iterators or LoopCondition, Steps, MaxIterations <= 100);
+ *   Timestamp, at most 604799 s), `aws:loop` (Iterators or LoopCondition, Steps, MaxIterations <= 100) and
+ *   `aws:executeScript` (a Python Runtime, Handler a function the Script defines, InputPayload; at most 600 s);
  * - step fields name, action, inputs, description, onFailure/onCancel (Abort | Continue | step:NAME), isEnd,
  *   nextStep, timeoutSeconds, maxAttempts, isCritical, outputs (Name, Selector, Type);
  * - `{{ X }}` refers to a parameter, `automation:EXECUTION_ID`, a `global:` variable, or `Step.Output` of a step
@@ -24,14 +25,25 @@ import { parseYamlWithSchema, type YamlProblem } from './yaml-schema.ts';
  * House rules on top (what makes these runbooks safe to hand to an operator): every parameter constrained by
  * allowedPattern or allowedValues (Boolean and Integer by their type), every parameter used, `assumeRole` is the
  * AutomationAssumeRole parameter, invocations are synchronous, and a value that reaches a JSON payload can never
- * hold `"` or `\` (so it cannot close the string it sits in).
+ * hold `"` or `\` (so it cannot close the string it sits in); a Script holds no `{{ }}` (a value reaches it only as
+ * data, through InputPayload, never as code).
  */
 
-export const AUTOMATION_ACTIONS = ['aws:invokeLambdaFunction', 'aws:branch', 'aws:sleep', 'aws:loop'] as const;
+export const AUTOMATION_ACTIONS = [
+  'aws:invokeLambdaFunction',
+  'aws:branch',
+  'aws:sleep',
+  'aws:loop',
+  'aws:executeScript',
+] as const;
 export type AutomationAction = (typeof AUTOMATION_ACTIONS)[number];
 
 /** The most an `aws:invokeLambdaFunction` step may run (AWS documents a 300-second maximum). */
 export const MAX_INVOKE_SECONDS = 300;
+/** The most an `aws:executeScript` step may run (AWS documents a 600-second maximum). */
+export const MAX_SCRIPT_SECONDS = 600;
+/** The Python runtimes Automation runs scripts in (3.6 to 3.8 retired); the local interpreter runs Python only. */
+export const SCRIPT_RUNTIMES = ['python3.9', 'python3.10', 'python3.11'] as const;
 /** The longest `aws:sleep` Automation supports (7 days less one second). */
 export const MAX_SLEEP_SECONDS = 604_799;
 /** Automation's cap on loop iterations. */
@@ -54,6 +66,7 @@ const ACTION_OUTPUTS: Readonly<Record<AutomationAction, readonly string[]>> = {
   'aws:branch': [],
   'aws:sleep': [],
   'aws:loop': ['CurrentIteration', 'CurrentIteratorValue'],
+  'aws:executeScript': ['Payload'],
 };
 
 const PARAMETER_NAME = /^[A-Za-z0-9]+$/;
@@ -196,12 +209,29 @@ const sleepStep = z.strictObject({
     }),
 });
 
-type LeafStep = z.output<typeof invokeStep> | z.output<typeof branchStep> | z.output<typeof sleepStep>;
+const scriptStep = z.strictObject({
+  ...common,
+  action: z.literal('aws:executeScript'),
+  inputs: z.strictObject({
+    Runtime: z.enum(SCRIPT_RUNTIMES),
+    Handler: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be the name of a Python function'),
+    Script: z.string().min(1),
+    InputPayload: z.record(z.string(), z.unknown()).optional(),
+  }),
+  outputs: z.array(stepOutputSchema).optional(),
+});
+
+type LeafStep =
+  | z.output<typeof invokeStep>
+  | z.output<typeof branchStep>
+  | z.output<typeof sleepStep>
+  | z.output<typeof scriptStep>;
 export type InvokeStep = z.output<typeof invokeStep>;
+export type ScriptStep = z.output<typeof scriptStep>;
 export type BranchStep = z.output<typeof branchStep>;
 export type SleepStep = z.output<typeof sleepStep>;
 
-const leafStep = z.discriminatedUnion('action', [invokeStep, branchStep, sleepStep], {
+const leafStep = z.discriminatedUnion('action', [invokeStep, branchStep, sleepStep, scriptStep], {
   error: (issue) =>
     issue.code === 'invalid_union' ? `action must be one of ${AUTOMATION_ACTIONS.join(', ')}` : undefined,
 });
@@ -227,7 +257,7 @@ const loopStep = z.strictObject({
 export type LoopStep = z.output<typeof loopStep>;
 export type AutomationStep = LeafStep | LoopStep;
 
-const stepSchema = z.discriminatedUnion('action', [invokeStep, branchStep, sleepStep, loopStep], {
+const stepSchema = z.discriminatedUnion('action', [invokeStep, branchStep, sleepStep, scriptStep, loopStep], {
   error: (issue) =>
     issue.code === 'invalid_union' ? `action must be one of ${AUTOMATION_ACTIONS.join(', ')}` : undefined,
 });
@@ -364,6 +394,23 @@ function structuralProblems(doc: AutomationDocument): Problem[] {
       if (step.inputs.Payload !== undefined)
         problems.push(...payloadProblems(doc, p, step.inputs.Payload, [...p.path, 'inputs', 'Payload']));
     }
+    if (step.action === 'aws:executeScript') {
+      if (step.timeoutSeconds === undefined || step.timeoutSeconds > MAX_SCRIPT_SECONDS)
+        problems.push({
+          path: [...p.path, 'timeoutSeconds'],
+          message: `an aws:executeScript step needs a timeoutSeconds of at most ${MAX_SCRIPT_SECONDS} (Automation stops it there)`,
+        });
+      if (/\{\{|\}\}/.test(step.inputs.Script))
+        problems.push({
+          path: [...p.path, 'inputs', 'Script'],
+          message: 'must hold no {{ }}: give the script values through InputPayload, as data',
+        });
+      if (!new RegExp(`^def ${step.inputs.Handler}\\(`, 'm').test(step.inputs.Script))
+        problems.push({
+          path: [...p.path, 'inputs', 'Handler'],
+          message: `the Script defines no function ${step.inputs.Handler} at its top level`,
+        });
+    }
     // Every {{ }} in the step's inputs.
     const inputs = step.action === 'aws:loop' ? { ...step.inputs, Steps: undefined } : step.inputs;
     for (const [field, text] of stringsIn(inputs, ['inputs'])) {
@@ -406,7 +453,10 @@ function structuralProblems(doc: AutomationDocument): Problem[] {
 }
 
 function outputsOf(step: AutomationStep): string[] {
-  const declared = step.action === 'aws:invokeLambdaFunction' ? (step.outputs ?? []).map((o) => o.Name) : [];
+  const declared =
+    step.action === 'aws:invokeLambdaFunction' || step.action === 'aws:executeScript'
+      ? (step.outputs ?? []).map((o) => o.Name)
+      : [];
   return [...ACTION_OUTPUTS[step.action], ...declared];
 }
 

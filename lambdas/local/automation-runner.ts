@@ -10,9 +10,11 @@ import {
   type InvokeStep,
   type LoopStep,
   MAX_LOOP_ITERATIONS,
+  MAX_SCRIPT_SECONDS,
   type ParameterValue,
   parseAutomationDocument,
   parseIsoDuration,
+  type ScriptStep,
   type SleepStep,
   substitute,
   wholePlaceholder,
@@ -23,12 +25,14 @@ import { formatYamlProblems } from '../core/yaml-schema.ts';
 import type { Clock } from '../ports.ts';
 import type { ControlPlaneContext } from '../use-cases/context.ts';
 import { handleApiRequest } from '../use-cases/operator-api.ts';
+import { type RunScript, runPythonScript } from './python-script-runner.ts';
 
 /**
  * The local interpreter of Automation runbooks: executes a runbook's steps as SSM Automation would, for the actions
  * the runbooks use. `aws:invokeLambdaFunction` goes to `invoke` (in-process: the operator API, see
  * `operatorApiInvoker`); a thrown error is the function's error and fails the step, as in AWS. `aws:branch`,
- * `aws:sleep` (through the injected `sleep` and clock) and `aws:loop` follow Automation's semantics, and so do
+ * `aws:sleep` (through the injected `sleep` and clock), `aws:loop` and `aws:executeScript` (Python, through
+ * `runScript`: by default this host's python3, see python-script-runner.ts) follow Automation's semantics, and so do
  * `onFailure` (Abort | Continue | step:NAME), `nextStep`, `isEnd`, `maxAttempts` and `isCritical`: an execution
  * whose critical step failed is Failed even when its onFailure path ran to the end.
  */
@@ -44,6 +48,8 @@ export interface AutomationRunOptions {
   readonly invoke: InvokeFunction;
   readonly clock: Clock;
   readonly sleep: (ms: number) => Promise<void>;
+  /** Runs an `aws:executeScript` step's script. Default: `runPythonScript`. */
+  readonly runScript?: RunScript;
   /** Default: a new UUID, as SSM gives every execution. */
   readonly executionId?: string;
 }
@@ -248,6 +254,8 @@ async function executeLeaf(
     case 'aws:sleep':
       await sleepStep(step, lookup, options);
       return { outputs: {}, next: nextOf(step) };
+    case 'aws:executeScript':
+      return { outputs: await scriptStep(step, lookup, options.runScript ?? runPythonScript), next: nextOf(step) };
   }
 }
 
@@ -269,7 +277,33 @@ async function invokeStep(
   }
   const functionName = String(substitute(step.inputs.FunctionName, lookup));
   const response = await invoke(functionName, payload);
-  const outputs: Record<string, unknown> = { Payload: JSON.stringify(response), StatusCode: 200 };
+  return declaredOutputs(step, response, { Payload: JSON.stringify(response), StatusCode: 200 });
+}
+
+/** An `aws:executeScript` step: the handler's return value is the Payload its outputs select from (`$.Payload.x`). */
+async function scriptStep(
+  step: ScriptStep,
+  lookup: (name: string) => ParameterValue | undefined,
+  runScript: RunScript,
+): Promise<Record<string, unknown>> {
+  const events = substitute(step.inputs.InputPayload ?? {}, lookup) as Record<string, unknown>;
+  const seconds = Math.min(step.timeoutSeconds ?? MAX_SCRIPT_SECONDS, MAX_SCRIPT_SECONDS);
+  const payload = await runScript({
+    script: step.inputs.Script,
+    handler: step.inputs.Handler,
+    events,
+    timeoutMs: seconds * 1000,
+  });
+  return declaredOutputs(step, { Payload: payload }, { Payload: payload });
+}
+
+/** The action's own outputs, and each output the step declares selected from `response`. */
+function declaredOutputs(
+  step: InvokeStep | ScriptStep,
+  response: unknown,
+  own: Record<string, unknown>,
+): Record<string, unknown> {
+  const outputs = { ...own };
   for (const output of step.outputs ?? []) {
     const value = select(response, output.Selector);
     if (value !== undefined) outputs[output.Name] = convert(value, output.Type);

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { cliFor, freePort, scratchSql, writeConfig } from '../support/pitr-fleet.ts';
 import { usePostgresCluster } from '../support/postgres-cluster.ts';
+import { PITR_PRODUCTION_STEPS } from '../support/recovery-host.ts';
 
 /**
  * Point-in-time recovery INTO PRODUCTION on one host, end to end through `acgs-ops backup restore --to TIME
@@ -95,15 +96,7 @@ describe('point-in-time recovery into production', () => {
     // Assess: exactly the rows up to the target; the safety copy holds the later ones
     expect(restored.code, restored.stdout + restored.stderr).toBe(0);
     const view = JSON.parse(restored.stdout) as { report: Report; steps: { name: string }[]; baseBackup: string };
-    expect(view.steps.map((s) => s.name)).toEqual([
-      'window',
-      'stop',
-      'pitr-restore',
-      'start',
-      'health',
-      'base-backup',
-      'end-window',
-    ]);
+    expect(view.steps.map((s) => s.name)).toEqual(PITR_PRODUCTION_STEPS);
     expect(await ids()).toEqual(before.filter((id) => id <= chosen.id));
     expect(view.report.safetyCopy).toMatch(/\/data\.before-pitr-\d{8}T\d{6}Z$/);
     expect(existsSync(join(view.report.safetyCopy, 'PG_VERSION'))).toBe(true);

@@ -12,14 +12,12 @@ import { MemoryEventPublisher } from '../../lambdas/adapters/memory/memory-event
 import { MemoryStateStore } from '../../lambdas/adapters/memory/memory-state-store.ts';
 import { backupCommand } from '../../lambdas/cli/backup-command.ts';
 import { runCli } from '../../lambdas/cli/run-cli.ts';
-import { placeRunbook, resolveParameters } from '../../lambdas/core/automation-document.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../lambdas/core/config-schema.ts';
 import { RESTORE_DOCUMENT } from '../../lambdas/core/document-names.ts';
 import { fleetConfigYaml } from '../../lambdas/demo/fleet-sim/config-text.ts';
 import { planSimulatedFleet, type SimulatedFleetSpec } from '../../lambdas/demo/fleet-sim/plan.ts';
 import { pidOf, stopFleet } from '../../lambdas/demo/fleet-sim/processes.ts';
-import { loadRunbook, operatorApiInvoker, runAutomation } from '../../lambdas/local/automation-runner.ts';
 import { type CommandRequest, type CommandRunner, systemClock } from '../../lambdas/ports.ts';
 import { NetworkProber } from '../../lambdas/probes/network-prober.ts';
 import type { restoreView } from '../../lambdas/use-cases/api/backup-routes.ts';
@@ -29,7 +27,9 @@ import { type ApiResponse, handleApiRequest } from '../../lambdas/use-cases/oper
 import { startAll } from '../../lambdas/use-cases/service-procedures.ts';
 import { ManualClock, RecordingNotifier } from '../support/harness.ts';
 import { expectEveryHostileValueRejected, hostileValues } from '../support/hostile-values.ts';
+import { runLocalRunbook } from '../support/local-runbook.ts';
 import { usePostgresCluster } from '../support/postgres-cluster.ts';
+import { DUMP_RESTORE_STEPS } from '../support/recovery-host.ts';
 
 /*
  * The runbook's Recovery Procedure end to end on one host: a throwaway PostgreSQL, a simulated fleet of three real
@@ -47,8 +47,6 @@ const THREE = [
   { name: 'ac', displayName: 'Constitutional AI Service', shape: 'envelope', critical: true },
   { name: 'pgc', displayName: 'Policy Governance Service', shape: 'pgc', critical: true },
 ] as const;
-/** Steps of a restore that went through, in order. */
-const ALL_STEPS = ['window', 'stop', 'safety-dump', 'restore', 'start', 'health', 'end-window'];
 
 // Throws, naming what is missing, on a machine without the PostgreSQL 15 server binaries.
 const pg = usePostgresCluster({ tempPrefix: 'acgs-restore-it-', databases: [DB] });
@@ -178,7 +176,7 @@ describe('POST /backups/{id}/restore, the Recovery Procedure, against a real Pos
     const body = response.body as ReturnType<typeof restoreView>;
     expect(response.statusCode, JSON.stringify(body, null, 2)).toBe(200);
     expect(body.status).toBe('succeeded');
-    expect(body.steps.map((s) => s.name)).toEqual(ALL_STEPS);
+    expect(body.steps.map((s) => s.name)).toEqual(DUMP_RESTORE_STEPS);
     for (const step of body.steps) {
       expect(step.status, step.name).toBe('succeeded');
       expect(step.durationMs, step.name).toBeGreaterThanOrEqual(0);
@@ -498,7 +496,7 @@ describe('acgs-ops backup restore on this host', () => {
     // Assess
     expect(code, stdout + stderr).toBe(0);
     expect(stdout).toMatch(new RegExp(`^restore of ${id}: succeeded\n`));
-    for (const step of ALL_STEPS) expect(stdout).toMatch(new RegExp(`\n${step} +succeeded +[0-9.]+m?s `));
+    for (const step of DUMP_RESTORE_STEPS) expect(stdout).toMatch(new RegExp(`\n${step} +succeeded +[0-9.]+m?s `));
     expect(stdout).toContain('safety dump: ');
     expect(await count('votes')).toBe(2000);
     expect((await healthyPids()).every((pid) => pid !== undefined && pid > 0)).toBe(true);
@@ -548,19 +546,8 @@ describe('acgs-restore-database', () => {
  */
 const EXECUTION = '9d0e8f7a-0000-4000-8000-00000000000b';
 
-async function restoreRunbook(ctx: ControlPlaneContext, params: Record<string, string>) {
-  const document = placeRunbook(loadRunbook('acgs-restore-database'), { services: config.services.map((s) => s.name) });
-  const resolved = resolveParameters(document, params);
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-  return runAutomation({
-    document,
-    documentName: 'acgs-restore-database',
-    parameters: resolved.values,
-    executionId: EXECUTION,
-    invoke: operatorApiInvoker(ctx, { operator: 'e2e', documentName: 'acgs-restore-database', executionId: EXECUTION }),
-    clock,
-    sleep: async (ms) => clock.advance(ms),
-  });
+function restoreRunbook(ctx: ControlPlaneContext, params: Record<string, string>) {
+  return runLocalRunbook(ctx, clock, 'acgs-restore-database', params, { executionId: EXECUTION, operator: 'e2e' });
 }
 
 describe('acgs-restore-database, the runbook, on a real PostgreSQL and a simulated fleet', () => {
@@ -577,7 +564,7 @@ describe('acgs-restore-database, the runbook, on a real PostgreSQL and a simulat
     expect(report.failure).toBeUndefined();
     expect(report.status).toBe('Success');
     expect(report.outputs['restore.Status']).toBe('succeeded');
-    expect((report.outputs['restore.Steps'] as { name: string }[]).map((s) => s.name)).toEqual(ALL_STEPS);
+    expect((report.outputs['restore.Steps'] as { name: string }[]).map((s) => s.name)).toEqual(DUMP_RESTORE_STEPS);
     expect(await count('principles')).toBe(atBackup);
     expect(await pg.sql(DB, 'SELECT approve FROM votes WHERE id = 1')).toBe('f');
     const after = await healthyPids();

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -125,11 +125,15 @@ describe('the S3 restore_command of acgs-pitr-restore', () => {
 
 describe('the report acgs-pitr-restore writes to ReportLocation', () => {
   const report = JSON.stringify({ kind: 'acgs-ops.pitr-restore', version: 1, rowCounts: { 'public.a': 1 } });
-  /** The block, run as the document runs it (set -euo pipefail, its say), with the report and a work directory. */
-  function writeReport(location: string): Promise<{ stdout: string }> {
+  /**
+   * The block, run as the document runs it (set -euo pipefail, its say), with the report, a work directory and the
+   * upload's bound; `path` first on PATH (a fake aws).
+   */
+  function writeReport(location: string, uploadSeconds = 60, path = ''): Promise<{ stdout: string }> {
     const work = mkdtempSync(join(dir, 'work-'));
-    const prelude = `set -euo pipefail\nsay() { printf '%s\\n' "$*"; }\nWORK_DIR='${work}' REPORT_LOCATION='${location}' REPORT='${report}' STEP=''`;
-    return run('bash', ['-c', `${prelude}\n${reportWriter()}`], { env: { ...process.env, ...awsEnv } });
+    const prelude = `set -euo pipefail\nsay() { printf '%s\\n' "$*"; }\nWORK_DIR='${work}' REPORT_LOCATION='${location}' REPORT='${report}' STEP='' REPORT_UPLOAD_SECONDS=${uploadSeconds}`;
+    const env = { ...process.env, ...awsEnv, PATH: `${path}${path ? ':' : ''}${process.env.PATH}` };
+    return run('bash', ['-c', `${prelude}\n${reportWriter()}`], { env, timeout: 20_000 });
   }
 
   it('puts the whole report, one line, at ReportLocation', async () => {
@@ -152,4 +156,25 @@ describe('the report acgs-pitr-restore writes to ReportLocation', () => {
       /^could not write the report to s3:\/\/no-such-bucket\/pitr-1\.pitr-report\.json: .*NoSuchBucket/,
     );
   }, 30_000);
+
+  it('cuts off an upload that hangs at its bound, says so and carries on', async () => {
+    // Arrange: an aws that never answers.
+    const fakeBin = join(dir, 'hanging-bin');
+    mkdirSync(fakeBin, { recursive: true });
+    writeFileSync(join(fakeBin, 'aws'), '#!/bin/bash\nexec sleep 30\n');
+    chmodSync(join(fakeBin, 'aws'), 0o755);
+    const started = Date.now();
+    // Act
+    const result = await writeReport(`s3://${BUCKET}/pitr-2.pitr-report.json`, 1, fakeBin);
+    // Assess
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(result.stdout).toBe(
+      `could not write the report to s3://${BUCKET}/pitr-2.pitr-report.json: the upload did not finish within 1s\n`,
+    );
+  }, 30_000);
+
+  it('gives the upload a minute in the document', () => {
+    const script = String(loadDocument('acgs-pitr-restore').mainSteps[0]?.inputs.runCommand[0]);
+    expect(script).toContain('\nREPORT_UPLOAD_SECONDS=60\n');
+  });
 });

@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { placeRunbook, resolveParameters } from '../../lambdas/core/automation-document.ts';
+import { resolveParameters } from '../../lambdas/core/automation-document.ts';
 import { parseFleetConfig } from '../../lambdas/core/config.ts';
 import { WAL_ARCHIVING_DOCUMENT } from '../../lambdas/core/document-names.ts';
-import { loadRunbook, operatorApiInvoker, runAutomation } from '../../lambdas/local/automation-runner.ts';
+import { loadRunbook } from '../../lambdas/local/automation-runner.ts';
 import type { CommandRequest, CommandResult, CommandRunner } from '../../lambdas/ports.ts';
 import type { BackupDestination, ControlPlaneContext } from '../../lambdas/use-cases/context.ts';
 import { handleApiRequest } from '../../lambdas/use-cases/operator-api.ts';
 import { createHarness, T0 } from '../support/harness.ts';
+import { runLocalRunbook } from '../support/local-runbook.ts';
 import { MemoryObjectStore } from '../support/memory-object-store.ts';
 
 /*
@@ -65,20 +66,8 @@ function setUp(destination: Partial<BackupDestination> = {}) {
     commands,
     backups: { objects: new MemoryObjectStore(), ...destination },
   };
-  const run = (params: Record<string, string>) => {
-    const document = placeRunbook(loadRunbook(NAME), { services: ctx.config.services.map((s) => s.name) });
-    const resolved = resolveParameters(document, params);
-    if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-    return runAutomation({
-      document,
-      documentName: NAME,
-      parameters: resolved.values,
-      executionId: EXECUTION,
-      invoke: operatorApiInvoker(ctx, { operator: 'ops', documentName: NAME, executionId: EXECUTION }),
-      clock: h.clock,
-      sleep: async (ms) => h.clock.advance(ms),
-    });
-  };
+  const run = (params: Record<string, string>) =>
+    runLocalRunbook(ctx, h.clock, NAME, params, { executionId: EXECUTION });
   return { h, ctx, commands, run };
 }
 

@@ -6,13 +6,7 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, type Message, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EventBridgePublisher } from '../../../lambdas/adapters/aws/eventbridge-publisher.ts';
@@ -23,6 +17,7 @@ import {
   EVENT_SOURCE,
   incidentEventDetail,
 } from '../../../lambdas/core/events.ts';
+import { receive } from '../../support/aws-control-plane.ts';
 import { MINUTE, T0 } from '../../support/harness.ts';
 import { awsClientConfig, useMotoServer } from '../../support/moto.ts';
 import { newIncident } from '../../support/state-store-contract.ts';
@@ -76,11 +71,9 @@ describe('EventBridgePublisher against moto (custom bus, rules targeting SQS)', 
   async function drain(queueUrl: string): Promise<Message[]> {
     const all: Message[] = [];
     for (;;) {
-      const out = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-      );
-      if (!out.Messages?.length) return all;
-      all.push(...out.Messages);
+      const messages = await receive(sqs, queueUrl);
+      if (messages.length === 0) return all;
+      all.push(...messages);
     }
   }
 

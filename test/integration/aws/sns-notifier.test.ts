@@ -1,12 +1,6 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { type Message, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnsNotifier, snsSubject } from '../../../lambdas/adapters/aws/sns-notifier.ts';
 import { SNS_UPDATES_CHANNEL } from '../../../lambdas/adapters/aws/sns-topics.ts';
@@ -18,6 +12,7 @@ import { formatNotice } from '../../../lambdas/core/notice-message.ts';
 import { NOTICE_KINDS, type NoticeMessage } from '../../../lambdas/core/notices.ts';
 import { formatPage } from '../../../lambdas/core/page-message.ts';
 import type { Notification } from '../../../lambdas/ports.ts';
+import { createTopic, receive as receiveFrom, subscribedQueue } from '../../support/aws-control-plane.ts';
 import { acgsPolicy, CONTACT, MINUTE, serviceDownReport, T0 } from '../../support/incident-fixtures.ts';
 import { awsClientConfig, useMotoServer } from '../../support/moto.ts';
 
@@ -36,27 +31,12 @@ beforeAll(async () => {
   sns = new SNSClient(awsClientConfig(moto.endpoint));
   sqs = new SQSClient(awsClientConfig(moto.endpoint));
   for (const level of LEVELS) {
-    const topic = await sns.send(new CreateTopicCommand({ Name: `acgs-pages-level-${level}` }));
-    const queue = await sqs.send(new CreateQueueCommand({ QueueName: `level-${level}-inbox` }));
-    const attributes = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
-    );
-    await sns.send(
-      new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: attributes.Attributes?.QueueArn }),
-    );
-    topics[String(level)] = topic.TopicArn ?? '';
-    queues.set(level, queue.QueueUrl ?? '');
+    const topicArn = await createTopic(sns, `acgs-pages-level-${level}`);
+    topics[String(level)] = topicArn;
+    queues.set(level, await subscribedQueue({ sns, sqs }, topicArn, `level-${level}-inbox`));
   }
-  const topic = await sns.send(new CreateTopicCommand({ Name: 'acgs-updates' }));
-  const queue = await sqs.send(new CreateQueueCommand({ QueueName: 'updates-inbox' }));
-  const attributes = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  await sns.send(
-    new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: attributes.Attributes?.QueueArn }),
-  );
-  updatesTopic = topic.TopicArn ?? '';
-  updatesQueue = queue.QueueUrl ?? '';
+  updatesTopic = await createTopic(sns, 'acgs-updates');
+  updatesQueue = await subscribedQueue({ sns, sqs }, updatesTopic, 'updates-inbox');
 });
 afterAll(() => {
   sns.destroy();
@@ -80,16 +60,9 @@ function notification(level: number, incident: Incident): Notification {
   };
 }
 
-async function receive(level: number | 'updates', waitSeconds: number): Promise<Message[]> {
-  const out = await sqs.send(
-    new ReceiveMessageCommand({
-      QueueUrl: level === 'updates' ? updatesQueue : queues.get(level),
-      MaxNumberOfMessages: 10,
-      WaitTimeSeconds: waitSeconds,
-      MessageAttributeNames: ['All'],
-    }),
-  );
-  return out.Messages ?? [];
+/** What the queue of a level's topic, or of the Updates topic, was delivered (SNS's envelope, attributes in it). */
+function receive(level: number | 'updates', waitSeconds: number): Promise<Message[]> {
+  return receiveFrom(sqs, (level === 'updates' ? updatesQueue : queues.get(level)) ?? '', waitSeconds);
 }
 
 describe('SnsNotifier against moto (SNS topic per level -> SQS queue)', () => {

@@ -172,8 +172,42 @@ describe('parseAutomationDocument', () => {
   });
 
   it('refuses an action it does not know', () => {
-    expect(broken((d) => (d.mainSteps[2].action = 'aws:executeScript'))).toEqual([
-      expect.stringContaining('action must be one of aws:invokeLambdaFunction, aws:branch, aws:sleep, aws:loop'),
+    expect(broken((d) => (d.mainSteps[2].action = 'aws:executeAwsApi'))).toEqual([
+      expect.stringContaining(
+        'action must be one of aws:invokeLambdaFunction, aws:branch, aws:sleep, aws:loop, aws:executeScript',
+      ),
+    ]);
+  });
+
+  it('refuses a script step with {{ }} in its Script, a Handler it does not define, no timeout or no Python', () => {
+    const script = (edit: (step: Record<string, Loose>) => void) =>
+      broken((d) => {
+        const step: Record<string, Loose> = {
+          name: 'check',
+          action: 'aws:executeScript',
+          timeoutSeconds: 60,
+          inputs: {
+            Runtime: 'python3.11',
+            Handler: 'check',
+            InputPayload: { Force: '{{ Force }}' },
+            Script: 'def check(events, context):\n    return {}',
+          },
+        };
+        edit(step);
+        d.mainSteps.unshift(step);
+      });
+    expect(script(() => {})).toEqual([]);
+    expect(script((s) => (s.inputs.Script = 'def check(events, context):\n    return "{{ ServiceName }}"'))).toContain(
+      'mainSteps.0.inputs.Script: must hold no {{ }}: give the script values through InputPayload, as data',
+    );
+    expect(script((s) => (s.inputs.Handler = 'handler'))).toEqual([
+      'mainSteps.0.inputs.Handler: the Script defines no function handler at its top level',
+    ]);
+    expect(script((s) => (s.timeoutSeconds = 601))).toEqual([
+      'mainSteps.0.timeoutSeconds: an aws:executeScript step needs a timeoutSeconds of at most 600 (Automation stops it there)',
+    ]);
+    expect(script((s) => (s.inputs.Runtime = 'PowerShell 7.4'))).toEqual([
+      expect.stringMatching(/^mainSteps\.0\.inputs\.Runtime: /),
     ]);
   });
 

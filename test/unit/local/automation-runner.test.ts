@@ -217,6 +217,35 @@ describe('runAutomation on the runbook files', () => {
     expect(report.status).toBe('Failed');
   });
 
+  it.each([
+    ['neither is given', { Confirm: 'true' }, 'neither was given'],
+    [
+      'both are given',
+      { BackupId: 'acgs_pgp_db-20261201T020000Z', TargetTime: 'latest', Confirm: 'true' },
+      'both were given',
+    ],
+  ])('restore-database refuses before calling anything when %s of BackupId and TargetTime', async (_, given, why) => {
+    const api = fakeApi();
+    const report = await run(runbook('acgs-restore-database'), 'acgs-restore-database', api.invoke, given).result;
+    expect(api.calls).toEqual([]);
+    expect(report.status).toBe('Failed');
+    expect(report.failure).toBe(
+      `checkChoice: ValueError: give BackupId (a backup from acgs-ops backup list) or TargetTime (latest or a UTC time); ${why}`,
+    );
+    expect(report.steps.map((s) => `${s.name} ${s.status}`)).toEqual(['checkChoice Failed']);
+  });
+
+  it('restore-database restores the backup, or the point in time, that is given alone', async () => {
+    const doc = runbook('acgs-restore-database');
+    const backup = fakeApi();
+    await run(doc, 'r', backup.invoke, { BackupId: 'acgs_pgp_db-20261201T020000Z', Confirm: 'true' }).result;
+    expect(backup.lines()).toEqual(['POST /backups/acgs_pgp_db-20261201T020000Z/restore', 'GET /services']);
+    const pitr = fakeApi();
+    await run(doc, 'r', pitr.invoke, { TargetTime: '2026-12-01T01:30:00Z', Confirm: 'true' }).result;
+    expect(pitr.lines()).toEqual(['POST /backups/pitr-restore/production', 'GET /services']);
+    expect(pitr.calls[0]?.body).toEqual({ target: '2026-12-01T01:30:00Z', confirm: true });
+  });
+
   it('declare-incident picks the security, fleet-wide or per-service body', async () => {
     const doc = runbook('acgs-declare-incident');
     const base = { Severity: 'P2', Title: 'Login errors' };
@@ -340,6 +369,62 @@ describe('runAutomation semantics', () => {
       sleep: async () => {},
     });
     expect(report.steps[0]?.failure).toBe('ran 61s, past its timeoutSeconds 60');
+  });
+
+  const script = (body: string, more: Record<string, unknown> = {}) => ({
+    action: 'aws:executeScript',
+    timeoutSeconds: 30,
+    inputs: {
+      Runtime: 'python3.11',
+      Handler: 'handler',
+      InputPayload: { Role: '{{ AutomationAssumeRole }}', Limit: 3 },
+      Script: `def handler(events, context):\n${body}`,
+    },
+    ...more,
+  });
+
+  it('runs an aws:executeScript handler on its InputPayload, its return value the Payload the outputs select from', async () => {
+    const api = fakeApi();
+    const d = doc([
+      {
+        name: 'compute',
+        ...script('    print("not an output")\n    return {"role": events["Role"], "twice": events["Limit"] * 2}'),
+        outputs: [{ Name: 'Twice', Selector: '$.Payload.twice', Type: 'Integer' }],
+      },
+      {
+        name: 'use',
+        ...invoke('/a'),
+        inputs: {
+          FunctionName: 'acgs-operator-api',
+          Payload:
+            '{"automation": {"executionId": "{{ automation:EXECUTION_ID }}"}, "method": "GET", "path": "/a", "body": {"n": {{ compute.Twice }} } }',
+        },
+      },
+    ]);
+    const report = await run(d, 't', api.invoke).result;
+    expect(report.steps[0]).toMatchObject({
+      status: 'Success',
+      outputs: { Payload: { role: 'arn:aws:iam::1:role/x', twice: 6 }, Twice: 6 },
+    });
+    expect(api.calls[0]?.body).toEqual({ n: 6 });
+  });
+
+  it('fails an aws:executeScript step with the exception its handler raised, and runs nothing after it', async () => {
+    const api = fakeApi();
+    const raising = { name: 'check', ...script('    raise ValueError("no such thing")') };
+    const report = await run(doc([raising, { name: 'after', ...invoke('/a') }]), 't', api.invoke).result;
+    expect(report.failure).toBe('check: ValueError: no such thing');
+    expect(api.calls).toEqual([]);
+  });
+
+  it('stops an aws:executeScript step whose script runs past its timeoutSeconds', async () => {
+    const report = await run(
+      doc([{ name: 'hang', ...script('    import time\n    time.sleep(60)', { timeoutSeconds: 1 }) }]),
+      't',
+      fakeApi().invoke,
+    ).result;
+    expect(report.failure).toBe('hang: the script ran past its timeout of 1s and was stopped');
+    expect(report.steps[0]?.status).toBe('Failed');
   });
 
   it('selects outputs with JSONPath', () => {

@@ -1,19 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { placeRunbook, resolveParameters } from '../../../lambdas/core/automation-document.ts';
 import { parseFleetConfig } from '../../../lambdas/core/config.ts';
 import type { FleetConfig } from '../../../lambdas/core/config-schema.ts';
 import { PITR_RESTORE_DOCUMENT, WAL_ARCHIVING_DOCUMENT } from '../../../lambdas/core/document-names.ts';
-import { loadRunbook, operatorApiInvoker, runAutomation } from '../../../lambdas/local/automation-runner.ts';
 import type { CommandRequest, CommandResult } from '../../../lambdas/ports.ts';
 import { type HealthObserver, serviceTargets } from '../../../lambdas/use-cases/await-healthy.ts';
-import type { ControlPlaneContext } from '../../../lambdas/use-cases/context.ts';
 import type { RecoveryStepName } from '../../../lambdas/use-cases/database-recovery.ts';
 import { handleApiRequest } from '../../../lambdas/use-cases/operator-api.ts';
 import { PITR_NOT_RESTORABLE, restoreProductionToPoint } from '../../../lambdas/use-cases/pitr-production-restore.ts';
-import { createHarness, T0 } from '../../support/harness.ts';
-import { MemoryObjectStore } from '../../support/memory-object-store.ts';
+import { runLocalRunbook } from '../../support/local-runbook.ts';
+import { PITR_PRODUCTION_STEPS, recoveryWorld, scriptedHost, succeeded } from '../../support/recovery-host.ts';
 
 /*
  * The point-in-time restore of production through the Recovery Procedure's skeleton, with scripted documents: the
@@ -67,36 +64,17 @@ const REPORT = {
 const BASE = { kind: 'acgs-ops.base-backup', id: 'base-20261201T020010Z', finishedAt: '2026-12-01T02:00:15Z' };
 const FAILED: CommandResult = { status: 'failed', exitCode: 1, output: 'it broke\n' };
 
-/** The host: each document's answer by its key (document, Mode or Action); `fail` names the one that fails. */
-function host(fail?: string) {
-  const requests: CommandRequest[] = [];
-  return {
-    requests,
-    run: async (request: CommandRequest): Promise<CommandResult> => {
-      requests.push(request);
-      const p = request.parameters;
-      const key = p.Mode
-        ? `${request.document}:${p.Mode}`
-        : p.Action
-          ? `${request.document}:${p.Action}`
-          : request.document;
-      if (key === fail) return FAILED;
-      if (key === `${PITR_RESTORE_DOCUMENT}:plan`)
-        return { status: 'succeeded', exitCode: 0, output: `plan\n${JSON.stringify(PLAN)}\n` };
-      if (key === `${PITR_RESTORE_DOCUMENT}:production`)
-        return { status: 'succeeded', exitCode: 0, output: `restored\n${JSON.stringify(REPORT)}\n` };
-      if (key === `${WAL_ARCHIVING_DOCUMENT}:base-backup`)
-        return { status: 'succeeded', exitCode: 0, output: `${JSON.stringify(BASE)}\n` };
-      return { status: 'succeeded', exitCode: 0, output: `${key} done\n` };
+/** The host: each document answers by its key (document, and Mode or Action); `fail` names the one that fails. */
+function setUp(fail?: string, healthy = true, independent = false) {
+  const { h, ctx, host } = recoveryWorld(
+    {
+      [`${PITR_RESTORE_DOCUMENT}:plan`]: succeeded(`plan\n${JSON.stringify(PLAN)}\n`),
+      [`${PITR_RESTORE_DOCUMENT}:production`]: succeeded(`restored\n${JSON.stringify(REPORT)}\n`),
+      [`${WAL_ARCHIVING_DOCUMENT}:base-backup`]: succeeded(`${JSON.stringify(BASE)}\n`),
+      ...(fail === undefined ? {} : { [fail]: FAILED }),
     },
-  };
-}
-
-async function setUp(fail?: string, healthy = true, independent = false) {
-  const h = createHarness(archivedConfig(independent));
-  h.clock.set(T0);
-  const commands = host(fail);
-  const ctx: ControlPlaneContext = { ...h.ctx, commands, backups: { objects: new MemoryObjectStore() } };
+    archivedConfig(independent),
+  );
   // Every service's targets, healthy now (or auth down), as a prober would see them
   const observeHealth: HealthObserver = async (c, services) =>
     serviceTargets(c, services).map((t) => ({
@@ -110,17 +88,15 @@ async function setUp(fail?: string, healthy = true, independent = false) {
     sleep: async (ms: number) => h.clock.advance(ms),
     observeHealth,
   };
-  return { h, ctx, commands, deps };
+  return { h, ctx, commands: host, deps };
 }
 
 const TARGET = Date.parse('2026-12-01T01:30:00Z');
-const keyOf = (r: CommandRequest) =>
-  `${r.document}${r.parameters.Mode ? `:${r.parameters.Mode}` : ''}${r.parameters.Action ? `:${r.parameters.Action}` : ''}`;
 
 describe('restoreProductionToPoint', () => {
   it('plans, then opens the window, stops the services, restores production, starts them, waits for health, takes a fresh base backup and ends the window', async () => {
     // Prepare
-    const { h, ctx, commands, deps } = await setUp();
+    const { h, ctx, commands, deps } = setUp();
     // Act
     const run = await restoreProductionToPoint(
       ctx,
@@ -131,16 +107,8 @@ describe('restoreProductionToPoint', () => {
     // Assess
     expect(run.error).toBeUndefined();
     expect(run.status).toBe('succeeded');
-    expect(run.steps.map((s) => s.name)).toEqual([
-      'window',
-      'stop',
-      'pitr-restore',
-      'start',
-      'health',
-      'base-backup',
-      'end-window',
-    ]);
-    expect(commands.requests.map(keyOf)).toEqual([
+    expect(run.steps.map((s) => s.name)).toEqual(PITR_PRODUCTION_STEPS);
+    expect(commands.keys()).toEqual([
       `${PITR_RESTORE_DOCUMENT}:plan`,
       'acgs-stop-all',
       `${PITR_RESTORE_DOCUMENT}:production`,
@@ -162,7 +130,7 @@ describe('restoreProductionToPoint', () => {
 
   it('refuses without confirmation, naming what would happen from the plan, running nothing but the plan', async () => {
     // Prepare
-    const { ctx, commands, deps } = await setUp();
+    const { ctx, commands, deps } = setUp();
     // Act
     const refused = restoreProductionToPoint(
       ctx,
@@ -174,7 +142,7 @@ describe('restoreProductionToPoint', () => {
     await expect(refused).rejects.toThrow(
       /would open a maintenance window, stop auth, .* and PostgreSQL, rename \/var\/lib\/postgresql\/15\/main \(2\.00 GB\) to a safety copy .*base backup base-20261201T010000Z .*replay 12 archived WAL segments.*Nothing was done/,
     );
-    expect(commands.requests.map(keyOf)).toEqual([`${PITR_RESTORE_DOCUMENT}:plan`]);
+    expect(commands.keys()).toEqual([`${PITR_RESTORE_DOCUMENT}:plan`]);
   });
 
   it.each<[RecoveryStepName, string | undefined, boolean]>([
@@ -185,7 +153,7 @@ describe('restoreProductionToPoint', () => {
     ['base-backup', `${WAL_ARCHIVING_DOCUMENT}:base-backup`, true],
   ])('leaves the services started and the window ended when %s fails, and pages a P1', async (step, fail, healthy) => {
     // Prepare
-    const { h, ctx, commands, deps } = await setUp(fail, healthy);
+    const { h, ctx, commands, deps } = setUp(fail, healthy);
     // Act
     const run = await restoreProductionToPoint(
       ctx,
@@ -196,7 +164,7 @@ describe('restoreProductionToPoint', () => {
     // Assess
     expect(run.status).not.toBe('succeeded');
     expect(run.steps.at(-1)?.name).toBe(step);
-    const keys = commands.requests.map(keyOf);
+    const keys = commands.keys();
     // Started after the stop: by the start step, or again by the procedure once the step failed
     expect(keys.lastIndexOf('acgs-start-all')).toBeGreaterThan(keys.indexOf('acgs-stop-all'));
     expect(await h.store.listMaintenanceWindows(h.clock.now())).toEqual([]);
@@ -206,7 +174,7 @@ describe('restoreProductionToPoint', () => {
 
   it('says the document rolled back when the restore fails before promotion', async () => {
     // Prepare
-    const { ctx, commands, deps } = await setUp();
+    const { ctx, commands, deps } = setUp();
     const run0 = commands.run;
     ctx.commands.run = async (request: CommandRequest): Promise<CommandResult> =>
       request.parameters.Mode === 'production'
@@ -233,18 +201,15 @@ describe('restoreProductionToPoint', () => {
 describe('POST /backups/pitr-restore/production', () => {
   it('answers 409 PITR_NOT_RESTORABLE when no base backup finished before the target, stopping nothing', async () => {
     // Prepare
-    const { ctx, commands } = await setUp();
-    const refusing = {
-      run: async (request: CommandRequest): Promise<CommandResult> => {
-        commands.requests.push(request);
-        return {
-          status: 'failed',
-          exitCode: 1,
-          output:
-            'acgs-pitr-restore: no base backup finished before 2026-11-01T00:00:00.000Z (the oldest finished at 2026-12-01T01:00:05Z): that time cannot be restored\n',
-        };
+    const { ctx } = setUp();
+    const refusing = scriptedHost({
+      [`${PITR_RESTORE_DOCUMENT}:plan`]: {
+        status: 'failed',
+        exitCode: 1,
+        output:
+          'acgs-pitr-restore: no base backup finished before 2026-11-01T00:00:00.000Z (the oldest finished at 2026-12-01T01:00:05Z): that time cannot be restored\n',
       },
-    };
+    });
     // Act
     const response = await handleApiRequest(
       { ...ctx, commands: refusing },
@@ -260,12 +225,12 @@ describe('POST /backups/pitr-restore/production', () => {
     expect(response.statusCode).toBe(409);
     expect(response.body).toMatchObject({ code: PITR_NOT_RESTORABLE });
     expect((response.body as { error: string }).error).toContain('no base backup finished before');
-    expect(commands.requests.map(keyOf)).toEqual([`${PITR_RESTORE_DOCUMENT}:plan`]);
+    expect(refusing.keys()).toEqual([`${PITR_RESTORE_DOCUMENT}:plan`]);
   });
 
   it('answers 400 with the plan without confirm', async () => {
     // Prepare
-    const { ctx } = await setUp();
+    const { ctx } = setUp();
     // Act
     const response = await handleApiRequest(ctx, {
       method: 'POST',
@@ -285,19 +250,8 @@ describe('the acgs-restore-database runbook with TargetTime, through the local i
   const EXECUTION = '5e1f0c2a-0000-4000-8000-0000000000bb';
   const runbook = async (params: Record<string, string>, fail?: string) => {
     // No service depends on the database here: the interpreter's API has no fake health observer to wait with.
-    const { h, ctx, commands } = await setUp(fail, true, true);
-    const document = placeRunbook(loadRunbook(NAME), { services: ctx.config.services.map((s) => s.name) });
-    const resolved = resolveParameters(document, params);
-    if (!resolved.ok) throw new Error(JSON.stringify(resolved.errors));
-    const report = await runAutomation({
-      document,
-      documentName: NAME,
-      parameters: resolved.values,
-      executionId: EXECUTION,
-      invoke: operatorApiInvoker(ctx, { operator: 'ops', documentName: NAME, executionId: EXECUTION }),
-      clock: h.clock,
-      sleep: async (ms) => h.clock.advance(ms),
-    });
+    const { h, ctx, commands } = setUp(fail, true, true);
+    const report = await runLocalRunbook(ctx, h.clock, NAME, params, { executionId: EXECUTION });
     return { report, commands };
   };
 
@@ -306,9 +260,9 @@ describe('the acgs-restore-database runbook with TargetTime, through the local i
     const { report, commands } = await runbook({ TargetTime: '2026-12-01T01:30:00Z', Confirm: 'true' });
     // Assess
     expect(report.status).toBe('Success');
-    expect(report.steps.map((s) => s.name)).toEqual(['chooseRestore', 'pitrRestore', 'fleetState']);
+    expect(report.steps.map((s) => s.name)).toEqual(['checkChoice', 'chooseRestore', 'pitrRestore', 'fleetState']);
     expect(report.outputs['pitrRestore.SafetyCopy']).toBe(REPORT.safetyCopy);
-    expect(commands.requests.map(keyOf)).toEqual([
+    expect(commands.keys()).toEqual([
       `${PITR_RESTORE_DOCUMENT}:plan`,
       `${PITR_RESTORE_DOCUMENT}:production`,
       `${WAL_ARCHIVING_DOCUMENT}:base-backup`,
@@ -322,13 +276,13 @@ describe('the acgs-restore-database runbook with TargetTime, through the local i
     // Assess
     expect(report.status).toBe('Failed');
     expect(report.failure).toMatch(/^pitrRestore: the operator API answered 400: .*Nothing was done/);
-    expect(commands.requests.map(keyOf)).toEqual([`${PITR_RESTORE_DOCUMENT}:plan`]);
+    expect(commands.keys()).toEqual([`${PITR_RESTORE_DOCUMENT}:plan`]);
   });
 
   it('restores a backup when no TargetTime is given', async () => {
     // Act
     const { report } = await runbook({ BackupId: 'acgs_pgp_db-20261201T020000Z', Confirm: 'true' });
     // Assess
-    expect(report.steps.map((s) => s.name).slice(0, 2)).toEqual(['chooseRestore', 'restore']);
+    expect(report.steps.map((s) => s.name).slice(0, 3)).toEqual(['checkChoice', 'chooseRestore', 'restore']);
   });
 });

@@ -1,32 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { RESTORE_DOCUMENT } from '../../../lambdas/core/document-names.ts';
-import type { CommandRequest, CommandResult } from '../../../lambdas/ports.ts';
-import type { BackupDestination } from '../../../lambdas/use-cases/backups.ts';
+import type { CommandResult } from '../../../lambdas/ports.ts';
 import { restoreDatabase, unconfirmedRestore } from '../../../lambdas/use-cases/restore-database.ts';
-import { createHarness, MINUTE, T0 } from '../../support/harness.ts';
-import { MemoryObjectStore, publishBackup } from '../../support/memory-object-store.ts';
+import { MINUTE, T0 } from '../../support/harness.ts';
+import { publishBackup } from '../../support/memory-object-store.ts';
+import { DUMP_RESTORE_STEPS, recoveryWorld } from '../../support/recovery-host.ts';
 
-/** What each command of a restore answers, by document (and Action); success unless named. */
-function scripted(answers: Record<string, CommandResult>) {
-  const requests: CommandRequest[] = [];
-  return {
-    requests,
-    run: async (request: CommandRequest): Promise<CommandResult> => {
-      requests.push(request);
-      const key = request.parameters.Action ? `${request.document}:${request.parameters.Action}` : request.document;
-      return answers[key] ?? { status: 'succeeded', exitCode: 0, output: `${key} done\n` };
-    },
-  };
-}
-
+/** Each command of a restore answers by its key (document, and Action), success unless named; one backup published. */
 async function setUp(answers: Record<string, CommandResult> = {}) {
-  const h = createHarness();
-  const runner = scripted(answers);
-  const objects = new MemoryObjectStore();
+  const { h, ctx, host, objects } = recoveryWorld(answers);
   const id = await publishBackup(objects, T0 - 60 * MINUTE);
-  const destination: BackupDestination = { objects };
-  const ctx = { ...h.ctx, commands: runner, backups: destination };
-  return { h, ctx, runner, id, destination };
+  return { h, ctx, runner: host, id, destination: { objects } };
 }
 
 const noSleep = { sleep: async () => {} };
@@ -51,20 +35,12 @@ describe('restoreDatabase', () => {
     const run = await restoreDatabase(ctx, destination, { backupId: id, by: 'ops', confirm: true }, noSleep);
     // Assess
     expect(run.status).toBe('succeeded');
-    expect(run.steps.map((s) => s.name)).toEqual([
-      'window',
-      'stop',
-      'safety-dump',
-      'restore',
-      'start',
-      'health',
-      'end-window',
-    ]);
-    expect(runner.requests.map((r) => [r.document, r.parameters.Action ?? ''])).toEqual([
-      ['acgs-stop-all', ''],
-      [RESTORE_DOCUMENT, 'safety-dump'],
-      [RESTORE_DOCUMENT, 'restore'],
-      ['acgs-start-all', ''],
+    expect(run.steps.map((s) => s.name)).toEqual(DUMP_RESTORE_STEPS);
+    expect(runner.keys()).toEqual([
+      'acgs-stop-all',
+      `${RESTORE_DOCUMENT}:safety-dump`,
+      `${RESTORE_DOCUMENT}:restore`,
+      'acgs-start-all',
     ]);
     const restore = runner.requests[2]?.parameters ?? {};
     expect(restore.Source).toBe(`/var/backups/acgs-pgp/${id}.dump`);
