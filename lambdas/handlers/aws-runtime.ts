@@ -94,8 +94,8 @@ export function withOperatorBackups(runtime: AwsRuntime): AwsRuntime {
   if (!backups || bucket === undefined) return runtime;
   const kmsKeyId = env.ACGS_BACKUP_KMS_KEY;
   const objects = lazyObjectStore(async () => {
-    const { S3Client, S3ObjectStore } = await import('./on-demand/s3.ts');
-    return new S3ObjectStore(runtime.tracer.captureAWSv3Client(new S3Client({})), {
+    const { S3HttpClient, S3ObjectStore } = await import('./on-demand/s3.ts');
+    return new S3ObjectStore(new S3HttpClient(), {
       bucket,
       prefix: backups.s3Prefix,
       ...(kmsKeyId ? { kmsKeyId } : {}),

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
+import { S3HttpClient } from '../adapters/aws/s3-http.ts';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.ts';
 import { backupTaskSchema } from '../core/backup-task.ts';
 import { ControlPlaneError } from '../core/errors.ts';
@@ -49,7 +49,7 @@ function awsBackupWiring(runtime: AwsRuntime): BackupTaskWiring {
   const instanceId = config.backups.instanceId;
   if (!instanceId)
     throw new ControlPlaneError('BACKUPS_NOT_CONFIGURED', 'backups.instanceId is required to run backups through SSM');
-  const objects: ObjectStore = new S3ObjectStore(runtime.tracer.captureAWSv3Client(new S3Client({})), {
+  const objects: ObjectStore = new S3ObjectStore(new S3HttpClient(), {
     bucket: env.ACGS_BACKUP_BUCKET,
     prefix: config.backups.s3Prefix,
     ...(env.ACGS_BACKUP_KMS_KEY ? { kmsKeyId: env.ACGS_BACKUP_KMS_KEY } : {}),

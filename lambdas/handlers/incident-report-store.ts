@@ -1,4 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { S3HttpClient } from '../adapters/aws/s3-http.ts';
 import { lazyObjectStore } from './lazy-adapters.ts';
 import type { AwsRuntime } from './runtime-base.ts';
 
@@ -9,14 +9,14 @@ import type { AwsRuntime } from './runtime-base.ts';
  * as it is and no report is written. `s3` lets tests point the store at moto.
  *
  * The S3 client and store are loaded on the first report, not at cold start: most invocations resolve nothing, and
- * the probe and the operator API would otherwise evaluate the S3 SDK on every cold start for it.
+ * the probe and the operator API would otherwise build the S3 client on every cold start for it.
  */
-export function withIncidentReports(runtime: AwsRuntime, s3?: S3Client): AwsRuntime {
+export function withIncidentReports(runtime: AwsRuntime, s3?: S3HttpClient): AwsRuntime {
   const { ACGS_REPORT_BUCKET: bucket, ACGS_REPORT_KMS_KEY: kmsKeyId } = runtime.env;
   if (bucket === undefined) return runtime;
   const reports = lazyObjectStore(() =>
     import('./incident-report-s3.ts').then(({ incidentReportS3Store }) =>
-      incidentReportS3Store({ bucket, kmsKeyId }, runtime.tracer, s3),
+      incidentReportS3Store({ bucket, kmsKeyId }, s3),
     ),
   );
   return { ...runtime, ctx: { ...runtime.ctx, reports } };

@@ -11,6 +11,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3HttpClient } from '../../lambdas/adapters/aws/s3-http.ts';
 import { S3ObjectStore } from '../../lambdas/adapters/aws/s3-object-store.ts';
 import { DEFAULT_DOCUMENTS_DIR, ShellCommandRunner } from '../../lambdas/adapters/local/shell-command-runner.ts';
 import {
@@ -691,12 +692,15 @@ describe('the backup documents with S3', () => {
   const bucket = 'acgs-backups';
   const prefix = 'backups/acgs_pgp_db/';
   let s3: S3Client;
+  /** The control plane's own S3 client, which its object store reads through. */
+  let s3Objects: S3HttpClient;
   let s3Runner: ShellCommandRunner;
 
   beforeAll(async () => {
     // awsCli fails naming the AWS CLI when it is not on PATH: the documents upload with it.
     await awsCli(moto.endpoint, ['s3api', 'create-bucket', '--bucket', bucket]);
     s3 = new S3Client({ ...awsClientConfig(moto.endpoint), forcePathStyle: true });
+    s3Objects = new S3HttpClient(awsClientConfig(moto.endpoint));
     const { accessKeyId, secretAccessKey } = awsClientConfig(moto.endpoint).credentials;
     const { BASH_ENV: _bashEnv, ENV: _env, ...inherited } = process.env;
     // The AWS CLI v1 (botocore >= 1.31) honours AWS_ENDPOINT_URL: the documents need no test-only parameter.
@@ -753,7 +757,7 @@ describe('the backup documents with S3', () => {
     // Act
     const manifest = await backUp(`s3://${bucket}/${prefix}`, {}, s3Runner);
     // Assess
-    const objects = new S3ObjectStore(s3, { bucket, prefix });
+    const objects = new S3ObjectStore(s3Objects, { bucket, prefix });
     expect(await objects.contentSha256(manifest.dumpKey)).toBe(manifest.sha256);
     // and says so in the manifest: a dump the store later gives no checksum for is not this one
     expect(manifest).toMatchObject({ checksumStored: true });
@@ -801,7 +805,7 @@ describe('the backup documents with S3', () => {
         return super.delete(key);
       }
     }
-    const objects = new WatchedStore(s3, { bucket, prefix: reportPrefix, kmsKeyId });
+    const objects = new WatchedStore(s3Objects, { bucket, prefix: reportPrefix, kmsKeyId });
     const seen: CommandResult[] = [];
     const pgBinDir = noisyPgBinDir(directory('noisy-s3-bin'), pg.cluster.binDir);
     // Act

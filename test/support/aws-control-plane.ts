@@ -16,6 +16,7 @@ import {
   controlTableCreateInput,
   controlTableTimeToLiveInput,
 } from '../../lambdas/adapters/aws/dynamodb-state-store.ts';
+import { S3HttpClient } from '../../lambdas/adapters/aws/s3-http.ts';
 import type { HandlerEnvironment } from '../../lambdas/core/handler-environment.ts';
 import { awsCli, awsClientConfig } from './moto.ts';
 
@@ -54,7 +55,10 @@ export interface AwsControlPlane {
     readonly events: EventBridgeClient;
     readonly ssm: SSMClient;
     readonly sqs: SQSClient;
+    /** The SDK's S3 client, for what a test sets up or reads on its own. */
     readonly s3: S3Client;
+    /** The control plane's own S3 client, as the Lambdas make it. */
+    readonly s3Objects: S3HttpClient;
   };
   /** Topic ARN by level, as ACGS_TOPIC_ARNS holds them. */
   readonly topics: Readonly<Record<string, string>>;
@@ -92,6 +96,7 @@ export async function createAwsControlPlane(
     ssm: new SSMClient(aws),
     sqs: new SQSClient(aws),
     s3: new S3Client({ ...aws, forcePathStyle: true }),
+    s3Objects: new S3HttpClient(aws),
   };
   const prefix = options.prefix ?? 'acgs';
   const table = options.table ?? `${prefix}-control`;

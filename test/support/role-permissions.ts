@@ -7,6 +7,7 @@
  * does not provide makes the statement not apply, as in AWS.
  */
 import type { DynamoDbApi } from '../../lambdas/adapters/aws/dynamodb-http.ts';
+import { S3HttpClient, type S3HttpOptions, type S3PutRequest } from '../../lambdas/adapters/aws/s3-http.ts';
 
 export interface RecordedCall {
   /** The SDK command's name without `Command`, or the API operation (`GetItem`, `TransactWriteItems`...). */
@@ -47,6 +48,19 @@ export function recordApiCalls(api: DynamoDbApi, calls: RecordedCall[]): DynamoD
       return api.call(operation, input);
     },
   };
+}
+
+/** An S3 client of the control plane's own kind whose writes are appended to `calls` as the SDK's inputs would be. */
+export function recordingS3Client(options: S3HttpOptions, calls: RecordedCall[]): S3HttpClient {
+  return new (class extends S3HttpClient {
+    override putObject(request: S3PutRequest) {
+      calls.push({
+        operation: 'PutObject',
+        input: { Bucket: request.bucket, Key: request.key, SSEKMSKeyId: request.kmsKeyId },
+      });
+      return super.putObject(request);
+    }
+  })(options);
 }
 
 export interface AccountFacts {

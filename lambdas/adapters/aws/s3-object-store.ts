@@ -1,12 +1,4 @@
 import { createHash } from 'node:crypto';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
 import { ControlPlaneError } from '../../core/errors.ts';
 import type {
   ObjectInfo,
@@ -16,6 +8,7 @@ import type {
   PutObjectResult,
   StoredObject,
 } from '../../ports.ts';
+import type { S3HttpClient, S3ObjectHead } from './s3-http.ts';
 
 export type { ObjectInfo, ObjectStore, ObjectSummary, PutObjectOptions, PutObjectResult, StoredObject };
 
@@ -25,6 +18,8 @@ export interface S3ObjectStoreOptions {
   readonly prefix?: string;
   /** Encrypt with this KMS key (SSE-KMS); otherwise with S3-managed keys (SSE-S3). */
   readonly kmsKeyId?: string;
+  /** Keys per ListObjectsV2 page. @default S3's (1,000) */
+  readonly pageSize?: number;
 }
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
@@ -33,21 +28,23 @@ const MAX_KEY_BYTES = 1024;
 /**
  * ObjectStore on one S3 bucket. Every object is encrypted at rest (SSE-KMS with the given key, else SSE-S3) and
  * carries a SHA-256 checksum, computed here and verified by S3 when it receives the object, so a truncated upload
- * is refused rather than stored; reads ask S3 for the checksum, and the SDK verifies the body against it.
+ * is refused rather than stored; reads ask S3 for the checksum, and the client verifies the body against it.
  */
 export class S3ObjectStore implements ObjectStore {
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly kmsKeyId: string | undefined;
+  private readonly pageSize: number | undefined;
 
   constructor(
-    private readonly client: S3Client,
+    private readonly client: S3HttpClient,
     options: S3ObjectStoreOptions,
   ) {
     if (!options.bucket) throw new ControlPlaneError('CONFIG', 'S3ObjectStore: bucket is empty');
     this.bucket = options.bucket;
     this.prefix = options.prefix ?? '';
     this.kmsKeyId = options.kmsKeyId;
+    this.pageSize = options.pageSize;
   }
 
   async put(key: string, body: Uint8Array | string, options: PutObjectOptions = {}): Promise<PutObjectResult> {
@@ -63,47 +60,26 @@ export class S3ObjectStore implements ObjectStore {
           `${key}: content has SHA-256 ${sha256}, expected ${options.sha256}; not stored`,
         );
     }
-    const out = await this.client.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: this.fullKey(key),
-        Body: bytes,
-        ContentLength: bytes.byteLength,
-        ContentType: options.contentType ?? 'application/octet-stream',
-        ChecksumAlgorithm: 'SHA256',
-        ChecksumSHA256: digest.toString('base64'),
-        ...(this.kmsKeyId === undefined
-          ? { ServerSideEncryption: 'AES256' as const }
-          : { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: this.kmsKeyId }),
-        ...(options.metadata === undefined ? {} : { Metadata: { ...options.metadata } }),
-      }),
-    );
-    return { key, size: bytes.byteLength, sha256, ...(out.ETag === undefined ? {} : { etag: out.ETag }) };
+    const out = await this.client.putObject({
+      bucket: this.bucket,
+      key: this.fullKey(key),
+      body: bytes,
+      contentType: options.contentType ?? 'application/octet-stream',
+      checksumSha256: digest.toString('base64'),
+      ...(this.kmsKeyId === undefined ? {} : { kmsKeyId: this.kmsKeyId }),
+      ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+    });
+    return { key, size: bytes.byteLength, sha256, ...(out.etag === undefined ? {} : { etag: out.etag }) };
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
-    try {
-      const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), ChecksumMode: 'ENABLED' }),
-      );
-      const body = out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
-      return { ...info(key, { ...out, ContentLength: out.ContentLength ?? body.byteLength }), body };
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+    const out = await this.client.getObject(this.bucket, this.fullKey(key));
+    return out && { ...info(key, out), body: out.body };
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
-    try {
-      const out = await this.client.send(
-        new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), ChecksumMode: 'ENABLED' }),
-      );
-      return info(key, out);
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+    const out = await this.client.headObject(this.bucket, this.fullKey(key));
+    return out && info(key, out);
   }
 
   /**
@@ -118,29 +94,21 @@ export class S3ObjectStore implements ObjectStore {
     const found: ObjectSummary[] = [];
     let token: string | undefined;
     do {
-      const out = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: this.prefix + prefix,
-          ...(token === undefined ? {} : { ContinuationToken: token }),
-        }),
-      );
-      for (const o of out.Contents ?? []) {
-        if (o.Key === undefined) continue;
+      const page = await this.client.listObjects(this.bucket, this.prefix + prefix, token, this.pageSize);
+      for (const o of page.objects)
         found.push({
-          key: o.Key.slice(this.prefix.length),
-          size: o.Size ?? 0,
-          lastModified: o.LastModified?.getTime() ?? 0,
-          ...(o.ETag === undefined ? {} : { etag: o.ETag }),
+          key: o.key.slice(this.prefix.length),
+          size: o.size,
+          lastModified: o.lastModified ?? 0,
+          ...(o.etag === undefined ? {} : { etag: o.etag }),
         });
-      }
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      token = page.nextToken;
     } while (token);
     return found;
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+    await this.client.deleteObject(this.bucket, this.fullKey(key));
   }
 
   private fullKey(key: string): string {
@@ -154,33 +122,19 @@ export class S3ObjectStore implements ObjectStore {
   }
 }
 
-interface ObjectHead {
-  readonly ContentLength?: number | undefined;
-  readonly LastModified?: Date | undefined;
-  readonly ETag?: string | undefined;
-  readonly ContentType?: string | undefined;
-  readonly ChecksumSHA256?: string | undefined;
-  readonly Metadata?: Record<string, string> | undefined;
-}
-
-function info(key: string, head: ObjectHead): ObjectInfo {
+function info(key: string, head: S3ObjectHead): ObjectInfo {
   // A multipart object's checksum is a checksum of checksums ("...-N"), not the content's SHA-256.
   const sha256 =
-    head.ChecksumSHA256 && !head.ChecksumSHA256.includes('-')
-      ? Buffer.from(head.ChecksumSHA256, 'base64').toString('hex')
+    head.checksumSha256 && !head.checksumSha256.includes('-')
+      ? Buffer.from(head.checksumSha256, 'base64').toString('hex')
       : undefined;
   return {
     key,
-    size: head.ContentLength ?? 0,
-    lastModified: head.LastModified?.getTime() ?? 0,
-    ...(head.ETag === undefined ? {} : { etag: head.ETag }),
-    ...(head.ContentType === undefined ? {} : { contentType: head.ContentType }),
+    size: head.contentLength,
+    lastModified: head.lastModified ?? 0,
+    ...(head.etag === undefined ? {} : { etag: head.etag }),
+    ...(head.contentType === undefined ? {} : { contentType: head.contentType }),
     ...(sha256 === undefined ? {} : { sha256 }),
-    metadata: { ...(head.Metadata ?? {}) },
+    metadata: { ...head.metadata },
   };
-}
-
-function isMissing(error: unknown): boolean {
-  const name = error instanceof Error ? error.name : '';
-  return name === 'NoSuchKey' || name === 'NotFound';
 }

@@ -20,8 +20,10 @@ export interface UnsignedRequest {
   readonly host: string;
   /** The request path, already percent-encoded as sent. */
   readonly path: string;
+  /** Query parameters, not encoded (sent as `canonicalQuery` writes them). */
+  readonly query?: Readonly<Record<string, string>>;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
+  readonly body: string | Uint8Array;
 }
 
 /** RFC 3986 percent-encoding of everything but the unreserved characters, as SigV4 wants. */
@@ -29,8 +31,17 @@ function rfc3986(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-const sha256Hex = (data: string) => createHash('sha256').update(data, 'utf8').digest('hex');
+const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
+
+/** The query string as signed and as sent: names and values RFC 3986-encoded, sorted by name (then value). */
+export function canonicalQuery(query: Readonly<Record<string, string>>): string {
+  return Object.entries(query)
+    .map(([name, value]) => [rfc3986(name), rfc3986(value)] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join('&');
+}
 
 /** `YYYYMMDDTHHMMSSZ` */
 export function amzDate(at: Date): string {
@@ -62,11 +73,13 @@ export function signRequest(
   const names = Object.keys(headers).sort();
   const canonicalHeaders = names.map((n) => `${n}:${String(headers[n]).trim().replace(/\s+/g, ' ')}\n`).join('');
   const signedHeaders = names.join(';');
-  const canonicalPath = (request.path || '/').split('/').map(rfc3986).join('/');
+  // Every service but S3 signs the path encoded once more (the SDK's uriEscapePath); S3 signs it as sent.
+  const path = request.path || '/';
+  const canonicalPath = scope.service === 's3' ? path : path.split('/').map(rfc3986).join('/');
   const canonicalRequest = [
     request.method.toUpperCase(),
     canonicalPath,
-    '',
+    canonicalQuery(request.query ?? {}),
     canonicalHeaders,
     signedHeaders,
     payloadHash,

@@ -52,6 +52,7 @@ import {
   type RecordedCall,
   recordApiCalls,
   recordCalls,
+  recordingS3Client,
   requiredPermissions,
 } from '../../support/role-permissions.ts';
 import { logicalId, type Synthesized, synthesize } from '../../support/synth-stack.ts';
@@ -209,10 +210,7 @@ async function coldStart(handler: HandlerName): Promise<AwsRuntime> {
     clock,
   );
   // As awsRuntime() wires it: incident reports go to the bucket the function's environment names.
-  const s3 = recordCalls(
-    new S3Client({ ...awsClientConfig(moto.endpoint), forcePathStyle: true }),
-    calls.get(handler) ?? [],
-  );
+  const s3 = recordingS3Client(awsClientConfig(moto.endpoint), calls.get(handler) ?? []);
   return withIncidentReports(runtime, s3);
 }
 

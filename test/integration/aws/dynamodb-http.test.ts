@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   DynamoDbError,
@@ -9,52 +7,28 @@ import {
   isDynamoDbError,
 } from '../../../lambdas/adapters/aws/dynamodb-http.ts';
 import { signRequest } from '../../../lambdas/adapters/aws/sigv4.ts';
+import { type ScriptedAwsServer, scriptedAwsServer } from '../../support/scripted-aws-server.ts';
 
 /**
  * DynamoDbHttpClient against a local HTTP server that answers as DynamoDB does (JSON bodies, `__type` errors), one
- * scripted answer per request: what moto never answers (throttling, 5xx, a hung request) and what the request must
- * carry. The operations themselves run against moto in dynamodb-state-store.test.ts.
+ * scripted answer per request (test/support/scripted-aws-server.ts): what moto never answers (throttling, 5xx, a hung
+ * request) and what the request must carry. The operations themselves run against moto in
+ * dynamodb-state-store.test.ts.
  */
-interface Received {
-  readonly headers: IncomingMessage['headers'];
-  readonly body: string;
-}
-type Answer = { status: number; body: unknown } | 'hang' | 'reset';
-
-let server: Server;
+let server: ScriptedAwsServer;
 let endpoint: string;
-let received: Received[];
-let answers: Answer[];
-let hung: ServerResponse[];
 
 const CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret', sessionToken: 'session' };
 const NOW = Date.UTC(2026, 11, 5, 9, 0, 0);
 
 beforeEach(async () => {
-  received = [];
-  answers = [];
-  hung = [];
-  server = createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (p: Buffer) => parts.push(p));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(parts).toString('utf8') });
-      const answer = answers.shift() ?? { status: 200, body: {} };
-      if (answer === 'hang') return void hung.push(res);
-      if (answer === 'reset') return void req.socket.destroy();
-      res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.0' });
-      res.end(JSON.stringify(answer.body));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await scriptedAwsServer();
+  endpoint = server.endpoint;
 });
 
 afterEach(async () => {
   vi.useRealTimers();
-  for (const res of hung) res.destroy();
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
 });
 
 const sleeps: number[] = [];
@@ -81,14 +55,14 @@ const dynamoError = (type: string, message: string, extra: object = {}) => ({
 
 describe('DynamoDbHttpClient', () => {
   it('POSTs the JSON body with the operation as X-Amz-Target, signed, and returns the parsed answer', async () => {
-    answers.push({ status: 200, body: { Item: { pk: { S: 'a' } } } });
+    server.answers.push({ status: 200, body: { Item: { pk: { S: 'a' } } } });
     const db = client();
     // Act
     const out = await db.call('GetItem', { TableName: 't', Key: { pk: { S: 'a' } } });
     db.destroy();
     // Assess
     expect(out).toEqual({ Item: { pk: { S: 'a' } } });
-    const [request] = received;
+    const [request] = server.received;
     expect(request?.body).toBe('{"TableName":"t","Key":{"pk":{"S":"a"}}}');
     expect(request?.headers['x-amz-target']).toBe('DynamoDB_20120810.GetItem');
     expect(request?.headers['content-type']).toBe('application/x-amz-json-1.0');
@@ -113,21 +87,21 @@ describe('DynamoDbHttpClient', () => {
   });
 
   it('retries throttling and 5xx answers with backoff, then returns the answer that succeeded', async () => {
-    answers.push(
+    server.answers.push(
       { status: 400, body: dynamoError('ProvisionedThroughputExceededException', 'slow down') },
       { status: 500, body: dynamoError('InternalServerError', 'oops') },
       { status: 200, body: { Items: [] } },
     );
     const out = await client({ maxAttempts: 3 }).call('Query', { TableName: 't' });
     expect(out).toEqual({ Items: [] });
-    expect(received).toHaveLength(3);
+    expect(server.received).toHaveLength(3);
     expect(sleeps).toEqual([100, 200]);
     // Every attempt carries the same body (a transaction's client request token makes a retry idempotent).
-    expect(new Set(received.map((r) => r.body)).size).toBe(1);
+    expect(new Set(server.received.map((r) => r.body)).size).toBe(1);
   });
 
   it('gives up after maxAttempts with the last error, named as the SDK names it', async () => {
-    answers.push(
+    server.answers.push(
       { status: 400, body: dynamoError('ThrottlingException', 'rate exceeded') },
       { status: 400, body: dynamoError('ThrottlingException', 'rate exceeded') },
     );
@@ -137,11 +111,11 @@ describe('DynamoDbHttpClient', () => {
     expect(error).toBeInstanceOf(DynamoDbError);
     expect(error).toMatchObject({ name: 'ThrottlingException', statusCode: 400, retryable: true });
     expect((error as Error).message).toBe('PutItem: ThrottlingException: rate exceeded');
-    expect(received).toHaveLength(2);
+    expect(server.received).toHaveLength(2);
   });
 
   it('does not retry a failed condition, and hands over the item it failed on', async () => {
-    answers.push({
+    server.answers.push({
       status: 400,
       body: dynamoError('ConditionalCheckFailedException', 'The conditional request failed', {
         Item: { holder: { S: 'other' }, until: { N: '5' } },
@@ -153,11 +127,11 @@ describe('DynamoDbHttpClient', () => {
     expect(isDynamoDbError(error, 'ConditionalCheckFailedException')).toBe(true);
     expect((error as DynamoDbError).item).toEqual({ holder: { S: 'other' }, until: { N: '5' } });
     expect((error as DynamoDbError).retryable).toBe(false);
-    expect(received).toHaveLength(1);
+    expect(server.received).toHaveLength(1);
   });
 
   it("gives a cancelled transaction's reasons, one per item", async () => {
-    answers.push({
+    server.answers.push({
       status: 400,
       body: dynamoError('TransactionCanceledException', 'Transaction cancelled', {
         CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed', Message: 'no' }],
@@ -174,25 +148,25 @@ describe('DynamoDbHttpClient', () => {
   });
 
   it('retries a connection reset by the server', async () => {
-    answers.push('reset', { status: 200, body: {} });
+    server.answers.push('reset', { status: 200, body: {} });
     await expect(client().call('DeleteItem', { TableName: 't' })).resolves.toEqual({});
-    expect(received).toHaveLength(2);
+    expect(server.received).toHaveLength(2);
   });
 
   it('cuts an attempt that hangs at its timeout and tries again', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    answers.push('hang', { status: 200, body: { Attributes: {} } });
+    server.answers.push('hang', { status: 200, body: { Attributes: {} } });
     const pending = client({ attemptTimeoutMs: 5_000 }).call('UpdateItem', { TableName: 't' });
-    await vi.waitFor(() => expect(hung).toHaveLength(1), { interval: 5 });
+    await vi.waitFor(() => expect(server.hung).toHaveLength(1), { interval: 5 });
     // Act: the attempt's time runs out
     vi.advanceTimersByTime(5_000);
     // Assess
     await expect(pending).resolves.toEqual({ Attributes: {} });
-    expect(received).toHaveLength(2);
+    expect(server.received).toHaveLength(2);
   });
 
   it('reads region, endpoint, credentials and attempts from the environment as the SDK does', async () => {
-    answers.push({ status: 500, body: {} }, { status: 500, body: {} }, { status: 500, body: {} });
+    server.answers.push({ status: 500, body: {} }, { status: 500, body: {} }, { status: 500, body: {} });
     const db = new DynamoDbHttpClient({
       env: {
         AWS_REGION: 'eu-west-1',
@@ -205,11 +179,11 @@ describe('DynamoDbHttpClient', () => {
       sleep: async () => {},
     });
     await expect(db.call('GetItem', {})).rejects.toMatchObject({ name: 'InternalServerError', statusCode: 500 });
-    expect(received).toHaveLength(2);
-    expect(received[0]?.headers.authorization).toMatch(
+    expect(server.received).toHaveLength(2);
+    expect(server.received[0]?.headers.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIDENV\/\d{8}\/eu-west-1\/dynamodb\//,
     );
-    expect(received[0]?.headers['x-amz-security-token']).toBeUndefined();
+    expect(server.received[0]?.headers['x-amz-security-token']).toBeUndefined();
     expect(dynamoDbEndpoint('eu-west-1')).toBe('https://dynamodb.eu-west-1.amazonaws.com');
     expect(dynamoDbEndpoint('cn-north-1')).toBe('https://dynamodb.cn-north-1.amazonaws.com.cn');
   });

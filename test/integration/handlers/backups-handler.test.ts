@@ -139,7 +139,7 @@ beforeAll(async () => {
     stack: STACK,
   });
   runtime = createAwsRuntime(config, plane.env, plane.clients, clock);
-  objects = new S3ObjectStore(plane.clients.s3, { bucket: BUCKET, prefix });
+  objects = new S3ObjectStore(plane.clients.s3Objects, { bucket: BUCKET, prefix });
 }, 60_000);
 
 describe('the backups Lambda against moto', () => {

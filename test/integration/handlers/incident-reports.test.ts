@@ -33,7 +33,7 @@ beforeAll(async () => {
     env: { ACGS_REPORT_BUCKET: BUCKET },
   });
   s3 = plane.clients.s3;
-  runtime = withIncidentReports(createAwsRuntime(config, plane.env, plane.clients, clock), s3);
+  runtime = withIncidentReports(createAwsRuntime(config, plane.env, plane.clients, clock), plane.clients.s3Objects);
 }, 60_000);
 
 function event(method: string, path: string, body?: unknown): APIGatewayProxyEventV2WithIAMAuthorizer {

@@ -126,7 +126,7 @@ beforeAll(async () => {
   });
   s3 = plane.clients.s3;
   runtime = createAwsRuntime(config, plane.env, plane.clients, clock);
-  objects = new S3ObjectStore(s3, { bucket: BUCKET, prefix: config.backups?.s3Prefix ?? '' });
+  objects = new S3ObjectStore(plane.clients.s3Objects, { bucket: BUCKET, prefix: config.backups?.s3Prefix ?? '' });
 }, 60_000);
 
 async function keys(): Promise<string[]> {

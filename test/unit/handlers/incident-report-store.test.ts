@@ -1,8 +1,8 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
+import { S3HttpClient, type S3PutRequest } from '../../../lambdas/adapters/aws/s3-http.ts';
 import { createAwsRuntime } from '../../../lambdas/handlers/aws-runtime.ts';
 import { withIncidentReports } from '../../../lambdas/handlers/incident-report-store.ts';
 import { loadShippedConfig, ManualClock } from '../../support/harness.ts';
@@ -36,12 +36,13 @@ function runtime(env: Record<string, string>) {
 describe('withIncidentReports', () => {
   it('gives the context a store on the bucket the stack names, encrypting with its key', async () => {
     // Prepare: a client that answers PutObject without any network, recording what it was sent
-    const sent: Record<string, unknown>[] = [];
-    const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-    s3.send = (async (command: { input: Record<string, unknown> }) => {
-      sent.push(command.input);
-      return {};
-    }) as never;
+    const sent: S3PutRequest[] = [];
+    const s3 = new (class extends S3HttpClient {
+      override async putObject(request: S3PutRequest) {
+        sent.push(request);
+        return {};
+      }
+    })({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
     const wired = withIncidentReports(
       runtime({ ACGS_REPORT_BUCKET: 'artifacts', ACGS_REPORT_KMS_KEY: 'arn:aws:kms:us-east-1:123456789012:key/k' }),
       s3,
@@ -51,9 +52,9 @@ describe('withIncidentReports', () => {
     // Assess
     expect(sent).toEqual([
       expect.objectContaining({
-        Bucket: 'artifacts',
-        Key: 'incident-reports/INC-1.md',
-        SSEKMSKeyId: 'arn:aws:kms:us-east-1:123456789012:key/k',
+        bucket: 'artifacts',
+        key: 'incident-reports/INC-1.md',
+        kmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/k',
       }),
     ]);
   });

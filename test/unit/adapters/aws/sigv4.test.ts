@@ -20,13 +20,21 @@ class Sha256 {
 
 /** What the AWS SDK's own signer makes of the same request (the reference). */
 async function sdkSigned(
-  request: { method: string; host: string; path: string; headers: Record<string, string>; body: string },
+  request: {
+    method: string;
+    host: string;
+    path: string;
+    query?: Record<string, string>;
+    headers: Record<string, string>;
+    body: string;
+  },
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
   region: string,
   service: string,
   at: Date,
 ): Promise<Record<string, string>> {
-  const signer = new SignatureV4({ service, region, credentials, sha256: Sha256 });
+  // S3 signs the path as sent; every other service encodes it once more (as the SDK's S3 client configures it).
+  const signer = new SignatureV4({ service, region, credentials, sha256: Sha256, uriEscapePath: service !== 's3' });
   const [hostname, port] = request.host.split(':');
   const signed = await signer.sign(
     {
@@ -35,7 +43,7 @@ async function sdkSigned(
       hostname: hostname ?? '',
       ...(port ? { port: Number(port) } : {}),
       path: request.path,
-      query: {},
+      query: request.query ?? {},
       headers: { ...request.headers, host: request.host },
       body: request.body,
     },
@@ -73,6 +81,21 @@ describe('signRequest (Signature Version 4)', () => {
       region: 'cn-north-1',
       service: 'dynamodb',
       at: new Date(Date.UTC(2027, 0, 1, 0, 0, 0)),
+    },
+    {
+      name: 'an S3 listing: the path signed as sent, query parameters encoded and sorted (prefix before prefix-x)',
+      request: {
+        method: 'GET',
+        host: 'acgs-backups.s3.eu-central-1.amazonaws.com',
+        path: '/a%20b/c%2Bd',
+        query: { 'list-type': '2', prefix: 'backups/acgs db+x~*', 'prefix-x': 'y', 'continuation-token': '1/2=' },
+        headers: { 'x-amz-checksum-mode': 'ENABLED' },
+        body: '',
+      },
+      credentials: { accessKeyId: 'ASIA', secretAccessKey: 's', sessionToken: 't' },
+      region: 'eu-central-1',
+      service: 's3',
+      at: new Date(Date.UTC(2026, 5, 30, 12, 0, 0)),
     },
     {
       name: 'an empty body, a header with inner runs of spaces',
