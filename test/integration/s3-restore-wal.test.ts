@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_DOCUMENTS_DIR, ShellCommandRunner } from '../../lambdas/adapters/local/shell-command-runner.ts';
+import { POSTGRES_BIN_DIR } from '../../lambdas/local/postgres-cluster.ts';
 import { awsClientConfig, useMotoServer } from '../support/moto.ts';
 import { loadDocument } from '../support/unit-ssm-documents.ts';
 
@@ -66,11 +68,18 @@ beforeAll(async () => {
   };
   s3 = new S3Client({ ...awsClientConfig(moto.endpoint), forcePathStyle: true });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  // The document's variables, as it sets them for S3Archive=s3://acgs-backups/wal-archive/acgs_pgp_db/.
-  const variables = `SCRATCH_DIR='${dir}' RESTORE_SCRIPT='${dir}/acgs-restore-wal' AWS="$(command -v aws)" S3_BUCKET='${BUCKET}' S3_PREFIX='${S3_PREFIX}'`;
-  await run('bash', ['-c', `set -euo pipefail\n${variables}\n${restoreScriptWriter()}`]);
-  restoreWal = join(dir, 'acgs-restore-wal');
+  restoreWal = await writeRestoreWal('acgs-restore-wal', 'now + 1 hour', '"$(command -v aws)"');
 }, 30_000);
+
+/**
+ * acgs-restore-wal written by the document's lines, with its variables as the document sets them for
+ * S3Archive=s3://acgs-backups/wal-archive/acgs_pgp_db/ (`deadline` in `date -d` words, `aws` a shell word).
+ */
+async function writeRestoreWal(name: string, deadline: string, aws: string): Promise<string> {
+  const variables = `SCRATCH_DIR='${dir}' RESTORE_SCRIPT='${dir}/${name}' AWS=${aws} S3_BUCKET='${BUCKET}' S3_PREFIX='${S3_PREFIX}' DEADLINE_US="$(date -d '${deadline}' +%s%6N)"`;
+  await run('bash', ['-c', `set -euo pipefail\n${variables}\n${restoreScriptWriter()}`]);
+  return join(dir, name);
+}
 
 /** A segment stored as acgs-archive-wal stores it: its bytes, and the SHA-256 it was archived with. */
 async function archive(name: string, bytes: Buffer, archivedSha256 = sha256(bytes)): Promise<void> {
@@ -85,8 +94,8 @@ async function archive(name: string, bytes: Buffer, archivedSha256 = sha256(byte
 }
 
 /** acgs-restore-wal NAME DEST, as PostgreSQL runs restore_command. */
-function restore(name: string, dest: string): Promise<{ code: number; stderr: string }> {
-  return run(restoreWal, [name, dest], { env: { ...process.env, ...awsEnv } }).then(
+function restore(name: string, dest: string, script = restoreWal): Promise<{ code: number; stderr: string }> {
+  return run(script, [name, dest], { env: { ...process.env, ...awsEnv } }).then(
     (r) => ({ code: 0, stderr: r.stderr }),
     (e: { code?: number; stderr?: string }) => ({ code: e.code ?? -1, stderr: e.stderr ?? '' }),
   );
@@ -94,6 +103,24 @@ function restore(name: string, dest: string): Promise<{ code: number; stderr: st
 
 describe('the S3 restore_command of acgs-pitr-restore', () => {
   const original = Buffer.alloc(64 * 1024, 'segment 3 ');
+
+  it("cuts a fetch that hangs at the restore's deadline, says so and leaves nothing for recovery", async () => {
+    // Arrange: an aws that never answers, and a restore whose deadline is a second away
+    const fakeBin = join(dir, 'hanging-fetch-bin');
+    mkdirSync(fakeBin, { recursive: true });
+    writeFileSync(join(fakeBin, 'aws'), '#!/bin/bash\nexec sleep 30\n');
+    chmodSync(join(fakeBin, 'aws'), 0o755);
+    const script = await writeRestoreWal('acgs-restore-wal-hanging', 'now + 1 second', `'${join(fakeBin, 'aws')}'`);
+    const dest = join(dir, 'pg_wal-HANGING');
+    // Act
+    const result = await restore(SEGMENT, dest, script);
+    // Assess
+    expect(result).toEqual({
+      code: 1,
+      stderr: `acgs-restore-wal: ${SEGMENT} not fetched: no answer from S3 before the restore's deadline\n`,
+    });
+    expect(existsSync(dest)).toBe(false);
+  }, 30_000);
 
   it('hands recovery a segment whose bytes are those it was archived with', async () => {
     // Arrange
@@ -177,4 +204,40 @@ describe('the report acgs-pitr-restore writes to ReportLocation', () => {
     const script = String(loadDocument('acgs-pitr-restore').mainSteps[0]?.inputs.runCommand[0]);
     expect(script).toContain('\nREPORT_UPLOAD_SECONDS=60\n');
   });
+});
+
+describe('acgs-pitr-restore reading an archive in S3 that never answers', () => {
+  it("fails at the restore's deadline, naming the listing that hung, instead of outliving TimeoutSeconds", async () => {
+    // Arrange: an aws that never answers, first on PATH; the local archive directory exists (its owner would run the
+    // scratch cluster)
+    const fakeBin = join(dir, 'hanging-list-bin');
+    mkdirSync(fakeBin, { recursive: true });
+    writeFileSync(join(fakeBin, 'aws'), '#!/bin/bash\nexec sleep 60\n');
+    chmodSync(join(fakeBin, 'aws'), 0o755);
+    mkdirSync(join(dir, 'archive'), { recursive: true });
+    const runner = new ShellCommandRunner(DEFAULT_DOCUMENTS_DIR, {
+      env: { ...process.env, PATH: `${fakeBin}:${process.env.PATH ?? '/usr/bin:/bin'}` },
+    });
+    // Act
+    const result = await runner.run({
+      document: 'acgs-pitr-restore',
+      timeoutMs: 50_000,
+      parameters: {
+        ArchiveDirectory: join(dir, 'archive'),
+        S3Archive: `s3://${BUCKET}/${S3_PREFIX}`,
+        TargetTime: 'latest',
+        ScratchDirectory: join(dir, 'scratch'),
+        ScratchPort: '55999',
+        DatabaseUser: 'acgs',
+        DatabaseName: 'acgs_pgp_db',
+        PgBinDir: POSTGRES_BIN_DIR,
+        TimeoutSeconds: '2',
+      },
+    });
+    // Assess: the document's own failure, not the runner's timeout
+    expect(result.status, result.output).toBe('failed');
+    expect(result.output).toContain(
+      `cannot list s3://${BUCKET}/${S3_PREFIX}: no answer from S3 before the restore's deadline (TimeoutSeconds 2s)`,
+    );
+  }, 60_000);
 });
