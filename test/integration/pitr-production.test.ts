@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -13,7 +13,8 @@ import { PITR_PRODUCTION_STEPS } from '../support/recovery-host.ts';
  * time between two commits (exactly the rows up to it; the data directory as it was kept as the safety copy, which
  * holds the later rows); a restore that fails after PostgreSQL was stopped (a target beyond the archive) rolls back
  * (the data as it was, the server up); a target before any base backup is refused with nothing stopped; and after the
- * production restore, a second one to latest works from the new timeline's archive and fresh base backup. No service
+ * production restore, a second one to latest works from the new timeline's archive and fresh base backup, and a third,
+ * from that base backup corrupted in the archive, is refused on its SHA-256 before PostgreSQL is stopped. No service
  * depends on the database in this fleet: PostgreSQL's own downtime is measured.
  */
 const DB = 'acgs_pgp_db';
@@ -62,7 +63,7 @@ describe('point-in-time recovery into production', () => {
     await pause(ARCHIVE_TIMEOUT_S * 1_000 + 1_500);
   };
 
-  it('restores production to a time, keeps the safety copy, rolls back a failed restore, and restores again to latest', async () => {
+  it('restores production to a time, keeps the safety copy, rolls back a failed restore, restores again to latest, and refuses a corrupt base backup with nothing stopped', async () => {
     // Prepare: rows committed before and after a base backup, each stamped by its transaction
     await pg.sql(DB, 'CREATE TABLE ticks (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())');
     for (let i = 0; i < 3; i++) await pg.sql(DB, 'INSERT INTO ticks DEFAULT VALUES');
@@ -159,6 +160,26 @@ describe('point-in-time recovery into production', () => {
     const latestView = JSON.parse(latest.stdout) as { report: Report };
     expect(await ids()).toEqual(newest);
     expect(latestView.report.timeline > view.report.timeline).toBe(true);
+
+    // Act: the newest base backup corrupted in the archive (bit rot), then production to latest again
+    const baseDir = join(archiveDir, 'base');
+    const newestBase = readdirSync(baseDir)
+      .filter((id) => existsSync(join(baseDir, id, 'base.tar.gz')))
+      .sort((a, b) => statSync(join(baseDir, b)).mtimeMs - statSync(join(baseDir, a)).mtimeMs)[0];
+    if (!newestBase) throw new Error('no base backup in the archive');
+    const tarball = join(baseDir, newestBase, 'base.tar.gz');
+    const bytes = readFileSync(tarball);
+    bytes[Math.floor(bytes.length / 2)] = (bytes[Math.floor(bytes.length / 2)] ?? 0) ^ 0xff;
+    writeFileSync(tarball, bytes);
+    const startedAt = await pg.sql('postgres', 'SELECT pg_postmaster_start_time()');
+    const corrupt = await acgsOps('backup', 'restore', '--to', 'latest', '--production', '--yes');
+    // Assess: refused on the checksum before anything stopped: the same server, the same rows
+    expect(corrupt.code, corrupt.stdout + corrupt.stderr).toBe(1);
+    expect(corrupt.stdout + corrupt.stderr).toMatch(
+      new RegExp(`base backup ${newestBase} is corrupt: base\\.tar\\.gz has SHA-256 [0-9a-f]{64}, its manifest says`),
+    );
+    expect(await pg.sql('postgres', 'SELECT pg_postmaster_start_time()')).toBe(startedAt);
+    expect(await ids()).toEqual(newest);
 
     process.stdout.write(
       `PITR production figures: to a time: PostgreSQL down ${view.report.downMs} ms (unpack ${view.report.unpackMs} ms, replay ${view.report.replayMs} ms), document ${view.report.rtoMs} ms, whole procedure (CLI, plan, steps, fresh base backup) ${wallMs} ms; to latest: down ${latestView.report.downMs} ms\n`,
