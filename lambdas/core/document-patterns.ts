@@ -15,6 +15,9 @@
 const SEGMENT = '\\.?[A-Za-z0-9_][A-Za-z0-9._-]*';
 /** An absolute path without empty segments or a trailing `/`. */
 const ABSOLUTE_PATH = `(/${SEGMENT})+`;
+/** A TCP port from 1024 to 65535. */
+const UNPRIVILEGED_PORT =
+  '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|102[4-9]|10[3-9][0-9]|1[1-9][0-9]{2}|[2-9][0-9]{3})';
 /** A URL path segment: like SEGMENT, `~` allowed too, so `/.well-known/health` and `/~status` are paths. */
 const URL_SEGMENT = '\\.?[A-Za-z0-9_~-][A-Za-z0-9._~-]*';
 /** A health endpoint's path: `/`-separated URL segments, an optional trailing `/`; no query, no `..`. */
@@ -119,13 +122,9 @@ export const DOCUMENT_PATTERNS = {
   /** Where a point-in-time restore stops: `latest`, or a UTC instant to the microsecond at most. */
   restoreTarget: anchored('(latest|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?Z)'),
   /** A scratch cluster's port: 1024-65535 (no privileged port). */
-  scratchPort: anchored(
-    '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|102[4-9]|10[3-9][0-9]|1[1-9][0-9]{2}|[2-9][0-9]{3})',
-  ),
+  scratchPort: anchored(UNPRIVILEGED_PORT),
   /** acgs-pitr-restore's ScratchPort: empty outside Mode scratch. */
-  optionalScratchPort: anchored(
-    '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|102[4-9]|10[3-9][0-9]|1[1-9][0-9]{2}|[2-9][0-9]{3})?',
-  ),
+  optionalScratchPort: anchored(`${UNPRIVILEGED_PORT}?`),
   /** Absolute paths separated by commas (a config archive's Paths and ServiceDirectories); empty: none. */
   optionalPathList: anchored(`(${ABSOLUTE_PATH}(,${ABSOLUTE_PATH})*)?`),
   /** The prefix of the fleet's systemd unit names (`acgs-`); empty: no units. */

@@ -1,5 +1,6 @@
 import { CONFIG_PATTERN_HINTS, CONFIG_PATTERNS } from './document-patterns.ts';
 import { SecretError } from './errors.ts';
+import { jsonObject } from './json-object.ts';
 import * as z from './zod-mini.ts';
 
 /**
@@ -57,18 +58,6 @@ export function secretValue(raw: string, ref: Pick<SecretRef, 'id' | 'field'>): 
       `secret ${ref.id} is JSON without a non-empty string field "${field}" (fields: ${Object.keys(parsed).sort().join(', ') || 'none'})`,
     );
   return value;
-}
-
-function jsonObject(raw: string): Record<string, unknown> | undefined {
-  if (!raw.trimStart().startsWith('{')) return undefined;
-  try {
-    const value: unknown = JSON.parse(raw);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

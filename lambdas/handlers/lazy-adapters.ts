@@ -9,12 +9,13 @@ import type {
   Notification,
   Notifier,
   ObjectStore,
+  SecretSource,
 } from '../ports.ts';
 
 /*
  * Ports whose AWS adapter (and the SDK client under it) is loaded on first use, by a dynamic import(): a Lambda bundle
  * is split at these imports (see lib/constructs/control-plane-function.ts), so a cold start compiles and runs the
- * SNS, EventBridge, or SSM client only when an invocation calls it (a page, an event, a command), not
+ * SNS, EventBridge, SSM or Secrets Manager client only when an invocation calls it (a page, an event, a command), not
  * at every import. Each adapter is built once per Lambda instance; a failed load is not kept, the next call retries.
  */
 
@@ -50,6 +51,11 @@ export function lazyEventPublisher(load: () => Promise<EventPublisher>): EventPu
 export function lazyCommandRunner(load: () => Promise<CommandRunner>): CommandRunner {
   const adapter = once(load);
   return { run: async (request: CommandRequest): Promise<CommandResult> => (await adapter()).run(request) };
+}
+
+export function lazySecretSource(load: () => Promise<SecretSource>): SecretSource {
+  const adapter = once(load);
+  return { get: async (...args) => (await adapter()).get(...args) };
 }
 
 export function lazyObjectStore(load: () => Promise<ObjectStore>): ObjectStore {

@@ -10,6 +10,7 @@ import { NetworkProber } from '../probes/network-prober.ts';
 import { RUN_LEASES } from '../use-cases/run-exclusive.ts';
 import { runProbeCycle } from '../use-cases/run-probe-cycle.ts';
 import { type AwsRuntime, awsRuntime, CONTROL_PLANE_METRICS as M } from './aws-runtime.ts';
+import { lazySecretSource } from './lazy-adapters.ts';
 import { lazyHandler } from './lazy-handler.ts';
 import { exclusiveInvocation, withPowertools } from './middleware.ts';
 
@@ -26,21 +27,10 @@ export function awsProber(runtime: AwsRuntime, secrets: SecretSource = awsSecret
  * secret read, not at cold start.
  */
 export function awsSecrets(runtime: AwsRuntime): SecretSource {
-  let source: Promise<SecretSource> | undefined;
-  const load = async (): Promise<SecretSource> => {
+  return lazySecretSource(async () => {
     const { SecretsManagerClient, SecretsManagerSecretSource } = await import('./on-demand/secrets.ts');
     return new SecretsManagerSecretSource(runtime.tracer.captureAWSv3Client(new SecretsManagerClient({})));
-  };
-  return {
-    get: async (request, options) => {
-      // A failed load (say, a throttled first read's import) is tried again by the next read.
-      source ??= load().catch((error: unknown) => {
-        source = undefined;
-        throw error;
-      });
-      return (await source).get(request, options);
-    },
-  };
+  });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { jsonObject } from '../../core/json-object.ts';
 import {
   type AwsCredentials,
   AwsHttpClient,
@@ -77,7 +78,7 @@ export class DynamoDbHttpClient implements DynamoDbApi {
       },
       (answer) => failureOf(operation, answer),
     );
-    return parseJson(response.body.toString('utf8')) ?? {};
+    return jsonObject(response.body.toString('utf8')) ?? {};
   }
 
   /** Closes the kept-alive sockets of the client's own agent. */
@@ -86,22 +87,11 @@ export class DynamoDbHttpClient implements DynamoDbApi {
   }
 }
 
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** DynamoDB's error answer as a DynamoDbError (`__type` is `<namespace>#<name>`); undefined for a success. */
 function failureOf(operation: DynamoDbOperation, answer: AwsHttpResponse): DynamoDbError | undefined {
   const { statusCode } = answer;
   const text = answer.body.toString('utf8');
-  const parsed = parseJson(text);
+  const parsed = jsonObject(text);
   if (statusCode >= 200 && statusCode < 300)
     return parsed === undefined
       ? new DynamoDbError('InvalidResponse', `${operation}: the answer is not a JSON object`, statusCode, true)

@@ -252,7 +252,7 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
       // Release the dedup key only if this incident holds it: a resolved incident updated again (its timer cleared)
       // must not take the key from a newer incident. Only an update of this incident, which the version condition
       // orders, can release it between this read and the write.
-      const guard = await this.get(key.openKey(stored.dedupKey));
+      const guard = await this.db.get(key.openKey(stored.dedupKey));
       if (guard?.incidentId === stored.id)
         items.push({
           Delete: {
@@ -269,12 +269,12 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
   }
 
   async getIncident(id: string): Promise<Incident | undefined> {
-    const item = await this.get(key.incident(id));
+    const item = await this.db.get(key.incident(id));
     return item && parseIncident(item);
   }
 
   async findOpenIncident(dedupKey: string): Promise<Incident | undefined> {
-    const guard = await this.get(key.openKey(dedupKey));
+    const guard = await this.db.get(key.openKey(dedupKey));
     if (typeof guard?.incidentId !== 'string') return undefined;
     const incident = await this.getIncident(guard.incidentId);
     return incident?.status === 'resolved' ? undefined : incident;
@@ -376,7 +376,7 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
       if (!isDynamoDbError(error, 'ConditionalCheckFailedException')) throw error;
     }
     // Finished already (a late or repeated outcome), or never recorded.
-    if (await this.get(key.attempt(id))) return false;
+    if (await this.db.get(key.attempt(id))) return false;
     throw new VersionConflictError(`remediation attempt ${id}`, 1);
   }
 
@@ -420,9 +420,9 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
   }
 
   async findAttemptByCommand(commandId: string): Promise<RemediationAttempt | undefined> {
-    const link = await this.get(key.command(commandId));
+    const link = await this.db.get(key.command(commandId));
     if (typeof link?.attemptId !== 'string') return undefined;
-    const item = await this.get(key.attempt(link.attemptId));
+    const item = await this.db.get(key.attempt(link.attemptId));
     return item && parseAttempt(item);
   }
 
@@ -653,10 +653,6 @@ export class DynamoDbStateStore implements TargetStateStore, IncidentStore, Cont
         await sleep(backoff(attempt + 1));
       }
     }
-  }
-
-  private async get(k: { pk: string; sk: string }): Promise<Item | undefined> {
-    return await this.db.get(k);
   }
 
   /** Every page of a query, or pages until `limit` items were returned. */

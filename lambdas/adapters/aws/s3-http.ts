@@ -8,6 +8,7 @@ import {
   partitionDomain,
   retryableAnswer,
 } from './aws-http.ts';
+import { rfc3986 } from './sigv4.ts';
 
 /*
  * The five S3 calls the control plane makes (PutObject, GetObject, HeadObject, ListObjectsV2, DeleteObject) over
@@ -61,12 +62,7 @@ export function s3Endpoint(region: string): string {
 
 /** Percent-encoding of an object key for the path: RFC 3986 per segment, slashes kept. */
 function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) =>
-      encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
-    )
-    .join('/');
+  return key.split('/').map(rfc3986).join('/');
 }
 
 const XML_ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };

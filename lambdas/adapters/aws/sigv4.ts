@@ -27,7 +27,7 @@ export interface UnsignedRequest {
 }
 
 /** RFC 3986 percent-encoding of everything but the unreserved characters, as SigV4 wants. */
-function rfc3986(text: string): string {
+export function rfc3986(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
